@@ -1,0 +1,94 @@
+package sandbox
+
+import (
+	"crypto/x509"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// TestJWTAttacksOverHTTP sends forged tokens to a live sandbox: every
+// forgery gets 401, and the same request with a valid token gets 200.
+func TestJWTAttacksOverHTTP(t *testing.T) {
+	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 1}})
+	revoked, _ := sb.srv.CreateAPIKey(sb.srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
+	if err := sb.srv.RevokeAPIKey(revoked.Name); err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := credentials.ParsePrivateKey(mustKey(t, sb).PrivateKey) // a valid key pair the sandbox never registered
+	key, _ := credentials.ParsePrivateKey(sb.key.PrivateKey)
+	revokedKey, _ := credentials.ParsePrivateKey(revoked.PrivateKey)
+	u, _ := url.Parse(sb.url)
+	path := "/waas/pools/v1/pools"
+	uri := "GET " + u.Host + path
+	now := time.Now().Unix()
+	claims := func(kv ...any) map[string]any {
+		base := map[string]any{"iss": "coinbase-cloud", "sub": sb.key.Name, "aud": []string{"waas_pool_service"}, "nbf": now, "exp": now + 60, "uri": uri}
+		return jvWith(base, kv...)
+	}
+	hdr := func(kid string) map[string]any { return map[string]any{"kid": kid, "typ": "JWT", "nonce": "1"} }
+	pubDER, _ := x509.MarshalPKIXPublicKey(key.Public())
+
+	cases := map[string]string{
+		"alg none":         jvUnsigned(t, map[string]any{"alg": "none", "kid": sb.key.Name, "typ": "JWT"}, claims()) + ".",
+		"HS256 confusion":  jvHS256(t, pubDER, claims()),
+		"expired":          jvSign(t, key, hdr(sb.key.Name), claims("nbf", now-600, "exp", now-120)),
+		"not yet valid":    jvSign(t, key, hdr(sb.key.Name), claims("nbf", now+300, "exp", now+360)),
+		"wrong audience":   jvSign(t, key, hdr(sb.key.Name), claims("aud", []string{"waas_mpc_wallet_service"})),
+		"wrong uri method": jvSign(t, key, hdr(sb.key.Name), claims("uri", "POST "+u.Host+path)),
+		"wrong uri host":   jvSign(t, key, hdr(sb.key.Name), claims("uri", "GET api.developer.coinbase.com"+path)),
+		"wrong uri path":   jvSign(t, key, hdr(sb.key.Name), claims("uri", "GET "+u.Host+"/waas/pools/v1/pools/x")),
+		"unknown kid":      jvSign(t, key, hdr("organizations/x/apiKeys/nope"), claims("sub", "organizations/x/apiKeys/nope")),
+		"foreign key":      jvSign(t, stranger, hdr(sb.key.Name), claims()),
+		"revoked key":      jvSign(t, revokedKey, hdr(revoked.Name), claims("sub", revoked.Name)),
+		"sub is not kid":   jvSign(t, key, hdr(sb.key.Name), claims("sub", revoked.Name)),
+		"wrong issuer":     jvSign(t, key, hdr(sb.key.Name), claims("iss", "someone")),
+		"garbage":          "not.a.jwt",
+	}
+	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			if code := getWithToken(t, sb.url+path, tok); code != http.StatusUnauthorized {
+				t.Fatalf("HTTP %d, want 401", code)
+			}
+		})
+	}
+	if code := getWithToken(t, sb.url+path, jvSign(t, key, hdr(sb.key.Name), claims())); code != http.StatusOK {
+		t.Fatalf("valid token: HTTP %d", code)
+	}
+	if code := getWithToken(t, sb.url+path, ""); code != http.StatusUnauthorized {
+		t.Fatalf("no token: HTTP %d", code)
+	}
+}
+
+// mustKey generates a key pair outside the sandbox's registry by asking a
+// second, unrelated sandbox for one.
+func mustKey(t *testing.T, _ *testSandbox) waasapi.APIKey {
+	t.Helper()
+	other, err := New(Config{Seed: 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := other.CreateAPIKey("elsewhere", waasapi.CreateAPIKeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func getWithToken(t *testing.T, u, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

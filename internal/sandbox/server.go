@@ -1,0 +1,458 @@
+// Package sandbox emulates the Coinbase WaaS REST API closely enough that
+// the official Go client (waas-client-library-go v1.0.8) works against it
+// unmodified, with real JWT authentication. It also emulates the part of the
+// real world that lives in the Coinbase developer portal: an API to create,
+// list and revoke API keys. Latency, rate limits and faults can be injected.
+//
+// It is for tests, CI and newcomers without a Coinbase account; see
+// docs/sandbox.md for what it emulates and what it does not.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/waasapi"
+	"golang.org/x/time/rate"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Seed and Shape describe the deterministic estate the seeded
+	// organization starts with. Ignored when StatePath holds a saved state.
+	Seed  int64
+	Shape EstateShape
+
+	Latency   time.Duration // added to every request
+	RateLimit RateLimit     // zero: unlimited
+	FaultRate float64       // probability of an injected fault per request
+
+	// StatePath, if set, is where the estate and the API keys are loaded
+	// from at start and saved to while running and at Close.
+	StatePath string
+
+	Logger *slog.Logger     // nil: discard
+	Now    func() time.Time // nil: time.Now
+}
+
+// RateLimit is N requests per Per, enforced server-wide with a token bucket
+// of burst N. Requests beyond it get 429 with Retry-After.
+type RateLimit struct {
+	N   int
+	Per time.Duration
+}
+
+func (r RateLimit) String() string {
+	if r.N == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d/%s", r.N, r.Per)
+}
+
+// ParseRateLimit parses "N/PERIOD" such as "100/1s", "100/s" or "6000/1m".
+func ParseRateLimit(s string) (RateLimit, error) {
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return RateLimit{}, fmt.Errorf("rate limit %q: want N/PERIOD, e.g. 100/1s", s)
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count <= 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: N must be a positive integer", s)
+	}
+	if per != "" && (per[0] < '0' || per[0] > '9') {
+		per = "1" + per
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return RateLimit{}, fmt.Errorf("rate limit %q: PERIOD must be a positive duration such as 1s or 1m", s)
+	}
+	return RateLimit{N: count, Per: d}, nil
+}
+
+// Server is the WaaS emulator. It is an http.Handler.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	verifier jwtVerifier
+	limiter  *rate.Limiter
+	routes   map[string][]route // by service path ("pools", ..., "sandbox")
+
+	faultMu  sync.Mutex
+	faultRNG *mrand.Rand
+
+	mu    sync.RWMutex // guards state
+	state *persistent
+	dirty atomic.Bool
+
+	saveMu   sync.Mutex // serializes saves
+	stopSave chan struct{}
+	saveDone chan struct{}
+	closed   sync.Once
+}
+
+// persistent is everything the sandbox saves with --state.
+type persistent struct {
+	Version     int
+	TokenSecret []byte
+	DefaultOrg  string
+	Orgs        map[string]*estate
+	Keys        map[string]*keyRecord // by key ID
+}
+
+// New builds a server, loading StatePath if it exists and seeding the
+// estate otherwise.
+func New(cfg Config) (*Server, error) {
+	if cfg.FaultRate < 0 || cfg.FaultRate > 1 {
+		return nil, fmt.Errorf("fault rate %v: must be between 0 and 1", cfg.FaultRate)
+	}
+	if cfg.Latency < 0 {
+		return nil, fmt.Errorf("latency %v: must not be negative", cfg.Latency)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.verifier = newJWTVerifier(s.now)
+	if cfg.RateLimit.N > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(float64(cfg.RateLimit.N)/cfg.RateLimit.Per.Seconds()), cfg.RateLimit.N)
+	}
+	s.faultRNG = mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x5eed))
+	s.routes = s.buildRoutes()
+
+	loaded := false
+	if cfg.StatePath != "" {
+		st, err := loadState(cfg.StatePath)
+		switch {
+		case err == nil:
+			s.state, loaded = st, true
+		case !errors.Is(err, errNoState):
+			return nil, err
+		}
+	}
+	if !loaded {
+		s.state = &persistent{Version: stateVersion, Orgs: map[string]*estate{}, Keys: map[string]*keyRecord{}}
+		s.state.TokenSecret = make([]byte, 32)
+		_, _ = rand.Read(s.state.TokenSecret)
+		s.state.DefaultOrg = SeedOrg(cfg.Seed)
+		es := newEstate(s.state.DefaultOrg)
+		seedEstate(es, cfg.Seed, cfg.Shape)
+		s.state.Orgs[es.Org] = es
+		s.dirty.Store(true)
+	}
+	for _, k := range s.state.Keys {
+		if err := k.restore(); err != nil {
+			return nil, fmt.Errorf("state %s: %w", cfg.StatePath, err)
+		}
+	}
+	if cfg.StatePath != "" {
+		s.stopSave, s.saveDone = make(chan struct{}), make(chan struct{})
+		go s.saveLoop()
+	}
+	return s, nil
+}
+
+// DefaultOrg is the organization that owns the seeded estate.
+func (s *Server) DefaultOrg() string { return s.state.DefaultOrg }
+
+// Stats counts the resources of org.
+func (s *Server) Stats(org string) waasapi.EstateStats {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if es := s.state.Orgs[org]; es != nil {
+		st := es.Stats
+		st.Pools = len(es.PoolOrder)
+		return st
+	}
+	return waasapi.EstateStats{}
+}
+
+// ListenAndServe serves on addr until ctx is done, then shuts down
+// gracefully. ready is called with the base URL once the listener is up.
+// Addresses that are not loopback are refused unless allowRemote is set:
+// the sandbox accepts keys anyone can mint and must not be reachable.
+func (s *Server) ListenAndServe(ctx context.Context, addr string, allowRemote bool, ready func(baseURL string)) error {
+	if !allowRemote {
+		if err := checkLoopback(addr); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(BaseURL(ln.Addr()))
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	return nil
+}
+
+// BaseURL is the sandbox's base URL for a listener address.
+func BaseURL(a net.Addr) string { return "http://" + a.String() }
+
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	refuse := fmt.Errorf("refusing to listen on %q: not a loopback address (the sandbox accepts keys anyone can mint); use 127.0.0.1 or pass --allow-remote", addr)
+	if host == "" {
+		return refuse
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return refuse
+	}
+	return nil
+}
+
+// Close stops background saving and saves the state one last time.
+func (s *Server) Close() error {
+	var err error
+	s.closed.Do(func() {
+		if s.stopSave != nil {
+			close(s.stopSave)
+			<-s.saveDone
+			err = s.Save()
+		}
+	})
+	return err
+}
+
+// ServeHTTP runs the request pipeline: route, latency, rate limit, fault
+// injection, authentication, then the handler under the estate lock.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, name, verb, ok := s.match(r)
+	if !ok {
+		s.writeError(w, errorf(waasapi.NotFound, "no API method at %s %s", r.Method, r.URL.Path))
+		return
+	}
+	if s.cfg.Latency > 0 {
+		t := time.NewTimer(s.cfg.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if !rt.control {
+		if s.limiter != nil {
+			if wait, ok := s.takeToken(); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+				s.writeError(w, errorf(waasapi.ResourceExhausted, "rate limit of %s exceeded; retry after %s", s.cfg.RateLimit, wait.Round(time.Millisecond)))
+				return
+			}
+		}
+		switch f := s.pickFault(r.Method); f {
+		case faultInternal:
+			s.writeError(w, errorf(waasapi.Internal, "injected fault: internal error"))
+			return
+		case faultUnavailable:
+			s.writeError(w, errorf(waasapi.Unavailable, "injected fault: service unavailable"))
+			return
+		case faultDropBefore:
+			dropConnection(w)
+			return
+		case faultDropAfter:
+			defer dropConnection(w)
+			w = discardWriter{w.Header()}
+		}
+	}
+	key, err := s.authenticate(r, rt.audience)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	c := &call{s: s, r: r, key: key, name: name, verb: verb, query: r.URL.Query(), now: s.now()}
+	if rt.write {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.dirty.Store(true)
+	} else {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	}
+	c.es = s.state.Orgs[key.Org]
+	if c.es == nil {
+		if rt.write {
+			c.es = newEstate(key.Org)
+			s.state.Orgs[key.Org] = c.es
+		} else {
+			c.es = newEstate(key.Org) // empty, not kept: reads create nothing
+		}
+	}
+	out, err := rt.handle(c)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) takeToken() (time.Duration, bool) {
+	now := time.Now()
+	res := s.limiter.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d, false
+	}
+	return 0, true
+}
+
+type fault int
+
+const (
+	faultNone fault = iota
+	faultInternal
+	faultUnavailable
+	faultDropBefore
+	faultDropAfter // the request is carried out, then its answer is lost
+)
+
+// pickFault draws the fault for one request: 500, 503, a dropped connection
+// before the request is handled, or (for requests that change something) a
+// dropped connection after it was carried out, in equal shares.
+func (s *Server) pickFault(method string) fault {
+	if s.cfg.FaultRate <= 0 {
+		return faultNone
+	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	if s.faultRNG.Float64() >= s.cfg.FaultRate {
+		return faultNone
+	}
+	f := fault(1 + s.faultRNG.IntN(4))
+	if f == faultDropAfter && method == http.MethodGet {
+		f = faultDropBefore
+	}
+	return f
+}
+
+func dropConnection(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // HTTP/2 or a test recorder: abort the stream instead
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // a reset, as a crashed server or a broken proxy gives
+	}
+	_ = conn.Close()
+}
+
+// discardWriter swallows the answer of a request whose connection is dropped
+// after the handler ran.
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("marshal response", "err", err)
+		code, body = http.StatusInternalServerError, []byte(`{"code":13,"message":"internal error","details":[]}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	var re *rpcError
+	if !errors.As(err, &re) {
+		var ae *authError
+		if errors.As(err, &ae) {
+			re = errorf(waasapi.Unauthenticated, "%s", ae.Error())
+		} else {
+			s.log.Error("handler failed", "err", err)
+			re = errorf(waasapi.Internal, "internal error")
+		}
+	}
+	s.writeJSON(w, re.code.HTTPStatus(), re.status())
+}
+
+// call is one request on its way through a handler.
+type call struct {
+	s     *Server
+	r     *http.Request
+	es    *estate
+	key   *keyRecord
+	name  string // the matched resource path, without the :verb
+	verb  string
+	query url.Values
+	now   time.Time
+}
+
+// decode reads the JSON body into v. Unknown fields are ignored and an empty
+// body is an empty message, as grpc-gateway does.
+func (c *call) decode(v any) error {
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, 4<<20))
+	if err != nil {
+		return invalidArg("reading request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalidArg("invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+// idempotent returns the remembered answer of an earlier request with the
+// same requestId, or runs create and remembers its answer.
+func (c *call) idempotent(method, requestID string, create func() (any, error)) (any, error) {
+	if requestID == "" {
+		return create()
+	}
+	k := method + "\x00" + requestID
+	if prev, ok := c.es.Requests[k]; ok {
+		return json.RawMessage(prev), nil
+	}
+	out, err := create()
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	c.es.Requests[k] = body
+	return json.RawMessage(body), nil
+}

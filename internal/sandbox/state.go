@@ -1,0 +1,121 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// --state persistence: the whole persistent struct, gob-encoded, written to
+// a temporary file, fsynced and renamed over the old one, so that a crash
+// leaves either the old state or the new one.
+
+const stateVersion = 1
+
+var errNoState = errors.New("no saved state")
+
+func loadState(path string) (*persistent, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNoState
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	defer f.Close()
+	var st persistent
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&st); err != nil {
+		return nil, fmt.Errorf("state file %s is not a sandbox state (%v); move it away to start afresh", path, err)
+	}
+	if st.Version != stateVersion {
+		return nil, fmt.Errorf("state file %s has version %d, this sandbox reads %d; move it away to start afresh", path, st.Version, stateVersion)
+	}
+	return &st, nil
+}
+
+// Save writes the state to StatePath now.
+func (s *Server) Save() error {
+	if s.cfg.StatePath == "" {
+		return nil
+	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.dirty.Store(false)
+	s.mu.RLock()
+	for _, k := range s.state.Keys {
+		k.LastUseNano = k.lastUse.Load()
+	}
+	err := writeAtomic(s.cfg.StatePath, func(w *bufio.Writer) error { return gob.NewEncoder(w).Encode(s.state) })
+	s.mu.RUnlock()
+	if err != nil {
+		s.dirty.Store(true)
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// saveLoop saves the state about every second while it changes, so that a
+// killed sandbox loses little. A large estate takes a while to encode, so
+// the pause after a save is at least four times as long as the save took.
+func (s *Server) saveLoop() {
+	defer close(s.saveDone)
+	pause := time.Second
+	for {
+		t := time.NewTimer(pause)
+		select {
+		case <-s.stopSave:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if !s.dirty.Load() {
+			continue
+		}
+		start := time.Now()
+		if err := s.Save(); err != nil {
+			s.log.Error("saving state failed", "err", err)
+		}
+		pause = max(time.Second, 4*time.Since(start))
+	}
+}
+
+func writeAtomic(path string, write func(*bufio.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(w); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

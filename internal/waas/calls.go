@@ -1,0 +1,121 @@
+package waas
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// PageRequest selects one page of a list call. Zero values leave the choice
+// to the server.
+type PageRequest struct {
+	Size  int
+	Token string
+}
+
+func (p PageRequest) query() url.Values {
+	q := url.Values{}
+	if p.Size > 0 {
+		q.Set("pageSize", strconv.Itoa(p.Size))
+	}
+	if p.Token != "" {
+		q.Set("pageToken", p.Token)
+	}
+	return q
+}
+
+// PoolService
+
+func (c *Client) ListPools(ctx context.Context, page PageRequest) (*waasapi.ListPoolsResponse, error) {
+	var out waasapi.ListPoolsResponse
+	err := c.do(ctx, waasEndpoint("ListPools", waasapi.PoolService), http.MethodGet, "pools", page.query(), nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetPool(ctx context.Context, name string) (*waasapi.Pool, error) {
+	var out waasapi.Pool
+	err := c.do(ctx, waasEndpoint("GetPool", waasapi.PoolService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+// CreatePool creates a pool; poolID may be empty to let the service choose.
+func (c *Client) CreatePool(ctx context.Context, displayName, poolID string) (*waasapi.Pool, error) {
+	q := url.Values{}
+	if poolID != "" {
+		q.Set("poolId", poolID)
+	}
+	var out waasapi.Pool
+	err := c.do(ctx, waasEndpoint("CreatePool", waasapi.PoolService), http.MethodPost, "pools", q, waasapi.Pool{DisplayName: displayName}, &out)
+	return &out, err
+}
+
+// MPCWalletService
+
+func (c *Client) ListMPCWallets(ctx context.Context, pool string, page PageRequest) (*waasapi.ListMPCWalletsResponse, error) {
+	var out waasapi.ListMPCWalletsResponse
+	err := c.do(ctx, waasEndpoint("ListMPCWallets", waasapi.MPCWalletService), http.MethodGet, pool+"/mpcWallets", page.query(), nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetMPCWallet(ctx context.Context, name string) (*waasapi.MPCWallet, error) {
+	var out waasapi.MPCWallet
+	err := c.do(ctx, waasEndpoint("GetMPCWallet", waasapi.MPCWalletService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+// MPCKeyService
+
+// ListMPCOperations lists a device group's pending MPC operations; the API
+// does not paginate this call.
+func (c *Client) ListMPCOperations(ctx context.Context, deviceGroup string) (*waasapi.ListMPCOperationsResponse, error) {
+	var out waasapi.ListMPCOperationsResponse
+	err := c.do(ctx, waasEndpoint("ListMPCOperations", waasapi.MPCKeyService), http.MethodGet, deviceGroup+"/mpcOperations", nil, nil, &out)
+	return &out, err
+}
+
+// BlockchainService
+
+func (c *Client) ListNetworks(ctx context.Context, page PageRequest) (*waasapi.ListNetworksResponse, error) {
+	var out waasapi.ListNetworksResponse
+	err := c.do(ctx, waasEndpoint("ListNetworks", waasapi.BlockchainService), http.MethodGet, "networks", page.query(), nil, &out)
+	return &out, err
+}
+
+// The sandbox's key-admin API (the developer portal's job in production).
+
+func (c *Client) CreateAPIKey(ctx context.Context, req waasapi.CreateAPIKeyRequest) (*waasapi.APIKey, error) {
+	var out waasapi.APIKey
+	err := c.do(ctx, sandboxEndpoint("CreateAPIKey"), http.MethodPost, "apiKeys", nil, req, &out)
+	return &out, err
+}
+
+func (c *Client) ListAPIKeys(ctx context.Context) (*waasapi.ListAPIKeysResponse, error) {
+	var out waasapi.ListAPIKeysResponse
+	err := c.do(ctx, sandboxEndpoint("ListAPIKeys"), http.MethodGet, "apiKeys", nil, nil, &out)
+	return &out, err
+}
+
+// RevokeAPIKey revokes the key called name (organizations/{org}/apiKeys/{id}).
+func (c *Client) RevokeAPIKey(ctx context.Context, name string) (*waasapi.APIKey, error) {
+	var out waasapi.APIKey
+	err := c.do(ctx, sandboxEndpoint("RevokeAPIKey"), http.MethodDelete, name, nil, nil, &out)
+	return &out, err
+}
+
+// SandboxEstate counts what the sandbox holds for the caller's organization.
+func (c *Client) SandboxEstate(ctx context.Context) (*waasapi.EstateStats, error) {
+	var out waasapi.EstateStats
+	err := c.do(ctx, sandboxEndpoint("SandboxEstate"), http.MethodGet, "estate", nil, nil, &out)
+	return &out, err
+}
+
+// CompleteMPCOperation finishes a pending MPC operation in the sandbox, as a
+// device running the WaaS SDK would.
+func (c *Client) CompleteMPCOperation(ctx context.Context, name string) (*waasapi.Operation, error) {
+	var out waasapi.Operation
+	err := c.do(ctx, sandboxEndpoint("CompleteMPCOperation"), http.MethodPost, name+":complete", nil, nil, &out)
+	return &out, err
+}

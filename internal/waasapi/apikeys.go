@@ -1,0 +1,54 @@
+package waasapi
+
+import "time"
+
+// APIKeyState is the state of an API key in the sandbox's key-admin API.
+type APIKeyState string
+
+const (
+	APIKeyActive  APIKeyState = "ACTIVE"
+	APIKeyRevoked APIKeyState = "REVOKED"
+)
+
+// KeyService is the JWT audience of the sandbox's key-admin API, the part of
+// the real world that lives in the Coinbase developer portal.
+const KeyServiceAudience = "sandbox_key_service"
+
+// APIKey is an API key as the sandbox's key-admin API shows it. PrivateKey is
+// set only in the answer to the create call, once.
+type APIKey struct {
+	Name        string      `json:"name"`
+	PrivateKey  string      `json:"privateKey,omitempty"`
+	Algorithm   string      `json:"algorithm,omitempty"` // "ES256" or "Ed25519"
+	State       APIKeyState `json:"state,omitempty"`
+	Nickname    string      `json:"nickname,omitempty"`
+	RequestID   string      `json:"requestId,omitempty"`
+	Fingerprint string      `json:"fingerprint,omitempty"`
+	CreateTime  time.Time   `json:"createTime"`
+	LastUseTime *time.Time  `json:"lastUseTime,omitempty"`
+	RevokeTime  *time.Time  `json:"revokeTime,omitempty"`
+}
+
+// CreateAPIKeyRequest is the body of POST /sandbox/v1/apiKeys. A repeated
+// requestId does not create a second key: the answer is 409 naming the key
+// the first request created, so a caller whose answer was lost can find it.
+type CreateAPIKeyRequest struct {
+	Nickname  string `json:"nickname,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+	Algorithm string `json:"algorithm,omitempty"` // "ES256" (default) or "Ed25519"
+}
+
+type ListAPIKeysResponse struct {
+	APIKeys []APIKey `json:"apiKeys"`
+}
+
+// EstateStats counts what the sandbox holds for one organization.
+type EstateStats struct {
+	Pools             int `json:"pools"`
+	MPCWallets        int `json:"mpcWallets"`
+	DeviceGroups      int `json:"deviceGroups"`
+	MPCKeys           int `json:"mpcKeys"`
+	Addresses         int `json:"addresses"`
+	PendingOperations int `json:"pendingOperations"`
+	MPCTransactions   int `json:"mpcTransactions"`
+}
