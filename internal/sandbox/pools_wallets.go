@@ -14,9 +14,9 @@ import (
 
 // Resource names, built on output from the IDs the estate keeps.
 
-func poolName(id string) string          { return "pools/" + id }
-func walletName(w *walletRec) string     { return "pools/" + w.PoolID + "/mpcWallets/" + w.ID }
-func groupName(g *groupRec) string       { return "pools/" + g.PoolID + "/deviceGroups/" + g.ID }
+func poolName(id string) string      { return "pools/" + id }
+func walletName(w *walletRec) string { return "pools/" + w.PoolID + "/mpcWallets/" + w.ID }
+func groupName(g *groupRec) string   { return "pools/" + g.PoolID + "/deviceGroups/" + g.ID }
 func keyName(g *groupRec, k *keyRec) string {
 	return groupName(g) + "/mpcKeys/" + k.ID
 }
@@ -59,7 +59,9 @@ func (s *Server) createPool(c *call) (any, error) {
 	return poolView(rec), nil
 }
 
-func poolView(p *poolRec) waasapi.Pool { return waasapi.Pool{Name: poolName(p.ID), DisplayName: p.DisplayName} }
+func poolView(p *poolRec) waasapi.Pool {
+	return waasapi.Pool{Name: poolName(p.ID), DisplayName: p.DisplayName}
+}
 
 func (s *Server) getPool(c *call) (any, error) {
 	p := c.es.Pools[c.arg(1)]
