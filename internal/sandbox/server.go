@@ -190,7 +190,7 @@ func (s *Server) Stats(org string) waasapi.EstateStats {
 // the sandbox accepts keys anyone can mint and must not be reachable.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, allowRemote bool, ready func(baseURL string)) error {
 	if !allowRemote {
-		if err := checkLoopback(addr); err != nil {
+		if err := CheckLoopback(addr); err != nil {
 			return err
 		}
 	}
@@ -220,7 +220,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, allowRemote bo
 // BaseURL is the sandbox's base URL for a listener address.
 func BaseURL(a net.Addr) string { return "http://" + a.String() }
 
-func checkLoopback(addr string) error {
+// CheckLoopback refuses an address that is not on loopback.
+func CheckLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("address %q: %w", addr, err)
@@ -253,8 +254,36 @@ func (s *Server) Close() error {
 }
 
 // ServeHTTP runs the request pipeline: route, latency, rate limit, fault
-// injection, authentication, then the handler under the estate lock.
+// injection, authentication, then the handler under the estate lock. With
+// debug logging on, each request is logged: method, path, status, time;
+// never a header, so never a token.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.serve(w, r)
+		return
+	}
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+	}()
+	s.serve(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection to drop it.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rt, name, verb, ok := s.match(r)
 	if !ok {
 		s.writeError(w, errorf(waasapi.NotFound, "no API method at %s %s", r.Method, r.URL.Path))

@@ -5,14 +5,15 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
-// --state persistence: the whole persistent struct, gob-encoded, written to
-// a temporary file, fsynced and renamed over the old one, so that a crash
-// leaves either the old state or the new one.
+// --state persistence: the whole persistent struct, gob-encoded, replaced
+// atomically, so that a crash leaves either the old state or the new one.
 
 const stateVersion = 1
 
@@ -49,7 +50,7 @@ func (s *Server) Save() error {
 	for _, k := range s.state.Keys {
 		k.LastUseNano = k.lastUse.Load()
 	}
-	err := writeAtomic(s.cfg.StatePath, func(w *bufio.Writer) error { return gob.NewEncoder(w).Encode(s.state) })
+	err := fsutil.Write(s.cfg.StatePath, 0o600, func(w io.Writer) error { return gob.NewEncoder(w).Encode(s.state) })
 	s.mu.RUnlock()
 	if err != nil {
 		s.dirty.Store(true)
@@ -81,41 +82,4 @@ func (s *Server) saveLoop() {
 		}
 		pause = max(time.Second, 4*time.Since(start))
 	}
-}
-
-func writeAtomic(path string, write func(*bufio.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(w); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

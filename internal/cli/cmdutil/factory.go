@@ -1,0 +1,28 @@
+// Package cmdutil holds what every command shares: the Factory of lazily built dependencies,
+// the documented exit codes and the error types that select them, and flag helpers.
+package cmdutil
+
+import (
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/config"
+)
+
+// Factory hands dependencies to commands. Expensive or fallible ones are funcs, called only by
+// the commands that need them, so that `waasctl version` or `--help` never read a config file or
+// open a keyring (aws-vault hanging on dbus for --help is the cautionary tale).
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+
+	AppVersion string
+	AppCommit  string
+	AppDate    string
+
+	// Config loads the config file once, on first call.
+	Config func() (*config.Config, error)
+
+	// Values of the global flags. The root command's flag parsing fills them in, so commands read
+	// them in their run function, never in their constructor.
+	Profile  string
+	Endpoint string
+	Output   OutputFormat
+}

@@ -1,0 +1,111 @@
+// Package cli is waasctl's command tree: the root command, the process entry point that maps
+// errors to exit codes, and one package per noun below it.
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
+	sandboxcmd "github.com/waasctl/waasctl/internal/cli/sandbox"
+	versioncmd "github.com/waasctl/waasctl/internal/cli/version"
+)
+
+// NewCmdRoot returns the root command with every command attached.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "waasctl",
+		Short: "Administer Coinbase Wallet-as-a-Service and rotate its API keys",
+		Long: `waasctl is a command-line tool for administering Coinbase Wallet-as-a-Service (WaaS)
+and rotating its API keys.
+
+Exit codes are documented by 'waasctl help exit-codes'.`,
+		Version: versioncmd.Format(f.AppVersion, f.AppCommit, f.AppDate),
+
+		// Main prints errors and picks the exit code; cobra must not print them too.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.SetIn(f.IOStreams.In)
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetVersionTemplate("{{.Version}}")
+	// Our own completion command has install instructions; cobra's default would be a second one.
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	// Bad flags anywhere in the tree are usage errors (exit 2).
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return cmdutil.FlagErrorWrap(err)
+	})
+	// Cobra shows "waasctl [flags]" for every runnable command, and requireSubcommand makes
+	// command groups runnable; a group is only ever used with a subcommand.
+	cmd.SetUsageTemplate(strings.Replace(cmd.UsageTemplate(),
+		"{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
+
+	// Defined here, without cobra's -v shorthand, which is better kept for a future --verbose.
+	cmd.Flags().Bool("version", false, "Print the version of waasctl")
+
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.Profile, "profile", envOr("WAASCTL_PROFILE", "default"),
+		"Profile in the config file to use (env WAASCTL_PROFILE)")
+	pf.StringVar(&f.Endpoint, "endpoint", "",
+		"WaaS API base URL for this call, overriding the profile's endpoint")
+	pf.VarP(&f.Output, "output", "o",
+		"Output format: table, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated when piped)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
+
+	cmd.SetHelpCommand(newCmdHelp())
+	cmd.AddCommand(newHelpTopic(f.IOStreams, "exit-codes", "Exit codes and what they mean", exitCodesHelp()))
+	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
+	cmd.AddCommand(completioncmd.NewCmdCompletion(f, nil))
+
+	// ---- Command groups, one package per noun under internal/cli. ----
+	// Add new nouns here, e.g. cmd.AddCommand(authcmd.NewCmdAuth(f)).
+	cmd.AddCommand(sandboxcmd.NewCmdSandbox(f))
+	// ---- end of command groups ----
+
+	requireSubcommand(cmd)
+	return cmd
+}
+
+// requireSubcommand gives every command group (a command with no action of its own) the
+// behaviour scripts need: bare, it prints its help; with an unknown subcommand, it is a usage
+// error (exit 2). Cobra's default prints help and exits 0 for groups below the root, which hides
+// typos in CI. A group whose subcommands have not landed yet is hidden from help and completion,
+// so that help lists only what works.
+func requireSubcommand(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		requireSubcommand(c)
+	}
+	if cmd.Runnable() || isHelpTopic(cmd) {
+		return
+	}
+	cmd.Args = unknownSubcommand
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	if !cmd.HasSubCommands() {
+		cmd.Hidden = true
+	}
+}
+
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // what cobra uses for its own suggestions
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return cmdutil.FlagErrorf("%s", msg)
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}

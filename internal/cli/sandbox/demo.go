@@ -1,0 +1,316 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// DemoOptions is what `waasctl sandbox demo` needs.
+type DemoOptions struct {
+	IO    *iostreams.IOStreams
+	Seed  int64
+	Shape sandbox.EstateShape
+}
+
+// NewCmdDemo returns `sandbox demo`, the README's quick start.
+func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *DemoOptions) error) *cobra.Command {
+	opts := &DemoOptions{IO: f.IOStreams, Seed: 42, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 4, AddressesPerWallet: 1, OperationsPerGroup: 2}}
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Walk through what waasctl does, against an embedded sandbox",
+		Long: `Start an embedded WaaS sandbox on loopback with a small seeded estate, walk through
+what waasctl does with real requests and real output, then stop it and remove
+everything it wrote. Needs no Coinbase account and no configuration.`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return demoRun(cmd.Context(), opts)
+		},
+	}
+}
+
+// demo is one run of the walk-through.
+type demo struct {
+	out    io.Writer
+	srv    *sandbox.Server
+	url    string
+	client *waas.Client
+	step   int
+}
+
+func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
+	tmp, err := os.MkdirTemp("", "waasctl-demo-*") // 0700
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	srv, err := sandbox.New(sandbox.Config{Seed: opts.Seed, Shape: opts.Shape})
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe(ctx, "127.0.0.1:0", false, func(u string) { ready <- u }) }()
+	defer func() {
+		stop()
+		if serr := <-served; err == nil {
+			err = serr
+		}
+	}()
+	var baseURL string
+	select {
+	case baseURL = <-ready:
+	case err := <-served:
+		return fmt.Errorf("starting the sandbox: %w", err)
+	}
+
+	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL}
+	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.createPool, d.keyAdmin, d.forgeries, d.counts} {
+		if err := step(ctx, tmp); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(d.out, "\nDone. The sandbox is stopped and %s is removed: nothing is left behind.\n", tmp)
+	return nil
+}
+
+func (d *demo) heading(format string, args ...any) {
+	d.step++
+	fmt.Fprintf(d.out, "\n%d. %s\n\n", d.step, fmt.Sprintf(format, args...))
+}
+
+func (d *demo) table(header []string, rows [][]string) {
+	t := tablewriter.NewWriter(d.out)
+	t.Header(header)
+	_ = t.Bulk(rows)
+	_ = t.Render()
+}
+
+func (d *demo) start(ctx context.Context, tmp string) error {
+	d.heading("Start a WaaS sandbox and fetch an API key")
+	key, err := d.srv.CreateAPIKey(d.srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{Nickname: "demo"})
+	if err != nil {
+		return err
+	}
+	// Written as the portal's download would be, 0600 in a 0700 folder, to
+	// show the format; the private key itself is never printed.
+	keyFile := filepath.Join(tmp, "cdp_api_key.json")
+	data, _ := json.Marshal(bootstrapKeyFile{Name: key.Name, PrivateKey: key.PrivateKey})
+	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
+		return err
+	}
+	d.client, err = clientForKey(d.url, key)
+	if err != nil {
+		return err
+	}
+	st := d.srv.Stats(d.srv.DefaultOrg())
+	fmt.Fprintf(d.out, "Sandbox:      %s (loopback only)\n", d.url)
+	fmt.Fprintf(d.out, "Estate:       %d pools, %d MPC wallets, seed 42: the same IDs on every machine\n", st.Pools, st.MPCWallets)
+	fmt.Fprintf(d.out, "API key:      %s\n", key.Name)
+	fmt.Fprintf(d.out, "Fingerprint:  %s (how waasctl names a key wherever the key itself must not appear)\n", credentials.ShortFingerprint(key.Fingerprint))
+	fmt.Fprintf(d.out, "Key file:     %s, mode 0600\n", filepath.Base(keyFile))
+	fmt.Fprintf(d.out, "\nEvery request below carries a fresh ES256 JWT signed with this key, as the official client's are.\n")
+	return nil
+}
+
+func (d *demo) pools(ctx context.Context, _ string) error {
+	d.heading("List pools (PoolService.ListPools)")
+	resp, err := d.client.ListPools(ctx, waas.PageRequest{})
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, p := range resp.Pools {
+		rows = append(rows, []string{p.Name, p.DisplayName})
+	}
+	d.table([]string{"Name", "Display name"}, rows)
+	return nil
+}
+
+func (d *demo) firstPool(ctx context.Context) (string, error) {
+	resp, err := d.client.ListPools(ctx, waas.PageRequest{Size: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(resp.Pools) == 0 {
+		return "", errors.New("the sandbox has no pools")
+	}
+	return resp.Pools[0].Name, nil
+}
+
+func (d *demo) wallets(ctx context.Context, _ string) error {
+	pool, err := d.firstPool(ctx)
+	if err != nil {
+		return err
+	}
+	d.heading("List the MPC wallets of %s, two per page, following nextPageToken", pool)
+	var rows [][]string
+	page := waas.PageRequest{Size: 2}
+	for pages := 1; ; pages++ {
+		resp, err := d.client.ListMPCWallets(ctx, pool, page)
+		if err != nil {
+			return err
+		}
+		for _, w := range resp.MPCWallets {
+			rows = append(rows, []string{fmt.Sprint(pages), path.Base(w.Name), path.Base(w.DeviceGroup)})
+		}
+		if resp.NextPageToken == "" {
+			break
+		}
+		page.Token = resp.NextPageToken
+	}
+	d.table([]string{"Page", "Wallet ID", "Device group ID"}, rows)
+	fmt.Fprintf(d.out, "\nNames are %s/mpcWallets/ID and %s/deviceGroups/ID.\n", pool, pool)
+	return nil
+}
+
+func (d *demo) operations(ctx context.Context, _ string) error {
+	pool, err := d.firstPool(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := d.client.ListMPCWallets(ctx, pool, waas.PageRequest{Size: 1})
+	if err != nil {
+		return err
+	}
+	group := resp.MPCWallets[0].DeviceGroup
+	d.heading("Pending MPC operations of device group %s (MPCKeyService.ListMPCOperations)", path.Base(group))
+	ops, err := d.client.ListMPCOperations(ctx, group)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, op := range ops.MPCOperations {
+		rows = append(rows, []string{path.Base(op.Name), op.Kind()})
+	}
+	d.table([]string{"MPC operation ID", "Kind"}, rows)
+	fmt.Fprintln(d.out, "\nA leaked key can queue signing requests like these for your users; later versions of")
+	fmt.Fprintln(d.out, "waasctl check every one against your own records.")
+	return nil
+}
+
+func (d *demo) createPool(ctx context.Context, _ string) error {
+	d.heading("Create a pool (PoolService.CreatePool)")
+	p, err := d.client.CreatePool(ctx, "Demo Pool", "demo-pool")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "Created %s (%q)\n", p.Name, p.DisplayName)
+	_, err = d.client.CreatePool(ctx, "Demo Pool", "demo-pool")
+	fmt.Fprintf(d.out, "Creating it again: %v\n", err)
+	return nil
+}
+
+func (d *demo) keyAdmin(ctx context.Context, _ string) error {
+	d.heading("Create, use and revoke a second API key (the sandbox's stand-in for the developer portal)")
+	created, err := d.client.CreateAPIKey(ctx, waasapi.CreateAPIKeyRequest{Nickname: "ci-rotation"})
+	if err != nil {
+		return err
+	}
+	second, err := clientForKey(d.url, *created)
+	if err != nil {
+		return err
+	}
+	if _, err := second.ListPools(ctx, waas.PageRequest{Size: 1}); err != nil {
+		return fmt.Errorf("the new key should authenticate: %w", err)
+	}
+	fmt.Fprintf(d.out, "Created %s (%s); it authenticates.\n", created.Name, credentials.ShortFingerprint(created.Fingerprint))
+	if _, err := d.client.RevokeAPIKey(ctx, created.Name); err != nil {
+		return err
+	}
+	_, err = second.ListPools(ctx, waas.PageRequest{Size: 1})
+	if waas.HTTPCode(err) != http.StatusUnauthorized {
+		return fmt.Errorf("a revoked key should get 401, got %v", err)
+	}
+	fmt.Fprintf(d.out, "Revoked it; its next request: %v\n\n", err)
+	keys, err := d.client.ListAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, k := range keys.APIKeys {
+		used := "never"
+		if k.LastUseTime != nil {
+			used = k.LastUseTime.Local().Format(time.TimeOnly)
+		}
+		rows = append(rows, []string{k.Nickname, credentials.ShortFingerprint(k.Fingerprint), string(k.State), used})
+	}
+	d.table([]string{"Key", "Fingerprint", "State", "Last used"}, rows)
+	return nil
+}
+
+// forgeries shows that the sandbox checks tokens as the real service does.
+func (d *demo) forgeries(ctx context.Context, _ string) error {
+	d.heading("Forged tokens are refused")
+	b64 := func(v any) string {
+		j, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(j)
+	}
+	now := time.Now().Unix()
+	claims := map[string]any{"sub": d.client.KeyName(), "iss": "coinbase-cloud", "aud": []string{"waas_pool_service"}, "nbf": now, "exp": now + 60,
+		"uri": "GET " + d.url[len("http://"):] + "/waas/pools/v1/pools"}
+	unsigned := b64(map[string]any{"alg": "none", "kid": d.client.KeyName(), "typ": "JWT"}) + "." + b64(claims) + "."
+	for _, c := range []struct{ what, token string }{
+		{"no token", ""},
+		{`a token with "alg": "none"`, unsigned},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.url+"/waas/pools/v1/pools", nil)
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		var st waasapi.Status
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		fmt.Fprintf(d.out, "%-28s -> HTTP %d: %s\n", c.what, resp.StatusCode, st.Message)
+	}
+	return nil
+}
+
+func (d *demo) counts(ctx context.Context, _ string) error {
+	d.heading("What the estate holds now (sandbox-only GET /sandbox/v1/estate)")
+	st, err := d.client.SandboxEstate(ctx)
+	if err != nil {
+		return err
+	}
+	d.table([]string{"Pools", "MPC wallets", "Device groups", "Addresses", "Pending operations"},
+		[][]string{{fmt.Sprint(st.Pools), fmt.Sprint(st.MPCWallets), fmt.Sprint(st.DeviceGroups), fmt.Sprint(st.Addresses), fmt.Sprint(st.PendingOperations)}})
+	return nil
+}
+
+func clientForKey(baseURL string, key waasapi.APIKey) (*waas.Client, error) {
+	k, err := credentials.ParsePrivateKey(key.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := waas.NewSigner(key.Name, k, waas.FormWaaS)
+	if err != nil {
+		return nil, err
+	}
+	return waas.New(waas.Options{Endpoint: baseURL, Signer: signer})
+}

@@ -1,0 +1,182 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// ServeOptions is what `waasctl sandbox serve` needs.
+type ServeOptions struct {
+	IO *iostreams.IOStreams
+
+	Addr             string
+	AllowRemote      bool
+	BootstrapKeyFile string
+	Force            bool
+	Seed             int64
+	Shape            sandbox.EstateShape
+	Latency          time.Duration
+	RateLimit        string
+	FaultRate        float64
+	StatePath        string
+	Verbose          bool
+}
+
+// NewCmdServe returns `sandbox serve`. runF replaces the run function in tests.
+func NewCmdServe(f *cmdutil.Factory, runF func(*cobra.Command, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the WaaS REST API on loopback, with a seeded estate",
+		Long: `Serve an emulator of the Coinbase WaaS REST API, faithful enough that the official
+Go client works against it with real JWT authentication.
+
+The first line on stdout is the base URL (services are at BASE/waas/<service>/v1);
+logs go to stderr. SIGINT or SIGTERM shuts it down cleanly. The estate is
+deterministic: the same --seed and shape give the same IDs everywhere.
+
+--bootstrap-key-file writes a fresh API key of the seeded organization, as the
+{"name","privateKey"} JSON the Coinbase Cloud portal downloads, mode 0600.
+
+See docs/sandbox.md for every endpoint, the key-admin API that stands in for the
+developer portal, and how to complete MPC operations in tests.`,
+		Example: `  # A sandbox with 2 pools of 1000 wallets, and a key to talk to it
+  waasctl sandbox serve --pools 2 --wallets-per-pool 1000 --bootstrap-key-file key.json
+
+  # A slow, flaky, rate-limited one, for testing retries
+  waasctl sandbox serve --latency 20ms --fault-rate 0.1 --rate-limit 50/1s`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd, opts)
+			}
+			return serveRun(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:0", "Listen address; port 0 picks a free port")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "Allow a non-loopback --addr (anyone who reaches the sandbox can use its keys)")
+	fl.StringVar(&opts.BootstrapKeyFile, "bootstrap-key-file", "", "Write a new API key of the seeded organization to this `file` (mode 0600)")
+	fl.BoolVar(&opts.Force, "force", false, "Overwrite an existing --bootstrap-key-file")
+	fl.Int64Var(&opts.Seed, "seed", 1, "Seed of the deterministic estate")
+	fl.IntVar(&opts.Shape.Pools, "pools", 3, "Seeded pools")
+	fl.IntVar(&opts.Shape.WalletsPerPool, "wallets-per-pool", 10, "Seeded MPC wallets per pool")
+	fl.IntVar(&opts.Shape.AddressesPerWallet, "addresses-per-wallet", 1, "Seeded addresses per wallet, on networks/"+sandbox.SeedNetwork)
+	fl.IntVar(&opts.Shape.OperationsPerGroup, "operations-per-group", 1, "Pending MPC operations per seeded device group")
+	fl.DurationVar(&opts.Latency, "latency", 0, "Latency added to every request, e.g. 20ms")
+	fl.StringVar(&opts.RateLimit, "rate-limit", "", "Allow at most `N/PERIOD` requests (e.g. 100/1s); beyond it, 429 with Retry-After")
+	fl.Float64Var(&opts.FaultRate, "fault-rate", 0, "Probability `P` of an injected 500, 503 or dropped connection per request")
+	fl.StringVar(&opts.StatePath, "state", "", "Load the estate and keys from this `file` if it exists, and save them there")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "Log every request to stderr")
+	return cmd
+}
+
+// config validates the options and turns them into a sandbox config.
+func (o *ServeOptions) config() (sandbox.Config, error) {
+	cfg := sandbox.Config{Seed: o.Seed, Shape: o.Shape, Latency: o.Latency, FaultRate: o.FaultRate, StatePath: o.StatePath}
+	for name, v := range map[string]int{"--pools": o.Shape.Pools, "--wallets-per-pool": o.Shape.WalletsPerPool, "--addresses-per-wallet": o.Shape.AddressesPerWallet, "--operations-per-group": o.Shape.OperationsPerGroup} {
+		if v < 0 {
+			return cfg, cmdutil.FlagErrorf("%s must not be negative", name)
+		}
+	}
+	if o.Latency < 0 {
+		return cfg, cmdutil.FlagErrorf("--latency must not be negative")
+	}
+	if o.FaultRate < 0 || o.FaultRate > 1 {
+		return cfg, cmdutil.FlagErrorf("--fault-rate must be between 0 and 1, e.g. 0.1")
+	}
+	if !o.AllowRemote {
+		if err := sandbox.CheckLoopback(o.Addr); err != nil {
+			return cfg, cmdutil.FlagErrorf("--addr: %v", err)
+		}
+	}
+	if o.RateLimit != "" {
+		rl, err := sandbox.ParseRateLimit(o.RateLimit)
+		if err != nil {
+			return cfg, cmdutil.FlagErrorf("--rate-limit: %v", err)
+		}
+		cfg.RateLimit = rl
+	}
+	return cfg, nil
+}
+
+func serveRun(cmd *cobra.Command, opts *ServeOptions) error {
+	cfg, err := opts.config()
+	if err != nil {
+		return err
+	}
+	if opts.BootstrapKeyFile != "" && !opts.Force {
+		if _, err := os.Lstat(opts.BootstrapKeyFile); err == nil {
+			return cmdutil.FlagErrorf("--bootstrap-key-file %s already exists; remove it or pass --force", opts.BootstrapKeyFile)
+		}
+	}
+	level := slog.LevelInfo
+	if opts.Verbose {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	if opts.BootstrapKeyFile != "" {
+		if err := writeBootstrapKey(srv, opts.BootstrapKeyFile, opts.Force); err != nil {
+			return err
+		}
+	}
+	err = srv.ListenAndServe(cmd.Context(), opts.Addr, opts.AllowRemote, func(baseURL string) {
+		fmt.Fprintln(opts.IO.Out, baseURL)
+		st := srv.Stats(srv.DefaultOrg())
+		cfg.Logger.Info("sandbox serving", "url", baseURL, "org", srv.DefaultOrg(), "pools", st.Pools, "wallets", st.MPCWallets,
+			"latency", cfg.Latency, "rate_limit", cfg.RateLimit.String(), "fault_rate", cfg.FaultRate)
+	})
+	if err != nil {
+		return err
+	}
+	cfg.Logger.Info("sandbox stopped")
+	return srv.Close()
+}
+
+// bootstrapKeyFile is the Coinbase Cloud key download format.
+type bootstrapKeyFile struct {
+	Name       string `json:"name"`
+	PrivateKey string `json:"privateKey"`
+}
+
+func writeBootstrapKey(srv *sandbox.Server, path string, force bool) error {
+	key, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{Nickname: "bootstrap"})
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(bootstrapKeyFile{Name: key.Name, PrivateKey: key.PrivateKey}, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if force {
+		err = fsutil.WriteFile(path, data, 0o600)
+	} else {
+		err = fsutil.CreateExclusive(path, data, 0o600)
+	}
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) { // name the file asked for, not the temporary beside it
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot write --bootstrap-key-file %s: %v", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+// Package config reads waasctl's non-secret settings: named profiles, each with an endpoint, an
+// issuer, sinks, a rotation policy, quota limits and a ledger. Secrets never live here; they live
+// in the keyring (see internal/credentials).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the parsed config file.
+type Config struct {
+	// Path is the file the config was read from (which may not exist).
+	Path     string             `yaml:"-"`
+	Profiles map[string]Profile `yaml:"profiles"`
+}
+
+// Profile is one named set of settings, selected with --profile.
+type Profile struct {
+	Endpoint string  `yaml:"endpoint,omitempty"`
+	Issuer   *Issuer `yaml:"issuer,omitempty"`
+	Sinks    []Sink  `yaml:"sinks,omitempty"`
+	Policy   *Policy `yaml:"policy,omitempty"`
+	Quota    *Quota  `yaml:"quota,omitempty"`
+	Ledger   *Ledger `yaml:"ledger,omitempty"`
+}
+
+// Issuer says who creates and revokes API keys during a rotation.
+type Issuer struct {
+	Type    string   `yaml:"type"` // sandbox | manual | exec
+	Command []string `yaml:"command,omitempty"`
+}
+
+// Sink is a place a new key is delivered to during a rotation.
+type Sink struct {
+	Type    string   `yaml:"type"` // envfile | exec
+	Path    string   `yaml:"path,omitempty"`
+	Restart []string `yaml:"restart,omitempty"`
+	Command []string `yaml:"command,omitempty"`
+}
+
+// Policy bounds key age. The values are kept as written ("90d", "24h") because time.Duration has
+// no day unit; the rotation package parses them.
+type Policy struct {
+	MaxAge string `yaml:"max_age,omitempty"`
+	Grace  string `yaml:"grace,omitempty"`
+}
+
+// Quota holds the resource limits the quota audit compares against.
+type Quota struct {
+	Pools   int `yaml:"pools,omitempty"`
+	Wallets int `yaml:"wallets,omitempty"`
+}
+
+// Ledger is the middle tier's record of what it owns, used by reconciliation audits.
+type Ledger struct {
+	DSN             string `yaml:"dsn,omitempty"`
+	OperationsQuery string `yaml:"operations_query,omitempty"`
+}
+
+// Load reads the config file at ConfigFile().
+func Load() (*Config, error) {
+	path, err := ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	return LoadFile(path)
+}
+
+// LoadFile reads the config file at path. A missing file is an empty config, not an error: a
+// fresh install has none.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Config{Path: path}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses config file contents; path is used only in error messages. Unknown keys are
+// errors: a misspelt max_age silently ignored would leave keys unrotated.
+func Parse(path string, data []byte) (*Config, error) {
+	c := &Config{Path: path}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		line, msg := describeYAMLError(err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			if n := syntaxErrorLine(data); n > 0 {
+				line = strconv.Itoa(n)
+			}
+		}
+		if line != "" {
+			return nil, fmt.Errorf("%s:%s: %s", path, line, msg)
+		}
+		return nil, fmt.Errorf("%s: %s", path, msg)
+	}
+	return c, nil
+}
+
+var (
+	lineRE       = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownKeyRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	// valueRE matches the offending value yaml quotes in type errors. It is dropped because a
+	// value in the wrong place may be a DSN with a password in it.
+	valueRE = regexp.MustCompile(" `[^`]*`")
+)
+
+// describeYAMLError turns a yaml.v3 error, which may span several lines and name Go types, into a
+// line number (empty when yaml gives none) and a one-line message.
+func describeYAMLError(err error) (line, msg string) {
+	msg = err.Error()
+	more := 0
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg, more = te.Errors[0], len(te.Errors)-1
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		line, msg = m[1], m[2]
+	}
+	if m := unknownKeyRE.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("unknown key %q", m[1])
+	}
+	msg = valueRE.ReplaceAllString(msg, "")
+	msg = strings.Join(strings.Fields(msg), " ")
+	if more > 0 {
+		msg += fmt.Sprintf(" (and %d more)", more)
+	}
+	return line, msg
+}
+
+// maxScanLines bounds the work syntaxErrorLine does (quadratic in the file size).
+const maxScanLines = 5000
+
+// syntaxErrorLine returns the 1-based line at which data stops being valid YAML: one past the
+// longest prefix of whole lines that still parses, or 0 if the file is too big to look. It exists
+// because yaml.v3 reports the line where the enclosing block starts (for parser errors one too
+// low, too), which for a misindented key deep in a profile is line 1 or 2.
+func syntaxErrorLine(data []byte) int {
+	var ends []int // offsets just past each newline
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) > maxScanLines {
+		return 0
+	}
+	if len(ends) > 0 && ends[len(ends)-1] == len(data) {
+		ends = ends[:len(ends)-1] // the whole file is known not to parse
+	}
+	for k := len(ends); k > 0; k-- {
+		var n yaml.Node
+		if yaml.Unmarshal(data[:ends[k-1]], &n) == nil {
+			return k + 1
+		}
+	}
+	return 1
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Everything CI checks, in the order it checks it. `make test` and .ci/run call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing missing test dependencies"
+scripts/install-test-deps.sh
+
+step "go vet"
+go vet ./...
+
+step "gofmt"
+# Tracked and untracked (but not ignored) files, so that a new file is checked before it is
+# added; outside a git checkout (a source tarball), every .go file.
+list_go_files() {
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -z --cached --others --exclude-standard -- '*.go'
+	else
+		find . -name '*.go' -not -path './.git/*' -print0
+	fi
+}
+gofiles=()
+while IFS= read -r -d '' f; do
+	[[ -f $f ]] && gofiles+=("$f") # a deleted but still tracked file is not an error
+done < <(list_go_files)
+if [[ ${#gofiles[@]} -gt 0 ]]; then
+	unformatted=$(gofmt -l "${gofiles[@]}")
+	if [[ -n $unformatted ]]; then
+		echo "gofmt would change these files (run gofmt -w):" >&2
+		echo "$unformatted" >&2
+		exit 1
+	fi
+fi
+
+step "go test -race"
+go test -race -count=1 ./...
+
+step "fuzz (FUZZTIME=${FUZZTIME:-10s} per target)"
+scripts/fuzz.sh
+
+echo
+echo "make test: all checks passed"
