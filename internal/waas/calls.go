@@ -48,7 +48,11 @@ func (c *Client) CreatePool(ctx context.Context, displayName, poolID string) (*w
 		q.Set("poolId", poolID)
 	}
 	var out waasapi.Pool
-	err := c.do(ctx, waasEndpoint("CreatePool", waasapi.PoolService), http.MethodPost, "pools", q, waasapi.Pool{DisplayName: displayName}, &out)
+	ep := waasEndpoint("CreatePool", waasapi.PoolService)
+	if poolID == "" { // without a chosen ID a repeat would create a second pool
+		ep = ep.unsafe()
+	}
+	err := c.do(ctx, ep, http.MethodPost, "pools", q, waasapi.Pool{DisplayName: displayName}, &out)
 	return &out, err
 }
 
@@ -76,7 +80,90 @@ func (c *Client) ListMPCOperations(ctx context.Context, deviceGroup string) (*wa
 	return &out, err
 }
 
+func (c *Client) ListAddresses(ctx context.Context, network, wallet string, page PageRequest) (*waasapi.ListAddressesResponse, error) {
+	q := page.query()
+	if wallet != "" {
+		q.Set("mpcWallet", wallet)
+	}
+	var out waasapi.ListAddressesResponse
+	err := c.do(ctx, waasEndpoint("ListAddresses", waasapi.MPCWalletService), http.MethodGet, network+"/addresses", q, nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetAddress(ctx context.Context, name string) (*waasapi.Address, error) {
+	var out waasapi.Address
+	err := c.do(ctx, waasEndpoint("GetAddress", waasapi.MPCWalletService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+func (c *Client) ListBalances(ctx context.Context, address string, page PageRequest) (*waasapi.ListBalancesResponse, error) {
+	var out waasapi.ListBalancesResponse
+	err := c.do(ctx, waasEndpoint("ListBalances", waasapi.MPCWalletService), http.MethodGet, address+"/balances", page.query(), nil, &out)
+	return &out, err
+}
+
+func (c *Client) ListBalanceDetails(ctx context.Context, balance string, page PageRequest) (*waasapi.ListBalanceDetailsResponse, error) {
+	var out waasapi.ListBalanceDetailsResponse
+	err := c.do(ctx, waasEndpoint("ListBalanceDetails", waasapi.MPCWalletService), http.MethodGet, balance+"/balanceDetails", page.query(), nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetDeviceGroup(ctx context.Context, name string) (*waasapi.DeviceGroup, error) {
+	var out waasapi.DeviceGroup
+	err := c.do(ctx, waasEndpoint("GetDeviceGroup", waasapi.MPCKeyService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetMPCKey(ctx context.Context, name string) (*waasapi.MPCKey, error) {
+	var out waasapi.MPCKey
+	err := c.do(ctx, waasEndpoint("GetMPCKey", waasapi.MPCKeyService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetDevice(ctx context.Context, name string) (*waasapi.Device, error) {
+	var out waasapi.Device
+	err := c.do(ctx, waasEndpoint("GetDevice", waasapi.MPCKeyService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+// MPCTransactionService
+
+func (c *Client) ListMPCTransactions(ctx context.Context, wallet string, page PageRequest) (*waasapi.ListMPCTransactionsResponse, error) {
+	var out waasapi.ListMPCTransactionsResponse
+	err := c.do(ctx, waasEndpoint("ListMPCTransactions", waasapi.MPCTransactionService), http.MethodGet, wallet+"/mpcTransactions", page.query(), nil, &out)
+	return &out, err
+}
+
+func (c *Client) GetMPCTransaction(ctx context.Context, name string) (*waasapi.MPCTransaction, error) {
+	var out waasapi.MPCTransaction
+	err := c.do(ctx, waasEndpoint("GetMPCTransaction", waasapi.MPCTransactionService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+// GetOperation reads a long-running operation from the service that owns it.
+func (c *Client) GetOperation(ctx context.Context, svc waasapi.Service, name string) (*waasapi.Operation, error) {
+	var out waasapi.Operation
+	err := c.do(ctx, waasEndpoint("GetOperation", svc), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
 // BlockchainService
+
+func (c *Client) GetNetwork(ctx context.Context, name string) (*waasapi.Network, error) {
+	var out waasapi.Network
+	err := c.do(ctx, waasEndpoint("GetNetwork", waasapi.BlockchainService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+func (c *Client) ListAssets(ctx context.Context, network, filter string, page PageRequest) (*waasapi.ListAssetsResponse, error) {
+	q := page.query()
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	var out waasapi.ListAssetsResponse
+	err := c.do(ctx, waasEndpoint("ListAssets", waasapi.BlockchainService), http.MethodGet, network+"/assets", q, nil, &out)
+	return &out, err
+}
 
 func (c *Client) ListNetworks(ctx context.Context, page PageRequest) (*waasapi.ListNetworksResponse, error) {
 	var out waasapi.ListNetworksResponse
@@ -88,7 +175,11 @@ func (c *Client) ListNetworks(ctx context.Context, page PageRequest) (*waasapi.L
 
 func (c *Client) CreateAPIKey(ctx context.Context, req waasapi.CreateAPIKeyRequest) (*waasapi.APIKey, error) {
 	var out waasapi.APIKey
-	err := c.do(ctx, sandboxEndpoint("CreateAPIKey"), http.MethodPost, "apiKeys", nil, req, &out)
+	ep := sandboxEndpoint("CreateAPIKey")
+	if req.RequestID == "" { // with one, a repeat answers 409 naming the first key
+		ep = ep.unsafe()
+	}
+	err := c.do(ctx, ep, http.MethodPost, "apiKeys", nil, req, &out)
 	return &out, err
 }
 

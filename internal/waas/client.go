@@ -18,10 +18,25 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/waasapi"
+	"golang.org/x/time/rate"
 )
 
 // DefaultEndpoint is the production base URL; services live below /waas/.
 const DefaultEndpoint = "https://api.developer.coinbase.com"
+
+// Defaults, documented in docs/inventory.md.
+const (
+	// DefaultRate is the client-wide request rate: under the 60 requests a
+	// second that CDP documents for reads (the WaaS limits are not public).
+	DefaultRate = 50
+	// DefaultConcurrency is how many list calls a fan-out runs at once.
+	DefaultConcurrency = 8
+	// DefaultPageSize is the largest page the API accepts (the sandbox's
+	// maximum; the real API coerces larger values to its own maximum).
+	DefaultPageSize = 1000
+	// DefaultMaxAttempts bounds the tries of one call, first one included.
+	DefaultMaxAttempts = 10
+)
 
 // Options configures a Client.
 type Options struct {
@@ -30,14 +45,34 @@ type Options struct {
 	Signer     *Signer
 	HTTPClient *http.Client // nil: a client with a 60 s timeout
 	UserAgent  string
+
+	// Rate limits requests per second across the whole client, retries
+	// included; 0 or less means unlimited.
+	Rate float64
+	// Concurrency bounds the list calls a fan-out runs at once; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// PageSize is asked of every list call; 0 means DefaultPageSize.
+	PageSize int
+	// MaxAttempts bounds the tries of one call; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// Backoff is the first retry's delay ceiling (full jitter, doubling up
+	// to 32 times it); 0 means 100 ms.
+	Backoff time.Duration
 }
 
 // Client calls the WaaS services. It is safe for concurrent use.
 type Client struct {
-	base   *url.URL
-	signer *Signer
-	http   *http.Client
-	ua     string
+	base        *url.URL
+	signer      *Signer
+	http        *http.Client
+	ua          string
+	limiter     *rate.Limiter // nil: unlimited
+	concurrency int
+	pageSize    int
+	maxAttempts int
+	backoff     time.Duration
+	stats       stats
 }
 
 // New checks opts and returns a client.
@@ -56,11 +91,31 @@ func New(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	ua := opts.UserAgent
-	if ua == "" {
-		ua = "waasctl"
+	c := &Client{
+		base: base, signer: opts.Signer, http: hc, ua: opts.UserAgent,
+		concurrency: opts.Concurrency, pageSize: opts.PageSize, maxAttempts: opts.MaxAttempts, backoff: opts.Backoff,
 	}
-	return &Client{base: base, signer: opts.Signer, http: hc, ua: ua}, nil
+	if c.ua == "" {
+		c.ua = "waasctl"
+	}
+	if opts.Rate > 0 {
+		// Burst 1 paces requests evenly, so a server-side bucket of the same
+		// rate never sees a burst it would refuse.
+		c.limiter = rate.NewLimiter(rate.Limit(opts.Rate), 1)
+	}
+	if c.concurrency <= 0 {
+		c.concurrency = DefaultConcurrency
+	}
+	if c.pageSize <= 0 {
+		c.pageSize = DefaultPageSize
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = DefaultMaxAttempts
+	}
+	if c.backoff <= 0 {
+		c.backoff = 100 * time.Millisecond
+	}
+	return c, nil
 }
 
 // KeyName is the name of the API key the client signs with.
@@ -98,64 +153,116 @@ type endpoint struct {
 	call     string // the RPC name, for errors
 	audience string // the JWT aud
 	prefix   string // "/waas/pools" or "/sandbox"
+	// idempotent calls may be retried after an answer that does not prove
+	// the server did nothing (a 500, a dropped connection): reads, and
+	// writes that carry a requestId or a caller-chosen resource ID.
+	idempotent bool
 }
 
 func waasEndpoint(call string, svc waasapi.Service) endpoint {
-	return endpoint{call: call, audience: svc.Audience, prefix: "/waas/" + svc.Path}
+	return endpoint{call: call, audience: svc.Audience, prefix: "/waas/" + svc.Path, idempotent: true}
 }
 
 func sandboxEndpoint(call string) endpoint {
-	return endpoint{call: call, audience: waasapi.KeyServiceAudience, prefix: "/sandbox"}
+	return endpoint{call: call, audience: waasapi.KeyServiceAudience, prefix: "/sandbox", idempotent: true}
 }
 
-// do sends one request to ep at prefix/v1/path and decodes the JSON answer
-// into out. Resource names go into the path as they are, slashes included,
-// as the official client does.
+// unsafe marks a write that must not be repeated unless the server surely
+// did not carry it out (a 429).
+func (e endpoint) unsafe() endpoint {
+	e.idempotent = false
+	return e
+}
+
+// do sends one call to ep at prefix/v1/path and decodes the JSON answer
+// into out, retrying what is worth retrying (see retry.go). Resource names go
+// into the path as they are, slashes included, as the official client does.
 func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query url.Values, body, out any) error {
 	u := *c.base
 	u.Path = c.base.Path + ep.prefix + "/v1/" + path
 	u.RawQuery = query.Encode()
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
 			return fmt.Errorf("%s: encode request: %w", ep.call, err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	for attempt := 1; ; attempt++ {
+		data, err := c.attempt(ctx, ep, method, u.String(), payload)
+		if err == nil {
+			if out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("%s: malformed answer: %w", ep.call, err)
+			}
+			return nil
+		}
+		wait, retry := c.shouldRetry(ep, err, attempt)
+		if !retry {
+			if attempt > 1 {
+				return fmt.Errorf("%w (after %d attempts)", err, attempt)
+			}
+			return err
+		}
+		c.stats.retries.Add(1)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w", ep.call, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// attempt makes one HTTP request and returns the body of a 200 answer.
+func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string, payload []byte) ([]byte, error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
+		}
+	}
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
-		return fmt.Errorf("%s: %w", ep.call, err)
+		return nil, fmt.Errorf("%s: %w", ep.call, err)
 	}
+	// A fresh token per attempt: tokens live 60 s, and retries can outlast one.
 	token, err := c.signer.Sign(ep.audience, method, req.URL.Host+req.URL.Path)
 	if err != nil {
-		return fmt.Errorf("%s: sign request: %w", ep.call, err)
+		return nil, fmt.Errorf("%s: sign request: %w", ep.call, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.ua)
+	c.stats.requests.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", ep.call, ctx.Err())
+			return nil, fmt.Errorf("%s: %w", ep.call, ctx.Err())
 		}
-		return fmt.Errorf("%s: %w", ep.call, scrubURLError(err))
+		return nil, &transportError{call: ep.call, err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("%s: reading answer: %w", ep.call, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: %w", ep.call, ctx.Err())
+		}
+		return nil, &transportError{call: ep.call, err: fmt.Errorf("reading answer: %w", err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return decodeError(ep.call, resp, data)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			c.stats.throttled.Add(1)
+		}
+		return nil, decodeError(ep.call, resp, data)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", ep.call, err)
-	}
-	return nil
+	return data, nil
 }
 
 func decodeError(call string, resp *http.Response, data []byte) error {

@@ -1,0 +1,242 @@
+package waas_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+func startSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, string, waasapi.APIKey) {
+	t.Helper()
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	key, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, ts.URL, key
+}
+
+func newClient(t *testing.T, url string, key waasapi.APIKey, opts waas.Options) *waas.Client {
+	t.Helper()
+	k, err := credentials.ParsePrivateKey(key.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Signer, err = waas.NewSigner(key.Name, k, waas.FormWaaS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Endpoint = url
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Millisecond // keep retries quick in tests
+	}
+	c, err := waas.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {
+	t.Helper()
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// sequentialWallets lists every wallet the plain way, one call at a time,
+// with the server's default page size: the oracle for the fan-out.
+func sequentialWallets(t *testing.T, c *waas.Client) []string {
+	t.Helper()
+	ctx := context.Background()
+	var names []string
+	var pools []string
+	page := waas.PageRequest{}
+	for {
+		r, err := c.ListPools(ctx, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range r.Pools {
+			pools = append(pools, p.Name)
+		}
+		if page.Token = r.NextPageToken; page.Token == "" {
+			break
+		}
+	}
+	for _, p := range pools {
+		page := waas.PageRequest{}
+		for {
+			r, err := c.ListMPCWallets(ctx, p, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range r.MPCWallets {
+				names = append(names, w.Name)
+			}
+			if page.Token = r.NextPageToken; page.Token == "" {
+				break
+			}
+		}
+	}
+	return names
+}
+
+func walletNames(ws []waasapi.MPCWallet) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Name
+	}
+	return out
+}
+
+func TestFanOutMatchesSequentialOrder(t *testing.T) {
+	_, url, key := startSandbox(t, sandbox.Config{Seed: 4, Shape: sandbox.EstateShape{Pools: 13, WalletsPerPool: 37}})
+	want := sequentialWallets(t, newClient(t, url, key, waas.Options{}))
+	for _, tc := range []waas.Options{
+		{Concurrency: 1, PageSize: 5},
+		{Concurrency: 4, PageSize: 7},
+		{Concurrency: 32, PageSize: 1000},
+	} {
+		c := newClient(t, url, key, tc)
+		got := walletNames(collect(t, c.AllWallets(context.Background())))
+		if !slices.Equal(got, want) {
+			t.Fatalf("%+v: %d wallets, not the %d of a sequential listing in its order", tc, len(got), len(want))
+		}
+	}
+}
+
+// TestEnumerationIsExactThroughFaultsAndRateLimits is the inventory's
+// promise: with 10% of requests failing and a tight rate limit, the listing
+// is still exact, every time.
+func TestEnumerationIsExactThroughFaultsAndRateLimits(t *testing.T) {
+	shape := sandbox.EstateShape{Pools: 6, WalletsPerPool: 40, OperationsPerGroup: 2}
+	_, cleanURL, cleanKey := startSandbox(t, sandbox.Config{Seed: 8, Shape: shape})
+	want := sequentialWallets(t, newClient(t, cleanURL, cleanKey, waas.Options{}))
+	runs := 20
+	if testing.Short() {
+		runs = 3
+	}
+	for run := 0; run < runs; run++ {
+		srv, url, key := startSandbox(t, sandbox.Config{Seed: 8, Shape: shape, FaultRate: 0.1, RateLimit: sandbox.RateLimit{N: 400, Per: time.Second}})
+		c := newClient(t, url, key, waas.Options{Concurrency: 4, PageSize: 7})
+		got := walletNames(collect(t, c.AllWallets(context.Background())))
+		if !slices.Equal(got, want) {
+			t.Fatalf("run %d: %d wallets, want exactly the %d of a clean listing", run, len(got), len(want))
+		}
+		groups := collect(t, c.OperationsOf(context.Background(), c.AllWallets(context.Background())))
+		ops := 0
+		for _, g := range groups {
+			ops += len(g.Operations)
+		}
+		if st := srv.Stats(srv.DefaultOrg()); len(groups) != st.DeviceGroups || ops != st.PendingOperations {
+			t.Fatalf("run %d: %d groups and %d operations, sandbox holds %d and %d", run, len(groups), ops, st.DeviceGroups, st.PendingOperations)
+		}
+		if s := c.Stats(); s.Retries == 0 {
+			t.Fatalf("run %d: no retries at a 10%% fault rate: %+v", run, s)
+		}
+	}
+}
+
+func TestRetryHonoursRetryAfterAndGivesUp(t *testing.T) {
+	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, RateLimit: sandbox.RateLimit{N: 1, Per: time.Hour}})
+	c := newClient(t, url, key, waas.Options{MaxAttempts: 2})
+	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	// The second call is throttled with Retry-After of about an hour: it
+	// must wait for it (here: until the context gives up), not hammer.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.ListPools(ctx, waas.PageRequest{})
+	if !errors.Is(err, context.DeadlineExceeded) || c.Stats().Requests != 2 {
+		t.Fatalf("want a wait cut short by the deadline after 2 requests, got %v, %+v", err, c.Stats())
+	}
+}
+
+func TestNonIdempotentWritesAreNotRetriedAfterAmbiguousFailures(t *testing.T) {
+	srv, url, key := startSandbox(t, sandbox.Config{Seed: 1, FaultRate: 1})
+	c := newClient(t, url, key, waas.Options{MaxAttempts: 5})
+	_, err := c.CreatePool(context.Background(), "no id", "")
+	if err == nil || c.Stats().Requests != 1 {
+		t.Fatalf("a CreatePool without an ID was sent %d times (err %v)", c.Stats().Requests, err)
+	}
+	if !strings.HasPrefix(err.Error(), "CreatePool: ") {
+		t.Fatalf("error does not name the call: %v", err)
+	}
+	_ = srv
+}
+
+func TestErrorsNameTheCallAndCodeButNeverTheKey(t *testing.T) {
+	_, url, key := startSandbox(t, sandbox.Config{Seed: 1})
+	c := newClient(t, url, key, waas.Options{})
+	_, err := c.GetPool(context.Background(), "pools/missing")
+	if waas.HTTPCode(err) != 404 || !strings.Contains(err.Error(), "GetPool: HTTP 404") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(err.Error(), "PRIVATE") || strings.Contains(err.Error(), "Bearer") {
+		t.Fatalf("error leaks credentials: %v", err)
+	}
+}
+
+func TestStoppingEarlyLeavesNoGoroutines(t *testing.T) {
+	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 20, WalletsPerPool: 50}})
+	c := newClient(t, url, key, waas.Options{Concurrency: 8, PageSize: 3})
+	n := 0
+	for _, err := range c.AllWallets(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 10 {
+			break
+		}
+	}
+	// The iterator waits for its goroutines before returning. (Idle HTTP
+	// connections may linger; they are not ours to count.)
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	if strings.Contains(stacks, "internal/waas.fanOut") {
+		t.Fatalf("fan-out goroutines still running after breaking out:\n%s", stacks)
+	}
+}
+
+func TestCancellationEndsWithAnErrorNotASilentlyShortList(t *testing.T) {
+	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, Latency: 5 * time.Millisecond, Shape: sandbox.EstateShape{Pools: 30, WalletsPerPool: 20}})
+	c := newClient(t, url, key, waas.Options{Concurrency: 4, PageSize: 5})
+	ctx, cancel := context.WithCancel(context.Background())
+	var n atomic.Int64
+	var lastErr error
+	for _, err := range c.AllWallets(ctx) {
+		if err != nil {
+			lastErr = err
+			break
+		}
+		if n.Add(1) == 25 {
+			cancel()
+		}
+	}
+	if !errors.Is(lastErr, context.Canceled) {
+		t.Fatalf("after cancel: %d wallets and err %v", n.Load(), lastErr)
+	}
+}

@@ -1,0 +1,156 @@
+package waas
+
+import (
+	"context"
+	"iter"
+	"sync"
+
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// fanOut runs expand for each input, at most n at a time, and yields what
+// they emit in input order, then in each one's own order: the output is the
+// same as a sequential loop's, only sooner. Memory stays bounded: each
+// running expand can get at most buf items ahead of the consumer before it
+// waits, so at most n*buf items are held whatever the estate's size.
+//
+// The first error (from the input or from an expand) ends the iteration
+// after everything before it in order has been yielded; the rest is
+// cancelled.
+func fanOut[In, Out any](ctx context.Context, n, buf int, in iter.Seq2[In, error], expand func(ctx context.Context, in In, emit func(Out) bool) error) iter.Seq2[Out, error] {
+	return func(yield func(Out, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+
+		type task struct {
+			out chan Out
+			err error // read after out is closed
+		}
+		// Queued tasks have started; the channel's capacity plus the one
+		// being consumed bound how many run at once.
+		tasks := make(chan *task, max(n-1, 0))
+		start := func(t *task, run func(emit func(Out) bool) error) bool {
+			select {
+			case tasks <- t:
+			case <-ctx.Done():
+				return false
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer close(t.out)
+				t.err = run(func(v Out) bool {
+					select {
+					case t.out <- v:
+						return true
+					case <-ctx.Done():
+						return false
+					}
+				})
+			}()
+			return true
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(tasks)
+			for item, err := range in {
+				t := &task{out: make(chan Out, buf)}
+				if err != nil {
+					start(t, func(func(Out) bool) error { return err })
+					return
+				}
+				if !start(t, func(emit func(Out) bool) error { return expand(ctx, item, emit) }) {
+					return
+				}
+			}
+		}()
+		for t := range tasks {
+			for v := range t.out {
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if t.err != nil {
+				var zero Out
+				yield(zero, t.err)
+				return
+			}
+		}
+		// A branch whose emit was refused by cancellation returns no error;
+		// the listing is still incomplete and must not look complete.
+		if err := ctx.Err(); err != nil {
+			var zero Out
+			yield(zero, err)
+		}
+	}
+}
+
+// emitAll sends every item of seq to emit, stopping at an error or when
+// emit refuses (the consumer has gone).
+func emitAll[T any](seq iter.Seq2[T, error], emit func(T) bool) error {
+	for v, err := range seq {
+		if err != nil {
+			return err
+		}
+		if !emit(v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// pageBuffer is how many items one fan-out branch may run ahead: two pages,
+// so a branch fetches its next page while its last one is consumed.
+func (c *Client) pageBuffer() int { return 2 * c.pageSize }
+
+// WalletsOf yields the wallets of every pool in pools, listing up to the
+// client's concurrency of pools at once, in pool order.
+func (c *Client) WalletsOf(ctx context.Context, pools iter.Seq2[waasapi.Pool, error]) iter.Seq2[waasapi.MPCWallet, error] {
+	return fanOut(ctx, c.concurrency, c.pageBuffer(), pools, func(ctx context.Context, p waasapi.Pool, emit func(waasapi.MPCWallet) bool) error {
+		return emitAll(c.Wallets(ctx, p.Name), emit)
+	})
+}
+
+// AllWallets yields every wallet of every pool.
+func (c *Client) AllWallets(ctx context.Context) iter.Seq2[waasapi.MPCWallet, error] {
+	return c.WalletsOf(ctx, c.Pools(ctx))
+}
+
+// GroupOperations is the pending MPC operations of one device group, with
+// the wallet the group belongs to.
+type GroupOperations struct {
+	Wallet     waasapi.MPCWallet
+	Operations []waasapi.MPCOperation
+}
+
+// OperationsOf lists the pending operations of each wallet's device group,
+// up to the client's concurrency of groups at once, in wallet order.
+func (c *Client) OperationsOf(ctx context.Context, wallets iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[GroupOperations, error] {
+	return fanOut(ctx, c.concurrency, 1, wallets, func(ctx context.Context, w waasapi.MPCWallet, emit func(GroupOperations) bool) error {
+		r, err := c.ListMPCOperations(ctx, w.DeviceGroup)
+		if err != nil {
+			return err
+		}
+		emit(GroupOperations{Wallet: w, Operations: r.MPCOperations})
+		return nil
+	})
+}
+
+// AddressesOf yields the addresses of each wallet on network, up to the
+// client's concurrency of wallets at once, in wallet order.
+func (c *Client) AddressesOf(ctx context.Context, network string, wallets iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[waasapi.Address, error] {
+	return fanOut(ctx, c.concurrency, c.pageBuffer(), wallets, func(ctx context.Context, w waasapi.MPCWallet, emit func(waasapi.Address) bool) error {
+		return emitAll(c.Addresses(ctx, network, w.Name), emit)
+	})
+}
+
+// TransactionsOf yields the transactions of each wallet, up to the client's
+// concurrency of wallets at once, in wallet order.
+func (c *Client) TransactionsOf(ctx context.Context, wallets iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[waasapi.MPCTransaction, error] {
+	return fanOut(ctx, c.concurrency, c.pageBuffer(), wallets, func(ctx context.Context, w waasapi.MPCWallet, emit func(waasapi.MPCTransaction) bool) error {
+		return emitAll(c.Transactions(ctx, w.Name), emit)
+	})
+}
