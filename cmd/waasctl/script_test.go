@@ -1,16 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 // TestMain lets the test binary double as the waasctl binary: testscript puts a copy named
@@ -47,10 +55,12 @@ func scriptParams() testscript.Params {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitCode,
-			"waitfile": cmdWaitFile,
-			"dirempty": cmdDirEmpty,
-			"filemode": cmdFileMode,
+			"exitcode":  cmdExitCode,
+			"waitfile":  cmdWaitFile,
+			"dirempty":  cmdDirEmpty,
+			"filemode":  cmdFileMode,
+			"sandbox":   cmdSandbox,
+			"interrupt": cmdInterrupt,
 		},
 		RequireExplicitExec: true,
 	}
@@ -127,4 +137,109 @@ func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fmt.Sprintf("%04o", fi.Mode().Perm()); got != args[0] {
 		ts.Fatalf("%s has mode %s, want %s", args[1], got, args[0])
 	}
+}
+
+// cmdSandbox implements "sandbox [flags]": start a sandbox in the test process for the rest of
+// the script, write its bootstrap key to $WORK/key.json and set $SANDBOX_URL. Flags:
+// -pools N -wallets N -addresses N -ops N -latency D -fault-rate P -rate-limit N/PERIOD -seed N.
+func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sandbox")
+	}
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	var cfg sandbox.Config
+	fs.Int64Var(&cfg.Seed, "seed", 1, "")
+	fs.IntVar(&cfg.Shape.Pools, "pools", 2, "")
+	fs.IntVar(&cfg.Shape.WalletsPerPool, "wallets", 3, "")
+	fs.IntVar(&cfg.Shape.AddressesPerWallet, "addresses", 1, "")
+	fs.IntVar(&cfg.Shape.OperationsPerGroup, "ops", 1, "")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "")
+	fs.Float64Var(&cfg.FaultRate, "fault-rate", 0, "")
+	rl := fs.String("rate-limit", "", "")
+	if err := fs.Parse(args); err != nil {
+		ts.Fatalf("sandbox: %v", err)
+	}
+	if *rl != "" {
+		var err error
+		cfg.RateLimit, err = sandbox.ParseRateLimit(*rl)
+		ts.Check(err)
+	}
+	srv, err := sandbox.New(cfg)
+	ts.Check(err)
+	key, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{Nickname: "script"})
+	ts.Check(err)
+	data, _ := json.Marshal(map[string]string{"name": key.Name, "privateKey": key.PrivateKey})
+	ts.Check(os.WriteFile(ts.MkAbs("key.json"), data, 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- srv.ListenAndServe(ctx, "127.0.0.1:0", false, func(u string) { ready <- u }) }()
+	select {
+	case u := <-ready:
+		ts.Setenv("SANDBOX_URL", u)
+	case err := <-done:
+		ts.Fatalf("sandbox: %v", err)
+	}
+	ts.Setenv("SANDBOX_ORG", srv.DefaultOrg())
+	ts.Defer(func() {
+		cancel()
+		<-done
+	})
+}
+
+// cmdInterrupt implements "interrupt NAME prog [args...]": run prog, send it SIGINT once it has
+// printed its first line, and write its stdout, stderr and exit code to NAME.stdout,
+// NAME.stderr and NAME.code for grep. It fails if prog has not exited 10 s after the signal.
+func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: interrupt NAME prog [args...]")
+	}
+	name := ts.MkAbs(args[0])
+	path, err := exec.LookPath(args[1])
+	if err != nil {
+		// The scripts' PATH is the test's, not this process's.
+		for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+			if p := filepath.Join(dir, args[1]); fileExists(p) {
+				path, err = p, nil
+				break
+			}
+		}
+	}
+	ts.Check(err)
+	cmd := exec.Command(path, args[2:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	for _, k := range []string{"PATH", "HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "TMPDIR"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	ts.Check(err)
+	ts.Check(cmd.Start())
+	var stdout strings.Builder
+	r := bufio.NewReader(out)
+	first, err := r.ReadString('\n')
+	stdout.WriteString(first)
+	if err != nil {
+		ts.Fatalf("interrupt: %s printed no line before exiting: %v; stderr: %s", args[1], err, stderr.String())
+	}
+	ts.Check(cmd.Process.Signal(os.Interrupt))
+	rest, _ := io.ReadAll(r)
+	stdout.Write(rest)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		ts.Fatalf("interrupt: %s did not exit within 10s of SIGINT", args[1])
+	}
+	ts.Check(os.WriteFile(name+".stdout", []byte(stdout.String()), 0o600))
+	ts.Check(os.WriteFile(name+".stderr", []byte(stderr.String()), 0o600))
+	ts.Check(os.WriteFile(name+".code", []byte(strconv.Itoa(cmd.ProcessState.ExitCode())+"\n"), 0o600))
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
 }

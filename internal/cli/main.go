@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // Main runs waasctl with the process's arguments and returns the exit code.
@@ -34,13 +37,58 @@ func Main() int {
 // newFactory wires the real dependencies.
 func newFactory() *cmdutil.Factory {
 	info := build.Get()
-	return &cmdutil.Factory{
+	f := &cmdutil.Factory{
 		IOStreams:  iostreams.System(),
 		AppVersion: info.Version,
 		AppCommit:  info.Commit,
 		AppDate:    info.Date,
 		Config:     sync.OnceValues(config.Load),
 	}
+	f.APIClient = func() (*waas.Client, error) { return newAPIClient(f, os.Getenv) }
+	return f
+}
+
+// newAPIClient builds the WaaS client for the global flags and the profile.
+func newAPIClient(f *cmdutil.Factory, getenv func(string) string) (*waas.Client, error) {
+	if f.Concurrency < 1 {
+		return nil, cmdutil.FlagErrorf("--concurrency must be at least 1")
+	}
+	if f.Rate < 0 {
+		return nil, cmdutil.FlagErrorf("--rate must not be negative (0 means unlimited)")
+	}
+	if f.PageSize < 1 {
+		return nil, cmdutil.FlagErrorf("--page-size must be at least 1")
+	}
+	endpoint := f.Endpoint
+	if endpoint == "" && f.Config != nil {
+		cfg, err := f.Config()
+		if err != nil {
+			return nil, err
+		}
+		if p, ok := cfg.Profiles[f.Profile]; ok {
+			endpoint = p.Endpoint
+		}
+	}
+	key, err := credentials.Lookup(f.KeyFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	form := waas.FormWaaS
+	if _, ok := key.Signer.(ed25519.PrivateKey); ok {
+		form = waas.FormCDP // the legacy form has no EdDSA
+	}
+	signer, err := waas.NewSigner(key.Name, key.Signer, form)
+	if err != nil {
+		return nil, err
+	}
+	return waas.New(waas.Options{
+		Endpoint:    endpoint,
+		Signer:      signer,
+		UserAgent:   "waasctl/" + f.AppVersion,
+		Rate:        f.Rate,
+		Concurrency: f.Concurrency,
+		PageSize:    f.PageSize,
+	})
 }
 
 // Run executes args against a new command tree and returns the exit code, having printed any

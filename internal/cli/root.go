@@ -8,10 +8,21 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	addressescmd "github.com/waasctl/waasctl/internal/cli/addresses"
+	auditcmd "github.com/waasctl/waasctl/internal/cli/audit"
+	balancescmd "github.com/waasctl/waasctl/internal/cli/balances"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
+	devicegroupscmd "github.com/waasctl/waasctl/internal/cli/devicegroups"
+	networkscmd "github.com/waasctl/waasctl/internal/cli/networks"
+	operationscmd "github.com/waasctl/waasctl/internal/cli/operations"
+	poolscmd "github.com/waasctl/waasctl/internal/cli/pools"
 	sandboxcmd "github.com/waasctl/waasctl/internal/cli/sandbox"
+	transactionscmd "github.com/waasctl/waasctl/internal/cli/transactions"
 	versioncmd "github.com/waasctl/waasctl/internal/cli/version"
+	walletscmd "github.com/waasctl/waasctl/internal/cli/wallets"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // NewCmdRoot returns the root command with every command attached.
@@ -55,6 +66,11 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 	pf.VarP(&f.Output, "output", "o",
 		"Output format: table, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated when piped)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	pf.StringVar(&f.KeyFile, "key-file", "",
+		"API key `file` as downloaded from the portal ({\"name\",\"privateKey\"}); overrides "+credentials.EnvKeyName+"/"+credentials.EnvKeyPrivateKey)
+	pf.IntVar(&f.Concurrency, "concurrency", waas.DefaultConcurrency, "List calls run at once when enumerating across pools, wallets or device groups")
+	pf.Float64Var(&f.Rate, "rate", waas.DefaultRate, "Requests per second at most, retries included (0: unlimited)")
+	pf.IntVar(&f.PageSize, "page-size", waas.DefaultPageSize, "Items asked for per list call")
 
 	cmd.SetHelpCommand(newCmdHelp())
 	cmd.AddCommand(newHelpTopic(f.IOStreams, "exit-codes", "Exit codes and what they mean", exitCodesHelp()))
@@ -63,7 +79,18 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 
 	// ---- Command groups, one package per noun under internal/cli. ----
 	// Add new nouns here, e.g. cmd.AddCommand(authcmd.NewCmdAuth(f)).
-	cmd.AddCommand(sandboxcmd.NewCmdSandbox(f))
+	cmd.AddCommand(
+		poolscmd.NewCmdPools(f),
+		walletscmd.NewCmdWallets(f),
+		addressescmd.NewCmdAddresses(f),
+		balancescmd.NewCmdBalances(f),
+		devicegroupscmd.NewCmdDeviceGroups(f),
+		operationscmd.NewCmdOperations(f),
+		transactionscmd.NewCmdTransactions(f),
+		networkscmd.NewCmdNetworks(f),
+		auditcmd.NewCmdAudit(f),
+		sandboxcmd.NewCmdSandbox(f),
+	)
 	// ---- end of command groups ----
 
 	requireSubcommand(cmd)

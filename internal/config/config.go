@@ -57,8 +57,10 @@ type Policy struct {
 
 // Quota holds the resource limits the quota audit compares against.
 type Quota struct {
-	Pools   int `yaml:"pools,omitempty"`
-	Wallets int `yaml:"wallets,omitempty"`
+	Pools        int `yaml:"pools,omitempty"`
+	Wallets      int `yaml:"wallets,omitempty"`
+	Addresses    int `yaml:"addresses,omitempty"`
+	DeviceGroups int `yaml:"device_groups,omitempty"`
 }
 
 // Ledger is the middle tier's record of what it owns, used by reconciliation audits.

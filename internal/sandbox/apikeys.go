@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -178,12 +179,15 @@ func (s *Server) authenticate(r *http.Request, audience string) (*keyRecord, err
 		return nil, &authError{reason: "missing bearer token"}
 	}
 	uri := r.Method + " " + r.Host + r.URL.Path
-	name, err := s.verifier.verify(token, audience, uri, s.resolveKey)
+	v, err := s.verifier.verify(token, audience, uri, s.resolveKey)
+	if err == nil && !s.nonces.first(v.Name, v.Nonce, v.Expiry.Add(s.verifier.skew), s.now()) {
+		err = jwtReject(jwtReasonReplayed)
+	}
 	if err != nil {
 		s.log.Debug("authentication failed", "uri", uri, "reason", err)
 		return nil, err
 	}
-	rec := s.lookupKey(name)
+	rec := s.lookupKey(v.Name)
 	if rec == nil { // revoked and deleted between the two look-ups
 		return nil, &authError{reason: "unknown API key"}
 	}
@@ -273,4 +277,35 @@ func (s *Server) APIKeys(org string) []waasapi.APIKey {
 	defer s.mu.RUnlock()
 	out, _ := s.listAPIKeys(&call{key: &keyRecord{Org: org}})
 	return out.(waasapi.ListAPIKeysResponse).APIKeys
+}
+
+// nonceCache remembers the nonces of tokens until they expire, so that each
+// token authenticates one request: a token copied off the wire is useless.
+type nonceCache struct {
+	mu      sync.Mutex
+	seen    map[string]time.Time // key name + nonce -> when the token expires
+	inserts int
+}
+
+// first records (key, nonce) and says whether it is new. Expired entries
+// are swept now and then, so the map holds about a token lifetime's worth.
+func (c *nonceCache) first(key, nonce string, until, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]time.Time{}
+	}
+	id := key + "\x00" + nonce
+	if exp, ok := c.seen[id]; ok && exp.After(now) {
+		return false
+	}
+	c.seen[id] = until
+	if c.inserts++; c.inserts%4096 == 0 {
+		for k, exp := range c.seen {
+			if !exp.After(now) {
+				delete(c.seen, k)
+			}
+		}
+	}
+	return true
 }

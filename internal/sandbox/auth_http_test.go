@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -30,7 +31,11 @@ func TestJWTAttacksOverHTTP(t *testing.T) {
 		base := map[string]any{"iss": "coinbase-cloud", "sub": sb.key.Name, "aud": []string{"waas_pool_service"}, "nbf": now, "exp": now + 60, "uri": uri}
 		return jvWith(base, kv...)
 	}
-	hdr := func(kid string) map[string]any { return map[string]any{"kid": kid, "typ": "JWT", "nonce": "1"} }
+	nonce := 0
+	hdr := func(kid string) map[string]any {
+		nonce++
+		return map[string]any{"kid": kid, "typ": "JWT", "nonce": strconv.Itoa(nonce)}
+	}
 	pubDER, _ := x509.MarshalPKIXPublicKey(key.Public())
 
 	cases := map[string]string{
@@ -56,8 +61,13 @@ func TestJWTAttacksOverHTTP(t *testing.T) {
 			}
 		})
 	}
-	if code := getWithToken(t, sb.url+path, jvSign(t, key, hdr(sb.key.Name), claims())); code != http.StatusOK {
+	valid := jvSign(t, key, hdr(sb.key.Name), claims())
+	if code := getWithToken(t, sb.url+path, valid); code != http.StatusOK {
 		t.Fatalf("valid token: HTTP %d", code)
+	}
+	// Each token is good for one request: a token copied off the wire is useless.
+	if code := getWithToken(t, sb.url+path, valid); code != http.StatusUnauthorized {
+		t.Fatalf("replayed token: HTTP %d", code)
 	}
 	if code := getWithToken(t, sb.url+path, ""); code != http.StatusUnauthorized {
 		t.Fatalf("no token: HTTP %d", code)

@@ -55,6 +55,8 @@ const (
 	jwtReasonIssuedFuture    = "token issued in the future"
 	jwtReasonLifetime        = "invalid token lifetime"
 	jwtReasonLifetimeTooLong = "token lifetime too long"
+	jwtReasonMissingNonce    = "missing nonce"
+	jwtReasonReplayed        = "token already used"
 )
 
 func jwtReject(reason string) error { return &authError{reason: reason} }
@@ -96,14 +98,20 @@ type jwtVerifier struct {
 }
 
 // newJWTVerifier allows 30 s of skew, generous next to the 60 s tokens, and
-// a 5 m lifetime, comfortably above the 120 s CDP default but short enough
-// that a leaked token is of little use.
+// the lifetimes the clients use: 60 s for the legacy form (what the official
+// client signs), 120 s for the CDP form (the CDP SDKs' default). A leaked
+// token is of little use for long, and the nonce makes it good for one
+// request only.
 func newJWTVerifier(now func() time.Time) jwtVerifier {
 	if now == nil {
 		now = time.Now
 	}
-	return jwtVerifier{now: now, skew: 30 * time.Second, maxLifetime: 5 * time.Minute}
+	return jwtVerifier{now: now, skew: 30 * time.Second, maxLifetime: 2 * time.Minute}
 }
+
+// jwtWaaSMaxLifetime is the legacy form's cap: the official client signs
+// exactly nbf+60s.
+const jwtWaaSMaxLifetime = time.Minute
 
 // verify checks token for a request to audience with uri "METHOD host/path";
 // it returns the key's full name. Every error is an *authError.
@@ -112,36 +120,52 @@ func newJWTVerifier(now func() time.Time) jwtVerifier {
 // than needed: header sanity, key lookup, signature, and only then the
 // claims (including sub and the revocation state, so an unauthenticated
 // caller cannot probe which keys are revoked).
-func (v jwtVerifier) verify(token, audience, uri string, resolve keyResolver) (string, error) {
+func (v jwtVerifier) verify(token, audience, uri string, resolve keyResolver) (jwtVerified, error) {
+	name, nonce, exp, err := v.verifyToken(token, audience, uri, resolve)
+	return jwtVerified{Name: name, Nonce: nonce, Expiry: exp}, err
+}
+
+// jwtVerified is what a valid token proves: the key, and the nonce and
+// expiry the caller needs to refuse a replay.
+type jwtVerified struct {
+	Name   string
+	Nonce  string
+	Expiry time.Time
+}
+
+func (v jwtVerifier) verifyToken(token, audience, uri string, resolve keyResolver) (string, string, time.Time, error) {
 	sig, obj, err := jwtParse(token)
 	if err != nil {
-		return "", err
+		return "", "", time.Time{}, err
 	}
 	key, err := jwtKeyFor(sig.Header, resolve)
 	if err != nil {
-		return "", err
+		return "", "", time.Time{}, err
 	}
 	payload, err := obj.Verify(key.Public)
 	if err != nil {
-		return "", jwtReject(jwtReasonSignature)
+		return "", "", time.Time{}, jwtReject(jwtReasonSignature)
 	}
 	c, err := jwtDecodeClaims(payload)
 	if err != nil {
-		return "", err
+		return "", "", time.Time{}, err
 	}
 	if !jwtSameKey(c.sub, key, resolve) {
-		return "", jwtReject(jwtReasonSubject)
+		return "", "", time.Time{}, jwtReject(jwtReasonSubject)
 	}
 	if !key.Active {
-		return "", jwtReject(jwtReasonRevoked)
+		return "", "", time.Time{}, jwtReject(jwtReasonRevoked)
 	}
 	if err := c.checkBinding(jose.SignatureAlgorithm(sig.Header.Algorithm), audience, uri); err != nil {
-		return "", err
+		return "", "", time.Time{}, err
 	}
 	if err := v.checkTimes(c); err != nil {
-		return "", err
+		return "", "", time.Time{}, err
 	}
-	return key.Name, nil
+	if sig.Header.Nonce == "" {
+		return "", "", time.Time{}, jwtReject(jwtReasonMissingNonce)
+	}
+	return key.Name, sig.Header.Nonce, *c.exp, nil
 }
 
 // jwtParse parses a compact JWS with go-jose, restricted to the allow-list,
@@ -380,7 +404,8 @@ func (v jwtVerifier) checkTimes(c jwtClaims) error {
 		return jwtReject(jwtReasonIssuedFuture)
 	case !c.exp.After(*c.nbf):
 		return jwtReject(jwtReasonLifetime)
-	case c.exp.Sub(*c.nbf) > v.maxLifetime:
+	case c.exp.Sub(*c.nbf) > v.maxLifetime,
+		c.iss == jwtIssuerWaaS && c.exp.Sub(*c.nbf) > jwtWaaSMaxLifetime:
 		return jwtReject(jwtReasonLifetimeTooLong)
 	}
 	return nil

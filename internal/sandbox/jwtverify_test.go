@@ -170,7 +170,8 @@ func jvHS256(t testing.TB, secret []byte, claims map[string]any) string {
 }
 
 func jvVerify(token, audience, uri string) (string, error) {
-	return newJWTVerifier(jvClock).verify(token, audience, uri, jvResolver())
+	v, err := newJWTVerifier(jvClock).verify(token, audience, uri, jvResolver())
+	return v.Name, err
 }
 
 func TestVerifyJWTRejectsForgeries(t *testing.T) {
@@ -204,6 +205,8 @@ func TestVerifyJWTRejectsForgeries(t *testing.T) {
 
 		// Key identity.
 		{"missing kid", jvSign(t, k.ec, map[string]any{"typ": "JWT"}, claimsEC), jwtReasonMissingKid},
+		{"missing nonce", jvSign(t, k.ec, map[string]any{"kid": jvOrg + "ec", "typ": "JWT"}, claimsEC), jwtReasonMissingNonce},
+		{"CDP lifetime over 120s", jvSign(t, k.ed, jvHeader(jvOrg+"ed"), jvWith(jvCDPClaims("ed"), "exp", jvNow.Unix()+121)), jwtReasonLifetimeTooLong},
 		{"unknown kid", jvSign(t, k.other, jvHeader(jvOrg+"nope"), jvWith(claimsEC, "sub", jvOrg+"nope")), jwtReasonUnknownKey},
 		{"kid in another org", jvSign(t, k.ec, jvHeader("organizations/org-2/apiKeys/ec"), claimsEC), jwtReasonUnknownKey},
 		{"signed by another key", jvSign(t, k.other, jvHeader(jvOrg+"ec"), claimsEC), jwtReasonSignature},
@@ -328,12 +331,12 @@ func TestVerifyJWTOfficialClient(t *testing.T) {
 		}
 		// The official client uses the real clock.
 		v := newJWTVerifier(time.Now)
-		name, err := v.verify(token, tc.service, tc.uri, jvResolver())
+		got, err := v.verify(token, tc.service, tc.uri, jvResolver())
 		if err != nil {
 			t.Fatalf("%s: official token rejected: %v", tc.service, err)
 		}
-		if name != jvOrg+"ec" {
-			t.Fatalf("key name %q", name)
+		if got.Name != jvOrg+"ec" || got.Nonce == "" {
+			t.Fatalf("verified %+v", got)
 		}
 		// And it is bound to its service and request.
 		if _, err := v.verify(token, "waas_protocol_service", tc.uri, jvResolver()); err == nil {
@@ -391,7 +394,7 @@ func TestVerifyJWTAcceptsVariants(t *testing.T) {
 	}{
 		{"aud as string", jvSign(t, k.ec, jvHeader(jvOrg+"ec"), jvWith(claims, "aud", jvAudience))},
 		{"aud among several", jvSign(t, k.ec, jvHeader(jvOrg+"ec"), jvWith(claims, "aud", []string{"x", jvAudience}))},
-		{"no typ header", jvSign(t, k.ec, map[string]any{"kid": jvOrg + "ec"}, claims)},
+		{"no typ header", jvSign(t, k.ec, map[string]any{"kid": jvOrg + "ec", "nonce": "7"}, claims)},
 		{"kid bare id, sub full name", jvSign(t, k.ec, jvHeader("ec"), claims)},
 		{"kid full name, sub bare id", jvSign(t, k.ec, jvHeader(jvOrg+"ec"), jvWith(claims, "sub", "ec"))},
 		{"fractional times", jvSign(t, k.ec, jvHeader(jvOrg+"ec"), jvWith(claims, "nbf", float64(jvNow.Unix())+0.5, "exp", float64(jvNow.Unix())+60.5))},
@@ -412,7 +415,7 @@ func TestVerifyJWTClockSkewEdges(t *testing.T) {
 	v := newJWTVerifier(jvClock)
 	now := jvNow.Unix()
 	skew := int64(v.skew / time.Second)
-	maxLife := int64(v.maxLifetime / time.Second)
+	maxLife := int64(jwtWaaSMaxLifetime / time.Second) // the legacy form's cap
 	claims := jvWaaSClaims("ec")
 	for _, tc := range []struct {
 		name     string
@@ -461,7 +464,7 @@ func TestVerifyJWTClockSkewEdges(t *testing.T) {
 
 func TestNewJWTVerifierDefaults(t *testing.T) {
 	v := newJWTVerifier(nil)
-	if v.skew != 30*time.Second || v.maxLifetime != 5*time.Minute || v.now == nil {
+	if v.skew != 30*time.Second || v.maxLifetime != 2*time.Minute || v.now == nil {
 		t.Fatalf("unexpected defaults %+v", v)
 	}
 }
@@ -476,7 +479,7 @@ var jvReasons = map[string]bool{
 	jwtReasonIssuer: true, jwtReasonIssuerAlgorithm: true, jwtReasonAudience: true,
 	jwtReasonURI: true, jwtReasonMissingExp: true, jwtReasonMissingNbf: true,
 	jwtReasonNotYetValid: true, jwtReasonExpired: true, jwtReasonIssuedFuture: true,
-	jwtReasonLifetime: true, jwtReasonLifetimeTooLong: true,
+	jwtReasonLifetime: true, jwtReasonLifetimeTooLong: true, jwtReasonMissingNonce: true,
 }
 
 func FuzzVerifyJWT(f *testing.F) {
@@ -496,9 +499,9 @@ func FuzzVerifyJWT(f *testing.F) {
 	resolve := jvResolver()
 	v := newJWTVerifier(jvClock)
 	f.Fuzz(func(t *testing.T, token string) {
-		name, err := v.verify(token, jvAudience, jvURI, resolve)
+		got, err := v.verify(token, jvAudience, jvURI, resolve)
 		if err == nil {
-			if name == "" {
+			if got.Name == "" {
 				t.Fatal("accepted without a key name")
 			}
 			return

@@ -31,6 +31,9 @@ func (s *Server) registerDevice(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
+	if out, ok := c.replay("RegisterDevice", req.RequestID); ok {
+		return out, nil
+	}
 	if len(req.RegistrationData) == 0 {
 		return nil, invalidArg("registrationData is required (the WaaS SDK's bootstrap output)")
 	}
@@ -105,6 +108,9 @@ func groupView(g *groupRec) waasapi.DeviceGroup {
 }
 
 func (s *Server) createDeviceGroup(c *call) (any, error) {
+	if out, ok := c.replay("CreateDeviceGroup", c.query.Get("requestId")); ok {
+		return out, nil
+	}
 	pool, err := c.pool(c.arg(1))
 	if err != nil {
 		return nil, err
@@ -205,6 +211,9 @@ func keyView(g *groupRec, k *keyRec) waasapi.MPCKey {
 }
 
 func (s *Server) createMPCKey(c *call) (any, error) {
+	if out, ok := c.replay("CreateMPCKey", c.query.Get("requestId")); ok {
+		return out, nil
+	}
 	g, err := c.group(c.arg(1), c.arg(3))
 	if err != nil {
 		return nil, err
@@ -234,6 +243,9 @@ func (s *Server) getMPCKey(c *call) (any, error) {
 }
 
 func (s *Server) createSignature(c *call) (any, error) {
+	if out, ok := c.replay("CreateSignature", c.query.Get("requestId")); ok {
+		return out, nil
+	}
 	g, err := c.group(c.arg(1), c.arg(3))
 	if err != nil {
 		return nil, err
@@ -267,6 +279,9 @@ func (s *Server) deviceOperation(kind opKind) func(*call) (any, error) {
 		var req waasapi.DeviceRequest
 		if err := c.decode(&req); err != nil {
 			return nil, err
+		}
+		if out, ok := c.replay(kind.String(), req.RequestID); ok {
+			return out, nil
 		}
 		d, err := c.device(req.Device)
 		if err != nil {

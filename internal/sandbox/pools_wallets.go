@@ -116,6 +116,9 @@ func walletView(w *walletRec) waasapi.MPCWallet {
 }
 
 func (s *Server) createMPCWallet(c *call) (any, error) {
+	if out, ok := c.replay("CreateMPCWallet", c.query.Get("requestId")); ok {
+		return out, nil
+	}
 	pool, err := c.pool(c.arg(1))
 	if err != nil {
 		return nil, err
@@ -179,6 +182,9 @@ func (s *Server) generateAddress(c *call) (any, error) {
 	var req waasapi.GenerateAddressRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
+	}
+	if out, ok := c.replay("GenerateAddress", req.RequestID); ok {
+		return out, nil
 	}
 	netID, ok := strings.CutPrefix(req.Network, "networks/")
 	if !ok || findNetwork(netID) == nil {

@@ -55,7 +55,9 @@ func clientFor(t *testing.T, baseURL string, key waasapi.APIKey) *waas.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := waas.New(waas.Options{Endpoint: baseURL, Signer: s})
+	// One attempt: these tests check what the sandbox answers, not how our
+	// client copes with it.
+	c, err := waas.New(waas.Options{Endpoint: baseURL, Signer: s, MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,6 +504,11 @@ func TestStatePersistsAcrossRestarts(t *testing.T) {
 	if _, err := first.client.CreatePool(ctx, "Added", "added"); err != nil {
 		t.Fatal(err)
 	}
+	pools0, _ := first.client.ListPools(ctx, waas.PageRequest{})
+	page1, err := first.client.ListMPCWallets(ctx, pools0.Pools[0].Name, waas.PageRequest{Size: 1})
+	if err != nil || page1.NextPageToken == "" {
+		t.Fatalf("first page: %+v %v", page1, err)
+	}
 	if err := first.srv.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -523,9 +530,11 @@ func TestStatePersistsAcrossRestarts(t *testing.T) {
 	if len(pools.Pools) != 3 || pools.Pools[2].Name != "pools/added" {
 		t.Fatalf("pools after restart: %+v", pools.Pools)
 	}
-	// Page tokens stay valid across a restart.
-	p1, _ := first.client.ListMPCWallets(ctx, pools.Pools[0].Name, waas.PageRequest{Size: 1})
-	_ = p1
+	// A page token from before the restart still opens its page.
+	page2, err := c.ListMPCWallets(ctx, pools.Pools[0].Name, waas.PageRequest{Size: 1, Token: page1.NextPageToken})
+	if err != nil || len(page2.MPCWallets) != 1 || page2.MPCWallets[0].Name == page1.MPCWallets[0].Name {
+		t.Fatalf("second page after restart: %+v %v", page2, err)
+	}
 	if st := srv.Stats(srv.DefaultOrg()); st.MPCWallets != 6 || st.PendingOperations != 6 {
 		t.Fatalf("stats after restart %+v", st)
 	}
@@ -595,5 +604,41 @@ func TestRefusesNonLoopbackWithoutAllowRemote(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
 			t.Errorf("%s: %v", addr, err)
 		}
+	}
+}
+
+// TestRequestIDReplaysTheFirstAnswer: a retried create gets the first
+// answer even when the first request changed what validation sees, and a
+// requestId is scoped to its resource path.
+func TestRequestIDReplaysTheFirstAnswer(t *testing.T) {
+	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 1, WalletsPerPool: 2}})
+	ctx := context.Background()
+	pools, _ := sb.client.ListPools(ctx, waas.PageRequest{})
+	pool := pools.Pools[0].Name
+	resp := rawRequest(t, sb, "POST", "/waas/mpc_keys/v1/device:register", `{"registrationData":"AQID"}`)
+	var dev waasapi.Device
+	decodeBody(t, resp, &dev)
+
+	create := func() (int, string) {
+		resp := rawRequest(t, sb, "POST", "/waas/mpc_keys/v1/"+pool+"/deviceGroups?deviceGroupId=dg-1&requestId=r-1", `{"devices":["`+dev.Name+`"]}`)
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	code1, body1 := create()
+	code2, body2 := create()
+	if code1 != 200 || code2 != 200 || body1 != body2 {
+		t.Fatalf("retry of CreateDeviceGroup: %d %s / %d %s", code1, body1, code2, body2)
+	}
+
+	wallets := listAllWallets(t, sb.client, pool, 0)
+	gen := func(wallet string) waasapi.Address {
+		resp := rawRequest(t, sb, "POST", "/waas/mpc_wallets/v1/"+wallet+":generateAddress", `{"network":"networks/ethereum-goerli","requestId":"same"}`)
+		var a waasapi.Address
+		decodeBody(t, resp, &a)
+		return a
+	}
+	a0, a0again, a1 := gen(wallets[0]), gen(wallets[0]), gen(wallets[1])
+	if a0.Name != a0again.Name || a1.MPCWallet != wallets[1] || a1.Name == a0.Name {
+		t.Fatalf("GenerateAddress replays: %v %v %v", a0, a0again, a1)
 	}
 }

@@ -89,6 +89,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	verifier jwtVerifier
+	nonces   nonceCache
 	limiter  *rate.Limiter
 	routes   map[string][]route // by service path ("pools", ..., "sandbox")
 
@@ -284,11 +285,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	rt, name, verb, ok := s.match(r)
-	if !ok {
-		s.writeError(w, errorf(waasapi.NotFound, "no API method at %s %s", r.Method, r.URL.Path))
-		return
-	}
 	if s.cfg.Latency > 0 {
 		t := time.NewTimer(s.cfg.Latency)
 		select {
@@ -297,6 +293,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
+	}
+	// An unknown path is 404 whatever the token, as a gateway routes first.
+	rt, name, _, ok := s.match(r)
+	if !ok {
+		s.writeError(w, errorf(waasapi.NotFound, "no API method at %s %s", r.Method, r.URL.Path))
+		return
 	}
 	if !rt.control {
 		if s.limiter != nil {
@@ -314,9 +316,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, errorf(waasapi.Unavailable, "injected fault: service unavailable"))
 			return
 		case faultDropBefore:
+			s.log.Debug("injected fault: connection dropped before handling", "method", r.Method, "path", r.URL.Path)
 			dropConnection(w)
 			return
 		case faultDropAfter:
+			s.log.Debug("injected fault: connection dropped after handling (the change is made, its answer lost)", "method", r.Method, "path", r.URL.Path)
 			defer dropConnection(w)
 			w = discardWriter{w.Header()}
 		}
@@ -326,7 +330,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	c := &call{s: s, r: r, key: key, name: name, verb: verb, query: r.URL.Query(), now: s.now()}
+	c := &call{s: s, r: r, key: key, name: name, query: r.URL.Query(), now: s.now()}
 	if rt.write {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -443,7 +447,6 @@ type call struct {
 	es    *estate
 	key   *keyRecord
 	name  string // the matched resource path, without the :verb
-	verb  string
 	query url.Values
 	now   time.Time
 }
@@ -464,24 +467,36 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
-// idempotent returns the remembered answer of an earlier request with the
-// same requestId, or runs create and remembers its answer.
-func (c *call) idempotent(method, requestID string, create func() (any, error)) (any, error) {
+// A requestId makes a create idempotent (AIP-155): the first answer is
+// remembered, per method, resource path and requestId, and a repeat gets it
+// back. Handlers look for a replay before validating anything, since the
+// first request may have changed what validation sees (the device group it
+// created now "already exists").
+
+func (c *call) requestKey(method, requestID string) string {
+	return method + "\x00" + c.name + "\x00" + requestID
+}
+
+// replay returns the remembered answer to an earlier identical request.
+func (c *call) replay(method, requestID string) (any, bool) {
 	if requestID == "" {
-		return create()
+		return nil, false
 	}
-	k := method + "\x00" + requestID
-	if prev, ok := c.es.Requests[k]; ok {
-		return json.RawMessage(prev), nil
-	}
+	prev, ok := c.es.Requests[c.requestKey(method, requestID)]
+	return json.RawMessage(prev), ok
+}
+
+// idempotent runs create and, if the request carries a requestId,
+// remembers the answer for replay.
+func (c *call) idempotent(method, requestID string, create func() (any, error)) (any, error) {
 	out, err := create()
-	if err != nil {
-		return nil, err
+	if err != nil || requestID == "" {
+		return out, err
 	}
 	body, err := json.Marshal(out)
 	if err != nil {
 		return nil, err
 	}
-	c.es.Requests[k] = body
+	c.es.Requests[c.requestKey(method, requestID)] = body
 	return json.RawMessage(body), nil
 }

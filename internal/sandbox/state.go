@@ -47,6 +47,8 @@ func (s *Server) Save() error {
 	defer s.saveMu.Unlock()
 	s.dirty.Store(false)
 	s.mu.RLock()
+	// Writing LastUseNano under the read lock is safe only because saveMu
+	// keeps saves one at a time and nothing else writes it.
 	for _, k := range s.state.Keys {
 		k.LastUseNano = k.lastUse.Load()
 	}

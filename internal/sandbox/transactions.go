@@ -36,13 +36,16 @@ func (c *call) txView(tx *txRec) waasapi.MPCTransaction {
 }
 
 func (s *Server) createMPCTransaction(c *call) (any, error) {
-	w, err := c.wallet(c.arg(1), c.arg(3))
-	if err != nil || !c.walletReady(w) {
-		return nil, notFound("MPCWallet", strings.TrimSuffix(c.name, "/mpcTransactions"))
-	}
 	var req waasapi.CreateMPCTransactionRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
+	}
+	if out, ok := c.replay("CreateMPCTransaction", req.RequestID); ok {
+		return out, nil
+	}
+	w, err := c.wallet(c.arg(1), c.arg(3))
+	if err != nil || !c.walletReady(w) {
+		return nil, notFound("MPCWallet", strings.TrimSuffix(c.name, "/mpcTransactions"))
 	}
 	if req.MPCTransaction == nil {
 		return nil, invalidArg("mpcTransaction is required")

@@ -2,6 +2,7 @@ package waas
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,17 +43,26 @@ func (c *Client) GetPool(ctx context.Context, name string) (*waasapi.Pool, error
 }
 
 // CreatePool creates a pool; poolID may be empty to let the service choose.
+// With a poolID the call is retried like a read, and a retry that finds the
+// pool already there (the first try's answer was lost) returns that pool if
+// its display name is the one asked for.
 func (c *Client) CreatePool(ctx context.Context, displayName, poolID string) (*waasapi.Pool, error) {
 	q := url.Values{}
 	if poolID != "" {
 		q.Set("poolId", poolID)
 	}
-	var out waasapi.Pool
 	ep := waasEndpoint("CreatePool", waasapi.PoolService)
 	if poolID == "" { // without a chosen ID a repeat would create a second pool
 		ep = ep.unsafe()
 	}
+	var out waasapi.Pool
 	err := c.do(ctx, ep, http.MethodPost, "pools", q, waasapi.Pool{DisplayName: displayName}, &out)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.HTTPStatus == http.StatusConflict && ae.Attempts > 1 {
+		if p, gerr := c.GetPool(ctx, "pools/"+poolID); gerr == nil && p.DisplayName == displayName {
+			return p, nil
+		}
+	}
 	return &out, err
 }
 

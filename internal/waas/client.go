@@ -129,6 +129,7 @@ type APIError struct {
 	Code       waasapi.Code
 	Message    string
 	RetryAfter time.Duration // from a Retry-After header, if any
+	Attempts   int           // tries made, this one included
 }
 
 func (e *APIError) Error() string {
@@ -200,7 +201,14 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			return nil
 		}
 		wait, retry := c.shouldRetry(ep, err, attempt)
+		if deadline, ok := ctx.Deadline(); ok && retry && time.Until(deadline) < wait {
+			retry = false // the wait would outlast the caller's deadline
+		}
 		if !retry {
+			var ae *APIError
+			if errors.As(err, &ae) {
+				ae.Attempts = attempt
+			}
 			if attempt > 1 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt)
 			}
@@ -289,4 +297,18 @@ func scrubURLError(err error) error {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
+}
+
+// Endpoint is the base URL the client talks to.
+func (c *Client) Endpoint() string { return c.base.String() }
+
+// Organization is the organization of the client's key, from its name
+// (organizations/{org}/apiKeys/{id}); empty for a bare CDP key id.
+func (c *Client) Organization() string {
+	rest, ok := strings.CutPrefix(c.signer.KeyName(), "organizations/")
+	if !ok {
+		return ""
+	}
+	org, _, _ := strings.Cut(rest, "/")
+	return org
 }

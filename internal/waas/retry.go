@@ -51,10 +51,17 @@ func (c *Client) shouldRetry(ep endpoint, err error, attempt int) (time.Duration
 	default:
 		return 0, false // cancelled, or a bug on our side: retrying will not help
 	}
+	if retryAfter > MaxRetryAfter {
+		return 0, false // the server asks for longer than a command should sit idle
+	}
 	ceiling := c.backoff << min(attempt-1, 5)
 	wait := time.Duration(rand.Int64N(int64(ceiling) + 1))
 	return max(wait, retryAfter), true
 }
+
+// MaxRetryAfter is the longest Retry-After the client waits out; a longer
+// one ends the call with the 429, which says what the server asked for.
+const MaxRetryAfter = 30 * time.Second
 
 // Stats counts what the client did, for progress reports and benchmarks.
 type Stats struct {

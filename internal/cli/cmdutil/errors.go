@@ -3,6 +3,10 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"net/http"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // ExitError makes the process exit with Code. Err is printed as the error message; a nil Err or
@@ -58,4 +62,19 @@ func FlagErrorf(format string, args ...any) error {
 // FlagErrorWrap turns err into a usage error.
 func FlagErrorWrap(err error) error {
 	return &FlagError{err: err}
+}
+
+// APIError gives an error from a WaaS call its documented exit code: a key
+// the service rejects (401, 403) is exit 4, with a hint of what to check.
+func APIError(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch waas.HTTPCode(err) {
+	case http.StatusUnauthorized:
+		return NewExitError(ExitAuth, fmt.Errorf("%w; the API key was rejected: check that it is the right, unrevoked key (--key-file or %s)", err, credentials.EnvKeyName))
+	case http.StatusForbidden:
+		return NewExitError(ExitAuth, fmt.Errorf("%w; the API key is not allowed to do this", err))
+	}
+	return err
 }

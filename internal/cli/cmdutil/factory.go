@@ -5,6 +5,7 @@ package cmdutil
 import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // Factory hands dependencies to commands. Expensive or fallible ones are funcs, called only by
@@ -20,9 +21,18 @@ type Factory struct {
 	// Config loads the config file once, on first call.
 	Config func() (*config.Config, error)
 
+	// APIClient builds the WaaS client from the credentials, the endpoint
+	// and the client flags. Commands that talk to WaaS call it in their run
+	// function; nothing else touches credentials.
+	APIClient func() (*waas.Client, error)
+
 	// Values of the global flags. The root command's flag parsing fills them in, so commands read
 	// them in their run function, never in their constructor.
-	Profile  string
-	Endpoint string
-	Output   OutputFormat
+	Profile     string
+	Endpoint    string
+	Output      OutputFormat
+	KeyFile     string
+	Concurrency int
+	Rate        float64
+	PageSize    int
 }

@@ -3,6 +3,8 @@ package cmdutil
 import (
 	"fmt"
 	"strings"
+
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
 )
 
 // OutputFormat is the value of the global -o/--output flag. It implements pflag.Value so that a
@@ -18,6 +20,11 @@ const (
 	OutputJSONL   OutputFormat = "jsonl"
 	OutputCSV     OutputFormat = "csv"
 	OutputYAML    OutputFormat = "yaml"
+
+	// OutputTSV is what the default becomes when stdout is not a terminal: tab-separated values,
+	// no header, one line per item, for cut, awk and while-read loops. It is not in OutputFormats
+	// because -o does not offer it; asking for it by name would only duplicate the default.
+	OutputTSV OutputFormat = "tsv"
 )
 
 // OutputFormats lists the values -o accepts, in the order help shows them.
@@ -37,6 +44,18 @@ func (o *OutputFormat) Set(v string) error {
 		}
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(OutputFormatNames(), ", "))
+}
+
+// Resolve turns the default into a concrete format: a table when stdout is a terminal, TSV when
+// it is piped or redirected. Any other value is returned as is.
+func (o OutputFormat) Resolve(ios *iostreams.IOStreams) OutputFormat {
+	if o != OutputDefault {
+		return o
+	}
+	if ios.IsStdoutTTY() {
+		return OutputTable
+	}
+	return OutputTSV
 }
 
 // OutputFormatNames returns OutputFormats as strings, for messages and shell completion.

@@ -56,6 +56,7 @@ type demo struct {
 	url    string
 	client *waas.Client
 	step   int
+	seed   int64
 }
 
 func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
@@ -86,7 +87,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
 		return fmt.Errorf("starting the sandbox: %w", err)
 	}
 
-	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL}
+	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL, seed: opts.Seed}
 	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.createPool, d.keyAdmin, d.forgeries, d.counts} {
 		if err := step(ctx, tmp); err != nil {
 			return err
@@ -127,7 +128,7 @@ func (d *demo) start(ctx context.Context, tmp string) error {
 	}
 	st := d.srv.Stats(d.srv.DefaultOrg())
 	fmt.Fprintf(d.out, "Sandbox:      %s (loopback only)\n", d.url)
-	fmt.Fprintf(d.out, "Estate:       %d pools, %d MPC wallets, seed 42: the same IDs on every machine\n", st.Pools, st.MPCWallets)
+	fmt.Fprintf(d.out, "Estate:       %d pools, %d MPC wallets, seed %d: the same IDs on every machine\n", st.Pools, st.MPCWallets, d.seed)
 	fmt.Fprintf(d.out, "API key:      %s\n", key.Name)
 	fmt.Fprintf(d.out, "Fingerprint:  %s (how waasctl names a key wherever the key itself must not appear)\n", credentials.ShortFingerprint(key.Fingerprint))
 	fmt.Fprintf(d.out, "Key file:     %s, mode 0600\n", filepath.Base(keyFile))
@@ -194,6 +195,9 @@ func (d *demo) operations(ctx context.Context, _ string) error {
 	resp, err := d.client.ListMPCWallets(ctx, pool, waas.PageRequest{Size: 1})
 	if err != nil {
 		return err
+	}
+	if len(resp.MPCWallets) == 0 {
+		return fmt.Errorf("%s has no wallets", pool)
 	}
 	group := resp.MPCWallets[0].DeviceGroup
 	d.heading("Pending MPC operations of device group %s (MPCKeyService.ListMPCOperations)", path.Base(group))

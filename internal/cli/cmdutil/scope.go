@@ -1,0 +1,70 @@
+package cmdutil
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// ResourceName accepts a full resource name or a bare ID under collection:
+// ResourceName("pools", "abc") and ResourceName("pools", "pools/abc") are
+// both "pools/abc".
+func ResourceName(collection, s string) string {
+	s = strings.Trim(strings.TrimSpace(s), "/")
+	if strings.HasPrefix(s, collection+"/") {
+		return s
+	}
+	return collection + "/" + s
+}
+
+// WalletScope is the --pool P | --all choice of commands that work across
+// wallets.
+type WalletScope struct {
+	Pool string
+	All  bool
+}
+
+// AddFlags declares --pool and --all on cmd.
+func (s *WalletScope) AddFlags(cmd *cobra.Command, what string) {
+	cmd.Flags().StringVar(&s.Pool, "pool", "", "Only "+what+" in this pool (pools/ID or ID)")
+	cmd.Flags().BoolVar(&s.All, "all", false, "All "+what+" in every pool")
+}
+
+// Check requires exactly one of --pool and --all.
+func (s *WalletScope) Check() error {
+	switch {
+	case s.Pool != "" && s.All:
+		return FlagErrorf("--pool and --all cannot be used together")
+	case s.Pool == "" && !s.All:
+		return FlagErrorf("say which wallets: --pool POOL or --all")
+	}
+	return nil
+}
+
+// Exclusive is a usage error unless at most one of the named flags is set.
+func Exclusive(flags map[string]bool) error {
+	var set []string
+	for name, isSet := range flags {
+		if isSet {
+			set = append(set, "--"+name)
+		}
+	}
+	if len(set) > 1 {
+		slices.Sort(set)
+		return FlagErrorf("%s cannot be used together", strings.Join(set, " and "))
+	}
+	return nil
+}
+
+// Wallets yields the wallets in scope.
+func (s *WalletScope) Wallets(ctx context.Context, c *waas.Client) iter.Seq2[waasapi.MPCWallet, error] {
+	if s.All {
+		return c.AllWallets(ctx)
+	}
+	return c.Wallets(ctx, ResourceName("pools", s.Pool))
+}

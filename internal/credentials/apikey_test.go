@@ -1,0 +1,122 @@
+package credentials
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func testSecret(t *testing.T) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemText, err := EncodeSEC1PEM(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pemText
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLookupOrder(t *testing.T) {
+	secret := testSecret(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "key.json")
+	data, _ := json.Marshal(map[string]string{"name": "organizations/o/apiKeys/file", "privateKey": secret})
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		EnvKeyName: "organizations/o/apiKeys/env", EnvKeyPrivateKey: strings.ReplaceAll(secret, "\n", `\n`),
+		EnvOfficialName: "organizations/o/apiKeys/official", EnvOfficialPrivateKey: secret,
+	}
+	k, err := Lookup(file, envOf(env))
+	if err != nil || k.Name != "organizations/o/apiKeys/file" || !strings.HasPrefix(k.Source, "file ") {
+		t.Fatalf("a key file comes first: %v %v", k, err)
+	}
+	k, err = Lookup("", envOf(env))
+	if err != nil || k.Name != "organizations/o/apiKeys/env" {
+		t.Fatalf("then waasctl's variables: %v %v", k, err)
+	}
+	delete(env, EnvKeyName)
+	delete(env, EnvKeyPrivateKey)
+	k, err = Lookup("", envOf(env))
+	if err != nil || k.Name != "organizations/o/apiKeys/official" {
+		t.Fatalf("then the official client's: %v %v", k, err)
+	}
+	if _, err := Lookup("", envOf(nil)); !errors.Is(err, ErrNoCredentials) {
+		t.Fatalf("nothing set: %v", err)
+	}
+}
+
+func TestLookupErrorsNeverShowTheSecret(t *testing.T) {
+	secret := testSecret(t)
+	body := secret[40:80]
+	cases := map[string]func() error{
+		"half a pair": func() error {
+			_, err := Lookup("", envOf(map[string]string{EnvKeyPrivateKey: secret}))
+			return err
+		},
+		"truncated secret": func() error {
+			_, err := Lookup("", envOf(map[string]string{EnvKeyName: "n", EnvKeyPrivateKey: secret[:len(secret)/2]}))
+			return err
+		},
+		"key file that is not JSON": func() error {
+			_, err := ParseKeyFile([]byte(secret), "file x")
+			return err
+		},
+		"key file without a name": func() error {
+			_, err := ParseKeyFile([]byte(fmt.Sprintf(`{"privateKey": %q}`, secret)), "file x")
+			return err
+		},
+	}
+	for name, f := range cases {
+		err := f()
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.Contains(err.Error(), body) {
+			t.Errorf("%s: error shows the secret: %v", name, err)
+		}
+	}
+}
+
+func TestAPIKeyPrintsNoSecret(t *testing.T) {
+	secret := testSecret(t)
+	k, err := NewAPIKey("organizations/o/apiKeys/k", secret, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := k.Signer.(*ecdsa.PrivateKey).D.String()
+	for _, s := range []string{fmt.Sprint(k), fmt.Sprintf("%v", k), fmt.Sprintf("%+v", *k), fmt.Sprintf("%#v", k), fmt.Sprintf("%#v", *k)} {
+		if strings.Contains(s, secret[40:80]) || strings.Contains(s, d) {
+			t.Fatalf("printing the key shows its secret: %s", s)
+		}
+	}
+	if !strings.Contains(k.String(), "SHA256:") {
+		t.Fatalf("String() = %q, want the name and fingerprint", k.String())
+	}
+}
+
+func TestCDPKeyFile(t *testing.T) {
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ParseKeyFile([]byte(`{"id": "9e33a4e0-5b8b-4d4e-9d21-7b4f8a1c2d3e", "privateKey": "`+EncodeEd25519(ed)+`"}`), "file cdp.json")
+	if err != nil || k.Name != "9e33a4e0-5b8b-4d4e-9d21-7b4f8a1c2d3e" {
+		t.Fatalf("%v %v", k, err)
+	}
+}
