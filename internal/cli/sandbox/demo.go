@@ -18,6 +18,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -55,6 +56,7 @@ type demo struct {
 	srv    *sandbox.Server
 	url    string
 	client *waas.Client
+	key    waasapi.APIKey
 	step   int
 	seed   int64
 }
@@ -88,7 +90,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
 	}
 
 	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL, seed: opts.Seed}
-	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.createPool, d.keyAdmin, d.forgeries, d.counts} {
+	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.forgeries, d.counts} {
 		if err := step(ctx, tmp); err != nil {
 			return err
 		}
@@ -122,7 +124,8 @@ func (d *demo) start(ctx context.Context, tmp string) error {
 	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
 		return err
 	}
-	d.client, err = clientForKey(d.url, key)
+	d.key = key
+	d.client, err = clientForKey(d.url, key, waas.Options{})
 	if err != nil {
 		return err
 	}
@@ -215,6 +218,56 @@ func (d *demo) operations(ctx context.Context, _ string) error {
 	return nil
 }
 
+// enumerate is what `waasctl wallets list --all` and `operations list --all` do.
+func (d *demo) enumerate(ctx context.Context, _ string) error {
+	d.heading("Enumerate every wallet and pending operation: waasctl wallets list --all; operations list --all")
+	c, err := clientForKey(d.url, d.key, waas.Options{Concurrency: 4, PageSize: 3})
+	if err != nil {
+		return err
+	}
+	wallets, ops := 0, 0
+	for g, err := range c.OperationsOf(ctx, c.AllWallets(ctx)) {
+		if err != nil {
+			return err
+		}
+		wallets++
+		ops += len(g.Operations)
+	}
+	st := c.Stats()
+	fmt.Fprintf(d.out, "%d wallets and %d pending operations, in %d requests: pools are listed 4 at a time\n", wallets, ops, st.Requests)
+	fmt.Fprintln(d.out, "(--concurrency), pages of 3 (--page-size) are followed, and the output keeps the order a")
+	fmt.Fprintln(d.out, "one-by-one listing would have. Failed requests (429, 5xx, dropped connections) are retried")
+	fmt.Fprintln(d.out, "with backoff, so a listing is exact or fails: it is never silently short.")
+	return nil
+}
+
+// quota is what `waasctl audit quota` does.
+func (d *demo) quota(ctx context.Context, _ string) error {
+	limits := inventory.Limits{inventory.Wallets: 14, inventory.Pools: 10}
+	d.heading("Audit quota usage: waasctl audit quota --limit wallets=14,pools=10 --warn-at 80%%")
+	counts, err := inventory.Count(ctx, d.client, nil)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	crossed := false
+	for _, u := range inventory.Evaluate(counts, limits, 80, nil) {
+		limit, used := "-", "-"
+		if u.Percent != nil {
+			limit, used = fmt.Sprint(u.Limit), fmt.Sprintf("%.1f%%", *u.Percent)
+		}
+		rows = append(rows, []string{u.Resource, fmt.Sprint(u.Count), limit, used, u.Status})
+		crossed = crossed || u.Crossed()
+	}
+	d.table([]string{"Resource", "Count", "Limit", "Used", "Status"}, rows)
+	if crossed {
+		fmt.Fprintln(d.out, "\nWallets are past 80% of their limit: the command would exit 3, failing a CI job.")
+	}
+	fmt.Fprintln(d.out, "WaaS has no usage API: the counts come from enumeration, and each run saves a census so")
+	fmt.Fprintln(d.out, "the next one shows growth, such as a leaked key creating wallets.")
+	return nil
+}
+
 func (d *demo) createPool(ctx context.Context, _ string) error {
 	d.heading("Create a pool (PoolService.CreatePool)")
 	p, err := d.client.CreatePool(ctx, "Demo Pool", "demo-pool")
@@ -233,7 +286,7 @@ func (d *demo) keyAdmin(ctx context.Context, _ string) error {
 	if err != nil {
 		return err
 	}
-	second, err := clientForKey(d.url, *created)
+	second, err := clientForKey(d.url, *created, waas.Options{})
 	if err != nil {
 		return err
 	}
@@ -307,14 +360,14 @@ func (d *demo) counts(ctx context.Context, _ string) error {
 	return nil
 }
 
-func clientForKey(baseURL string, key waasapi.APIKey) (*waas.Client, error) {
+func clientForKey(baseURL string, key waasapi.APIKey, opts waas.Options) (*waas.Client, error) {
 	k, err := credentials.ParsePrivateKey(key.PrivateKey)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := waas.NewSigner(key.Name, k, waas.FormWaaS)
-	if err != nil {
+	if opts.Signer, err = waas.NewSigner(key.Name, k, waas.FormWaaS); err != nil {
 		return nil, err
 	}
-	return waas.New(waas.Options{Endpoint: baseURL, Signer: signer})
+	opts.Endpoint = baseURL
+	return waas.New(opts)
 }
