@@ -30,3 +30,8 @@ fuzz:
 ## bench: all benchmarks, no tests
 bench:
 	go test -run='^$$' -bench=. -benchmem ./...
+
+## bench-inventory: waasctl vs the official client on sandbox estates (docs/benchmarks.md)
+.PHONY: bench-inventory
+bench-inventory:
+	scripts/bench/inventory.sh

@@ -89,7 +89,12 @@ func New(opts Options) (*Client, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Keep a connection per lane alive between calls: Go's default of 2
+		// idle connections per host would mean a new TLS handshake for most
+		// calls of a fan-out.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 2 * max(opts.Concurrency, DefaultConcurrency)
+		hc = &http.Client{Timeout: 60 * time.Second, Transport: tr}
 	}
 	c := &Client{
 		base: base, signer: opts.Signer, http: hc, ua: opts.UserAgent,

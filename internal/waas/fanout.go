@@ -10,9 +10,13 @@ import (
 
 // fanOut runs expand for each input, at most n at a time, and yields what
 // they emit in input order, then in each one's own order: the output is the
-// same as a sequential loop's, only sooner. Memory stays bounded: each
-// running expand can get at most buf items ahead of the consumer before it
-// waits, so at most n*buf items are held whatever the estate's size.
+// same as a sequential loop's, only sooner.
+//
+// Up to 4n inputs are started ahead of the output, but only n run at once:
+// a branch whose buffer is full (buf items ahead of the consumer) gives up
+// its place while it waits, so a slow branch at the head of the order never
+// leaves the others idle. Memory stays bounded by 4n*buf items whatever the
+// estate's size.
 //
 // The first error (from the input or from an expand) ends the iteration
 // after everything before it in order has been yielded; the rest is
@@ -28,9 +32,19 @@ func fanOut[In, Out any](ctx context.Context, n, buf int, in iter.Seq2[In, error
 			out chan Out
 			err error // read after out is closed
 		}
-		// Queued tasks have started; the channel's capacity plus the one
-		// being consumed bound how many run at once.
-		tasks := make(chan *task, max(n-1, 0))
+		lanes := make(chan struct{}, n) // a token per running branch
+		acquire := func() bool {
+			select {
+			case lanes <- struct{}{}:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		release := func() { <-lanes }
+		// Queued tasks have started; the queue's capacity bounds how far
+		// ahead of the output they may get.
+		tasks := make(chan *task, 4*n-1)
 		start := func(t *task, run func(emit func(Out) bool) error) bool {
 			select {
 			case tasks <- t:
@@ -41,14 +55,30 @@ func fanOut[In, Out any](ctx context.Context, n, buf int, in iter.Seq2[In, error
 			go func() {
 				defer wg.Done()
 				defer close(t.out)
+				if !acquire() {
+					t.err = ctx.Err()
+					return
+				}
+				held := true
 				t.err = run(func(v Out) bool {
 					select {
 					case t.out <- v:
 						return true
+					default:
+					}
+					release() // wait without holding a lane
+					held = false
+					select {
+					case t.out <- v:
 					case <-ctx.Done():
 						return false
 					}
+					held = acquire()
+					return held
 				})
+				if held {
+					release()
+				}
 			}()
 			return true
 		}

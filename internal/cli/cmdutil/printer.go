@@ -34,6 +34,7 @@ type Column[T any] struct {
 // because its column widths depend on every row. A ListPrinter is not safe for concurrent use.
 type ListPrinter[T any] struct {
 	w      io.Writer
+	fw     *flushWriter // w when the format streams; flushed at Close
 	format OutputFormat
 	cols   []Column[T]
 
@@ -47,7 +48,12 @@ type ListPrinter[T any] struct {
 // NewListPrinter returns a printer for cols writing to ios.Out. format is normally f.Output; the
 // default resolves to a table on a terminal and TSV when piped (see OutputFormat.Resolve).
 func NewListPrinter[T any](ios *iostreams.IOStreams, format OutputFormat, cols []Column[T]) *ListPrinter[T] {
-	return &ListPrinter[T]{w: ios.Out, format: format.Resolve(ios), cols: cols}
+	p := &ListPrinter[T]{w: ios.Out, format: format.Resolve(ios), cols: cols}
+	if p.format != OutputTable {
+		p.fw = newFlushWriter(ios.Out)
+		p.w = p.fw
+	}
+	return p
 }
 
 // Count returns how many items have been printed (or, for a table, queued), so that a command
@@ -106,9 +112,28 @@ func (p *ListPrinter[T]) Add(item T) error {
 // header, like TSV and JSON Lines; the caller decides whether to say so on stderr.
 func (p *ListPrinter[T]) Close() error {
 	if p.err != nil || p.closed {
+		if p.fw != nil {
+			p.fw.Close() // stop its goroutine; the error is already known
+		}
 		return p.err
 	}
 	p.closed = true
+	if err := p.finish(); err != nil {
+		if p.fw != nil {
+			p.fw.Close()
+		}
+		return err
+	}
+	if p.fw != nil {
+		if err := p.fw.Close(); err != nil {
+			p.err = err
+		}
+	}
+	return p.err
+}
+
+// finish writes what the format puts after the last item.
+func (p *ListPrinter[T]) finish() error {
 	switch p.format {
 	case OutputTable:
 		if p.n == 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 )
@@ -164,27 +165,31 @@ func TestListPrinterYAMLMatchesJSON(t *testing.T) {
 	}
 }
 
-// Streaming formats must write each item as it is added, not at Close: a long enumeration shows
-// results at once, and `| head` gets its lines (and makes the next write fail) early.
+// Streaming formats must write each item soon after it is added, not at Close: a long
+// enumeration shows results at once, and `| head` gets its lines (and makes the next write fail)
+// early. Output is buffered but flushed at least every flushEvery, even while nothing more is
+// added (the next page is being fetched).
 func TestListPrinterStreams(t *testing.T) {
 	for _, format := range []OutputFormat{OutputTSV, OutputJSON, OutputJSONL, OutputCSV, OutputYAML} {
 		t.Run(string(format), func(t *testing.T) {
-			ios, _, stdout, _ := iostreams.Test()
+			ios, _, _, _ := iostreams.Test()
+			out := &syncBuffer{}
+			ios.Out = out
 			p := NewListPrinter(ios, format, poolColumns)
-			for i := range 1000 {
+			for i := range 500 {
 				if err := p.Add(pool{ID: fmt.Sprintf("pools/%d", i)}); err != nil {
 					t.Fatal(err)
 				}
-				if i == 499 && !strings.Contains(stdout.String(), "pools/499") {
-					t.Fatalf("after 500 Adds the 500th item is not written yet; have %d bytes", stdout.Len())
-				}
 			}
-			before := stdout.Len()
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(out.String(), "pools/499") {
+				if time.Now().After(deadline) {
+					t.Fatalf("the 500th item was not written within 5s of its Add; have %d bytes", len(out.String()))
+				}
+				time.Sleep(5 * time.Millisecond) // polling for a condition, bounded by the deadline
+			}
 			if err := p.Close(); err != nil {
 				t.Fatal(err)
-			}
-			if rest := stdout.String()[before:]; len(rest) > 2 {
-				t.Errorf("Close wrote %q; everything but the closing bracket should be out already", rest)
 			}
 		})
 	}
@@ -230,10 +235,12 @@ func TestListPrinterReturnsWriteErrors(t *testing.T) {
 			for i := 0; i < 100 && err == nil; i++ {
 				err = p.Add(pools[0])
 			}
-			if format == OutputTable {
-				if err != nil {
-					t.Fatalf("table Add failed before writing anything: %v", err)
-				}
+			if format == OutputTable && err != nil {
+				t.Fatalf("table Add failed before writing anything: %v", err)
+			}
+			// Streamed output is buffered (flushed every 100ms and at Close), so
+			// the error may only surface at Close.
+			if err == nil {
 				err = p.Close()
 			}
 			if !errors.Is(err, errPipe) {
