@@ -12,6 +12,10 @@ packages=(
 	git:git     # the gofmt check lists files with git ls-files
 	gcc:gcc     # go test -race needs cgo
 	libc6-dev   # ... and the C library headers
+	gnome-keyring:gnome-keyring-daemon # the Secret Service the keyring tests use (scripts/with-keyring.sh)
+	dbus-daemon:dbus-run-session       # ... on a private session bus (Debian 12 ships dbus-run-session here)
+	dbus-bin:dbus-send                 # ... which with-keyring.sh polls until the daemon is up
+	keyutils:keyctl                    # the keyctl test reads back from a second session keyring
 )
 
 if ! command -v go >/dev/null 2>&1; then

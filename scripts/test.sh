@@ -34,10 +34,10 @@ if [[ ${#gofiles[@]} -gt 0 ]]; then
 	fi
 fi
 
-step "go test -race"
-go test -race -count=1 ./...
+step "go test -race (with a throwaway Secret Service, scripts/with-keyring.sh)"
+scripts/with-keyring.sh go test -race -count=1 ./...
 
-step "fuzz (FUZZTIME=${FUZZTIME:-10s} per target)"
+step "fuzz (FUZZTIME=${FUZZTIME:-50000x} per target)"
 scripts/fuzz.sh
 
 echo

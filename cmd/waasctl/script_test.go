@@ -61,6 +61,7 @@ func scriptParams() testscript.Params {
 			"filemode":  cmdFileMode,
 			"sandbox":   cmdSandbox,
 			"interrupt": cmdInterrupt,
+			"nocanary":  cmdNoCanary,
 		},
 		RequireExplicitExec: true,
 	}
@@ -242,4 +243,50 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
+}
+
+// cmdNoCanary implements "nocanary KEYFILE PATH...": fail if any file under the PATHs holds any
+// line of the private key in KEYFILE ({"name","privateKey"} JSON), in plain or JSON-escaped form.
+// The canary test runs every auth command on a key and saves every output under the PATHs.
+func cmdNoCanary(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: nocanary KEYFILE PATH...")
+	}
+	var kf struct {
+		PrivateKey string `json:"privateKey"`
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(json.Unmarshal(data, &kf))
+	var needles []string
+	for _, line := range strings.Split(kf.PrivateKey, "\n") {
+		if len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+			needles = append(needles, line)
+		}
+	}
+	if len(needles) == 0 {
+		ts.Fatalf("nocanary: no key lines in %s", args[0])
+	}
+	checked := 0
+	for _, root := range args[1:] {
+		root = ts.MkAbs(root)
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || path == ts.MkAbs(args[0]) {
+				return err
+			}
+			content, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			checked++
+			for _, n := range needles {
+				if strings.Contains(string(content), n) {
+					ts.Fatalf("the private key appears in %s", path)
+				}
+			}
+			return nil
+		})
+		ts.Check(err)
+	}
+	ts.Logf("nocanary: %d files checked, no trace of the key", checked)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/waasctl/waasctl/internal/build"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/waas"
@@ -44,8 +44,25 @@ func newFactory() *cmdutil.Factory {
 		AppDate:    info.Date,
 		Config:     sync.OnceValues(config.Load),
 	}
+	f.Prompter = prompter.New(f.IOStreams)
+	f.Keyring = sync.OnceValues(func() (credentials.Store, error) { return openKeyring(f, os.Getenv) })
 	f.APIClient = func() (*waas.Client, error) { return newAPIClient(f, os.Getenv) }
 	return f
+}
+
+// openKeyring opens the credential store the flags and environment ask for.
+func openKeyring(f *cmdutil.Factory, getenv func(string) string) (credentials.Store, error) {
+	cfg := credentials.StoreConfig{Backend: f.KeyringBackend, FileDir: getenv("WAASCTL_KEYRING_DIR"), Timeout: f.KeyringTimeout}
+	cfg.Passphrase = func() (string, error) {
+		if p := getenv("WAASCTL_KEYRING_PASSPHRASE"); p != "" {
+			return p, nil
+		}
+		if !f.IOStreams.CanPrompt() {
+			return "", errors.New("the file keyring needs a passphrase: set WAASCTL_KEYRING_PASSPHRASE (there is no terminal to ask on)")
+		}
+		return f.Prompter.Secret("Passphrase of the waasctl file keyring")
+	}
+	return credentials.OpenStore(cfg)
 }
 
 // newAPIClient builds the WaaS client for the global flags and the profile.
@@ -70,25 +87,33 @@ func newAPIClient(f *cmdutil.Factory, getenv func(string) string) (*waas.Client,
 		}
 	}
 	key, err := credentials.Lookup(f.KeyFile, getenv)
+	if errors.Is(err, credentials.ErrNoCredentials) {
+		key, err = keyringKey(f)
+	}
 	if err != nil {
 		return nil, err
 	}
-	form := waas.FormWaaS
-	if _, ok := key.Signer.(ed25519.PrivateKey); ok {
-		form = waas.FormCDP // the legacy form has no EdDSA
+	if endpoint == "" {
+		endpoint = waas.DefaultEndpoint
 	}
-	signer, err := waas.NewSigner(key.Name, key.Signer, form)
+	return cmdutil.ClientForKey(key, endpoint, f)
+}
+
+// keyringKey is the profile's CURRENT key from the keyring, the last place
+// Lookup's order looks.
+func keyringKey(f *cmdutil.Factory) (*credentials.APIKey, error) {
+	store, err := f.Keyring()
+	if err != nil {
+		return nil, fmt.Errorf("%w; and the keyring cannot be opened: %v", credentials.ErrNoCredentials, err)
+	}
+	item, err := store.Get(context.Background(), f.Profile)
+	if errors.Is(err, credentials.ErrNotFound) || (err == nil && item.Current == nil) {
+		return nil, fmt.Errorf("%w, or add a key to profile %q with 'waasctl auth add %s'", credentials.ErrNoCredentials, f.Profile, f.Profile)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return waas.New(waas.Options{
-		Endpoint:    endpoint,
-		Signer:      signer,
-		UserAgent:   "waasctl/" + f.AppVersion,
-		Rate:        f.Rate,
-		Concurrency: f.Concurrency,
-		PageSize:    f.PageSize,
-	})
+	return credentials.NewAPIKey(item.Current.Name, item.Current.PrivateKey, "keyring "+store.Backend()+" (profile "+f.Profile+")")
 }
 
 // Run executes args against a new command tree and returns the exit code, having printed any

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	addressescmd "github.com/waasctl/waasctl/internal/cli/addresses"
 	auditcmd "github.com/waasctl/waasctl/internal/cli/audit"
+	authcmd "github.com/waasctl/waasctl/internal/cli/auth"
 	balancescmd "github.com/waasctl/waasctl/internal/cli/balances"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
@@ -68,6 +70,10 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
 	pf.StringVar(&f.KeyFile, "key-file", "",
 		"API key `file` as downloaded from the portal ({\"name\",\"privateKey\"}); overrides "+credentials.EnvKeyName+"/"+credentials.EnvKeyPrivateKey)
+	pf.StringVar(&f.KeyringBackend, "keyring-backend", os.Getenv("WAASCTL_KEYRING_BACKEND"),
+		"Keyring `backend`: keychain, wincred, secret-service, kwallet, pass, keyctl or file (env WAASCTL_KEYRING_BACKEND; default: the first that works)")
+	pf.DurationVar(&f.KeyringTimeout, "keyring-timeout", envDuration("WAASCTL_KEYRING_TIMEOUT", credentials.DefaultTimeout),
+		"Give up on a keyring call after this long (env WAASCTL_KEYRING_TIMEOUT)")
 	pf.IntVar(&f.Concurrency, "concurrency", waas.DefaultConcurrency, "List calls run at once when enumerating across pools, wallets or device groups")
 	pf.Float64Var(&f.Rate, "rate", waas.DefaultRate, "Requests per second at most, retries included (0: unlimited)")
 	pf.IntVar(&f.PageSize, "page-size", waas.DefaultPageSize, "Items asked for per list call")
@@ -89,6 +95,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		transactionscmd.NewCmdTransactions(f),
 		networkscmd.NewCmdNetworks(f),
 		auditcmd.NewCmdAudit(f),
+		authcmd.NewCmdAuth(f),
 		sandboxcmd.NewCmdSandbox(f),
 	)
 	// ---- end of command groups ----
@@ -128,6 +135,13 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 		msg += fmt.Sprintf("; did you mean %q?", s[0])
 	}
 	return cmdutil.FlagErrorf("%s", msg)
+}
+
+func envDuration(key string, fallback time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d > 0 {
+		return d
+	}
+	return fallback
 }
 
 func envOr(key, fallback string) string {

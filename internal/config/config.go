@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -172,4 +173,40 @@ func syntaxErrorLine(data []byte) int {
 		}
 	}
 	return 1
+}
+
+// ParseAge parses a policy duration: Go's units (h, m, s) plus d (24h) and
+// w (7d), e.g. "90d", "24h", "1d12h".
+func ParseAge(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := strings.IndexAny(rest, "dw")
+		if i < 0 {
+			d, err := time.ParseDuration(rest)
+			if err != nil {
+				return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h", s)
+			}
+			total += d
+			break
+		}
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h", s)
+		}
+		unit := 24 * time.Hour
+		if rest[i] == 'w' {
+			unit *= 7
+		}
+		total += time.Duration(n) * unit
+		rest = rest[i+1:]
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("duration %q must be positive", s)
+	}
+	return total, nil
 }

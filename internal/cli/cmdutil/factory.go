@@ -3,8 +3,12 @@
 package cmdutil
 
 import (
+	"time"
+
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -26,13 +30,39 @@ type Factory struct {
 	// function; nothing else touches credentials.
 	APIClient func() (*waas.Client, error)
 
+	// Keyring opens the credential store (the OS keyring, or the backend
+	// --keyring-backend names) on first call.
+	Keyring func() (credentials.Store, error)
+
+	// Prompter asks questions on the terminal; check IOStreams.CanPrompt first.
+	Prompter prompter.Prompter
+
 	// Values of the global flags. The root command's flag parsing fills them in, so commands read
 	// them in their run function, never in their constructor.
-	Profile     string
-	Endpoint    string
-	Output      OutputFormat
-	KeyFile     string
-	Concurrency int
-	Rate        float64
-	PageSize    int
+	Profile        string
+	Endpoint       string
+	Output         OutputFormat
+	KeyFile        string
+	KeyringBackend string
+	KeyringTimeout time.Duration
+	Concurrency    int
+	Rate           float64
+	PageSize       int
+}
+
+// ClientForKey builds a WaaS client for key at endpoint, with the global
+// client flags of f.
+func ClientForKey(key *credentials.APIKey, endpoint string, f *Factory) (*waas.Client, error) {
+	form := waas.FormWaaS
+	if key.Algorithm() == "Ed25519" {
+		form = waas.FormCDP // the legacy form has no EdDSA
+	}
+	signer, err := waas.NewSigner(key.Name, key.Signer, form)
+	if err != nil {
+		return nil, err
+	}
+	return waas.New(waas.Options{
+		Endpoint: endpoint, Signer: signer, UserAgent: "waasctl/" + f.AppVersion,
+		Rate: f.Rate, Concurrency: max(f.Concurrency, 1), PageSize: max(f.PageSize, 1),
+	})
 }

@@ -1,0 +1,219 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/cli/prompter"
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// AddOptions is what `auth add` needs.
+type AddOptions struct {
+	IO       *iostreams.IOStreams
+	Keyring  func() (credentials.Store, error)
+	Prompter prompter.Prompter
+	Config   func() (*config.Config, error)
+	// Verify checks that key authenticates at endpoint.
+	Verify func(ctx context.Context, key *credentials.APIKey, endpoint string) error
+
+	Profile      string
+	KeyFile      string
+	KeyStdin     bool
+	Endpoint     string // from the global --endpoint: recorded in the config
+	NoVerify     bool
+	RemoveSource bool
+	Force        bool
+}
+
+// NewCmdAdd returns `auth add`.
+func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
+	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, Verify: verifyKey(f)}
+	cmd := &cobra.Command{
+		Use:   "add PROFILE [--key-file FILE | --key-stdin]",
+		Short: "Store an API key in the keyring for a profile",
+		Long: `Store an API key in the OS keyring as the profile's current key.
+
+The key comes from the file the portal downloads ({"name", "privateKey"}, or the CDP
+{"id", "privateKey"}), a .env file with COINBASE_CLOUD_API_KEY_NAME and
+COINBASE_CLOUD_API_KEY_PRIVATE_KEY, standard input (--key-stdin), or, on a terminal,
+a prompt that does not echo. Never as a flag value: every user of the host can read argv.
+
+The key is checked first: it must parse (PKCS#8 is converted to the SEC1 form the official
+client reads) and authenticate against the profile's endpoint (--no-verify skips that).
+With --endpoint the endpoint is recorded in the profile. --remove-source deletes the key
+file once the key is safely stored.`,
+		Example: `  waasctl auth add prod --key-file ~/Downloads/cdp_api_key.json --remove-source
+  waasctl --endpoint http://127.0.0.1:8080 auth add sandbox --key-file key.json
+  vault kv get -field=key secret/waas | waasctl auth add prod --key-stdin`,
+		Args: cmdutil.ExactArgs(1, "auth add needs a profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Profile, opts.Endpoint = args[0], f.Endpoint
+			opts.KeyFile = f.KeyFile // the global --key-file names the file to import here
+			if err := cmdutil.Exclusive(map[string]bool{"key-file": opts.KeyFile != "", "key-stdin": opts.KeyStdin}); err != nil {
+				return err
+			}
+			if opts.RemoveSource && opts.KeyFile == "" {
+				return cmdutil.FlagErrorf("--remove-source needs --key-file")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return addRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.KeyStdin, "key-stdin", false, "Read the key file's content from standard input")
+	cmd.Flags().BoolVar(&opts.NoVerify, "no-verify", false, "Store the key without checking that it authenticates")
+	cmd.Flags().BoolVar(&opts.RemoveSource, "remove-source", false, "Delete the --key-file once the key is stored")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "Replace the profile's current key (the old one is kept as previous)")
+	return cmd
+}
+
+func addRun(ctx context.Context, opts *AddOptions) error {
+	data, source, err := readKeyInput(opts)
+	if err != nil {
+		return err
+	}
+	key, err := credentials.ParseKeyInput(data, source)
+	if err != nil {
+		return cmdutil.ExitErrorf(cmdutil.ExitUsage, "invalid API key from %s: %v", source, err)
+	}
+	secret, err := key.SecretText()
+	if err != nil {
+		return cmdutil.ExitErrorf(cmdutil.ExitUsage, "invalid API key from %s: %v", source, err)
+	}
+
+	endpoint, err := profileEndpoint(opts.Config, opts.Profile, opts.Endpoint)
+	if err != nil {
+		return err
+	}
+	if !opts.NoVerify {
+		if err := opts.Verify(ctx, key, endpoint); err != nil {
+			if waas.HTTPCode(err) == 401 || waas.HTTPCode(err) == 403 {
+				return cmdutil.ExitErrorf(cmdutil.ExitAuth, "%s rejected the key %s: %v; nothing was stored", endpoint, key.Name, err)
+			}
+			return fmt.Errorf("could not check the key against %s: %w; nothing was stored (--no-verify stores it unchecked)", endpoint, err)
+		}
+	}
+
+	store, err := opts.Keyring()
+	if err != nil {
+		return err
+	}
+	item, err := store.Get(ctx, opts.Profile)
+	switch {
+	case errors.Is(err, credentials.ErrNotFound):
+		item = &credentials.Item{Profile: opts.Profile}
+	case err != nil:
+		return err
+	}
+	if item.Current != nil && item.Current.Fingerprint != key.Fingerprint && !opts.Force {
+		return cmdutil.FlagErrorf("profile %q already holds %s (%s); pass --force to replace it (the old key is kept as previous)",
+			opts.Profile, item.Current.Name, credentials.ShortFingerprint(item.Current.Fingerprint))
+	}
+	if item.Current != nil && item.Current.Fingerprint != key.Fingerprint {
+		item.Previous = item.Current
+	}
+	item.Current = &credentials.StoredKey{
+		Name: key.Name, PrivateKey: secret, Fingerprint: key.Fingerprint, Algorithm: key.Algorithm(),
+		AddedAt: time.Now().UTC(), AddedBy: "auth add", Source: source,
+	}
+	if err := store.Put(ctx, item); err != nil {
+		return err
+	}
+	if opts.Endpoint != "" {
+		cfg, err := opts.Config()
+		if err != nil {
+			return err
+		}
+		if err := config.SetProfileEndpoint(cfg.Path, opts.Profile, opts.Endpoint); err != nil {
+			return fmt.Errorf("the key is stored, but recording the endpoint failed: %w", err)
+		}
+	}
+	verified := " (not checked: --no-verify)"
+	if !opts.NoVerify {
+		verified = "; it authenticates against " + endpoint
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Stored %s (%s) as the current key of profile %q in the %s keyring%s.\n",
+		key.Name, credentials.ShortFingerprint(key.Fingerprint), opts.Profile, store.Backend(), verified)
+	if opts.RemoveSource {
+		if err := os.Remove(opts.KeyFile); err != nil {
+			return fmt.Errorf("the key is stored, but deleting %s failed: %w; delete it by hand", opts.KeyFile, err)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Deleted %s.\n", opts.KeyFile)
+	}
+	return nil
+}
+
+// readKeyInput reads the key from the file, stdin or a prompt.
+func readKeyInput(opts *AddOptions) ([]byte, string, error) {
+	switch {
+	case opts.KeyFile != "":
+		data, err := os.ReadFile(opts.KeyFile)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, "", fmt.Errorf("reading --key-file %s: %v", opts.KeyFile, err)
+		}
+		return data, "file " + opts.KeyFile, nil
+	case opts.KeyStdin:
+		data, err := io.ReadAll(io.LimitReader(opts.IO.In, 1<<20))
+		return data, "stdin", err
+	case opts.IO.CanPrompt():
+		answer, err := opts.Prompter.Secret("Path of the key file the portal downloaded, or its JSON on one line")
+		if err != nil {
+			return nil, "", err
+		}
+		answer = strings.TrimSpace(answer)
+		if strings.HasPrefix(answer, "{") {
+			return []byte(answer), "prompt", nil
+		}
+		data, err := os.ReadFile(answer)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading %s: %w", answer, err)
+		}
+		return data, "file " + answer, nil
+	}
+	return nil, "", cmdutil.FlagErrorf("no key given: use --key-file FILE or --key-stdin (there is no terminal to prompt on)")
+}
+
+// profileEndpoint is --endpoint, else the profile's, else the default.
+func profileEndpoint(cfgFn func() (*config.Config, error), profile, flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if cfgFn != nil {
+		cfg, err := cfgFn()
+		if err != nil {
+			return "", err
+		}
+		if p, ok := cfg.Profiles[profile]; ok && p.Endpoint != "" {
+			return p.Endpoint, nil
+		}
+	}
+	return waas.DefaultEndpoint, nil
+}
+
+// verifyKey checks a key with the cheapest authenticated read there is.
+func verifyKey(f *cmdutil.Factory) func(ctx context.Context, key *credentials.APIKey, endpoint string) error {
+	return func(ctx context.Context, key *credentials.APIKey, endpoint string) error {
+		c, err := cmdutil.ClientForKey(key, endpoint, f)
+		if err != nil {
+			return err
+		}
+		_, err = c.ListPools(ctx, waas.PageRequest{Size: 1})
+		return err
+	}
+}

@@ -1,0 +1,57 @@
+// Package auth holds the `waasctl auth` commands: API keys in the OS keyring.
+package auth
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/credentials"
+)
+
+// NewCmdAuth returns the auth command group.
+func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "auth <command>",
+		Short: "Keep API keys in the OS keyring, and hand them to programs",
+		Long: `Keep each profile's WaaS API key in the OS keyring instead of a file: add it from the
+portal's download (then delete the download), see which keys are stored, check that a
+key still authenticates, run a program with the key in its environment, remove it.
+
+The private key is never printed: keys are named by their name and a fingerprint.
+See docs/credentials.md for the backends and the CI setup.`,
+	}
+	cmd.AddCommand(NewCmdAdd(f, nil), NewCmdList(f, nil), NewCmdStatus(f, nil), NewCmdRemove(f, nil), NewCmdExec(f, nil), NewCmdBackends(f, nil))
+	return cmd
+}
+
+// KeyView is a stored key as commands show it: everything but the secret.
+type KeyView struct {
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	Algorithm   string    `json:"algorithm,omitempty"`
+	AddedAt     time.Time `json:"addedAt"`
+	AddedBy     string    `json:"addedBy,omitempty"`
+	Source      string    `json:"source,omitempty"`
+}
+
+func viewOf(k *credentials.StoredKey) *KeyView {
+	if k == nil {
+		return nil
+	}
+	return &KeyView{Name: k.Name, Fingerprint: k.Fingerprint, Algorithm: k.Algorithm, AddedAt: k.AddedAt, AddedBy: k.AddedBy, Source: k.Source}
+}
+
+// humanAge says how old something is, to the unit that matters.
+func humanAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

@@ -1,0 +1,80 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/cli/prompter"
+	"github.com/waasctl/waasctl/internal/credentials"
+)
+
+// RemoveOptions is what `auth remove` needs.
+type RemoveOptions struct {
+	IO       *iostreams.IOStreams
+	Keyring  func() (credentials.Store, error)
+	Prompter prompter.Prompter
+	Profile  string
+	Yes      bool
+}
+
+// NewCmdRemove returns `auth remove`.
+func NewCmdRemove(f *cmdutil.Factory, runF func(context.Context, *RemoveOptions) error) *cobra.Command {
+	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter}
+	cmd := &cobra.Command{
+		Use:     "remove PROFILE",
+		Aliases: []string{"rm"},
+		Short:   "Delete a profile's keys from the keyring (not from WaaS)",
+		Long: `Delete a profile's keys (current, pending and previous) from the keyring. The keys stay
+valid at WaaS: to revoke a key there, delete it in the portal. Asks for confirmation on a
+terminal; elsewhere --yes is required.`,
+		Args: cmdutil.ExactArgs(1, "auth remove needs a profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Profile = args[0]
+			if !opts.Yes && !opts.IO.CanPrompt() {
+				return cmdutil.FlagErrorf("refusing to remove keys without confirmation: pass --yes (there is no terminal to ask on)")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return removeRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation")
+	return cmd
+}
+
+func removeRun(ctx context.Context, opts *RemoveOptions) error {
+	store, err := opts.Keyring()
+	if err != nil {
+		return err
+	}
+	item, err := store.Get(ctx, opts.Profile)
+	if errors.Is(err, credentials.ErrNotFound) {
+		return fmt.Errorf("profile %q has no keys in the %s keyring", opts.Profile, store.Backend())
+	}
+	if err != nil {
+		return err
+	}
+	if !opts.Yes {
+		what := "its keys"
+		if item.Current != nil {
+			what = fmt.Sprintf("%s (%s)", item.Current.Name, credentials.ShortFingerprint(item.Current.Fingerprint))
+		}
+		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Delete %s from the %s keyring? The key stays valid at WaaS.", what, store.Backend()), false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing removed")
+		}
+	}
+	if err := store.Remove(ctx, opts.Profile); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Removed profile %q from the %s keyring. The key is still valid at WaaS until it is deleted in the portal.\n", opts.Profile, store.Backend())
+	return nil
+}

@@ -1,0 +1,60 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSetProfileEndpointKeepsTheRest(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "waasctl")
+	path := filepath.Join(dir, "config.yaml")
+	if err := SetProfileEndpoint(path, "dev", "http://127.0.0.1:9"); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	di, _ := os.Stat(dir)
+	if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+		t.Fatalf("modes %v %v", fi.Mode(), di.Mode())
+	}
+	orig := "# my settings\nprofiles:\n  prod:\n    endpoint: https://api.developer.coinbase.com # production\n    quota: {pools: 20, wallets: 10000}\n"
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetProfileEndpoint(path, "dev", "http://127.0.0.1:9"); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	got := string(data)
+	for _, want := range []string{"# my settings", "# production", "wallets: 10000", "dev:\n    endpoint: http://127.0.0.1:9"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lost %q:\n%s", want, got)
+		}
+	}
+	cfg, err := LoadFile(path)
+	if err != nil || cfg.Profiles["dev"].Endpoint != "http://127.0.0.1:9" || cfg.Profiles["prod"].Quota.Wallets != 10000 {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	// A file we cannot parse is never rewritten.
+	if err := os.WriteFile(path, []byte("profiles: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetProfileEndpoint(path, "dev", "x"); err == nil {
+		t.Fatal("rewrote a broken config")
+	}
+}
+
+func TestParseAge(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "24h": 24 * time.Hour, "1d12h": 36 * time.Hour, "2w": 14 * 24 * time.Hour, "30m": 30 * time.Minute} {
+		if got, err := ParseAge(in); err != nil || got != want {
+			t.Errorf("ParseAge(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "d", "-1d", "90", "ninety days", "0d"} {
+		if _, err := ParseAge(bad); err == nil {
+			t.Errorf("ParseAge(%q) accepted", bad)
+		}
+	}
+}

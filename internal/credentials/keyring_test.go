@@ -1,0 +1,422 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/keyring"
+)
+
+const testPassphrase = "correct horse battery staple"
+
+func fixedPassphrase(p string, calls *int) func() (string, error) {
+	return func() (string, error) {
+		if calls != nil {
+			*calls++
+		}
+		return p, nil
+	}
+}
+
+func openFileStore(t *testing.T, dir, passphrase string) Store {
+	t.Helper()
+	s, err := OpenStore(StoreConfig{Backend: "file", FileDir: dir, Passphrase: fixedPassphrase(passphrase, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestFileStore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "keyring") // does not exist yet
+	s := openFileStore(t, dir, testPassphrase)
+	if s.Backend() != "file" {
+		t.Fatalf("Backend() = %q", s.Backend())
+	}
+	addForeignItems(t, s)
+	storeSuite(t, s, suiteOpts{
+		reopen: func(t *testing.T) Store { return openFileStore(t, dir, testPassphrase) },
+		child:  &childSpec{Backend: "file", FileDir: dir, Passphrase: testPassphrase},
+	})
+
+	// What is on disk: a 0700 folder of 0600 files, encrypted, and no
+	// staging files left over.
+	k := storeKey(t, 0, "disk")
+	if err := s.Put(context.Background(), &Item{Profile: "disk", Current: k}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
+		t.Errorf("folder mode %v, want 0700", fi.Mode().Perm())
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS != "windows" && info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), info.Mode().Perm())
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertNoSecret(t, "file "+e.Name(), string(data), k)
+		if strings.Contains(string(data), k.Name) || strings.Contains(string(data), k.Fingerprint) {
+			t.Errorf("%s holds the key's name or fingerprint in plain text", e.Name())
+		}
+		if strings.HasPrefix(e.Name(), stagingPrefix+"disk") {
+			t.Errorf("staging file left behind: %s", e.Name())
+		}
+	}
+	if !slices.Contains(names, keyPrefix+"disk") {
+		t.Errorf("files %v, want %s: the atomic write relies on this name", names, keyPrefix+"disk")
+	}
+}
+
+// addForeignItems puts items in the backend that are not waasctl profiles,
+// as other programs do in shared keyrings: Profiles must not list them.
+func addForeignItems(t *testing.T, s Store) {
+	t.Helper()
+	ks := s.(*keyringStore)
+	if ks.file != nil {
+		if _, err := ks.file.getPassphrase(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign := []string{"someone-else.item", stagingPrefix + "x.0123", keyPrefix + "bad/name"}
+	for _, k := range foreign {
+		if err := ks.ring.Set(keyring.Item{Key: k, Data: []byte(`{"not":"ours"}`), Label: k}); err != nil {
+			t.Fatalf("adding foreign item %s: %v", k, err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, k := range foreign {
+			ks.ring.Remove(k)
+		}
+	})
+	profiles, err := s.Profiles(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range profiles {
+		if strings.Contains(p, "someone") || strings.Contains(p, "bad") || strings.HasPrefix(p, "x.") {
+			t.Errorf("Profiles lists a foreign item: %q", p)
+		}
+	}
+}
+
+func TestFileStorePassphrase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var calls int
+	s, err := OpenStore(StoreConfig{Backend: "file", FileDir: dir, Passphrase: fixedPassphrase(testPassphrase, &calls)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "absent"); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Errorf("the passphrase was asked for to find nothing")
+	}
+	k := storeKey(t, 0, "k")
+	for i := 0; i < 3; i++ {
+		if err := s.Put(ctx, &Item{Profile: "p", Current: k}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("the passphrase was asked for %d times, want once", calls)
+	}
+
+	wrong, err := OpenStore(StoreConfig{Backend: "file", FileDir: dir, Passphrase: fixedPassphrase("wrong", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wrong.Get(ctx, "p")
+	if err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Fatalf("Get with a wrong passphrase: %v", err)
+	}
+	err = wrong.Put(ctx, &Item{Profile: "q", Current: k})
+	if err == nil || !strings.Contains(err.Error(), "does not open the items already in") {
+		t.Fatalf("Put with a wrong passphrase: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, keyPrefix+"q")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an item was written under the wrong passphrase")
+	}
+
+	empty, err := OpenStore(StoreConfig{Backend: "file", FileDir: dir, Passphrase: fixedPassphrase("", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := empty.Put(ctx, &Item{Profile: "q", Current: k}); err == nil || !strings.Contains(err.Error(), "passphrase is empty") {
+		t.Errorf("Put with an empty passphrase: %v", err)
+	}
+	failing, err := OpenStore(StoreConfig{Backend: "file", FileDir: dir, Passphrase: func() (string, error) {
+		return "", errors.New("set WAASCTL_KEYRING_PASSPHRASE")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := failing.Get(ctx, "p"); err == nil || !strings.Contains(err.Error(), "WAASCTL_KEYRING_PASSPHRASE") {
+		t.Errorf("Get with a failing passphrase source: %v", err)
+	}
+	if _, err := OpenStore(StoreConfig{Backend: "file", FileDir: dir}); err == nil || !strings.Contains(err.Error(), "no passphrase source") {
+		t.Errorf("file backend without a passphrase source: %v", err)
+	}
+}
+
+func TestFileStoreTightensAnOpenFolder(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix modes")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	openFileStore(t, dir, testPassphrase)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("mode %v, want 0700", fi.Mode().Perm())
+	}
+}
+
+func TestDefaultKeyringDir(t *testing.T) {
+	t.Setenv("WAASCTL_STATE_DIR", "")
+	t.Setenv("XDG_STATE_HOME", "/x/state")
+	if d, err := DefaultKeyringDir(); err != nil || d != filepath.FromSlash("/x/state/waasctl/keyring") {
+		t.Errorf("DefaultKeyringDir() = %q, %v", d, err)
+	}
+	t.Setenv("WAASCTL_STATE_DIR", "/var/lib/w")
+	if d, err := DefaultKeyringDir(); err != nil || d != filepath.FromSlash("/var/lib/w/keyring") {
+		t.Errorf("with WAASCTL_STATE_DIR: %q, %v", d, err)
+	}
+}
+
+func TestKeyctlStore(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("keyctl: Linux only")
+	}
+	s, err := OpenStore(StoreConfig{Backend: "keyctl", KeyctlScope: "user"})
+	if err != nil {
+		// Docker's default seccomp profile, for one, forbids the keyctl
+		// syscalls.
+		t.Skipf("keyctl: kernel keyrings are not usable here: %v", err)
+	}
+	addForeignItems(t, s)
+	opts := suiteOpts{
+		reopen: func(t *testing.T) Store {
+			s, err := OpenStore(StoreConfig{Backend: "keyctl", KeyctlScope: "user"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		child: &childSpec{Backend: "keyctl", KeyctlScope: "user"},
+	}
+	// A child in a new session keyring stands for another login (a cron
+	// job, a second ssh session): it does not possess the keys, so it reads
+	// them only because of the permissions we set.
+	if _, err := exec.LookPath("keyctl"); err == nil {
+		opts.childWrappers = [][]string{{"keyctl", "session", "-"}}
+	} else {
+		t.Log("keyctl (keyutils) not on PATH: not testing a reader in another session keyring")
+	}
+	storeSuite(t, s, opts)
+}
+
+func TestSecretServiceStore(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("secret-service: Linux only")
+	}
+	// Only the throwaway daemon of scripts/with-keyring.sh: a developer's
+	// desktop keyring is not a place for test items (and may prompt).
+	if os.Getenv("WAASCTL_TEST_KEYRING") != "private" {
+		t.Skip("secret-service: not inside scripts/with-keyring.sh, which starts a throwaway gnome-keyring (run: scripts/with-keyring.sh go test ./internal/credentials/)")
+	}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		t.Fatal("scripts/with-keyring.sh set WAASCTL_TEST_KEYRING but there is no D-Bus session")
+	}
+	s, err := OpenStore(StoreConfig{Backend: "secret-service", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("the throwaway Secret Service does not answer: %v", err)
+	}
+	if c, err := secretServiceCollection(); err != nil || c != "login" {
+		t.Errorf("collection = %q, %v; want gnome-keyring's login", c, err)
+	}
+	addForeignItems(t, s)
+	storeSuite(t, s, suiteOpts{
+		reopen: func(t *testing.T) Store {
+			s, err := OpenStore(StoreConfig{Backend: "secret-service"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		child: &childSpec{Backend: "secret-service"},
+	})
+}
+
+func TestAutoSelectionOpensSomething(t *testing.T) {
+	s, err := OpenStore(StoreConfig{FileDir: t.TempDir(), Passphrase: fixedPassphrase(testPassphrase, nil)})
+	if err != nil {
+		t.Fatalf("auto: %v", err)
+	}
+	if got := AvailableBackends(); len(got) == 0 || !slices.Contains(got, s.Backend()) {
+		t.Errorf("auto picked %q, available %v", s.Backend(), got)
+	}
+	t.Logf("auto picks %s of %v", s.Backend(), AvailableBackends())
+}
+
+func TestOpenErrorsAreOneLineAndNameTheBackend(t *testing.T) {
+	cases := map[string]string{
+		"nonsense": `unknown keyring backend "nonsense": want one of`,
+	}
+	switch runtime.GOOS {
+	case "linux":
+		cases["keychain"] = "keyring backend keychain is not available here: the Keychain is macOS only"
+		cases["wincred"] = "keyring backend wincred is not available here: Credential Manager is Windows only"
+	case "darwin":
+		cases["wincred"] = "keyring backend wincred is not available here"
+	}
+	for backend, want := range cases {
+		_, err := OpenStore(StoreConfig{Backend: backend})
+		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("OpenStore(%q) = %v, want one line starting %q", backend, err, want)
+		}
+	}
+}
+
+func TestSecretServiceUnavailableReason(t *testing.T) {
+	if runtime.GOOS != "linux" || slices.Contains(AvailableBackends(), "secret-service") {
+		t.Skip("only where there is no D-Bus session")
+	}
+	_, err := OpenStore(StoreConfig{Backend: "secret-service"})
+	if err == nil || !strings.Contains(err.Error(), "keyring backend secret-service is not available here: no D-Bus session bus") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// hangingKeyring never answers, like a Secret Service waiting on a prompt
+// that nobody can see.
+type hangingKeyring struct{ release chan struct{} }
+
+func (h hangingKeyring) Get(string) (keyring.Item, error) { <-h.release; return keyring.Item{}, nil }
+func (h hangingKeyring) GetMetadata(string) (keyring.Metadata, error) {
+	<-h.release
+	return keyring.Metadata{}, nil
+}
+func (h hangingKeyring) Set(keyring.Item) error  { <-h.release; return nil }
+func (h hangingKeyring) Remove(string) error     { <-h.release; return nil }
+func (h hangingKeyring) Keys() ([]string, error) { <-h.release; return nil, nil }
+func newHanging(t *testing.T) hangingKeyring {
+	h := hangingKeyring{release: make(chan struct{})}
+	t.Cleanup(func() { close(h.release) }) // let the abandoned calls finish
+	return h
+}
+
+func TestEveryCallTimesOut(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	s := &keyringStore{backend: "secret-service", timeout: timeout, ring: newHanging(t)}
+	ctx := context.Background()
+	k := storeKey(t, 0, "k")
+	for name, op := range map[string]func() error{
+		"Get":      func() error { _, err := s.Get(ctx, "prod"); return err },
+		"Put":      func() error { return s.Put(ctx, &Item{Profile: "prod", Current: k}) },
+		"Remove":   func() error { return s.Remove(ctx, "prod") },
+		"Profiles": func() error { _, err := s.Profiles(ctx); return err },
+	} {
+		start := time.Now()
+		err := op()
+		took := time.Since(start)
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("%s: %v, want ErrTimeout", name, err)
+		}
+		if took < timeout || took > timeout+2*time.Second {
+			t.Errorf("%s returned after %v, want about %v", name, took, timeout)
+		}
+		msg := err.Error()
+		for _, want := range []string{`keyring backend "secret-service" did not answer within 200ms`, "running and unlocked", "--keyring-backend file"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: %q lacks %q", name, msg, want)
+			}
+		}
+		assertNoSecret(t, name+" error", msg, k)
+	}
+}
+
+func TestCancelledCallReturnsAtOnce(t *testing.T) {
+	s := &keyringStore{backend: "keyctl", timeout: time.Hour, ring: newHanging(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Get(ctx, "prod")
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
+		t.Fatalf("Get = %v after %v", err, time.Since(start))
+	}
+}
+
+func TestOpeningTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	orig := openKeyring
+	openKeyring = func(keyring.Config) (keyring.Keyring, error) { <-release; return nil, errors.New("late") }
+	t.Cleanup(func() { openKeyring = orig })
+
+	cfg := StoreConfig{Backend: "file", FileDir: t.TempDir(), Passphrase: fixedPassphrase(testPassphrase, nil), Timeout: 200 * time.Millisecond}
+	start := time.Now()
+	_, err := OpenStore(cfg)
+	if !errors.Is(err, ErrTimeout) || time.Since(start) > 2*time.Second {
+		t.Fatalf("OpenStore = %v after %v", err, time.Since(start))
+	}
+	if !strings.Contains(err.Error(), `keyring backend "file" did not answer within 200ms (open)`) {
+		t.Errorf("error %q", err)
+	}
+	// Automatic selection reports a stuck backend instead of moving on to
+	// the next one, where the key would not be found next time.
+	cfg.Backend = ""
+	if _, err := OpenStore(cfg); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("auto: %v, want ErrTimeout", err)
+	}
+}
+
+// failingKeyring quotes what it was given in its errors, the worst a
+// backend could do.
+type failingKeyring struct{ hangingKeyring }
+
+func (failingKeyring) Set(i keyring.Item) error { return fmt.Errorf("cannot store %s", i.Data) }
+
+func TestBackendErrorsQuotingTheSecretAreWithheld(t *testing.T) {
+	s := &keyringStore{backend: "pass", timeout: time.Second, ring: failingKeyring{}}
+	k := storeKey(t, 0, "k")
+	err := s.Put(context.Background(), &Item{Profile: "prod", Current: k})
+	if err == nil || !strings.Contains(err.Error(), "withheld") {
+		t.Fatalf("Put = %v", err)
+	}
+	assertNoSecret(t, "Put error", err.Error(), k)
+}
