@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,7 +53,26 @@ func scriptParams() testscript.Params {
 				}
 				env.Setenv(k, p)
 			}
+			// The keyring scripts reach the throwaway Secret Service that
+			// scripts/with-keyring.sh starts, and name profiles uniquely: the
+			// kernel's user keyring is shared by every test process.
+			if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" && os.Getenv("WAASCTL_TEST_KEYRING") == "private" {
+				env.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+			}
+			env.Setenv("RUN_ID", strconv.FormatInt(time.Now().UnixNano(), 36))
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "keyring:secret-service":
+				// Only the private daemon of scripts/with-keyring.sh, never a
+				// developer's real keyring.
+				return os.Getenv("WAASCTL_TEST_KEYRING") == "private", nil
+			case "keyring:keyctl":
+				_, err := exec.LookPath("keyctl")
+				return runtime.GOOS == "linux" && err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode":  cmdExitCode,
