@@ -2,32 +2,19 @@ package inventory
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
 	"github.com/waasctl/waasctl/internal/waas"
-	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 func TestCountMatchesTheEstate(t *testing.T) {
-	srv, err := sandbox.New(sandbox.Config{Seed: 3, FaultRate: 0.1, Shape: sandbox.EstateShape{Pools: 4, WalletsPerPool: 7, AddressesPerWallet: 3}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	key, _ := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
-	k, _ := credentials.ParsePrivateKey(key.PrivateKey)
-	signer, _ := waas.NewSigner(key.Name, k, waas.FormWaaS)
-	c, err := waas.New(waas.Options{Endpoint: ts.URL, Signer: signer, PageSize: 5, Backoff: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Count(context.Background(), c, nil)
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 3, FaultRate: 0.1, Shape: sandbox.EstateShape{Pools: 4, WalletsPerPool: 7, AddressesPerWallet: 3}})
+	srv := sb.Server
+	got, err := Count(context.Background(), sb.Client(t, waas.Options{PageSize: 5}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

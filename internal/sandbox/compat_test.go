@@ -8,7 +8,6 @@ package sandbox_test
 import (
 	"context"
 	"crypto/sha256"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -24,8 +23,8 @@ import (
 	typespb "github.com/coinbase/waas-client-library-go/gen/go/coinbase/cloud/types/v1"
 	"google.golang.org/api/iterator"
 
-	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -69,36 +68,15 @@ func newOfficialClients(t *testing.T, baseURL string, key waasapi.APIKey) offici
 
 func startSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, string, waasapi.APIKey) {
 	t.Helper()
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	key, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{Nickname: "bootstrap"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, ts.URL, key
+	sb := sandboxtest.Start(t, cfg)
+	return sb.Server, sb.URL, sb.Key
 }
 
 // completer finishes MPC operations through the sandbox-only endpoint, in
 // the role of the device running the WaaS SDK.
 func completer(t *testing.T, baseURL string, key waasapi.APIKey) *waas.Client {
 	t.Helper()
-	k, err := credentials.ParsePrivateKey(key.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := waas.NewSigner(key.Name, k, waas.FormWaaS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := waas.New(waas.Options{Endpoint: baseURL, Signer: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return sandboxtest.ClientFor(t, baseURL, key, waas.Options{})
 }
 
 func TestOfficialClientEndToEnd(t *testing.T) {

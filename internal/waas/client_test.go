@@ -3,7 +3,6 @@ package waas_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,46 +10,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 func startSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, string, waasapi.APIKey) {
 	t.Helper()
-	srv, err := sandbox.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	key, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, ts.URL, key
+	sb := sandboxtest.Start(t, cfg)
+	return sb.Server, sb.URL, sb.Key
 }
 
 func newClient(t *testing.T, url string, key waasapi.APIKey, opts waas.Options) *waas.Client {
 	t.Helper()
-	k, err := credentials.ParsePrivateKey(key.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Signer, err = waas.NewSigner(key.Name, k, waas.FormWaaS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Endpoint = url
-	if opts.Backoff == 0 {
-		opts.Backoff = time.Millisecond // keep retries quick in tests
-	}
-	c, err := waas.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return sandboxtest.ClientFor(t, url, key, opts)
 }
 
 func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {

@@ -5,40 +5,20 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
-	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
-// GetOptions is what `wallets get` needs.
-type GetOptions struct {
-	IO        *iostreams.IOStreams
-	APIClient func() (*waas.Client, error)
-	Output    func() cmdutil.OutputFormat
-	Name      string
-}
-
 // NewCmdGet returns `wallets get`.
-func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
-	opts := &GetOptions{IO: f.IOStreams, APIClient: f.APIClient, Output: func() cmdutil.OutputFormat { return f.Output }}
-	return &cobra.Command{
-		Use:   "get WALLET",
-		Short: "Show one MPC wallet",
-		Long:  "Show one MPC wallet, by its full name pools/POOL/mpcWallets/ID.",
-		Args:  cmdutil.ExactArgs(1, "wallets get needs a wallet name, pools/POOL/mpcWallets/ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			c, err := opts.APIClient()
-			if err != nil {
-				return err
-			}
-			w, err := c.GetMPCWallet(cmd.Context(), opts.Name)
-			if err != nil {
-				return cmdutil.APIError(err)
-			}
-			return cmdutil.PrintObject(opts.IO, opts.Output().Resolve(opts.IO), *w, Columns)
+func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
+	return cmdutil.NewGetCmd(f, cmdutil.GetSpec[waasapi.MPCWallet]{
+		Use:      "get WALLET",
+		Short:    "Show one MPC wallet",
+		Long:     "Show one MPC wallet, by its full name pools/POOL/mpcWallets/ID.",
+		ArgError: "wallets get needs a wallet name, pools/POOL/mpcWallets/ID",
+		Fetch: func(ctx context.Context, c *waas.Client, name string) (*waasapi.MPCWallet, error) {
+			return c.GetMPCWallet(ctx, name)
 		},
-	}
+		Columns: Columns,
+	})
 }

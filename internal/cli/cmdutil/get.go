@@ -1,0 +1,43 @@
+package cmdutil
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// GetSpec describes a command that reads one resource by name and prints
+// it: `pools get`, `wallets get`, `device-groups get` differ only in these.
+type GetSpec[T any] struct {
+	Use, Short, Long string
+	ArgError         string                  // usage error when the name is missing
+	Name             func(arg string) string // normalises the argument; nil keeps it
+	Fetch            func(ctx context.Context, c *waas.Client, name string) (*T, error)
+	Columns          []Column[T]
+}
+
+// NewGetCmd builds a get command from spec.
+func NewGetCmd[T any](f *Factory, spec GetSpec[T]) *cobra.Command {
+	return &cobra.Command{
+		Use:   spec.Use,
+		Short: spec.Short,
+		Long:  spec.Long,
+		Args:  ExactArgs(1, spec.ArgError),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if spec.Name != nil {
+				name = spec.Name(name)
+			}
+			c, err := f.APIClient()
+			if err != nil {
+				return err
+			}
+			v, err := spec.Fetch(cmd.Context(), c, name)
+			if err != nil {
+				return APIError(err)
+			}
+			return PrintObject(f.IOStreams, f.Output.Resolve(f.IOStreams), *v, spec.Columns)
+		},
+	}
+}

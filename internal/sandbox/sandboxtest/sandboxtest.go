@@ -1,0 +1,71 @@
+// Package sandboxtest starts sandboxes for tests in other packages and
+// builds clients that sign with their keys.
+package sandboxtest
+
+import (
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+// Sandbox is a running sandbox and a key of its seeded organization.
+type Sandbox struct {
+	*sandbox.Server
+	URL string
+	Key waasapi.APIKey // with its private key
+}
+
+// Start runs a sandbox with cfg on loopback for the rest of the test.
+func Start(t testing.TB, cfg sandbox.Config) *Sandbox {
+	t.Helper()
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { _ = srv.Close() })
+	key, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{Nickname: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Sandbox{Server: srv, URL: ts.URL, Key: key}
+}
+
+// Client returns a client for the sandbox's key; opts.Endpoint and
+// opts.Signer are filled in, and retries back off briefly unless opts says
+// otherwise.
+func (s *Sandbox) Client(t testing.TB, opts waas.Options) *waas.Client {
+	t.Helper()
+	return ClientFor(t, s.URL, s.Key, opts)
+}
+
+// ClientFor returns a client at baseURL signing with key.
+func ClientFor(t testing.TB, baseURL string, key waasapi.APIKey, opts waas.Options) *waas.Client {
+	t.Helper()
+	k, err := credentials.ParsePrivateKey(key.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := waas.FormWaaS
+	if key.Algorithm == "Ed25519" {
+		form = waas.FormCDP
+	}
+	if opts.Signer, err = waas.NewSigner(key.Name, k, form); err != nil {
+		t.Fatal(err)
+	}
+	opts.Endpoint = baseURL
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Millisecond
+	}
+	c, err := waas.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
