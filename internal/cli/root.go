@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
 	devicegroupscmd "github.com/waasctl/waasctl/internal/cli/devicegroups"
+	logcmd "github.com/waasctl/waasctl/internal/cli/log"
 	networkscmd "github.com/waasctl/waasctl/internal/cli/networks"
 	operationscmd "github.com/waasctl/waasctl/internal/cli/operations"
 	poolscmd "github.com/waasctl/waasctl/internal/cli/pools"
@@ -97,6 +98,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		auditcmd.NewCmdAudit(f),
 		authcmd.NewCmdAuth(f),
 		sandboxcmd.NewCmdSandbox(f),
+		logcmd.NewCmdLog(f),
 	)
 	// ---- end of command groups ----
 

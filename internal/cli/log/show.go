@@ -1,0 +1,174 @@
+package log
+
+import (
+	"context"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+)
+
+// ShowOptions is what `log show` needs.
+type ShowOptions struct {
+	IO     *iostreams.IOStreams
+	Output func() cmdutil.OutputFormat
+	Dir    func() (string, error) // the audit log folder
+	Now    func() time.Time
+
+	Profile string
+	Since   string
+	Limit   int
+}
+
+// NewCmdShow returns `log show`.
+func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{
+		IO: f.IOStreams, Dir: auditlog.DefaultDir, Now: time.Now,
+		Output: func() cmdutil.OutputFormat { return f.Output },
+	}
+	cmd := &cobra.Command{
+		Use:   "show [--for-profile P] [--since DURATION|TIME] [--limit N]",
+		Short: "Print the audit log, oldest entry first",
+		Long: `Print the entries of the audit log, oldest first. The table shows short key
+fingerprints; -o json, jsonl or yaml print every field, including the detail and the
+hash chain.
+
+show reads the log as it is; it does not check it. Run 'waasctl log verify' for that.`,
+		Example: `  waasctl log show --since 7d
+  waasctl log show --for-profile prod --limit 20
+  waasctl log show -o jsonl | jq 'select(.outcome != "ok")'`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return showRun(cmd.Context(), opts)
+		},
+	}
+	// Not the global --profile: that always has a value (default "default"), and showing
+	// every profile is the useful default here.
+	cmd.Flags().StringVar(&opts.Profile, "for-profile", "", "Only entries about this `profile`")
+	cmd.Flags().StringVar(&opts.Since, "since", "", "Only entries from the last `DURATION` (24h, 7d) or from a TIME on (2026-03-01, 2026-03-01T12:00:00Z)")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "Only the `N` most recent of the matching entries (0: all)")
+	return cmd
+}
+
+// Columns is how an entry prints in tables, TSV and CSV.
+var Columns = []cmdutil.Column[auditlog.Entry]{
+	{Header: "SEQ", Value: func(e auditlog.Entry) string { return strconv.FormatUint(e.Seq, 10) }},
+	{Header: "TIME", Value: func(e auditlog.Entry) string { return e.Time.UTC().Format(time.RFC3339) }},
+	{Header: "WHO@HOST", Value: func(e auditlog.Entry) string { return e.Who + "@" + e.Host }},
+	{Header: "COMMAND", Value: func(e auditlog.Entry) string { return e.Command }},
+	{Header: "PROFILE", Value: func(e auditlog.Entry) string { return orDash(e.Profile) }},
+	{Header: "ACTION", Value: func(e auditlog.Entry) string { return e.Action }},
+	{Header: "KEYS", Value: keys},
+	{Header: "OUTCOME", Value: func(e auditlog.Entry) string { return e.Outcome }},
+}
+
+// keys shows an entry's keys by short fingerprint, or by name when it recorded none.
+func keys(e auditlog.Entry) string {
+	if len(e.Fingerprints) == 0 {
+		return orDash(strings.Join(e.KeyNames, ","))
+	}
+	short := make([]string, len(e.Fingerprints))
+	for i, fp := range e.Fingerprints {
+		short[i] = credentials.ShortFingerprint(fp)
+	}
+	return strings.Join(short, ",")
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	if opts.Limit < 0 {
+		return cmdutil.FlagErrorf("--limit must not be negative (0 shows every entry)")
+	}
+	since, err := parseSince(opts.Since, opts.Now())
+	if err != nil {
+		return err
+	}
+	dir, err := opts.Dir()
+	if err != nil {
+		return err
+	}
+	entries := filter(auditlog.Read(dir), func(e auditlog.Entry) bool {
+		return (opts.Profile == "" || e.Profile == opts.Profile) && !e.Time.Before(since)
+	})
+	if opts.Limit > 0 {
+		entries = last(entries, opts.Limit)
+	}
+	run := cmdutil.ListRun[auditlog.Entry]{IO: opts.IO, Format: opts.Output(), Columns: Columns, Noun: "audit log entries"}
+	return cmdutil.StreamList(ctx, run, entries)
+}
+
+// parseSince reads --since: a duration back from now, or a time; "" is the beginning.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := config.ParseAge(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, cmdutil.FlagErrorf("--since %q: want a duration such as 24h or 7d, or a time such as 2026-03-01 or 2026-03-01T12:00:00Z", s)
+}
+
+// filter yields the entries of seq that keep accepts, and any error.
+func filter(seq iter.Seq2[auditlog.Entry, error], keep func(auditlog.Entry) bool) iter.Seq2[auditlog.Entry, error] {
+	return func(yield func(auditlog.Entry, error) bool) {
+		for e, err := range seq {
+			if err == nil && !keep(e) {
+				continue
+			}
+			if !yield(e, err) {
+				return
+			}
+		}
+	}
+}
+
+// last yields the n last entries of seq. It has to read to the end before yielding, holding
+// n entries; an error is yielded after the entries read before it.
+func last(seq iter.Seq2[auditlog.Entry, error], n int) iter.Seq2[auditlog.Entry, error] {
+	return func(yield func(auditlog.Entry, error) bool) {
+		ring := make([]auditlog.Entry, 0, min(n, 1024))
+		start := 0 // index of the oldest entry once the ring is full
+		var readErr error
+		for e, err := range seq {
+			if err != nil {
+				readErr = err
+				break
+			}
+			if len(ring) < n {
+				ring = append(ring, e)
+				continue
+			}
+			ring[start] = e
+			start = (start + 1) % n
+		}
+		for i := range ring {
+			if !yield(ring[(start+i)%len(ring)], nil) {
+				return
+			}
+		}
+		if readErr != nil {
+			yield(auditlog.Entry{}, readErr)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

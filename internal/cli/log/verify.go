@@ -1,0 +1,152 @@
+package log
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+)
+
+// VerifyOptions is what `log verify` needs.
+type VerifyOptions struct {
+	IO     *iostreams.IOStreams
+	Output func() cmdutil.OutputFormat
+	Dir    func() (string, error) // the audit log folder
+
+	Anchors []string
+}
+
+// NewCmdVerify returns `log verify`.
+func NewCmdVerify(f *cmdutil.Factory, runF func(context.Context, *VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{
+		IO: f.IOStreams, Dir: auditlog.DefaultDir,
+		Output: func() cmdutil.OutputFormat { return f.Output },
+	}
+	cmd := &cobra.Command{
+		Use:   "verify [--anchor SEQ:HASH]...",
+		Short: "Check the audit log's hash chain and head checkpoint (exit 1 if tampered)",
+		Long: `Check that every line of the audit log is an entry, that the entries are numbered
+1, 2, 3... without a gap, that each records the hash of the one before, and that the
+last one is the one the head checkpoint (audit.head) names. This finds an edited,
+deleted, reordered or inserted line, and lines cut off the end.
+
+On success it prints the head as SEQ:HASH. Someone who can rewrite both the log and
+audit.head can forge a consistent log; record the head somewhere they cannot write (a
+CI log, a ticket) and pass it back later with --anchor, which checks that the log still
+holds that entry, unchanged.
+
+Exits 1 with the first problem and its line when the log was tampered with, 0 when it
+verifies. A state folder without a log verifies, with 0 entries.`,
+		Example: `  waasctl log verify
+  waasctl log verify --anchor 42:3f1c...e9 -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return verifyRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.Anchors, "anchor", nil, "A head printed by an earlier verify, as `SEQ:HASH`, that the log must still hold (repeatable)")
+	return cmd
+}
+
+// verifyColumns print a report with -o csv.
+var verifyColumns = []cmdutil.Column[auditlog.Report]{
+	{Header: "OK", Value: func(r auditlog.Report) string { return fmt.Sprint(r.OK) }},
+	{Header: "ENTRIES", Value: func(r auditlog.Report) string { return fmt.Sprint(r.Entries) }},
+	{Header: "HEAD", Value: func(r auditlog.Report) string { return headString(r.Head) }},
+	{Header: "LINE", Value: func(r auditlog.Report) string {
+		return problemField(r, func(p *auditlog.Problem) string { return fmt.Sprint(p.Line) })
+	}},
+	{Header: "KIND", Value: func(r auditlog.Report) string {
+		return problemField(r, func(p *auditlog.Problem) string { return string(p.Kind) })
+	}},
+	{Header: "DETAIL", Value: func(r auditlog.Report) string {
+		return problemField(r, func(p *auditlog.Problem) string { return p.Detail })
+	}},
+}
+
+func verifyRun(_ context.Context, opts *VerifyOptions) error {
+	var anchors []auditlog.Checkpoint
+	for _, a := range opts.Anchors {
+		cp, err := auditlog.ParseCheckpoint(a)
+		if err != nil {
+			return cmdutil.FlagErrorf("--anchor: %v", err)
+		}
+		anchors = append(anchors, cp)
+	}
+	dir, err := opts.Dir()
+	if err != nil {
+		return err
+	}
+	r, err := auditlog.Verify(dir, anchors...)
+	if err != nil {
+		return err
+	}
+
+	switch format := opts.Output().Resolve(opts.IO); format {
+	case cmdutil.OutputTable, cmdutil.OutputTSV:
+		if r.OK {
+			if err := printOK(opts.IO, r, len(anchors)); err != nil {
+				return err
+			}
+		}
+	default:
+		if err := cmdutil.PrintObject(opts.IO, format, r, verifyColumns); err != nil {
+			return err
+		}
+	}
+	if r.OK {
+		return nil
+	}
+	// The problem goes to stderr in every format, so that a CI log shows it beside -o json.
+	return cmdutil.ExitErrorf(cmdutil.ExitFailure, "audit log TAMPERED%s; keep %s and %s in %s as evidence",
+		where(r.Problem), auditlog.FileName, auditlog.HeadName, dir)
+}
+
+func printOK(ios *iostreams.IOStreams, r auditlog.Report, anchors int) error {
+	var msg string
+	switch {
+	case r.Entries == 0:
+		msg = "audit log OK: 0 entries (nothing logged yet)\n"
+	default:
+		msg = fmt.Sprintf("audit log OK: %d entries, head matches", r.Entries)
+		switch {
+		case anchors == 1:
+			msg += ", anchor matches"
+		case anchors > 1:
+			msg += fmt.Sprintf(", all %d anchors match", anchors)
+		}
+		// The head on a line of its own, so that a CI job can keep it and pass it to --anchor.
+		msg += "\nhead: " + headString(r.Head) + "\n"
+	}
+	_, err := fmt.Fprint(ios.Out, msg)
+	return err
+}
+
+// where says "at line 17: broken chain: ..." or, for a problem with the head file itself,
+// ": missing head: ...", to follow "audit log TAMPERED".
+func where(p *auditlog.Problem) string {
+	if p.Line == 0 {
+		return ": " + p.String()
+	}
+	return " at " + p.String()
+}
+
+func headString(h *auditlog.Checkpoint) string {
+	if h == nil {
+		return ""
+	}
+	return h.String()
+}
+
+func problemField(r auditlog.Report, f func(*auditlog.Problem) string) string {
+	if r.Problem == nil {
+		return ""
+	}
+	return f(r.Problem)
+}
