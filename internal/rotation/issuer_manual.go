@@ -1,0 +1,72 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+)
+
+// ManualIssuer is the operator working the developer portal by hand: WaaS
+// keys can only be created and deleted there. waasctl says what to do,
+// takes the downloaded key, and confirms a deletion by watching the old
+// key get refused.
+type ManualIssuer struct {
+	// Instruct tells the operator what to do next.
+	Instruct func(msg string)
+	// Obtain takes the new key from the operator: the file the portal
+	// downloaded, or its content pasted.
+	Obtain func(ctx context.Context) (data []byte, source string, err error)
+	// Rejected says whether WaaS now refuses the key called name.
+	Rejected func(ctx context.Context, name string) (bool, error)
+	// PollEvery and Timeout bound the wait for a deletion to take effect.
+	PollEvery, Timeout time.Duration
+}
+
+func (m *ManualIssuer) Name() string { return "manual" }
+
+func (m *ManualIssuer) Create(ctx context.Context, _ string) (*NewKey, error) {
+	m.Instruct("Create a new API key in the Coinbase Developer Platform portal, in the same project as the current key, and download it.")
+	data, source, err := m.Obtain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := credentials.ParseKeyInput(data, source)
+	if err != nil {
+		return nil, fmt.Errorf("the new key from %s: %w", source, err)
+	}
+	secret, err := k.SecretText()
+	if err != nil {
+		return nil, err
+	}
+	return &NewKey{Key: k, Secret: secret}, nil
+}
+
+// Find cannot know: the operator made the key and handed it over in one
+// step, so no answer can have been lost on the way.
+func (m *ManualIssuer) Find(context.Context, string) (string, bool, error) { return "", false, nil }
+
+// Revoke asks the operator to delete the key in the portal and waits until
+// WaaS refuses it, polling every PollEvery for at most Timeout.
+func (m *ManualIssuer) Revoke(ctx context.Context, name string) error {
+	m.Instruct(fmt.Sprintf("Delete the API key %s in the portal now. Waiting until WaaS refuses it (at most %s)...", name, m.Timeout))
+	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
+	defer cancel()
+	t := time.NewTicker(m.PollEvery)
+	defer t.Stop()
+	for {
+		rejected, err := m.Rejected(ctx, name)
+		if err == nil && rejected {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("%s: could not check whether it is deleted: %w", name, err)
+			}
+			return fmt.Errorf("%s still authenticates after %s: delete it in the portal, then run the rotation again with --resume", name, m.Timeout)
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package rotation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
+)
+
+func TestSandboxIssuer(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 1}})
+	iss := &SandboxIssuer{Client: sb.Client(t, waas.Options{})}
+	ctx := context.Background()
+
+	nk, err := iss.Create(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(nk.Secret, "-----BEGIN EC PRIVATE KEY-----") || nk.Key.Fingerprint == "" {
+		t.Fatalf("new key %v", nk.Key)
+	}
+	newClient := sandboxtest.ClientFor(t, sb.URL, waasapi.APIKey{Name: nk.Key.Name, PrivateKey: nk.Secret}, waas.Options{})
+	if _, err := newClient.ListPools(ctx, waas.PageRequest{}); err != nil {
+		t.Fatalf("the new key does not authenticate: %v", err)
+	}
+	// A repeated request (its answer lost) creates nothing, and says so.
+	if _, err := iss.Create(ctx, "req-1"); !errors.Is(err, ErrCreatedButLost) {
+		t.Fatalf("repeat: %v", err)
+	}
+	name, found, err := iss.Find(ctx, "req-1")
+	if err != nil || !found || name != nk.Key.Name {
+		t.Fatalf("find: %q %v %v", name, found, err)
+	}
+	if _, found, _ := iss.Find(ctx, "req-never"); found {
+		t.Fatal("found a key no request made")
+	}
+	if err := iss.Revoke(ctx, nk.Key.Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := iss.Revoke(ctx, nk.Key.Name); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	if _, err := newClient.ListPools(ctx, waas.PageRequest{}); waas.HTTPCode(err) != 401 {
+		t.Fatalf("revoked key: %v", err)
+	}
+}
+
+// plugin writes an exec issuer plugin that serves keyFile on create,
+// remembers revocations in revoked.txt, and finds by request ID.
+func plugin(t *testing.T, dir, keyFile string) []string {
+	t.Helper()
+	script := filepath.Join(dir, "issuer.sh")
+	body := `#!/bin/sh
+case "$1" in
+create) echo "$WAASCTL_REQUEST_ID" > "` + dir + `/request.txt"; cat "` + keyFile + `" ;;
+find) if [ "$(cat "` + dir + `/request.txt" 2>/dev/null)" = "$2" ]; then printf '{"name":"%s"}\n' organizations/o/apiKeys/made; fi ;;
+revoke) echo "$2" >> "` + dir + `/revoked.txt" ;;
+*) exit 3 ;;
+esac
+`
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"sh", script}
+}
+
+func TestExecIssuer(t *testing.T) {
+	dir := t.TempDir()
+	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/o/apiKeys/made"), "test")
+	secret, _ := k.SecretText()
+	keyFile := filepath.Join(dir, "key.json")
+	data, _ := json.Marshal(map[string]string{"name": k.Name, "privateKey": secret})
+	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	iss := &ExecIssuer{Command: plugin(t, dir, keyFile), Stderr: &stderr}
+	ctx := context.Background()
+	nk, err := iss.Create(ctx, "req-9")
+	if err != nil || nk.Key.Fingerprint != k.Fingerprint {
+		t.Fatalf("create: %v %v", nk, err)
+	}
+	if name, found, err := iss.Find(ctx, "req-9"); err != nil || !found || name != k.Name {
+		t.Fatalf("find: %q %v %v", name, found, err)
+	}
+	if _, found, err := iss.Find(ctx, "req-other"); err != nil || found {
+		t.Fatalf("find other: %v %v", found, err)
+	}
+	if err := iss.Revoke(ctx, k.Name); err != nil {
+		t.Fatal(err)
+	}
+	revoked, _ := os.ReadFile(filepath.Join(dir, "revoked.txt"))
+	if strings.TrimSpace(string(revoked)) != k.Name {
+		t.Fatalf("revoked %q", revoked)
+	}
+	// A plugin that fails, or prints something else, is an error that
+	// never quotes its output.
+	bad := &ExecIssuer{Command: []string{"sh", "-c", `echo '{"name":"n","privateKey":"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----"}'`}}
+	if _, err := bad.Create(ctx, "r"); err == nil || strings.Contains(err.Error(), "AAAA") {
+		t.Fatalf("bad plugin: %v", err)
+	}
+	failing := &ExecIssuer{Command: []string{"sh", "-c", "exit 7"}, Stderr: &stderr}
+	if err := failing.Revoke(ctx, "x"); err == nil || !strings.Contains(err.Error(), "exited 7") {
+		t.Fatalf("failing plugin: %v", err)
+	}
+}
+
+func TestManualIssuerWaitsForTheDeletion(t *testing.T) {
+	calls := 0
+	var said []string
+	m := &ManualIssuer{
+		Instruct: func(msg string) { said = append(said, msg) },
+		Obtain: func(context.Context) ([]byte, string, error) {
+			return mustKeyJSON(t, "organizations/o/apiKeys/new"), "file new.json", nil
+		},
+		Rejected: func(context.Context, string) (bool, error) {
+			calls++
+			return calls >= 3, nil // deleted on the third look
+		},
+		PollEvery: time.Millisecond, Timeout: 10 * time.Second,
+	}
+	ctx := context.Background()
+	nk, err := m.Create(ctx, "")
+	if err != nil || nk.Key.Name != "organizations/o/apiKeys/new" {
+		t.Fatalf("%v %v", nk, err)
+	}
+	if err := m.Revoke(ctx, "organizations/o/apiKeys/old"); err != nil || calls != 3 {
+		t.Fatalf("revoke: %v after %d looks", err, calls)
+	}
+	if len(said) != 2 || !strings.Contains(said[1], "Delete the API key organizations/o/apiKeys/old") {
+		t.Fatalf("instructions %q", said)
+	}
+	m.Rejected = func(context.Context, string) (bool, error) { return false, nil }
+	m.Timeout = 20 * time.Millisecond
+	if err := m.Revoke(ctx, "k"); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("a key never deleted: %v", err)
+	}
+}
+
+func TestExecSinkGetsTheKeyOnStdinOnly(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "delivered.json")
+	argvFile := filepath.Join(dir, "argv.txt")
+	s := &ExecSink{Command: []string{"sh", "-c", `echo "$0 $@" > ` + argvFile + `; cat > ` + out, "sink"}, Stderr: &bytes.Buffer{}}
+	d := Delivery{Profile: "p", Name: "organizations/o/apiKeys/k", PrivateKey: "-----BEGIN EC PRIVATE KEY-----\nSECRETLINE\n-----END EC PRIVATE KEY-----\n", Fingerprint: "SHA256:x"}
+	if err := s.Deliver(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	var got Delivery
+	data, _ := os.ReadFile(out)
+	if err := json.Unmarshal(data, &got); err != nil || got != d {
+		t.Fatalf("delivered %s: %v", data, err)
+	}
+	argv, _ := os.ReadFile(argvFile)
+	if strings.Contains(string(argv), "SECRETLINE") {
+		t.Fatalf("the key reached argv: %s", argv)
+	}
+	if _, known, _ := s.Holds(context.Background()); known {
+		t.Fatal("an exec sink cannot be read back")
+	}
+	fail := &ExecSink{Command: []string{"sh", "-c", "exit 2"}, Stderr: &bytes.Buffer{}}
+	if err := fail.Deliver(context.Background(), d); err == nil || strings.Contains(err.Error(), "SECRETLINE") {
+		t.Fatalf("failed delivery: %v", err)
+	}
+}
+
+func mustKeyJSON(t *testing.T, name string) []byte {
+	t.Helper()
+	srv, err := sandbox.New(sandbox.Config{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := srv.CreateAPIKey("o", waasapi.CreateAPIKeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(fmt.Sprintf(`{"name":%q,"privateKey":%q}`, name, k.PrivateKey))
+}
+
+func TestEnvfileSinkDeliversIdempotently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(path, []byte("HTTP_ADDRESS=0.0.0.0:8091\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/o/apiKeys/k"), "test")
+	secret, _ := k.SecretText()
+	s := &EnvfileSink{Path: path}
+	if fp, known, err := s.Holds(context.Background()); err == nil && known && fp == k.Fingerprint {
+		t.Fatal("holds the key before delivery")
+	}
+	for range 2 {
+		if err := s.Deliver(context.Background(), Delivery{Name: k.Name, PrivateKey: secret, Fingerprint: k.Fingerprint}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp, known, err := s.Holds(context.Background())
+	if err != nil || !known || fp != k.Fingerprint {
+		t.Fatalf("holds %q %v %v", fp, known, err)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), "HTTP_ADDRESS=0.0.0.0:8091\n") || strings.Count(string(data), credentials.EnvOfficialName+"=") != 1 {
+		t.Fatalf(".env after two deliveries:\n%s", data)
+	}
+}

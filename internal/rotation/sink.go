@@ -1,0 +1,118 @@
+package rotation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// A Sink is a place the new key is delivered to before it becomes current:
+// the middle tier's .env file, a secret manager, a Kubernetes secret.
+// Deliver is idempotent: a resumed rotation delivers again.
+type Sink interface {
+	// Describe names the sink for the journal and the operator; never
+	// anything secret.
+	Describe() string
+	// Deliver puts the key into the sink.
+	Deliver(ctx context.Context, d Delivery) error
+	// Holds says which key the sink holds now, by fingerprint, if it can
+	// tell (known is false for sinks that cannot be read back).
+	Holds(ctx context.Context) (fingerprint string, known bool, err error)
+	// Restart runs the sink's restart or health command, if it has one:
+	// the reference proxy reads its key once at start.
+	Restart(ctx context.Context) error
+}
+
+// Delivery is what a sink receives.
+type Delivery struct {
+	Profile     string `json:"profile"`
+	Name        string `json:"name"`
+	PrivateKey  string `json:"privateKey"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// EnvfileSink writes the reference proxy's .env file.
+type EnvfileSink struct {
+	Path           string
+	RestartCommand []string
+	Stderr         io.Writer
+}
+
+func (s *EnvfileSink) Describe() string { return "envfile " + s.Path }
+
+func (s *EnvfileSink) Deliver(_ context.Context, d Delivery) error {
+	if _, err := WriteEnvKey(s.Path, d.Name, d.PrivateKey); err != nil {
+		return fmt.Errorf("envfile %s: %w", s.Path, err)
+	}
+	return nil
+}
+
+func (s *EnvfileSink) Holds(context.Context) (string, bool, error) {
+	_, fp, err := ReadEnvKey(s.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", true, nil
+	}
+	return fp, err == nil, err
+}
+
+func (s *EnvfileSink) Restart(ctx context.Context) error {
+	return runHook(ctx, s.RestartCommand, s.Stderr, nil)
+}
+
+// ExecSink runs a command that receives the Delivery as JSON on stdin,
+// e.g. a small script around `vault kv put`, `kubectl create secret`,
+// `aws secretsmanager put-secret-value` or `gh secret set`. A non-zero exit
+// is a failed delivery.
+type ExecSink struct {
+	Command        []string
+	RestartCommand []string
+	Stderr         io.Writer
+}
+
+func (s *ExecSink) Describe() string {
+	if len(s.Command) == 0 {
+		return "exec"
+	}
+	return "exec " + s.Command[0]
+}
+
+func (s *ExecSink) Deliver(ctx context.Context, d Delivery) error {
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return runHook(ctx, s.Command, s.Stderr, payload)
+}
+
+func (s *ExecSink) Holds(context.Context) (string, bool, error) { return "", false, nil }
+
+func (s *ExecSink) Restart(ctx context.Context) error {
+	return runHook(ctx, s.RestartCommand, s.Stderr, nil)
+}
+
+// runHook runs argv with stdin (if any) and its output going to stderr, so
+// that nothing a hook prints can mix with waasctl's own stdout. The secret,
+// when there is one, travels on stdin only, never in argv or environment.
+func runHook(ctx context.Context, argv []string, stderr io.Writer, stdin []byte) error {
+	if len(argv) == 0 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("command %q: %v", strings.Join(argv, " "), err)
+	}
+	return nil
+}
