@@ -12,10 +12,10 @@ import (
 // they emit in input order, then in each one's own order: the output is the
 // same as a sequential loop's, only sooner.
 //
-// Up to 4n inputs are started ahead of the output, but only n run at once:
+// Up to 2n inputs are started ahead of the output, but only n run at once:
 // a branch whose buffer is full (buf items ahead of the consumer) gives up
 // its place while it waits, so a slow branch at the head of the order never
-// leaves the others idle. Memory stays bounded by 4n*buf items whatever the
+// leaves the others idle. Memory stays bounded by 2n*buf items whatever the
 // estate's size.
 //
 // The first error (from the input or from an expand) ends the iteration
@@ -44,7 +44,7 @@ func fanOut[In, Out any](ctx context.Context, n, buf int, in iter.Seq2[In, error
 		release := func() { <-lanes }
 		// Queued tasks have started; the queue's capacity bounds how far
 		// ahead of the output they may get.
-		tasks := make(chan *task, 4*n-1)
+		tasks := make(chan *task, 2*n-1)
 		start := func(t *task, run func(emit func(Out) bool) error) bool {
 			select {
 			case tasks <- t:
@@ -132,9 +132,9 @@ func emitAll[T any](seq iter.Seq2[T, error], emit func(T) bool) error {
 	return nil
 }
 
-// pageBuffer is how many items one fan-out branch may run ahead: two pages,
+// pageBuffer is how many items one fan-out branch may run ahead: a page,
 // so a branch fetches its next page while its last one is consumed.
-func (c *Client) pageBuffer() int { return 2 * c.pageSize }
+func (c *Client) pageBuffer() int { return c.pageSize }
 
 // WalletsOf yields the wallets of every pool in pools, listing up to the
 // client's concurrency of pools at once, in pool order.

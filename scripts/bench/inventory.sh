@@ -140,8 +140,10 @@ stop_sandbox() {
 # proc_kib PID FIELD: a field of /proc/PID/status in KiB (VmHWM: peak RSS, VmRSS: RSS now).
 proc_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
-# time_wait: TCP connections to or from the current sandbox's port in TIME_WAIT. A client that
-# keeps its connections open leaves none; each connection closed leaves one for 60 s.
+# time_wait: TCP connections to or from the current sandbox's port in TIME_WAIT. Every connection
+# leaves one for 60 s once closed, whether during the run or when the client exits (a client that
+# keeps its connections alive closes them all at exit), so the difference across one run is the
+# number of connections that run opened.
 time_wait() { ss -Htan state time-wait "( sport = :$SB_PORT or dport = :$SB_PORT )" | wc -l; }
 
 # run_timed OUT ERR CMD...: runs CMD with stdout to OUT and stderr to ERR; sets T (wall
@@ -166,9 +168,13 @@ install_deps
 WAASCTL=$TMP/waasctl
 OFFICIAL=$TMP/official-enumerate
 # REV=<commit> benchmarks waasctl as of that commit (exported with git archive) instead of the
-# working tree, e.g. REV=HEAD while internal/ is mid-edit and does not build.
+# working tree, e.g. REV=HEAD while internal/ is mid-edit and does not build. REV is resolved to
+# a commit once, here: others may commit while the benchmark runs, and the commit built must be
+# the one the results name.
 SRC=.
 if [[ -n ${REV:-} ]]; then
+	commit=$(git rev-parse --short --verify "$REV^{commit}") || die "REV=$REV is not a commit"
+	REV=$commit
 	SRC=$TMP/src
 	mkdir -p "$SRC"
 	git archive "$REV" | tar -x -C "$SRC"
@@ -287,7 +293,7 @@ if want a; then
 		"${t_seq} s (${per_page} ms per page against $LAT injected); ${t_floor} s (median of 3)" \
 		"--concurrency 1: $pages x $LAT = $(calc "$pages * $lat") s; --concurrency $P: 2 x $LAT + CPU" "" "info"
 	row "a. same set of $want_n names (sort \\| diff)" "$same (official: $o_n names, $o_uniq distinct)" "identical" "" "$([[ $same == yes ]] && echo yes || echo '**no**')"
-	row "a. TCP connections closed (TIME_WAIT after one run)" "waasctl c=8: ${A_TW[8]}, c=16: ${A_TW[16]}, official: ${A_TW[official]}" "($pages requests per waasctl run)" "" "info"
+	row "a. TCP connections opened (TIME_WAIT after one run)" "waasctl c=8: ${A_TW[8]}, c=16: ${A_TW[16]}, official: ${A_TW[official]}" "($pages requests per waasctl run)" "" "info"
 	row "a. write(2) calls on stdout, one waasctl run" "$writes" "($want_n lines)" "" "info"
 	A_SPEEDUP=$speedup
 	stop_sandbox
@@ -323,7 +329,7 @@ if want b; then
 			note=" (here concurrency, not rate, bounds it: $requests x $LAT / $c = ${conc_bound} s; $(calc "$T / $conc_bound" 2)x that)"
 		fi
 		row "b. operations list --all, $groups groups, sandbox --rate-limit $OPS_RATE/1s, latency $LAT, --rate $OPS_RATE --concurrency $c" \
-			"${T} s; exit $RC; $lines operations; 429s answered by the sandbox: $srv429, reaching the user: $user429; $srv200 requests OK; TIME_WAIT: $((tw1 - tw0))" \
+			"${T} s; exit $RC; $lines operations; 429s answered by the sandbox: $srv429, reaching the user: $user429; $srv200 requests OK; connections opened (TIME_WAIT): $((tw1 - tw0))" \
 			"$requests requests / $OPS_RATE/s = ${rate_bound} s; target <= 1.15x$note" \
 			"$(calc "$T / $rate_bound" 2)x" \
 			"time: $(yesno "$T / $rate_bound <= 1.15"); no 429 to user, all printed: $ok"
