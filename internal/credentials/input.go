@@ -78,7 +78,20 @@ func parseDotenv(data []byte, source string) (*APIKey, error) {
 		if !ok {
 			return nil, errors.New("not a key file: want the portal's JSON download or a .env file with " + EnvOfficialName + " and " + EnvOfficialPrivateKey)
 		}
-		vars[strings.TrimSpace(k)] = unquote(strings.TrimSpace(v))
+		v = strings.TrimSpace(v)
+		// A quoted value may span lines, as a PEM pasted with real newlines
+		// does (godotenv reads it so): read on to the closing quote.
+		if q := v[:min(1, len(v))]; (q == `"` || q == "'") && (len(v) == 1 || !strings.HasSuffix(v, q)) {
+			for sc.Scan() {
+				next := strings.TrimRight(sc.Text(), "\r")
+				v += "\n" + next
+				if strings.HasSuffix(strings.TrimSpace(next), q) {
+					v = strings.TrimRight(v, " \t")
+					break
+				}
+			}
+		}
+		vars[strings.TrimSpace(k)] = unquote(v)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, errors.New("reading the .env input: a line is too long")

@@ -33,6 +33,7 @@ func TestEveryFormOfOneKeyHasOneFingerprint(t *testing.T) {
 		"JSON, padded":       "\n\n  " + jsonOf("name", sec1) + "  \n",
 		".env escaped":       fmt.Sprintf("HTTP_ADDRESS=0.0.0.0:8091\n%s=%s\n%s=\"%s\"\n", EnvOfficialName, name, EnvOfficialPrivateKey, escaped),
 		".env export":        fmt.Sprintf("export %s='%s'\nexport %s=\"%s\"\n", EnvKeyName, name, EnvKeyPrivateKey, escaped),
+		".env multi-line":    fmt.Sprintf("%s=%s\n%s=\"%s\"\nOTHER=1\n", EnvOfficialName, name, EnvOfficialPrivateKey, strings.TrimSpace(sec1)),
 	}
 	want := Fingerprint(k.Public())
 	for form, in := range forms {

@@ -39,6 +39,7 @@ type PoolCounts struct {
 // quota audit saves, so later runs can show growth.
 type Counts struct {
 	Time     time.Time      `json:"time"`
+	Profile  string         `json:"profile,omitempty"`
 	Endpoint string         `json:"endpoint,omitempty"`
 	Org      string         `json:"organization,omitempty"`
 	Totals   map[string]int `json:"totals"`

@@ -53,11 +53,12 @@ func TestEvaluateThresholds(t *testing.T) {
 
 func TestGrowthAndSnapshots(t *testing.T) {
 	dir := t.TempDir()
-	earlier := &Counts{Time: time.Now().Add(-time.Hour).UTC(), Endpoint: "e", Org: "o", Totals: map[string]int{Pools: 1, Wallets: 2},
+	earlier := &Counts{Time: time.Now().Add(-time.Hour).UTC(), Profile: "prod", Endpoint: "e", Org: "o", Totals: map[string]int{Pools: 1, Wallets: 2},
 		PerPool: []PoolCounts{{Pool: "pools/a", Wallets: 2}}}
-	other := &Counts{Time: time.Now().Add(-time.Minute).UTC(), Endpoint: "elsewhere", Org: "o", Totals: map[string]int{}}
-	for _, c := range []*Counts{earlier, other} {
-		if _, err := SaveCounts(dir, "prod", c); err != nil {
+	other := &Counts{Time: time.Now().Add(-time.Minute).UTC(), Profile: "prod", Endpoint: "elsewhere", Org: "o", Totals: map[string]int{}}
+	prodEU := &Counts{Time: time.Now().UTC(), Profile: "prod-eu", Endpoint: "e", Org: "o", Totals: map[string]int{Wallets: 99}}
+	for _, c := range []*Counts{earlier, other, prodEU} {
+		if _, err := SaveCounts(dir, c.Profile, c); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -58,7 +58,8 @@ func LatestCounts(dir, profile, endpoint, org string) (*Counts, string, error) {
 			}
 			return nil, "", err
 		}
-		if c.Endpoint == endpoint && c.Org == org {
+		// The glob for "prod" also matches "prod-eu": the recorded profile decides.
+		if c.Profile == profile && c.Endpoint == endpoint && c.Org == org {
 			return c, matches[i], nil
 		}
 	}

@@ -175,6 +175,27 @@ func (c *Client) ListAssets(ctx context.Context, network, filter string, page Pa
 	return &out, err
 }
 
+func (c *Client) GetAsset(ctx context.Context, name string) (*waasapi.Asset, error) {
+	var out waasapi.Asset
+	err := c.do(ctx, waasEndpoint("GetAsset", waasapi.BlockchainService), http.MethodGet, name, nil, nil, &out)
+	return &out, err
+}
+
+// BatchGetAssets reads up to 1000 assets of one network at once.
+func (c *Client) BatchGetAssets(ctx context.Context, network string, names []string) (*waasapi.BatchGetAssetsResponse, error) {
+	q := url.Values{"names": names}
+	var out waasapi.BatchGetAssetsResponse
+	err := c.do(ctx, waasEndpoint("BatchGetAssets", waasapi.BlockchainService), http.MethodGet, network+"/assets:batchGet", q, nil, &out)
+	return &out, err
+}
+
+// EstimateFee is ProtocolService's one read: the network's current fees.
+func (c *Client) EstimateFee(ctx context.Context, network string) (*waasapi.EstimateFeeResponse, error) {
+	var out waasapi.EstimateFeeResponse
+	err := c.do(ctx, waasEndpoint("EstimateFee", waasapi.ProtocolService), http.MethodGet, network+":estimateFee", nil, nil, &out)
+	return &out, err
+}
+
 func (c *Client) ListNetworks(ctx context.Context, page PageRequest) (*waasapi.ListNetworksResponse, error) {
 	var out waasapi.ListNetworksResponse
 	err := c.do(ctx, waasEndpoint("ListNetworks", waasapi.BlockchainService), http.MethodGet, "networks", page.query(), nil, &out)

@@ -31,8 +31,10 @@ const (
 	DefaultRate = 50
 	// DefaultConcurrency is how many list calls a fan-out runs at once.
 	DefaultConcurrency = 8
-	// DefaultPageSize is the largest page the API accepts (the sandbox's
-	// maximum; the real API coerces larger values to its own maximum).
+	// DefaultPageSize is the largest page the sandbox serves. The real
+	// API's maximum is not published: AIP-158 services coerce a larger value
+	// to their maximum, and if one refuses it (400), listings fall back to
+	// the documented default of 50 (see paginate).
 	DefaultPageSize = 1000
 	// DefaultMaxAttempts bounds the tries of one call, first one included.
 	DefaultMaxAttempts = 10
@@ -68,6 +70,7 @@ type Client struct {
 	http        *http.Client
 	ua          string
 	limiter     *rate.Limiter // nil: unlimited
+	rate        float64       // the configured rate; the limiter backs off below it after a 429
 	concurrency int
 	pageSize    int
 	maxAttempts int
@@ -107,6 +110,7 @@ func New(opts Options) (*Client, error) {
 		// Burst 1 paces requests evenly, so a server-side bucket of the same
 		// rate never sees a burst it would refuse.
 		c.limiter = rate.NewLimiter(rate.Limit(opts.Rate), 1)
+		c.rate = opts.Rate
 	}
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
@@ -194,9 +198,11 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			return fmt.Errorf("%s: encode request: %w", ep.call, err)
 		}
 	}
+	var r retryState
 	for attempt := 1; ; attempt++ {
 		data, err := c.attempt(ctx, ep, method, u.String(), payload)
 		if err == nil {
+			c.recovered()
 			if out == nil {
 				return nil
 			}
@@ -205,7 +211,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			}
 			return nil
 		}
-		wait, retry := c.shouldRetry(ep, err, attempt)
+		wait, retry := c.shouldRetry(ep, err, &r)
 		if deadline, ok := ctx.Deadline(); ok && retry && time.Until(deadline) < wait {
 			retry = false // the wait would outlast the caller's deadline
 		}

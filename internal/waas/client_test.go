@@ -247,3 +247,71 @@ func TestCreatePoolWithIDSurvivesALostAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestTightRateLimitSlowsButNeverFails: 16 lanes against a server that
+// allows 20 requests a second see many 429s; every one is waited out (they
+// do not use up the attempts), and the listing is exact.
+func TestTightRateLimitSlowsButNeverFails(t *testing.T) {
+	srv, url, key := startSandbox(t, sandbox.Config{Seed: 12, RateLimit: sandbox.RateLimit{N: 20, Per: time.Second}, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 10, OperationsPerGroup: 1}})
+	c := newClient(t, url, key, waas.Options{Concurrency: 16, PageSize: 4, MaxAttempts: 3})
+	groups := collect(t, c.OperationsOf(context.Background(), c.AllWallets(context.Background())))
+	if st := srv.Stats(srv.DefaultOrg()); len(groups) != st.DeviceGroups {
+		t.Fatalf("%d groups, the sandbox holds %d", len(groups), st.DeviceGroups)
+	}
+	if s := c.Stats(); s.Throttled <= int64(3) {
+		t.Fatalf("expected 429s beyond the attempt limit to be waited out: %+v", s)
+	}
+}
+
+// TestEveryReadOfTheSixServices calls each read the client has once against
+// the sandbox: a typo in a path or a field shows up here.
+func TestEveryReadOfTheSixServices(t *testing.T) {
+	_, url, key := startSandbox(t, sandbox.Config{Seed: 2, Shape: sandbox.EstateShape{Pools: 1, WalletsPerPool: 1, AddressesPerWallet: 1, OperationsPerGroup: 1}})
+	c := newClient(t, url, key, waas.Options{})
+	ctx := context.Background()
+	pools := collect(t, c.Pools(ctx))
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	_, err := c.GetPool(ctx, pools[0].Name)
+	must("GetPool", err)
+	w := collect(t, c.Wallets(ctx, pools[0].Name))[0]
+	_, err = c.GetMPCWallet(ctx, w.Name)
+	must("GetMPCWallet", err)
+	g, err := c.GetDeviceGroup(ctx, w.DeviceGroup)
+	must("GetDeviceGroup", err)
+	_, err = c.GetDevice(ctx, g.Devices[0])
+	must("GetDevice", err)
+	addrs := collect(t, c.Addresses(ctx, "networks/"+sandbox.SeedNetwork, w.Name))
+	a, err := c.GetAddress(ctx, addrs[0].Name)
+	must("GetAddress", err)
+	_, err = c.GetMPCKey(ctx, a.MPCKeys[0])
+	must("GetMPCKey", err)
+	bal := collect(t, c.Balances(ctx, a.Name))
+	_, err = c.ListBalanceDetails(ctx, bal[0].Name, waas.PageRequest{})
+	must("ListBalanceDetails", err)
+	ops := collect(t, c.Operations(ctx, w.DeviceGroup))
+	_, err = c.GetOperation(ctx, waasapi.MPCKeyService, "operations/"+ops[0].Name[strings.LastIndex(ops[0].Name, "/")+1:])
+	must("GetOperation", err)
+	_ = collect(t, c.Transactions(ctx, w.Name))
+	nets := collect(t, c.Networks(ctx))
+	_, err = c.GetNetwork(ctx, nets[0].Name)
+	must("GetNetwork", err)
+	assets, err := c.ListAssets(ctx, nets[0].Name, `definition.asset_type = "native"`, waas.PageRequest{})
+	must("ListAssets", err)
+	_, err = c.GetAsset(ctx, assets.Assets[0].Name)
+	must("GetAsset", err)
+	batch, err := c.BatchGetAssets(ctx, nets[0].Name, []string{assets.Assets[0].Name, nets[0].Name + "/assets/nope"})
+	must("BatchGetAssets", err)
+	if len(batch.Assets) != 1 || len(batch.NotFound) != 1 {
+		t.Fatalf("BatchGetAssets %+v", batch)
+	}
+	fee, err := c.EstimateFee(ctx, nets[0].Name)
+	must("EstimateFee", err)
+	if fee.EthereumFeeEstimate == nil {
+		t.Fatal("no fee estimate")
+	}
+}

@@ -3,6 +3,7 @@ package waas
 import (
 	"context"
 	"iter"
+	"net/http"
 
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -15,11 +16,20 @@ import (
 // pager fetches one page: its items and the token of the next.
 type pager[T any] func(ctx context.Context, page PageRequest) ([]T, string, error)
 
+// fallbackPageSize is the page size every list call documents as its
+// default; a service that refuses a larger one (the real maximum is not
+// published) is asked again with it.
+const fallbackPageSize = 50
+
 func paginate[T any](ctx context.Context, pageSize int, fetch pager[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		page := PageRequest{Size: pageSize}
 		for {
 			items, next, err := fetch(ctx, page)
+			if err != nil && page.Token == "" && page.Size > fallbackPageSize && HTTPCode(err) == http.StatusBadRequest {
+				page.Size = fallbackPageSize
+				items, next, err = fetch(ctx, page)
+			}
 			if err != nil {
 				var zero T
 				yield(zero, err)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // transportError is a call that got no HTTP answer: a refused or dropped
@@ -19,48 +21,89 @@ type transportError struct {
 func (e *transportError) Error() string { return fmt.Sprintf("%s: %v", e.call, e.err) }
 func (e *transportError) Unwrap() error { return e.err }
 
+// retryState is what one call's retries have used up.
+type retryState struct {
+	failures  int           // failed attempts other than 429s
+	throttled time.Duration // time spent waiting out 429s
+}
+
 // shouldRetry decides whether a failed attempt is tried again, and after how
-// long. 429 is always retried: the server refused before doing anything.
-// 500, 502, 503, 504 and lost connections are retried only for idempotent
-// calls, since the server may have done the work before the answer was lost.
-// The wait is exponential backoff with full jitter, but never shorter than a
-// Retry-After the server asked for.
-func (c *Client) shouldRetry(ep endpoint, err error, attempt int) (time.Duration, bool) {
-	if attempt >= c.maxAttempts {
-		return 0, false
-	}
-	var retryAfter time.Duration
+// long. 429 is always retried: the server refused before doing anything;
+// such retries are bounded by time (MaxThrottleWait), not by attempts, so a
+// tight rate limit slows a listing down instead of failing it. 500, 502,
+// 503, 504 and lost connections are retried, up to the attempt limit, only
+// for idempotent calls, since the server may have done the work before the
+// answer was lost. The wait is exponential backoff with full jitter, never
+// shorter than a Retry-After, which gets jitter of its own so that lanes
+// throttled together do not all come back in the same instant.
+func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Duration, bool) {
 	var ae *APIError
 	var te *transportError
 	switch {
+	case errors.As(err, &ae) && ae.HTTPStatus == http.StatusTooManyRequests:
+		if ae.RetryAfter > MaxRetryAfter {
+			return 0, false // the server asks for longer than a command should sit idle
+		}
+		c.throttle()
+		wait := ae.RetryAfter + jitter(c.backoff<<min(r.failures+2, 5))
+		if r.throttled+wait > MaxThrottleWait {
+			return 0, false
+		}
+		r.throttled += wait
+		return wait, true
 	case errors.As(err, &ae):
 		switch ae.HTTPStatus {
-		case http.StatusTooManyRequests:
 		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			if !ep.idempotent {
-				return 0, false
-			}
 		default:
 			return 0, false
 		}
-		retryAfter = ae.RetryAfter
 	case errors.As(err, &te):
-		if !ep.idempotent {
-			return 0, false
-		}
 	default:
 		return 0, false // cancelled, or a bug on our side: retrying will not help
 	}
-	if retryAfter > MaxRetryAfter {
-		return 0, false // the server asks for longer than a command should sit idle
+	if !ep.idempotent {
+		return 0, false
 	}
-	ceiling := c.backoff << min(attempt-1, 5)
-	wait := time.Duration(rand.Int64N(int64(ceiling) + 1))
-	return max(wait, retryAfter), true
+	r.failures++
+	if r.failures >= c.maxAttempts {
+		return 0, false
+	}
+	wait := jitter(c.backoff << min(r.failures-1, 5))
+	if ae != nil {
+		wait = max(wait, ae.RetryAfter)
+	}
+	return wait, true
 }
 
-// MaxRetryAfter is the longest Retry-After the client waits out; a longer
-// one ends the call with the 429, which says what the server asked for.
+// jitter is a random duration up to ceiling.
+func jitter(ceiling time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// throttle slows the client's limiter after a 429 (to 70% of its rate, at
+// least one request a second); recovered brings it back gradually, as
+// answers come, to the configured rate.
+func (c *Client) throttle() {
+	if c.limiter == nil {
+		return
+	}
+	c.limiter.SetLimit(rate.Limit(max(float64(c.limiter.Limit())*0.7, 1)))
+}
+
+func (c *Client) recovered() {
+	if c.limiter == nil {
+		return
+	}
+	if cur := float64(c.limiter.Limit()); cur < c.rate {
+		c.limiter.SetLimit(rate.Limit(min(c.rate, cur+c.rate/100)))
+	}
+}
+
+// MaxThrottleWait bounds how long one call waits out 429s in all.
+const MaxThrottleWait = 5 * time.Minute
+
+// MaxRetryAfter is the longest single Retry-After the client waits out; a
+// longer one ends the call with the 429, which says what the server asked for.
 const MaxRetryAfter = 30 * time.Second
 
 // Stats counts what the client did, for progress reports and benchmarks.

@@ -43,7 +43,8 @@ func NewCmdQuota(f *cmdutil.Factory, runF func(context.Context, *QuotaOptions) e
 		Long: `Count what the estate holds (WaaS has no usage API, so this enumerates: pools, the
 wallets of each, their device groups, and the addresses on every network), compare the
 totals with limits, and show the growth since the last census: a leaked key creating
-wallets shows up here.
+wallets shows up here. On a terminal the counts of each pool follow the totals; -o json
+carries them too.
 
 Limits come from the profile's quota in the config file, overridden by --limit. KIND is
 one of pools, wallets, device_groups, addresses. Each run saves its census in the state
@@ -146,7 +147,7 @@ func quotaRun(ctx context.Context, opts *QuotaOptions) error {
 		}
 		return cmdutil.APIError(err)
 	}
-	counts.Endpoint, counts.Org = c.Endpoint(), c.Organization()
+	counts.Profile, counts.Endpoint, counts.Org = opts.Profile(), c.Endpoint(), c.Organization()
 
 	report := QuotaReport{Counts: counts, Usage: inventory.Evaluate(counts, limits, warnAt, earlier), WarnAt: warnAt, PoolGrowth: inventory.PoolGrowth(counts, earlier)}
 	if earlier != nil {
@@ -205,6 +206,22 @@ func printQuota(opts *QuotaOptions, r QuotaReport) error {
 		return nil
 	}
 	out := opts.IO.Out
+	fmt.Fprintln(out)
+	pools := cmdutil.NewListPrinter(opts.IO, format, []cmdutil.Column[inventory.PoolCounts]{
+		{Header: "POOL", Value: func(p inventory.PoolCounts) string { return p.Pool }},
+		{Header: "DISPLAY NAME", Value: func(p inventory.PoolCounts) string { return p.DisplayName }},
+		{Header: "WALLETS", Value: func(p inventory.PoolCounts) string { return strconv.Itoa(p.Wallets) }},
+		{Header: "DEVICE GROUPS", Value: func(p inventory.PoolCounts) string { return strconv.Itoa(p.DeviceGroups) }},
+		{Header: "ADDRESSES", Value: func(p inventory.PoolCounts) string { return strconv.Itoa(p.Addresses) }},
+	})
+	for _, pc := range r.PerPool {
+		if err := pools.Add(pc); err != nil {
+			return err
+		}
+	}
+	if err := pools.Close(); err != nil {
+		return err
+	}
 	if r.Since != nil {
 		fmt.Fprintf(out, "\nGrowth since the census of %s (%s):\n", r.Since.Time.Local().Format(time.DateTime), r.Since.Path)
 		if len(r.PoolGrowth) == 0 {

@@ -182,7 +182,8 @@ func readKeyInput(opts *AddOptions) ([]byte, string, error) {
 		}
 		data, err := os.ReadFile(answer)
 		if err != nil {
-			return nil, "", fmt.Errorf("reading %s: %w", answer, err)
+			// Never quote the answer: it may be a pasted secret, not a path.
+			return nil, "", cmdutil.FlagErrorf("the answer is neither key JSON nor a readable file (the input is not shown); use --key-file FILE")
 		}
 		return data, "file " + answer, nil
 	}

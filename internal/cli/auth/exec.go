@@ -43,8 +43,8 @@ func NewCmdExec(f *cmdutil.Factory, runF func(context.Context, *ExecOptions) err
 		Long: `Run COMMAND with the profile's current key in COINBASE_CLOUD_API_KEY_NAME and
 COINBASE_CLOUD_API_KEY_PRIVATE_KEY, the variables the official client and the reference
 proxy read once at start: the key is loaded into the process's environment and written
-nowhere. WAASCTL_API_KEY_* are removed from the child's environment so they cannot
-shadow it, and WAASCTL_AUTH_EXEC names the profile.
+nowhere. WAASCTL_API_KEY_* and WAASCTL_KEYRING_* (the file keyring's passphrase among
+them) are removed from the child's environment, and WAASCTL_AUTH_EXEC names the profile.
 
 On Linux and macOS waasctl replaces itself with COMMAND, so signals and the exit code are
 COMMAND's own. Running auth exec inside an auth exec is refused.`,
@@ -84,9 +84,15 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	}
 	path, err := exec.LookPath(opts.Command[0])
 	if err != nil {
-		return cmdutil.ExitErrorf(127, "%s: command not found", opts.Command[0])
+		return fmt.Errorf("%s: command not found", opts.Command[0])
 	}
+	// The child gets this profile's key and nothing that opens others: any
+	// key variables and the keyring's settings (its passphrase above all)
+	// are removed.
 	env = slices.DeleteFunc(env, func(kv string) bool {
+		if strings.HasPrefix(kv, "WAASCTL_KEYRING_") {
+			return true
+		}
 		for _, k := range []string{credentials.EnvKeyName, credentials.EnvKeyPrivateKey, credentials.EnvOfficialName, credentials.EnvOfficialPrivateKey} {
 			if strings.HasPrefix(kv, k+"=") {
 				return true

@@ -42,7 +42,11 @@ func StreamList[T any](ctx context.Context, run ListRun[T], seq iter.Seq2[T, err
 		progress.Add(1)
 	}
 	progress.Finish()
-	if err := p.Close(); err != nil {
+	if listErr != nil {
+		if err := p.Abort(); err != nil {
+			return err
+		}
+	} else if err := p.Close(); err != nil {
 		return err
 	}
 	switch {

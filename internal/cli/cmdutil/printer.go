@@ -132,6 +132,26 @@ func (p *ListPrinter[T]) Close() error {
 	return p.err
 }
 
+// Abort ends a listing that failed part way: what was printed stays, but
+// nothing is added to make it look whole. A JSON array is left open, so
+// that a tool reading it fails instead of taking a partial list for the
+// estate. A table prints the rows it has, for the person reading it.
+func (p *ListPrinter[T]) Abort() error {
+	if p.err != nil || p.closed {
+		return p.Close()
+	}
+	if p.format == OutputTable {
+		return p.Close()
+	}
+	p.closed = true
+	if p.fw != nil {
+		if err := p.fw.Close(); err != nil && p.err == nil {
+			p.err = err
+		}
+	}
+	return p.err
+}
+
 // finish writes what the format puts after the last item.
 func (p *ListPrinter[T]) finish() error {
 	switch p.format {

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -340,5 +341,27 @@ func TestOutputFormatResolve(t *testing.T) {
 	var o OutputFormat
 	if err := o.Set("tsv"); err == nil {
 		t.Error("-o tsv accepted; it is internal")
+	}
+}
+
+// A listing that fails part way must not look complete: the JSON array is
+// left open, so a tool reading it fails too.
+func TestAbortLeavesJSONUnterminated(t *testing.T) {
+	ios, _, stdout, _ := iostreams.Test()
+	p := NewListPrinter(ios, OutputJSON, poolColumns)
+	for i := range 3 {
+		if err := p.Add(pool{ID: fmt.Sprintf("pools/%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(stdout.Bytes(), &v); err == nil {
+		t.Fatalf("an aborted listing parses as complete JSON: %s", stdout)
+	}
+	if !strings.Contains(stdout.String(), "pools/2") {
+		t.Fatalf("the items printed before the failure are lost: %s", stdout)
 	}
 }
