@@ -60,6 +60,9 @@ func ParseKeyFile(data []byte, source string) (*APIKey, error) {
 	if name == "" {
 		name = kf.ID
 	}
+	if kf.Name != "" && kf.ID != "" && kf.Name != kf.ID && !strings.HasSuffix(kf.Name, "/apiKeys/"+kf.ID) {
+		return nil, errors.New(`key file has both "name" and "id", and they name different keys`)
+	}
 	if name == "" {
 		return nil, errors.New(`key file has no "name" (or "id")`)
 	}

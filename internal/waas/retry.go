@@ -21,6 +21,12 @@ type transportError struct {
 func (e *transportError) Error() string { return fmt.Sprintf("%s: %v", e.call, e.err) }
 func (e *transportError) Unwrap() error { return e.err }
 
+// Unreachable says whether err is a call that got no HTTP answer at all.
+func Unreachable(err error) bool {
+	var te *transportError
+	return errors.As(err, &te)
+}
+
 // retryState is what one call's retries have used up.
 type retryState struct {
 	failures  int           // failed attempts other than 429s

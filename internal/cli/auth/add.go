@@ -121,7 +121,15 @@ func addRun(ctx context.Context, opts *AddOptions) error {
 		return cmdutil.FlagErrorf("profile %q already holds %s (%s); pass --force to replace it (the old key is kept as previous)",
 			opts.Profile, item.Current.Name, credentials.ShortFingerprint(item.Current.Fingerprint))
 	}
+	if item.Pending != nil {
+		return fmt.Errorf("profile %q has a rotation in progress (pending key %s): finish or abort it before replacing the current key", opts.Profile, credentials.ShortFingerprint(item.Pending.Fingerprint))
+	}
 	if item.Current != nil && item.Current.Fingerprint != key.Fingerprint {
+		if item.Previous != nil {
+			// Only one previous key is kept; say so rather than drop it quietly.
+			fmt.Fprintf(opts.IO.ErrOut, "The older key %s (%s) is no longer kept in the keyring; if it is still active, delete it in the portal.\n",
+				item.Previous.Name, credentials.ShortFingerprint(item.Previous.Fingerprint))
+		}
 		item.Previous = item.Current
 	}
 	item.Current = &credentials.StoredKey{

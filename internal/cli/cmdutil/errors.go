@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -64,17 +63,22 @@ func FlagErrorWrap(err error) error {
 	return &FlagError{err: err}
 }
 
-// APIError gives an error from a WaaS call its documented exit code: a key
-// the service rejects (401, 403) is exit 4, with a hint of what to check.
+// APIError gives an error from a WaaS call its documented exit code and a
+// hint of what to check: a key the service rejects (401, 403) is exit 4; a
+// service that cannot be reached says to check the endpoint.
 func APIError(err error) error {
 	if err == nil {
 		return nil
 	}
 	switch waas.HTTPCode(err) {
 	case http.StatusUnauthorized:
-		return NewExitError(ExitAuth, fmt.Errorf("%w; the API key was rejected: check that it is the right, unrevoked key (--key-file or %s)", err, credentials.EnvKeyName))
+		return NewExitError(ExitAuth, fmt.Errorf("%w; the API key was rejected: check it is the right, unrevoked key ('waasctl auth status' says which key is in use)", err))
 	case http.StatusForbidden:
 		return NewExitError(ExitAuth, fmt.Errorf("%w; the API key is not allowed to do this", err))
+	case 0:
+		if waas.Unreachable(err) {
+			return fmt.Errorf("%w; check --endpoint (or the profile's endpoint) and the network", err)
+		}
 	}
 	return err
 }

@@ -13,6 +13,7 @@ type GetSpec[T any] struct {
 	Use, Short, Long string
 	ArgError         string                  // usage error when the name is missing
 	Name             func(arg string) string // normalises the argument; nil keeps it
+	Pattern          string                  // the name's shape, checked before the call; "" skips
 	Fetch            func(ctx context.Context, c *waas.Client, name string) (*T, error)
 	Columns          []Column[T]
 }
@@ -28,6 +29,11 @@ func NewGetCmd[T any](f *Factory, spec GetSpec[T]) *cobra.Command {
 			name := args[0]
 			if spec.Name != nil {
 				name = spec.Name(name)
+			}
+			if spec.Pattern != "" {
+				if err := CheckName("name", name, spec.Pattern); err != nil {
+					return err
+				}
 			}
 			c, err := f.APIClient()
 			if err != nil {

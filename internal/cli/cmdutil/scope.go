@@ -68,3 +68,29 @@ func (s *WalletScope) Wallets(ctx context.Context, c *waas.Client) iter.Seq2[waa
 	}
 	return c.Wallets(ctx, ResourceName("pools", s.Pool))
 }
+
+// Resource name shapes, for checking names before any call is made: a
+// typo is a usage error with the expected form, not a 404 from the API.
+const (
+	WalletName      = "pools/{pool}/mpcWallets/{wallet}"
+	DeviceGroupName = "pools/{pool}/deviceGroups/{group}"
+	AddressName     = "networks/{network}/addresses/{address}"
+)
+
+// CheckName returns a usage error unless name has the shape of pattern
+// (literal segments must match, {placeholders} must be non-empty).
+func CheckName(what, name, pattern string) error {
+	got, want := strings.Split(name, "/"), strings.Split(pattern, "/")
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		if strings.HasPrefix(want[i], "{") {
+			ok = got[i] != ""
+		} else {
+			ok = got[i] == want[i]
+		}
+	}
+	if !ok {
+		return FlagErrorf("%s %q is not a name of the form %s", what, name, pattern)
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 		Use:      "get GROUP",
 		Short:    "Show one device group and its devices",
 		ArgError: "device-groups get needs a name, pools/POOL/deviceGroups/ID",
+		Pattern:  cmdutil.DeviceGroupName,
 		Fetch: func(ctx context.Context, c *waas.Client, name string) (*waasapi.DeviceGroup, error) {
 			return c.GetDeviceGroup(ctx, name)
 		},

@@ -16,6 +16,7 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 		Short:    "Show one MPC wallet",
 		Long:     "Show one MPC wallet, by its full name pools/POOL/mpcWallets/ID.",
 		ArgError: "wallets get needs a wallet name, pools/POOL/mpcWallets/ID",
+		Pattern:  cmdutil.WalletName,
 		Fetch: func(ctx context.Context, c *waas.Client, name string) (*waasapi.MPCWallet, error) {
 			return c.GetMPCWallet(ctx, name)
 		},
