@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
 	devicegroupscmd "github.com/waasctl/waasctl/internal/cli/devicegroups"
+	keyscmd "github.com/waasctl/waasctl/internal/cli/keys"
 	logcmd "github.com/waasctl/waasctl/internal/cli/log"
 	networkscmd "github.com/waasctl/waasctl/internal/cli/networks"
 	operationscmd "github.com/waasctl/waasctl/internal/cli/operations"
@@ -97,6 +98,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		networkscmd.NewCmdNetworks(f),
 		auditcmd.NewCmdAudit(f),
 		authcmd.NewCmdAuth(f),
+		keyscmd.NewCmdKeys(f),
 		sandboxcmd.NewCmdSandbox(f),
 		logcmd.NewCmdLog(f),
 	)

@@ -1,0 +1,113 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/rotation"
+)
+
+// StatusOptions is what `keys status` needs.
+type StatusOptions struct {
+	IO       *iostreams.IOStreams
+	Keyring  func() (credentials.Store, error)
+	StateDir func() (string, error)
+	Output   func() cmdutil.OutputFormat
+	Now      func() time.Time
+}
+
+// SlotStatus is one key slot of a profile.
+type SlotStatus struct {
+	Profile     string    `json:"profile"`
+	Slot        string    `json:"slot"` // current | pending | previous
+	Key         string    `json:"key"`
+	Fingerprint string    `json:"fingerprint"`
+	AddedAt     time.Time `json:"addedAt"`
+	Rotation    string    `json:"rotation,omitempty"` // the step of a rotation in progress
+}
+
+// NewCmdStatus returns `keys status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IOStreams, Keyring: f.Keyring, StateDir: config.StateDir, Now: time.Now, Output: func() cmdutil.OutputFormat { return f.Output }}
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Each profile's current, pending and previous keys, their ages, and any rotation in progress",
+		Args:  cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	store, err := opts.Keyring()
+	if err != nil {
+		return err
+	}
+	stateDir, err := opts.StateDir()
+	if err != nil {
+		return err
+	}
+	names, err := store.Profiles(ctx)
+	if err != nil {
+		return err
+	}
+	now := opts.Now()
+	cols := []cmdutil.Column[SlotStatus]{
+		{Header: "PROFILE", Value: func(s SlotStatus) string { return s.Profile }},
+		{Header: "SLOT", Value: func(s SlotStatus) string { return s.Slot }},
+		{Header: "KEY", Value: func(s SlotStatus) string { return s.Key }},
+		{Header: "FINGERPRINT", Value: func(s SlotStatus) string { return credentials.ShortFingerprint(s.Fingerprint) }},
+		{Header: "AGE", Value: func(s SlotStatus) string { return age(now.Sub(s.AddedAt)) }},
+		{Header: "ROTATION", Value: func(s SlotStatus) string {
+			if s.Rotation == "" {
+				return "-"
+			}
+			return s.Rotation
+		}},
+	}
+	p := cmdutil.NewListPrinter(opts.IO, opts.Output().Resolve(opts.IO), cols)
+	for _, name := range names {
+		item, err := store.Get(ctx, name)
+		if errors.Is(err, credentials.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		inProgress := ""
+		j, err := rotation.LoadJournal(stateDir, name)
+		if err != nil {
+			return err
+		}
+		if j != nil && !j.Step.Finished() {
+			inProgress = string(j.Step) + " (since " + j.UpdatedAt.Local().Format(time.DateTime) + ", journal " + filepath.Join(stateDir, "journals", name+".json") + ")"
+		}
+		for _, slot := range []struct {
+			name string
+			key  *credentials.StoredKey
+		}{{"current", item.Current}, {"pending", item.Pending}, {"previous", item.Previous}} {
+			if slot.key == nil {
+				continue
+			}
+			st := SlotStatus{Profile: name, Slot: slot.name, Key: slot.key.Name, Fingerprint: slot.key.Fingerprint, AddedAt: slot.key.AddedAt}
+			if slot.name == "current" {
+				st.Rotation = inProgress
+			}
+			if err := p.Add(st); err != nil {
+				return err
+			}
+		}
+	}
+	return p.Close()
+}
