@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
@@ -382,11 +383,6 @@ func syncDir(dir string) {
 	}
 }
 
-// minSecretRun is the shortest base64 run taken for key material: a PEM body line is 64
-// characters and an Ed25519 secret 88, while the longest base64 a journal rightly holds, a
-// fingerprint, is 43.
-const minSecretRun = 60
-
 // secretField returns the JSON path of the first string in the encoded journal that looks like
 // key material ("events[3].message"), or "" if none does. Walking the decoded JSON, rather than
 // listing Journal's fields, keeps a field added later covered.
@@ -401,7 +397,7 @@ func secretField(data []byte) string {
 func findSecret(v any, path string) string {
 	switch v := v.(type) {
 	case string:
-		if looksSecret(v) {
+		if credentials.LooksSecret(v) {
 			return path
 		}
 	case []any:
@@ -416,7 +412,7 @@ func findSecret(v any, path string) string {
 			if path != "" {
 				p = path + "." + k
 			}
-			if looksSecret(k) {
+			if credentials.LooksSecret(k) {
 				return p
 			}
 			if p := findSecret(v[k], p); p != "" {
@@ -425,52 +421,4 @@ func findSecret(v any, path string) string {
 		}
 	}
 	return ""
-}
-
-// looksSecret reports whether s holds a PEM private key header or a run of at least
-// minSecretRun standard base64 characters that looks random: upper case, lower case and digits
-// all present (a word or a hex hash is not), and few slashes (a path has one every few
-// characters, random base64 one in 64). Key secrets (PEM bodies, the CDP Ed25519 form) use the
-// standard alphabet, so '-' and '_' end a run: a key name such as
-// organizations/<uuid>/apiKeys/<uuid> is a string of short runs.
-func looksSecret(s string) bool {
-	if strings.Contains(strings.ToUpper(s), "PRIVATE KEY") {
-		return true
-	}
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && isBase64Char(s[i]) {
-			continue
-		}
-		if i-start >= minSecretRun && randomLooking(s[start:i]) {
-			return true
-		}
-		start = i + 1
-	}
-	return false
-}
-
-func isBase64Char(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '+' || c == '/' || c == '='
-}
-
-func randomLooking(run string) bool {
-	var upper, lower, digit bool
-	slashes := 0
-	for _, c := range []byte(run) {
-		switch {
-		case 'A' <= c && c <= 'Z':
-			upper = true
-		case 'a' <= c && c <= 'z':
-			lower = true
-		case '0' <= c && c <= '9':
-			digit = true
-		case c == '/':
-			slashes++
-		}
-	}
-	// One in 12 misses about 1 in 1700 random 64-character lines (which average one slash),
-	// and lets through paths whose segments average under 12 characters.
-	return upper && lower && digit && slashes*12 <= len(run)
 }

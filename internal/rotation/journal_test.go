@@ -329,7 +329,7 @@ func TestLooksSecret(t *testing.T) {
 		testKeyName:              false,
 		"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU": false,
 	} {
-		if got := looksSecret(s); got != want {
+		if got := credentials.LooksSecret(s); got != want {
 			t.Errorf("looksSecret(%.30q...) = %v", s, got)
 		}
 	}
