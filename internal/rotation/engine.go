@@ -1,0 +1,744 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/waasctl/waasctl/internal/auditlog"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// ErrIncomplete is matched by the error of a rotation that stopped part way and is to be
+// finished with --resume: the grace period is not over, a sink failed, a restart failed. The
+// profile's CURRENT key works all along; the caller exits 5 and prints the resume command.
+var ErrIncomplete = errors.New("the rotation is not finished")
+
+// Engine runs a profile's rotation: preflight -> create -> verify -> deliver -> observe ->
+// promote -> revoke -> done (DESIGN.md, "Rotation invariants"). Every step saves the journal
+// before its work and is idempotent, so Resume after a crash at any point finishes the
+// rotation and Abort rolls it back.
+type Engine struct {
+	Profile  string
+	StateDir string            // journals and locks live here
+	Store    credentials.Store // the keyring: CURRENT, PENDING, PREVIOUS
+	Issuer   Issuer
+	Sinks    []Sink
+	// Check authenticates with key and returns the names of the pools it sees: preflight
+	// checks the current key with it, verify the new one (the same pools: the same project),
+	// revoke the old one (which must then be rejected with HTTP 401).
+	Check func(ctx context.Context, key *credentials.APIKey) ([]string, error)
+	Audit *auditlog.Log // nil: no audit entries
+	// Grace is the wait between promote and revoking the old key; 0 revokes at once.
+	Grace time.Duration
+	// Observe, if set, runs after the sinks' restart commands: a health check, or the
+	// operator's confirmation that the consumers use the new key.
+	Observe func(ctx context.Context) error
+	// Report receives progress lines (names and short fingerprints only); nil: silent.
+	Report func(step Step, msg string)
+	Now    func() time.Time // nil: time.Now
+	// VerifyTries and VerifyBackoff cover the issuer's propagation delay: a new key may be
+	// rejected for a moment, and a revoked one accepted. 0 tries means 5, 0 backoff 1 s.
+	VerifyTries   int
+	VerifyBackoff time.Duration
+	Holder        Holder // for the lock
+	Force         bool   // take over a stale lock
+}
+
+// maxCreateAttempts bounds the create retries after answers lost in transit.
+const maxCreateAttempts = 3
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) report(step Step, format string, args ...any) {
+	if e.Report != nil {
+		e.Report(step, fmt.Sprintf(format, args...))
+	}
+}
+
+func (e *Engine) tries() int {
+	if e.VerifyTries > 0 {
+		return e.VerifyTries
+	}
+	return 5
+}
+
+func (e *Engine) backoff() time.Duration {
+	if e.VerifyBackoff > 0 {
+		return e.VerifyBackoff
+	}
+	return time.Second
+}
+
+func (e *Engine) resumeHint() string {
+	return fmt.Sprintf("`waasctl keys rotate %s --resume`", e.Profile)
+}
+
+// Plan says what Rotate would do, touching nothing (--dry-run).
+func (e *Engine) Plan() []string {
+	issuer := "?"
+	if e.Issuer != nil {
+		issuer = e.Issuer.Name()
+	}
+	plan := []string{
+		fmt.Sprintf("preflight: take the rotation lock of profile %s, check that its CURRENT key authenticates and note the pools it sees", e.Profile),
+		fmt.Sprintf("create: have issuer %s make a new key and store it in the keyring (%s) as PENDING", issuer, e.storeBackend()),
+		"verify: check that the new key authenticates and sees the same pools as the current one",
+	}
+	if len(e.Sinks) == 0 {
+		plan = append(plan, "deliver: no sinks configured")
+	}
+	for _, name := range sinkNames(e.Sinks) {
+		plan = append(plan, "deliver: put the new key into "+name)
+	}
+	plan = append(plan,
+		"observe: run the sinks' restart commands"+map[bool]string{true: " and the health check / confirmation", false: ""}[e.Observe != nil],
+		"promote: make the new key CURRENT and the old one PREVIOUS, in one keyring write",
+	)
+	if e.Grace > 0 {
+		plan = append(plan, fmt.Sprintf("revoke: after a grace period of %s (resume then), revoke the old key and check that it is rejected", e.Grace))
+	} else {
+		plan = append(plan, "revoke: revoke the old key and check that it is rejected")
+	}
+	return append(plan, "done: archive the rotation journal")
+}
+
+func (e *Engine) storeBackend() string {
+	if e.Store == nil {
+		return "?"
+	}
+	return e.Store.Backend()
+}
+
+// sinkNames names the sinks for the journal, numbering repeated descriptions.
+func sinkNames(sinks []Sink) []string {
+	names := make([]string, len(sinks))
+	seen := map[string]int{}
+	for i, s := range sinks {
+		n := s.Describe()
+		seen[n]++
+		if seen[n] > 1 {
+			n = fmt.Sprintf("%s #%d", n, seen[n])
+		}
+		names[i] = n
+	}
+	return names
+}
+
+func sinkType(s Sink) string {
+	switch s.(type) {
+	case *EnvfileSink:
+		return "envfile"
+	case *ExecSink:
+		return "exec"
+	}
+	return "other"
+}
+
+// Rotate starts a rotation and runs it as far as it goes. It refuses when a journal shows a
+// rotation in progress. A *LockedError passes through.
+func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
+	lock, err := e.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	j, err := LoadJournal(e.StateDir, e.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if j != nil {
+		if !j.Step.Finished() {
+			return j, fmt.Errorf("a rotation of profile %s is in progress (rotation %s, at %s): resume or abort it (`waasctl keys rotate %s --resume` or `--abort`)", e.Profile, j.ID, j.Step, e.Profile)
+		}
+		if _, err := j.Archive(e.StateDir); err != nil { // a crash left it unarchived
+			return nil, err
+		}
+	}
+	j, err = NewJournal(e.Profile, e.Issuer.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := j.Save(e.StateDir); err != nil {
+		return nil, err
+	}
+	e.audit(j, "rotate.start", auditlog.OutcomeOK, "rotation "+j.ID+" started")
+	return j, oneLine(e.run(ctx, lock, j))
+}
+
+// Resume finishes the rotation in progress. With none in progress it returns (nil, nil).
+func (e *Engine) Resume(ctx context.Context) (*Journal, error) {
+	lock, err := e.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	j, err := LoadJournal(e.StateDir, e.Profile)
+	if err != nil || j == nil {
+		return nil, err
+	}
+	if j.Step.Finished() {
+		// It finished but a crash kept it from the archive.
+		if _, err := j.Archive(e.StateDir); err != nil {
+			return j, err
+		}
+		return nil, nil
+	}
+	e.report(j.Step, "resuming rotation %s at %s", j.ID, j.Step)
+	return j, oneLine(e.run(ctx, lock, j))
+}
+
+func (e *Engine) lock() (*Lock, error) {
+	h := e.Holder
+	if h.Command == "" {
+		h.Command = "keys rotate"
+	}
+	return AcquireLock(e.StateDir, e.Profile, h, e.Force)
+}
+
+// advance moves the journal to the next step, saves it and writes the audit entry of the step
+// just finished.
+func (e *Engine) advance(j *Journal, to Step, msg string) error {
+	from := j.Step
+	if err := j.Advance(to, msg); err != nil {
+		return err
+	}
+	if err := j.Save(e.StateDir); err != nil {
+		return err
+	}
+	e.report(from, "%s", msg)
+	e.audit(j, "rotate."+string(from), auditlog.OutcomeOK, msg)
+	return nil
+}
+
+// fail records a step's failure in the journal (best effort: the step runs again on resume)
+// and the audit log.
+func (e *Engine) fail(j *Journal, err error) error {
+	msg := oneLine(err).Error()
+	_ = j.Advance(j.Step, "failed: "+msg)
+	if serr := j.Save(e.StateDir); serr != nil {
+		e.report(j.Step, "%s", serr.Error())
+	}
+	e.audit(j, "rotate."+string(j.Step), auditlog.OutcomeFailed, msg)
+	return err
+}
+
+// audit appends an entry if there is an audit log. A failed append is reported, not fatal:
+// the journal, which resume needs, is saved already.
+func (e *Engine) audit(j *Journal, action, outcome, detail string) {
+	if e.Audit == nil {
+		return
+	}
+	var names, fps []string
+	for _, k := range []KeyRef{j.OldKey, j.NewKey} {
+		if k.Name != "" {
+			names = append(names, k.Name)
+			fps = append(fps, k.Fingerprint)
+		}
+	}
+	_, err := e.Audit.Append(auditlog.Entry{
+		Command: "keys rotate", Profile: e.Profile, Action: action,
+		KeyNames: names, Fingerprints: fps, Outcome: outcome,
+		Detail: "rotation " + j.ID + ": " + detail,
+	})
+	if err != nil {
+		e.report(j.Step, "audit log: %s", oneLine(err).Error())
+	}
+}
+
+// run runs the steps from the journal's until done, or until one stops.
+func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
+	for !j.Step.Finished() {
+		if err := lock.Verify(); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("rotation of profile %s stopped at %s: %w; %s finishes it", e.Profile, j.Step, err, e.resumeHint())
+		}
+		var err error
+		switch j.Step {
+		case StepPreflight:
+			err = e.preflight(ctx, j)
+		case StepCreate:
+			err = e.create(ctx, j)
+		case StepVerify:
+			err = e.verify(ctx, j)
+		case StepDeliver:
+			err = e.deliver(ctx, j)
+		case StepObserve:
+			err = e.observe(ctx, j)
+		case StepPromote:
+			err = e.promote(ctx, j)
+		case StepRevoke:
+			err = e.revoke(ctx, j)
+		}
+		if err != nil {
+			return e.fail(j, err)
+		}
+	}
+	if _, err := j.Archive(e.StateDir); err != nil {
+		return err
+	}
+	e.audit(j, "rotate.done", auditlog.OutcomeOK, "rotation finished")
+	return nil
+}
+
+// item returns the profile's keyring item; it must have a CURRENT key.
+func (e *Engine) item(ctx context.Context) (*credentials.Item, error) {
+	it, err := e.Store.Get(ctx, e.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if it.Current == nil {
+		return nil, fmt.Errorf("profile %s has no CURRENT key in the keyring", e.Profile)
+	}
+	return it, nil
+}
+
+func apiKey(k *credentials.StoredKey, source string) (*credentials.APIKey, error) {
+	return credentials.NewAPIKey(k.Name, k.PrivateKey, source)
+}
+
+func ref(k *credentials.StoredKey) KeyRef {
+	return KeyRef{Name: k.Name, Fingerprint: k.Fingerprint}
+}
+
+func short(k KeyRef) string {
+	return fmt.Sprintf("%s (%s)", k.Name, credentials.ShortFingerprint(k.Fingerprint))
+}
+
+func (e *Engine) preflight(ctx context.Context, j *Journal) error {
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	cur, err := apiKey(it.Current, "keyring")
+	if err != nil {
+		return err
+	}
+	j.OldKey = ref(it.Current)
+	if _, err := e.Check(ctx, cur); err != nil {
+		return fmt.Errorf("the current key %s does not work: %w", short(j.OldKey), err)
+	}
+	for i, s := range e.Sinks {
+		if _, _, err := s.Holds(ctx); err != nil {
+			return fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
+		}
+	}
+	return e.advance(j, StepCreate, "the current key "+short(j.OldKey)+" works")
+}
+
+func (e *Engine) create(ctx context.Context, j *Journal) error {
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	if it.Pending != nil {
+		// Created (and stored) before a crash, or supplied by an earlier run: reuse it.
+		j.NewKey = ref(it.Pending)
+		return e.advance(j, StepVerify, "the new key "+short(j.NewKey)+" is in the keyring as PENDING")
+	}
+	if j.RequestID == "" {
+		j.RequestID = uuid.NewString()
+		if err := j.Save(e.StateDir); err != nil {
+			return err
+		}
+	}
+	var nk *NewKey
+	for attempt := 1; ; attempt++ {
+		nk, err = e.Issuer.Create(ctx, j.RequestID)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrCreatedButLost) || attempt >= maxCreateAttempts {
+			return err
+		}
+		// An earlier call made a key whose secret never reached us: revoke it, try again.
+		name, found, ferr := e.Issuer.Find(ctx, j.RequestID)
+		if ferr != nil {
+			return fmt.Errorf("finding the key of lost request %s: %w", j.RequestID, ferr)
+		}
+		if found {
+			if err := e.Issuer.Revoke(ctx, name); err != nil {
+				return fmt.Errorf("revoking %s, created by request %s whose answer was lost: %w", name, j.RequestID, err)
+			}
+			e.report(StepCreate, "revoked %s, created by a request whose answer was lost", name)
+			e.audit(j, "rotate.create", "revoked-orphan", "revoked "+name+", created by request "+j.RequestID+" whose answer was lost")
+		}
+		j.RequestID = uuid.NewString()
+		if err := j.Advance(StepCreate, "retrying create with a new request id"); err != nil {
+			return err
+		}
+		if err := j.Save(e.StateDir); err != nil {
+			return err
+		}
+	}
+	stored := &credentials.StoredKey{
+		Name: nk.Key.Name, PrivateKey: nk.Secret, Fingerprint: nk.Key.Fingerprint,
+		Algorithm: nk.Key.Algorithm(), AddedAt: e.now().UTC(), AddedBy: "keys rotate",
+		Source: nk.Key.Source,
+	}
+	if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Pending: stored, Previous: it.Previous}); err != nil {
+		// The key must not outlive our knowledge of it.
+		if rerr := e.Issuer.Revoke(ctx, nk.Key.Name); rerr != nil {
+			return fmt.Errorf("storing the new key %s as PENDING: %w; revoking it failed too (%v): revoke it at the issuer", nk.Key.Name, err, rerr)
+		}
+		return fmt.Errorf("storing the new key %s as PENDING: %w; it was revoked", nk.Key.Name, err)
+	}
+	j.NewKey = ref(stored)
+	return e.advance(j, StepVerify, "created "+short(j.NewKey)+" and stored it as PENDING")
+}
+
+func (e *Engine) verify(ctx context.Context, j *Journal) error {
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	if it.Pending == nil || it.Pending.Fingerprint != j.NewKey.Fingerprint {
+		return fmt.Errorf("the PENDING key %s is no longer in the keyring; abort the rotation (`waasctl keys rotate %s --abort`)", short(j.NewKey), e.Profile)
+	}
+	cur, err := apiKey(it.Current, "keyring")
+	if err != nil {
+		return err
+	}
+	nk, err := apiKey(it.Pending, "keyring")
+	if err != nil {
+		return err
+	}
+	want, err := e.Check(ctx, cur)
+	if err != nil {
+		return fmt.Errorf("the current key %s does not work: %w", short(ref(it.Current)), err)
+	}
+	var got []string
+	for try := 1; ; try++ {
+		got, err = e.Check(ctx, nk)
+		if err == nil || try >= e.tries() {
+			break
+		}
+		if err := sleep(ctx, e.backoff()); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("the new key %s does not authenticate: %w", short(j.NewKey), err)
+	}
+	if !samePools(want, got) {
+		return fmt.Errorf("the new key sees different pools: a key of another project? (%d pools, the current key %d); `waasctl keys rotate %s --abort` revokes it", len(got), len(want), e.Profile)
+	}
+	return e.advance(j, StepDeliver, fmt.Sprintf("the new key authenticates and sees the same %d pools", len(got)))
+}
+
+func samePools(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// deliverKey puts key into every sink that does not hold it already, recording each outcome;
+// only: a sink is skipped unless it is in the set (nil: all).
+func (e *Engine) deliverKey(ctx context.Context, j *Journal, key *credentials.StoredKey, only map[int]bool) []string {
+	var failed []string
+	names := sinkNames(e.Sinks)
+	for i, s := range e.Sinks {
+		if only != nil && !only[i] {
+			continue
+		}
+		res := SinkResult{Name: names[i], Type: sinkType(s)}
+		if fp, known, err := s.Holds(ctx); err == nil && known && fp == key.Fingerprint {
+			res.DeliveredFingerprint, res.At = key.Fingerprint, e.now().UTC()
+			j.RecordSink(res)
+			continue
+		}
+		err := s.Deliver(ctx, Delivery{Profile: e.Profile, Name: key.Name, PrivateKey: key.PrivateKey, Fingerprint: key.Fingerprint})
+		res.At = e.now().UTC()
+		if err != nil {
+			res.Error = oneLine(err).Error()
+			failed = append(failed, names[i]+": "+res.Error)
+		} else {
+			res.DeliveredFingerprint = key.Fingerprint
+			e.report(j.Step, "delivered %s to %s", short(ref(key)), names[i])
+		}
+		j.RecordSink(res)
+		if serr := j.Save(e.StateDir); serr != nil {
+			failed = append(failed, serr.Error())
+			return failed
+		}
+	}
+	return failed
+}
+
+func (e *Engine) deliver(ctx context.Context, j *Journal) error {
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	if it.Pending == nil || it.Pending.Fingerprint != j.NewKey.Fingerprint {
+		return fmt.Errorf("the PENDING key %s is no longer in the keyring; abort the rotation (`waasctl keys rotate %s --abort`)", short(j.NewKey), e.Profile)
+	}
+	if failed := e.deliverKey(ctx, j, it.Pending, nil); len(failed) > 0 {
+		return fmt.Errorf("%w: delivering the new key failed (%s); the old key is still current and valid; fix it and run %s", ErrIncomplete, strings.Join(failed, "; "), e.resumeHint())
+	}
+	return e.advance(j, StepObserve, fmt.Sprintf("the new key is in all %d sinks", len(e.Sinks)))
+}
+
+func (e *Engine) observe(ctx context.Context, j *Journal) error {
+	for i, s := range e.Sinks {
+		if err := s.Restart(ctx); err != nil {
+			return fmt.Errorf("%w: restarting %s: %s; the old key is still current and valid; run %s", ErrIncomplete, sinkNames(e.Sinks)[i], oneLine(err).Error(), e.resumeHint())
+		}
+	}
+	if e.Observe != nil {
+		if err := e.Observe(ctx); err != nil {
+			return fmt.Errorf("%w: observe: %s; the old key is still current and valid; run %s", ErrIncomplete, oneLine(err).Error(), e.resumeHint())
+		}
+	}
+	return e.advance(j, StepPromote, "the consumers were restarted and observed")
+}
+
+func (e *Engine) promote(ctx context.Context, j *Journal) error {
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case it.Current.Fingerprint == j.NewKey.Fingerprint:
+		// Promoted before a crash kept the journal from saying so.
+	case it.Pending != nil && it.Pending.Fingerprint == j.NewKey.Fingerprint:
+		// One write: a reader sees the old item or the new one, so exactly one CURRENT.
+		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Pending, Previous: it.Current}); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("the PENDING key %s is no longer in the keyring; abort the rotation (`waasctl keys rotate %s --abort`)", short(j.NewKey), e.Profile)
+	}
+	if e.Grace > 0 {
+		j.GraceUntil = e.now().Add(e.Grace).UTC()
+	}
+	return e.advance(j, StepRevoke, "the new key "+short(j.NewKey)+" is CURRENT; the old one is PREVIOUS")
+}
+
+func (e *Engine) revoke(ctx context.Context, j *Journal) error {
+	if now := e.now(); now.Before(j.GraceUntil) {
+		_ = j.Advance(StepRevoke, "waiting for the grace period")
+		if err := j.Save(e.StateDir); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: the new key is CURRENT; the old key %s stays valid until the grace period ends at %s: run %s then", ErrIncomplete, short(j.OldKey), j.GraceUntil.Format(time.RFC3339), e.resumeHint())
+	}
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	if it.Current.Fingerprint != j.NewKey.Fingerprint {
+		return fmt.Errorf("the CURRENT key is not the new key %s; refusing to revoke the old one", short(j.NewKey))
+	}
+	if j.RevokedAt.IsZero() {
+		if err := e.Issuer.Revoke(ctx, j.OldKey.Name); err != nil {
+			return fmt.Errorf("revoking the old key %s: %w", short(j.OldKey), err)
+		}
+		if it.Previous != nil && it.Previous.Fingerprint == j.OldKey.Fingerprint {
+			if err := e.confirmRejected(ctx, it.Previous); err != nil {
+				return err
+			}
+		} else {
+			e.report(StepRevoke, "the old key is no longer in the keyring; its rejection cannot be checked")
+		}
+		j.RevokedAt = e.now().UTC()
+		if err := j.Advance(StepRevoke, "revoked the old key "+short(j.OldKey)+"; it is rejected"); err != nil {
+			return err
+		}
+		if err := j.Save(e.StateDir); err != nil {
+			return err
+		}
+	}
+	if it.Previous != nil {
+		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Pending: it.Pending}); err != nil {
+			return err
+		}
+	}
+	return e.advance(j, StepDone, "the old key "+short(j.OldKey)+" is revoked")
+}
+
+// confirmRejected checks that a revoked key gets HTTP 401, allowing for propagation.
+func (e *Engine) confirmRejected(ctx context.Context, k *credentials.StoredKey) error {
+	key, err := apiKey(k, "keyring")
+	if err != nil {
+		return err
+	}
+	for try := 1; ; try++ {
+		_, err := e.Check(ctx, key)
+		if waas.HTTPCode(err) == http.StatusUnauthorized {
+			return nil
+		}
+		if try >= e.tries() {
+			if err == nil {
+				return fmt.Errorf("the old key %s still authenticates after it was revoked", short(ref(k)))
+			}
+			return fmt.Errorf("checking that the old key %s is rejected: %w", short(ref(k)), err)
+		}
+		if err := sleep(ctx, e.backoff()); err != nil {
+			return err
+		}
+	}
+}
+
+// Abort rolls the rotation in progress back. Before promote: the new key is revoked at the
+// issuer (if one was created), the sinks that got it get the CURRENT key back, and PENDING is
+// dropped. After promote but before the old key is revoked: the old key becomes CURRENT again
+// first, then the same. Once the old key is revoked it refuses: only --resume can finish. With
+// no rotation in progress it returns (nil, nil).
+func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
+	lock, err := e.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	j, err := LoadJournal(e.StateDir, e.Profile)
+	if err != nil || j == nil {
+		return nil, err
+	}
+	if j.Step.Finished() {
+		if _, err := j.Archive(e.StateDir); err != nil {
+			return j, err
+		}
+		return nil, nil
+	}
+	if err := e.abort(ctx, j); err != nil {
+		e.audit(j, "rotate.abort", auditlog.OutcomeFailed, oneLine(err).Error())
+		return j, oneLine(err)
+	}
+	return j, nil
+}
+
+func (e *Engine) abort(ctx context.Context, j *Journal) error {
+	if !j.RevokedAt.IsZero() || j.Step == StepDone {
+		return fmt.Errorf("rotation %s already revoked the old key %s; it cannot be aborted, only finished: %s", j.ID, short(j.OldKey), e.resumeHint())
+	}
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	// After promote: swap back, keeping the new key as PENDING until it is revoked.
+	if j.NewKey.Fingerprint != "" && it.Current.Fingerprint == j.NewKey.Fingerprint {
+		old := it.Previous
+		if old == nil || old.Fingerprint != j.OldKey.Fingerprint {
+			return fmt.Errorf("the old key %s is no longer PREVIOUS in the keyring; cannot roll back to it", short(j.OldKey))
+		}
+		oldKey, err := apiKey(old, "keyring")
+		if err != nil {
+			return err
+		}
+		if _, err := e.Check(ctx, oldKey); err != nil {
+			if waas.HTTPCode(err) == http.StatusUnauthorized {
+				return fmt.Errorf("the old key %s is rejected already (revoked?); the rotation cannot be aborted, only finished: %s", short(j.OldKey), e.resumeHint())
+			}
+			return fmt.Errorf("checking the old key %s before rolling back to it: %w", short(j.OldKey), err)
+		}
+		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: old, Pending: it.Current}); err != nil {
+			return err
+		}
+		e.report(j.Step, "the old key %s is CURRENT again", short(j.OldKey))
+		it = &credentials.Item{Profile: e.Profile, Current: old, Pending: it.Current}
+	}
+	// Give the sinks that got the new key the current one back, before it is revoked.
+	if j.NewKey.Fingerprint != "" {
+		redo := map[int]bool{}
+		names := sinkNames(e.Sinks)
+		for i, s := range e.Sinks {
+			fp, known, err := s.Holds(ctx)
+			if known && err == nil && fp == j.NewKey.Fingerprint {
+				redo[i] = true
+			}
+			for _, r := range j.Sinks {
+				if r.Name == names[i] && r.DeliveredFingerprint == j.NewKey.Fingerprint && !known {
+					redo[i] = true
+				}
+			}
+		}
+		if len(redo) > 0 {
+			if failed := e.deliverKey(ctx, j, it.Current, redo); len(failed) > 0 {
+				return fmt.Errorf("putting the current key back failed (%s); fix it and abort again", strings.Join(failed, "; "))
+			}
+			for i := range redo {
+				if err := e.Sinks[i].Restart(ctx); err != nil {
+					return fmt.Errorf("restarting %s: %s; fix it and abort again", names[i], oneLine(err).Error())
+				}
+			}
+		}
+	}
+	// Revoke the new key, or a key an unanswered create made.
+	var revoke []string
+	if j.NewKey.Name != "" {
+		revoke = append(revoke, j.NewKey.Name)
+	} else if it.Pending != nil {
+		revoke = append(revoke, it.Pending.Name)
+	}
+	if j.RequestID != "" && j.NewKey.Name == "" {
+		name, found, err := e.Issuer.Find(ctx, j.RequestID)
+		if err != nil {
+			return fmt.Errorf("finding the key of request %s: %w", j.RequestID, err)
+		}
+		if found && !slices.Contains(revoke, name) {
+			revoke = append(revoke, name)
+		}
+	}
+	for _, name := range revoke {
+		if err := e.Issuer.Revoke(ctx, name); err != nil {
+			return fmt.Errorf("revoking the new key %s: %w", name, err)
+		}
+		e.report(j.Step, "revoked the new key %s", name)
+	}
+	if it.Pending != nil {
+		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Previous: it.Previous}); err != nil {
+			return err
+		}
+	}
+	if err := j.Advance(StepAborted, "rolled back: the old key "+short(j.OldKey)+" is CURRENT"); err != nil {
+		return err
+	}
+	if _, err := j.Archive(e.StateDir); err != nil {
+		return err
+	}
+	e.audit(j, "rotate.abort", auditlog.OutcomeAborted, "rolled back; revoked "+strings.Join(revoke, ", "))
+	return nil
+}
+
+// oneLine keeps an error to one line, keeping what it wraps for errors.Is and errors.As.
+func oneLine(err error) error {
+	if err == nil || !strings.ContainsAny(err.Error(), "\r\n") {
+		return err
+	}
+	return &lineError{err}
+}
+
+type lineError struct{ err error }
+
+func (l *lineError) Error() string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(l.err.Error(), "\r", " ")), " ")
+}
+
+func (l *lineError) Unwrap() error { return l.err }
