@@ -1,6 +1,5 @@
-// Package keys holds the `waasctl keys` commands. `keys status` and
-// `keys check` read the keyring and the rotation journals; `keys rotate`
-// and `keys revoke` come with the rotation state machine.
+// Package keys holds the `waasctl keys` commands: status and check read the
+// keyring and the rotation journals; rotate drives internal/rotation.
 package keys
 
 import (
@@ -15,9 +14,9 @@ import (
 func NewCmdKeys(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys <command>",
-		Short: "See each profile's keys and their age; gate CI on key age",
+		Short: "Rotate API keys safely, see their ages, gate CI on key age",
 	}
-	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdCheck(f, nil))
+	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdCheck(f, nil), NewCmdRotate(f, nil))
 	return cmd
 }
 

@@ -1,0 +1,300 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/cli/prompter"
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/rotation"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// RotateOptions is what `keys rotate` needs.
+type RotateOptions struct {
+	IO       *iostreams.IOStreams
+	Factory  *cmdutil.Factory
+	Prompter prompter.Prompter
+
+	Profile string
+	Issuer  string
+	Grace   string
+	DryRun  bool
+	Resume  bool
+	Abort   bool
+	Yes     bool
+	Force   bool
+}
+
+// NewCmdRotate returns `keys rotate`.
+func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions) error) *cobra.Command {
+	opts := &RotateOptions{IO: f.IOStreams, Factory: f, Prompter: f.Prompter}
+	cmd := &cobra.Command{
+		Use:   "rotate PROFILE [--resume | --abort | --dry-run]",
+		Short: "Replace a profile's API key with a new one, safely, in stages",
+		Long: `Rotate a profile's API key: preflight (lock, the current key works) -> create (the issuer
+makes the new key; it is stored as PENDING in the keyring first) -> verify (the new key
+authenticates and sees the same pools) -> deliver (every sink in the profile) -> observe
+(restart and health commands) -> promote (PENDING becomes CURRENT, CURRENT becomes
+PREVIOUS) -> revoke (after the grace period, the old key is revoked and seen refused).
+
+The journal in the state folder records every step, so a rotation stopped by anything,
+even kill -9, continues with --resume or is rolled back with --abort. One rotation per
+profile runs at a time. Exit 5 when it stops part way (the message gives the command to
+continue), 6 when another rotation holds the lock, 4 when a key is rejected.
+
+The issuer comes from the profile's issuer in the config (sandbox, manual or exec), or
+--issuer. With manual, you create the key in the portal and hand over the download
+(--key-file, or a prompt); at revocation you delete the old key in the portal and waasctl
+waits until WaaS refuses it.`,
+		Example: `  waasctl keys rotate prod --dry-run
+  waasctl keys rotate prod --issuer manual --key-file ~/Downloads/cdp_api_key.json --grace 24h
+  waasctl keys rotate prod --resume`,
+		Args: cmdutil.ExactArgs(1, "keys rotate needs a profile"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Profile = args[0]
+			if err := cmdutil.Exclusive(map[string]bool{"resume": opts.Resume, "abort": opts.Abort, "dry-run": opts.DryRun}); err != nil {
+				return err
+			}
+			if opts.Grace != "" {
+				if _, err := config.ParseAge(opts.Grace); err != nil && opts.Grace != "0" {
+					return cmdutil.FlagErrorf("--grace: %v", err)
+				}
+			}
+			if !opts.DryRun && !opts.Yes && !opts.IO.CanPrompt() {
+				return cmdutil.FlagErrorf("refusing to rotate without confirmation: pass --yes (there is no terminal to ask on)")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return rotateRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Issuer, "issuer", "", "Who makes and revokes keys: sandbox, manual or exec (default: the profile's issuer)")
+	fl.StringVar(&opts.Grace, "grace", "", "Wait this long between promoting the new key and revoking the old, e.g. 24h (default: the profile's policy.grace, else 0)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "Print the plan and touch nothing")
+	fl.BoolVar(&opts.Resume, "resume", false, "Continue the rotation in progress")
+	fl.BoolVar(&opts.Abort, "abort", false, "Roll back the rotation in progress")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation")
+	fl.BoolVar(&opts.Force, "force", false, "Take over the lock of a rotation whose holder cannot be seen to be alive (another host)")
+	return cmd
+}
+
+func rotateRun(ctx context.Context, opts *RotateOptions) error {
+	eng, err := newEngine(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		for _, line := range eng.Plan() {
+			fmt.Fprintln(opts.IO.Out, line)
+		}
+		return nil
+	}
+	if !opts.Yes && !opts.Resume && !opts.Abort {
+		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Rotate the API key of profile %q (a new key is created; the old one is revoked at the end)?", opts.Profile), false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing changed")
+		}
+	}
+	var j *rotation.Journal
+	switch {
+	case opts.Resume:
+		j, err = eng.Resume(ctx)
+	case opts.Abort:
+		j, err = eng.Abort(ctx)
+	default:
+		j, err = eng.Rotate(ctx)
+	}
+	if err == nil && j == nil {
+		fmt.Fprintf(opts.IO.ErrOut, "No rotation of profile %q is in progress; nothing to do.\n", opts.Profile)
+		return nil
+	}
+	if err == nil {
+		switch j.Step {
+		case rotation.StepDone:
+			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q done: %s (%s) is current; the old key is revoked.\n",
+				opts.Profile, j.NewKey.Name, credentials.ShortFingerprint(j.NewKey.Fingerprint))
+		case rotation.StepAborted:
+			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q aborted: %s (%s) is current again.\n",
+				opts.Profile, j.OldKey.Name, credentials.ShortFingerprint(j.OldKey.Fingerprint))
+		}
+	}
+	return rotationError(opts.Profile, err)
+}
+
+// rotationError gives an engine error its documented exit code.
+func rotationError(profile string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var locked *rotation.LockedError
+	switch {
+	case errors.As(err, &locked):
+		return cmdutil.NewExitError(cmdutil.ExitLocked, err)
+	case errors.Is(err, rotation.ErrIncomplete):
+		return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "%v; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", err, profile)
+	case waas.HTTPCode(err) == 401 || waas.HTTPCode(err) == 403:
+		return cmdutil.NewExitError(cmdutil.ExitAuth, err)
+	}
+	return err
+}
+
+// newEngine builds the engine from the profile's config and the flags.
+func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, error) {
+	f := opts.Factory
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	prof := cfg.Profiles[opts.Profile]
+	endpoint := f.Endpoint
+	if endpoint == "" {
+		endpoint = prof.Endpoint
+	}
+	if endpoint == "" {
+		endpoint = waas.DefaultEndpoint
+	}
+	store, err := f.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	stateDir, err := config.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	grace := time.Duration(0)
+	g := opts.Grace
+	if g == "" && prof.Policy != nil {
+		g = prof.Policy.Grace
+	}
+	if g != "" && g != "0" {
+		if grace, err = config.ParseAge(g); err != nil {
+			return nil, fmt.Errorf("grace: %w", err)
+		}
+	}
+	check := func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
+		c, err := cmdutil.ClientForKey(key, endpoint, f)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for p, err := range c.Pools(ctx) {
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, p.Name)
+		}
+		return names, nil
+	}
+	issuer, err := newIssuer(ctx, opts, prof, store, endpoint, check)
+	if err != nil {
+		return nil, err
+	}
+	var sinks []rotation.Sink
+	for i, s := range prof.Sinks {
+		switch s.Type {
+		case "envfile":
+			sinks = append(sinks, &rotation.EnvfileSink{Path: s.Path, RestartCommand: s.Restart, Stderr: opts.IO.ErrOut})
+		case "exec":
+			sinks = append(sinks, &rotation.ExecSink{Command: s.Command, RestartCommand: s.Restart, Stderr: opts.IO.ErrOut})
+		default:
+			return nil, fmt.Errorf("profile %q sink %d: type %q: want envfile or exec", opts.Profile, i+1, s.Type)
+		}
+	}
+	auditDir, err := auditlog.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	audit, err := auditlog.Open(auditDir)
+	if err != nil {
+		return nil, err
+	}
+	return &rotation.Engine{
+		Profile: opts.Profile, StateDir: stateDir, Store: store, Issuer: issuer, Sinks: sinks,
+		Check: check, Audit: audit, Grace: grace,
+		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
+		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force,
+	}, nil
+}
+
+func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, store credentials.Store, endpoint string, check func(context.Context, *credentials.APIKey) ([]string, error)) (rotation.Issuer, error) {
+	kind := opts.Issuer
+	var command []string
+	if prof.Issuer != nil {
+		if kind == "" {
+			kind = prof.Issuer.Type
+		}
+		command = prof.Issuer.Command
+	}
+	switch kind {
+	case "sandbox":
+		// The key-admin API is called with the profile's current key, read
+		// now: after a promote that is already the new key.
+		item, err := store.Get(ctx, opts.Profile)
+		if err != nil {
+			return nil, fmt.Errorf("profile %q: %w", opts.Profile, err)
+		}
+		key, err := credentials.NewAPIKey(item.Current.Name, item.Current.PrivateKey, "keyring")
+		if err != nil {
+			return nil, err
+		}
+		c, err := cmdutil.ClientForKey(key, endpoint, opts.Factory)
+		if err != nil {
+			return nil, err
+		}
+		return &rotation.SandboxIssuer{Client: c}, nil
+	case "exec":
+		return &rotation.ExecIssuer{Command: command, Stderr: opts.IO.ErrOut}, nil
+	case "manual", "":
+		return &rotation.ManualIssuer{
+			Instruct: func(msg string) { fmt.Fprintln(opts.IO.ErrOut, msg) },
+			Obtain: func(ctx context.Context) ([]byte, string, error) {
+				if kf := opts.Factory.KeyFile; kf != "" {
+					data, err := os.ReadFile(kf)
+					return data, "file " + kf, err
+				}
+				if !opts.IO.CanPrompt() {
+					return nil, "", errors.New("the manual issuer needs the new key: pass --key-file FILE (there is no terminal to ask on)")
+				}
+				path, err := opts.Prompter.Secret("Path of the key file the portal downloaded")
+				if err != nil {
+					return nil, "", err
+				}
+				path = strings.TrimSpace(path)
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return nil, "", errors.New("that is not a readable file (the input is not shown)")
+				}
+				return data, "file " + path, nil
+			},
+			Rejected: func(ctx context.Context, name string) (bool, error) {
+				item, err := store.Get(ctx, opts.Profile)
+				if err != nil || item.Previous == nil || item.Previous.Name != name {
+					return false, fmt.Errorf("the old key %s is not in the keyring's previous slot", name)
+				}
+				k, err := credentials.NewAPIKey(item.Previous.Name, item.Previous.PrivateKey, "keyring")
+				if err != nil {
+					return false, err
+				}
+				_, err = check(ctx, k)
+				return waas.HTTPCode(err) == 401, nil
+			},
+			PollEvery: 10 * time.Second, Timeout: 30 * time.Minute,
+		}, nil
+	}
+	return nil, cmdutil.FlagErrorf("issuer %q: want sandbox, manual or exec", kind)
+}
