@@ -16,7 +16,7 @@ func NewCmdKeys(f *cmdutil.Factory) *cobra.Command {
 		Use:   "keys <command>",
 		Short: "Rotate API keys safely, see their ages, gate CI on key age",
 	}
-	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdCheck(f, nil), NewCmdRotate(f, nil))
+	cmd.AddCommand(NewCmdStatus(f, nil), NewCmdCheck(f, nil), NewCmdRotate(f, nil), NewCmdRevoke(f, nil))
 	return cmd
 }
 

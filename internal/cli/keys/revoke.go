@@ -1,0 +1,220 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// RevokeOptions is what `keys revoke` needs.
+type RevokeOptions struct {
+	IO          *iostreams.IOStreams
+	Factory     *cmdutil.Factory
+	Profile     string
+	Key         string
+	Reason      string
+	Issuer      string
+	RotateFirst bool
+	Force       bool
+	Yes         bool
+}
+
+// NewCmdRevoke returns `keys revoke`.
+func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
+	opts := &RevokeOptions{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "revoke PROFILE --reason TEXT [--key NAME|FINGERPRINT] [--rotate-first | --force]",
+		Short: "Revoke a key at WaaS now, and check that it is refused",
+		Long: `Revoke a key server-side through the profile's issuer and check that WaaS now refuses
+it (HTTP 401). For an incident: a key that may have leaked.
+
+Without --key the profile's current key is meant. Revoking the current key would leave
+the profile's consumers without a working key, so it needs either --rotate-first (an
+emergency rotation with no grace: a new key is created, verified and delivered, and the
+old one revoked at the end) or --force (revoke it now and leave the profile without a key).
+A previous key, or a key named with --key that the keyring does not hold, is revoked
+directly. --reason is recorded in the audit log.`,
+		Example: `  waasctl keys revoke prod --reason "key pasted in a public issue" --rotate-first --yes
+  waasctl keys revoke prod --key SHA256:E3LZG0UcxP4r --reason "left over from a rotation"`,
+		Args: cmdutil.ExactArgs(1, "keys revoke needs a profile"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Profile = args[0]
+			if strings.TrimSpace(opts.Reason) == "" {
+				return cmdutil.FlagErrorf("--reason is required: say why, for the audit log")
+			}
+			if credentials.LooksSecret(opts.Reason) {
+				return cmdutil.FlagErrorf("--reason looks like it holds key material; describe the incident instead")
+			}
+			if err := cmdutil.Exclusive(map[string]bool{"rotate-first": opts.RotateFirst, "force": opts.Force}); err != nil {
+				return err
+			}
+			if !opts.Yes && !opts.IO.CanPrompt() {
+				return cmdutil.FlagErrorf("refusing to revoke without confirmation: pass --yes (there is no terminal to ask on)")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return revokeRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Key, "key", "", "The key to revoke: its name or fingerprint (default: the current key)")
+	fl.StringVar(&opts.Reason, "reason", "", "Why, for the audit log (required)")
+	fl.StringVar(&opts.Issuer, "issuer", "", "Who revokes keys: sandbox, manual or exec (default: the profile's issuer)")
+	fl.BoolVar(&opts.RotateFirst, "rotate-first", false, "For the current key: rotate to a new key first, with no grace, then revoke it")
+	fl.BoolVar(&opts.Force, "force", false, "For the current key: revoke it now, leaving the profile without a working key")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation")
+	return cmd
+}
+
+func revokeRun(ctx context.Context, opts *RevokeOptions) error {
+	f := opts.Factory
+	store, err := f.Keyring()
+	if err != nil {
+		return err
+	}
+	item, err := store.Get(ctx, opts.Profile)
+	if errors.Is(err, credentials.ErrNotFound) {
+		item = &credentials.Item{Profile: opts.Profile}
+	} else if err != nil {
+		return err
+	}
+	target, slot := pickKey(item, opts.Key)
+	if target == nil && opts.Key == "" {
+		return fmt.Errorf("profile %q has no current key; name the key to revoke with --key", opts.Profile)
+	}
+	isCurrent := slot == "current"
+	if isCurrent && !opts.RotateFirst && !opts.Force {
+		return cmdutil.FlagErrorf("%s is the current key of profile %q: pass --rotate-first to replace it first, or --force to revoke it and leave the profile without a key", target.Name, opts.Profile)
+	}
+	name := opts.Key
+	if target != nil {
+		name = target.Name
+	}
+	if !opts.Yes {
+		ok, err := f.Prompter.Confirm(fmt.Sprintf("Revoke %s at WaaS now?", name), false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing revoked")
+		}
+	}
+	audit := func(action, outcome, detail string) {
+		dir, err := auditlog.DefaultDir()
+		if err != nil {
+			return
+		}
+		log, err := auditlog.Open(dir)
+		if err != nil {
+			return
+		}
+		e := auditlog.Entry{Command: "keys revoke", Profile: opts.Profile, Action: action, KeyNames: []string{name}, Outcome: outcome, Detail: detail}
+		if target != nil {
+			e.Fingerprints = []string{target.Fingerprint}
+		}
+		if _, err := log.Append(e); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: the audit log was not written: %v\n", err)
+		}
+	}
+
+	if isCurrent && opts.RotateFirst {
+		// The engine's revoke step revokes the old key and confirms the 401.
+		audit("revoke.rotate-first", "started", opts.Reason)
+		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true}
+		if err := rotateRun(ctx, rot); err != nil {
+			audit("revoke.rotate-first", "failed", opts.Reason)
+			return err
+		}
+		audit("revoke.rotate-first", "ok", opts.Reason)
+		return nil
+	}
+
+	rot := &RotateOptions{IO: opts.IO, Factory: f, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0"}
+	eng, err := newEngine(ctx, rot)
+	if err != nil {
+		return err
+	}
+	if err := eng.Issuer.Revoke(ctx, name); err != nil {
+		audit("revoke", "failed", opts.Reason)
+		return cmdutil.APIError(fmt.Errorf("revoking %s: %w", name, err))
+	}
+	confirmed := "no secret in the keyring to check the refusal with"
+	if target != nil {
+		key, err := credentials.NewAPIKey(target.Name, target.PrivateKey, "keyring")
+		if err != nil {
+			return err
+		}
+		if err := waitRejected(ctx, func(ctx context.Context) error { _, err := eng.Check(ctx, key); return err }); err != nil {
+			audit("revoke", "unconfirmed", opts.Reason)
+			return err
+		}
+		confirmed = "WaaS now refuses it (HTTP 401)"
+		if slot == "previous" {
+			item.Previous = nil
+		} else if slot == "pending" {
+			item.Pending = nil
+		}
+		if slot != "current" {
+			if err := store.Put(ctx, item); err != nil {
+				return err
+			}
+		}
+	}
+	audit("revoke", "ok", opts.Reason)
+	fmt.Fprintf(opts.IO.ErrOut, "Revoked %s: %s.\n", name, confirmed)
+	if isCurrent {
+		fmt.Fprintf(opts.IO.ErrOut, "Profile %q has no working key now: add one with 'waasctl auth add %s --key-file FILE --force'.\n", opts.Profile, opts.Profile)
+	}
+	return nil
+}
+
+// pickKey finds the key --key names (a name or a fingerprint, full or
+// short) among the profile's slots; with no --key, the current key.
+func pickKey(item *credentials.Item, want string) (*credentials.StoredKey, string) {
+	slots := []struct {
+		name string
+		key  *credentials.StoredKey
+	}{{"current", item.Current}, {"pending", item.Pending}, {"previous", item.Previous}}
+	for _, s := range slots {
+		if s.key == nil {
+			continue
+		}
+		if want == "" && s.name == "current" ||
+			want != "" && (s.key.Name == want || s.key.Fingerprint == want || credentials.ShortFingerprint(s.key.Fingerprint) == want) {
+			return s.key, s.name
+		}
+	}
+	return nil, ""
+}
+
+// waitRejected checks, a few times over propagation delays, that WaaS
+// refuses the revoked key.
+func waitRejected(ctx context.Context, call func(context.Context) error) error {
+	var last error
+	for i := 0; i < 10; i++ {
+		err := call(ctx)
+		if waas.HTTPCode(err) == 401 {
+			return nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * 500 * time.Millisecond):
+		}
+	}
+	if last == nil {
+		return errors.New("the key is revoked at the issuer but WaaS still accepts it; check again in a minute with 'waasctl auth status'")
+	}
+	return fmt.Errorf("could not confirm the revocation: %w", last)
+}
