@@ -17,8 +17,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/inventory"
+	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -90,7 +92,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
 	}
 
 	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL, seed: opts.Seed}
-	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.forgeries, d.counts} {
+	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.rotate, d.forgeries, d.counts} {
 		if err := step(ctx, tmp); err != nil {
 			return err
 		}
@@ -315,6 +317,84 @@ func (d *demo) keyAdmin(ctx context.Context, _ string) error {
 		rows = append(rows, []string{k.Nickname, credentials.ShortFingerprint(k.Fingerprint), string(k.State), used})
 	}
 	d.table([]string{"Key", "Fingerprint", "State", "Last used"}, rows)
+	return nil
+}
+
+// rotate is what `waasctl keys rotate` does, with a keyring in memory and
+// the proxy's .env in the demo's temporary folder.
+func (d *demo) rotate(ctx context.Context, tmp string) error {
+	d.heading("Rotate the API key: waasctl keys rotate demo --yes")
+	old, err := credentials.NewAPIKey(d.key.Name, d.key.PrivateKey, "demo")
+	if err != nil {
+		return err
+	}
+	store := credentials.NewMemoryStore()
+	if err := store.Put(ctx, &credentials.Item{Profile: "demo", Current: &credentials.StoredKey{
+		Name: old.Name, PrivateKey: d.key.PrivateKey, Fingerprint: old.Fingerprint, Algorithm: old.Algorithm(), AddedAt: time.Now().UTC(), AddedBy: "demo",
+	}}); err != nil {
+		return err
+	}
+	envPath := filepath.Join(tmp, "proxy.env")
+	if err := os.WriteFile(envPath, []byte("HTTP_ADDRESS=0.0.0.0:8091\n"), 0o600); err != nil {
+		return err
+	}
+	auditDir := filepath.Join(tmp, "audit")
+	audit, err := auditlog.Open(auditDir)
+	if err != nil {
+		return err
+	}
+	check := func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
+		secret, err := key.SecretText()
+		if err != nil {
+			return nil, err
+		}
+		c, err := clientForKey(d.url, waasapi.APIKey{Name: key.Name, PrivateKey: secret}, waas.Options{})
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for p, err := range c.Pools(ctx) {
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, p.Name)
+		}
+		return names, nil
+	}
+	eng := &rotation.Engine{
+		Profile: "demo", StateDir: filepath.Join(tmp, "state"), Store: store,
+		Issuer: &rotation.SandboxIssuer{Client: d.client},
+		Sinks:  []rotation.Sink{&rotation.EnvfileSink{Path: envPath}},
+		Check:  check, Audit: audit,
+		Report: func(step rotation.Step, msg string) { fmt.Fprintf(d.out, "%-9s %s\n", step+":", msg) },
+		Holder: rotation.Holder{Command: "sandbox demo"},
+	}
+	j, err := eng.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	// The rest of the demo speaks with the new key, as a consumer would.
+	item, err := store.Get(ctx, "demo")
+	if err != nil {
+		return err
+	}
+	d.key = waasapi.APIKey{Name: item.Current.Name, PrivateKey: item.Current.PrivateKey}
+	if d.client, err = clientForKey(d.url, d.key, waas.Options{}); err != nil {
+		return err
+	}
+	_, err = check(ctx, old)
+	fmt.Fprintf(d.out, "\nThe old key's next request: %v\n", err)
+	_, fp, err := rotation.ReadEnvKey(envPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "The proxy's .env now holds %s (%s); its other lines are untouched.\n", j.NewKey.Name, credentials.ShortFingerprint(fp))
+	rep, err := auditlog.Verify(auditDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "Audit log: %d hash-chained entries, verified OK=%v (waasctl log verify).\n", rep.Entries, rep.OK)
+	fmt.Fprintln(d.out, "Killed at any step, 'waasctl keys rotate demo --resume' finishes the rotation and --abort undoes it.")
 	return nil
 }
 
