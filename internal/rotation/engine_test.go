@@ -32,7 +32,12 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 2}})
+	return newRigWith(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 2}})
+}
+
+func newRigWith(t *testing.T, cfg sandbox.Config) *rig {
+	t.Helper()
+	sb := sandboxtest.Start(t, cfg)
 	store := credentials.NewMemoryStore()
 	ctx := context.Background()
 	if err := store.Put(ctx, &credentials.Item{Profile: "prod", Current: &credentials.StoredKey{Name: sb.Key.Name, PrivateKey: sb.Key.PrivateKey}}); err != nil {
