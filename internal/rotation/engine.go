@@ -36,8 +36,12 @@ type Engine struct {
 	// revoke the old one (which must then be rejected with HTTP 401).
 	Check func(ctx context.Context, key *credentials.APIKey) ([]string, error)
 	Audit *auditlog.Log // nil: no audit entries
-	// Grace is the wait between promote and revoking the old key; 0 revokes at once.
-	Grace time.Duration
+	// Grace is the wait between promote and revoking the old key; 0 revokes at once. A
+	// rotation keeps the grace it started with (the journal records it) unless GraceSet
+	// says the caller chose one for this run: then it replaces, and can shorten, the
+	// recorded one, as an incident may require.
+	Grace    time.Duration
+	GraceSet bool
 	// Observe, if set, runs after the sinks' restart commands: a health check, or the
 	// operator's confirmation that the consumers use the new key.
 	Observe func(ctx context.Context) error
@@ -171,6 +175,7 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.Grace = e.Grace.String()
 	if err := j.Save(e.StateDir); err != nil {
 		return nil, err
 	}
@@ -340,6 +345,26 @@ func (e *Engine) preflight(ctx context.Context, j *Journal) error {
 	return e.advance(j, StepCreate, "the current key "+short(j.OldKey)+" works")
 }
 
+// revokeLostCreate finds a key made by j.RequestID, revokes it, and gives
+// the journal a new request ID. An issuer that cannot find keys by request
+// (the manual one, a plugin without find) is trusted to make none twice.
+func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
+	name, found, err := e.Issuer.Find(ctx, j.RequestID)
+	if err != nil || !found {
+		return nil
+	}
+	if err := e.Issuer.Revoke(ctx, name); err != nil {
+		return fmt.Errorf("revoking %s, created by request %s whose answer was lost: %w", name, j.RequestID, err)
+	}
+	e.report(StepCreate, "revoked %s, created by a request whose answer was lost", name)
+	e.audit(j, "rotate.create", "revoked-orphan", "revoked "+name+", created by request "+j.RequestID+" whose answer was lost")
+	j.RequestID = uuid.NewString()
+	if err := j.Advance(StepCreate, "creating with a new request id"); err != nil {
+		return err
+	}
+	return j.Save(e.StateDir)
+}
+
 func (e *Engine) create(ctx context.Context, j *Journal) error {
 	it, err := e.item(ctx)
 	if err != nil {
@@ -355,6 +380,12 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 		if err := j.Save(e.StateDir); err != nil {
 			return err
 		}
+	} else if err := e.revokeLostCreate(ctx, j); err != nil {
+		// A resumed create: an earlier call with this request ID may have made a
+		// key whose answer never came back. Not every issuer refuses a repeated
+		// ID (the sandbox answers ErrCreatedButLost; a plugin may just create
+		// again), so look for it first.
+		return err
 	}
 	var nk *NewKey
 	for attempt := 1; ; attempt++ {
@@ -535,13 +566,35 @@ func (e *Engine) promote(ctx context.Context, j *Journal) error {
 	default:
 		return fmt.Errorf("the PENDING key %s is no longer in the keyring; abort the rotation (`waasctl keys rotate %s --abort`)", short(j.NewKey), e.Profile)
 	}
-	if e.Grace > 0 {
-		j.GraceUntil = e.now().Add(e.Grace).UTC()
+	if g := e.graceFor(j); g > 0 {
+		j.GraceUntil = e.now().Add(g).UTC()
 	}
 	return e.advance(j, StepRevoke, "the new key "+short(j.NewKey)+" is CURRENT; the old one is PREVIOUS")
 }
 
+// graceFor is the grace of j's rotation: the one it started with, unless
+// this run was given one.
+func (e *Engine) graceFor(j *Journal) time.Duration {
+	if e.GraceSet || j.Grace == "" {
+		return e.Grace
+	}
+	g, err := time.ParseDuration(j.Grace)
+	if err != nil {
+		return e.Grace
+	}
+	return g
+}
+
 func (e *Engine) revoke(ctx context.Context, j *Journal) error {
+	if e.GraceSet && !j.GraceUntil.IsZero() {
+		// A grace chosen now can only shorten the wait, never start a new one.
+		if until := j.StartedAt.Add(e.Grace); e.Grace == 0 || until.Before(j.GraceUntil) {
+			j.GraceUntil = time.Time{}
+			if e.Grace > 0 && e.now().Before(until) {
+				j.GraceUntil = until
+			}
+		}
+	}
 	if now := e.now(); now.Before(j.GraceUntil) {
 		_ = j.Advance(StepRevoke, "waiting for the grace period")
 		if err := j.Save(e.StateDir); err != nil {

@@ -65,7 +65,7 @@ func (m *ManualIssuer) Revoke(ctx context.Context, name string) error {
 			if err != nil {
 				return fmt.Errorf("%s: could not check whether it is deleted: %w", name, err)
 			}
-			return fmt.Errorf("%s still authenticates after %s: delete it in the portal, then run the rotation again with --resume", name, m.Timeout)
+			return fmt.Errorf("%w: %s still authenticates after %s: delete it in the portal, then resume", ErrIncomplete, name, m.Timeout)
 		case <-t.C:
 		}
 	}

@@ -101,6 +101,7 @@ type Journal struct {
 	OldKey     KeyRef       `json:"old_key,omitzero"`
 	NewKey     KeyRef       `json:"new_key,omitzero"`
 	Sinks      []SinkResult `json:"sinks,omitempty"`
+	Grace      string       `json:"grace,omitempty"` // the grace the rotation started with
 	GraceUntil time.Time    `json:"grace_until,omitzero"`
 	RevokedAt  time.Time    `json:"revoked_at,omitzero"`
 	Events     []Event      `json:"events,omitempty"` // the last maxEvents

@@ -66,11 +66,12 @@ waits until WaaS refuses it.`,
 				return err
 			}
 			if opts.Grace != "" {
-				if _, err := config.ParseAge(opts.Grace); err != nil && opts.Grace != "0" {
+				if _, err := parseGrace(opts.Grace); err != nil {
 					return cmdutil.FlagErrorf("--grace: %v", err)
 				}
 			}
-			if !opts.DryRun && !opts.Yes && !opts.IO.CanPrompt() {
+			// --resume and --abort finish what a confirmed run started: no question.
+			if !opts.DryRun && !opts.Resume && !opts.Abort && !opts.Yes && !opts.IO.CanPrompt() {
 				return cmdutil.FlagErrorf("refusing to rotate without confirmation: pass --yes (there is no terminal to ask on)")
 			}
 			if runF != nil {
@@ -176,15 +177,13 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	if err != nil {
 		return nil, err
 	}
-	grace := time.Duration(0)
 	g := opts.Grace
 	if g == "" && prof.Policy != nil {
 		g = prof.Policy.Grace
 	}
-	if g != "" && g != "0" {
-		if grace, err = config.ParseAge(g); err != nil {
-			return nil, fmt.Errorf("grace: %w", err)
-		}
+	grace, err := parseGrace(g)
+	if err != nil {
+		return nil, fmt.Errorf("grace: %w", err)
 	}
 	check := func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
 		c, err := cmdutil.ClientForKey(key, endpoint, f)
@@ -225,7 +224,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	}
 	return &rotation.Engine{
 		Profile: opts.Profile, StateDir: stateDir, Store: store, Issuer: issuer, Sinks: sinks,
-		Check: check, Audit: audit, Grace: grace,
+		Check: check, Audit: audit, Grace: grace, GraceSet: opts.Grace != "",
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
 		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force,
 	}, nil
@@ -297,4 +296,18 @@ func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, st
 		}, nil
 	}
 	return nil, cmdutil.FlagErrorf("issuer %q: want sandbox, manual or exec", kind)
+}
+
+// parseGrace is config.ParseAge, with zero (in any unit) meaning no grace.
+func parseGrace(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d == 0 {
+		return 0, nil
+	}
+	if s == "0" || s == "0d" {
+		return 0, nil
+	}
+	return config.ParseAge(s)
 }
