@@ -217,6 +217,10 @@ func (e *Engine) lock() (*Lock, error) {
 // just finished.
 func (e *Engine) advance(j *Journal, to Step, msg string) error {
 	from := j.Step
+	// The audit entry goes before the journal moves on: a crash between the two re-runs the
+	// step on resume (every step is idempotent) and records it again, where the other order
+	// would lose the record of a step that happened.
+	e.audit(j, "rotate."+string(from), auditlog.OutcomeOK, msg)
 	if err := j.Advance(to, msg); err != nil {
 		return err
 	}
@@ -224,7 +228,6 @@ func (e *Engine) advance(j *Journal, to Step, msg string) error {
 		return err
 	}
 	e.report(from, "%s", msg)
-	e.audit(j, "rotate."+string(from), auditlog.OutcomeOK, msg)
 	return nil
 }
 

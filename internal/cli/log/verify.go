@@ -115,6 +115,9 @@ func printOK(ios *iostreams.IOStreams, r auditlog.Report, anchors int) error {
 		msg = "audit log OK: 0 entries (nothing logged yet)\n"
 	default:
 		msg = fmt.Sprintf("audit log OK: %d entries, head matches", r.Entries)
+		if r.Note != "" {
+			msg = fmt.Sprintf("audit log OK: %d entries", r.Entries)
+		}
 		switch {
 		case anchors == 1:
 			msg += ", anchor matches"
@@ -124,8 +127,13 @@ func printOK(ios *iostreams.IOStreams, r auditlog.Report, anchors int) error {
 		// The head on a line of its own, so that a CI job can keep it and pass it to --anchor.
 		msg += "\nhead: " + headString(r.Head) + "\n"
 	}
-	_, err := fmt.Fprint(ios.Out, msg)
-	return err
+	if _, err := fmt.Fprint(ios.Out, msg); err != nil {
+		return err
+	}
+	if r.Note != "" {
+		fmt.Fprintf(ios.ErrOut, "note: %s\n", r.Note)
+	}
+	return nil
 }
 
 // where says "at line 17: broken chain: ..." or, for a problem with the head file itself,
