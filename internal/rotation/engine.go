@@ -21,6 +21,9 @@ import (
 // profile's CURRENT key works all along; the caller exits 5 and prints the resume command.
 var ErrIncomplete = errors.New("the rotation is not finished")
 
+// errGraceWait marks the stop at revoke while the grace period runs.
+var errGraceWait = errors.New("waiting for the grace period")
+
 // Engine runs a profile's rotation: preflight -> create -> verify -> deliver -> observe ->
 // promote -> revoke -> done (DESIGN.md, "Rotation invariants"). Every step saves the journal
 // before its work and is idempotent, so Resume after a crash at any point finishes the
@@ -291,6 +294,11 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			err = e.promote(ctx, j)
 		case StepRevoke:
 			err = e.revoke(ctx, j)
+		}
+		if errors.Is(err, errGraceWait) {
+			// Waiting out the grace period is the plan, not a failure.
+			e.audit(j, "rotate.revoke", "waiting", oneLine(err).Error())
+			return err
 		}
 		if err != nil {
 			return e.fail(j, err)
@@ -603,7 +611,7 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 		if err := j.Save(e.StateDir); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: the new key is CURRENT; the old key %s stays valid until the grace period ends at %s: run %s then", ErrIncomplete, short(j.OldKey), j.GraceUntil.Format(time.RFC3339), e.resumeHint())
+		return fmt.Errorf("%w: %w: the new key is CURRENT; the old key %s stays valid until the grace period ends at %s: run %s then", ErrIncomplete, errGraceWait, short(j.OldKey), j.GraceUntil.Format(time.RFC3339), e.resumeHint())
 	}
 	it, err := e.item(ctx)
 	if err != nil {

@@ -241,21 +241,7 @@ func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, st
 	}
 	switch kind {
 	case "sandbox":
-		// The key-admin API is called with the profile's current key, read
-		// now: after a promote that is already the new key.
-		item, err := store.Get(ctx, opts.Profile)
-		if err != nil {
-			return nil, fmt.Errorf("profile %q: %w", opts.Profile, err)
-		}
-		key, err := credentials.NewAPIKey(item.Current.Name, item.Current.PrivateKey, "keyring")
-		if err != nil {
-			return nil, err
-		}
-		c, err := cmdutil.ClientForKey(key, endpoint, opts.Factory)
-		if err != nil {
-			return nil, err
-		}
-		return &rotation.SandboxIssuer{Client: c}, nil
+		return &currentKeySandboxIssuer{store: store, profile: opts.Profile, endpoint: endpoint, f: opts.Factory}, nil
 	case "exec":
 		return &rotation.ExecIssuer{Command: command, Stderr: opts.IO.ErrOut}, nil
 	case "manual", "":
@@ -310,4 +296,57 @@ func parseGrace(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	return config.ParseAge(s)
+}
+
+// currentKeySandboxIssuer calls the sandbox's key-admin API with the
+// profile's CURRENT key as it is at each call, read under the rotation's
+// lock: after a promote that is the new key, and a rotation that finished
+// just before this one took the lock cannot leave it holding a revoked key.
+type currentKeySandboxIssuer struct {
+	store    credentials.Store
+	profile  string
+	endpoint string
+	f        *cmdutil.Factory
+}
+
+func (c *currentKeySandboxIssuer) issuer(ctx context.Context) (*rotation.SandboxIssuer, error) {
+	item, err := c.store.Get(ctx, c.profile)
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: %w", c.profile, err)
+	}
+	key, err := credentials.NewAPIKey(item.Current.Name, item.Current.PrivateKey, "keyring")
+	if err != nil {
+		return nil, err
+	}
+	client, err := cmdutil.ClientForKey(key, c.endpoint, c.f)
+	if err != nil {
+		return nil, err
+	}
+	return &rotation.SandboxIssuer{Client: client}, nil
+}
+
+func (c *currentKeySandboxIssuer) Name() string { return "sandbox" }
+
+func (c *currentKeySandboxIssuer) Create(ctx context.Context, requestID string) (*rotation.NewKey, error) {
+	iss, err := c.issuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return iss.Create(ctx, requestID)
+}
+
+func (c *currentKeySandboxIssuer) Find(ctx context.Context, requestID string) (string, bool, error) {
+	iss, err := c.issuer(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	return iss.Find(ctx, requestID)
+}
+
+func (c *currentKeySandboxIssuer) Revoke(ctx context.Context, name string) error {
+	iss, err := c.issuer(ctx)
+	if err != nil {
+		return err
+	}
+	return iss.Revoke(ctx, name)
 }
