@@ -146,6 +146,9 @@ func rotationError(profile string, err error) error {
 	switch {
 	case errors.As(err, &locked):
 		return cmdutil.NewExitError(cmdutil.ExitLocked, err)
+	case errors.Is(err, context.Canceled):
+		// Stopped by Ctrl-C or SIGTERM part way: resumable, which says more than 130.
+		return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "interrupted part way; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", profile)
 	case errors.Is(err, rotation.ErrIncomplete):
 		return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "%v; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", err, profile)
 	case waas.HTTPCode(err) == 401 || waas.HTTPCode(err) == 403:
