@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -266,7 +267,7 @@ func fileExists(p string) bool {
 }
 
 // cmdNoCanary implements "nocanary KEYFILE PATH...": fail if any file under the PATHs holds any
-// line of the private key in KEYFILE ({"name","privateKey"} JSON), in plain or JSON-escaped form.
+// line of the private key in KEYFILE ({"name","privateKey"} JSON, or a .env file holding a key).
 // The canary test runs every auth command on a key and saves every output under the PATHs.
 func cmdNoCanary(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
@@ -277,7 +278,13 @@ func cmdNoCanary(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	data, err := os.ReadFile(ts.MkAbs(args[0]))
 	ts.Check(err)
-	ts.Check(json.Unmarshal(data, &kf))
+	if json.Unmarshal(data, &kf) != nil {
+		// A .env file, such as a sink's: take the key it holds.
+		k, err := credentials.ParseKeyInput(data, "canary")
+		ts.Check(err)
+		kf.PrivateKey, err = k.SecretText()
+		ts.Check(err)
+	}
 	var needles []string
 	for _, line := range strings.Split(kf.PrivateKey, "\n") {
 		if len(line) >= 16 && !strings.HasPrefix(line, "-----") {

@@ -331,8 +331,25 @@ func ref(k *credentials.StoredKey) KeyRef {
 	return KeyRef{Name: k.Name, Fingerprint: k.Fingerprint}
 }
 
+// short names a key in progress lines and errors: its ID masked to its first
+// eight characters and its short fingerprint, enough to tell keys apart at a
+// glance. The journal and the audit log keep the full names.
 func short(k KeyRef) string {
-	return fmt.Sprintf("%s (%s)", k.Name, credentials.ShortFingerprint(k.Fingerprint))
+	return fmt.Sprintf("%s (%s)", MaskKeyName(k.Name), credentials.ShortFingerprint(k.Fingerprint))
+}
+
+// MaskKeyName shortens organizations/{org}/apiKeys/{id} to
+// organizations/…/apiKeys/{first 8 of id}…, and a bare ID to its first 8.
+func MaskKeyName(name string) string {
+	id := name
+	prefix := ""
+	if i := strings.LastIndex(name, "/apiKeys/"); i >= 0 {
+		prefix, id = "organizations/…/apiKeys/", name[i+len("/apiKeys/"):]
+	}
+	if len(id) > 8 {
+		id = id[:8] + "…"
+	}
+	return prefix + id
 }
 
 func (e *Engine) preflight(ctx context.Context, j *Journal) error {
