@@ -213,7 +213,27 @@ func (e *Engine) lock() (*Lock, error) {
 	if h.Command == "" {
 		h.Command = "keys rotate"
 	}
-	return AcquireLock(e.StateDir, e.Profile, h, e.Force)
+	l, err := AcquireLock(e.StateDir, e.Profile, h, e.Force)
+	if err != nil {
+		return nil, err
+	}
+	// A forced takeover is logged, as is finding a crashed holder's record.
+	if l.TookOver != nil {
+		e.report(StepPreflight, "took over the lock held by %s (--force)", l.TookOver)
+		e.auditLock("lock.takeover", "took over the lock held by "+l.TookOver.String())
+	} else if l.Abandoned != nil {
+		e.auditLock("lock.abandoned", "the previous holder, "+l.Abandoned.String()+", ended without releasing the lock")
+	}
+	return l, nil
+}
+
+func (e *Engine) auditLock(action, detail string) {
+	if e.Audit == nil {
+		return
+	}
+	if _, err := e.Audit.Append(auditlog.Entry{Command: "keys rotate", Profile: e.Profile, Action: action, Outcome: auditlog.OutcomeOK, Detail: detail}); err != nil {
+		e.report(StepPreflight, "the audit log was not written: %v", err)
+	}
 }
 
 // advance moves the journal to the next step, saves it and writes the audit entry of the step
