@@ -188,24 +188,34 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 
 // Resume finishes the rotation in progress. With none in progress it returns (nil, nil).
 func (e *Engine) Resume(ctx context.Context) (*Journal, error) {
-	lock, err := e.lock()
-	if err != nil {
-		return nil, err
+	lock, j, err := e.inProgress()
+	if lock == nil || j == nil {
+		return j, err
 	}
 	defer lock.Release()
-	j, err := LoadJournal(e.StateDir, e.Profile)
-	if err != nil || j == nil {
-		return nil, err
-	}
-	if j.Step.Finished() {
-		// It finished but a crash kept it from the archive.
-		if _, err := j.Archive(e.StateDir); err != nil {
-			return j, err
-		}
-		return nil, nil
-	}
 	e.report(j.Step, "resuming rotation %s at %s", j.ID, j.Step)
 	return j, oneLine(e.run(ctx, lock, j))
+}
+
+// inProgress takes the lock and loads the rotation in progress. With none
+// (or one that finished but a crash kept it from the archive, which it
+// archives) it releases the lock and returns a nil journal.
+func (e *Engine) inProgress() (*Lock, *Journal, error) {
+	lock, err := e.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := LoadJournal(e.StateDir, e.Profile)
+	if err == nil && j != nil && j.Step.Finished() {
+		if _, err = j.Archive(e.StateDir); err == nil {
+			j = nil
+		}
+	}
+	if err != nil || j == nil {
+		lock.Release()
+		return nil, j, err
+	}
+	return lock, j, nil
 }
 
 func (e *Engine) lock() (*Lock, error) {
@@ -713,21 +723,11 @@ func (e *Engine) confirmRejected(ctx context.Context, k *credentials.StoredKey) 
 // first, then the same. Once the old key is revoked it refuses: only --resume can finish. With
 // no rotation in progress it returns (nil, nil).
 func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
-	lock, err := e.lock()
-	if err != nil {
-		return nil, err
+	lock, j, err := e.inProgress()
+	if lock == nil || j == nil {
+		return j, err
 	}
 	defer lock.Release()
-	j, err := LoadJournal(e.StateDir, e.Profile)
-	if err != nil || j == nil {
-		return nil, err
-	}
-	if j.Step.Finished() {
-		if _, err := j.Archive(e.StateDir); err != nil {
-			return j, err
-		}
-		return nil, nil
-	}
 	if err := e.abort(ctx, j); err != nil {
 		e.audit(j, "rotate.abort", auditlog.OutcomeFailed, oneLine(err).Error())
 		return j, oneLine(err)
