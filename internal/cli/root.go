@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
 	devicegroupscmd "github.com/waasctl/waasctl/internal/cli/devicegroups"
+	inventorycmd "github.com/waasctl/waasctl/internal/cli/inventory"
 	keyscmd "github.com/waasctl/waasctl/internal/cli/keys"
 	logcmd "github.com/waasctl/waasctl/internal/cli/log"
 	networkscmd "github.com/waasctl/waasctl/internal/cli/networks"
@@ -101,6 +102,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		keyscmd.NewCmdKeys(f),
 		sandboxcmd.NewCmdSandbox(f),
 		logcmd.NewCmdLog(f),
+		inventorycmd.NewCmdInventory(f),
 	)
 	// ---- end of command groups ----
 
