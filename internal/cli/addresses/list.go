@@ -36,10 +36,8 @@ listed in turn. --wallet keeps one wallet's addresses.`,
 			if opts.Network != "" {
 				opts.Network = cmdutil.ResourceName("networks", opts.Network)
 			}
-			if opts.Wallet != "" {
-				if err := cmdutil.CheckName("--wallet", opts.Wallet, cmdutil.WalletName); err != nil {
-					return err
-				}
+			if err := cmdutil.CheckName("--wallet", opts.Wallet, cmdutil.WalletName); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -2,7 +2,6 @@
 package auth
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,15 +42,10 @@ func viewOf(k *credentials.StoredKey) *KeyView {
 	return &KeyView{Name: k.Name, Fingerprint: k.Fingerprint, Algorithm: k.Algorithm, AddedAt: k.AddedAt, AddedBy: k.AddedBy, Source: k.Source}
 }
 
-// humanAge says how old something is, to the unit that matters.
+// humanAge is cmdutil.Age, with "just now" for a key added a moment ago.
 func humanAge(d time.Duration) string {
-	switch {
-	case d < time.Minute:
+	if d < time.Minute {
 		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
+	return cmdutil.Age(d)
 }

@@ -40,15 +40,11 @@ strings; for ERC-721 and ERC-1155 they count token IDs.`,
 			case opts.Address == "" && (opts.Wallet == "" || opts.Network == ""):
 				return cmdutil.FlagErrorf("say whose balances: --address ADDRESS, or --wallet WALLET with --network NETWORK")
 			}
-			if opts.Address != "" {
-				if err := cmdutil.CheckName("--address", opts.Address, cmdutil.AddressName); err != nil {
-					return err
-				}
+			if err := cmdutil.CheckName("--address", opts.Address, cmdutil.AddressName); err != nil {
+				return err
 			}
-			if opts.Wallet != "" {
-				if err := cmdutil.CheckName("--wallet", opts.Wallet, cmdutil.WalletName); err != nil {
-					return err
-				}
+			if err := cmdutil.CheckName("--wallet", opts.Wallet, cmdutil.WalletName); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -2,9 +2,11 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/waas"
@@ -78,8 +80,12 @@ const (
 )
 
 // CheckName returns a usage error unless name has the shape of pattern
-// (literal segments must match, {placeholders} must be non-empty).
+// (literal segments must match, {placeholders} must be non-empty). An empty
+// name is not checked: an unset flag.
 func CheckName(what, name, pattern string) error {
+	if name == "" {
+		return nil
+	}
 	got, want := strings.Split(name, "/"), strings.Split(pattern, "/")
 	ok := len(got) == len(want)
 	for i := 0; ok && i < len(want); i++ {
@@ -93,4 +99,15 @@ func CheckName(what, name, pattern string) error {
 		return FlagErrorf("%s %q is not a name of the form %s", what, name, pattern)
 	}
 	return nil
+}
+
+// Age says how old something is, to the unit that matters: 42m, 17h, 90d.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }

@@ -115,7 +115,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 		{Header: "PROFILE", Value: func(c Checked) string { return c.Profile }},
 		{Header: "KEY", Value: func(c Checked) string { return c.Key }},
 		{Header: "FINGERPRINT", Value: func(c Checked) string { return credentials.ShortFingerprint(c.Fingerprint) }},
-		{Header: "AGE", Value: func(c Checked) string { return age(now.Sub(c.AddedAt)) }},
+		{Header: "AGE", Value: func(c Checked) string { return cmdutil.Age(now.Sub(c.AddedAt)) }},
 		{Header: "MAX AGE", Value: func(c Checked) string { return c.MaxAge }},
 		{Header: "STATUS", Value: func(c Checked) string {
 			if c.Overdue {
@@ -140,7 +140,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	for _, r := range results {
 		if r.Overdue {
 			fmt.Fprintf(opts.IO.ErrOut, "overdue: profile %s key %s (%s) is %s old, over its max age of %s: rotate it\n",
-				r.Profile, r.Key, credentials.ShortFingerprint(r.Fingerprint), age(now.Sub(r.AddedAt)), r.MaxAge)
+				r.Profile, r.Key, credentials.ShortFingerprint(r.Fingerprint), cmdutil.Age(now.Sub(r.AddedAt)), r.MaxAge)
 		}
 	}
 	if overdue > 0 {

@@ -68,7 +68,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		{Header: "SLOT", Value: func(s SlotStatus) string { return s.Slot }},
 		{Header: "KEY", Value: func(s SlotStatus) string { return s.Key }},
 		{Header: "FINGERPRINT", Value: func(s SlotStatus) string { return credentials.ShortFingerprint(s.Fingerprint) }},
-		{Header: "AGE", Value: func(s SlotStatus) string { return age(now.Sub(s.AddedAt)) }},
+		{Header: "AGE", Value: func(s SlotStatus) string { return cmdutil.Age(now.Sub(s.AddedAt)) }},
 		{Header: "ROTATION", Value: func(s SlotStatus) string {
 			if s.Rotation == "" {
 				return "-"

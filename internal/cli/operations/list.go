@@ -39,10 +39,8 @@ wallet order.`,
 			if err := cmdutil.Exclusive(map[string]bool{"device-group": opts.DeviceGroup != "", "pool": opts.Scope.Pool != "", "all": opts.Scope.All}); err != nil {
 				return err
 			}
-			if opts.DeviceGroup != "" {
-				if err := cmdutil.CheckName("--device-group", opts.DeviceGroup, cmdutil.DeviceGroupName); err != nil {
-					return err
-				}
+			if err := cmdutil.CheckName("--device-group", opts.DeviceGroup, cmdutil.DeviceGroupName); err != nil {
+				return err
 			}
 			if opts.DeviceGroup == "" && opts.Scope.Check() != nil {
 				return cmdutil.FlagErrorf("say which device groups: --device-group GROUP, --pool POOL or --all")

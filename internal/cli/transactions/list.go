@@ -31,10 +31,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 			if err := cmdutil.Exclusive(map[string]bool{"wallet": opts.Wallet != "", "pool": opts.Scope.Pool != "", "all": opts.Scope.All}); err != nil {
 				return err
 			}
-			if opts.Wallet != "" {
-				if err := cmdutil.CheckName("--wallet", opts.Wallet, cmdutil.WalletName); err != nil {
-					return err
-				}
+			if err := cmdutil.CheckName("--wallet", opts.Wallet, cmdutil.WalletName); err != nil {
+				return err
 			}
 			if opts.Wallet == "" && opts.Scope.Check() != nil {
 				return cmdutil.FlagErrorf("say whose transactions: --wallet WALLET, --pool POOL or --all")
