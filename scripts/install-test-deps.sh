@@ -16,6 +16,7 @@ packages=(
 	dbus-daemon:dbus-run-session       # ... on a private session bus (Debian 12 ships dbus-run-session here)
 	dbus-bin:dbus-send                 # ... which with-keyring.sh polls until the daemon is up
 	keyutils:keyctl                    # the keyctl test reads back from a second session keyring
+	postgresql                         # the server scripts/with-postgres.sh runs (its binaries are not on PATH)
 )
 
 if ! command -v go >/dev/null 2>&1; then

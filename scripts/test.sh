@@ -34,8 +34,10 @@ if [[ ${#gofiles[@]} -gt 0 ]]; then
 	fi
 fi
 
-step "go test -race (with a throwaway Secret Service, scripts/with-keyring.sh)"
-scripts/with-keyring.sh go test -race -count=1 ./...
+step "go test -race (with a throwaway Secret Service and PostgreSQL server: scripts/with-keyring.sh, scripts/with-postgres.sh)"
+# with-postgres.sh also sets WAASCTL_REQUIRE_POSTGRES=1, so that the PostgreSQL tests fail rather
+# than skip when its server is there but they cannot reach it.
+scripts/with-keyring.sh scripts/with-postgres.sh go test -race -count=1 ./...
 
 step "fuzz (FUZZTIME=${FUZZTIME:-50000x} per target)"
 scripts/fuzz.sh

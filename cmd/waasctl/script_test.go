@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -61,6 +64,12 @@ func scriptParams() testscript.Params {
 				env.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
 			}
 			env.Setenv("RUN_ID", strconv.FormatInt(time.Now().UnixNano(), 36))
+			// The postgres scripts reach the throwaway server of
+			// scripts/with-postgres.sh.
+			if dsn := os.Getenv(sandboxtest.PostgresDSNEnv); dsn != "" {
+				env.Setenv(sandboxtest.PostgresDSNEnv, dsn)
+			}
+			env.Values[scriptStateKey{}] = &scriptState{t: env.T()}
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -72,17 +81,28 @@ func scriptParams() testscript.Params {
 			case "keyring:keyctl":
 				_, err := exec.LookPath("keyctl")
 				return runtime.GOOS == "linux" && err == nil, nil
+			case "postgres":
+				// Under WAASCTL_REQUIRE_POSTGRES=1 a missing server fails the script rather
+				// than skip it, so CI cannot pass without the PostgreSQL checks.
+				if os.Getenv(sandboxtest.PostgresDSNEnv) == "" && os.Getenv(sandboxtest.RequirePostgresEnv) == "1" {
+					return false, fmt.Errorf("%s is unset but %s=1", sandboxtest.PostgresDSNEnv, sandboxtest.RequirePostgresEnv)
+				}
+				return os.Getenv(sandboxtest.PostgresDSNEnv) != "", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":  cmdExitCode,
-			"waitfile":  cmdWaitFile,
-			"dirempty":  cmdDirEmpty,
-			"filemode":  cmdFileMode,
-			"sandbox":   cmdSandbox,
-			"interrupt": cmdInterrupt,
-			"nocanary":  cmdNoCanary,
+			"exitcode":       cmdExitCode,
+			"waitfile":       cmdWaitFile,
+			"dirempty":       cmdDirEmpty,
+			"filemode":       cmdFileMode,
+			"sandbox":        cmdSandbox,
+			"sandbox-faults": cmdSandboxFaults,
+			"plant":          cmdPlant,
+			"ledger":         cmdLedger,
+			"interrupt":      cmdInterrupt,
+			"findings":       cmdFindings,
+			"nocanary":       cmdNoCanary,
 		},
 		RequireExplicitExec: true,
 	}
@@ -161,9 +181,33 @@ func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// scriptStateKey finds a script's scriptState in its testscript values.
+type scriptStateKey struct{}
+
+// scriptState is what a script's commands share: its sandbox, which runs in this process, and
+// its testing.T, for skipping from a command.
+type scriptState struct {
+	t   testscript.T
+	srv *sandbox.Server
+}
+
+func stateOf(ts *testscript.TestScript) *scriptState {
+	return ts.Value(scriptStateKey{}).(*scriptState)
+}
+
+// scriptSandbox is the script's running sandbox; the command fails without one.
+func scriptSandbox(ts *testscript.TestScript, cmd string) *sandbox.Server {
+	srv := stateOf(ts).srv
+	if srv == nil {
+		ts.Fatalf("%s: no sandbox; start one with the sandbox command first", cmd)
+	}
+	return srv
+}
+
 // cmdSandbox implements "sandbox [flags]": start a sandbox in the test process for the rest of
 // the script, write its bootstrap key to $WORK/key.json and set $SANDBOX_URL. Flags:
-// -pools N -wallets N -addresses N -ops N -latency D -fault-rate P -rate-limit N/PERIOD -seed N.
+// -pools N -wallets N (per pool) -wallets-per-group N -addresses N -ops N (per device group)
+// -latency D -fault-rate P -rate-limit N/PERIOD -seed N. A script has one sandbox at a time.
 func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sandbox")
@@ -175,6 +219,7 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	fs.IntVar(&cfg.Shape.WalletsPerPool, "wallets", 3, "")
 	fs.IntVar(&cfg.Shape.AddressesPerWallet, "addresses", 1, "")
 	fs.IntVar(&cfg.Shape.OperationsPerGroup, "ops", 1, "")
+	fs.IntVar(&cfg.Shape.WalletsPerGroup, "wallets-per-group", 1, "")
 	fs.DurationVar(&cfg.Latency, "latency", 0, "")
 	fs.Float64Var(&cfg.FaultRate, "fault-rate", 0, "")
 	rl := fs.String("rate-limit", "", "")
@@ -203,10 +248,146 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("sandbox: %v", err)
 	}
 	ts.Setenv("SANDBOX_ORG", srv.DefaultOrg())
+	st := stateOf(ts)
+	st.srv = srv
 	ts.Defer(func() {
 		cancel()
 		<-done
+		st.srv = nil
 	})
+}
+
+// cmdSandboxFaults implements "sandbox-faults P": set the running sandbox's fault rate to P
+// (0 to 1), e.g. to plant resources without faults and then turn them on.
+func cmdSandboxFaults(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sandbox-faults P")
+	}
+	p, err := strconv.ParseFloat(args[0], 64)
+	if err != nil || p < 0 || p > 1 {
+		ts.Fatalf("sandbox-faults: %q is not a probability between 0 and 1", args[0])
+	}
+	scriptSandbox(ts, "sandbox-faults").SetFaultRate(p)
+}
+
+// cmdPlant implements "plant [-wallets N] [-signatures N] [-pool P] FILE": play an adversary with
+// the leaked $WORK/key.json against the script's sandbox (sandboxtest.Plant): N wallets, each in
+// a new device group, and N CreateSignature operations left pending on seeded wallets' keys, in
+// pool P (default: the first pool listed). FILE gets one "KIND NAME" line per planted resource,
+// sorted, KIND one of wallet, device_group, operation; $PLANTED_WALLET, $PLANTED_DEVICE_GROUP and
+// $PLANTED_OPERATION are set to the first name of each kind planted.
+func cmdPlant(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! plant")
+	}
+	fs := flag.NewFlagSet("plant", flag.ContinueOnError)
+	var spec sandboxtest.PlantSpec
+	fs.IntVar(&spec.Wallets, "wallets", 0, "")
+	fs.IntVar(&spec.Signatures, "signatures", 0, "")
+	fs.StringVar(&spec.Pool, "pool", "", "")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		ts.Fatalf("usage: plant [-wallets N] [-signatures N] [-pool P] FILE")
+	}
+	scriptSandbox(ts, "plant")
+	var kf struct {
+		Name       string `json:"name"`
+		PrivateKey string `json:"privateKey"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("key.json")), &kf))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	planted, err := sandboxtest.Plant(ctx, ts.Getenv("SANDBOX_URL"), waasapi.APIKey{Name: kf.Name, PrivateKey: kf.PrivateKey}, spec)
+	ts.Check(err)
+	var lines []string
+	for _, kind := range []struct {
+		kind, env string
+		names     []string
+	}{
+		{sandboxtest.LedgerWallet, "PLANTED_WALLET", planted.Wallets},
+		{sandboxtest.LedgerDeviceGroup, "PLANTED_DEVICE_GROUP", planted.DeviceGroups},
+		{sandboxtest.LedgerOperation, "PLANTED_OPERATION", planted.Operations},
+	} {
+		for _, n := range kind.names {
+			lines = append(lines, kind.kind+" "+n+"\n")
+		}
+		if len(kind.names) > 0 {
+			ts.Setenv(kind.env, kind.names[0])
+		}
+	}
+	slices.Sort(lines)
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(0)), []byte(strings.Join(lines, "")), 0o600))
+}
+
+// cmdLedger implements "ledger FORMAT TARGET [-owner-prefix S]": write the middle tier's ledger,
+// i.e. everything the script's sandbox holds right now (its Inventory, not read over HTTP): every
+// MPC wallet, device group and pending MPC operation, each with an owner S<n> (default user-<n>),
+// one per device group, shared by the group's wallets and operations. FORMAT and TARGET:
+//   - csv FILE: header kind,name,owner; kind is wallet, device_group or operation.
+//   - jsonl FILE: {"kind":..,"name":..,"owner":..} lines.
+//   - sqlite FILE: tables wallets(wallet_name, user_id), device_groups(device_group, user_id),
+//     signing_requests(mpc_operation_id, user_id), operations by bare ID
+//     (sandboxtest.LedgerQueries reads them).
+//   - postgres DBNAME: the same tables, mpc_operation_id a uuid column, in database DBNAME
+//     (replaced if it exists, dropped when the script ends) on the server of
+//     $WAASCTL_TEST_POSTGRES_DSN; sets $LEDGER_DSN to its DSN. Without that server the script is
+//     skipped, or fails if WAASCTL_REQUIRE_POSTGRES=1.
+func cmdLedger(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: ledger csv|jsonl|sqlite|postgres TARGET [-owner-prefix S]"
+	if neg {
+		ts.Fatalf("unsupported: ! ledger")
+	}
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	prefix := fs.String("owner-prefix", "user-", "")
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			ts.Fatalf("%s", usage)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) != 2 {
+		ts.Fatalf("%s", usage)
+	}
+	format, target := pos[0], pos[1]
+	inv := scriptSandbox(ts, "ledger").Inventory()
+	opt := sandboxtest.OwnerPrefix(*prefix)
+	switch format {
+	case "csv", "jsonl":
+		write := sandboxtest.WriteLedgerCSV
+		if format == "jsonl" {
+			write = sandboxtest.WriteLedgerJSONL
+		}
+		var buf bytes.Buffer
+		ts.Check(write(&buf, inv, opt))
+		ts.Check(os.WriteFile(ts.MkAbs(target), buf.Bytes(), 0o600))
+	case "sqlite":
+		ts.Check(sandboxtest.CreateLedgerSQLite(ts.MkAbs(target), inv, opt))
+	case "postgres":
+		admin := os.Getenv(sandboxtest.PostgresDSNEnv)
+		if admin == "" {
+			if os.Getenv(sandboxtest.RequirePostgresEnv) == "1" {
+				ts.Fatalf("ledger postgres: %s is unset but %s=1", sandboxtest.PostgresDSNEnv, sandboxtest.RequirePostgresEnv)
+			}
+			stateOf(ts).t.Skip("ledger postgres: no PostgreSQL server (" + sandboxtest.PostgresDSNEnv + " is unset; see scripts/with-postgres.sh)")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		dsn, err := sandboxtest.CreateLedgerPostgres(ctx, admin, target, inv, opt)
+		ts.Check(err)
+		ts.Defer(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := sandboxtest.DropLedgerPostgres(ctx, admin, target); err != nil {
+				ts.Logf("ledger postgres: dropping %s: %v", target, err)
+			}
+		})
+		ts.Setenv("LEDGER_DSN", dsn)
+	default:
+		ts.Fatalf("ledger: unknown format %q; %s", format, usage)
+	}
 }
 
 // cmdInterrupt implements "interrupt NAME prog [args...]": run prog, send it SIGINT once it has
@@ -316,4 +497,64 @@ func cmdNoCanary(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 	}
 	ts.Logf("nocanary: %d files checked, no trace of the key", checked)
+}
+
+// cmdFindings implements "findings REPORT PLANTED": REPORT is the -o json output of `audit
+// operations`, `audit resources` or `incident assess`; PLANTED is a file written by plant. The
+// unknown operations, wallets and device groups in REPORT must be exactly the planted ones of
+// the kinds REPORT covers: every plant found, nothing else reported.
+func cmdFindings(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: findings REPORT PLANTED")
+	}
+	var rep struct {
+		Unknown []struct {
+			Operation string `json:"operation"`
+			Kind      string `json:"kind"`
+			Name      string `json:"name"`
+		} `json:"unknown"`
+		UnknownOperations []struct {
+			Operation string `json:"operation"`
+		} `json:"unknownOperations"`
+		UnknownResources []struct {
+			Kind string `json:"kind"`
+			Name string `json:"name"`
+		} `json:"unknownResources"`
+	}
+	if err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &rep); err != nil {
+		ts.Fatalf("findings: %s is not a JSON report: %v", args[0], err)
+	}
+	var got []string
+	kinds := map[string]bool{}
+	for _, u := range rep.Unknown {
+		if u.Operation != "" {
+			got, kinds["operation"] = append(got, "operation "+u.Operation), true
+		} else {
+			got, kinds["wallet"], kinds["device_group"] = append(got, u.Kind+" "+u.Name), true, true
+		}
+	}
+	if rep.UnknownOperations != nil || rep.UnknownResources != nil {
+		kinds["operation"], kinds["wallet"], kinds["device_group"] = true, true, true
+	}
+	for _, u := range rep.UnknownOperations {
+		got = append(got, "operation "+u.Operation)
+	}
+	for _, u := range rep.UnknownResources {
+		got = append(got, u.Kind+" "+u.Name)
+	}
+	if len(kinds) == 0 { // an empty report: say which kinds it covers by its shape
+		kinds["operation"], kinds["wallet"], kinds["device_group"] = true, true, true
+	}
+	var want []string
+	for _, line := range strings.Split(strings.TrimSpace(ts.ReadFile(args[1])), "\n") {
+		kind, _, _ := strings.Cut(line, " ")
+		if line != "" && kinds[kind] {
+			want = append(want, line)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		ts.Fatalf("findings in %s:\n%s\nplanted (%s):\n%s", args[0], strings.Join(got, "\n"), args[1], strings.Join(want, "\n"))
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
 	devicegroupscmd "github.com/waasctl/waasctl/internal/cli/devicegroups"
+	incidentcmd "github.com/waasctl/waasctl/internal/cli/incident"
 	inventorycmd "github.com/waasctl/waasctl/internal/cli/inventory"
 	keyscmd "github.com/waasctl/waasctl/internal/cli/keys"
 	logcmd "github.com/waasctl/waasctl/internal/cli/log"
@@ -103,6 +104,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		sandboxcmd.NewCmdSandbox(f),
 		logcmd.NewCmdLog(f),
 		inventorycmd.NewCmdInventory(f),
+		incidentcmd.NewCmdIncident(f),
 	)
 	// ---- end of command groups ----
 

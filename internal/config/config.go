@@ -64,10 +64,14 @@ type Quota struct {
 	DeviceGroups int `yaml:"device_groups,omitempty"`
 }
 
-// Ledger is the middle tier's record of what it owns, used by reconciliation audits.
+// Ledger is the middle tier's record of what it owns, used by reconciliation audits
+// (internal/reconcile): a PostgreSQL URL or SQLite file with one query per resource kind,
+// each returning names and optionally owners, or a CSV/JSONL file.
 type Ledger struct {
-	DSN             string `yaml:"dsn,omitempty"`
-	OperationsQuery string `yaml:"operations_query,omitempty"`
+	DSN               string `yaml:"dsn,omitempty"`
+	OperationsQuery   string `yaml:"operations_query,omitempty"`
+	WalletsQuery      string `yaml:"wallets_query,omitempty"`
+	DeviceGroupsQuery string `yaml:"device_groups_query,omitempty"`
 }
 
 // Load reads the config file at ConfigFile().

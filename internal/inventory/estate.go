@@ -11,17 +11,22 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/nameset"
 
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // An estate snapshot is a JSONL file: a header line, one line per resource
-// in the client's deterministic order (pools; wallets, each followed by its
-// device group; the pending operations of each group; the addresses of each
-// network), and a trailer with the number of resource lines and the SHA-256
+// in the client's deterministic order (pools; wallets (parent: their device
+// group), each followed by its device group the first time it appears; the
+// pending operations of each group (parent: the group; type: the operation's
+// kind); the addresses of each network), and a trailer with the number of resource lines and the SHA-256
 // of every byte before the trailer. A truncated, edited or re-ordered file
 // fails VerifySnapshot.
 
@@ -70,6 +75,7 @@ type Record struct {
 	Parent       string     `json:"parent,omitempty"`
 	Pool         string     `json:"pool,omitempty"`
 	Wallet       string     `json:"wallet,omitempty"`
+	Type         string     `json:"type,omitempty"` // an operation's kind: CreateSignature, ...
 	Count        *int       `json:"count,omitempty"`
 	SHA256       string     `json:"sha256,omitempty"`
 }
@@ -129,8 +135,8 @@ func (sw *SnapshotWriter) line(r Record) error {
 }
 
 // TakeSnapshot streams a snapshot of the estate c sees to w. Memory stays
-// constant: resources are written as the client's iterators yield them (the
-// network list is the only thing held).
+// small: resources are written as the client's iterators yield them; the
+// network list and 16 bytes per device group are all that is held.
 func TakeSnapshot(ctx context.Context, c *waas.Client, w io.Writer, meta SnapshotMeta) (SnapshotSummary, error) {
 	sw, err := NewSnapshotWriter(w, meta)
 	if err != nil {
@@ -144,14 +150,15 @@ func TakeSnapshot(ctx context.Context, c *waas.Client, w io.Writer, meta Snapsho
 			return SnapshotSummary{}, err
 		}
 	}
+	groups := nameset.New() // a group shared by wallets gets one line
 	for wl, err := range c.AllWallets(ctx) {
 		if err != nil {
 			return SnapshotSummary{}, err
 		}
-		if err := sw.Add(Record{Kind: KindWallet, Name: wl.Name, Pool: poolOf(wl.Name)}); err != nil {
+		if err := sw.Add(Record{Kind: KindWallet, Name: wl.Name, Pool: poolOf(wl.Name), Parent: wl.DeviceGroup}); err != nil {
 			return SnapshotSummary{}, err
 		}
-		if wl.DeviceGroup != "" {
+		if wl.DeviceGroup != "" && groups.Add(wl.DeviceGroup) {
 			if err := sw.Add(Record{Kind: KindDeviceGroup, Name: wl.DeviceGroup, Wallet: wl.Name, Pool: poolOf(wl.DeviceGroup)}); err != nil {
 				return SnapshotSummary{}, err
 			}
@@ -162,7 +169,7 @@ func TakeSnapshot(ctx context.Context, c *waas.Client, w io.Writer, meta Snapsho
 			return SnapshotSummary{}, err
 		}
 		for _, op := range g.Operations {
-			if err := sw.Add(Record{Kind: KindOperation, Name: op.Name, Parent: g.Wallet.DeviceGroup, Wallet: g.Wallet.Name}); err != nil {
+			if err := sw.Add(Record{Kind: KindOperation, Name: op.Name, Parent: g.Wallet.DeviceGroup, Wallet: g.Wallet.Name, Type: op.Kind()}); err != nil {
 				return SnapshotSummary{}, err
 			}
 		}
@@ -272,6 +279,52 @@ func deref(p *int) int {
 	return *p
 }
 
+// ReadSnapshot calls fn with each resource line of a snapshot while it
+// verifies it. fn sees lines before the trailer is checked: a caller must
+// discard what it gathered if ReadSnapshot fails.
+func ReadSnapshot(r io.Reader, fn func(Record) error) (SnapshotSummary, error) {
+	return readSnapshot(r, fn)
+}
+
+// LatestSnapshot finds the newest snapshot in dir taken for profile of the
+// same endpoint and organization before t, by its header (the file is
+// verified when it is read). It returns "" when there is none.
+func LatestSnapshot(dir, profile, endpoint, org string, before time.Time) (string, SnapshotMeta, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, safeName(profile)+"-*.jsonl"))
+	if err != nil {
+		return "", SnapshotMeta{}, err
+	}
+	slices.Sort(matches)
+	for i := len(matches) - 1; i >= 0; i-- {
+		meta, err := snapshotHeader(matches[i])
+		if err != nil {
+			continue // not a snapshot, or unreadable: not a baseline
+		}
+		// The glob for "prod" also matches "prod-eu": the header decides.
+		if meta.Profile == profile && meta.Endpoint == endpoint && meta.Organization == org && meta.Time.Before(before) {
+			return matches[i], meta, nil
+		}
+	}
+	return "", SnapshotMeta{}, nil
+}
+
+func snapshotHeader(path string) (SnapshotMeta, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return SnapshotMeta{}, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil {
+		return SnapshotMeta{}, err
+	}
+	var rec Record
+	if err := json.Unmarshal(line, &rec); err != nil || rec.Kind != KindHeader || rec.Time == nil {
+		return SnapshotMeta{}, corrupt(1, "not a snapshot header")
+	}
+	return SnapshotMeta{Time: *rec.Time, Endpoint: rec.Endpoint, Organization: rec.Organization, Profile: rec.Profile}, nil
+}
+
 // VerifySnapshot checks a snapshot's header, trailer count and checksum,
 // and returns its summary. Errors wrap ErrCorrupt and name the line.
 func VerifySnapshot(r io.Reader) (SnapshotSummary, error) {
@@ -349,3 +402,25 @@ func DiffSnapshots(a, b io.Reader) (Diff, error) {
 	}
 	return d, nil
 }
+
+// SaveSnapshot takes a snapshot with c into path, or, when path is "", into
+// a new file in dir named by SnapshotFileName. The file is written
+// atomically with mode 0600: it appears complete or not at all.
+func SaveSnapshot(ctx context.Context, c *waas.Client, dir, path string, meta SnapshotMeta) (string, SnapshotSummary, error) {
+	if path == "" {
+		if err := fsutil.MkdirPrivate(dir); err != nil {
+			return "", SnapshotSummary{}, err
+		}
+		path = SnapshotFileName(dir, meta.Profile, meta.Time)
+	}
+	var sum SnapshotSummary
+	err := fsutil.Write(path, 0o600, func(w io.Writer) error {
+		var err error
+		sum, err = TakeSnapshot(ctx, c, w, meta)
+		return err
+	})
+	return path, sum, err
+}
+
+// SnapshotDir is where snapshots go in the state folder.
+func SnapshotDir(stateDir string) string { return filepath.Join(stateDir, "snapshots") }

@@ -1,7 +1,7 @@
 // Package inventory counts and compares what a WaaS estate holds. The WaaS
 // API has no quota or usage call, so usage is derived by enumeration:
-// pools, the MPC wallets of each, their device groups (one per wallet), and
-// the addresses on every network.
+// pools, the MPC wallets of each, their device groups (counted once however
+// many wallets share one), and the addresses on every network.
 package inventory
 
 import (
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/waasctl/waasctl/internal/nameset"
 
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -71,6 +73,7 @@ func Count(ctx context.Context, c *waas.Client, progress Progress) (*Counts, err
 		byPool[p.Name] = &PoolCounts{Pool: p.Name, DisplayName: p.DisplayName}
 		tick()
 	}
+	groups := nameset.New() // wallets may share a device group
 	for w, err := range c.WalletsOf(ctx, waas.Only(pools...)) {
 		if err != nil {
 			return nil, err
@@ -80,7 +83,7 @@ func Count(ctx context.Context, c *waas.Client, progress Progress) (*Counts, err
 			continue
 		}
 		pc.Wallets++
-		if w.DeviceGroup != "" {
+		if w.DeviceGroup != "" && groups.Add(w.DeviceGroup) {
 			pc.DeviceGroups++
 		}
 		tick()

@@ -76,6 +76,8 @@ func (w *walletRec) addrsOn(network string) []addrKey {
 	return nil
 }
 
+// A device group may hold several wallets (EstateShape.WalletsPerGroup);
+// each wallet then has its own keys in the group, marked by keyRec.WalletID.
 type groupRec struct {
 	ID      string
 	PoolID  string
@@ -89,11 +91,36 @@ type keyRec struct {
 	ID             string
 	DerivationPath []int32
 	PublicKey      []byte // 33-byte compressed point; emulated, not a real secp256k1 key
+	// WalletID is the wallet whose addresses come from this key; empty
+	// for a key made with CreateMPCKey until GenerateAddress claims it.
+	WalletID string
 }
 
 func (g *groupRec) key(id string) *keyRec {
 	for i := range g.Keys {
 		if g.Keys[i].ID == id {
+			return &g.Keys[i]
+		}
+	}
+	return nil
+}
+
+// walletKey returns the n-th key of the group that belongs to walletID,
+// claiming the first unclaimed key when the wallet has fewer than n+1, or
+// nil when there is none to claim. Claiming keeps two wallets of one group
+// from ever deriving an address from the same key.
+func (g *groupRec) walletKey(walletID string, n int) *keyRec {
+	for i := range g.Keys {
+		if g.Keys[i].WalletID == walletID {
+			if n == 0 {
+				return &g.Keys[i]
+			}
+			n--
+		}
+	}
+	for i := range g.Keys {
+		if g.Keys[i].WalletID == "" {
+			g.Keys[i].WalletID = walletID
 			return &g.Keys[i]
 		}
 	}

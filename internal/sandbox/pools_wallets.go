@@ -205,10 +205,11 @@ func (s *Server) generateAddress(c *call) (any, error) {
 			idx = len(w.Addrs) - 1
 		}
 		n := len(w.Addrs[idx].Keys)
-		if n >= len(g.Keys) {
-			c.newKey(g, []int32{44, 60, 0, 0, int32(n)})
+		k := g.walletKey(w.ID, n)
+		if k == nil {
+			k = c.newKey(g, []int32{44, 60, 0, 0, int32(n)})
+			k.WalletID = w.ID
 		}
-		k := &g.Keys[n]
 		ak := addrKey{Network: netID, Addr: addressFromPublicKey(k.PublicKey)}
 		w.Addrs[idx].Keys = append(w.Addrs[idx].Keys, ak)
 		c.es.Addresses[ak] = &addrRec{WalletID: w.ID, GroupID: g.ID, KeyID: k.ID}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -93,8 +94,9 @@ type Server struct {
 	limiter  *rate.Limiter
 	routes   map[string][]route // by service path ("pools", ..., "sandbox")
 
-	faultMu  sync.Mutex
-	faultRNG *mrand.Rand
+	faultRate atomic.Uint64 // math.Float64bits of the fault probability; see SetFaultRate
+	faultMu   sync.Mutex
+	faultRNG  *mrand.Rand
 
 	mu    sync.RWMutex // guards state
 	state *persistent
@@ -136,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 		s.limiter = rate.NewLimiter(rate.Limit(float64(cfg.RateLimit.N)/cfg.RateLimit.Per.Seconds()), cfg.RateLimit.N)
 	}
 	s.faultRNG = mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x5eed))
+	s.faultRate.Store(math.Float64bits(cfg.FaultRate))
 	s.routes = s.buildRoutes()
 
 	loaded := false
@@ -168,6 +171,17 @@ func New(cfg Config) (*Server, error) {
 		go s.saveLoop()
 	}
 	return s, nil
+}
+
+// SetFaultRate changes the probability of an injected fault per request
+// while the server runs, e.g. to plant resources cleanly and then turn
+// faults on. Requests already past fault injection are not affected. It
+// panics unless 0 <= p <= 1, as New refuses such a rate.
+func (s *Server) SetFaultRate(p float64) {
+	if !(p >= 0 && p <= 1) {
+		panic(fmt.Sprintf("sandbox: fault rate %v: must be between 0 and 1", p))
+	}
+	s.faultRate.Store(math.Float64bits(p))
 }
 
 // DefaultOrg is the organization that owns the seeded estate.
@@ -380,12 +394,13 @@ const (
 // before the request is handled, or (for requests that change something) a
 // dropped connection after it was carried out, in equal shares.
 func (s *Server) pickFault(method string) fault {
-	if s.cfg.FaultRate <= 0 {
+	p := math.Float64frombits(s.faultRate.Load())
+	if p <= 0 {
 		return faultNone
 	}
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
-	if s.faultRNG.Float64() >= s.cfg.FaultRate {
+	if s.faultRNG.Float64() >= p {
 		return faultNone
 	}
 	f := fault(1 + s.faultRNG.IntN(4))

@@ -15,7 +15,8 @@ import (
 // --state persistence: the whole persistent struct, gob-encoded, replaced
 // atomically, so that a crash leaves either the old state or the new one.
 
-const stateVersion = 1
+// stateVersion 2: keys name the wallet they belong to (keyRec.WalletID).
+const stateVersion = 2
 
 var errNoState = errors.New("no saved state")
 
@@ -32,10 +33,29 @@ func loadState(path string) (*persistent, error) {
 	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&st); err != nil {
 		return nil, fmt.Errorf("state file %s is not a sandbox state (%v); move it away to start afresh", path, err)
 	}
-	if st.Version != stateVersion {
+	switch st.Version {
+	case stateVersion:
+	case 1:
+		st.upgradeFrom1()
+	default:
 		return nil, fmt.Errorf("state file %s has version %d, this sandbox reads %d; move it away to start afresh", path, st.Version, stateVersion)
 	}
 	return &st, nil
+}
+
+// upgradeFrom1 gives each key that backs an address its wallet: version 1
+// had one wallet per group and no owners on keys.
+func (st *persistent) upgradeFrom1() {
+	for _, es := range st.Orgs {
+		for _, a := range es.Addresses {
+			if g := es.Groups[a.GroupID]; g != nil {
+				if k := g.key(a.KeyID); k != nil && k.WalletID == "" {
+					k.WalletID = a.WalletID
+				}
+			}
+		}
+	}
+	st.Version = stateVersion
 }
 
 // Save writes the state to StatePath now.

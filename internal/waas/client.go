@@ -323,3 +323,6 @@ func (c *Client) Organization() string {
 	org, _, _ := strings.Cut(rest, "/")
 	return org
 }
+
+// Concurrency is how many requests the client's fan-outs run at once.
+func (c *Client) Concurrency() int { return c.concurrency }

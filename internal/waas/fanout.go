@@ -5,6 +5,8 @@ import (
 	"iter"
 	"sync"
 
+	"github.com/waasctl/waasctl/internal/nameset"
+
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -150,16 +152,17 @@ func (c *Client) AllWallets(ctx context.Context) iter.Seq2[waasapi.MPCWallet, er
 }
 
 // GroupOperations is the pending MPC operations of one device group, with
-// the wallet the group belongs to.
+// the first wallet seen in that group.
 type GroupOperations struct {
 	Wallet     waasapi.MPCWallet
 	Operations []waasapi.MPCOperation
 }
 
 // OperationsOf lists the pending operations of each wallet's device group,
-// up to the client's concurrency of groups at once, in wallet order.
+// up to the client's concurrency of groups at once, in wallet order. A
+// group several wallets share is listed once, with its first wallet.
 func (c *Client) OperationsOf(ctx context.Context, wallets iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[GroupOperations, error] {
-	return fanOut(ctx, c.concurrency, 1, wallets, func(ctx context.Context, w waasapi.MPCWallet, emit func(GroupOperations) bool) error {
+	return fanOut(ctx, c.concurrency, 1, FirstOfEachGroup(wallets), func(ctx context.Context, w waasapi.MPCWallet, emit func(GroupOperations) bool) error {
 		r, err := c.ListMPCOperations(ctx, w.DeviceGroup)
 		if err != nil {
 			return err
@@ -183,4 +186,25 @@ func (c *Client) TransactionsOf(ctx context.Context, wallets iter.Seq2[waasapi.M
 	return fanOut(ctx, c.concurrency, c.pageBuffer(), wallets, func(ctx context.Context, w waasapi.MPCWallet, emit func(waasapi.MPCTransaction) bool) error {
 		return emitAll(c.Transactions(ctx, w.Name), emit)
 	})
+}
+
+// FirstOfEachGroup yields the wallets of seq whose device group has not
+// been seen before, and skips wallets without one. It holds 16 bytes per
+// group.
+func FirstOfEachGroup(seq iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[waasapi.MPCWallet, error] {
+	return func(yield func(waasapi.MPCWallet, error) bool) {
+		seen := nameset.New()
+		for w, err := range seq {
+			if err != nil {
+				yield(w, err)
+				return
+			}
+			if w.DeviceGroup == "" || !seen.Add(w.DeviceGroup) {
+				continue
+			}
+			if !yield(w, nil) {
+				return
+			}
+		}
+	}
 }

@@ -13,5 +13,7 @@ func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
 		Short: "Check the estate against limits and policies (exit 3 on findings)",
 	}
 	cmd.AddCommand(NewCmdQuota(f, nil))
+	cmd.AddCommand(NewCmdOperations(f, nil))
+	cmd.AddCommand(NewCmdResources(f, nil))
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
 	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 // Env is a test factory and what it writes.
@@ -18,6 +19,8 @@ type Env struct {
 	Factory        *cmdutil.Factory
 	Stdout, Stderr interface{ String() string }
 	Sandbox        *sandbox.Server
+	URL            string         // the sandbox's base URL
+	Key            waasapi.APIKey // the key the factory's client uses
 }
 
 // New starts a sandbox with cfg and returns a factory whose API client uses
@@ -33,5 +36,5 @@ func New(t *testing.T, cfg sandbox.Config) *Env {
 	}
 	client := sb.Client(t, waas.Options{Concurrency: 4, PageSize: 3})
 	f.APIClient = func() (*waas.Client, error) { return client, nil }
-	return &Env{Factory: f, Stdout: stdout, Stderr: stderr, Sandbox: sb.Server}
+	return &Env{Factory: f, Stdout: stdout, Stderr: stderr, Sandbox: sb.Server, URL: sb.URL, Key: sb.Key}
 }

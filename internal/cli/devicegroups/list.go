@@ -27,7 +27,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		Aliases: []string{"ls"},
 		Short:   "List the device groups of a pool's wallets, or of every wallet",
 		Long: `List device groups through the wallets that own them (WaaS has no call that lists device
-groups). A device group created directly, without a wallet, does not appear.`,
+groups). A device group created directly, without a wallet, does not appear; a group several
+wallets share appears once, with the first of them.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.Scope.Check(); err != nil {
@@ -42,7 +43,7 @@ groups). A device group created directly, without a wallet, does not appear.`,
 			}
 			ctx := cmd.Context()
 			return cmdutil.StreamList(ctx, cmdutil.ListRun[Listed]{IO: opts.IO, Format: opts.Output(), Columns: ListedColumns, Noun: "device groups"},
-				groupsOf(opts.Scope.Wallets(ctx, c)))
+				groupsOf(waas.FirstOfEachGroup(opts.Scope.Wallets(ctx, c))))
 		},
 	}
 	opts.Scope.AddFlags(cmd, "device groups")
@@ -55,9 +56,6 @@ func groupsOf(wallets iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[Listed, err
 			if err != nil {
 				yield(Listed{}, err)
 				return
-			}
-			if w.DeviceGroup == "" {
-				continue
 			}
 			if !yield(Listed{Name: w.DeviceGroup, MPCWallet: w.Name}, nil) {
 				return

@@ -3,8 +3,6 @@ package inventory
 import (
 	"context"
 	"fmt"
-	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
-	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/waas"
 )
@@ -70,24 +67,11 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 		return err
 	}
 	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile()}
-	path := opts.Out
-	if path == "" {
-		stateDir, err := opts.StateDir()
-		if err != nil {
-			return err
-		}
-		dir := filepath.Join(stateDir, "snapshots")
-		if err := fsutil.MkdirPrivate(dir); err != nil {
-			return err
-		}
-		path = inventory.SnapshotFileName(dir, opts.Profile(), meta.Time)
-	}
-	var sum inventory.SnapshotSummary
-	err = fsutil.Write(path, 0o600, func(w io.Writer) error {
-		var err error
-		sum, err = inventory.TakeSnapshot(ctx, c, w, meta)
+	stateDir, err := opts.StateDir()
+	if err != nil {
 		return err
-	})
+	}
+	path, sum, err := inventory.SaveSnapshot(ctx, c, inventory.SnapshotDir(stateDir), opts.Out, meta)
 	if err != nil {
 		if ctx.Err() != nil {
 			return cmdutil.ExitErrorf(cmdutil.ExitInterrupted, "interrupted; no snapshot was written")

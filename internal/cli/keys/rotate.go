@@ -15,6 +15,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/waas"
 )
@@ -33,6 +34,8 @@ type RotateOptions struct {
 	Abort   bool
 	Yes     bool
 	Force   bool
+
+	NoSnapshot bool
 }
 
 // NewCmdRotate returns `keys rotate`.
@@ -46,6 +49,9 @@ makes the new key; it is stored as PENDING in the keyring first) -> verify (the 
 authenticates and sees the same pools) -> deliver (every sink in the profile) -> observe
 (restart and health commands) -> promote (PENDING becomes CURRENT, CURRENT becomes
 PREVIOUS) -> revoke (after the grace period, the old key is revoked and seen refused).
+Once done, an inventory snapshot is taken with the new key (snapshots/ in the state
+folder): the baseline 'incident assess' diffs against if this key ever leaks. A failed
+snapshot is a warning, not a failed rotation; --no-snapshot skips it.
 
 The journal in the state folder records every step, so a rotation stopped by anything,
 even kill -9, continues with --resume or is rolled back with --abort. One rotation per
@@ -87,6 +93,7 @@ waits until WaaS refuses it.`,
 	fl.BoolVar(&opts.Resume, "resume", false, "Continue the rotation in progress")
 	fl.BoolVar(&opts.Abort, "abort", false, "Roll back the rotation in progress")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation")
+	fl.BoolVar(&opts.NoSnapshot, "no-snapshot", false, "Do not take an inventory snapshot after the rotation")
 	fl.BoolVar(&opts.Force, "force", false, "Take over the lock of a rotation whose holder cannot be seen to be alive (another host)")
 	return cmd
 }
@@ -129,12 +136,71 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		case rotation.StepDone:
 			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q done: %s (%s) is current; the old key is revoked.\n",
 				opts.Profile, j.NewKey.Name, credentials.ShortFingerprint(j.NewKey.Fingerprint))
+			if !opts.NoSnapshot {
+				snapshotAfterRotation(ctx, opts)
+			}
 		case rotation.StepAborted:
 			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q aborted: %s (%s) is current again.\n",
 				opts.Profile, j.OldKey.Name, credentials.ShortFingerprint(j.OldKey.Fingerprint))
 		}
 	}
 	return rotationError(opts.Profile, err)
+}
+
+// snapshotAfterRotation records the estate as the new key first sees it.
+// The rotation is done whatever happens here, so failures only warn.
+func snapshotAfterRotation(ctx context.Context, opts *RotateOptions) {
+	path, sum, err := takeSnapshot(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: no inventory snapshot was taken after the rotation: %v; take one with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
+		return
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Inventory snapshot saved to %s (%d resources).\n", path, sum.Count)
+}
+
+func takeSnapshot(ctx context.Context, opts *RotateOptions) (string, inventory.SnapshotSummary, error) {
+	f := opts.Factory
+	cfg, err := f.Config()
+	if err != nil {
+		return "", inventory.SnapshotSummary{}, err
+	}
+	endpoint := profileEndpoint(f, cfg.Profiles[opts.Profile])
+	store, err := f.Keyring()
+	if err != nil {
+		return "", inventory.SnapshotSummary{}, err
+	}
+	item, err := store.Get(ctx, opts.Profile)
+	if err != nil {
+		return "", inventory.SnapshotSummary{}, err
+	}
+	if item.Current == nil {
+		return "", inventory.SnapshotSummary{}, fmt.Errorf("profile %q has no current key", opts.Profile)
+	}
+	key, err := credentials.NewAPIKey(item.Current.Name, item.Current.PrivateKey, "keyring "+store.Backend())
+	if err != nil {
+		return "", inventory.SnapshotSummary{}, err
+	}
+	c, err := cmdutil.ClientForKey(key, endpoint, f)
+	if err != nil {
+		return "", inventory.SnapshotSummary{}, err
+	}
+	stateDir, err := config.StateDir()
+	if err != nil {
+		return "", inventory.SnapshotSummary{}, err
+	}
+	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile}
+	return inventory.SaveSnapshot(ctx, c, inventory.SnapshotDir(stateDir), "", meta)
+}
+
+// profileEndpoint is --endpoint, else the profile's, else WaaS's.
+func profileEndpoint(f *cmdutil.Factory, prof config.Profile) string {
+	switch {
+	case f.Endpoint != "":
+		return f.Endpoint
+	case prof.Endpoint != "":
+		return prof.Endpoint
+	}
+	return waas.DefaultEndpoint
 }
 
 // rotationError gives an engine error its documented exit code.
@@ -165,13 +231,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		return nil, err
 	}
 	prof := cfg.Profiles[opts.Profile]
-	endpoint := f.Endpoint
-	if endpoint == "" {
-		endpoint = prof.Endpoint
-	}
-	if endpoint == "" {
-		endpoint = waas.DefaultEndpoint
-	}
+	endpoint := profileEndpoint(f, prof)
 	store, err := f.Keyring()
 	if err != nil {
 		return nil, err

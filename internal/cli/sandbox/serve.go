@@ -45,6 +45,10 @@ Go client works against it with real JWT authentication.
 The first line on stdout is the base URL (services are at BASE/waas/<service>/v1);
 logs go to stderr. SIGINT or SIGTERM shuts it down cleanly. The estate is
 deterministic: the same --seed and shape give the same IDs everywhere.
+By default every wallet has its own device group. --wallets-per-group N puts
+N consecutive wallets of a pool in one group (the pool's last group may hold
+fewer); each wallet keeps its own MPC keys and addresses, and
+--operations-per-group still counts pending operations per group.
 
 --bootstrap-key-file writes a fresh API key of the seeded organization, as the
 {"name","privateKey"} JSON the Coinbase Cloud portal downloads, mode 0600.
@@ -53,6 +57,9 @@ See docs/sandbox.md for every endpoint, the key-admin API that stands in for the
 developer portal, and how to complete MPC operations in tests.`,
 		Example: `  # A sandbox with 2 pools of 1000 wallets, and a key to talk to it
   waasctl sandbox serve --pools 2 --wallets-per-pool 1000 --bootstrap-key-file key.json
+
+  # A million wallets in 100,000 device groups
+  waasctl sandbox serve --pools 100 --wallets-per-pool 10000 --wallets-per-group 10
 
   # A slow, flaky, rate-limited one, for testing retries
   waasctl sandbox serve --latency 20ms --fault-rate 0.1 --rate-limit 50/1s`,
@@ -74,6 +81,7 @@ developer portal, and how to complete MPC operations in tests.`,
 	fl.IntVar(&opts.Shape.WalletsPerPool, "wallets-per-pool", 10, "Seeded MPC wallets per pool")
 	fl.IntVar(&opts.Shape.AddressesPerWallet, "addresses-per-wallet", 1, "Seeded addresses per wallet, on networks/"+sandbox.SeedNetwork)
 	fl.IntVar(&opts.Shape.OperationsPerGroup, "operations-per-group", 1, "Pending MPC operations per seeded device group")
+	fl.IntVar(&opts.Shape.WalletsPerGroup, "wallets-per-group", 1, "Seeded MPC wallets per device group: consecutive wallets of a pool share one, each with its own keys")
 	fl.DurationVar(&opts.Latency, "latency", 0, "Latency added to every request, e.g. 20ms")
 	fl.StringVar(&opts.RateLimit, "rate-limit", "", "Allow at most `N/PERIOD` requests (e.g. 100/1s); beyond it, 429 with Retry-After")
 	fl.Float64Var(&opts.FaultRate, "fault-rate", 0, "Probability `P` of an injected 500, 503 or dropped connection per request")
@@ -85,7 +93,7 @@ developer portal, and how to complete MPC operations in tests.`,
 // config validates the options and turns them into a sandbox config.
 func (o *ServeOptions) config() (sandbox.Config, error) {
 	cfg := sandbox.Config{Seed: o.Seed, Shape: o.Shape, Latency: o.Latency, FaultRate: o.FaultRate, StatePath: o.StatePath}
-	for name, v := range map[string]int{"--pools": o.Shape.Pools, "--wallets-per-pool": o.Shape.WalletsPerPool, "--addresses-per-wallet": o.Shape.AddressesPerWallet, "--operations-per-group": o.Shape.OperationsPerGroup} {
+	for name, v := range map[string]int{"--pools": o.Shape.Pools, "--wallets-per-pool": o.Shape.WalletsPerPool, "--addresses-per-wallet": o.Shape.AddressesPerWallet, "--operations-per-group": o.Shape.OperationsPerGroup, "--wallets-per-group": o.Shape.WalletsPerGroup} {
 		if v < 0 {
 			return cfg, cmdutil.FlagErrorf("%s must not be negative", name)
 		}
@@ -140,7 +148,7 @@ func serveRun(cmd *cobra.Command, opts *ServeOptions) error {
 	err = srv.ListenAndServe(cmd.Context(), opts.Addr, opts.AllowRemote, func(baseURL string) {
 		fmt.Fprintln(opts.IO.Out, baseURL)
 		st := srv.Stats(srv.DefaultOrg())
-		cfg.Logger.Info("sandbox serving", "url", baseURL, "org", srv.DefaultOrg(), "pools", st.Pools, "wallets", st.MPCWallets,
+		cfg.Logger.Info("sandbox serving", "url", baseURL, "org", srv.DefaultOrg(), "pools", st.Pools, "wallets", st.MPCWallets, "device_groups", st.DeviceGroups,
 			"latency", cfg.Latency, "rate_limit", cfg.RateLimit.String(), "fault_rate", cfg.FaultRate)
 	})
 	if err != nil {

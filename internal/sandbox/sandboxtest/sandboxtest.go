@@ -3,6 +3,7 @@
 package sandboxtest
 
 import (
+	"crypto/ed25519"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -48,24 +49,30 @@ func (s *Sandbox) Client(t testing.TB, opts waas.Options) *waas.Client {
 // ClientFor returns a client at baseURL signing with key.
 func ClientFor(t testing.TB, baseURL string, key waasapi.APIKey, opts waas.Options) *waas.Client {
 	t.Helper()
-	k, err := credentials.ParsePrivateKey(key.PrivateKey)
+	c, err := NewClient(baseURL, key, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// NewClient is ClientFor for callers without a testing.TB, such as
+// testscript commands.
+func NewClient(baseURL string, key waasapi.APIKey, opts waas.Options) (*waas.Client, error) {
+	k, err := credentials.ParsePrivateKey(key.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
 	form := waas.FormWaaS
-	if key.Algorithm == "Ed25519" {
+	if _, ok := k.(ed25519.PrivateKey); ok || key.Algorithm == "Ed25519" {
 		form = waas.FormCDP
 	}
 	if opts.Signer, err = waas.NewSigner(key.Name, k, form); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	opts.Endpoint = baseURL
 	if opts.Backoff == 0 {
 		opts.Backoff = time.Millisecond
 	}
-	c, err := waas.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return waas.New(opts)
 }

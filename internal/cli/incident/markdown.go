@@ -1,0 +1,157 @@
+package incident
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/inventory"
+	"github.com/waasctl/waasctl/internal/reconcile"
+)
+
+// maxListed bounds each list in the Markdown report; the JSON has all.
+const maxListed = 50
+
+// writeMarkdown renders an assessment for people: a verdict first, then
+// the evidence, then what the report cannot know.
+func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error {
+	w := bufio.NewWriter(out)
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	p("# Incident assessment: profile %s\n\n", profile)
+	p("- Taken: %s\n", a.Now.Time.UTC().Format(time.RFC3339))
+	p("- Endpoint: %s, organization %s\n", a.Now.Endpoint, orNone(a.Now.Organization))
+	p("- Snapshot: `%s` (%d resources, sha256 %s)\n", a.Snapshot, a.Now.Count, short(a.Now.SHA256))
+	if a.Since != nil {
+		p("- Baseline: `%s` (%s)\n", a.Since.Path, a.Since.Time.UTC().Format(time.RFC3339))
+	} else {
+		p("- Baseline: **none**\n")
+	}
+	p("- Ledger: %s\n\n", orNone(a.Ledger))
+
+	p("## Verdict: %s\n\n", strings.ToUpper(a.Verdict))
+	switch a.Verdict {
+	case reconcile.VerdictFindings:
+		p("%d findings below need a look.\n\n", a.Findings())
+	case reconcile.VerdictInconclusive:
+		p("Nothing unknown was found, but without a baseline snapshot this report **cannot tell old from new**: it does not show the estate is clean.\n\n")
+	case reconcile.VerdictClean:
+		p("Everything added since the baseline is accounted for%s.\n\n", map[bool]string{true: " by the ledger", false: ""}[a.Ledger != ""])
+	}
+
+	p("## Unknown pending MPC operations\n\n")
+	switch {
+	case a.Ledger == "":
+		p("Not checked: no ledger.\n\n")
+	case len(a.UnknownOperations) == 0:
+		p("None: the ledger knows every pending operation.\n\n")
+	default:
+		p("Operations nobody in the middle tier started: do not let devices sign them.\n\n")
+		p("| Operation | Kind | Device group | Wallet | Pool |\n|---|---|---|---|---|\n")
+		for i, u := range a.UnknownOperations {
+			if i == maxListed {
+				p("\n...and %d more (see -o json).\n", len(a.UnknownOperations)-maxListed)
+				break
+			}
+			p("| `%s` | %s | `%s` | `%s` | `%s` |\n", u.Operation, u.Kind, u.DeviceGroup, u.Wallet, u.Pool)
+		}
+		p("\n")
+	}
+
+	p("## Unknown wallets and device groups\n\n")
+	switch {
+	case a.Ledger == "":
+		p("Not checked: no ledger.\n\n")
+	case len(a.UnknownResources) == 0:
+		p("None: the ledger knows every wallet and device group.\n\n")
+	default:
+		p("| Kind | Name | Pool |\n|---|---|---|\n")
+		for i, u := range a.UnknownResources {
+			if i == maxListed {
+				p("\n...and %d more (see -o json).\n", len(a.UnknownResources)-maxListed)
+				break
+			}
+			p("| %s | `%s` | `%s` |\n", u.Kind, u.Name, u.Pool)
+		}
+		p("\n")
+	}
+	if len(a.MissingResources) > 0 {
+		p("## In the ledger, not in WaaS\n\n| Kind | Name | Owner | Ledger row | Confirmed |\n|---|---|---|---|---|\n")
+		for i, m := range a.MissingResources {
+			if i == maxListed {
+				p("\n...and %d more (see -o json).\n", len(a.MissingResources)-maxListed)
+				break
+			}
+			p("| %s | `%s` | %s | %s | %v |\n", m.Kind, m.Name, m.Owner, m.Where, m.Confirmed)
+		}
+		p("\n")
+	}
+
+	p("## Changes since the baseline\n\n")
+	if a.Since == nil {
+		p("No baseline: changes cannot be computed.\n\n")
+	} else {
+		p("| Kind | Added | Removed |\n|---|---:|---:|\n")
+		for _, k := range a.Changes {
+			p("| %s | %d | %d |\n", k.Kind, len(k.Added), len(k.Removed))
+		}
+		p("\n")
+		for _, k := range a.Unexplained {
+			p("Added %s not accounted for%s:\n\n", plural(k), map[bool]string{true: " (a ledger records no pools)", false: " (no ledger)"}[a.Ledger != ""])
+			for i, n := range k.Added {
+				if i == maxListed {
+					p("- ...and %d more (see -o json)\n", len(k.Added)-maxListed)
+					break
+				}
+				p("- `%s`\n", n)
+			}
+			p("\n")
+		}
+	}
+
+	p("## Quota\n\n| Resource | Count | Added | Limit | Used | Taken by additions |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, q := range a.Quota {
+		added, limit, used, took := "-", "-", "-", "-"
+		if q.Added != nil {
+			added = fmt.Sprintf("%+d", *q.Added)
+		}
+		if q.Limit > 0 {
+			limit = fmt.Sprint(q.Limit)
+			used = fmt.Sprintf("%.1f%%", *q.Percent)
+			if q.AddedPercent != nil {
+				took = fmt.Sprintf("%.1f%%", *q.AddedPercent)
+			}
+		}
+		p("| %s | %d | %s | %s | %s | %s |\n", q.Resource, q.Count, added, limit, used, took)
+	}
+	p("\n## Limitations\n\n")
+	for _, l := range a.Limitations {
+		p("- %s\n", l)
+	}
+	return w.Flush()
+}
+
+func plural(k inventory.KindDiff) string {
+	switch k.Kind {
+	case inventory.KindDeviceGroup:
+		return "device groups"
+	case inventory.KindAddress:
+		return "addresses"
+	}
+	return k.Kind + "s"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}

@@ -1,0 +1,276 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/inventory"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// AssessInput is what an incident assessment works from.
+type AssessInput struct {
+	// Snapshot is a snapshot of the estate taken now, with the key in
+	// question or its successor; the assessment reads it, not the API.
+	Snapshot string
+	// Since is an earlier snapshot to diff against; "" when there is none.
+	Since string
+	// Ledger is the middle tier's ledger; nil when none is configured.
+	Ledger Ledger
+	// Client confirms ledger entries missing from WaaS with a GET; nil
+	// leaves them unconfirmed.
+	Client *waas.Client
+	// Limits are the quota limits by inventory kind (pools, wallets,
+	// device_groups, addresses); missing kinds have none.
+	Limits inventory.Limits
+}
+
+// Verdicts of an assessment.
+const (
+	VerdictFindings     = "findings"     // something is unknown, unexplained or missing
+	VerdictInconclusive = "inconclusive" // nothing found, but with no baseline old and new cannot be told apart
+	VerdictClean        = "clean"        // a baseline and (if configured) the ledger explain everything
+)
+
+// Assessment is the blast-radius report of a possibly leaked key.
+type Assessment struct {
+	Verdict  string                    `json:"verdict"`
+	Now      inventory.SnapshotSummary `json:"now"`
+	Snapshot string                    `json:"snapshot"`
+	// Since is the baseline snapshot; nil when there was none.
+	Since *SnapshotRef `json:"since"`
+	// Changes are what was added and removed since the baseline, per
+	// snapshot kind; nil without a baseline.
+	Changes []inventory.KindDiff `json:"changes"`
+	// Unexplained are additions since the baseline the ledger does not
+	// account for: every addition without a ledger; with one, new pools
+	// (a ledger records no pools).
+	Unexplained []inventory.KindDiff `json:"unexplained"`
+	// Ledger is the ledger's description; "" when none is configured.
+	Ledger            string             `json:"ledger"`
+	UnknownOperations []UnknownOperation `json:"unknownOperations"`
+	UnknownResources  []UnknownResource  `json:"unknownResources"`
+	MissingResources  []MissingResource  `json:"missingResources"`
+	Quota             []QuotaImpact      `json:"quota"`
+	Limitations       []string           `json:"limitations"`
+}
+
+// SnapshotRef names a snapshot.
+type SnapshotRef struct {
+	Path string    `json:"path"`
+	Time time.Time `json:"time"`
+}
+
+// QuotaImpact is one resource kind's count, what was added since the
+// baseline, and the limit.
+type QuotaImpact struct {
+	Resource string   `json:"resource"`
+	Count    int      `json:"count"`
+	Added    *int     `json:"added,omitempty"` // nil without a baseline
+	Limit    int      `json:"limit,omitempty"`
+	Percent  *float64 `json:"percent,omitempty"`
+	// AddedPercent is the share of the limit the additions took.
+	AddedPercent *float64 `json:"addedPercent,omitempty"`
+}
+
+// Findings counts what the assessment found.
+func (a *Assessment) Findings() int {
+	n := len(a.UnknownOperations) + len(a.UnknownResources) + len(a.MissingResources)
+	for _, k := range a.Unexplained {
+		n += len(k.Added)
+	}
+	return n
+}
+
+// quotaKinds maps inventory quota kinds to snapshot kinds.
+var quotaKinds = []struct{ quota, snapshot string }{
+	{inventory.Pools, inventory.KindPool},
+	{inventory.Wallets, inventory.KindWallet},
+	{inventory.DeviceGroups, inventory.KindDeviceGroup},
+	{inventory.Addresses, inventory.KindAddress},
+}
+
+// Assess diffs the snapshot against the baseline and reconciles it with
+// the ledger. It reads the snapshot a few times rather than hold it:
+// memory is the baseline's names (for the diff), the ledger index and the
+// findings.
+func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
+	a := &Assessment{Snapshot: in.Snapshot, UnknownOperations: []UnknownOperation{}, UnknownResources: []UnknownResource{}, MissingResources: []MissingResource{}}
+	var pools []string
+	sum, err := readSnapshotFile(in.Snapshot, func(r inventory.Record) error {
+		if r.Kind == inventory.KindPool {
+			pools = append(pools, r.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Now = sum
+
+	added := map[string]int{}
+	if in.Since != "" {
+		d, err := diffFiles(in.Since, in.Snapshot)
+		if err != nil {
+			return nil, err
+		}
+		a.Since = &SnapshotRef{Path: in.Since, Time: d.From.Time}
+		a.Changes = d.Kinds
+		for _, k := range d.Kinds {
+			added[k.Kind] = len(k.Added)
+			switch {
+			case len(k.Added) == 0:
+			case in.Ledger == nil, k.Kind == inventory.KindPool:
+				a.Unexplained = append(a.Unexplained, inventory.KindDiff{Kind: k.Kind, Added: k.Added, Removed: []string{}})
+			}
+		}
+	}
+
+	if in.Ledger != nil {
+		a.Ledger = in.Ledger.String()
+		ops, err := ReconcileOperations(ctx, in.Ledger, "all pools", snapshotOperations(in.Snapshot), nil)
+		if err != nil {
+			return nil, err
+		}
+		a.UnknownOperations = ops.Unknown
+		res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(in.Snapshot), nil)
+		if err != nil {
+			return nil, err
+		}
+		a.UnknownResources, a.MissingResources = res.Unknown, res.Missing
+	}
+
+	for _, k := range quotaKinds {
+		q := QuotaImpact{Resource: k.quota, Count: sum.Counts[k.snapshot]}
+		if a.Since != nil {
+			n := added[k.snapshot]
+			q.Added = &n
+		}
+		if lim := in.Limits[k.quota]; lim > 0 {
+			q.Limit = lim
+			pct := 100 * float64(q.Count) / float64(lim)
+			q.Percent = &pct
+			if q.Added != nil {
+				ap := 100 * float64(*q.Added) / float64(lim)
+				q.AddedPercent = &ap
+			}
+		}
+		a.Quota = append(a.Quota, q)
+	}
+
+	switch {
+	case a.Findings() > 0:
+		a.Verdict = VerdictFindings
+	case a.Since == nil:
+		a.Verdict = VerdictInconclusive
+	default:
+		a.Verdict = VerdictClean
+	}
+	a.Limitations = limitations(a, in)
+	return a, nil
+}
+
+func limitations(a *Assessment, in AssessInput) []string {
+	var out []string
+	if a.Since == nil {
+		out = append(out, "No earlier snapshot of this profile was found, so this report cannot tell old from new: every resource listed may predate the leak. WaaS keeps no creation times. Take snapshots on a schedule ('waasctl inventory snapshot'; 'keys rotate' takes one after each rotation) so the next assessment has a baseline.")
+	} else {
+		out = append(out, fmt.Sprintf("WaaS keeps no creation times: \"added\" means added between the baseline snapshot (%s) and now, by anyone holding a working key, not necessarily by the leaked one.", a.Since.Time.UTC().Format(time.RFC3339)))
+	}
+	if in.Ledger == nil {
+		out = append(out, "No ledger is configured (--ledger or the profile's ledger.dsn): the middle tier's own operations, wallets and device groups cannot be told from anyone else's.")
+	}
+	out = append(out,
+		"A pending MPC operation disappears once a device completes it: a signature that was approved leaves no trace here. Check the MPC transactions of the affected wallets and their addresses on chain.",
+		"WaaS has no call that lists device groups; they are found through their wallets, so a device group created without a wallet is invisible.",
+		"Reads leave no trace in the estate: a key used only to list pools, wallets or balances cannot be detected here.",
+	)
+	return out
+}
+
+func readSnapshotFile(path string, fn func(inventory.Record) error) (inventory.SnapshotSummary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return inventory.SnapshotSummary{}, err
+	}
+	defer f.Close()
+	sum, err := inventory.ReadSnapshot(f, fn)
+	if err != nil {
+		return sum, fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	return sum, nil
+}
+
+func diffFiles(from, to string) (inventory.Diff, error) {
+	a, err := os.Open(from)
+	if err != nil {
+		return inventory.Diff{}, err
+	}
+	defer a.Close()
+	b, err := os.Open(to)
+	if err != nil {
+		return inventory.Diff{}, err
+	}
+	defer b.Close()
+	d, err := inventory.DiffSnapshots(a, b)
+	if err != nil {
+		return d, fmt.Errorf("baseline %s: %w", from, err)
+	}
+	return d, nil
+}
+
+// errStop ends a snapshot read early when an iterator's consumer stops.
+var errStop = errors.New("stop")
+
+// snapshotOperations yields a snapshot's device groups (without
+// operations) and pending operations (one per item).
+func snapshotOperations(path string) iter.Seq2[GroupOperations, error] {
+	return func(yield func(GroupOperations, error) bool) {
+		_, err := readSnapshotFile(path, func(r inventory.Record) error {
+			var g GroupOperations
+			switch r.Kind {
+			case inventory.KindDeviceGroup:
+				g = GroupOperations{DeviceGroup: r.Name, Wallet: r.Wallet}
+			case inventory.KindOperation:
+				g = GroupOperations{DeviceGroup: r.Parent, Wallet: r.Wallet, Operations: []PendingOperation{{Name: r.Name, Kind: r.Type}}}
+			default:
+				return nil
+			}
+			if !yield(g, nil) {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(GroupOperations{}, err)
+		}
+	}
+}
+
+// snapshotResources yields a snapshot's wallets and device groups.
+func snapshotResources(path string) iter.Seq2[Resource, error] {
+	return func(yield func(Resource, error) bool) {
+		_, err := readSnapshotFile(path, func(r inventory.Record) error {
+			var res Resource
+			switch r.Kind {
+			case inventory.KindWallet:
+				res = Resource{Kind: Wallet, Name: r.Name, Pool: poolOf(r.Name), Related: r.Parent}
+			case inventory.KindDeviceGroup:
+				res = Resource{Kind: DeviceGroup, Name: r.Name, Pool: poolOf(r.Name), Related: r.Wallet}
+			default:
+				return nil
+			}
+			if !yield(res, nil) {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(Resource{}, err)
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	wal  = "pools/p1/mpcWallets/0b5d6a4e-1d3b-4b8e-9a53-2f8e0c1d2e3f"
+	grp  = "pools/p1/deviceGroups/5f0c2a9e-7b1d-4c3e-8a6f-9d2e1b0c3a4d"
+	opID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	op   = grp + "/mpcOperations/" + opID
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		kind    Kind
+		in      string
+		want    Name
+		wantErr string
+	}{
+		{Wallet, wal, Name{Full: wal, ID: "0b5d6a4e-1d3b-4b8e-9a53-2f8e0c1d2e3f"}, ""},
+		{Wallet, "  /" + wal + "/ ", Name{Full: wal, ID: "0b5d6a4e-1d3b-4b8e-9a53-2f8e0c1d2e3f"}, ""},
+		{Operation, strings.ToUpper(opID), Name{ID: opID}, ""},
+		{Operation, "pools/p1/deviceGroups/5F0C2A9E-7B1D-4C3E-8A6F-9D2E1B0C3A4D/mpcOperations/" + strings.ToUpper(opID), Name{Full: op, ID: opID}, ""},
+		{DeviceGroup, grp, Name{Full: grp, ID: "5f0c2a9e-7b1d-4c3e-8a6f-9d2e1b0c3a4d"}, ""},
+		{Wallet, "", Name{}, "empty wallet name"},
+		{Wallet, "42", Name{}, `"42" is not an MPC wallet name`},
+		{Wallet, grp, Name{}, "is not an MPC wallet name: want pools/ID/mpcWallets/ID"},
+		{Operation, wal, Name{}, "want pools/ID/deviceGroups/ID/mpcOperations/ID"},
+		{DeviceGroup, "pools//deviceGroups/x", Name{}, "segment 2 is empty"},
+		{Wallet, "alice@example.com", Name{}, "is not an MPC wallet name"},
+	}
+	for _, tt := range tests {
+		got, err := Normalize(tt.kind, tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Normalize(%s, %q) error = %v, want %q", tt.kind, tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Normalize(%s, %q) = %+v, %v; want %+v", tt.kind, tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func scanAll(t *testing.T, src string, kinds ...Kind) ([]Entry, error) {
+	t.Helper()
+	l, err := Open(context.Background(), Spec{Source: src})
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	var out []Entry
+	err = l.Scan(context.Background(), kinds, func(e Entry) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+func TestFileLedgersReadTheSameEntries(t *testing.T) {
+	csvPath := writeFile(t, "ledger.csv", "\ufeffkind,name,owner,created_at\n"+
+		"wallet,"+wal+",alice,2026-01-01\n"+
+		"device_group,"+grp+",alice,2026-01-01\n"+
+		"\n"+
+		"operation,"+strings.ToUpper(opID)+",alice,2026-01-02\n"+
+		`wallet,"`+strings.Replace(wal, "p1", "p2", 1)+`","bob, jr",2026-01-03`+"\n")
+	jsonlPath := writeFile(t, "ledger.jsonl", `{"kind":"wallet","name":"`+wal+`","owner":"alice"}`+"\n"+
+		`{"kind":"deviceGroup","name":"`+grp+`","owner":"alice"}`+"\n\n"+
+		`  {"kind":"mpc_operation","name":"`+strings.ToUpper(opID)+`","owner":"alice"}`+"\r\n"+
+		`{"kind":"wallet","name":"`+strings.Replace(wal, "p1", "p2", 1)+`","owner":"bob, jr"}`)
+	for _, src := range []string{csvPath, jsonlPath} {
+		all, err := scanAll(t, src, Kinds...)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		var got []string
+		for _, e := range all {
+			got = append(got, string(e.Kind)+" "+e.Name.String()+" "+e.Owner)
+		}
+		want := []string{"wallet " + wal + " alice", "device_group " + grp + " alice", "operation " + opID + " alice", "wallet " + strings.Replace(wal, "p1", "p2", 1) + " bob, jr"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\n got %q\nwant %q", src, got, want)
+		}
+		wallets, _ := scanAll(t, src, Wallet)
+		if len(wallets) != 2 || wallets[1].Where != "line 6" && wallets[1].Where != "line 5" {
+			t.Errorf("%s: wallets only = %+v", src, wallets)
+		}
+	}
+}
+
+func TestMalformedLedgersNameTheLine(t *testing.T) {
+	tests := []struct {
+		name, file, want string
+	}{
+		{"empty.csv", "", "line 1: empty file"},
+		{"nohdr.csv", wal + ",alice\n", "line 1: the header"},
+		{"kind.csv", "kind,name\nwallet," + wal + "\nwalet," + wal + "\n", "line 3, column 1: kind \"walet\""},
+		{"name.csv", "kind,name,owner\nwallet," + wal + ",a\nwallet,1234,b\n", "line 3, column 8: \"1234\" is not an MPC wallet name"},
+		{"fields.csv", "kind,name,owner\nwallet," + wal + "\n", "line 2: 2 fields, the header has 3"},
+		{"quote.csv", "kind,name\nwallet,\"" + wal + "\n", "line 2, column"},
+		{"syntax.jsonl", `{"kind":"wallet","name":"` + wal + `"}` + "\n" + `{"kind":"wallet" "name":"x"}` + "\n", "line 2, column 18: not a JSON object"},
+		{"type.jsonl", `{"kind":"wallet","name":42}` + "\n", `line 1: "name" must be a string`},
+		{"noname.jsonl", `{"kind":"wallet"}` + "\n", `line 1: no "name"`},
+		{"wrongkind.jsonl", `{"kind":"wallet","name":"` + op + `"}` + "\n", "line 1: \"" + op + "\" is not an MPC wallet name"},
+		{"huge.jsonl", strings.Repeat("x", maxLine+10), "line 1: longer than"},
+	}
+	for _, tt := range tests {
+		_, err := scanAll(t, writeFile(t, tt.name, tt.file), Kinds...)
+		var le *LedgerError
+		if !errors.As(err, &le) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want a one-line LedgerError containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestOpenRejectsWhatItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ src, want string }{
+		{filepath.Join(dir, "missing.csv"), "no such file"},
+		{dir + "/x.txt", "cannot tell what kind of ledger this is"},
+		{"sqlite:" + filepath.Join(dir, "missing.db"), "no such file"},
+		{"postgres://u:hunter2@[::1", "not a valid postgres:// URL"},
+	}
+	for _, tt := range tests {
+		_, err := Open(context.Background(), Spec{Source: tt.src})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q) = %v, want an error containing %q and no password", tt.src, err, tt.want)
+		}
+	}
+	if _, err := Open(context.Background(), Spec{}); !errors.Is(err, ErrNoLedger) {
+		t.Errorf("Open(empty) = %v, want ErrNoLedger", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("opening a missing SQLite ledger created it: %v", err)
+	}
+}
