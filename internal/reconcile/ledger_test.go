@@ -150,3 +150,11 @@ func TestOpenRejectsWhatItCannotRead(t *testing.T) {
 		t.Errorf("opening a missing SQLite ledger created it: %v", err)
 	}
 }
+
+func TestPostgresConnectFailureHidesThePassword(t *testing.T) {
+	sock := t.TempDir() // no server listens here
+	_, err := Open(context.Background(), Spec{Source: "postgres://auditor:hunter2@/ledger?host=" + sock + "&connect_timeout=2"})
+	if err == nil || !strings.Contains(err.Error(), "postgres database ledger on socket "+sock+" as auditor: cannot connect") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v: want a connection error naming database, host and user, without the password", err)
+	}
+}
