@@ -91,7 +91,7 @@ func (ix *index) match(k Kind, n Name) bool {
 	return found
 }
 
-func (ix *index) mark(i int)         { ix.seen[i/64] |= 1 << (i % 64) }
+func (ix *index) mark(i int)        { ix.seen[i/64] |= 1 << (i % 64) }
 func (ix *index) marked(i int) bool { return ix.seen[i/64]&(1<<(i%64)) != 0 }
 
 // bytes is the index's size, for the memory bound a report states.
