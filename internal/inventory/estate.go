@@ -53,7 +53,17 @@ type SnapshotMeta struct {
 	Endpoint     string    `json:"endpoint,omitempty"`
 	Organization string    `json:"organization,omitempty"`
 	Profile      string    `json:"profile,omitempty"`
+	// Source says why the snapshot was taken: "" (by hand or on a schedule),
+	// SourceRotation, or SourceIncident. An incident's snapshot is taken after
+	// the leak and never serves as a baseline.
+	Source string `json:"source,omitempty"`
 }
+
+// Sources of snapshots (SnapshotMeta.Source).
+const (
+	SourceRotation = "rotation"
+	SourceIncident = "incident"
+)
 
 // SnapshotSummary describes a whole snapshot.
 type SnapshotSummary struct {
@@ -71,6 +81,7 @@ type Record struct {
 	Endpoint     string     `json:"endpoint,omitempty"`
 	Organization string     `json:"organization,omitempty"`
 	Profile      string     `json:"profile,omitempty"`
+	Source       string     `json:"source,omitempty"`
 	Name         string     `json:"name,omitempty"`
 	Parent       string     `json:"parent,omitempty"`
 	Pool         string     `json:"pool,omitempty"`
@@ -98,7 +109,7 @@ func NewSnapshotWriter(w io.Writer, meta SnapshotMeta) (*SnapshotWriter, error) 
 	sw := &SnapshotWriter{w: w, h: sha256.New(), summary: SnapshotSummary{SnapshotMeta: meta, Counts: map[string]int{}}}
 	t := meta.Time.UTC()
 	sw.summary.Time = t
-	return sw, sw.line(Record{Kind: KindHeader, Version: SnapshotVersion, Time: &t, Endpoint: meta.Endpoint, Organization: meta.Organization, Profile: meta.Profile})
+	return sw, sw.line(Record{Kind: KindHeader, Version: SnapshotVersion, Time: &t, Endpoint: meta.Endpoint, Organization: meta.Organization, Profile: meta.Profile, Source: meta.Source})
 }
 
 // Add writes one resource line.
@@ -239,7 +250,7 @@ func readSnapshot(r io.Reader, fn func(Record) error) (SnapshotSummary, error) {
 			if rec.Time != nil {
 				sum.Time = *rec.Time
 			}
-			sum.Endpoint, sum.Organization, sum.Profile = rec.Endpoint, rec.Organization, rec.Profile
+			sum.Endpoint, sum.Organization, sum.Profile, sum.Source = rec.Endpoint, rec.Organization, rec.Profile, rec.Source
 		case rec.Kind == KindTrailer:
 			got := hex.EncodeToString(h.Sum(nil))
 			if rec.Count == nil || *rec.Count != sum.Count {
@@ -300,8 +311,9 @@ func LatestSnapshot(dir, profile, endpoint, org string, before time.Time) (strin
 		if err != nil {
 			continue // not a snapshot, or unreadable: not a baseline
 		}
-		// The glob for "prod" also matches "prod-eu": the header decides.
-		if meta.Profile == profile && meta.Endpoint == endpoint && meta.Organization == org && meta.Time.Before(before) {
+		// The glob for "prod" also matches "prod-eu": the header decides. An
+		// incident's own snapshots were taken after the leak: never a baseline.
+		if meta.Source != SourceIncident && meta.Profile == profile && meta.Endpoint == endpoint && meta.Organization == org && meta.Time.Before(before) {
 			return matches[i], meta, nil
 		}
 	}
@@ -322,7 +334,7 @@ func snapshotHeader(path string) (SnapshotMeta, error) {
 	if err := json.Unmarshal(line, &rec); err != nil || rec.Kind != KindHeader || rec.Time == nil {
 		return SnapshotMeta{}, corrupt(1, "not a snapshot header")
 	}
-	return SnapshotMeta{Time: *rec.Time, Endpoint: rec.Endpoint, Organization: rec.Organization, Profile: rec.Profile}, nil
+	return SnapshotMeta{Time: *rec.Time, Endpoint: rec.Endpoint, Organization: rec.Organization, Profile: rec.Profile, Source: rec.Source}, nil
 }
 
 // VerifySnapshot checks a snapshot's header, trailer count and checksum,

@@ -48,21 +48,25 @@ type Assessment struct {
 	Changes []inventory.KindDiff `json:"changes"`
 	// Unexplained are additions since the baseline the ledger does not
 	// account for: every addition without a ledger; with one, new pools
-	// (a ledger records no pools).
+	// and addresses (a ledger records neither).
 	Unexplained []inventory.KindDiff `json:"unexplained"`
 	// Ledger is the ledger's description; "" when none is configured.
 	Ledger            string             `json:"ledger"`
 	UnknownOperations []UnknownOperation `json:"unknownOperations"`
 	UnknownResources  []UnknownResource  `json:"unknownResources"`
-	MissingResources  []MissingResource  `json:"missingResources"`
-	Quota             []QuotaImpact      `json:"quota"`
-	Limitations       []string           `json:"limitations"`
+	// ResourcesUnchecked is true when the ledger has no wallets or device
+	// groups query, so wallets and groups were not reconciled.
+	ResourcesUnchecked bool              `json:"resourcesUnchecked,omitempty"`
+	MissingResources   []MissingResource `json:"missingResources"`
+	Quota              []QuotaImpact     `json:"quota"`
+	Limitations        []string          `json:"limitations"`
 }
 
 // SnapshotRef names a snapshot.
 type SnapshotRef struct {
-	Path string    `json:"path"`
-	Time time.Time `json:"time"`
+	Path   string    `json:"path"`
+	Time   time.Time `json:"time"`
+	Source string    `json:"source,omitempty"` // rotation, incident, or "" (by hand or scheduled)
 }
 
 // QuotaImpact is one resource kind's count, what was added since the
@@ -118,13 +122,16 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.Since = &SnapshotRef{Path: in.Since, Time: d.From.Time}
+		if d.From.Endpoint != sum.Endpoint || d.From.Organization != sum.Organization {
+			return nil, fmt.Errorf("baseline %s is of %s, organization %s; the estate now is %s, organization %s: pick a baseline of the same estate", in.Since, d.From.Endpoint, d.From.Organization, sum.Endpoint, sum.Organization)
+		}
+		a.Since = &SnapshotRef{Path: in.Since, Time: d.From.Time, Source: d.From.Source}
 		a.Changes = d.Kinds
 		for _, k := range d.Kinds {
 			added[k.Kind] = len(k.Added)
 			switch {
 			case len(k.Added) == 0:
-			case in.Ledger == nil, k.Kind == inventory.KindPool:
+			case in.Ledger == nil, k.Kind == inventory.KindPool, k.Kind == inventory.KindAddress:
 				a.Unexplained = append(a.Unexplained, inventory.KindDiff{Kind: k.Kind, Added: k.Added, Removed: []string{}})
 			}
 		}
@@ -137,11 +144,15 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 			return nil, err
 		}
 		a.UnknownOperations = ops.Unknown
-		res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(in.Snapshot), nil)
-		if err != nil {
-			return nil, err
+		if provides(in.Ledger, Wallet) && provides(in.Ledger, DeviceGroup) {
+			res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(in.Snapshot), nil)
+			if err != nil {
+				return nil, err
+			}
+			a.UnknownResources, a.MissingResources = res.Unknown, res.Missing
+		} else {
+			a.ResourcesUnchecked = true
 		}
-		a.UnknownResources, a.MissingResources = res.Unknown, res.Missing
 	}
 
 	for _, k := range quotaKinds {
@@ -179,7 +190,13 @@ func limitations(a *Assessment, in AssessInput) []string {
 	if a.Since == nil {
 		out = append(out, "No earlier snapshot of this profile was found, so this report cannot tell old from new: every resource listed may predate the leak. WaaS keeps no creation times. Take snapshots on a schedule ('waasctl inventory snapshot'; 'keys rotate' takes one after each rotation) so the next assessment has a baseline.")
 	} else {
-		out = append(out, fmt.Sprintf("WaaS keeps no creation times: \"added\" means added between the baseline snapshot (%s) and now, by anyone holding a working key, not necessarily by the leaked one.", a.Since.Time.UTC().Format(time.RFC3339)))
+		out = append(out, fmt.Sprintf("WaaS keeps no creation times: \"added\" means added between the baseline snapshot (%s) and now, by anyone holding a working key, not necessarily by the leaked one. The baseline must predate the leak: anything the key did before the baseline was taken looks old here. If the key may have leaked earlier, pass an older snapshot with --since.", a.Since.Time.UTC().Format(time.RFC3339)))
+		if a.Since.Source == inventory.SourceIncident {
+			out = append(out, "The baseline was itself taken during an incident assessment, after a suspected leak.")
+		}
+	}
+	if a.ResourcesUnchecked {
+		out = append(out, "The ledger has no wallets_query or device_groups_query: wallets and device groups were not reconciled with it.")
 	}
 	if in.Ledger == nil {
 		out = append(out, "No ledger is configured (--ledger or the profile's ledger.dsn): the middle tier's own operations, wallets and device groups cannot be told from anyone else's.")

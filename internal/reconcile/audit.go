@@ -141,6 +141,8 @@ func ReconcileOperations(ctx context.Context, l Ledger, scope string, groups ite
 	if err != nil {
 		return nil, err
 	}
+	// A file with no device group rows says nothing about groups.
+	withGroups = withGroups && ix.counts[DeviceGroup] > 0
 	rep := &OperationsReport{Ledger: l.String(), Scope: scope, LedgerEntries: ix.counts, Unknown: []UnknownOperation{}, IndexBytes: ix.bytes()}
 	seenGroups := nameset.New()
 	for g, err := range groups {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -85,7 +86,7 @@ func Open(ctx context.Context, spec Spec) (Ledger, error) {
 		}
 		return &fileLedger{path: target, format: kind}, nil
 	}
-	return nil, &LedgerError{Ledger: clip(src), Err: errors.New("cannot tell what kind of ledger this is: use postgres://..., sqlite:PATH, or a .csv or .jsonl file (csv:PATH or jsonl:PATH for other names)")}
+	return nil, &LedgerError{Ledger: clip(redact(src)), Err: errors.New("cannot tell what kind of ledger this is: use postgres://..., sqlite:PATH, or a .csv or .jsonl file (csv:PATH or jsonl:PATH for other names)")}
 }
 
 // classify splits a ledger source into its kind and target.
@@ -94,6 +95,8 @@ func classify(src string) (kind, target string) {
 	switch {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return "postgres", src
+	case !strings.Contains(src, "://") && (strings.Contains(lower, "dbname=") || strings.Contains(lower, "host=")) && strings.Contains(src, " "):
+		return "postgres", src // libpq's key=value form
 	case strings.HasPrefix(lower, "sqlite:"):
 		return "sqlite", strings.TrimPrefix(src[len("sqlite:"):], "//")
 	case strings.HasPrefix(lower, "csv:"):
@@ -123,4 +126,19 @@ func mustExist(path string) error {
 		return errors.New("is a folder, not a file")
 	}
 	return nil
+}
+
+var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
+
+// redact drops a password from a ledger source before it goes in a
+// message: URL user info and libpq's password=... .
+func redact(src string) string {
+	if i := strings.Index(src, "://"); i >= 0 {
+		if at := strings.LastIndex(src, "@"); at > i {
+			if colon := strings.Index(src[i+3:at], ":"); colon >= 0 {
+				src = src[:i+3+colon] + ":xxxxx" + src[at:]
+			}
+		}
+	}
+	return passwordKV.ReplaceAllString(src, "${1}xxxxx")
 }

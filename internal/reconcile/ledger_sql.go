@@ -79,11 +79,18 @@ func (l *sqlLedger) String() string { return l.desc }
 func (l *sqlLedger) Close() error   { return l.db.Close() }
 
 // scrub removes the password from a driver error, in case it quotes it.
+// It also keeps the message on one line: pgx puts each address it
+// tried on a line of its own.
 func (l *sqlLedger) scrub(err error) error {
-	if l.secret == "" || !strings.Contains(err.Error(), l.secret) {
+	msg := err.Error()
+	if l.secret != "" {
+		msg = strings.ReplaceAll(msg, l.secret, "xxxxx")
+	}
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+	if msg == err.Error() {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), l.secret, "xxxxx"))
+	return errors.New(msg)
 }
 
 // QueryKey is the config key holding kind's query, for messages.

@@ -158,3 +158,12 @@ func TestPostgresConnectFailureHidesThePassword(t *testing.T) {
 		t.Fatalf("error %v: want a connection error naming database, host and user, without the password", err)
 	}
 }
+
+func TestUnknownSourcesAreNotEchoedWithTheirPassword(t *testing.T) {
+	for _, src := range []string{"postgress://app:hunter2@db/l", "mysql://app:hunter2@db/l", "host=db user=app password=hunter2 dbname=l connect_timeout=1"} {
+		_, err := Open(context.Background(), Spec{Source: src})
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q) = %v: want an error without the password", src, err)
+		}
+	}
+}

@@ -51,8 +51,9 @@ bare IDs) and owners, or a CSV/JSONL file (see docs/reconciliation.md). Operatio
 middle tier records while the audit runs are read again at the end and not reported.
 
 --watch INTERVAL keeps checking every INTERVAL and prints only findings not printed
-before, until interrupted (exit 130); a round that fails is reported on stderr and the
-next round runs as planned. Under --watch, -o json prints one finding per line.
+before, until interrupted (exit 130). The first round must succeed (a wrong ledger or key
+exits at once); a later round that fails is reported on stderr and the next one runs as
+planned. Under --watch, -o json and -o yaml print one JSON finding per line.
 
 Exits 3 when any operation is unknown, 0 when none is, 1 when the ledger cannot be read
 (nothing is reported then: a partial audit is never presented as complete).`,

@@ -149,6 +149,12 @@ func printResources(opts *ResourcesOptions, r *reconcile.ResourcesReport) error 
 			{Header: "POOL", Value: func(f finding) string { return f.Pool }},
 			{Header: "OWNER", Value: func(f finding) string { return f.Owner }},
 			{Header: "LEDGER ROW", Value: func(f finding) string { return f.LedgerRow }},
+			{Header: "CONFIRMED", Value: func(f finding) string {
+				if f.Confirmed == nil {
+					return ""
+				}
+				return map[bool]string{true: "404", false: "not checked"}[*f.Confirmed]
+			}},
 		})
 	}
 	itoa := strconv.Itoa

@@ -120,7 +120,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return err
 	}
 	dir := inventory.SnapshotDir(stateDir)
-	meta := inventory.SnapshotMeta{Time: opts.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile}
+	meta := inventory.SnapshotMeta{Time: opts.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile, Source: inventory.SourceIncident}
 	since := opts.Since
 	if since == "" {
 		if since, _, err = inventory.LatestSnapshot(dir, opts.Profile, meta.Endpoint, meta.Organization, meta.Time); err != nil {

@@ -24,7 +24,7 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 	p("- Endpoint: %s, organization %s\n", a.Now.Endpoint, orNone(a.Now.Organization))
 	p("- Snapshot: `%s` (%d resources, sha256 %s)\n", a.Snapshot, a.Now.Count, short(a.Now.SHA256))
 	if a.Since != nil {
-		p("- Baseline: `%s` (%s)\n", a.Since.Path, a.Since.Time.UTC().Format(time.RFC3339))
+		p("- Baseline: `%s` (%s, %s before this report)\n", a.Since.Path, a.Since.Time.UTC().Format(time.RFC3339), a.Now.Time.Sub(a.Since.Time).Round(time.Second))
 	} else {
 		p("- Baseline: **none**\n")
 	}
@@ -63,6 +63,8 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 	switch {
 	case a.Ledger == "":
 		p("Not checked: no ledger.\n\n")
+	case a.ResourcesUnchecked:
+		p("Not checked: the ledger has no wallets or device groups query.\n\n")
 	case len(a.UnknownResources) == 0:
 		p("None: the ledger knows every wallet and device group.\n\n")
 	default:

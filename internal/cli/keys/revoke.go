@@ -130,7 +130,10 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if isCurrent && opts.RotateFirst {
 		// The engine's revoke step revokes the old key and confirms the 401.
 		audit("revoke.rotate-first", "started", opts.Reason)
-		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true}
+		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true,
+			// A snapshot now would be taken after the leak: it must never become the
+			// baseline an incident assessment compares with.
+			NoSnapshot: true}
 		if err := rotateRun(ctx, rot); err != nil {
 			audit("revoke.rotate-first", "failed", opts.Reason)
 			return err

@@ -188,7 +188,7 @@ func takeSnapshot(ctx context.Context, opts *RotateOptions) (string, inventory.S
 	if err != nil {
 		return "", inventory.SnapshotSummary{}, err
 	}
-	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile}
+	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile, Source: inventory.SourceRotation}
 	return inventory.SaveSnapshot(ctx, c, inventory.SnapshotDir(stateDir), "", meta)
 }
 
