@@ -3,6 +3,7 @@ package reconcile
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"iter"
 	"net/http"
 	"slices"
@@ -236,8 +237,8 @@ type MissingResource struct {
 	Pool  string `json:"pool,omitempty"`
 	Owner string `json:"owner,omitempty"`
 	Where string `json:"ledgerRow"`
-	// Confirmed is true when a GET of the name answered 404; false for a
-	// bare ID (nothing to GET) or past the confirmation budget.
+	// Confirmed is true when WaaS answered 404 (for a bare ID, in every
+	// pool in scope); false past the confirmation budget.
 	Confirmed bool `json:"confirmed"`
 }
 
@@ -274,15 +275,19 @@ type ResourcesReport struct {
 	// RecordedLate counts resources the ledger gained while the audit
 	// listed them; they are not reported as unknown.
 	RecordedLate int `json:"recordedLate"`
-	// Unattributed counts ledger entries stored as bare IDs that were not
-	// found in the audited pool: without a pool they cannot be checked
-	// against one pool (audit every pool to check them).
+	// Unattributed counts ledger entries stored as bare IDs that are not in
+	// the audited pool: they may be in another (audit every pool to check).
 	Unattributed int `json:"unattributed,omitempty"`
-	IndexBytes   int `json:"-"`
+	// MissingNotListed counts missing entries beyond MaxListedMissing:
+	// in the per-pool counts, not in Missing, and never confirmed.
+	MissingNotListed int `json:"missingNotListed,omitempty"`
+	IndexBytes       int `json:"-"`
 }
 
 // Findings is the number of unknown and missing resources.
-func (r *ResourcesReport) Findings() int { return len(r.Unknown) + len(r.Missing) }
+func (r *ResourcesReport) Findings() int {
+	return len(r.Unknown) + len(r.Missing) + r.MissingNotListed
+}
 
 // MaxConfirmations bounds the GETs that confirm missing resources, so a
 // ledger that points at the wrong organization (everything missing) ends
@@ -432,11 +437,23 @@ func ReconcileResources(ctx context.Context, c *waas.Client, l Ledger, scope Sco
 		}
 		ix.mark(i) // report each entry once, however often the ledger repeats it
 		pool := e.Name.Pool()
-		switch {
-		case scope.Pool != "" && pool == "":
-			rep.Unattributed++
+		if scope.Pool != "" && pool != "" && pool != scope.Pool {
 			return nil
-		case scope.Pool != "" && pool != scope.Pool:
+		}
+		if len(candidates) == MaxListedMissing {
+			// Counted, not kept: memory stays bounded even when the
+			// ledger is another organization's and everything is missing.
+			rep.MissingNotListed++
+			if pool != "" {
+				s := summary(pool)
+				if e.Kind == Wallet {
+					s.MissingWallets++
+				} else {
+					s.MissingDeviceGroups++
+				}
+			} else if scope.Pool != "" {
+				rep.Unattributed++
+			}
 			return nil
 		}
 		candidates = append(candidates, MissingResource{Kind: e.Kind, Name: e.Name.String(), Pool: pool, Owner: e.Owner, Where: e.Where})
@@ -464,10 +481,20 @@ func ReconcileResources(ctx context.Context, c *waas.Client, l Ledger, scope Sco
 
 	missing := candidates
 	if c != nil {
-		missing, err = confirmMissing(ctx, c, candidates)
+		if missing, err = confirmMissing(ctx, c, pools, candidates); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	if scope.Pool != "" {
+		// A bare ID not found in this pool may be in another: not missing
+		// as far as this audit can tell.
+		missing = slices.DeleteFunc(missing, func(m MissingResource) bool {
+			if m.Pool == "" {
+				rep.Unattributed++
+				return true
+			}
+			return false
+		})
 	}
 	for _, m := range missing {
 		if m.Pool == "" {
@@ -506,36 +533,61 @@ func ReconcileResources(ctx context.Context, c *waas.Client, l Ledger, scope Sco
 	return rep, nil
 }
 
-// confirmMissing asks WaaS for each candidate with a full name: a 404
-// confirms it missing; a wallet that exists now appeared after its pool was
-// listed, and a device group that exists simply has no wallet; neither is
-// missing. Bare IDs and candidates past MaxConfirmations stay unconfirmed.
-func confirmMissing(ctx context.Context, c *waas.Client, candidates []MissingResource) ([]MissingResource, error) {
+// MaxListedMissing bounds the missing entries a report lists; more are
+// counted (ResourcesReport.MissingNotListed).
+const MaxListedMissing = 10_000
+
+// confirmMissing asks WaaS for each candidate: a full name is fetched, a
+// bare ID is looked for in every pool in scope. A 404 everywhere confirms
+// it missing; a wallet that exists appeared after its pool was listed, and
+// a device group that exists simply has no wallet: neither is missing.
+// Candidates past the MaxConfirmations budget of GETs stay unconfirmed.
+func confirmMissing(ctx context.Context, c *waas.Client, pools []string, candidates []MissingResource) ([]MissingResource, error) {
 	exists := make([]bool, len(candidates))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, c.Concurrency()))
+	get := func(kind Kind, name string) (bool, error) {
+		var err error
+		if kind == Wallet {
+			_, err = c.GetMPCWallet(ctx, name)
+		} else {
+			_, err = c.GetDeviceGroup(ctx, name)
+		}
+		switch {
+		case err == nil:
+			return true, nil
+		case waas.HTTPCode(err) == http.StatusNotFound:
+			return false, nil
+		}
+		return false, err
+	}
+	collection := map[Kind]string{Wallet: "/mpcWallets/", DeviceGroup: "/deviceGroups/"}
 	budget := MaxConfirmations
 	for i := range candidates {
 		m := &candidates[i]
-		if m.Pool == "" || budget == 0 {
+		names := []string{m.Name}
+		if m.Pool == "" { // a bare ID: it could be in any pool
+			names = names[:0]
+			for _, p := range pools {
+				names = append(names, p+collection[m.Kind]+m.Name)
+			}
+		}
+		if len(names) == 0 || len(names) > budget {
 			continue
 		}
-		budget--
+		budget -= len(names)
 		g.Go(func() error {
-			var err error
-			if m.Kind == Wallet {
-				_, err = c.GetMPCWallet(ctx, m.Name)
-			} else {
-				_, err = c.GetDeviceGroup(ctx, m.Name)
+			for _, name := range names {
+				found, err := get(m.Kind, name)
+				if err != nil {
+					return fmt.Errorf("looking up %s of the ledger's %s: %w", name, m.Where, err)
+				}
+				if found {
+					exists[i] = true
+					return nil
+				}
 			}
-			switch {
-			case err == nil:
-				exists[i] = true
-			case waas.HTTPCode(err) == http.StatusNotFound:
-				m.Confirmed = true
-			default:
-				return err
-			}
+			m.Confirmed = true
 			return nil
 		})
 	}

@@ -158,6 +158,9 @@ func scanJSONL(ctx context.Context, r io.Reader, want func(Kind) bool, fn func(E
 			return ctx.Err()
 		}
 		data := bytes.TrimSpace(buf)
+		if line == 1 {
+			data = bytes.TrimPrefix(data, []byte("\ufeff")) // a BOM some editors write
+		}
 		if len(data) == 0 {
 			continue
 		}

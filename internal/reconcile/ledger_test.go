@@ -33,6 +33,8 @@ func TestNormalize(t *testing.T) {
 		{Wallet, grp, Name{}, "is not an MPC wallet name: want pools/ID/mpcWallets/ID"},
 		{Operation, wal, Name{}, "want pools/ID/deviceGroups/ID/mpcOperations/ID"},
 		{DeviceGroup, "pools//deviceGroups/x", Name{}, "segment 2 is empty"},
+		{Wallet, "pools/../mpcWallets/" + opID, Name{}, "segment 2 is empty, a dot segment"},
+		{Wallet, "pools/p?x=1/mpcWallets/" + opID, Name{}, "segment 2 is empty, a dot segment, or has spaces"},
 		{Wallet, "alice@example.com", Name{}, "is not an MPC wallet name"},
 	}
 	for _, tt := range tests {

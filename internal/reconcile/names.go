@@ -118,8 +118,8 @@ func Normalize(k Kind, raw string) (Name, error) {
 		switch {
 		case want != "" && segs[i] != want:
 			return Name{}, fmt.Errorf("%q is not %s: want %s or a bare ID (a UUID)", clip(raw), article(k), k.example())
-		case want == "" && (segs[i] == "" || strings.ContainsAny(segs[i], " \t")):
-			return Name{}, fmt.Errorf("%q is not %s: segment %d is empty or has spaces", clip(raw), article(k), i+1)
+		case want == "" && (segs[i] == "" || segs[i] == "." || segs[i] == ".." || strings.ContainsAny(segs[i], " \t?#%\\")):
+			return Name{}, fmt.Errorf("%q is not %s: segment %d is empty, a dot segment, or has spaces or ?#%%\\", clip(raw), article(k), i+1)
 		case want == "":
 			if id, ok := normalUUID(segs[i]); ok {
 				segs[i] = id

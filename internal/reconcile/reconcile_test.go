@@ -213,6 +213,11 @@ func TestScopesAndMissingEntries(t *testing.T) {
 	if len(res.Missing) != 3 || res.Totals.MissingWallets != 2 || res.Totals.MissingDeviceGroups != 1 {
 		t.Errorf("whole-estate missing: %+v, totals %+v", res.Missing, res.Totals)
 	}
+	for _, m := range res.Missing {
+		if !m.Confirmed { // the bare ID too: looked up in every pool
+			t.Errorf("not confirmed: %+v", m)
+		}
+	}
 
 	group := ""
 	for _, op := range e.planted.Operations {

@@ -140,15 +140,22 @@ func watchOperations(ctx context.Context, opts *OperationsOptions, first *reconc
 	if format == cmdutil.OutputJSON || format == cmdutil.OutputYAML {
 		format = cmdutil.OutputJSONL // one document per finding, as they come
 	}
+	// printed holds the unknown operations printed that are still pending:
+	// a completed operation never comes back, so memory follows what is
+	// pending now, not everything ever seen.
 	printed := map[string]bool{}
+	total := 0
 	report := func(rep *reconcile.OperationsReport) error {
 		var fresh []reconcile.UnknownOperation
+		still := make(map[string]bool, len(rep.Unknown))
 		for _, u := range rep.Unknown {
 			if !printed[u.Operation] {
-				printed[u.Operation] = true
 				fresh = append(fresh, u)
 			}
+			still[u.Operation] = true
 		}
+		printed = still
+		total += len(fresh)
 		stamp := opts.Now().Format(time.TimeOnly)
 		fmt.Fprintf(opts.IO.ErrOut, "%s %s; %d new\n", stamp, operationsSummary(rep), len(fresh))
 		if len(fresh) == 0 {
@@ -164,7 +171,7 @@ func watchOperations(ctx context.Context, opts *OperationsOptions, first *reconc
 	for {
 		select {
 		case <-ctx.Done():
-			return cmdutil.ExitErrorf(cmdutil.ExitInterrupted, "watch ended: %d unknown operations reported", len(printed))
+			return cmdutil.ExitErrorf(cmdutil.ExitInterrupted, "watch ended: %d unknown operations reported", total)
 		case <-tick.C:
 		}
 		rep, err := round()

@@ -45,8 +45,8 @@ with the middle tier's ledger, per pool:
 
 WaaS cannot list device groups, only wallets and their groups: a device group without a
 wallet is invisible here. A ledger group without a wallet is looked up before it is
-called missing. Ledger entries stored as bare IDs can only be checked when every pool is
-audited.
+called missing; a ledger entry stored as a bare ID is looked for in every pool in scope
+(with --pool, one not in that pool is only counted: it may be in another).
 
 The table shows the counts of each pool, then the findings; -o csv/tsv/jsonl print one
 finding per row, -o json/yaml the whole report. Exits 3 on any finding, 1 when the ledger

@@ -94,8 +94,8 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 			return err
 		}
 		defer ledger.Close()
-	case spec.Source != "":
-		return err
+	case spec.Source != "", len(opts.Ledger.Queries) > 0:
+		return err // a bad flag, or queries for a ledger nobody named
 	}
 	// No ledger at all is not an error here: the report says what that costs.
 	if opts.Since != "" {

@@ -54,7 +54,7 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 				p("\n...and %d more (see -o json).\n", len(a.UnknownOperations)-maxListed)
 				break
 			}
-			p("| `%s` | %s | `%s` | `%s` | `%s` |\n", u.Operation, u.Kind, u.DeviceGroup, u.Wallet, u.Pool)
+			p("| `%s` | %s | `%s` | `%s` | `%s` |\n", cell(u.Operation), cell(u.Kind), cell(u.DeviceGroup), cell(u.Wallet), cell(u.Pool))
 		}
 		p("\n")
 	}
@@ -74,7 +74,7 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 				p("\n...and %d more (see -o json).\n", len(a.UnknownResources)-maxListed)
 				break
 			}
-			p("| %s | `%s` | `%s` |\n", u.Kind, u.Name, u.Pool)
+			p("| %s | `%s` | `%s` |\n", u.Kind, cell(u.Name), cell(u.Pool))
 		}
 		p("\n")
 	}
@@ -85,7 +85,7 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 				p("\n...and %d more (see -o json).\n", len(a.MissingResources)-maxListed)
 				break
 			}
-			p("| %s | `%s` | %s | %s | %v |\n", m.Kind, m.Name, m.Owner, m.Where, m.Confirmed)
+			p("| %s | `%s` | %s | %s | %v |\n", m.Kind, cell(m.Name), cell(m.Owner), cell(m.Where), m.Confirmed)
 		}
 		p("\n")
 	}
@@ -156,4 +156,10 @@ func short(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// cell keeps a value inside its table cell: a "|" would end the cell, a
+// newline the row (GitHub's tables accept "\|", even in code spans).
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
 }
