@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/config"
+
 	"github.com/waasctl/waasctl/internal/nameset"
 
 	"github.com/waasctl/waasctl/internal/waas"
@@ -129,6 +131,20 @@ func poolOf(name string) string {
 
 // Limits maps resource kinds to the most the estate may hold.
 type Limits map[string]int
+
+// ConfigLimits are the limits a profile's quota in the config file sets.
+func ConfigLimits(q *config.Quota) Limits {
+	out := Limits{}
+	if q == nil {
+		return out
+	}
+	for kind, n := range map[string]int{Pools: q.Pools, Wallets: q.Wallets, DeviceGroups: q.DeviceGroups, Addresses: q.Addresses} {
+		if n > 0 {
+			out[kind] = n
+		}
+	}
+	return out
+}
 
 // ParseLimits parses "wallets=10000,pools=20".
 func ParseLimits(s string) (Limits, error) {

@@ -88,16 +88,11 @@ type SinceRef struct {
 }
 
 func (o *QuotaOptions) limits() (inventory.Limits, float64, error) {
-	limits := inventory.Limits{}
-	if cfg, err := o.Config(); err != nil {
+	cfg, err := o.Config()
+	if err != nil {
 		return nil, 0, err
-	} else if p, ok := cfg.Profiles[o.Profile()]; ok && p.Quota != nil {
-		for kind, n := range map[string]int{inventory.Pools: p.Quota.Pools, inventory.Wallets: p.Quota.Wallets, inventory.Addresses: p.Quota.Addresses, inventory.DeviceGroups: p.Quota.DeviceGroups} {
-			if n > 0 {
-				limits[kind] = n
-			}
-		}
 	}
+	limits := inventory.ConfigLimits(cfg.Profiles[o.Profile()].Quota)
 	flagLimits, err := inventory.ParseLimits(o.Limits)
 	if err != nil {
 		return nil, 0, cmdutil.FlagErrorf("--limit: %v", err)

@@ -103,14 +103,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 			return cmdutil.FlagErrorf("--since %s: %v", opts.Since, errors.Unwrap(err))
 		}
 	}
-	limits := inventory.Limits{}
-	if p, ok := cfg.Profiles[opts.Profile]; ok && p.Quota != nil {
-		for kind, n := range map[string]int{inventory.Pools: p.Quota.Pools, inventory.Wallets: p.Quota.Wallets, inventory.DeviceGroups: p.Quota.DeviceGroups, inventory.Addresses: p.Quota.Addresses} {
-			if n > 0 {
-				limits[kind] = n
-			}
-		}
-	}
+	limits := inventory.ConfigLimits(cfg.Profiles[opts.Profile].Quota)
 	c, err := opts.APIClient()
 	if err != nil {
 		return err
