@@ -370,27 +370,24 @@ func (d Diff) AnyAdded() bool {
 // DiffSnapshots verifies a and b and lists, per kind, the names b added and
 // removed relative to a.
 //
-// Memory: this holds a set of a's names per kind (names only, ~100 B each,
-// so ~100 MB for a million resources), then streams b against it. A
-// sort-merge of two name-sorted streams would keep memory bounded for huge
-// estates; the snapshot order is the API's, not sorted, so that needs an
-// external sort first, which is not done yet.
-func DiffSnapshots(a, b io.Reader) (Diff, error) {
-	seen := map[string]map[string]struct{}{}
-	for _, k := range ResourceKinds {
-		seen[k] = map[string]struct{}{}
-	}
+// Memory: a's names are held as 128-bit digests with a mark bit (16 bytes
+// and a bit a name, nameset.Index), b is streamed against them, and a is
+// read again for the names b lacks; beyond that only the added and removed
+// names are held. So a is read twice and must be seekable.
+func DiffSnapshots(a io.ReadSeeker, b io.Reader) (Diff, error) {
+	var builder nameset.Builder
 	from, err := readSnapshot(a, func(r Record) error {
-		seen[r.Kind][r.Name] = struct{}{}
+		builder.Add(nameset.KeyOf(r.Kind, r.Name))
 		return nil
 	})
 	if err != nil {
 		return Diff{}, fmt.Errorf("first snapshot: %w", err)
 	}
+	seen := builder.Build()
 	added := map[string][]string{}
 	to, err := readSnapshot(b, func(r Record) error {
-		if _, ok := seen[r.Kind][r.Name]; ok {
-			delete(seen[r.Kind], r.Name)
+		if i, ok := seen.Find(nameset.KeyOf(r.Kind, r.Name)); ok {
+			seen.Mark(i)
 		} else {
 			added[r.Kind] = append(added[r.Kind], r.Name)
 		}
@@ -399,14 +396,27 @@ func DiffSnapshots(a, b io.Reader) (Diff, error) {
 	if err != nil {
 		return Diff{}, fmt.Errorf("second snapshot: %w", err)
 	}
+	if _, err := a.Seek(0, io.SeekStart); err != nil {
+		return Diff{}, fmt.Errorf("first snapshot: %w", err)
+	}
+	removed := map[string][]string{}
+	if _, err := readSnapshot(a, func(r Record) error {
+		if i, ok := seen.Find(nameset.KeyOf(r.Kind, r.Name)); ok && !seen.Marked(i) {
+			seen.Mark(i) // once, however often a name repeats
+			removed[r.Kind] = append(removed[r.Kind], r.Name)
+		}
+		return nil
+	}); err != nil {
+		return Diff{}, fmt.Errorf("first snapshot, read again: %w", err)
+	}
 	d := Diff{From: from, To: to}
 	for _, k := range ResourceKinds {
-		kd := KindDiff{Kind: k, Added: added[k], Removed: []string{}}
+		kd := KindDiff{Kind: k, Added: added[k], Removed: removed[k]}
 		if kd.Added == nil {
 			kd.Added = []string{}
 		}
-		for name := range seen[k] {
-			kd.Removed = append(kd.Removed, name)
+		if kd.Removed == nil {
+			kd.Removed = []string{}
 		}
 		slices.Sort(kd.Added)
 		slices.Sort(kd.Removed)

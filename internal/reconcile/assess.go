@@ -100,7 +100,8 @@ var quotaKinds = []struct{ quota, snapshot string }{
 
 // Assess diffs the snapshot against the baseline and reconciles it with
 // the ledger. It reads the snapshot a few times rather than hold it:
-// memory is the baseline's names (for the diff), the ledger index and the
+// memory is the diff's digest index of the baseline (16 bytes and a bit a
+// resource), the added and removed names, the ledger index and the
 // findings.
 func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 	a := &Assessment{Snapshot: in.Snapshot, UnknownOperations: []UnknownOperation{}, UnknownResources: []UnknownResource{}, MissingResources: []MissingResource{}}

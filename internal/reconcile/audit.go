@@ -144,7 +144,7 @@ func ReconcileOperations(ctx context.Context, l Ledger, scope string, groups ite
 	}
 	// A file with no device group rows says nothing about groups.
 	withGroups = withGroups && ix.counts[DeviceGroup] > 0
-	rep := &OperationsReport{Ledger: l.String(), Scope: scope, LedgerEntries: ix.counts, Unknown: []UnknownOperation{}, IndexBytes: ix.bytes()}
+	rep := &OperationsReport{Ledger: l.String(), Scope: scope, LedgerEntries: ix.counts, Unknown: []UnknownOperation{}, IndexBytes: ix.Bytes()}
 	seenGroups := nameset.New()
 	for g, err := range groups {
 		if err != nil {
@@ -367,7 +367,7 @@ func ReconcileResources(ctx context.Context, c *waas.Client, l Ledger, scope Sco
 	if err != nil {
 		return nil, err
 	}
-	rep := &ResourcesReport{Ledger: l.String(), Scope: scope.String(), LedgerEntries: ix.counts, Unknown: []UnknownResource{}, Missing: []MissingResource{}, IndexBytes: ix.bytes()}
+	rep := &ResourcesReport{Ledger: l.String(), Scope: scope.String(), LedgerEntries: ix.counts, Unknown: []UnknownResource{}, Missing: []MissingResource{}, IndexBytes: ix.Bytes()}
 	pools = slices.Clone(pools)
 	byPool := map[string]*PoolSummary{}
 	for _, p := range pools {
@@ -425,17 +425,17 @@ func ReconcileResources(ctx context.Context, c *waas.Client, l Ledger, scope Sco
 	var candidates []MissingResource
 	err = l.Scan(ctx, kinds, func(e Entry) error {
 		key := entryKey(e.Kind, e.Name)
-		i, ok := ix.find(key)
+		i, ok := ix.Find(key)
 		if !ok {
 			if u, ok := late[key]; ok {
 				recorded[u] = true
 			}
 			return nil
 		}
-		if ix.marked(i) {
+		if ix.Marked(i) {
 			return nil
 		}
-		ix.mark(i) // report each entry once, however often the ledger repeats it
+		ix.Mark(i) // report each entry once, however often the ledger repeats it
 		pool := e.Name.Pool()
 		if scope.Pool != "" && pool != "" && pool != scope.Pool {
 			return nil
