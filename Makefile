@@ -35,3 +35,8 @@ bench:
 .PHONY: bench-inventory
 bench-inventory:
 	scripts/bench/inventory.sh
+
+## bench-reconcile: waasctl audit on 1,000,000 wallets against a PostgreSQL ledger (docs/benchmarks.md); ARGS='...' go to the program
+.PHONY: bench-reconcile
+bench-reconcile:
+	scripts/bench/reconcile.sh $(ARGS)

@@ -36,8 +36,9 @@ func compareKeys(a, b Key) int {
 // name however long the names are. Build it with Builder, then match names
 // against it and mark what was found; what stays unmarked was never seen.
 type Index struct {
-	keys []Key
-	seen []uint64 // bitset over keys
+	keys   []Key
+	seen   []uint64 // bitset over keys
+	marked int
 }
 
 // Builder collects the keys of an Index.
@@ -61,7 +62,15 @@ func (ix *Index) Find(k Key) (int, bool) {
 }
 
 // Mark marks the key at position i.
-func (ix *Index) Mark(i int) { ix.seen[i/64] |= 1 << (i % 64) }
+func (ix *Index) Mark(i int) {
+	if !ix.Marked(i) {
+		ix.seen[i/64] |= 1 << (i % 64)
+		ix.marked++
+	}
+}
+
+// Unmarked is the number of keys not marked.
+func (ix *Index) Unmarked() int { return len(ix.keys) - ix.marked }
 
 // Marked says whether the key at position i is marked.
 func (ix *Index) Marked(i int) bool { return ix.seen[i/64]&(1<<(i%64)) != 0 }

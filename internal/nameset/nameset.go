@@ -1,6 +1,8 @@
-// Package nameset remembers which resource names were seen, in 16 bytes a
-// name whatever the name's length: enumerations of a million wallets that
-// must drop repeats (device groups shared by wallets) hold no names.
+// Package nameset remembers which resource names were seen without holding
+// the names: a Set (a map of 16-byte keys, 35 to 56 bytes a name as Go's map
+// grows) drops repeats, such as device groups shared by wallets, and an
+// Index (16 bytes and a bit a name) matches one stream of names against
+// another.
 package nameset
 
 import "hash/maphash"

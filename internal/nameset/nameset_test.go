@@ -47,7 +47,8 @@ func TestIndexFindsAndMarks(t *testing.T) {
 			marked++
 		}
 	}
-	if marked != 1 {
-		t.Fatalf("%d marked, want 1", marked)
+	ix.Mark(i) // again: still one
+	if marked != 1 || ix.Unmarked() != 99 {
+		t.Fatalf("%d marked, %d unmarked; want 1 and 99", marked, ix.Unmarked())
 	}
 }

@@ -320,3 +320,37 @@ func TestBadLedgersFailWholly(t *testing.T) {
 		t.Errorf("malformed CSV row: %v", err)
 	}
 }
+
+// countingLedger counts the reads of a ledger.
+type countingLedger struct {
+	reconcile.Ledger
+	scans int
+}
+
+func (l *countingLedger) Scan(ctx context.Context, kinds []reconcile.Kind, fn func(reconcile.Entry) error) error {
+	l.scans++
+	return l.Ledger.Scan(ctx, kinds, fn)
+}
+
+// TestAHealthyEstateReadsTheLedgerOnce: the second read looks for missing
+// and late entries; when every entry matched and nothing is unknown, there
+// is nothing to look for.
+func TestAHealthyEstateReadsTheLedgerOnce(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Config{Seed: 62, Shape: sandbox.EstateShape{Pools: 2, WalletsPerPool: 3, OperationsPerGroup: 1}})
+	path := filepath.Join(t.TempDir(), "ledger.csv")
+	writeWith(t, path, func(f *os.File) error { return sandboxtest.WriteLedgerCSV(f, sb.Inventory()) })
+	c := sb.Client(t, waas.Options{})
+	l := &countingLedger{Ledger: open(t, reconcile.Spec{Source: path})}
+	res, err := reconcile.AuditResources(context.Background(), c, l, reconcile.Scope{}, nil)
+	if err != nil || res.Findings() != 0 || l.scans != 1 {
+		t.Fatalf("healthy: %d findings, %d reads, %v; want 0 and 1", res.Findings(), l.scans, err)
+	}
+	if _, err := sandboxtest.Plant(context.Background(), sb.URL, sb.Key, sandboxtest.PlantSpec{Wallets: 1}); err != nil {
+		t.Fatal(err)
+	}
+	l.scans = 0
+	res, err = reconcile.AuditResources(context.Background(), c, l, reconcile.Scope{}, nil)
+	if err != nil || len(res.Unknown) != 2 || l.scans != 2 {
+		t.Fatalf("after a plant: %d unknown, %d reads, %v; want 2 and 2", len(res.Unknown), l.scans, err)
+	}
+}

@@ -189,8 +189,8 @@ func (c *Client) TransactionsOf(ctx context.Context, wallets iter.Seq2[waasapi.M
 }
 
 // FirstOfEachGroup yields the wallets of seq whose device group has not
-// been seen before, and skips wallets without one. It holds 16 bytes per
-// group.
+// been seen before, and skips wallets without one. It holds a 16-byte key
+// per group (35 to 56 bytes with the map's overhead).
 func FirstOfEachGroup(seq iter.Seq2[waasapi.MPCWallet, error]) iter.Seq2[waasapi.MPCWallet, error] {
 	return func(yield func(waasapi.MPCWallet, error) bool) {
 		seen := nameset.New()
