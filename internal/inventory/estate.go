@@ -18,6 +18,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/nameset"
+	"github.com/waasctl/waasctl/internal/waasapi"
 
 	"github.com/waasctl/waasctl/internal/waas"
 )
@@ -167,11 +168,11 @@ func TakeSnapshot(ctx context.Context, c *waas.Client, w io.Writer, meta Snapsho
 		if err != nil {
 			return SnapshotSummary{}, err
 		}
-		if err := sw.Add(Record{Kind: KindWallet, Name: wl.Name, Pool: poolOf(wl.Name), Parent: wl.DeviceGroup}); err != nil {
+		if err := sw.Add(Record{Kind: KindWallet, Name: wl.Name, Pool: waasapi.PoolOf(wl.Name), Parent: wl.DeviceGroup}); err != nil {
 			return SnapshotSummary{}, err
 		}
 		if wl.DeviceGroup != "" && groups.Add(wl.DeviceGroup) {
-			if err := sw.Add(Record{Kind: KindDeviceGroup, Name: wl.DeviceGroup, Wallet: wl.Name, Pool: poolOf(wl.DeviceGroup)}); err != nil {
+			if err := sw.Add(Record{Kind: KindDeviceGroup, Name: wl.DeviceGroup, Wallet: wl.Name, Pool: waasapi.PoolOf(wl.DeviceGroup)}); err != nil {
 				return SnapshotSummary{}, err
 			}
 		}

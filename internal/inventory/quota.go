@@ -80,7 +80,7 @@ func Count(ctx context.Context, c *waas.Client, progress Progress) (*Counts, err
 		if err != nil {
 			return nil, err
 		}
-		pc := byPool[poolOf(w.Name)]
+		pc := byPool[waasapi.PoolOf(w.Name)]
 		if pc == nil { // a pool created while we counted
 			continue
 		}
@@ -102,7 +102,7 @@ func Count(ctx context.Context, c *waas.Client, progress Progress) (*Counts, err
 			if err != nil {
 				return nil, err
 			}
-			if pc := byPool[poolOf(a.MPCWallet)]; pc != nil {
+			if pc := byPool[waasapi.PoolOf(a.MPCWallet)]; pc != nil {
 				pc.Addresses++
 			}
 			tick()
@@ -118,15 +118,6 @@ func Count(ctx context.Context, c *waas.Client, progress Progress) (*Counts, err
 	}
 	out.Totals[Pools] = len(pools)
 	return out, nil
-}
-
-// poolOf returns "pools/P" for a name under it.
-func poolOf(name string) string {
-	segs := strings.SplitN(name, "/", 3)
-	if len(segs) < 2 || segs[0] != "pools" {
-		return ""
-	}
-	return segs[0] + "/" + segs[1]
 }
 
 // Limits maps resource kinds to the most the estate may hold.

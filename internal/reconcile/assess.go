@@ -10,6 +10,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/waas"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 // AssessInput is what an incident assessment works from.
@@ -276,9 +277,9 @@ func snapshotResources(path string) iter.Seq2[Resource, error] {
 			var res Resource
 			switch r.Kind {
 			case inventory.KindWallet:
-				res = Resource{Kind: Wallet, Name: r.Name, Pool: poolOf(r.Name), Related: r.Parent}
+				res = Resource{Kind: Wallet, Name: r.Name, Pool: waasapi.PoolOf(r.Name), Related: r.Parent}
 			case inventory.KindDeviceGroup:
-				res = Resource{Kind: DeviceGroup, Name: r.Name, Pool: poolOf(r.Name), Related: r.Wallet}
+				res = Resource{Kind: DeviceGroup, Name: r.Name, Pool: waasapi.PoolOf(r.Name), Related: r.Wallet}
 			default:
 				return nil
 			}

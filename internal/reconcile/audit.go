@@ -171,7 +171,7 @@ func ReconcileOperations(ctx context.Context, l Ledger, scope string, groups ite
 			}
 			rep.Unknown = append(rep.Unknown, UnknownOperation{
 				Operation: n.String(), Kind: op.Kind, DeviceGroup: g.DeviceGroup, Wallet: g.Wallet,
-				Pool: poolOf(g.DeviceGroup), DeviceGroupInLedger: groupKnown,
+				Pool: waasapi.PoolOf(g.DeviceGroup), DeviceGroupInLedger: groupKnown,
 			})
 		}
 		progress(rep.Pending)
@@ -179,34 +179,51 @@ func ReconcileOperations(ctx context.Context, l Ledger, scope string, groups ite
 	if len(rep.Unknown) > 0 {
 		// Look again: what the middle tier recorded while we listed is
 		// not spam.
-		late := map[ikey]bool{}
-		for _, u := range rep.Unknown {
-			n, _ := Normalize(Operation, u.Operation)
-			late[digest(Operation, 'F', n.Full)] = false
-			late[digest(Operation, 'I', n.ID)] = false
+		names := make([]string, len(rep.Unknown))
+		for i, u := range rep.Unknown {
+			names[i] = u.Operation
 		}
+		late := findingKeys(Operation, names)
+		recorded := make([]bool, len(rep.Unknown))
 		err := l.Scan(ctx, []Kind{Operation}, func(e Entry) error {
-			if _, ok := late[entryKey(Operation, e.Name)]; ok {
-				late[entryKey(Operation, e.Name)] = true
+			if i, ok := late[entryKey(Operation, e.Name)]; ok {
+				recorded[i] = true
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		rep.Unknown = slices.DeleteFunc(rep.Unknown, func(u UnknownOperation) bool {
-			n, _ := Normalize(Operation, u.Operation)
-			if late[digest(Operation, 'F', n.Full)] || late[digest(Operation, 'I', n.ID)] {
+		n := 0
+		for i, u := range rep.Unknown {
+			if recorded[i] {
 				rep.RecordedLate++
-				return true
+				continue
 			}
-			return false
-		})
+			rep.Unknown[n] = u
+			n++
+		}
+		rep.Unknown = rep.Unknown[:n]
 	}
 	slices.SortFunc(rep.Unknown, func(a, b UnknownOperation) int {
 		return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.DeviceGroup, b.DeviceGroup), cmp.Compare(a.Operation, b.Operation))
 	})
 	return rep, nil
+}
+
+// findingKeys maps the keys a ledger entry for each of names could be filed
+// under (the full name, the bare ID) to the name's position in names.
+func findingKeys(k Kind, names []string) map[ikey]int {
+	out := make(map[ikey]int, 2*len(names))
+	for i, name := range names {
+		n, err := Normalize(k, name)
+		if err != nil {
+			continue // a name WaaS gave that no ledger entry can match
+		}
+		out[digest(k, 'F', n.Full)] = i
+		out[digest(k, 'I', n.ID)] = i
+	}
+	return out
 }
 
 // provides says whether l can be asked for kind: a file ledger always can,
@@ -317,11 +334,11 @@ func LiveResources(ctx context.Context, c *waas.Client, pools []string) iter.Seq
 				yield(Resource{}, err)
 				return
 			}
-			if !yield(Resource{Kind: Wallet, Name: w.Name, Pool: poolOf(w.Name), Related: w.DeviceGroup}, nil) {
+			if !yield(Resource{Kind: Wallet, Name: w.Name, Pool: waasapi.PoolOf(w.Name), Related: w.DeviceGroup}, nil) {
 				return
 			}
 			if w.DeviceGroup != "" && groups.Add(w.DeviceGroup) {
-				if !yield(Resource{Kind: DeviceGroup, Name: w.DeviceGroup, Pool: poolOf(w.DeviceGroup), Related: w.Name}, nil) {
+				if !yield(Resource{Kind: DeviceGroup, Name: w.DeviceGroup, Pool: waasapi.PoolOf(w.DeviceGroup), Related: w.Name}, nil) {
 					return
 				}
 			}
@@ -417,9 +434,9 @@ func ReconcileResources(ctx context.Context, c *waas.Client, l Ledger, scope Sco
 	// unknown after all.
 	late := map[ikey]int{} // key -> index in rep.Unknown
 	for i, u := range rep.Unknown {
-		n, _ := Normalize(u.Kind, u.Name)
-		late[digest(u.Kind, 'F', n.Full)] = i
-		late[digest(u.Kind, 'I', n.ID)] = i
+		for k := range findingKeys(u.Kind, []string{u.Name}) {
+			late[k] = i
+		}
 	}
 	recorded := make([]bool, len(rep.Unknown))
 	var candidates []MissingResource

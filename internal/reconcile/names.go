@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 // Kind is a kind of resource a ledger records.
@@ -79,7 +80,7 @@ func (n Name) Pool() string {
 	if n.Full == "" {
 		return ""
 	}
-	return poolOf(n.Full)
+	return waasapi.PoolOf(n.Full)
 }
 
 // String is the full name when known, else the ID.
@@ -165,13 +166,4 @@ func clip(s string) string {
 		return s[:max] + "..."
 	}
 	return s
-}
-
-// poolOf returns "pools/P" for a name under it.
-func poolOf(name string) string {
-	segs := strings.SplitN(name, "/", 3)
-	if len(segs) < 2 || segs[0] != "pools" {
-		return ""
-	}
-	return segs[0] + "/" + segs[1]
 }

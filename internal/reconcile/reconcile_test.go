@@ -242,7 +242,7 @@ func TestOperationsRecordedDuringTheAuditAreNotReported(t *testing.T) {
 	path := e.ledgers["csv"].Source
 	late := e.planted.Operations[0]
 	recorded := false
-	_, err := reconcile.AuditOperations(context.Background(), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, func(int) {
+	during, err := reconcile.AuditOperations(context.Background(), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, func(int) {
 		if !recorded { // the first group has been listed: the ledger has been read
 			recorded = true
 			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -255,6 +255,14 @@ func TestOperationsRecordedDuringTheAuditAreNotReported(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(during.Unknown) != 4 || during.RecordedLate != 1 {
+		t.Fatalf("recorded during the audit: %d unknown, %d late; want 4 and 1", len(during.Unknown), during.RecordedLate)
+	}
+	for _, u := range during.Unknown {
+		if u.Operation == late {
+			t.Fatalf("%s was recorded during the audit but reported unknown", late)
+		}
 	}
 	rep, err := reconcile.AuditOperations(context.Background(), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, nil)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 func NewCmdAudit(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit <command>",
-		Short: "Check the estate against limits and policies (exit 3 on findings)",
+		Short: "Check the estate against limits and your ledger (exit 3 on findings)",
 	}
 	cmd.AddCommand(NewCmdQuota(f, nil))
 	cmd.AddCommand(NewCmdOperations(f, nil))

@@ -203,7 +203,7 @@ func printOperations(opts *OperationsOptions, r *reconcile.OperationsReport) err
 }
 
 func printUnknownOperations(ios *iostreams.IOStreams, format cmdutil.OutputFormat, ops []reconcile.UnknownOperation) error {
-	p := cmdutil.NewListPrinter(ios, format, []cmdutil.Column[reconcile.UnknownOperation]{
+	return cmdutil.PrintList(ios, format, ops, []cmdutil.Column[reconcile.UnknownOperation]{
 		{Header: "OPERATION", Value: func(u reconcile.UnknownOperation) string { return u.Operation }},
 		{Header: "KIND", Value: func(u reconcile.UnknownOperation) string { return u.Kind }},
 		{Header: "DEVICE GROUP", Value: func(u reconcile.UnknownOperation) string { return u.DeviceGroup }},
@@ -216,10 +216,4 @@ func printUnknownOperations(ios *iostreams.IOStreams, format cmdutil.OutputForma
 			return strconv.FormatBool(*u.DeviceGroupInLedger)
 		}},
 	})
-	for _, u := range ops {
-		if err := p.Add(u); err != nil {
-			return err
-		}
-	}
-	return p.Close()
 }

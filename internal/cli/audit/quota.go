@@ -188,13 +188,7 @@ func printQuota(opts *QuotaOptions, r QuotaReport) error {
 	if r.Since != nil {
 		cols = append(cols, cmdutil.Column[inventory.Usage]{Header: "GROWTH", Value: func(u inventory.Usage) string { return fmt.Sprintf("%+d", *u.Growth) }})
 	}
-	p := cmdutil.NewListPrinter(opts.IO, format, cols)
-	for _, u := range r.Usage {
-		if err := p.Add(u); err != nil {
-			return err
-		}
-	}
-	if err := p.Close(); err != nil {
+	if err := cmdutil.PrintList(opts.IO, format, r.Usage, cols); err != nil {
 		return err
 	}
 	if format != cmdutil.OutputTable {
@@ -202,19 +196,13 @@ func printQuota(opts *QuotaOptions, r QuotaReport) error {
 	}
 	out := opts.IO.Out
 	fmt.Fprintln(out)
-	pools := cmdutil.NewListPrinter(opts.IO, format, []cmdutil.Column[inventory.PoolCounts]{
+	if err := cmdutil.PrintList(opts.IO, format, r.PerPool, []cmdutil.Column[inventory.PoolCounts]{
 		{Header: "POOL", Value: func(p inventory.PoolCounts) string { return p.Pool }},
 		{Header: "DISPLAY NAME", Value: func(p inventory.PoolCounts) string { return p.DisplayName }},
 		{Header: "WALLETS", Value: func(p inventory.PoolCounts) string { return strconv.Itoa(p.Wallets) }},
 		{Header: "DEVICE GROUPS", Value: func(p inventory.PoolCounts) string { return strconv.Itoa(p.DeviceGroups) }},
 		{Header: "ADDRESSES", Value: func(p inventory.PoolCounts) string { return strconv.Itoa(p.Addresses) }},
-	})
-	for _, pc := range r.PerPool {
-		if err := pools.Add(pc); err != nil {
-			return err
-		}
-	}
-	if err := pools.Close(); err != nil {
+	}); err != nil {
 		return err
 	}
 	if r.Since != nil {

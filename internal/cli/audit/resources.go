@@ -142,7 +142,7 @@ func printResources(opts *ResourcesOptions, r *reconcile.ResourcesReport) error 
 		return cmdutil.PrintObject(opts.IO, format, r, nil)
 	case cmdutil.OutputTable:
 	default:
-		return printList(opts.IO, format, findings(r), []cmdutil.Column[finding]{
+		return cmdutil.PrintList(opts.IO, format, findings(r), []cmdutil.Column[finding]{
 			{Header: "FINDING", Value: func(f finding) string { return f.Finding }},
 			{Header: "KIND", Value: func(f finding) string { return string(f.Kind) }},
 			{Header: "NAME", Value: func(f finding) string { return f.Name }},
@@ -159,7 +159,7 @@ func printResources(opts *ResourcesOptions, r *reconcile.ResourcesReport) error 
 	}
 	itoa := strconv.Itoa
 	rows := append(append([]reconcile.PoolSummary{}, r.Pools...), r.Totals)
-	if err := printList(opts.IO, format, rows, []cmdutil.Column[reconcile.PoolSummary]{
+	if err := cmdutil.PrintList(opts.IO, format, rows, []cmdutil.Column[reconcile.PoolSummary]{
 		{Header: "POOL", Value: func(p reconcile.PoolSummary) string { return p.Pool }},
 		{Header: "WALLETS", Value: func(p reconcile.PoolSummary) string { return itoa(p.Wallets) }},
 		{Header: "DEVICE GROUPS", Value: func(p reconcile.PoolSummary) string { return itoa(p.DeviceGroups) }},
@@ -173,7 +173,7 @@ func printResources(opts *ResourcesOptions, r *reconcile.ResourcesReport) error 
 	out := opts.IO.Out
 	if len(r.Unknown) > 0 {
 		fmt.Fprintln(out, "\nIn WaaS, not in the ledger (created by someone else?):")
-		if err := printList(opts.IO, format, r.Unknown, []cmdutil.Column[reconcile.UnknownResource]{
+		if err := cmdutil.PrintList(opts.IO, format, r.Unknown, []cmdutil.Column[reconcile.UnknownResource]{
 			{Header: "KIND", Value: func(u reconcile.UnknownResource) string { return string(u.Kind) }},
 			{Header: "NAME", Value: func(u reconcile.UnknownResource) string { return u.Name }},
 			{Header: "POOL", Value: func(u reconcile.UnknownResource) string { return u.Pool }},
@@ -183,7 +183,7 @@ func printResources(opts *ResourcesOptions, r *reconcile.ResourcesReport) error 
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintln(out, "\nIn the ledger, not in WaaS:")
-		if err := printList(opts.IO, format, r.Missing, []cmdutil.Column[reconcile.MissingResource]{
+		if err := cmdutil.PrintList(opts.IO, format, r.Missing, []cmdutil.Column[reconcile.MissingResource]{
 			{Header: "KIND", Value: func(m reconcile.MissingResource) string { return string(m.Kind) }},
 			{Header: "NAME", Value: func(m reconcile.MissingResource) string { return m.Name }},
 			{Header: "OWNER", Value: func(m reconcile.MissingResource) string { return m.Owner }},
@@ -199,14 +199,4 @@ func printResources(opts *ResourcesOptions, r *reconcile.ResourcesReport) error 
 		}
 	}
 	return nil
-}
-
-func printList[T any](ios *iostreams.IOStreams, format cmdutil.OutputFormat, items []T, cols []cmdutil.Column[T]) error {
-	p := cmdutil.NewListPrinter(ios, format, cols)
-	for _, it := range items {
-		if err := p.Add(it); err != nil {
-			return err
-		}
-	}
-	return p.Close()
 }

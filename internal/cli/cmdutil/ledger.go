@@ -1,7 +1,6 @@
 package cmdutil
 
 import (
-	"context"
 	"errors"
 	"strings"
 
@@ -56,15 +55,6 @@ func (l *LedgerFlags) Spec(cfg *config.Config, profile string) (reconcile.Spec, 
 		return spec, FlagErrorf("no ledger: pass --ledger (a postgres:// URL, sqlite:PATH, or a .csv/.jsonl file) or set ledger.dsn in profile %q (see docs/reconciliation.md)", profile)
 	}
 	return spec, nil
-}
-
-// OpenLedger opens the ledger the flags and config name.
-func (l *LedgerFlags) OpenLedger(ctx context.Context, cfg *config.Config, profile string) (reconcile.Ledger, error) {
-	spec, err := l.Spec(cfg, profile)
-	if err != nil {
-		return nil, err
-	}
-	return reconcile.Open(ctx, spec)
 }
 
 // LedgerError gives reconcile errors their exit code: a ledger that cannot

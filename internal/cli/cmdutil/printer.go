@@ -275,11 +275,7 @@ func PrintObject[T any](ios *iostreams.IOStreams, format OutputFormat, v T, cols
 		}
 		out = b
 	case OutputJSONL, OutputCSV:
-		p := NewListPrinter(ios, format, cols)
-		if err := p.Add(v); err != nil {
-			return err
-		}
-		return p.Close()
+		return PrintList(ios, format, []T{v}, cols)
 	case OutputTable, OutputTSV:
 		rows := make([][]string, len(cols))
 		for i, c := range cols {
@@ -453,4 +449,16 @@ func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
 	default:
 		return nil, fmt.Errorf("unexpected JSON token %v", tok)
 	}
+}
+
+// PrintList prints items that are already in memory (a report's rows) in
+// format: the whole ListPrinter cycle in one call.
+func PrintList[T any](ios *iostreams.IOStreams, format OutputFormat, items []T, cols []Column[T]) error {
+	p := NewListPrinter(ios, format, cols)
+	for _, it := range items {
+		if err := p.Add(it); err != nil {
+			return err
+		}
+	}
+	return p.Close()
 }

@@ -57,7 +57,8 @@ Markdown for people (the default), -o json or yaml for tools. Without a baseline
 is "inconclusive", never "clean": old and new cannot be told apart.
 
 Exits 0 only when the verdict is "clean"; 3 for "findings" or "inconclusive"; 1 when the
-snapshot, baseline or ledger cannot be read.`,
+snapshot, baseline or ledger cannot be read; 2 for bad flags, such as a --since file that
+does not exist.`,
 		Example: `  waasctl keys revoke --profile prod --rotate-first --reason "key in a public gist"
   waasctl incident assess prod --ledger postgres://auditor@db/ledger > incident.md
   waasctl incident assess prod --since ~/.local/state/waasctl/snapshots/prod-20261101T000000.000Z.jsonl -o json`,

@@ -124,21 +124,13 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 			return "ok"
 		}},
 	}
-	p := cmdutil.NewListPrinter(opts.IO, opts.Output().Resolve(opts.IO), cols)
-	overdue := 0
-	for _, r := range results {
-		if err := p.Add(r); err != nil {
-			return err
-		}
-		if r.Overdue {
-			overdue++
-		}
-	}
-	if err := p.Close(); err != nil {
+	if err := cmdutil.PrintList(opts.IO, opts.Output().Resolve(opts.IO), results, cols); err != nil {
 		return err
 	}
+	overdue := 0
 	for _, r := range results {
 		if r.Overdue {
+			overdue++
 			fmt.Fprintf(opts.IO.ErrOut, "overdue: profile %s key %s (%s) is %s old, over its max age of %s: rotate it\n",
 				r.Profile, r.Key, credentials.ShortFingerprint(r.Fingerprint), cmdutil.Age(now.Sub(r.AddedAt)), r.MaxAge)
 		}

@@ -2,8 +2,6 @@
 package operations
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -33,19 +31,11 @@ type Operation struct {
 }
 
 func newOperation(op waasapi.MPCOperation, group, wallet string) Operation {
-	o := Operation{Name: op.Name, Kind: op.Kind(), DeviceGroup: group, MPCWallet: wallet, Pool: poolOf(group)}
+	o := Operation{Name: op.Name, Kind: op.Kind(), DeviceGroup: group, MPCWallet: wallet, Pool: waasapi.PoolOf(group)}
 	if m := op.CreateSignatureMetadata; m != nil {
 		o.Payload = m.Payload
 	}
 	return o
-}
-
-func poolOf(name string) string {
-	segs := strings.SplitN(name, "/", 3)
-	if len(segs) < 2 {
-		return ""
-	}
-	return segs[0] + "/" + segs[1]
 }
 
 // Columns is how an operation prints in tables, TSV and CSV.
