@@ -31,11 +31,12 @@ func Main() int {
 		<-ctx.Done()
 		stop()
 	}()
-	return Run(ctx, newFactory(), os.Args[1:])
+	return Run(ctx, newFactory(ctx), os.Args[1:])
 }
 
-// newFactory wires the real dependencies.
-func newFactory() *cmdutil.Factory {
+// newFactory wires the real dependencies. ctx ends with the first Ctrl-C or SIGTERM, and with
+// it any wait for a key file.
+func newFactory(ctx context.Context) *cmdutil.Factory {
 	info := build.Get()
 	f := &cmdutil.Factory{
 		IOStreams:  iostreams.System(),
@@ -46,7 +47,7 @@ func newFactory() *cmdutil.Factory {
 	}
 	f.Prompter = prompter.New(f.IOStreams)
 	f.Keyring = sync.OnceValues(func() (credentials.Store, error) { return openKeyring(f, os.Getenv) })
-	f.APIClient = func() (*waas.Client, error) { return newAPIClient(f, os.Getenv) }
+	f.APIClient = func() (*waas.Client, error) { return newAPIClient(ctx, f, os.Getenv) }
 	return f
 }
 
@@ -66,7 +67,7 @@ func openKeyring(f *cmdutil.Factory, getenv func(string) string) (credentials.St
 }
 
 // newAPIClient builds the WaaS client for the global flags and the profile.
-func newAPIClient(f *cmdutil.Factory, getenv func(string) string) (*waas.Client, error) {
+func newAPIClient(ctx context.Context, f *cmdutil.Factory, getenv func(string) string) (*waas.Client, error) {
 	if f.Concurrency < 1 {
 		return nil, cmdutil.FlagErrorf("--concurrency must be at least 1")
 	}
@@ -86,7 +87,7 @@ func newAPIClient(f *cmdutil.Factory, getenv func(string) string) (*waas.Client,
 			endpoint = p.Endpoint
 		}
 	}
-	key, err := credentials.Lookup(f.KeyFile, getenv)
+	key, err := credentials.LookupContext(ctx, f.KeyFile, getenv)
 	if errors.Is(err, credentials.ErrNoCredentials) {
 		key, err = keyringKey(f)
 	}

@@ -5,16 +5,17 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -86,7 +87,7 @@ func Load() (*Config, error) {
 // LoadFile reads the config file at path. A missing file is an empty config, not an error: a
 // fresh install has none.
 func LoadFile(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Path: path}, nil
 	}
@@ -94,6 +95,14 @@ func LoadFile(path string) (*Config, error) {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
 	return Parse(path, data)
+}
+
+// MaxFileSize caps the config file: a config of a hundred profiles is a few
+// dozen KiB.
+const MaxFileSize = 1 << 20
+
+func readConfig(path string) ([]byte, error) {
+	return fsutil.ReadFile(context.Background(), path, "config file", MaxFileSize)
 }
 
 // Parse parses config file contents; path is used only in error messages. Unknown keys are

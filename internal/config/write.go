@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
@@ -19,7 +18,7 @@ import (
 // endpoint removes the setting.
 func SetProfileEndpoint(path, profile, endpoint string) error {
 	var doc yaml.Node
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:

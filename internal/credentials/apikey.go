@@ -1,11 +1,11 @@
 package credentials
 
 import (
+	"context"
 	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 )
 
@@ -74,13 +74,15 @@ func ParseKeyFile(data []byte, source string) (*APIKey, error) {
 
 // LoadKeyFile reads and parses the key file at path.
 func LoadKeyFile(path string) (*APIKey, error) {
-	data, err := os.ReadFile(path)
+	return LoadKeyFileContext(context.Background(), path)
+}
+
+// LoadKeyFileContext reads and parses the key file at path; ctx ends a wait
+// for a FIFO's writer or a slow read.
+func LoadKeyFileContext(ctx context.Context, path string) (*APIKey, error) {
+	data, err := ReadKeyFile(ctx, path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("key file %s: %v", path, err)
+		return nil, err
 	}
 	k, err := ParseKeyFile(data, "file "+path)
 	if err != nil {
@@ -107,8 +109,13 @@ const (
 // getenv is os.Getenv outside tests. (The OS keyring, per profile, slots in
 // after these: the environment overrides it, as DESIGN.md says.)
 func Lookup(keyFile string, getenv func(string) string) (*APIKey, error) {
+	return LookupContext(context.Background(), keyFile, getenv)
+}
+
+// LookupContext is Lookup with a context that ends a wait for the key file.
+func LookupContext(ctx context.Context, keyFile string, getenv func(string) string) (*APIKey, error) {
 	if keyFile != "" {
-		return LoadKeyFile(keyFile)
+		return LoadKeyFileContext(ctx, keyFile)
 	}
 	for _, pair := range [][3]string{
 		{EnvKeyName, EnvKeyPrivateKey, envPairWaasctlSource},

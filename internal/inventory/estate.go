@@ -217,12 +217,20 @@ func corrupt(line int, format string, args ...any) error {
 // readSnapshot verifies r while calling fn with each resource line. fn sees
 // lines before the trailer has been checked: a caller must discard what it
 // gathered if readSnapshot fails.
+// MaxSnapshotLine caps one line of a snapshot: a record names one resource
+// in well under 1 KiB, so a longer line means the file is not a snapshot
+// (or is /dev/zero), and reading stops there instead of filling memory.
+const MaxSnapshotLine = 64 << 10
+
 func readSnapshot(r io.Reader, fn func(Record) error) (SnapshotSummary, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(fsutil.LineLimitReader(r, MaxSnapshotLine), 64<<10)
 	h := sha256.New()
 	sum := SnapshotSummary{Counts: map[string]int{}}
 	for line := 1; ; line++ {
 		data, err := br.ReadBytes('\n')
+		if errors.Is(err, fsutil.ErrLineTooLong) {
+			return sum, corrupt(line, "longer than %s: not a waasctl snapshot", fsutil.FormatSize(MaxSnapshotLine))
+		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return sum, err
 		}
@@ -328,7 +336,7 @@ func snapshotHeader(path string) (SnapshotMeta, error) {
 		return SnapshotMeta{}, err
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(f).ReadBytes('\n')
+	line, err := bufio.NewReader(fsutil.LineLimitReader(f, MaxSnapshotLine)).ReadBytes('\n')
 	if err != nil {
 		return SnapshotMeta{}, err
 	}

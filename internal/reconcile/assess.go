@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"os"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -107,7 +107,7 @@ var quotaKinds = []struct{ quota, snapshot string }{
 func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 	a := &Assessment{Snapshot: in.Snapshot, UnknownOperations: []UnknownOperation{}, UnknownResources: []UnknownResource{}, MissingResources: []MissingResource{}}
 	var pools []string
-	sum, err := readSnapshotFile(in.Snapshot, func(r inventory.Record) error {
+	sum, err := readSnapshotFile(ctx, in.Snapshot, func(r inventory.Record) error {
 		if r.Kind == inventory.KindPool {
 			pools = append(pools, r.Name)
 		}
@@ -120,7 +120,7 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 
 	added := map[string]int{}
 	if in.Since != "" {
-		d, err := diffFiles(in.Since, in.Snapshot)
+		d, err := diffFiles(ctx, in.Since, in.Snapshot)
 		if err != nil {
 			return nil, err
 		}
@@ -141,13 +141,13 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 
 	if in.Ledger != nil {
 		a.Ledger = in.Ledger.String()
-		ops, err := ReconcileOperations(ctx, in.Ledger, "all pools", snapshotOperations(in.Snapshot), nil)
+		ops, err := ReconcileOperations(ctx, in.Ledger, "all pools", snapshotOperations(ctx, in.Snapshot), nil)
 		if err != nil {
 			return nil, err
 		}
 		a.UnknownOperations = ops.Unknown
 		if provides(in.Ledger, Wallet) && provides(in.Ledger, DeviceGroup) {
-			res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(in.Snapshot), nil)
+			res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(ctx, in.Snapshot), nil)
 			if err != nil {
 				return nil, err
 			}
@@ -211,8 +211,8 @@ func limitations(a *Assessment, in AssessInput) []string {
 	return out
 }
 
-func readSnapshotFile(path string, fn func(inventory.Record) error) (inventory.SnapshotSummary, error) {
-	f, err := os.Open(path)
+func readSnapshotFile(ctx context.Context, path string, fn func(inventory.Record) error) (inventory.SnapshotSummary, error) {
+	f, err := fsutil.Open(ctx, path)
 	if err != nil {
 		return inventory.SnapshotSummary{}, err
 	}
@@ -224,13 +224,13 @@ func readSnapshotFile(path string, fn func(inventory.Record) error) (inventory.S
 	return sum, nil
 }
 
-func diffFiles(from, to string) (inventory.Diff, error) {
-	a, err := os.Open(from)
+func diffFiles(ctx context.Context, from, to string) (inventory.Diff, error) {
+	a, err := fsutil.Open(ctx, from)
 	if err != nil {
 		return inventory.Diff{}, err
 	}
 	defer a.Close()
-	b, err := os.Open(to)
+	b, err := fsutil.Open(ctx, to)
 	if err != nil {
 		return inventory.Diff{}, err
 	}
@@ -247,9 +247,9 @@ var errStop = errors.New("stop")
 
 // snapshotOperations yields a snapshot's device groups (without
 // operations) and pending operations (one per item).
-func snapshotOperations(path string) iter.Seq2[GroupOperations, error] {
+func snapshotOperations(ctx context.Context, path string) iter.Seq2[GroupOperations, error] {
 	return func(yield func(GroupOperations, error) bool) {
-		_, err := readSnapshotFile(path, func(r inventory.Record) error {
+		_, err := readSnapshotFile(ctx, path, func(r inventory.Record) error {
 			var g GroupOperations
 			switch r.Kind {
 			case inventory.KindDeviceGroup:
@@ -271,9 +271,9 @@ func snapshotOperations(path string) iter.Seq2[GroupOperations, error] {
 }
 
 // snapshotResources yields a snapshot's wallets and device groups.
-func snapshotResources(path string) iter.Seq2[Resource, error] {
+func snapshotResources(ctx context.Context, path string) iter.Seq2[Resource, error] {
 	return func(yield func(Resource, error) bool) {
-		_, err := readSnapshotFile(path, func(r inventory.Record) error {
+		_, err := readSnapshotFile(ctx, path, func(r inventory.Record) error {
 			var res Resource
 			switch r.Kind {
 			case inventory.KindWallet:

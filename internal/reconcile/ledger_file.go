@@ -9,9 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
 // fileLedger is a CSV file with a header naming at least the kind and
@@ -27,8 +28,11 @@ func (l *fileLedger) String() string { return l.format + " " + l.path }
 func (l *fileLedger) Close() error   { return nil }
 
 func (l *fileLedger) Scan(ctx context.Context, kinds []Kind, fn func(Entry) error) error {
-	f, err := os.Open(l.path)
+	f, err := fsutil.Open(ctx, l.path)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return &LedgerError{Ledger: l.String(), Err: err}
 	}
 	defer f.Close()
@@ -37,6 +41,9 @@ func (l *fileLedger) Scan(ctx context.Context, kinds []Kind, fn func(Entry) erro
 		err = scanCSV(ctx, f, want, fn)
 	} else {
 		err = scanJSONL(ctx, f, want, fn)
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // the read ended because the file was closed on a signal
 	}
 	var le *LedgerError
 	if errors.As(err, &le) && le.Ledger == "" {
@@ -49,7 +56,8 @@ func (l *fileLedger) Scan(ctx context.Context, kinds []Kind, fn func(Entry) erro
 const checkEvery = 4096
 
 func scanCSV(ctx context.Context, r io.Reader, want func(Kind) bool, fn func(Entry) error) error {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	// encoding/csv holds a whole record, however long: the line cap bounds it.
+	cr := csv.NewReader(fsutil.LineLimitReader(r, maxLine))
 	cr.FieldsPerRecord = -1 // checked below, with a clearer message
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -115,6 +123,10 @@ func scanCSV(ctx context.Context, r io.Reader, want func(Kind) bool, fn func(Ent
 }
 
 func csvError(err error) error {
+	var tl *fsutil.LineTooLongError
+	if errors.As(err, &tl) {
+		return &LedgerError{Where: fmt.Sprintf("line %d", tl.Line), Err: fmt.Errorf("longer than %s: not a CSV ledger?", fsutil.FormatSize(int64(tl.Limit)))}
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return &LedgerError{Where: fmt.Sprintf("line %d, column %d", pe.Line, pe.Column), Err: pe.Err}
@@ -122,8 +134,8 @@ func csvError(err error) error {
 	return &LedgerError{Err: err}
 }
 
-// maxLine bounds one JSONL line, so a file that is not JSONL (one huge
-// line) fails fast instead of being read into memory.
+// maxLine bounds one CSV or JSONL line, so a file that is not a ledger (one
+// huge line, /dev/zero) fails fast instead of being read into memory.
 const maxLine = 1 << 20
 
 type jsonlEntry struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -80,7 +80,7 @@ file once the key is safely stored.`,
 }
 
 func addRun(ctx context.Context, opts *AddOptions) error {
-	data, source, err := readKeyInput(opts)
+	data, source, err := readKeyInput(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -164,20 +164,16 @@ func addRun(ctx context.Context, opts *AddOptions) error {
 }
 
 // readKeyInput reads the key from the file, stdin or a prompt.
-func readKeyInput(opts *AddOptions) ([]byte, string, error) {
+func readKeyInput(ctx context.Context, opts *AddOptions) ([]byte, string, error) {
 	switch {
 	case opts.KeyFile != "":
-		data, err := os.ReadFile(opts.KeyFile)
+		data, err := credentials.ReadKeyFile(ctx, opts.KeyFile)
 		if err != nil {
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, "", fmt.Errorf("reading --key-file %s: %v", opts.KeyFile, err)
+			return nil, "", fmt.Errorf("--key-file: %w", err)
 		}
 		return data, "file " + opts.KeyFile, nil
 	case opts.KeyStdin:
-		data, err := io.ReadAll(io.LimitReader(opts.IO.In, 1<<20))
+		data, err := fsutil.ReadAll(opts.IO.In, "the key on stdin", credentials.MaxKeyFileSize)
 		return data, "stdin", err
 	case opts.IO.CanPrompt():
 		answer, err := opts.Prompter.Secret("Path of the key file the portal downloaded, or its JSON on one line")
@@ -188,7 +184,7 @@ func readKeyInput(opts *AddOptions) ([]byte, string, error) {
 		if strings.HasPrefix(answer, "{") {
 			return []byte(answer), "prompt", nil
 		}
-		data, err := os.ReadFile(answer)
+		data, err := credentials.ReadKeyFile(ctx, answer)
 		if err != nil {
 			// Never quote the answer: it may be a pasted secret, not a path.
 			return nil, "", cmdutil.FlagErrorf("the answer is neither key JSON nor a readable file (the input is not shown); use --key-file FILE")

@@ -117,7 +117,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 // keyInUse finds the key API commands would use, and when it was added if it
 // comes from the keyring.
 func keyInUse(ctx context.Context, opts *StatusOptions) (*credentials.APIKey, time.Time, error) {
-	key, err := credentials.Lookup(opts.KeyFile, opts.Getenv)
+	key, err := credentials.LookupContext(ctx, opts.KeyFile, opts.Getenv)
 	if err == nil || !errors.Is(err, credentials.ErrNoCredentials) {
 		return key, time.Time{}, err
 	}

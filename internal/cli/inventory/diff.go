@@ -3,11 +3,11 @@ package inventory
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/inventory"
 )
 
@@ -38,7 +38,7 @@ not a snapshot), naming the line; 0 otherwise.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return diffRun(opts)
+			return diffRun(cmd.Context(), opts)
 		},
 	}
 	return cmd
@@ -47,13 +47,13 @@ not a snapshot), naming the line; 0 otherwise.`,
 // change is one row of the table output.
 type change struct{ Change, Kind, Name string }
 
-func diffRun(opts *DiffOptions) error {
-	fa, err := os.Open(opts.A)
+func diffRun(ctx context.Context, opts *DiffOptions) error {
+	fa, err := fsutil.Open(ctx, opts.A)
 	if err != nil {
 		return err
 	}
 	defer fa.Close()
-	fb, err := os.Open(opts.B)
+	fb, err := fsutil.Open(ctx, opts.B)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -312,7 +311,7 @@ func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, st
 			Instruct: func(msg string) { fmt.Fprintln(opts.IO.ErrOut, msg) },
 			Obtain: func(ctx context.Context) ([]byte, string, error) {
 				if kf := opts.Factory.KeyFile; kf != "" {
-					data, err := os.ReadFile(kf)
+					data, err := credentials.ReadKeyFile(ctx, kf)
 					return data, "file " + kf, err
 				}
 				if !opts.IO.CanPrompt() {
@@ -323,9 +322,9 @@ func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, st
 					return nil, "", err
 				}
 				path = strings.TrimSpace(path)
-				data, err := os.ReadFile(path)
+				data, err := credentials.ReadKeyFile(ctx, path)
 				if err != nil {
-					return nil, "", errors.New("that is not a readable file (the input is not shown)")
+					return nil, "", errors.New("that is not a readable key file of at most 64 KiB (the input is not shown)")
 				}
 				return data, "file " + path, nil
 			},
