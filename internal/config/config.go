@@ -188,32 +188,48 @@ func syntaxErrorLine(data []byte) int {
 	return 1
 }
 
+// MaxAge is the longest policy duration ParseAge accepts: ten years. A
+// longer max_age or grace is a typo, and a bound keeps the arithmetic far
+// from time.Duration's overflow at 292 years.
+const MaxAge = 3650 * 24 * time.Hour
+
 // ParseAge parses a policy duration: Go's units (h, m, s) plus d (24h) and
-// w (7d), e.g. "90d", "24h", "1d12h".
+// w (7d), e.g. "90d", "24h", "1d12h", at most MaxAge.
 func ParseAge(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
+	tooLong := fmt.Errorf("duration %q is longer than the maximum, 3650d (ten years)", s)
 	var total time.Duration
 	rest := s
 	for rest != "" {
 		i := strings.IndexAny(rest, "dw")
 		if i < 0 {
 			d, err := time.ParseDuration(rest)
-			if err != nil {
-				return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h", s)
+			if err != nil { // time.ParseDuration's overflow (past 292 years) lands here too
+				return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h, at most 3650d", s)
+			}
+			if d > MaxAge-total {
+				return 0, tooLong
 			}
 			total += d
 			break
 		}
-		n, err := strconv.Atoi(rest[:i])
+		n, err := strconv.ParseInt(rest[:i], 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, tooLong
+		}
 		if err != nil || n < 0 {
 			return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h", s)
 		}
 		unit := 24 * time.Hour
 		if rest[i] == 'w' {
 			unit *= 7
+		}
+		// Compared in units, before multiplying, so that no product overflows.
+		if n > int64((MaxAge-total)/unit) {
+			return 0, tooLong
 		}
 		total += time.Duration(n) * unit
 		rest = rest[i+1:]

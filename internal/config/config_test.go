@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const sample = `profiles:
@@ -211,4 +212,33 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("bad error message %q", msg)
 		}
 	})
+}
+
+func TestParseAgeRejectsOverflowAndTheImplausible(t *testing.T) {
+	for _, s := range []string{
+		"213504d", // used to wrap around to 25m26s
+		"106752d", // wraps to a negative duration
+		"3651d", "522w", "3650d1h", "87601h",
+		"99999999999999999999d", // past int64 before any multiplication
+		"9223372036854775807w",
+		"2562048h", "3000000000000000000ns1d",
+	} {
+		if d, err := ParseAge(s); err == nil {
+			t.Errorf("ParseAge(%q) = %v, want an error", s, d)
+		}
+	}
+	for s, want := range map[string]time.Duration{
+		"3650d":  MaxAge,
+		"521w":   521 * 7 * 24 * time.Hour,
+		"87600h": MaxAge,
+		"90d":    90 * 24 * time.Hour,
+		"1d12h":  36 * time.Hour,
+	} {
+		if d, err := ParseAge(s); err != nil || d != want {
+			t.Errorf("ParseAge(%q) = %v, %v; want %v", s, d, err, want)
+		}
+	}
+	if _, err := ParseAge("213504d"); err == nil || err.Error() != `duration "213504d" is longer than the maximum, 3650d (ten years)` {
+		t.Errorf("error = %v", err)
+	}
 }
