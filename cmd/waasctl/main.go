@@ -3,9 +3,17 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/waasctl/waasctl/internal/cli"
+	"github.com/waasctl/waasctl/internal/process"
 )
 
-func main() { os.Exit(cli.Main()) }
+func main() {
+	// First, before any key is read: no core dump of this process's memory.
+	if err := process.Harden(); err != nil {
+		fmt.Fprintf(os.Stderr, "warning: could not turn core dumps off: %v\n", err)
+	}
+	os.Exit(cli.Main())
+}

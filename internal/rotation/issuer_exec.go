@@ -9,7 +9,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+
+	"github.com/waasctl/waasctl/internal/process"
 )
 
 // ExecIssuer runs a plugin command that automates the portal (or whatever
@@ -40,16 +43,18 @@ func (e *ExecIssuer) run(ctx context.Context, env []string, args ...string) ([]b
 	if len(e.Command) == 0 {
 		return nil, 0, errors.New("the exec issuer has no command: set issuer.command in the profile")
 	}
-	argv := append(append([]string{}, e.Command[1:]...), args...)
-	cmd := exec.CommandContext(ctx, e.Command[0], argv...)
-	cmd.Env = append(os.Environ(), env...)
+	argv := append(slices.Clone(e.Command), args...)
+	cmd := process.Command(ctx, argv, env...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = e.Stderr
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	err := cmd.Run()
+	err := process.Run(ctx, cmd)
+	if err != nil && ctx.Err() != nil {
+		return nil, 0, fmt.Errorf("issuer command %q %s stopped: %w", e.Command[0], args[0], ctx.Err())
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return out.Bytes(), ee.ExitCode(), fmt.Errorf("issuer command %q %s exited %d", e.Command[0], args[0], ee.ExitCode())

@@ -214,3 +214,27 @@ func TestEnvfileSinkDeliversIdempotently(t *testing.T) {
 		t.Fatalf(".env after two deliveries:\n%s", data)
 	}
 }
+
+// The plugin gets the user's environment, never the
+// keyring's passphrase or key variables.
+func TestExecIssuerPluginGetsNoSecretVariables(t *testing.T) {
+	t.Setenv("WAASCTL_KEYRING_PASSPHRASE", "canary-passphrase")
+	t.Setenv("WAASCTL_API_KEY_PRIVATE_KEY", "canary-key")
+	t.Setenv("PORTAL_TOKEN", "the plugin's own")
+	envFile := filepath.Join(t.TempDir(), "env")
+	iss := &ExecIssuer{Command: []string{"sh", "-c", `env > "$0"`, envFile}}
+	if _, _, err := iss.Find(t.Context(), "token-1"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := string(data)
+	if strings.Contains(env, "canary") {
+		t.Errorf("the plugin's environment holds a secret:\n%s", env)
+	}
+	if !strings.Contains(env, "PORTAL_TOKEN=the plugin's own\n") {
+		t.Errorf("the plugin's environment lacks the user's own variables:\n%s", env)
+	}
+}

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
+
+	"github.com/waasctl/waasctl/internal/process"
 )
 
 // A Sink is a place the new key is delivered to before it becomes current:
@@ -98,12 +99,14 @@ func (s *ExecSink) Restart(ctx context.Context) error {
 
 // runHook runs argv with stdin (if any) and its output going to stderr, so
 // that nothing a hook prints can mix with waasctl's own stdout. The secret,
-// when there is one, travels on stdin only, never in argv or environment.
+// when there is one, travels on stdin only, never in argv or environment;
+// the hook's environment has no keyring passphrase or key variables, and
+// the hook and all it started are ended when ctx is.
 func runHook(ctx context.Context, argv []string, stderr io.Writer, stdin []byte) error {
 	if len(argv) == 0 {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := process.Command(ctx, argv)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -111,7 +114,11 @@ func runHook(ctx context.Context, argv []string, stderr io.Writer, stdin []byte)
 		stderr = os.Stderr
 	}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
+	if err := process.Run(ctx, cmd); err != nil {
+		if ctx.Err() != nil {
+			// Stopped by waasctl's interruption, not the hook's failure.
+			return fmt.Errorf("command %q stopped: %w", strings.Join(argv, " "), ctx.Err())
+		}
 		return fmt.Errorf("command %q: %v", strings.Join(argv, " "), err)
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/process"
 )
 
 // execMarker is set in the child's environment; a nested `auth exec`
@@ -86,20 +86,10 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: command not found", opts.Command[0])
 	}
-	// The child gets this profile's key and nothing that opens others: any
-	// key variables and the keyring's settings (its passphrase above all)
-	// are removed.
-	env = slices.DeleteFunc(env, func(kv string) bool {
-		if strings.HasPrefix(kv, "WAASCTL_KEYRING_") {
-			return true
-		}
-		for _, k := range []string{credentials.EnvKeyName, credentials.EnvKeyPrivateKey, credentials.EnvOfficialName, credentials.EnvOfficialPrivateKey} {
-			if strings.HasPrefix(kv, k+"=") {
-				return true
-			}
-		}
-		return false
-	})
+	// The child gets this profile's key and nothing that opens others: the
+	// same environment as every child of waasctl (no key variables, no
+	// keyring settings, its passphrase above all), plus this key.
+	env = process.Environ(env)
 	env = append(env,
 		credentials.EnvOfficialName+"="+item.Current.Name,
 		credentials.EnvOfficialPrivateKey+"="+item.Current.PrivateKey,

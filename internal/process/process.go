@@ -1,0 +1,87 @@
+// Package process is what waasctl does about processes: its own (no core
+// dumps of a memory that holds keys) and the ones it starts for the user
+// (sinks, restart commands, the exec issuer, auth exec's program), which get
+// an environment with nothing in it that opens a key, and run in a process
+// group of their own so that ending them ends everything they started.
+package process
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// secretVariables are the environment variables, or prefixes of them (a
+// trailing _), that hold a key, a passphrase or what opens one: the file
+// keyring's passphrase and folder, waasctl's and the official client's key
+// variables, the CDP SDKs' key variables, and team mode's identity and
+// database DSN. A child that needs a key is handed the one its protocol
+// says, explicitly.
+var secretVariables = []string{
+	"WAASCTL_KEYRING_",
+	"WAASCTL_API_KEY_",
+	"COINBASE_CLOUD_API_KEY_",
+	"CDP_API_KEY_",
+	"WAASCTL_AGE_IDENTITY",
+	"WAASCTL_STATE_DSN",
+}
+
+// IsSecretVariable reports whether the environment variable name is one
+// that a child never inherits.
+func IsSecretVariable(name string) bool {
+	for _, s := range secretVariables {
+		if name == s || strings.HasSuffix(s, "_") && strings.HasPrefix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Environ returns environ (KEY=VALUE entries) without the secret variables:
+// the environment every child of waasctl starts from.
+func Environ(environ []string) []string {
+	return slices.DeleteFunc(slices.Clone(environ), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return IsSecretVariable(name)
+	})
+}
+
+// StopGrace is how long a child's process group has between SIGTERM and
+// SIGKILL once the command that started it is cancelled.
+var StopGrace = 5 * time.Second
+
+// Command prepares argv to run with Environ(os.Environ()) plus extraEnv, in
+// a process group of its own. When ctx ends, the whole group gets SIGTERM,
+// and whatever is left of it SIGKILL after StopGrace. Run it with Run.
+func Command(ctx context.Context, argv []string, extraEnv ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(Environ(os.Environ()), extraEnv...)
+	cmd.WaitDelay = StopGrace
+	ownGroup(cmd)
+	return cmd
+}
+
+// Run runs cmd (from Command) and, if ctx ended while it ran, kills what is
+// left of its process group: a grandchild that ignored SIGTERM or outlived
+// its parent does not survive waasctl's interruption.
+func Run(ctx context.Context, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	err := cmd.Wait()
+	if ctx.Err() != nil {
+		killGroup(cmd)
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return err
+}
+
+// ErrNotSupported is returned by Harden where the platform has no way to
+// turn core dumps off.
+var ErrNotSupported = errors.New("not supported on this platform")
