@@ -24,7 +24,7 @@ import (
 
 // The crash harness runs the real waasctl binary in separate processes against an in-process
 // sandbox, kills rotations with SIGKILL at points swept across a rotation's duration, recovers
-// them with --resume or --abort and checks the rotation invariants (DESIGN.md) after each.
+// them with --resume or --abort and checks the rotation invariants (docs/architecture.md) after each.
 
 var (
 	crashBinOnce sync.Once

@@ -3,7 +3,7 @@
 // beside it naming the last entry. Verify walks the chain and compares its end with the
 // checkpoint, so that an edited, deleted, reordered or cut-off line is found.
 //
-// Entries hold names and fingerprints, never secrets (DESIGN.md, rotation invariant 6); Append
+// Entries hold names and fingerprints, never secrets (docs/architecture.md, rotation invariant 6); Append
 // refuses anything that looks like a private key. The package neither prints nor imports cobra.
 package auditlog
 

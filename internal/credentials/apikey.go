@@ -107,7 +107,7 @@ const (
 // Lookup finds the key to use, in order: an explicit key file, waasctl's
 // environment variables, the official client's environment variables.
 // getenv is os.Getenv outside tests. (The OS keyring, per profile, slots in
-// after these: the environment overrides it, as DESIGN.md says.)
+// after these: the environment overrides it: docs/credentials.md.)
 func Lookup(keyFile string, getenv func(string) string) (*APIKey, error) {
 	return LookupContext(context.Background(), keyFile, getenv)
 }

@@ -1,7 +1,7 @@
 // Package reconcile compares what WaaS holds with what the middle tier's
 // ledger says it created: pending MPC operations nobody in the middle tier
 // initiated (a leaked key's signing spam), and wallets and device groups
-// someone else created or the ledger lost. See DESIGN.md, "Reconciliation".
+// someone else created or the ledger lost. See docs/architecture.md, "Reconciliation".
 package reconcile
 
 import (

@@ -1,5 +1,5 @@
 // Package rotation rotates a profile's API key in stages that survive a crash at any point:
-// preflight, create, verify, deliver, observe, promote, revoke, done (DESIGN.md, "Rotation
+// preflight, create, verify, deliver, observe, promote, revoke, done (docs/architecture.md, "Rotation
 // invariants"). This file documents the building blocks the state machine stands on:
 //
 //   - lock.go: one rotation per profile at a time (invariant 5);

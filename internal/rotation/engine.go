@@ -25,7 +25,7 @@ var ErrIncomplete = errors.New("the rotation is not finished")
 var errGraceWait = errors.New("waiting for the grace period")
 
 // Engine runs a profile's rotation: preflight -> create -> verify -> deliver -> observe ->
-// promote -> revoke -> done (DESIGN.md, "Rotation invariants"). Every step saves the journal
+// promote -> revoke -> done (docs/architecture.md, "Rotation invariants"). Every step saves the journal
 // before its work and is idempotent, so Resume after a crash at any point finishes the
 // rotation and Abort rolls it back.
 type Engine struct {

@@ -26,7 +26,7 @@ import (
 // simply runs it again.
 type Step string
 
-// The steps in order (DESIGN.md), then aborted, which any unfinished step may go to.
+// The steps in order (docs/architecture.md), then aborted, which any unfinished step may go to.
 const (
 	StepPreflight Step = "preflight" // lock, current key works, issuer and sinks reachable
 	StepCreate    Step = "create"    // the issuer makes the new key; it is stored as PENDING

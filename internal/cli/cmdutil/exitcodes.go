@@ -1,6 +1,6 @@
 package cmdutil
 
-// Exit codes, as documented in DESIGN.md, `waasctl help exit-codes` and docs/exit-codes.md.
+// Exit codes, as documented in docs/architecture.md, `waasctl help exit-codes` and docs/exit-codes.md.
 // Scripts and CI jobs branch on these, so a value never changes meaning once released.
 const (
 	ExitOK          = 0   // success
