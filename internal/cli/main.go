@@ -18,6 +18,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -97,7 +98,7 @@ func newAPIClient(ctx context.Context, f *cmdutil.Factory, getenv func(string) s
 	if endpoint == "" {
 		endpoint = waas.DefaultEndpoint
 	}
-	return cmdutil.ClientForKey(key, endpoint, f)
+	return cmdutil.ClientForKey(key, f.Profile, endpoint, f)
 }
 
 // keyringKey is the profile's CURRENT key from the keyring, the last place
@@ -163,6 +164,9 @@ func exitCode(stderr io.Writer, cmd *cobra.Command, err error, interrupted bool)
 	}
 }
 
+// printError prints err on one line. The message may quote what a server, a
+// ledger database or a file said; textsafe keeps any control character or
+// bidi override in it from reaching the terminal, whatever package forgot to.
 func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "error: %s\n", strings.TrimRight(err.Error(), "\n"))
+	fmt.Fprintf(w, "error: %s\n", textsafe.Line(strings.TrimRight(err.Error(), "\n")))
 }

@@ -69,6 +69,8 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		"Profile in the config file to use (env WAASCTL_PROFILE)")
 	pf.StringVar(&f.Endpoint, "endpoint", "",
 		"WaaS API base URL for this call, overriding the profile's endpoint")
+	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false,
+		"Allow a plain http:// endpoint that is not loopback (the API key's JWT then travels in clear)")
 	pf.VarP(&f.Output, "output", "o",
 		"Output format: table, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated when piped)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))

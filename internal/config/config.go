@@ -34,6 +34,9 @@ type Profile struct {
 	Policy   *Policy `yaml:"policy,omitempty"`
 	Quota    *Quota  `yaml:"quota,omitempty"`
 	Ledger   *Ledger `yaml:"ledger,omitempty"`
+	// InsecureHTTP allows a plain http:// endpoint that is not loopback.
+	// Every request carries the key's JWT, readable by anyone on the path.
+	InsecureHTTP bool `yaml:"insecure_http,omitempty"`
 }
 
 // Issuer says who creates and revokes API keys during a rotation.

@@ -242,3 +242,13 @@ func TestParseAgeRejectsOverflowAndTheImplausible(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+func TestParseInsecureHTTP(t *testing.T) {
+	c, err := Parse("config.yaml", []byte("profiles:\n  lab:\n    endpoint: http://10.0.0.5:8080\n    insecure_http: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Profiles["lab"]; !p.InsecureHTTP || p.Endpoint != "http://10.0.0.5:8080" {
+		t.Fatalf("profile %+v", p)
+	}
+}

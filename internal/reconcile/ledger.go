@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // Entry is one row of a ledger: a resource the middle tier created.
@@ -37,11 +39,14 @@ type LedgerError struct {
 	Err    error
 }
 
+// Error is one inert line: the message can quote what the database said
+// (its errors, its column names), and a database is not trusted to say
+// nothing a terminal would act on.
 func (e *LedgerError) Error() string {
 	if e.Where == "" {
-		return fmt.Sprintf("ledger %s: %v", e.Ledger, e.Err)
+		return textsafe.Line(fmt.Sprintf("ledger %s: %v", e.Ledger, e.Err))
 	}
-	return fmt.Sprintf("ledger %s: %s: %v", e.Ledger, e.Where, e.Err)
+	return textsafe.Line(fmt.Sprintf("ledger %s: %s: %v", e.Ledger, e.Where, e.Err))
 }
 
 func (e *LedgerError) Unwrap() error { return e.Err }

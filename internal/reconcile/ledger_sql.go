@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/waasctl/waasctl/internal/textsafe"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -79,14 +80,15 @@ func (l *sqlLedger) String() string { return l.desc }
 func (l *sqlLedger) Close() error   { return l.db.Close() }
 
 // scrub removes the password from a driver error, in case it quotes it.
-// It also keeps the message on one line: pgx puts each address it
-// tried on a line of its own.
+// It also keeps the message on one line (pgx puts each address it tried on
+// a line of its own), inert and of bounded length, since much of it is the
+// database server's text.
 func (l *sqlLedger) scrub(err error) error {
 	msg := err.Error()
 	if l.secret != "" {
 		msg = strings.ReplaceAll(msg, l.secret, "xxxxx")
 	}
-	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
+	msg = textsafe.Message(strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " "))
 	if msg == err.Error() {
 		return err
 	}

@@ -2,11 +2,14 @@ package reconcile
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 const (
@@ -167,5 +170,45 @@ func TestUnknownSourcesAreNotEchoedWithTheirPassword(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Open(%q) = %v: want an error without the password", src, err)
 		}
+	}
+}
+
+// TestLedgerErrorsAreInert: what a database says (an error quoting a name,
+// its column names) reaches the operator as one line with nothing a terminal
+// acts on, and a long driver message is cut.
+func TestLedgerErrorsAreInert(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE w (name TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	hostile := "evil\x1b[2J\nerror: forged\u202e\u009b"
+	quoteIdent := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	for name, query := range map[string]string{
+		"driver error": "SELECT name FROM " + quoteIdent(hostile+strings.Repeat("x", 2000)),
+		"column names": "SELECT 1 AS " + quoteIdent(hostile) + ", 2 AS b, 3 AS c",
+	} {
+		t.Run(name, func(t *testing.T) {
+			l, err := Open(context.Background(), Spec{Source: "sqlite:" + path, Queries: map[Kind]string{Wallet: query}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			err = l.Scan(context.Background(), []Kind{Wallet}, func(Entry) error { return nil })
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !textsafe.Safe(msg) || !strings.Contains(msg, "error: forged") {
+				t.Fatalf("error not inert: %.300q", msg)
+			}
+			if len(msg) > 600 {
+				t.Fatalf("error of %d bytes", len(msg))
+			}
+		})
 	}
 }

@@ -3,8 +3,10 @@ package rotation
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // An Issuer makes and revokes API keys: the part of a rotation that only
@@ -38,6 +40,9 @@ type NewKey struct {
 var ErrCreatedButLost = errors.New("the issuer created a key for this request, but its secret was lost")
 
 func newKeyFrom(name, secret, source string) (*NewKey, error) {
+	if err := checkKeyName(name); err != nil {
+		return nil, err
+	}
 	k, err := credentials.NewAPIKey(name, secret, source)
 	if err != nil {
 		return nil, err
@@ -47,4 +52,16 @@ func newKeyFrom(name, secret, source string) (*NewKey, error) {
 		return nil, err
 	}
 	return &NewKey{Key: k, Secret: canonical}, nil
+}
+
+// checkKeyName refuses a key name an issuer answered with characters that
+// are unsafe on a terminal (controls, escape sequences, bidi overrides).
+// The name goes to the journal, the keyring, the audit log and the
+// operator's screen, so it is refused rather than cleaned: a cleaned name
+// would not be the key's name.
+func checkKeyName(name string) error {
+	if !textsafe.Safe(name) {
+		return fmt.Errorf("the issuer answered a key name with control or bidirectional characters (%.80q): refusing it", name)
+	}
+	return nil
 }

@@ -106,6 +106,9 @@ func (e *ExecIssuer) Find(ctx context.Context, requestID string) (string, bool, 
 	if err := json.Unmarshal(bytes.TrimSpace(out), &found); err != nil || found.Name == "" {
 		return "", false, fmt.Errorf(`issuer command %q find: its output is not {"name"} JSON`, e.Command[0])
 	}
+	if err := checkKeyName(found.Name); err != nil {
+		return "", false, fmt.Errorf("issuer command %q find: %w", e.Command[0], err)
+	}
 	return found.Name, true, nil
 }
 

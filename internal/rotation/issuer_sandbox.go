@@ -36,6 +36,9 @@ func (s *SandboxIssuer) Find(ctx context.Context, requestID string) (string, boo
 	}
 	for _, k := range keys.APIKeys {
 		if k.RequestID == requestID {
+			if err := checkKeyName(k.Name); err != nil {
+				return "", false, err
+			}
 			return k.Name, true, nil
 		}
 	}

@@ -3,9 +3,14 @@ package rotation
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +20,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -237,4 +243,48 @@ func TestExecIssuerPluginGetsNoSecretVariables(t *testing.T) {
 	if !strings.Contains(env, "PORTAL_TOKEN=the plugin's own\n") {
 		t.Errorf("the plugin's environment lacks the user's own variables:\n%s", env)
 	}
+}
+
+// TestSandboxIssuerRefusesHostileKeyNames: a key-admin API that answers a
+// key name with an escape sequence or a forged line is refused, and the
+// error shows the name quoted, inert.
+func TestSandboxIssuerRefusesHostileKeyNames(t *testing.T) {
+	pemKey := func() string {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := credentials.EncodeSEC1PEM(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	hostile := "organizations/o/apiKeys/k\x1b[2J\nrotation complete\u202e"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			_ = json.NewEncoder(w).Encode(waasapi.APIKey{Name: hostile, PrivateKey: pemKey()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(waasapi.ListAPIKeysResponse{APIKeys: []waasapi.APIKey{{Name: hostile, RequestID: "req-1"}}})
+	}))
+	defer srv.Close()
+	c, err := sandboxtest.NewClient(srv.URL, waasapi.APIKey{Name: "organizations/o/apiKeys/me", PrivateKey: pemKey()}, waas.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := &SandboxIssuer{Client: c}
+	check := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s accepted the name %q", what, hostile)
+		}
+		if !textsafe.Safe(err.Error()) || !strings.Contains(err.Error(), `\x1b[2J\nrotation complete\u202e`) {
+			t.Fatalf("%s: %q", what, err)
+		}
+	}
+	_, err = iss.Create(context.Background(), "req-1")
+	check("Create", err)
+	_, _, err = iss.Find(context.Background(), "req-1")
+	check("Find", err)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -180,8 +181,15 @@ func (s *Server) authenticate(r *http.Request, audience string) (*keyRecord, err
 	}
 	uri := r.Method + " " + r.Host + r.URL.Path
 	v, err := s.verifier.verify(token, audience, uri, s.resolveKey)
-	if err == nil && !s.nonces.first(v.Name, v.Nonce, v.Expiry.Add(s.verifier.skew), s.now()) {
-		err = jwtReject(jwtReasonReplayed)
+	if err == nil {
+		if !s.nonces.first(v.Name, v.Nonce, v.Expiry.Add(s.verifier.skew), s.now()) {
+			err = jwtReject(jwtReasonReplayed)
+		} else {
+			// A used nonce is state like any other change: with --state the
+			// save loop writes it within about a second, so that a restart
+			// does not make the token good again.
+			s.dirty.Store(true)
+		}
 	}
 	if err != nil {
 		s.log.Debug("authentication failed", "uri", uri, "reason", err)
@@ -191,8 +199,7 @@ func (s *Server) authenticate(r *http.Request, audience string) (*keyRecord, err
 	if rec == nil { // revoked and deleted between the two look-ups
 		return nil, &authError{reason: "unknown API key"}
 	}
-	// Last use is saved with the next change or at Close: marking the state
-	// dirty on every read would rewrite a large estate every second.
+	// Last use is saved with the next save (the nonce above asked for one).
 	rec.lastUse.Store(s.now().UnixNano())
 	return rec, nil
 }
@@ -301,11 +308,35 @@ func (c *nonceCache) first(key, nonce string, until, now time.Time) bool {
 	}
 	c.seen[id] = until
 	if c.inserts++; c.inserts%4096 == 0 {
-		for k, exp := range c.seen {
-			if !exp.After(now) {
-				delete(c.seen, k)
-			}
-		}
+		c.sweep(now)
 	}
 	return true
+}
+
+func (c *nonceCache) sweep(now time.Time) {
+	for k, exp := range c.seen {
+		if !exp.After(now) {
+			delete(c.seen, k)
+		}
+	}
+}
+
+// live returns a copy of the entries whose tokens are still valid at now:
+// what a save keeps.
+func (c *nonceCache) live(now time.Time) map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sweep(now)
+	return maps.Clone(c.seen)
+}
+
+// restore loads saved entries, dropping those whose tokens have expired.
+func (c *nonceCache) restore(saved map[string]time.Time, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = maps.Clone(saved)
+	if c.seen == nil {
+		c.seen = map[string]time.Time{}
+	}
+	c.sweep(now)
 }

@@ -3,7 +3,9 @@ package sandbox
 import (
 	"crypto/x509"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -101,4 +103,64 @@ func getWithToken(t *testing.T, u, token string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestReplayAfterRestartRefused: with --state, a token used before a
+// restart is still refused after it, whether the sandbox was stopped
+// cleanly (Close) or killed after its save loop had run.
+func TestReplayAfterRestartRefused(t *testing.T) {
+	for _, stop := range []string{"close", "kill after a save"} {
+		t.Run(stop, func(t *testing.T) {
+			cfg := Config{Seed: 1, StatePath: filepath.Join(t.TempDir(), "sandbox.state"), Shape: EstateShape{Pools: 1}}
+			first, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = first.Close() })
+			created, err := first.CreateAPIKey(first.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, _ := credentials.ParsePrivateKey(created.PrivateKey)
+			// The same host for both runs: the token is bound to it.
+			const host, path = "127.0.0.1:8088", "/waas/pools/v1/pools"
+			now := time.Now().Unix()
+			token := jvSign(t, key, map[string]any{"kid": created.Name, "typ": "JWT", "nonce": "n-1"},
+				map[string]any{"iss": "coinbase-cloud", "sub": created.Name, "aud": []string{"waas_pool_service"}, "nbf": now, "exp": now + 60, "uri": "GET " + host + path})
+			get := func(srv *Server) int {
+				req := httptest.NewRequest(http.MethodGet, "http://"+host+path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				return rec.Code
+			}
+			if err := first.Save(); err != nil { // nothing left to save
+				t.Fatal(err)
+			}
+			if code := get(first); code != http.StatusOK {
+				t.Fatalf("first use: HTTP %d", code)
+			}
+			if !first.dirty.Load() {
+				t.Fatal("a used nonce did not ask the save loop for a save")
+			}
+			switch stop {
+			case "close":
+				if err := first.Close(); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := first.Save(); err != nil { // what the save loop does; then no Close
+					t.Fatal(err)
+				}
+			}
+			second, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer second.Close()
+			if code := get(second); code != http.StatusUnauthorized {
+				t.Fatalf("replay after restart: HTTP %d, want 401", code)
+			}
+		})
+	}
 }

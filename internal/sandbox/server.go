@@ -115,6 +115,11 @@ type persistent struct {
 	DefaultOrg  string
 	Orgs        map[string]*estate
 	Keys        map[string]*keyRecord // by key ID
+	// Nonces are the JWT nonces already used whose tokens have not expired
+	// (key name + NUL + nonce -> expiry, skew included), so that a token
+	// used before a restart is still refused after it. Written by Save from
+	// the live nonceCache; a state saved before nonces were kept has none.
+	Nonces map[string]time.Time
 }
 
 // New builds a server, loading StatePath if it exists and seeding the
@@ -166,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("state %s: %w", cfg.StatePath, err)
 		}
 	}
+	s.nonces.restore(s.state.Nonces, s.now())
 	if cfg.StatePath != "" {
 		s.stopSave, s.saveDone = make(chan struct{}), make(chan struct{})
 		go s.saveLoop()

@@ -67,11 +67,12 @@ func (s *Server) Save() error {
 	defer s.saveMu.Unlock()
 	s.dirty.Store(false)
 	s.mu.RLock()
-	// Writing LastUseNano under the read lock is safe only because saveMu
-	// keeps saves one at a time and nothing else writes it.
+	// Writing LastUseNano and Nonces under the read lock is safe only
+	// because saveMu keeps saves one at a time and nothing else writes them.
 	for _, k := range s.state.Keys {
 		k.LastUseNano = k.lastUse.Load()
 	}
+	s.state.Nonces = s.nonces.live(s.now())
 	err := fsutil.Write(s.cfg.StatePath, 0o600, func(w io.Writer) error { return gob.NewEncoder(w).Encode(s.state) })
 	s.mu.RUnlock()
 	if err != nil {

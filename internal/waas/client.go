@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waasapi"
 	"golang.org/x/time/rate"
 )
@@ -61,6 +63,11 @@ type Options struct {
 	// Backoff is the first retry's delay ceiling (full jitter, doubling up
 	// to 32 times it); 0 means 100 ms.
 	Backoff time.Duration
+	// AllowInsecureHTTP lets Endpoint be plain http:// to a host that is not
+	// loopback. Without it New refuses such an endpoint: every request
+	// carries a bearer JWT, which anyone on the path could read and replay
+	// within its lifetime.
+	AllowInsecureHTTP bool
 }
 
 // Client calls the WaaS services. It is safe for concurrent use.
@@ -87,6 +94,9 @@ func New(opts Options) (*Client, error) {
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 		return nil, fmt.Errorf("endpoint %q: want a base URL such as %s", opts.Endpoint, DefaultEndpoint)
 	}
+	if Cleartext(base) && !opts.AllowInsecureHTTP {
+		return nil, &InsecureEndpointError{Endpoint: base.Redacted()}
+	}
 	if opts.Signer == nil {
 		return nil, errors.New("no API key: a signer is required")
 	}
@@ -99,6 +109,10 @@ func New(opts Options) (*Client, error) {
 		tr.MaxIdleConnsPerHost = 2 * max(opts.Concurrency, DefaultConcurrency)
 		hc = &http.Client{Timeout: 60 * time.Second, Transport: tr}
 	}
+	// A copy, so that the caller's client keeps its own policy.
+	hcCopy := *hc
+	hcCopy.CheckRedirect = refuseRedirect
+	hc = &hcCopy
 	c := &Client{
 		base: base, signer: opts.Signer, http: hc, ua: opts.UserAgent,
 		concurrency: opts.Concurrency, pageSize: opts.PageSize, maxAttempts: opts.MaxAttempts, backoff: opts.Backoff,
@@ -126,6 +140,35 @@ func New(opts Options) (*Client, error) {
 	}
 	return c, nil
 }
+
+// Cleartext says whether requests to base would cross the network
+// unencrypted: plain http:// to a host other than loopback (127.0.0.0/8,
+// ::1, localhost), where the sandbox listens.
+func Cleartext(base *url.URL) bool {
+	if !strings.EqualFold(base.Scheme, "http") {
+		return false
+	}
+	host := base.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return false // RFC 6761: resolvers must answer loopback for these
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// InsecureEndpointError is New refusing a cleartext endpoint.
+type InsecureEndpointError struct{ Endpoint string }
+
+func (e *InsecureEndpointError) Error() string {
+	return fmt.Sprintf("endpoint %s is not HTTPS; the API key's JWT would travel in clear: use https://, or --insecure-http if you really mean it", e.Endpoint)
+}
+
+// refuseRedirect follows no redirect. The WaaS API does not redirect, and
+// following one could send the next request, with a fresh JWT bound to the
+// old URL, over plain HTTP or to another host; Go drops Authorization on a
+// cross-host redirect but not on a downgrade to http:// on the same host.
+// The 3xx answer is returned as it is and becomes an APIError.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // KeyName is the name of the API key the client signs with.
 func (c *Client) KeyName() string { return c.signer.KeyName() }
@@ -288,7 +331,10 @@ func decodeError(call string, resp *http.Response, data []byte) error {
 	e := &APIError{Call: call, HTTPStatus: resp.StatusCode}
 	var st waasapi.Status
 	if json.Unmarshal(data, &st) == nil {
-		e.Code, e.Message = waasapi.Code(st.Code), st.Message
+		// The message is the server's text: a hostile or broken server must
+		// not write escape sequences, line breaks or bidi overrides to the
+		// operator's terminal, nor fill the screen.
+		e.Code, e.Message = waasapi.Code(st.Code), textsafe.Message(st.Message)
 	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {

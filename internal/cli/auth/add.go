@@ -38,7 +38,8 @@ type AddOptions struct {
 
 // NewCmdAdd returns `auth add`.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
-	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, Verify: verifyKey(f)}
+	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config}
+	opts.Verify = verifyKey(f, &opts.Profile)
 	cmd := &cobra.Command{
 		Use:   "add PROFILE [--key-file FILE | --key-stdin]",
 		Short: "Store an API key in the keyring for a profile",
@@ -212,9 +213,10 @@ func profileEndpoint(cfgFn func() (*config.Config, error), profile, flag string)
 }
 
 // verifyKey checks a key with the cheapest authenticated read there is.
-func verifyKey(f *cmdutil.Factory) func(ctx context.Context, key *credentials.APIKey, endpoint string) error {
+// profile is read when the check runs, once the arguments are parsed.
+func verifyKey(f *cmdutil.Factory, profile *string) func(ctx context.Context, key *credentials.APIKey, endpoint string) error {
 	return func(ctx context.Context, key *credentials.APIKey, endpoint string) error {
-		c, err := cmdutil.ClientForKey(key, endpoint, f)
+		c, err := cmdutil.ClientForKey(key, *profile, endpoint, f)
 		if err != nil {
 			return err
 		}

@@ -46,8 +46,9 @@ type Status struct {
 
 // NewCmdStatus returns `auth status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, Keyring: f.Keyring, Config: f.Config, Verify: verifyKey(f), Getenv: os.Getenv, Now: time.Now,
+	opts := &StatusOptions{IO: f.IOStreams, Keyring: f.Keyring, Config: f.Config, Getenv: os.Getenv, Now: time.Now,
 		Output: func() cmdutil.OutputFormat { return f.Output }}
+	opts.Verify = verifyKey(f, &opts.Profile)
 	return &cobra.Command{
 		Use:   "status [PROFILE]",
 		Short: "Say which key is in use, whether it authenticates, and how old it is",

@@ -3,6 +3,10 @@
 package cmdutil
 
 import (
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
@@ -48,11 +52,30 @@ type Factory struct {
 	Concurrency    int
 	Rate           float64
 	PageSize       int
+	// InsecureHTTP is --insecure-http: a plain http:// endpoint off loopback
+	// is allowed (with a warning) instead of refused.
+	InsecureHTTP bool
+
+	insecureWarning sync.Once // the cleartext warning is printed once a run
 }
 
 // ClientForKey builds a WaaS client for key at endpoint, with the global
-// client flags of f.
-func ClientForKey(key *credentials.APIKey, endpoint string, f *Factory) (*waas.Client, error) {
+// client flags of f. A plain http:// endpoint off loopback is refused (exit
+// 2) unless --insecure-http or the profile's insecure_http allows it, and
+// then a warning says so on stderr.
+func ClientForKey(key *credentials.APIKey, profile, endpoint string, f *Factory) (*waas.Client, error) {
+	insecure, err := allowInsecureHTTP(f, profile)
+	if err != nil {
+		return nil, err
+	}
+	if u, err := url.Parse(strings.TrimRight(endpoint, "/")); err == nil && waas.Cleartext(u) {
+		if !insecure {
+			return nil, NewExitError(ExitUsage, &waas.InsecureEndpointError{Endpoint: u.Redacted()})
+		}
+		f.insecureWarning.Do(func() {
+			fmt.Fprintf(f.IOStreams.ErrOut, "WARNING: endpoint %s is not HTTPS and --insecure-http (or insecure_http) allows it: the API key's JWT travels in clear, for anyone on the path to read and replay\n", u.Redacted())
+		})
+	}
 	form := waas.FormWaaS
 	if key.Algorithm() == "Ed25519" {
 		form = waas.FormCDP // the legacy form has no EdDSA
@@ -64,5 +87,18 @@ func ClientForKey(key *credentials.APIKey, endpoint string, f *Factory) (*waas.C
 	return waas.New(waas.Options{
 		Endpoint: endpoint, Signer: signer, UserAgent: "waasctl/" + f.AppVersion,
 		Rate: f.Rate, Concurrency: max(f.Concurrency, 1), PageSize: max(f.PageSize, 1),
+		AllowInsecureHTTP: insecure,
 	})
+}
+
+// allowInsecureHTTP is --insecure-http, else the profile's insecure_http.
+func allowInsecureHTTP(f *Factory, profile string) (bool, error) {
+	if f.InsecureHTTP || f.Config == nil {
+		return f.InsecureHTTP, nil
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return false, err
+	}
+	return cfg.Profiles[profile].InsecureHTTP, nil
 }

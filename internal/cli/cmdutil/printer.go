@@ -9,7 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // Column is one column of the table, TSV and CSV formats. The JSON, JSON Lines and YAML formats
@@ -233,17 +234,36 @@ func (p *ListPrinter[T]) values(item T) []string {
 	return v
 }
 
-// flatten replaces control characters with spaces. A tab or a line break inside a value would
-// break the one-line-per-item, one-field-per-column layout that cut, awk and the eye rely on, and
-// an escape sequence in a name that someone else chose must not reach the terminal.
-func flatten(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
+// flatten makes a value safe for one cell (see textsafe.Line). A tab or a line break inside a
+// value would break the one-line-per-item, one-field-per-column layout that cut, awk and the eye
+// rely on, an escape sequence in a name that someone else chose (a pool's display name) must not
+// reach the terminal, and a bidi override must not reorder the columns after it.
+func flatten(s string) string { return textsafe.Line(s) }
+
+// escapeUnsafe rewrites the characters textsafe.Unsafe reports that an encoder left raw as
+// \uXXXX escapes, which JSON strings and YAML double-quoted scalars read back as the same
+// character: the data is unchanged and the terminal sees no C1 control or bidi override.
+// encoding/json escapes C0 but leaves DEL, C1 and bidi controls raw; yaml.v3 escapes all but the
+// bidi controls, and only in the double-quoted style yamlString asks for. Outside strings both
+// encoders write only ASCII, so every such character is inside a string.
+func escapeUnsafe(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r >= 0x7f && textsafe.Unsafe(r) {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04X`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+size]...)
 		}
-		return r
-	}, s)
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return out
 }
 
 // PrintObject prints one object, for commands such as `pools get`:
@@ -350,7 +370,7 @@ func marshalJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return escapeUnsafe(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
 // marshalYAML prints v as YAML with exactly the keys, key order and values of its JSON form, so
@@ -380,7 +400,7 @@ func marshalYAML(v any, asItem bool) ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return escapeUnsafe(buf.Bytes()), nil
 }
 
 // yaml11 matches the plain strings that YAML 1.1 readers (PyYAML, older Ruby and Java libraries)
@@ -390,7 +410,10 @@ var yaml11 = regexp.MustCompile(`^(?:[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|
 
 func yamlString(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if yaml11.MatchString(s) {
+	if yaml11.MatchString(s) || !textsafe.Safe(strings.ReplaceAll(s, "\n", "")) {
+		// Double quotes for what is not safe to print as it is: the only style in which
+		// escapeUnsafe may escape what the encoder leaves raw. A line break alone can stay in a
+		// block scalar.
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/textsafe"
+	"gopkg.in/yaml.v3"
 )
 
 // pool is a typical API object: json tags that differ from the Go names, a nested list, a field
@@ -126,6 +128,62 @@ func TestListPrinterFlattensValues(t *testing.T) {
 	if got, want := printList(t, OutputDefault, false, items, poolColumns),
 		"p\ttwo lines here  [31mred [0m\t0\n"; got != want {
 		t.Errorf("tsv: got %q, want %q", got, want)
+	}
+}
+
+// A display name is chosen by whoever created the pool. Whatever it holds, the table and TSV keep
+// one line per item and one field per column, and JSON and YAML carry it exactly but with nothing
+// a terminal would act on: no C1 control, no bidi override, no line separator.
+func TestListPrinterDefusesHostileNames(t *testing.T) {
+	hostile := "evil\x1b[2J\u009b2J\nforged line\u2028sep\u202eright-to-left\u2066iso\u2069\u200f\x7f"
+	items := []pool{{ID: "pools/h", Name: hostile, Wallets: 1}, {ID: "pools/ok", Name: "fine", Wallets: 2}}
+	safeOutput := func(format string, out string, allowed string) {
+		t.Helper()
+		for _, r := range out {
+			if strings.ContainsRune(allowed, r) {
+				continue
+			}
+			if textsafe.Unsafe(r) {
+				t.Errorf("%s output keeps %U: %q", format, r, out)
+				return
+			}
+		}
+	}
+	table := printList(t, OutputTable, true, items, poolColumns)
+	safeOutput("table", table, "\n")
+	if lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[2], "pools/ok  ") {
+		t.Errorf("table layout broken:\n%s", table)
+	}
+	tsv := printList(t, OutputTSV, false, items, poolColumns)
+	safeOutput("tsv", tsv, "\n\t")
+	for _, l := range strings.Split(strings.TrimSuffix(tsv, "\n"), "\n") {
+		if strings.Count(l, "\t") != 2 {
+			t.Errorf("tsv line %q has %d tabs, want 2", l, strings.Count(l, "\t"))
+		}
+	}
+	for _, f := range []OutputFormat{OutputJSON, OutputJSONL} {
+		out := printList(t, f, false, items, poolColumns)
+		safeOutput(string(f), out, "\n")
+		dec := json.NewDecoder(strings.NewReader(out))
+		var got pool
+		if f == OutputJSON {
+			var all []pool
+			if err := dec.Decode(&all); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			got = all[0]
+		} else if err := dec.Decode(&got); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if got.Name != hostile {
+			t.Errorf("%s changed the name: %q", f, got.Name)
+		}
+	}
+	y := printList(t, OutputYAML, false, items, poolColumns)
+	safeOutput("yaml", y, "\n")
+	var back []map[string]any
+	if err := yaml.Unmarshal([]byte(y), &back); err != nil || len(back) != 2 || back[0]["displayName"] != hostile {
+		t.Errorf("yaml does not read back (%v): %+v\n%s", err, back, y)
 	}
 }
 

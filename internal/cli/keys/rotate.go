@@ -179,7 +179,7 @@ func takeSnapshot(ctx context.Context, opts *RotateOptions) (string, inventory.S
 	if err != nil {
 		return "", inventory.SnapshotSummary{}, err
 	}
-	c, err := cmdutil.ClientForKey(key, endpoint, f)
+	c, err := cmdutil.ClientForKey(key, opts.Profile, endpoint, f)
 	if err != nil {
 		return "", inventory.SnapshotSummary{}, err
 	}
@@ -248,7 +248,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		return nil, fmt.Errorf("grace: %w", err)
 	}
 	check := func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
-		c, err := cmdutil.ClientForKey(key, endpoint, f)
+		c, err := cmdutil.ClientForKey(key, opts.Profile, endpoint, f)
 		if err != nil {
 			return nil, err
 		}
@@ -380,7 +380,7 @@ func (c *currentKeySandboxIssuer) issuer(ctx context.Context) (*rotation.Sandbox
 	if err != nil {
 		return nil, err
 	}
-	client, err := cmdutil.ClientForKey(key, c.endpoint, c.f)
+	client, err := cmdutil.ClientForKey(key, c.profile, c.endpoint, c.f)
 	if err != nil {
 		return nil, err
 	}

