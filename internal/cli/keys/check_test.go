@@ -50,6 +50,7 @@ func TestCheckExitsThreeExactlyWhenOverdue(t *testing.T) {
 				return &config.Config{Profiles: map[string]config.Profile{"fresh": {Policy: &config.Policy{MaxAge: "30d"}}}}, nil
 			},
 			Output: func() cmdutil.OutputFormat { return "" }, Now: func() time.Time { return now }, MaxAge: maxAge, Profiles: profiles,
+			Verify: func(context.Context, string, *credentials.APIKey) error { return nil },
 		}
 		err := checkRun(context.Background(), opts)
 		var ee *cmdutil.ExitError
