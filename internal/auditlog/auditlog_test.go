@@ -423,7 +423,6 @@ func TestSecretsAreRefused(t *testing.T) {
 		{Command: "keys rotate", Action: "x", Outcome: "ok", Detail: "key was " + pemBody},
 		{Command: "keys rotate", Action: "x", Outcome: "ok", KeyNames: []string{pemBody}},
 		{Command: "keys rotate", Action: "x", Outcome: "ok", Detail: "jwt sig " + strings.ReplaceAll(strings.ReplaceAll(pemBody, "+", "-"), "/", "_")},
-		{Command: "keys rotate", Action: "x", Outcome: "ok", Detail: "an ec private key"},
 	} {
 		l := newLog(t, t.TempDir())
 		_, err := l.Append(e)
@@ -444,6 +443,10 @@ func TestSecretsAreRefused(t *testing.T) {
 		{Command: "keys rotate", Action: "x", Outcome: "ok", KeyNames: []string{"organizations/4b5c7d9e-1f2a-4b3c-8d9e-0f1a2b3c4d5e/apiKeys/9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"}},
 		{Command: "keys rotate", Action: "x", Outcome: "ok", Detail: "prev head " + strings.Repeat("0123456789abcdef", 4)},
 		{Command: "keys rotate", Action: "x", Outcome: "ok", Detail: "wrote /home/Alice/Projects2026/waasProxy/deploy/Config/Production/Env/Secrets/File1"},
+		// Words about keys are what an incident records: only key material is refused.
+		{Command: "keys revoke", Action: "revoke", Outcome: "ok", Detail: "an ec private key"},
+		{Command: "keys revoke", Action: "revoke", Outcome: "failed", Detail: "private key pasted in a public issue"},
+		{Command: "keys rotate", Action: "rotate.create", Outcome: "failed", Detail: "rotation 0190c0de-0000-7000-8000-000000000000: issuer command \"vault\" create: private key is truncated or corrupt"},
 	} {
 		if _, err := l.Append(e); err != nil {
 			t.Fatalf("%+v refused: %v", e, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
@@ -43,8 +44,9 @@ func DefaultDir() (string, error) {
 // Log appends to the audit log in one folder. It holds no open file, so a long-lived *Log
 // costs nothing between appends; each Append locks, reads the tail, writes, and lets go.
 type Log struct {
-	dir string
-	now func() time.Time // tests pin the clock
+	dir   string
+	now   func() time.Time   // tests pin the clock
+	guard *credentials.Guard // nil: refuses any key material, but knows no key in particular
 }
 
 // Open prepares dir (created with mode 0700) for appending. The log file itself appears with
@@ -65,6 +67,10 @@ func Open(dir string) (*Log, error) {
 	return &Log{dir: dir, now: time.Now}, nil
 }
 
+// GuardAgainst makes Append refuse, besides anything that looks like a private key, the exact
+// keys g was built with in any encoding: a command that holds the profile's keys passes them.
+func (l *Log) GuardAgainst(g *credentials.Guard) { l.guard = g }
+
 // Dir returns the folder of the log.
 func (l *Log) Dir() string { return l.dir }
 
@@ -78,7 +84,7 @@ func (l *Log) Dir() string { return l.dir }
 // looks like it holds a private key (ErrSecret) and a log whose end does not match its
 // checkpoint (ErrDamaged).
 func (l *Log) Append(e Entry) (Entry, error) {
-	if err := checkNoSecrets(e); err != nil {
+	if err := checkNoSecrets(e, l.guard); err != nil {
 		return Entry{}, err
 	}
 	fillIdentity(&e)

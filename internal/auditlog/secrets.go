@@ -13,7 +13,7 @@ var ErrSecret = errors.New("looks like it holds a secret")
 // checkNoSecrets is defence in depth for rotation invariant 6: callers are meant to pass names
 // and fingerprints only, but a key pasted into Detail by mistake must not reach a file that is
 // kept forever and shipped around. The error names the field, never the value.
-func checkNoSecrets(e Entry) error {
+func checkNoSecrets(e Entry, guard *credentials.Guard) error {
 	fields := []struct {
 		name  string
 		value string
@@ -28,8 +28,8 @@ func checkNoSecrets(e Entry) error {
 		fields = append(fields, struct{ name, value string }{"fingerprints", v})
 	}
 	for _, f := range fields {
-		if credentials.LooksSecret(f.value) {
-			return fmt.Errorf("audit entry not written: field %s %w (a PEM block or a long base64 run); log key names and fingerprints only", f.name, ErrSecret)
+		if guard.Refuses(f.value) {
+			return fmt.Errorf("audit entry not written: field %s %w (a PEM private key, or a private key in base64 or hex); log key names and fingerprints only", f.name, ErrSecret)
 		}
 	}
 	return nil

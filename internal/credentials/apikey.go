@@ -28,11 +28,15 @@ func (k APIKey) String() string {
 
 func (k APIKey) GoString() string { return "credentials.APIKey{" + k.String() + "}" }
 
-// NewAPIKey parses secret and pairs it with name.
+// NewAPIKey parses secret and pairs it with name. The name is checked first, so that a
+// secret in the name field is refused before anything prints or sends it.
 func NewAPIKey(name, secret, source string) (*APIKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, errors.New("API key name is empty")
+	}
+	if err := CheckKeyName(name); err != nil {
+		return nil, err
 	}
 	signer, err := ParsePrivateKey(secret)
 	if err != nil {
@@ -131,6 +135,9 @@ func LookupContext(ctx context.Context, keyFile string, getenv func(string) stri
 			return nil, fmt.Errorf(incompletePairGuidance, pair[0], pair[1])
 		}
 		k, err := NewAPIKey(name, secret, pair[2])
+		if errors.Is(err, ErrKeyName) {
+			return nil, fmt.Errorf("%s: %w", pair[0], err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", pair[1], err)
 		}

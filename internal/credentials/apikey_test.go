@@ -33,26 +33,26 @@ func TestLookupOrder(t *testing.T) {
 	secret := testSecret(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "key.json")
-	data, _ := json.Marshal(map[string]string{"name": "organizations/o/apiKeys/file", "privateKey": secret})
+	data, _ := json.Marshal(map[string]string{"name": "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/17139055-4df6-4361-8282-4ec64d7cbd91", "privateKey": secret})
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		EnvKeyName: "organizations/o/apiKeys/env", EnvKeyPrivateKey: strings.ReplaceAll(secret, "\n", `\n`),
-		EnvOfficialName: "organizations/o/apiKeys/official", EnvOfficialPrivateKey: secret,
+		EnvKeyName: "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/c8812118-37dc-4584-8cb7-c40991eae85d", EnvKeyPrivateKey: strings.ReplaceAll(secret, "\n", `\n`),
+		EnvOfficialName: "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/7f7aaeba-5fbb-401b-8f9e-e437d23bfe85", EnvOfficialPrivateKey: secret,
 	}
 	k, err := Lookup(file, envOf(env))
-	if err != nil || k.Name != "organizations/o/apiKeys/file" || !strings.HasPrefix(k.Source, "file ") {
+	if err != nil || k.Name != "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/17139055-4df6-4361-8282-4ec64d7cbd91" || !strings.HasPrefix(k.Source, "file ") {
 		t.Fatalf("a key file comes first: %v %v", k, err)
 	}
 	k, err = Lookup("", envOf(env))
-	if err != nil || k.Name != "organizations/o/apiKeys/env" {
+	if err != nil || k.Name != "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/c8812118-37dc-4584-8cb7-c40991eae85d" {
 		t.Fatalf("then waasctl's variables: %v %v", k, err)
 	}
 	delete(env, EnvKeyName)
 	delete(env, EnvKeyPrivateKey)
 	k, err = Lookup("", envOf(env))
-	if err != nil || k.Name != "organizations/o/apiKeys/official" {
+	if err != nil || k.Name != "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/7f7aaeba-5fbb-401b-8f9e-e437d23bfe85" {
 		t.Fatalf("then the official client's: %v %v", k, err)
 	}
 	if _, err := Lookup("", envOf(nil)); !errors.Is(err, ErrNoCredentials) {
@@ -69,7 +69,7 @@ func TestLookupErrorsNeverShowTheSecret(t *testing.T) {
 			return err
 		},
 		"truncated secret": func() error {
-			_, err := Lookup("", envOf(map[string]string{EnvKeyName: "n", EnvKeyPrivateKey: secret[:len(secret)/2]}))
+			_, err := Lookup("", envOf(map[string]string{EnvKeyName: testKeyName("n"), EnvKeyPrivateKey: secret[:len(secret)/2]}))
 			return err
 		},
 		"key file that is not JSON": func() error {
@@ -95,7 +95,7 @@ func TestLookupErrorsNeverShowTheSecret(t *testing.T) {
 
 func TestAPIKeyPrintsNoSecret(t *testing.T) {
 	secret := testSecret(t)
-	k, err := NewAPIKey("organizations/o/apiKeys/k", secret, "test")
+	k, err := NewAPIKey("organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022", secret, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -35,24 +34,7 @@ func ParseKeyInput(data []byte, source string) (*APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckKeyName(k.Name); err != nil {
-		return nil, err
-	}
 	return k, nil
-}
-
-var (
-	legacyKeyName = regexp.MustCompile(`^organizations/[A-Za-z0-9._-]+/apiKeys/[A-Za-z0-9._-]+$`)
-	bareKeyID     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-)
-
-// CheckKeyName accepts organizations/{org}/apiKeys/{id} and a bare CDP key
-// ID (a UUID). A name is not secret, so the error may quote it.
-func CheckKeyName(name string) error {
-	if legacyKeyName.MatchString(name) || bareKeyID.MatchString(name) {
-		return nil
-	}
-	return fmt.Errorf("key name %q is neither organizations/{org}/apiKeys/{id} nor a CDP key ID", truncateName(name))
 }
 
 func truncateName(s string) string {

@@ -20,7 +20,7 @@ func TestEveryFormOfOneKeyHasOneFingerprint(t *testing.T) {
 	sec1, _ := EncodeSEC1PEM(k)
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	pkcs8 := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	name := "organizations/org-1/apiKeys/key-1"
+	name := "organizations/b901e753-3856-4a64-846e-29297af8c16d/apiKeys/d0c2b17e-d392-4f31-87e9-485be7e87755"
 	jsonOf := func(field, secret string) string {
 		b, _ := json.Marshal(map[string]string{field: name, "privateKey": secret})
 		return string(b)
@@ -63,11 +63,11 @@ func TestMalformedInputsGetOneLineReasons(t *testing.T) {
 	for what, in := range map[string]string{
 		"empty":           "  \n",
 		"bare PEM":        sec1,
-		"truncated PEM":   j("organizations/o/apiKeys/k", sec1[:len(sec1)/2]),
-		"public key":      j("organizations/o/apiKeys/k", pubPEM),
-		"placeholder":     j("organizations/my-organization/apiKeys/my-api-key", "-----BEGIN EC PRIVATE KEY-----\nmy-private-key\n-----END EC PRIVATE KEY-----\n"),
+		"truncated PEM":   j("organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022", sec1[:len(sec1)/2]),
+		"public key":      j("organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022", pubPEM),
+		"placeholder":     j("organizations/61b476de-7c9b-4bb1-8760-aead0a20d3d7/apiKeys/8383ab8f-9e40-4c39-863a-5b3e2e016f03", "-----BEGIN EC PRIVATE KEY-----\nmy-private-key\n-----END EC PRIVATE KEY-----\n"),
 		"mismatched name": j("apiKeys/k", sec1),
-		"env half":        EnvOfficialName + "=organizations/o/apiKeys/k\n",
+		"env half":        EnvOfficialName + "=organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022\n",
 		"not a key":       "hello world",
 	} {
 		_, err := ParseKeyInput([]byte(in), "test")
@@ -82,8 +82,8 @@ func TestMalformedInputsGetOneLineReasons(t *testing.T) {
 }
 
 func FuzzParseKeyInput(f *testing.F) {
-	f.Add([]byte(`{"name":"organizations/o/apiKeys/k","privateKey":"x"}`))
-	f.Add([]byte(EnvOfficialName + "=organizations/o/apiKeys/k\n" + EnvOfficialPrivateKey + "=\"-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----\"\n"))
+	f.Add([]byte(`{"name":"organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022","privateKey":"x"}`))
+	f.Add([]byte(EnvOfficialName + "=organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022\n" + EnvOfficialPrivateKey + "=\"-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----\"\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		k, err := ParseKeyInput(in, "fuzz")
 		if err != nil {

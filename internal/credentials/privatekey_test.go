@@ -242,7 +242,7 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"hex", "deadbeefcafe0123456789", ErrUnrecognized},
 		{"OpenSSH", pemOf(t, "OPENSSH PRIVATE KEY", []byte("openssh-key-v1\x00")), ErrUnrecognized},
 		{"unknown PEM type", pemOf(t, "DSA PRIVATE KEY", []byte{1}), ErrUnrecognized},
-		{"JSON key file pasted whole", `{"name":"organizations/o/apiKeys/k","privateKey":"` + escapeNewlines(sec1) + `"}`, nil},
+		{"JSON key file pasted whole", `{"name":"organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022","privateKey":"` + escapeNewlines(sec1) + `"}`, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -378,7 +378,7 @@ func TestEncodeSEC1PEMRoundTrip(t *testing.T) {
 		t.Fatal("round trip changed the key")
 	}
 	// The official client loads exactly this form.
-	a := auth.NewAuthenticator(&auth.APIKey{Name: "organizations/o/apiKeys/k", PrivateKey: out})
+	a := auth.NewAuthenticator(&auth.APIKey{Name: "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022", PrivateKey: out})
 	if _, err := a.BuildJWT("waas_pool_service", "GET example.com/v1/pools"); err != nil {
 		t.Fatalf("official client rejects EncodeSEC1PEM output: %v", err)
 	}

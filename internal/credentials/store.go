@@ -108,6 +108,9 @@ type Store interface {
 var (
 	// ErrNotFound: the profile has no item in the keyring.
 	ErrNotFound = errors.New("no API key stored for this profile")
+	// ErrItemDamaged: the profile's keyring item cannot be read as waasctl wrote it. Removing
+	// the profile is the way out.
+	ErrItemDamaged = errors.New("the keyring item is damaged")
 	// ErrTimeout: a keyring call did not return in time. The error that
 	// matches it names the backend and what to do.
 	ErrTimeout = errors.New("the keyring did not answer in time")
@@ -197,6 +200,9 @@ func prepareItem(item *Item) (*Item, error) {
 		if k.Name == "" {
 			return nil, fmt.Errorf("profile %q: the %s key has no name", item.Profile, s.name)
 		}
+		if err := CheckKeyName(k.Name); err != nil {
+			return nil, fmt.Errorf("profile %q: the %s key: %w", item.Profile, s.name, err)
+		}
 		signer, err := ParsePrivateKey(k.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("profile %q: the %s key %s: %w", item.Profile, s.name, k.Name, err)
@@ -230,13 +236,27 @@ func encodeItem(item *Item) ([]byte, error) {
 func decodeItem(data []byte, profile, backend string) (*Item, error) {
 	var w itemJSON
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("profile %q: the keyring item (backend %s) is not a waasctl item or is damaged", profile, backend)
+		return nil, fmt.Errorf("profile %q: %w (backend %s): it is not a waasctl item; remove it with 'waasctl auth remove %s'", profile, ErrItemDamaged, backend, profile)
 	}
 	if w.Version != itemVersion {
 		return nil, fmt.Errorf("profile %q: the keyring item (backend %s) has format version %d; this waasctl reads version %d (upgrade waasctl)", profile, backend, w.Version, itemVersion)
 	}
 	if w.Profile != profile {
 		return nil, fmt.Errorf("profile %q: the keyring item (backend %s) belongs to profile %q", profile, backend, w.Profile)
+	}
+	// A name is checked here, where it is read back, because list and status print it without
+	// parsing the key: a name that is not one (a secret stored by an older waasctl, or an edited
+	// item) must not reach them.
+	for _, s := range []struct {
+		slot string
+		k    *storedKeyJSON
+	}{{"current", w.Current}, {"pending", w.Pending}, {"previous", w.Previous}} {
+		if s.k == nil {
+			continue
+		}
+		if err := CheckKeyName(s.k.Name); err != nil {
+			return nil, fmt.Errorf("profile %q: %w (backend %s): the %s key: %w; remove it with 'waasctl auth remove %s' and add the key again", profile, ErrItemDamaged, backend, s.slot, err, profile)
+		}
 	}
 	return &Item{Profile: profile, Current: fromWire(w.Current), Pending: fromWire(w.Pending), Previous: fromWire(w.Previous)}, nil
 }

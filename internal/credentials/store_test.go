@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // childEnv switches the test binary into a child that opens a store and
@@ -130,6 +132,12 @@ var (
 	testKeys     []string // secrets: ECDSA SEC1 PEMs and Ed25519 base64, alternating
 )
 
+// testKeyName is a key name made of UUIDs, as CheckKeyName wants, that says which key it is.
+func testKeyName(name string) string {
+	return "organizations/" + uuid.NewSHA1(uuid.NameSpaceOID, []byte("test org")).String() +
+		"/apiKeys/" + uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String()
+}
+
 // storeKey returns a StoredKey with a fresh secret (a few are generated once
 // and reused: P-256 generation is cheap, but the suite runs many times).
 func storeKey(t testing.TB, i int, name string) *StoredKey {
@@ -161,7 +169,7 @@ func storeKey(t testing.TB, i int, name string) *StoredKey {
 		alg = "Ed25519"
 	}
 	return &StoredKey{
-		Name: "organizations/o/apiKeys/" + name, PrivateKey: secret, Fingerprint: Fingerprint(signer.Public()),
+		Name: testKeyName(name), PrivateKey: secret, Fingerprint: Fingerprint(signer.Public()),
 		Algorithm: alg, AddedAt: time.Date(2026, 1, 2, 3, 4, 5, 600+i, time.UTC), AddedBy: "test", Source: "file ./" + name + ".json",
 	}
 }
@@ -319,7 +327,7 @@ func storeSuite(t *testing.T, s Store, o suiteOpts) {
 		"wrong fingerprint": {Profile: p, Current: &bad},
 		"no current":        {Profile: p, Pending: pend},
 		"bad profile":       {Profile: "../etc", Current: cur},
-		"garbage secret":    {Profile: p, Current: &StoredKey{Name: "n", PrivateKey: "-----BEGIN EC PRIVATE KEY-----\n" + secretFragments(cur.PrivateKey)[0] + "\n"}},
+		"garbage secret":    {Profile: p, Current: &StoredKey{Name: cur.Name, PrivateKey: "-----BEGIN EC PRIVATE KEY-----\n" + secretFragments(cur.PrivateKey)[0] + "\n"}},
 	} {
 		err := s.Put(ctx, it)
 		if err == nil {

@@ -57,6 +57,11 @@ type Engine struct {
 	VerifyBackoff time.Duration
 	Holder        Holder // for the lock
 	Force         bool   // take over a stale lock
+
+	// guard holds the profile's keys, as last read from the keyring, so that the journal and
+	// the audit log refuse them in any encoding. Journals point at it, so a new read reaches
+	// them.
+	guard credentials.Guard
 }
 
 // maxCreateAttempts bounds the create retries after answers lost in transit.
@@ -167,6 +172,7 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 		return nil, err
 	}
 	if j != nil {
+		j.GuardAgainst(&e.guard)
 		if !j.Step.Finished() {
 			return j, fmt.Errorf("a rotation of profile %s is in progress (rotation %s, at %s): resume or abort it (`waasctl keys rotate %s --resume` or `--abort`)", e.Profile, j.ID, j.Step, e.Profile)
 		}
@@ -178,6 +184,7 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.GuardAgainst(&e.guard)
 	j.Grace = e.Grace.String()
 	if err := j.Save(e.StateDir); err != nil {
 		return nil, err
@@ -206,6 +213,9 @@ func (e *Engine) inProgress() (*Lock, *Journal, error) {
 		return nil, nil, err
 	}
 	j, err := LoadJournal(e.StateDir, e.Profile)
+	if j != nil {
+		j.GuardAgainst(&e.guard)
+	}
 	if err == nil && j != nil && j.Step.Finished() {
 		if _, err = j.Archive(e.StateDir); err == nil {
 			j = nil
@@ -241,6 +251,7 @@ func (e *Engine) auditLock(action, detail string) {
 	if e.Audit == nil {
 		return
 	}
+	e.Audit.GuardAgainst(&e.guard)
 	if _, err := e.Audit.Append(auditlog.Entry{Command: "keys rotate", Profile: e.Profile, Action: action, Outcome: auditlog.OutcomeOK, Detail: detail}); err != nil {
 		e.report(StepPreflight, "the audit log was not written: %v", err)
 	}
@@ -289,6 +300,7 @@ func (e *Engine) audit(j *Journal, action, outcome, detail string) {
 			fps = append(fps, k.Fingerprint)
 		}
 	}
+	e.Audit.GuardAgainst(&e.guard)
 	_, err := e.Audit.Append(auditlog.Entry{
 		Command: "keys rotate", Profile: e.Profile, Action: action,
 		KeyNames: names, Fingerprints: fps, Outcome: outcome,
@@ -347,6 +359,13 @@ func (e *Engine) item(ctx context.Context) (*credentials.Item, error) {
 	if err != nil {
 		return nil, err
 	}
+	var secrets []string
+	for _, k := range []*credentials.StoredKey{it.Current, it.Pending, it.Previous} {
+		if k != nil {
+			secrets = append(secrets, k.PrivateKey)
+		}
+	}
+	e.guard = *credentials.NewGuard(secrets...)
 	if it.Current == nil {
 		return nil, fmt.Errorf("profile %s has no CURRENT key in the keyring", e.Profile)
 	}
@@ -403,11 +422,24 @@ func (e *Engine) preflight(ctx context.Context, j *Journal) error {
 	return e.advance(j, StepCreate, "the current key "+short(j.OldKey)+" works")
 }
 
+// find asks the issuer for the key an earlier create with requestID made. The name it gives is
+// checked like every key name before it is revoked, printed or audited.
+func (e *Engine) find(ctx context.Context, requestID string) (string, bool, error) {
+	name, found, err := e.Issuer.Find(ctx, requestID)
+	if err != nil || !found {
+		return "", found, err
+	}
+	if err := credentials.CheckKeyName(name); err != nil {
+		return "", false, fmt.Errorf("the %s issuer's answer to find: %w", e.Issuer.Name(), err)
+	}
+	return name, true, nil
+}
+
 // revokeLostCreate finds a key made by j.RequestID, revokes it, and gives
 // the journal a new request ID. An issuer that cannot find keys by request
 // (the manual one, a plugin without find) is trusted to make none twice.
 func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
-	name, found, err := e.Issuer.Find(ctx, j.RequestID)
+	name, found, err := e.find(ctx, j.RequestID)
 	if err != nil || !found {
 		return nil
 	}
@@ -455,7 +487,7 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 			return err
 		}
 		// An earlier call made a key whose secret never reached us: revoke it, try again.
-		name, found, ferr := e.Issuer.Find(ctx, j.RequestID)
+		name, found, ferr := e.find(ctx, j.RequestID)
 		if ferr != nil {
 			return fmt.Errorf("finding the key of lost request %s: %w", j.RequestID, ferr)
 		}
@@ -799,7 +831,7 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 		revoke = append(revoke, it.Pending.Name)
 	}
 	if j.RequestID != "" && j.NewKey.Name == "" {
-		name, found, err := e.Issuer.Find(ctx, j.RequestID)
+		name, found, err := e.find(ctx, j.RequestID)
 		if err != nil {
 			return fmt.Errorf("finding the key of request %s: %w", j.RequestID, err)
 		}

@@ -95,7 +95,8 @@ func WriteEnvKey(path, name, privateKeyPEM string) (changed bool, err error) {
 
 // ReadEnvKey returns the key name and the fingerprint of the private key that the .env file at
 // path holds, as godotenv would read them (the last assignment wins), so that deliver can tell
-// whether a sink already has the new key. A missing file or variable reads as "". The secret
+// whether a sink already has the new key. A missing file or variable, or a name that is not a
+// key name, reads as "". The secret
 // itself is never returned.
 func ReadEnvKey(path string) (name, fingerprint string, err error) {
 	data, err := readLimited(path, maxEnvFile)
@@ -110,6 +111,9 @@ func ReadEnvKey(path string) (name, fingerprint string, err error) {
 		return "", "", fmt.Errorf("envfile %s: %w", path, err)
 	}
 	name = lookupEnv(entries, envName)
+	if credentials.CheckKeyName(name) != nil {
+		name = "" // not a key name, so not one to hand on: it may be a secret in the wrong variable
+	}
 	secret := lookupEnv(entries, envKey)
 	if secret == "" {
 		return name, "", nil

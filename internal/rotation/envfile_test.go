@@ -71,7 +71,7 @@ func TestWriteEnvKeyPreservesAnElaborateFile(t *testing.T) {
 		"GRPC_ADDRESS=\"0.0.0.0:8090\"   # gRPC listener\r\n" +
 		"\r\n" +
 		"    # the API key, rotated by waasctl\r\n" +
-		"export COINBASE_CLOUD_API_KEY_NAME='organizations/old/apiKeys/old'  # current key\r\n" +
+		"export COINBASE_CLOUD_API_KEY_NAME='organizations/42a5365b-1d24-4b19-89f5-e9434c1d1f0a/apiKeys/c56a41d7-f37d-4e0f-83ce-6e3247941afe'  # current key\r\n" +
 		"COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\nOLD\\n-----END EC PRIVATE KEY-----\\n\"\r\n" +
 		"  \t\r\n" +
 		"MULTI=\"line one\r\nline two\"\r\n" +
@@ -81,7 +81,7 @@ func TestWriteEnvKeyPreservesAnElaborateFile(t *testing.T) {
 		"not an assignment at all\r\n" +
 		"# last line, no newline"
 	want := strings.Replace(strings.Replace(before,
-		"'organizations/old/apiKeys/old'", "'"+k.name+"'", 1),
+		"'organizations/42a5365b-1d24-4b19-89f5-e9434c1d1f0a/apiKeys/c56a41d7-f37d-4e0f-83ce-6e3247941afe'", "'"+k.name+"'", 1),
 		`"-----BEGIN EC PRIVATE KEY-----\nOLD\n-----END EC PRIVATE KEY-----\n"`, doubleQuote(k.pem), 1)
 
 	path := filepath.Join(t.TempDir(), ".env")
@@ -266,7 +266,7 @@ func TestWriteEnvKeyRefuses(t *testing.T) {
 		name, content, keyName, key, want string
 	}{
 		{"unclosed quote", "A=1\nB=\"open\nC=2\n", k.name, k.pem, "line 2: a quoted value is never closed; fix it by hand"},
-		{"bad key name", "A=1\n", "not a key name", k.pem, "neither organizations/{org}/apiKeys/{id}"},
+		{"bad key name", "A=1\n", "not a key name", k.pem, "key name (14 characters) is not organizations/{org-uuid}/apiKeys/{key-uuid}"},
 		{"Ed25519 key", "A=1\n", k.name, edText, "needs an ECDSA P-256 key"},
 		{"corrupt key", "A=1\n", k.name, garbage, "truncated or corrupt"},
 	}

@@ -71,7 +71,7 @@ func plugin(t *testing.T, dir, keyFile string) []string {
 	body := `#!/bin/sh
 case "$1" in
 create) echo "$WAASCTL_REQUEST_ID" > "` + dir + `/request.txt"; cat "` + keyFile + `" ;;
-find) if [ "$(cat "` + dir + `/request.txt" 2>/dev/null)" = "$2" ]; then printf '{"name":"%s"}\n' organizations/o/apiKeys/made; fi ;;
+find) if [ "$(cat "` + dir + `/request.txt" 2>/dev/null)" = "$2" ]; then printf '{"name":"%s"}\n' organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/eaa97cc6-c220-4937-871a-51d1271749ba; fi ;;
 revoke) echo "$2" >> "` + dir + `/revoked.txt" ;;
 *) exit 3 ;;
 esac
@@ -84,7 +84,7 @@ esac
 
 func TestExecIssuer(t *testing.T) {
 	dir := t.TempDir()
-	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/o/apiKeys/made"), "test")
+	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/eaa97cc6-c220-4937-871a-51d1271749ba"), "test")
 	secret, _ := k.SecretText()
 	keyFile := filepath.Join(dir, "key.json")
 	data, _ := json.Marshal(map[string]string{"name": k.Name, "privateKey": secret})
@@ -113,7 +113,7 @@ func TestExecIssuer(t *testing.T) {
 	}
 	// A plugin that fails, or prints something else, is an error that
 	// never quotes its output.
-	bad := &ExecIssuer{Command: []string{"sh", "-c", `echo '{"name":"n","privateKey":"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----"}'`}}
+	bad := &ExecIssuer{Command: []string{"sh", "-c", `echo '{"name":"9b3f1c2e-5d4a-4e6f-8a7b-0c1d2e3f4a5b","privateKey":"-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----"}'`}}
 	if _, err := bad.Create(ctx, "r"); err == nil || strings.Contains(err.Error(), "AAAA") {
 		t.Fatalf("bad plugin: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestManualIssuerWaitsForTheDeletion(t *testing.T) {
 	m := &ManualIssuer{
 		Instruct: func(msg string) { said = append(said, msg) },
 		Obtain: func(context.Context) ([]byte, string, error) {
-			return mustKeyJSON(t, "organizations/o/apiKeys/new"), "file new.json", nil
+			return mustKeyJSON(t, "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/1597716d-c4fe-456b-8e6b-e4e1dd688843"), "file new.json", nil
 		},
 		Rejected: func(context.Context, string) (bool, error) {
 			calls++
@@ -139,13 +139,13 @@ func TestManualIssuerWaitsForTheDeletion(t *testing.T) {
 	}
 	ctx := context.Background()
 	nk, err := m.Create(ctx, "")
-	if err != nil || nk.Key.Name != "organizations/o/apiKeys/new" {
+	if err != nil || nk.Key.Name != "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/1597716d-c4fe-456b-8e6b-e4e1dd688843" {
 		t.Fatalf("%v %v", nk, err)
 	}
-	if err := m.Revoke(ctx, "organizations/o/apiKeys/old"); err != nil || calls != 3 {
+	if err := m.Revoke(ctx, "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/c56a41d7-f37d-4e0f-83ce-6e3247941afe"); err != nil || calls != 3 {
 		t.Fatalf("revoke: %v after %d looks", err, calls)
 	}
-	if len(said) != 2 || !strings.Contains(said[1], "Delete the API key organizations/o/apiKeys/old") {
+	if len(said) != 2 || !strings.Contains(said[1], "Delete the API key organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/c56a41d7-f37d-4e0f-83ce-6e3247941afe") {
 		t.Fatalf("instructions %q", said)
 	}
 	m.Rejected = func(context.Context, string) (bool, error) { return false, nil }
@@ -160,7 +160,7 @@ func TestExecSinkGetsTheKeyOnStdinOnly(t *testing.T) {
 	out := filepath.Join(dir, "delivered.json")
 	argvFile := filepath.Join(dir, "argv.txt")
 	s := &ExecSink{Command: []string{"sh", "-c", `echo "$0 $@" > ` + argvFile + `; cat > ` + out, "sink"}, Stderr: &bytes.Buffer{}}
-	d := Delivery{Profile: "p", Name: "organizations/o/apiKeys/k", PrivateKey: "-----BEGIN EC PRIVATE KEY-----\nSECRETLINE\n-----END EC PRIVATE KEY-----\n", Fingerprint: "SHA256:x"}
+	d := Delivery{Profile: "p", Name: "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022", PrivateKey: "-----BEGIN EC PRIVATE KEY-----\nSECRETLINE\n-----END EC PRIVATE KEY-----\n", Fingerprint: "SHA256:x"}
 	if err := s.Deliver(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func mustKeyJSON(t *testing.T, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := srv.CreateAPIKey("o", waasapi.CreateAPIKeyRequest{})
+	k, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestEnvfileSinkDeliversIdempotently(t *testing.T) {
 	if err := os.WriteFile(path, []byte("HTTP_ADDRESS=0.0.0.0:8091\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/o/apiKeys/k"), "test")
+	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022"), "test")
 	secret, _ := k.SecretText()
 	s := &EnvfileSink{Path: path}
 	if fp, known, err := s.Holds(context.Background()); err == nil && known && fp == k.Fingerprint {

@@ -105,7 +105,13 @@ type Journal struct {
 	GraceUntil time.Time    `json:"grace_until,omitzero"`
 	RevokedAt  time.Time    `json:"revoked_at,omitzero"`
 	Events     []Event      `json:"events,omitempty"` // the last maxEvents
+
+	guard *credentials.Guard // nil: Save refuses any key material, but knows no key in particular
 }
+
+// GuardAgainst makes Save refuse, besides anything that looks like a private key, the exact
+// keys g was built with in any encoding. The engine passes the profile's keys.
+func (j *Journal) GuardAgainst(g *credentials.Guard) { j.guard = g }
 
 // NewJournal starts the journal of a new rotation of profile, at preflight. It is not saved.
 func NewJournal(profile, issuer string) (*Journal, error) {
@@ -204,8 +210,8 @@ func (j *Journal) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("rotation journal not saved: %w", err)
 	}
-	if field := secretField(data); field != "" {
-		return fmt.Errorf("rotation journal of profile %s not saved: %s looks like key material (a PEM block or a long base64 run); the journal holds key names and fingerprints only", j.Profile, field)
+	if field := secretField(data, j.guard); field != "" {
+		return fmt.Errorf("rotation journal of profile %s not saved: %s holds key material (a PEM private key, or a private key in base64 or hex); the journal holds key names and fingerprints only", j.Profile, field)
 	}
 	data = append(data, '\n')
 	journals := filepath.Join(dir, "journals")
@@ -237,6 +243,19 @@ func (j *Journal) validate() error {
 		return errors.New("its step is none of preflight, create, verify, deliver, observe, promote, revoke, done, aborted")
 	case j.StartedAt.IsZero():
 		return errors.New("it has no start time")
+	}
+	// The key names are read back by resume and abort, printed and revoked by name: one that is
+	// not a key name (a secret in the wrong field) is refused here, and never quoted.
+	for _, k := range []struct {
+		field string
+		ref   KeyRef
+	}{{"old_key", j.OldKey}, {"new_key", j.NewKey}} {
+		if k.ref.Name == "" {
+			continue
+		}
+		if err := credentials.CheckKeyName(k.ref.Name); err != nil {
+			return fmt.Errorf("its %s.name: %w", k.field, err)
+		}
 	}
 	return nil
 }
@@ -387,23 +406,23 @@ func syncDir(dir string) {
 // secretField returns the JSON path of the first string in the encoded journal that looks like
 // key material ("events[3].message"), or "" if none does. Walking the decoded JSON, rather than
 // listing Journal's fields, keeps a field added later covered.
-func secretField(data []byte) string {
+func secretField(data []byte, guard *credentials.Guard) string {
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		return "the journal" // cannot happen for what json.Marshal made; refuse rather than guess
 	}
-	return findSecret(v, "")
+	return findSecret(v, "", guard)
 }
 
-func findSecret(v any, path string) string {
+func findSecret(v any, path string, guard *credentials.Guard) string {
 	switch v := v.(type) {
 	case string:
-		if credentials.LooksSecret(v) {
+		if guard.Refuses(v) {
 			return path
 		}
 	case []any:
 		for i, e := range v {
-			if p := findSecret(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+			if p := findSecret(e, fmt.Sprintf("%s[%d]", path, i), guard); p != "" {
 				return p
 			}
 		}
@@ -413,10 +432,10 @@ func findSecret(v any, path string) string {
 			if path != "" {
 				p = path + "." + k
 			}
-			if credentials.LooksSecret(k) {
+			if guard.Refuses(k) {
 				return p
 			}
-			if p := findSecret(v[k], p); p != "" {
+			if p := findSecret(v[k], p, guard); p != "" {
 				return p
 			}
 		}

@@ -266,7 +266,7 @@ func TestJournalNeverHoldsASecret(t *testing.T) {
 		}},
 		{"Ed25519 secret as a request id", edText, "request_id", func(j *Journal, s string) { j.RequestID = s }},
 		{"bare PEM body as a key name", pemBody, "new_key.name", func(j *Journal, s string) { j.NewKey.Name = s }},
-		{"lower-case PEM header", strings.ToLower(pemText[:40]), "issuer", func(j *Journal, s string) { j.Issuer = s }},
+		{"CRLF PEM as the issuer", strings.ReplaceAll(pemText, "\n", "\r\n"), "issuer", func(j *Journal, s string) { j.Issuer = s }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,9 +324,10 @@ func TestLooksSecret(t *testing.T) {
 		random64:                 true,
 		"x " + random64 + " y":   true,
 		random64[:50]:            false, // shorter than a PEM line
-		"-----BEGIN PRIVATE KEY": true,
-		strings.Repeat("A", 80):  false,
-		testKeyName:              false,
+		"-----BEGIN PRIVATE KEY": false, // words, not a key
+		"failed: private key is truncated or corrupt":        false,
+		strings.Repeat("A", 80):                              false,
+		testKeyName:                                          false,
 		"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU": false,
 	} {
 		if got := credentials.LooksSecret(s); got != want {

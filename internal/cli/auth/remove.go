@@ -56,12 +56,13 @@ func removeRun(ctx context.Context, opts *RemoveOptions) error {
 	if errors.Is(err, credentials.ErrNotFound) {
 		return fmt.Errorf("profile %q has no keys in the %s keyring", opts.Profile, store.Backend())
 	}
-	if err != nil {
+	// A damaged item is what remove is for: it cannot be read, but it can be deleted.
+	if err != nil && !errors.Is(err, credentials.ErrItemDamaged) {
 		return err
 	}
 	if !opts.Yes {
 		what := "its keys"
-		if item.Current != nil {
+		if item != nil && item.Current != nil {
 			what = fmt.Sprintf("%s (%s)", item.Current.Name, credentials.ShortFingerprint(item.Current.Fingerprint))
 		}
 		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Delete %s from the %s keyring? The key stays valid at WaaS.", what, store.Backend()), false)

@@ -23,7 +23,7 @@ func storeWith(t *testing.T, added map[string]time.Time) credentials.Store {
 	}
 	store := credentials.NewMemoryStore()
 	for profile, at := range added {
-		k, err := srv.CreateAPIKey("o", waasapi.CreateAPIKeyRequest{})
+		k, err := srv.CreateAPIKey(srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}

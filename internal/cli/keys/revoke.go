@@ -52,7 +52,7 @@ directly. --reason is recorded in the audit log.`,
 				return cmdutil.FlagErrorf("--reason is required: say why, for the audit log")
 			}
 			if credentials.LooksSecret(opts.Reason) {
-				return cmdutil.FlagErrorf("--reason looks like it holds key material; describe the incident instead")
+				return cmdutil.FlagErrorf("--reason holds private key material (a PEM key, or a key in base64 or hex); describe the incident instead")
 			}
 			if err := cmdutil.Exclusive(map[string]bool{"rotate-first": opts.RotateFirst, "force": opts.Force}); err != nil {
 				return err
@@ -88,6 +88,18 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	} else if err != nil {
 		return err
 	}
+	// The reason was checked for any key material already; now that the profile's keys are at
+	// hand, their exact bytes in any encoding are refused too.
+	var secrets []string
+	for _, k := range []*credentials.StoredKey{item.Current, item.Pending, item.Previous} {
+		if k != nil {
+			secrets = append(secrets, k.PrivateKey)
+		}
+	}
+	guard := credentials.NewGuard(secrets...)
+	if guard.Refuses(opts.Reason) {
+		return cmdutil.FlagErrorf("--reason holds one of profile %q's private keys; describe the incident instead", opts.Profile)
+	}
 	target, slot := pickKey(item, opts.Key)
 	if target == nil && opts.Key == "" {
 		return fmt.Errorf("profile %q has no current key; name the key to revoke with --key", opts.Profile)
@@ -118,6 +130,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		if err != nil {
 			return
 		}
+		log.GuardAgainst(guard)
 		e := auditlog.Entry{Command: "keys revoke", Profile: opts.Profile, Action: action, KeyNames: []string{name}, Outcome: outcome, Detail: detail}
 		if target != nil {
 			e.Fingerprints = []string{target.Fingerprint}
