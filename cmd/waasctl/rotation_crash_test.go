@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -22,9 +23,9 @@ import (
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
-// The crash harness runs the real waasctl binary in separate processes against an in-process
-// sandbox, kills rotations with SIGKILL at points swept across a rotation's duration, recovers
-// them with --resume or --abort and checks the rotation invariants (docs/architecture.md) after each.
+// The crash harness runs waasctl in separate processes against an in-process sandbox, kills
+// rotations with SIGKILL at points swept across a rotation's duration, recovers them with
+// --resume or --abort and checks the rotation invariants (docs/architecture.md) after each.
 
 var (
 	crashBinOnce sync.Once
@@ -32,25 +33,37 @@ var (
 	crashBinErr  error
 )
 
-// waasctlBinary builds ./ once per test process into a temp folder that outlives the tests
-// that use it (removed by nobody but the OS's temp cleaning; it is small).
+// waasctlBinary returns this test binary under the name "waasctl", in a temp folder that
+// outlives the tests that use it: run so, it is waasctl (TestMain hands it to main, as for the
+// scripts), with the file keyring's test cost. A binary built with go build would derive every
+// keyring item's key at the product's cost, several times per rotation and recovery.
 func waasctlBinary(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go is not on PATH; cannot build waasctl")
-	}
 	crashBinOnce.Do(func() {
+		self, err := os.Executable()
+		if err != nil {
+			crashBinErr = err
+			return
+		}
 		dir, err := os.MkdirTemp("", "waasctl-crash-bin-")
 		if err != nil {
 			crashBinErr = err
 			return
 		}
 		bin := filepath.Join(dir, "waasctl")
-		cmd := exec.Command("go", "build", "-o", bin, ".")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			crashBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-			return
+		if runtime.GOOS == "windows" {
+			bin += ".exe"
+		}
+		if err := os.Symlink(self, bin); err != nil {
+			// Windows without the symlink privilege: a copy does as well.
+			data, err := os.ReadFile(self)
+			if err == nil {
+				err = os.WriteFile(bin, data, 0o700)
+			}
+			if err != nil {
+				crashBinErr = fmt.Errorf("the test binary as waasctl: %v", err)
+				return
+			}
 		}
 		crashBin = bin
 	})

@@ -30,6 +30,10 @@ import (
 // "waasctl" on the scripts' PATH, and when run under that name it calls main. Scripts therefore
 // test exactly what users run, in a separate process with real exit codes.
 func TestMain(m *testing.M) {
+	// The scripts (and the crash harness, which runs this binary as waasctl too) run hundreds of
+	// waasctl commands; deriving each file keyring item's key at the product's cost would add
+	// minutes. Here and in every waasctl child, new items get the cheapest accepted cost.
+	credentials.SetFileKDFCostForTesting(credentials.MinFileKDFIterations)
 	testscript.Main(m, map[string]func(){
 		"waasctl": main,
 	})

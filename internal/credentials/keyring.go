@@ -2,8 +2,6 @@ package credentials
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,8 +50,6 @@ const (
 	// ':' because the file backend turns keys into file names, and Windows
 	// file names cannot hold one.
 	keyPrefix = "waasctl.profile."
-	// stagingPrefix names the file backend's half-written items.
-	stagingPrefix = "waasctl.staging."
 )
 
 // backendNames is every backend in 99designs/keyring's preference order.
@@ -81,8 +77,15 @@ func AvailableBackends() []string {
 	return out
 }
 
-// openKeyring is keyring.Open; tests replace it to simulate a hung daemon.
-var openKeyring = keyring.Open
+// openKeyring opens cfg's backend: waasctl's own for the file backend
+// (filekeyring.go), 99designs/keyring's for the others. Tests replace it to
+// simulate a hung daemon.
+var openKeyring = func(cfg keyring.Config) (keyring.Keyring, error) {
+	if len(cfg.AllowedBackends) == 1 && cfg.AllowedBackends[0] == keyring.FileBackend {
+		return &fileKeyring{dir: cfg.FileDir, passphrase: func() (string, error) { return cfg.FilePasswordFunc("") }}, nil
+	}
+	return keyring.Open(cfg)
+}
 
 // OpenStore opens the keyring cfg names, or the first one that opens.
 func OpenStore(cfg StoreConfig) (Store, error) {
@@ -290,10 +293,8 @@ func (f *fileBackend) getPassphrase() (string, error) {
 	return p, nil
 }
 
-// path is where the file backend keeps key: 99designs/keyring
-// percent-encodes only '/' and '%' in file names, which checkProfile
-// keeps out of our keys.
-func (f *fileBackend) path(key string) string { return filepath.Join(f.dir, key) }
+// path is where the file backend keeps key.
+func (f *fileBackend) path(key string) string { return filepath.Join(f.dir, filenameEscape(key)) }
 
 func (s *keyringStore) Backend() string { return s.backend }
 
@@ -409,35 +410,13 @@ func (s *keyringStore) Put(ctx context.Context, item *Item) error {
 	return nil
 }
 
-// filePut makes the file backend's write atomic: 99designs/keyring
-// truncates and rewrites the file in place, so a crash half way would lose
-// every key of the profile. Instead the item goes to a staging name and is
-// renamed over the real one. Runs under s.mu.
+// filePut stores an item in the file backend, which writes atomically
+// and at the current key-derivation cost (filekeyring.go). Runs under s.mu.
 func (s *keyringStore) filePut(item keyring.Item) error {
 	if err := s.checkFilePassphrase(item.Key); err != nil {
 		return err
 	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	final := item.Key
-	item.Key = stagingPrefix + strings.TrimPrefix(final, keyPrefix) + "." + hex.EncodeToString(rnd[:])
-	staged := s.file.path(item.Key)
-	if err := s.ring.Set(item); err != nil {
-		os.Remove(staged)
-		return err
-	}
-	if err := syncFile(staged); err != nil {
-		os.Remove(staged)
-		return err
-	}
-	if err := os.Rename(staged, s.file.path(final)); err != nil {
-		os.Remove(staged)
-		return err
-	}
-	syncDir(s.file.dir)
-	return nil
+	return s.ring.Set(item)
 }
 
 // checkFilePassphrase refuses to store under a passphrase that does not open
@@ -464,7 +443,8 @@ func (s *keyringStore) checkFilePassphrase(key string) error {
 	if probe != "" {
 		if _, err := s.ring.Get(probe); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 			var pe *fs.PathError
-			if errors.As(err, &pe) {
+			var fe *itemFileError
+			if errors.As(err, &pe) || errors.As(err, &fe) {
 				return err
 			}
 			return fmt.Errorf("the passphrase does not open the items already in %s (tried %s); refusing to store with a different one", f.dir, probe)
@@ -474,15 +454,6 @@ func (s *keyringStore) checkFilePassphrase(key string) error {
 	f.verified = true
 	f.mu.Unlock()
 	return nil
-}
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 func syncDir(dir string) {
@@ -546,9 +517,11 @@ func (s *keyringStore) wrap(doing, profile string, err error) error {
 		return err
 	}
 	if s.file != nil {
-		var pe *fs.PathError
-		if doing == "reading profile" && !errors.As(err, &pe) {
-			// jose's error for a wrong passphrase is an opaque unwrap failure.
+		var fe *itemFileError
+		if errors.As(err, &fe) {
+			return err // names the file and what is wrong with it
+		}
+		if errors.Is(err, errFileDecrypt) {
 			return fmt.Errorf("keyring backend file: cannot decrypt profile %q in %s: wrong passphrase (WAASCTL_KEYRING_PASSPHRASE), or the file is damaged", profile, s.file.dir)
 		}
 	}

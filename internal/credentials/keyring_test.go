@@ -83,8 +83,8 @@ func TestFileStore(t *testing.T) {
 		if strings.Contains(string(data), k.Name) || strings.Contains(string(data), k.Fingerprint) {
 			t.Errorf("%s holds the key's name or fingerprint in plain text", e.Name())
 		}
-		if strings.HasPrefix(e.Name(), stagingPrefix+"disk") {
-			t.Errorf("staging file left behind: %s", e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}
 	if !slices.Contains(names, keyPrefix+"disk") {
@@ -102,7 +102,8 @@ func addForeignItems(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 	}
-	foreign := []string{"someone-else.item", stagingPrefix + "x.0123", keyPrefix + "bad/name"}
+	// waasctl.staging.*: what older versions' file backend wrote before renaming.
+	foreign := []string{"someone-else.item", "waasctl.staging.x.0123", keyPrefix + "bad/name"}
 	for _, k := range foreign {
 		if err := ks.ring.Set(keyring.Item{Key: k, Data: []byte(`{"not":"ours"}`), Label: k}); err != nil {
 			t.Fatalf("adding foreign item %s: %v", k, err)

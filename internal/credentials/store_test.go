@@ -28,6 +28,9 @@ import (
 const childEnv = "WAASCTL_STORE_TEST_CHILD"
 
 func TestMain(m *testing.M) {
+	// Items are written at the cheapest accepted cost; the tests of the
+	// cost itself use the real one (withRealFileKDFCost).
+	SetFileKDFCostForTesting(MinFileKDFIterations)
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(runChild(spec))
 	}
