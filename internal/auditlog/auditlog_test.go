@@ -217,6 +217,12 @@ func TestTamperingIsDetected(t *testing.T) {
 		{"append a forged line with a wrong prev", func(l [][]byte, h []byte) ([][]byte, []byte) {
 			return append(l, forge(6, strings.Repeat("ab", 32))), h
 		}, KindBrokenChain, 6},
+		{"append one forged line that chains, head untouched", func(l [][]byte, h []byte) ([][]byte, []byte) {
+			return append(l, forge(6, hashOf(l[4]))), h
+		}, KindUnrecorded, 6},
+		{"roll the head back one entry", func(l [][]byte, h []byte) ([][]byte, []byte) {
+			return l, headFor(4, hashOf(l[3]))
+		}, KindUnrecorded, 5},
 		{"append two forged lines that chain, head untouched", func(l [][]byte, h []byte) ([][]byte, []byte) {
 			six := forge(6, hashOf(l[4]))
 			return append(l, six, forge(7, hashOf(six))), h
@@ -384,29 +390,114 @@ func TestAppendRefusesADamagedLog(t *testing.T) {
 	}
 }
 
-// A crash between writing a line and its checkpoint leaves the head one entry behind: Verify
-// passes with a note (that is not tampering: nothing is lost, and anyone able to write the file
-// could append a chaining line anyway), and the next Append repairs it.
-func TestAppendRepairsAHeadOneBehind(t *testing.T) {
-	for _, entries := range []int{1, 3} {
-		dir, _ := filledLog(t, entries)
-		lines := readLines(t, dir)
-		if entries == 1 {
-			os.Remove(filepath.Join(dir, HeadName))
-			checkProblem(t, mustVerify(t, dir), KindMissingHead, 0)
-		} else {
-			prev := HashLine(bytes.TrimSuffix(lines[entries-2], []byte("\n")))
-			writeFile(t, dir, HeadName, []byte(fmt.Sprintf(`{"seq":%d,"hash":"%s"}`, entries-1, prev)))
-			if r := mustVerify(t, dir); !r.OK || r.Note == "" {
-				t.Fatalf("a head one behind: %+v", r)
+// crashAppend runs the steps of an Append on dir up to and including stop ("announce" or
+// "line"), and then lets go as a killed waasctl would, without the steps after.
+func crashAppend(t *testing.T, dir string, e Entry, stop string) {
+	t.Helper()
+	a, err := newLog(t, dir).begin(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.end()
+	if err := a.announce(); err != nil {
+		t.Fatal(err)
+	}
+	if stop == "line" {
+		if err := a.writeLine(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A crash between an append's steps leaves a head that announced the entry: Verify passes with a
+// note, and the next Append carries on (committing the line if it was written).
+func TestAppendRecoversFromACrashBetweenItsSteps(t *testing.T) {
+	for _, entries := range []int{0, 3} {
+		for _, stop := range []string{"announce", "line"} {
+			dir, _ := filledLog(t, entries)
+			crashAppend(t, dir, sampleEntry(8), stop)
+			written := entries
+			if stop == "line" {
+				written++
+			}
+			r := mustVerify(t, dir)
+			if !r.OK || r.Entries != written || r.Note == "" {
+				t.Fatalf("%d entries, stopped after %s: %+v %v", entries, stop, r, r.Problem)
+			}
+			if _, err := newLog(t, dir).Append(sampleEntry(9)); err != nil {
+				t.Fatalf("%d entries, stopped after %s: %v", entries, stop, err)
+			}
+			if r := mustVerify(t, dir); !r.OK || r.Entries != written+1 || r.Note != "" {
+				t.Fatalf("%d entries, stopped after %s: after the next append: %+v %v", entries, stop, r, r.Problem)
 			}
 		}
-		if _, err := newLog(t, dir).Append(sampleEntry(9)); err != nil {
-			t.Fatalf("%d entries: %v", entries, err)
-		}
-		if r := mustVerify(t, dir); !r.OK || r.Entries != entries+1 {
-			t.Fatalf("%d entries: after the repairing append: %+v %v", entries, r, r.Problem)
-		}
+	}
+}
+
+// forgeNext appends to the log in dir an entry that chains correctly, as anyone who can write
+// the file could, without touching audit.head.
+func forgeNext(t *testing.T, dir string) {
+	t.Helper()
+	var lines [][]byte
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err == nil {
+		lines = readLines(t, dir)
+	}
+	e := sampleEntry(66)
+	e.Seq, e.Time, e.Detail = uint64(len(lines)+1), time.Now().UTC(), "forged"
+	e.Prev = GenesisHash
+	if len(lines) > 0 {
+		e.Prev = HashLine(bytes.TrimSuffix(lines[len(lines)-1], []byte("\n")))
+	}
+	line, err := marshalLine(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, FileName), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(append(line, '\n'))
+	f.Close()
+}
+
+// One correctly chained line appended behind waasctl's back used to pass as "a head one entry
+// behind after a crash", and the next append adopted it. Now Verify names it and Append refuses.
+func TestAForgedAppendedEntryIsCaught(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T) string
+	}{
+		{"after a committed append", func(t *testing.T) string { dir, _ := filledLog(t, 3); return dir }},
+		// The head announced another line, which a crash kept from being written.
+		{"after an append that stopped before its line", func(t *testing.T) string {
+			dir, _ := filledLog(t, 3)
+			crashAppend(t, dir, sampleEntry(8), "announce")
+			return dir
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tc.setup(t)
+			forgeNext(t, dir)
+			checkProblem(t, mustVerify(t, dir), KindUnrecorded, 4)
+			before := readLines(t, dir)
+			_, err := newLog(t, dir).Append(sampleEntry(9))
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "seq 4") || !strings.Contains(err.Error(), "not appended by waasctl") {
+				t.Fatalf("append after a forged entry: %v", err)
+			}
+			if after := readLines(t, dir); len(after) != len(before) {
+				t.Fatalf("the refused append wrote a line")
+			}
+			checkProblem(t, mustVerify(t, dir), KindUnrecorded, 4)
+		})
+	}
+	// The first line of a log, forged into an empty folder without a head, is no crash either:
+	// a first append announces its line in a head before writing it.
+	dir := filepath.Join(t.TempDir(), "audit")
+	newLog(t, dir)
+	forgeNext(t, dir)
+	checkProblem(t, mustVerify(t, dir), KindMissingHead, 0)
+	if _, err := newLog(t, dir).Append(sampleEntry(9)); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("append after a forged first entry: %v", err)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
 // lockTimeout bounds the wait for another appender. An append holds the lock for a few
@@ -24,7 +26,8 @@ func lock(path string, exclusive bool) (unlock func(), err error) {
 	if exclusive {
 		flag = os.O_RDWR | os.O_CREATE
 	}
-	f, err := os.OpenFile(path, flag, 0o600)
+	f, err := fsutil.OpenNoFollow(path, flag, 0o600) // a planted link must not be created or locked
+
 	if !exclusive && errors.Is(err, fs.ErrNotExist) {
 		return func() {}, nil
 	}

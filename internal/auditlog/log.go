@@ -55,13 +55,11 @@ func Open(dir string) (*Log, error) {
 	if err := fsutil.MkdirPrivate(dir); err != nil {
 		return nil, fmt.Errorf("audit log folder: %w", err)
 	}
-	// Files copied in or restored from a backup may be more open than waasctl makes them.
+	// Files copied in or restored from a backup may be more open than waasctl makes them. They
+	// are tightened through the open file: a symlink is refused, not followed to its target.
 	for _, name := range []string{FileName, HeadName} {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			if err := os.Chmod(p, 0o600); err != nil {
-				return nil, err
-			}
+		if err := fsutil.TightenFile(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("audit log: %w", err)
 		}
 	}
 	return &Log{dir: dir, now: time.Now}, nil
@@ -75,9 +73,14 @@ func (l *Log) GuardAgainst(g *credentials.Guard) { l.guard = g }
 func (l *Log) Dir() string { return l.dir }
 
 // Append writes e as the next entry and returns it as written. It sets Seq, Time (now, UTC)
-// and Prev, and Who, Host and PID when they are empty. The line is appended and fsynced before
-// the head checkpoint is replaced, so a crash leaves at worst a checkpoint one entry behind,
-// which the next Append repairs and Verify reports.
+// and Prev, and Who, Host and PID when they are empty.
+//
+// It takes three durable steps (see headState): the head announces the entry as pending, the
+// line is appended and fsynced, the head commits it. A crash after the first step leaves a
+// pending head and no line, after the second a pending head that names the last line: Verify
+// tells both from tampering, and the next Append carries on from either. A line at the end that
+// the head neither commits nor announces was not appended by waasctl, and Append refuses to
+// chain to it.
 //
 // Appends from several processes are serialised by a lock file, and the tail is re-read under
 // the lock so that each entry chains to the one really before it. Append refuses an entry that
@@ -88,55 +91,115 @@ func (l *Log) Append(e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	fillIdentity(&e)
+	a, err := l.begin(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	defer a.end()
+	if err := a.announce(); err != nil {
+		return Entry{}, err
+	}
+	if err := a.writeLine(); err != nil {
+		return Entry{}, err
+	}
+	if err := a.commit(); err != nil {
+		return a.entry, err
+	}
+	return a.entry, nil
+}
 
+// appending is one Append under way, under the lock, split into its steps so that tests can stop
+// between them as a crash would.
+type appending struct {
+	l        *Log
+	f        *os.File
+	unlock   func()
+	headPath string
+	created  bool
+	size     int64      // of the log before the line
+	tail     Checkpoint // the entry chained to, committed by the announcing head
+	entry    Entry
+	line     []byte
+	hash     string
+}
+
+// begin takes the lock, checks the end of the log against the head, and prepares e's line.
+func (l *Log) begin(e Entry) (_ *appending, err error) {
 	unlock, err := lock(filepath.Join(l.dir, lockName), true)
 	if err != nil {
-		return Entry{}, err
+		return nil, err
 	}
-	defer unlock()
-
+	a := &appending{l: l, unlock: unlock, headPath: filepath.Join(l.dir, HeadName)}
+	defer func() {
+		if err != nil {
+			a.end()
+		}
+	}()
 	path := filepath.Join(l.dir, FileName)
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit log: %w", err)
+	_, statErr := os.Lstat(path)
+	a.created = errors.Is(statErr, fs.ErrNotExist)
+	if a.f, err = fsutil.OpenNoFollow(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	defer f.Close()
-
-	tail, tailPrev, size, err := readTail(f)
+	tail, tailPrev, size, err := readTail(a.f)
 	if err != nil {
-		return Entry{}, l.damaged(err.Error())
+		return nil, l.damaged(err.Error())
 	}
-	headPath := filepath.Join(l.dir, HeadName)
-	head, err := readHead(headPath)
+	head, err := readHead(a.headPath)
 	if err != nil {
-		return Entry{}, fmt.Errorf("audit log: %w", err)
+		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	if why := tailMatchesHead(tail, tailPrev, head); why != "" {
-		return Entry{}, l.damaged(why)
+		return nil, l.damaged(why)
 	}
-
+	if head.cp.Seq == tail.Seq && head.cp.Hash == tail.Hash {
+		tail.Time = head.cp.Time // kept in the announcing head
+	}
 	e.Seq, e.Prev, e.Time = tail.Seq+1, tail.Hash, l.now().UTC()
-	line, err := marshalLine(e)
-	if err != nil {
-		return Entry{}, err
+	if a.line, err = marshalLine(e); err != nil {
+		return nil, err
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	a.tail, a.size, a.entry, a.hash = tail, size, e, HashLine(a.line)
+	return a, nil
+}
+
+// announce writes the head that commits the tail and announces the entry as pending.
+func (a *appending) announce() error {
+	if err := writeHead(a.headPath, a.tail, &Checkpoint{Seq: a.entry.Seq, Hash: a.hash}); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return nil
+}
+
+// writeLine appends the entry's line and makes it durable.
+func (a *appending) writeLine() error {
+	if _, err := a.f.Write(append(a.line, '\n')); err != nil {
 		// A short write would leave half a line that every later Append refuses to chain to.
-		_ = f.Truncate(size)
-		return Entry{}, fmt.Errorf("audit log: %w", err)
+		_ = a.f.Truncate(a.size)
+		return fmt.Errorf("audit log: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return Entry{}, fmt.Errorf("audit log: %w", err)
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("audit log: %w", err)
 	}
-	if created {
-		syncDir(l.dir)
+	if a.created {
+		syncDir(a.l.dir)
 	}
-	if err := writeHead(headPath, Checkpoint{Seq: e.Seq, Hash: HashLine(line), Time: e.Time}); err != nil {
-		return e, fmt.Errorf("audit log: entry %d written but its head checkpoint not: %w; the next append repairs it", e.Seq, err)
+	return nil
+}
+
+// commit writes the head that names the entry, with nothing pending.
+func (a *appending) commit() error {
+	if err := writeHead(a.headPath, Checkpoint{Seq: a.entry.Seq, Hash: a.hash, Time: a.entry.Time}, nil); err != nil {
+		return fmt.Errorf("audit log: entry %d written but its head checkpoint not: %w; the next append repairs it", a.entry.Seq, err)
 	}
-	return e, nil
+	return nil
+}
+
+func (a *appending) end() {
+	if a.f != nil {
+		a.f.Close()
+	}
+	a.unlock()
 }
 
 func (l *Log) damaged(why string) error {
@@ -145,22 +208,23 @@ func (l *Log) damaged(why string) error {
 }
 
 // tailMatchesHead says why the last line (tail, whose own Prev is tailPrev) and the head
-// checkpoint disagree, or "" when they agree. A checkpoint one entry behind is accepted: it is
-// what a crash between writing a line and its checkpoint leaves.
+// disagree, or "" when they agree. A last line one past the committed checkpoint is accepted
+// only when the head announced it: that is what a crash between writing a line and committing
+// it leaves. Any other line past the checkpoint was not appended by waasctl.
 func tailMatchesHead(tail Checkpoint, tailPrev string, head headState) string {
 	switch {
 	case head.err != nil:
 		return head.err.Error()
 	case !head.exists && tail.Seq == 0:
 		return ""
-	case !head.exists && tail.Seq == 1 && tailPrev == GenesisHash:
-		return ""
 	case !head.exists:
 		return fmt.Sprintf("%s is missing but the log has entries", HeadName)
 	case head.cp.Seq == tail.Seq && head.cp.Hash == tail.Hash:
 		return ""
-	case head.cp.Seq+1 == tail.Seq && head.cp.Hash == tailPrev:
+	case head.cp.Seq+1 == tail.Seq && head.cp.Hash == tailPrev && head.announces(tail.Seq, tail.Hash):
 		return ""
+	case head.cp.Seq+1 == tail.Seq && head.cp.Hash == tailPrev:
+		return fmt.Sprintf("the last entry (seq %d) is neither recorded nor announced in %s: it was not appended by waasctl", tail.Seq, HeadName)
 	default:
 		return fmt.Sprintf("the last entry (seq %d) does not match %s (seq %d)", tail.Seq, HeadName, head.cp.Seq)
 	}

@@ -10,6 +10,8 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
 // rawLine is one line of the log file as read, without its newline.
@@ -104,7 +106,7 @@ func snapshot(dir string) (f *os.File, size int64, head headState, err error) {
 	if head, err = readHead(filepath.Join(dir, HeadName)); err != nil {
 		return nil, 0, headState{}, err
 	}
-	f, err = os.Open(filepath.Join(dir, FileName))
+	f, err = fsutil.OpenNoFollow(filepath.Join(dir, FileName), os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, head, nil
 	}

@@ -15,14 +15,15 @@ type Kind string
 
 // The kinds of problem. They are stable identifiers, for scripts reading -o json.
 const (
-	KindCorrupt        Kind = "corrupt-line"    // a line is not an entry at all
-	KindBrokenChain    Kind = "broken-chain"    // a line was altered, inserted or replaced
-	KindSequenceGap    Kind = "sequence-gap"    // lines were deleted from the middle
-	KindReordered      Kind = "reordered"       // lines were moved or copied
-	KindTruncated      Kind = "truncated"       // lines were removed from the end
-	KindHeadMismatch   Kind = "head-mismatch"   // the log and audit.head disagree otherwise
-	KindMissingHead    Kind = "missing-head"    // the log has entries but audit.head is gone
-	KindAnchorMismatch Kind = "anchor-mismatch" // the log no longer holds an anchored entry
+	KindCorrupt        Kind = "corrupt-line"     // a line is not an entry at all
+	KindBrokenChain    Kind = "broken-chain"     // a line was altered, inserted or replaced
+	KindSequenceGap    Kind = "sequence-gap"     // lines were deleted from the middle
+	KindReordered      Kind = "reordered"        // lines were moved or copied
+	KindTruncated      Kind = "truncated"        // lines were removed from the end
+	KindHeadMismatch   Kind = "head-mismatch"    // the log and audit.head disagree otherwise
+	KindMissingHead    Kind = "missing-head"     // the log has entries but audit.head is gone
+	KindAnchorMismatch Kind = "anchor-mismatch"  // the log no longer holds an anchored entry
+	KindUnrecorded     Kind = "unrecorded-entry" // the last line was not appended by waasctl
 )
 
 // Problem is the first thing wrong with a log.
@@ -105,7 +106,7 @@ func verify(r io.Reader, head headState, anchors []Checkpoint) (Report, error) {
 	}
 	v := verifier{lines: lines, head: head}
 	rep := Report{Entries: len(lines)}
-	if head.exists && head.err == nil {
+	if head.exists && head.err == nil && head.cp.Seq > 0 {
 		cp := head.cp
 		rep.Head = &cp
 	}
@@ -116,8 +117,11 @@ func verify(r io.Reader, head headState, anchors []Checkpoint) (Report, error) {
 	if p == nil {
 		p = v.checkHead()
 	}
-	if p == nil && v.headOneBehind {
-		rep.Note = fmt.Sprintf("the last entry (seq %d) has no checkpoint yet: a waasctl stopped between writing it and %s; the next entry writes it", len(lines), HeadName)
+	switch {
+	case p == nil && v.headOneBehind:
+		rep.Note = fmt.Sprintf("the last entry (seq %d) is announced in %s but not committed: a waasctl stopped between writing it and committing it; the next entry commits it", len(lines), HeadName)
+	case p == nil && head.pending != nil:
+		rep.Note = fmt.Sprintf("%s announces entry %d, which was never written: a waasctl stopped before writing it (what it was about to record may have happened)", HeadName, head.pending.Seq)
 	}
 	if p != nil {
 		rep.Problem = p
@@ -175,7 +179,16 @@ func (v *verifier) authentic(n int) bool {
 		next := v.lines[n]
 		return next.bad == "" && next.prev == v.lines[n-1].hash
 	}
-	return v.head.exists && v.head.err == nil && v.head.cp.Seq == uint64(n) && v.head.cp.Hash == hexSum(v.lines[n-1].hash)
+	h, hash := v.head, hexSum(v.lines[n-1].hash)
+	return h.exists && h.err == nil && (h.cp.Seq == uint64(n) && h.cp.Hash == hash || h.announces(uint64(n), hash))
+}
+
+// committedAt reports whether the head's checkpoint names line k (0: none, the genesis).
+func (v *verifier) committedAt(k uint64) bool {
+	if k == 0 {
+		return v.head.cp.Hash == GenesisHash
+	}
+	return v.head.cp.Hash == hexSum(v.lines[k-1].hash)
 }
 
 // seqAfter reports whether seq is recorded by a line after line n.
@@ -218,13 +231,18 @@ func (v *verifier) checkHead() *Problem {
 		return problem(0, KindHeadMismatch, "%v", h.err)
 	case h.cp.Seq > n:
 		return problem(int(n)+1, KindTruncated, "%s records seq %d but %s: %s removed from the end", HeadName, h.cp.Seq, logEnd(n), entries(h.cp.Seq-n, "was", "were"))
-	case h.cp.Seq == n-1 && h.cp.Hash == hexSum(v.lines[h.cp.Seq-1].hash):
-		// What a crash between an append and its checkpoint leaves (Append writes the line,
-		// fsyncs it, then the head). Appending a line that chains is open to anyone who can
-		// write the file anyway; what the head guards against, removal, is not this.
+	case h.cp.Seq == n && n == 0:
+		return nil // a first append announced, then stopped before writing its line
+	case h.cp.Seq+1 == n && v.committedAt(h.cp.Seq) && h.announces(n, hexSum(v.lines[n-1].hash)):
+		// What a crash between an append's line and its commit leaves: the head announced this
+		// very line (by its hash) before it was written.
 		v.headOneBehind = true
 		return nil
-	case h.cp.Seq < n && h.cp.Hash == hexSum(v.lines[h.cp.Seq-1].hash):
+	case h.cp.Seq+1 == n && v.committedAt(h.cp.Seq):
+		return problem(int(n), KindUnrecorded, "it chains to the log but %s neither records it nor announced it before an append: it was not appended by waasctl", HeadName)
+	case h.cp.Seq == 0:
+		return problem(1, KindHeadMismatch, "%s records no entry yet, but the log has %s", HeadName, entries(n, "", ""))
+	case h.cp.Seq < n && v.committedAt(h.cp.Seq):
 		return problem(int(h.cp.Seq)+1, KindHeadMismatch, "the log goes on past %s (seq %d) to seq %d: lines were appended by hand, or a waasctl died between writing a line and its checkpoint", HeadName, h.cp.Seq, n)
 	case h.cp.Seq < n:
 		return problem(int(h.cp.Seq), KindHeadMismatch, "it does not hash to %s (seq %d): the line or %s was altered", HeadName, h.cp.Seq, HeadName)

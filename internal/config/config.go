@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -51,6 +52,11 @@ type Sink struct {
 	Path    string   `yaml:"path,omitempty"`
 	Restart []string `yaml:"restart,omitempty"`
 	Command []string `yaml:"command,omitempty"`
+	// FollowSymlinks lets an envfile path be a symlink, written through; refused otherwise.
+	FollowSymlinks bool `yaml:"follow_symlinks,omitempty"`
+	// AllowOtherOwner lets an envfile belong to another user, who keeps it (and can read the
+	// key); refused otherwise.
+	AllowOtherOwner bool `yaml:"allow_other_owner,omitempty"`
 }
 
 // Policy bounds key age. The values are kept as written ("90d", "24h") because time.Duration has
@@ -88,7 +94,8 @@ func Load() (*Config, error) {
 }
 
 // LoadFile reads the config file at path. A missing file is an empty config, not an error: a
-// fresh install has none.
+// fresh install has none. The config names commands waasctl runs (issuer, sinks), so a file
+// that someone else could change is refused (fsutil.CheckTrustedFile).
 func LoadFile(path string) (*Config, error) {
 	data, err := readConfig(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -96,6 +103,9 @@ func LoadFile(path string) (*Config, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	if err := fsutil.CheckTrustedFile(path); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return Parse(path, data)
 }

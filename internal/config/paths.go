@@ -2,8 +2,12 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
 const appName = "waasctl"
@@ -24,16 +28,25 @@ func ConfigFile() (string, error) {
 
 // StateDir returns the folder for journals, locks, snapshots and the audit log:
 // $WAASCTL_STATE_DIR, else $XDG_STATE_HOME/waasctl, else ~/.local/state/waasctl.
-// It does not create the folder; whoever writes there creates it with mode 0700.
+// It does not create the folder; whoever writes there creates it with mode 0700
+// (fsutil.MkdirPrivate, which checks each subfolder the same way).
+//
+// A folder that exists must pass fsutil.CheckPrivateDir: not a symlink, yours, not writable by
+// group or others. Only the folder itself is checked, not its parents, so that
+// WAASCTL_STATE_DIR=/tmp/x works where /tmp is a symlink (macOS).
 func StateDir() (string, error) {
-	if p := os.Getenv("WAASCTL_STATE_DIR"); p != "" {
-		return p, nil
+	dir := os.Getenv("WAASCTL_STATE_DIR")
+	if dir == "" {
+		base, err := xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state"))
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(base, appName)
 	}
-	dir, err := xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state"))
-	if err != nil {
-		return "", err
+	if err := fsutil.CheckPrivateDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("state folder: %w", err)
 	}
-	return filepath.Join(dir, appName), nil
+	return dir, nil
 }
 
 // xdgDir returns $env when it holds an absolute path, else ~/fallback. The XDG base directory

@@ -11,22 +11,6 @@ import (
 	"path/filepath"
 )
 
-// MkdirPrivate creates dir and its missing parents with mode 0700. An
-// existing dir is tightened to 0700 if it is more open.
-func MkdirPrivate(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return os.Chmod(dir, 0o700)
-	}
-	return nil
-}
-
 // WriteFile atomically replaces path with data, mode perm.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	return Write(path, perm, func(w io.Writer) error {

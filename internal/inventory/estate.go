@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -311,6 +312,10 @@ func ReadSnapshot(r io.Reader, fn func(Record) error) (SnapshotSummary, error) {
 // same endpoint and organization before t, by its header (the file is
 // verified when it is read). It returns "" when there is none.
 func LatestSnapshot(dir, profile, endpoint, org string, before time.Time) (string, SnapshotMeta, error) {
+	// A baseline planted by whoever can write the folder would hide what a leaked key did.
+	if err := fsutil.CheckPrivateDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", SnapshotMeta{}, err
+	}
 	matches, err := filepath.Glob(filepath.Join(dir, safeName(profile)+"-*.jsonl"))
 	if err != nil {
 		return "", SnapshotMeta{}, err
@@ -331,7 +336,7 @@ func LatestSnapshot(dir, profile, endpoint, org string, before time.Time) (strin
 }
 
 func snapshotHeader(path string) (SnapshotMeta, error) {
-	f, err := os.Open(path)
+	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0) // a link in the folder is no snapshot of ours
 	if err != nil {
 		return SnapshotMeta{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,6 +36,10 @@ func LoadCounts(path string) (*Counts, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseCounts(path, data)
+}
+
+func parseCounts(path string, data []byte) (*Counts, error) {
 	var c Counts
 	if err := json.Unmarshal(data, &c); err != nil || c.Totals == nil {
 		return nil, fmt.Errorf("%s is not a quota snapshot saved by waasctl", path)
@@ -45,13 +50,21 @@ func LoadCounts(path string) (*Counts, error) {
 // LatestCounts finds the newest census of profile in dir taken against the
 // same endpoint and organization, or returns nil if there is none.
 func LatestCounts(dir, profile, endpoint, org string) (*Counts, string, error) {
+	// A census planted by whoever can write the folder would hide growth.
+	if err := fsutil.CheckPrivateDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", err
+	}
 	matches, err := filepath.Glob(filepath.Join(dir, "quota-"+safeName(profile)+"-*.json"))
 	if err != nil {
 		return nil, "", err
 	}
 	slices.Sort(matches)
 	for i := len(matches) - 1; i >= 0; i-- {
-		c, err := LoadCounts(matches[i])
+		data, err := fsutil.ReadFileNoFollow(matches[i])
+		var c *Counts
+		if err == nil {
+			c, err = parseCounts(matches[i], data)
+		}
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue

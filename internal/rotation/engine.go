@@ -415,6 +415,11 @@ func (e *Engine) preflight(ctx context.Context, j *Journal) error {
 		return fmt.Errorf("the current key %s does not work: %w", short(j.OldKey), err)
 	}
 	for i, s := range e.Sinks {
+		if p, ok := s.(Preflighter); ok {
+			if err := p.Preflight(); err != nil {
+				return fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
+			}
+		}
 		if _, _, err := s.Holds(ctx); err != nil {
 			return fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
 		}

@@ -434,6 +434,34 @@ func TestEngineLocked(t *testing.T) {
 	}
 }
 
+// A sink that deliver would refuse stops the rotation at preflight, before a key is created.
+func TestEnginePreflightRefusesASymlinkedEnvfile(t *testing.T) {
+	r := newRig(t)
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("A=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, r.env.Path); err != nil {
+		t.Fatal(err)
+	}
+	j, err := r.e.Rotate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), r.env.Path) || !strings.Contains(err.Error(), "follow_symlinks") {
+		t.Fatalf("err = %v", err)
+	}
+	if j != nil && j.NewKey.Name != "" {
+		t.Fatalf("a key was created: %+v", j.NewKey)
+	}
+	if it := r.item(); it.Pending != nil {
+		t.Fatalf("PENDING %v", it.Pending)
+	}
+	if active, _ := r.keys(); len(active) != 1 {
+		t.Fatalf("ACTIVE keys %v", active)
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "A=1\n" {
+		t.Fatalf("the victim now holds %q", got)
+	}
+}
+
 func TestEnginePlanTouchesNothing(t *testing.T) {
 	r := newRig(t)
 	plan := r.e.Plan()

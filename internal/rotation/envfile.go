@@ -25,6 +25,19 @@ const (
 // maxEnvFile bounds what is read: a .env is a few kilobytes.
 const maxEnvFile = 1 << 20
 
+// EnvfileOptions loosen the envfile sink's checks of its path; each is a setting of the sink in
+// the profile, so that nobody is handed a key without the config saying so.
+type EnvfileOptions struct {
+	// FollowSymlinks (follow_symlinks: true): the path may be a symlink; the file it leads to is
+	// replaced, and the link kept. Otherwise a symlink is refused: it may lead anywhere, to a
+	// file whoever planted the link can read.
+	FollowSymlinks bool
+	// AllowOtherOwner (allow_other_owner: true): the file may belong to another user (the
+	// proxy's, with waasctl run as root); the replacement is given back to that user and group,
+	// who can read the key. Otherwise such a file is refused.
+	AllowOtherOwner bool
+}
+
 // WriteEnvKey sets the key name and private key in the .env file at path, which need not exist
 // yet (its folder must). The key is written as SEC1 PEM (what the official client loads) in
 // double quotes with \n escapes, which godotenv expands.
@@ -33,14 +46,18 @@ const maxEnvFile = 1 << 20
 // order, CRLF line endings, a missing final newline. The two variables are replaced where they
 // are (keeping "export ", spacing and a trailing comment; every copy if one is set twice), a
 // missing one is added next to the other, or both at the end. The file is replaced atomically
-// with mode 0600, or its own mode if that is stricter, and keeps its owner. A symlink is
-// followed and the file it leads to is replaced, so the link survives.
+// with mode 0600, or its own mode if that is stricter. A path that is a symlink, or a file that
+// belongs to another user, is refused (see EnvfileOptions and writeEnvKey, which can allow them).
 //
 // Writing the key a file already holds changes nothing and reports changed false, so deliver
 // can be retried freely and the restart skipped. A file that is not what godotenv would parse
 // the same way (an unclosed quote) is refused rather than guessed at. Errors never contain key
 // material.
 func WriteEnvKey(path, name, privateKeyPEM string) (changed bool, err error) {
+	return writeEnvKey(path, name, privateKeyPEM, EnvfileOptions{})
+}
+
+func writeEnvKey(path, name, privateKeyPEM string, opt EnvfileOptions) (changed bool, err error) {
 	if err := credentials.CheckKeyName(name); err != nil {
 		return false, fmt.Errorf("envfile %s: %w", path, err)
 	}
@@ -48,13 +65,18 @@ func WriteEnvKey(path, name, privateKeyPEM string) (changed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("envfile %s: %w", path, err)
 	}
-	target, fi, err := resolveEnvFile(path)
+	target, f, err := openEnvFile(path, opt)
 	if err != nil {
 		return false, err
 	}
 	var old []byte
-	if fi != nil {
-		if old, err = readLimited(target, maxEnvFile); err != nil {
+	var fi os.FileInfo
+	if f != nil {
+		defer f.Close()
+		if fi, err = f.Stat(); err != nil {
+			return false, fmt.Errorf("envfile: %w", err)
+		}
+		if old, err = readAllLimited(f, maxEnvFile); err != nil {
 			return false, envReadError(path, err)
 		}
 	}
@@ -70,7 +92,8 @@ func WriteEnvKey(path, name, privateKeyPEM string) (changed bool, err error) {
 	}
 	if fi != nil && out == string(old) {
 		if fi.Mode().Perm() != perm {
-			if err := os.Chmod(target, perm); err != nil {
+			// Through the open file: a symlink swapped in since is not followed.
+			if err := f.Chmod(perm); err != nil {
 				return false, fmt.Errorf("envfile %s: tightening its mode: %w", path, err)
 			}
 		}
@@ -82,6 +105,7 @@ func WriteEnvKey(path, name, privateKeyPEM string) (changed bool, err error) {
 			return false, err
 		}
 	}
+	// A rename over target replaces whatever is there, never what a link there leads to.
 	if err := fsutil.WriteFile(target, []byte(out), perm); err != nil {
 		return false, fmt.Errorf("envfile %s: %w", path, err)
 	}
@@ -96,13 +120,22 @@ func WriteEnvKey(path, name, privateKeyPEM string) (changed bool, err error) {
 // ReadEnvKey returns the key name and the fingerprint of the private key that the .env file at
 // path holds, as godotenv would read them (the last assignment wins), so that deliver can tell
 // whether a sink already has the new key. A missing file or variable, or a name that is not a
-// key name, reads as "". The secret
-// itself is never returned.
+// key name, reads as "". The secret itself is never returned. The path is checked as
+// WriteEnvKey checks it.
 func ReadEnvKey(path string) (name, fingerprint string, err error) {
-	data, err := readLimited(path, maxEnvFile)
-	if errors.Is(err, fs.ErrNotExist) {
+	return readEnvKey(path, EnvfileOptions{})
+}
+
+func readEnvKey(path string, opt EnvfileOptions) (name, fingerprint string, err error) {
+	_, f, err := openEnvFile(path, opt)
+	if err != nil {
+		return "", "", err
+	}
+	if f == nil {
 		return "", "", nil
 	}
+	defer f.Close()
+	data, err := readAllLimited(f, maxEnvFile)
 	if err != nil {
 		return "", "", envReadError(path, err)
 	}
@@ -146,9 +179,12 @@ func sec1PEM(secret string) (string, error) {
 	return credentials.EncodeSEC1PEM(k)
 }
 
-// resolveEnvFile follows a symlink at path to the file to replace, which must be a regular
-// file. A path that does not exist resolves to itself with no FileInfo.
-func resolveEnvFile(path string) (string, os.FileInfo, error) {
+// openEnvFile opens the .env file at path for reading, after checking what opt allows: a
+// symlink is refused unless FollowSymlinks (then target is the file it leads to), and so is a
+// file of another user unless AllowOtherOwner. The file must be a regular one. f is nil when
+// nothing is at path yet (it is created, owned by this user). The checks are made on the open
+// file, so a file swapped in after them is not the one read.
+func openEnvFile(path string, opt EnvfileOptions) (target string, f *os.File, err error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return path, nil, nil
@@ -156,19 +192,37 @@ func resolveEnvFile(path string) (string, os.FileInfo, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("envfile: %w", err)
 	}
-	target := path
+	target = path
 	if fi.Mode()&fs.ModeSymlink != 0 {
+		if !opt.FollowSymlinks {
+			return "", nil, fmt.Errorf("envfile %s is a symlink, which could lead to a file someone else can read; point the sink's path at the file itself, or set follow_symlinks: true on the sink to write through the link", path)
+		}
 		if target, err = filepath.EvalSymlinks(path); err != nil {
 			return "", nil, fmt.Errorf("envfile %s is a symlink that leads to no file; create the file or fix the link", path)
 		}
-		if fi, err = os.Stat(target); err != nil {
+		if fi, err = os.Lstat(target); err != nil {
 			return "", nil, fmt.Errorf("envfile: %w", err)
 		}
 	}
-	if !fi.Mode().IsRegular() {
+	if !fi.Mode().IsRegular() { // checked before opening: opening a FIFO would wait for a writer
 		return "", nil, fmt.Errorf("envfile %s is not a regular file", path)
 	}
-	return target, fi, nil
+	f, err = fsutil.OpenNoFollow(target, os.O_RDONLY, 0)
+	if err != nil {
+		if errors.Is(err, fsutil.ErrSymlink) || errors.Is(err, fsutil.ErrNotRegular) {
+			return "", nil, fmt.Errorf("envfile %s is not a regular file", path)
+		}
+		return "", nil, fmt.Errorf("envfile: %w", err)
+	}
+	if fi, err = f.Stat(); err != nil {
+		f.Close()
+		return "", nil, fmt.Errorf("envfile: %w", err)
+	}
+	if uid, _, ok := fileOwner(fi); ok && uid != os.Geteuid() && !opt.AllowOtherOwner {
+		f.Close()
+		return "", nil, fmt.Errorf("envfile %s belongs to uid %d, not to you (uid %d), who would be handed the key; run waasctl as its owner, or set allow_other_owner: true on the sink if that user is meant to read the key", path, uid, os.Geteuid())
+	}
+	return target, f, nil
 }
 
 // envEntry is one assignment, or one line that assigns nothing (a comment, a blank, anything

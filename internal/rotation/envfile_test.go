@@ -205,54 +205,99 @@ func TestWriteEnvKeyMode(t *testing.T) {
 	}
 }
 
-func TestWriteEnvKeyFollowsSymlinks(t *testing.T) {
+// A .env that is a symlink is refused unless the sink says follow_symlinks: true: the link may
+// lead to a file someone else can read.
+func TestWriteEnvKeyRefusesASymlinkUnlessTold(t *testing.T) {
 	k := newEnvKey(t, "8f7e6d5c-4b3a-4291-8a7b-6c5d4e3f2a1b")
 	dir := t.TempDir()
 	real := filepath.Join(dir, "secrets", "waas.env")
 	if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, real, "A=1\n", 0o600)
+	writeFile(t, real, "A=1\n", 0o640)
 	link := filepath.Join(dir, ".env")
 	if err := os.Symlink(filepath.Join("secrets", "waas.env"), link); err != nil {
 		t.Skip("no symlinks here:", err)
 	}
-	if _, err := WriteEnvKey(link, k.name, k.pem); err != nil {
+	for _, err := range []error{
+		func() error { _, err := WriteEnvKey(link, k.name, k.pem); return err }(),
+		func() error { _, _, err := ReadEnvKey(link); return err }(),
+		(&EnvfileSink{Path: link}).Preflight(),
+	} {
+		if err == nil || !strings.Contains(err.Error(), link) || !strings.Contains(err.Error(), "follow_symlinks: true") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if got := readFile(t, real); got != "A=1\n" {
+		t.Fatalf("written through the link: %q", got)
+	}
+
+	// Told to, it replaces the file the link leads to, keeps the link, and keeps the target's
+	// mode when stricter than 0600 (here 0640 becomes 0600: never looser than 0600).
+	follow := EnvfileOptions{FollowSymlinks: true}
+	if err := (&EnvfileSink{Path: link, Options: follow}).Preflight(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeEnvKey(link, k.name, k.pem, follow); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("the link was replaced: %v", err)
 	}
-	if name, fp, err := ReadEnvKey(link); err != nil || name != k.name || fp != k.fingerprint {
+	if name, fp, err := readEnvKey(link, follow); err != nil || name != k.name || fp != k.fingerprint {
 		t.Fatalf("through the link: %q %q %v", name, fp, err)
 	}
 	if !strings.HasPrefix(readFile(t, real), "A=1\n"+envName) {
 		t.Fatalf("real file: %q", readFile(t, real))
 	}
+	if fi, _ := os.Stat(real); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("target mode %v", fi.Mode().Perm())
+	}
 
 	dangling := filepath.Join(dir, "dangling.env")
 	_ = os.Symlink("nowhere.env", dangling)
-	if _, err := WriteEnvKey(dangling, k.name, k.pem); err == nil || !strings.Contains(err.Error(), "leads to no file") {
+	if _, err := writeEnvKey(dangling, k.name, k.pem, follow); err == nil || !strings.Contains(err.Error(), "leads to no file") {
 		t.Fatalf("dangling link: %v", err)
 	}
 }
 
-func TestWriteEnvKeyKeepsTheOwner(t *testing.T) {
+// A .env of another user used to get the key and stay theirs: now it is refused unless the
+// sink says allow_other_owner: true, and then the file is given back to them.
+func TestWriteEnvKeyRefusesAnotherUsersFileUnlessTold(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to hand a file to another user")
 	}
 	k := newEnvKey(t, "8f7e6d5c-4b3a-4291-8a7b-6c5d4e3f2a1b")
 	path := filepath.Join(t.TempDir(), ".env")
 	writeFile(t, path, "A=1\n", 0o600)
-	if err := os.Chown(path, 4321, 4322); err != nil {
+	if err := os.Chown(path, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteEnvKey(path, k.name, k.pem); err != nil {
+	for _, err := range []error{
+		func() error { _, err := WriteEnvKey(path, k.name, k.pem); return err }(),
+		(&EnvfileSink{Path: path}).Preflight(),
+	} {
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "belongs to uid 65534") || !strings.Contains(err.Error(), "allow_other_owner: true") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if got := readFile(t, path); got != "A=1\n" {
+		t.Fatalf("written: %q", got)
+	}
+
+	// Through a symlink that is allowed, the target's owner still counts.
+	link := filepath.Join(t.TempDir(), ".env")
+	os.Symlink(path, link)
+	if _, err := writeEnvKey(link, k.name, k.pem, EnvfileOptions{FollowSymlinks: true}); err == nil || !strings.Contains(err.Error(), "allow_other_owner") {
+		t.Fatalf("through a link: %v", err)
+	}
+
+	if _, err := writeEnvKey(path, k.name, k.pem, EnvfileOptions{AllowOtherOwner: true}); err != nil {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(path)
-	if uid, gid, ok := fileOwner(fi); !ok || uid != 4321 || gid != 4322 {
-		t.Fatalf("owner %d:%d", uid, gid)
+	if uid, gid, ok := fileOwner(fi); !ok || uid != 65534 || gid != 65534 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("owner %d:%d mode %v", uid, gid, fi.Mode().Perm())
 	}
 }
 

@@ -271,6 +271,11 @@ func LoadJournal(dir, profile string) (*Journal, error) {
 	if err := checkProfile(profile); err != nil {
 		return nil, err
 	}
+	// A journal tells --resume which keys to revoke: one planted by whoever can write the
+	// folder (or the folder a symlink leads to) must not be read.
+	if err := fsutil.CheckPrivateDir(filepath.Join(dir, "journals")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("rotation journal: %w", err)
+	}
 	path := journalPath(dir, profile)
 	data, err := readLimited(path, maxJournalSize)
 	switch {
@@ -290,12 +295,18 @@ func LoadJournal(dir, profile string) (*Journal, error) {
 
 var errTooBig = errors.New("file too big")
 
+// readLimited reads a file of the state folder, never through a symlink.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return readAllLimited(f, limit)
+}
+
+// readAllLimited reads f, or fails with errTooBig past limit bytes.
+func readAllLimited(f io.Reader, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err

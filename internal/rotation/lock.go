@@ -308,7 +308,7 @@ const maxHolderRecord = 4096
 // just after locking, so an empty file is retried for a moment before giving up.
 func readHolder(path string) (Holder, bool) {
 	for range 20 {
-		f, err := os.Open(path)
+		f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
 		if err != nil {
 			return Holder{}, false
 		}
@@ -339,7 +339,7 @@ func stillAt(f *os.File, path string) bool {
 	if err != nil {
 		return false
 	}
-	b, err := os.Stat(path)
+	b, err := os.Lstat(path)
 	if err != nil {
 		return false
 	}

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"os"
 	"syscall"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
+// openLockFile never follows a symlink: a link planted in locks/ would have the lock's
+// truncate and write land on its target.
 func openLockFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	return fsutil.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
 }
 
 // tryLock takes an exclusive flock without waiting. A flock belongs to the open file, so a

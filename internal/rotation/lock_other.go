@@ -6,13 +6,17 @@ import (
 	"errors"
 	"os"
 	"runtime"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
 // Without flock or LockFileEx there is no lock that dies with its process, and a lock that
 // outlives a crash would need a human to clear it; rotation refuses instead of pretending.
 
+// openLockFile never follows a symlink: a link planted in locks/ would have the lock's
+// truncate and write land on its target.
 func openLockFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	return fsutil.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
 }
 
 func tryLock(*os.File) (bool, error) {

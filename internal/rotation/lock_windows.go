@@ -11,7 +11,13 @@ import (
 
 // openLockFile opens like os.OpenFile, but shares delete access too, so that a takeover can
 // rename the file away from a holder that still has it open (os.OpenFile does not share it).
+//
+// A symlink is refused rather than followed (checked first: CreateFile has no O_NOFOLLOW that
+// would still lock a regular file).
 func openLockFile(path string) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "open", Path: path, Err: errors.New("not a regular file (a symlink?); remove it")}
+	}
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
 		return nil, err

@@ -38,24 +38,41 @@ type Delivery struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
+// A Preflighter is a Sink that can tell, before a key is created, that delivering to it would
+// be refused: the rotation stops at preflight instead of leaving a PENDING key behind.
+type Preflighter interface {
+	Preflight() error
+}
+
 // EnvfileSink writes the reference proxy's .env file.
 type EnvfileSink struct {
 	Path           string
 	RestartCommand []string
 	Stderr         io.Writer
+	Options        EnvfileOptions // follow_symlinks, allow_other_owner
 }
 
 func (s *EnvfileSink) Describe() string { return "envfile " + s.Path }
 
+// Preflight refuses a path that Deliver would refuse: a symlink or a file of another user that
+// the sink's settings do not allow.
+func (s *EnvfileSink) Preflight() error {
+	_, f, err := openEnvFile(s.Path, s.Options)
+	if f != nil {
+		f.Close()
+	}
+	return err
+}
+
 func (s *EnvfileSink) Deliver(_ context.Context, d Delivery) error {
-	if _, err := WriteEnvKey(s.Path, d.Name, d.PrivateKey); err != nil {
+	if _, err := writeEnvKey(s.Path, d.Name, d.PrivateKey, s.Options); err != nil {
 		return fmt.Errorf("envfile %s: %w", s.Path, err)
 	}
 	return nil
 }
 
 func (s *EnvfileSink) Holds(context.Context) (string, bool, error) {
-	_, fp, err := ReadEnvKey(s.Path)
+	_, fp, err := readEnvKey(s.Path, s.Options)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", true, nil
 	}

@@ -269,8 +269,12 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	for i, s := range prof.Sinks {
 		switch s.Type {
 		case "envfile":
-			sinks = append(sinks, &rotation.EnvfileSink{Path: s.Path, RestartCommand: s.Restart, Stderr: opts.IO.ErrOut})
+			sinks = append(sinks, &rotation.EnvfileSink{Path: s.Path, RestartCommand: s.Restart, Stderr: opts.IO.ErrOut,
+				Options: rotation.EnvfileOptions{FollowSymlinks: s.FollowSymlinks, AllowOtherOwner: s.AllowOtherOwner}})
 		case "exec":
+			if s.FollowSymlinks || s.AllowOtherOwner {
+				return nil, fmt.Errorf("profile %q sink %d: follow_symlinks and allow_other_owner are settings of an envfile sink, not of an exec one", opts.Profile, i+1)
+			}
 			sinks = append(sinks, &rotation.ExecSink{Command: s.Command, RestartCommand: s.Restart, Stderr: opts.IO.ErrOut})
 		default:
 			return nil, fmt.Errorf("profile %q sink %d: type %q: want envfile or exec", opts.Profile, i+1, s.Type)

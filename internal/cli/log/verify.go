@@ -124,8 +124,12 @@ func printOK(ios *iostreams.IOStreams, r auditlog.Report, anchors int) error {
 		case anchors > 1:
 			msg += fmt.Sprintf(", all %d anchors match", anchors)
 		}
-		// The head on a line of its own, so that a CI job can keep it and pass it to --anchor.
-		msg += "\nhead: " + headString(r.Head) + "\n"
+		// The head on a line of its own, so that a CI job can keep it and pass it to --anchor;
+		// none yet when the first append stopped before committing its entry.
+		msg += "\n"
+		if r.Head != nil {
+			msg += "head: " + headString(r.Head) + "\n"
+		}
 	}
 	if _, err := fmt.Fprint(ios.Out, msg); err != nil {
 		return err
