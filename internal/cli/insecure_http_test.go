@@ -55,7 +55,7 @@ func newAPIEnv(t *testing.T, profiles map[string]config.Profile, handler http.Ha
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		credentials.EnvKeyName:       "organizations/o/apiKeys/k",
+		credentials.EnvKeyName:       "organizations/5c3c0c44-cf54-467e-923a-2a0fa82add2d/apiKeys/628263b6-d714-4160-8846-96e0296f8c40",
 		credentials.EnvKeyPrivateKey: pemKey,
 	}
 	ios, _, out, errOut := iostreams.Test()
