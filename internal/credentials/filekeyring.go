@@ -364,7 +364,8 @@ func (k *fileKeyring) Get(key string) (keyring.Item, error) {
 }
 
 func readItemFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// Never through a link, and never a FIFO or device planted in the folder.
+	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

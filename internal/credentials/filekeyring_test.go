@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -442,5 +443,47 @@ func TestFileKDFCostHookIsTestOnly(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// FuzzParseItemFile: whatever an item file holds, parsing it never panics,
+// and what it accepts has a cost within bounds (so no derivation can spin).
+func FuzzParseItemFile(f *testing.F) {
+	f.Add([]byte("a.b.c.d.e"))
+	f.Add([]byte(`eyJhbGciOiJQQkVTMi1IUzI1NitBMTI4S1ciLCJlbmMiOiJBMjU2R0NNIiwicDJjIjoyZTksInAycyI6IkFBQUFBQUFBQUFBIn0.AAAA.AAAA.AAAA.AAAA`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		it, err := parseItemFile("item", data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a multi-line error: %q", err)
+			}
+			return
+		}
+		if it.p2c < MinFileKDFIterations || it.p2c > maxFileKDFIterations || len(it.p2s) < 8 || len(it.p2s) > 64 {
+			t.Fatalf("accepted p2c %d, salt of %d bytes", it.p2c, len(it.p2s))
+		}
+	})
+}
+
+// An item planted as a link (to another profile's item, or to a FIFO that
+// would block the read until the keyring's timeout) is refused at once, as
+// a link, not followed.
+func TestFileItemThatIsASymlinkIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := openFileStore(t, dir, testPassphrase)
+	if err := s.Put(context.Background(), &Item{Profile: "real", Current: storeKey(t, 0, "k")}); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"to-item": filepath.Join(dir, keyPrefix+"real"), "to-fifo": fifo} {
+		if err := os.Symlink(target, filepath.Join(dir, keyPrefix+name)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(context.Background(), name); err == nil || !strings.Contains(err.Error(), "symlink") {
+			t.Errorf("%s: %v, want a refusal naming the symlink", name, err)
+		}
 	}
 }
