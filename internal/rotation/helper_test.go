@@ -2,13 +2,17 @@ package rotation
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
 // The tests re-run their own binary as a second process (a lock holder that can crash, a
@@ -163,14 +167,33 @@ func deadPID(t *testing.T) int {
 // journalHelper saves a growing journal as fast as it can until it is killed.
 func journalHelper() {
 	dir := os.Getenv("HELPER_DIR")
+	killAt, _ := strconv.Atoi(os.Getenv("HELPER_KILL_AT"))
 	j, err := NewJournal("prod", "sandbox")
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
-	fmt.Println("started")
-	for i := 0; ; i++ {
-		_ = j.Advance(j.Step, strings.Repeat("progress ", 1+i%50)+strconv.Itoa(i))
+	for i := 1; ; i++ {
+		if i == killAt {
+			// Save number killAt stops inside the atomic write, with its temporary file
+			// created and part of the new journal written, and says so: the test's kill
+			// lands exactly there.
+			writeAtomic = func(path string, perm os.FileMode, write func(io.Writer) error) error {
+				return fsutil.Write(path, perm, func(w io.Writer) error {
+					var buf bytes.Buffer
+					if err := write(&buf); err != nil {
+						return err
+					}
+					w.Write(buf.Bytes()[:buf.Len()/2])
+					if f, ok := w.(interface{ Flush() error }); ok {
+						f.Flush()
+					}
+					fmt.Println("mid-save")
+					select {} // until killed
+				})
+			}
+		}
+		_ = j.Advance(j.Step, "save "+strconv.Itoa(i)+" "+strings.Repeat("progress ", 1+i%50))
 		if err := j.Save(dir); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
