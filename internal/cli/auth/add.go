@@ -41,7 +41,7 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error
 	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config}
 	opts.Verify = verifyKey(f, &opts.Profile)
 	cmd := &cobra.Command{
-		Use:   "add PROFILE [--key-file FILE | --key-stdin]",
+		Use:   "add [PROFILE] [--key-file FILE | --key-stdin]",
 		Short: "Store an API key in the keyring for a profile",
 		Long: `Store an API key in the OS keyring as the profile's current key.
 
@@ -57,9 +57,12 @@ file once the key is safely stored.`,
 		Example: `  waasctl auth add prod --key-file ~/Downloads/cdp_api_key.json --remove-source
   waasctl --endpoint http://127.0.0.1:8080 auth add sandbox --key-file key.json
   vault kv get -field=key secret/waas | waasctl auth add prod --key-stdin`,
-		Args: cmdutil.ExactArgs(1, "auth add needs a profile name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile, opts.Endpoint = args[0], f.Endpoint
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
+			}
+			opts.Endpoint = f.Endpoint
 			opts.KeyFile = f.KeyFile // the global --key-file names the file to import here
 			if err := cmdutil.Exclusive(map[string]bool{"key-file": opts.KeyFile != "", "key-stdin": opts.KeyStdin}); err != nil {
 				return err

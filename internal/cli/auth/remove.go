@@ -25,15 +25,17 @@ type RemoveOptions struct {
 func NewCmdRemove(f *cmdutil.Factory, runF func(context.Context, *RemoveOptions) error) *cobra.Command {
 	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter}
 	cmd := &cobra.Command{
-		Use:     "remove PROFILE",
+		Use:     "remove [PROFILE]",
 		Aliases: []string{"rm"},
 		Short:   "Delete a profile's keys from the keyring (not from WaaS)",
 		Long: `Delete a profile's keys (current, pending and previous) from the keyring. The keys stay
 valid at WaaS: to revoke a key there, delete it in the portal. Asks for confirmation on a
 terminal; elsewhere --yes is required.`,
-		Args: cmdutil.ExactArgs(1, "auth remove needs a profile name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile = args[0]
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
+			}
 			if !opts.Yes && !opts.IO.CanPrompt() {
 				return cmdutil.FlagErrorf("refusing to remove keys without confirmation: pass --yes (there is no terminal to ask on)")
 			}
