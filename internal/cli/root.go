@@ -102,7 +102,7 @@ func addGlobalFlags(cmd *cobra.Command, f *cmdutil.Factory) {
 	// Commands read the profile through cmdutil.ResolveProfile, which knows whether it was given
 	// explicitly; the default here is only what is shown in help and used when nothing names one.
 	pf.StringVar(&f.Profile, "profile", envOr(cmdutil.ProfileEnv, cmdutil.DefaultProfile),
-		"Profile to act on (env WAASCTL_PROFILE); must agree with a command's PROFILE argument")
+		"Profile in the config file to use (env WAASCTL_PROFILE)")
 	pf.StringVar(&f.Endpoint, "endpoint", "",
 		"WaaS API base URL for this call, overriding the profile's endpoint")
 	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false,
