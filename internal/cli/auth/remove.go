@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
@@ -17,13 +18,15 @@ type RemoveOptions struct {
 	IO       *iostreams.IOStreams
 	Keyring  func() (credentials.Store, error)
 	Prompter prompter.Prompter
+	// AuditDir is the audit log's folder.
+	AuditDir func() (string, error)
 	Profile  string
 	Yes      bool
 }
 
 // NewCmdRemove returns `auth remove`.
 func NewCmdRemove(f *cmdutil.Factory, runF func(context.Context, *RemoveOptions) error) *cobra.Command {
-	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter}
+	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, AuditDir: auditlog.DefaultDir}
 	cmd := &cobra.Command{
 		Use:     "remove [PROFILE]",
 		Aliases: []string{"rm"},
@@ -49,7 +52,7 @@ terminal; elsewhere --yes is required.`,
 	return cmd
 }
 
-func removeRun(ctx context.Context, opts *RemoveOptions) error {
+func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 	store, err := opts.Keyring()
 	if err != nil {
 		return err
@@ -62,6 +65,30 @@ func removeRun(ctx context.Context, opts *RemoveOptions) error {
 	if err != nil && !errors.Is(err, credentials.ErrItemDamaged) {
 		return err
 	}
+	// What is deleted, or was to be, goes to the audit log with the outcome.
+	declined := false
+	defer func() {
+		names, fps := slotKeys(item)
+		outcome, detail := outcomeOf(err, "")
+		switch {
+		case declined:
+			outcome, detail = auditlog.OutcomeAborted, "declined at the prompt"
+		case err == nil:
+			detail = "deleted from the " + store.Backend() + " keyring; the keys stay valid at WaaS until revoked"
+		}
+		var secrets []string
+		if item != nil {
+			for _, k := range []*credentials.StoredKey{item.Current, item.Pending, item.Previous} {
+				if k != nil {
+					secrets = append(secrets, k.PrivateKey)
+				}
+			}
+		}
+		auditKeyring(opts.IO.ErrOut, opts.AuditDir, credentials.NewGuard(secrets...), auditlog.Entry{
+			Command: "auth remove", Profile: opts.Profile, Action: "remove", Outcome: outcome, Detail: detail,
+			KeyNames: names, Fingerprints: fps,
+		})
+	}()
 	if !opts.Yes {
 		what := "its keys"
 		if item != nil && item.Current != nil {
@@ -72,6 +99,7 @@ func removeRun(ctx context.Context, opts *RemoveOptions) error {
 			return err
 		}
 		if !ok {
+			declined = true
 			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing removed")
 		}
 	}
