@@ -55,7 +55,7 @@ func newAPIEnv(t *testing.T, profiles map[string]config.Profile, handler http.Ha
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		credentials.EnvKeyName:       "organizations/o/apiKeys/k",
+		credentials.EnvKeyName:       "organizations/3f200755-dc28-5ec0-9593-79607ba6fefe/apiKeys/10cafcdf-1c4e-4d2a-9b6f-6a3e2f1d0b7c",
 		credentials.EnvKeyPrivateKey: pemKey,
 	}
 	ios, _, out, errOut := iostreams.Test()

@@ -42,7 +42,9 @@ the profile's consumers without a working key, so it needs either --rotate-first
 emergency rotation with no grace: a new key is created, verified and delivered, and the
 old one revoked at the end) or --force (revoke it now and leave the profile without a key).
 A previous key, or a key named with --key that the keyring does not hold, is revoked
-directly. --reason is recorded in the audit log.`,
+directly. --key takes a key's name, or the fingerprint (full, or the short form 'keys status'
+shows) of one of the profile's keys; a fingerprint the profile does not hold is refused (exit
+2), never sent to WaaS. --reason is recorded in the audit log.`,
 		Example: `  waasctl keys revoke prod --reason "key pasted in a public issue" --rotate-first --yes
   waasctl keys revoke prod --key SHA256:E3LZG0UcxP4r --reason "left over from a rotation"`,
 		Args: cmdutil.MaximumArgs(1),
