@@ -17,6 +17,7 @@ packages=(
 	dbus-bin:dbus-send                 # ... which with-keyring.sh polls until the daemon is up
 	keyutils:keyctl                    # the keyctl test reads back from a second session keyring
 	postgresql                         # the server scripts/with-postgres.sh runs (its binaries are not on PATH)
+	jq:jq                              # the docs' runbooks use it (TestRunbooks runs them as written)
 )
 
 if ! command -v go >/dev/null 2>&1; then

@@ -64,25 +64,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 	// Defined here, without cobra's -v shorthand, which is better kept for a future --verbose.
 	cmd.Flags().Bool("version", false, "Print the version of waasctl")
 
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.Profile, "profile", envOr("WAASCTL_PROFILE", "default"),
-		"Profile in the config file to use (env WAASCTL_PROFILE)")
-	pf.StringVar(&f.Endpoint, "endpoint", "",
-		"WaaS API base URL for this call, overriding the profile's endpoint")
-	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false,
-		"Allow a plain http:// endpoint that is not loopback (the API key's JWT then travels in clear)")
-	pf.VarP(&f.Output, "output", "o",
-		"Output format: table, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated when piped)")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
-	pf.StringVar(&f.KeyFile, "key-file", "",
-		"API key `file` as downloaded from the portal ({\"name\",\"privateKey\"}); overrides "+credentials.EnvKeyName+"/"+credentials.EnvKeyPrivateKey)
-	pf.StringVar(&f.KeyringBackend, "keyring-backend", os.Getenv("WAASCTL_KEYRING_BACKEND"),
-		"Keyring `backend`: keychain, wincred, secret-service, kwallet, pass, keyctl or file (env WAASCTL_KEYRING_BACKEND; default: the first that works)")
-	pf.DurationVar(&f.KeyringTimeout, "keyring-timeout", envDuration("WAASCTL_KEYRING_TIMEOUT", credentials.DefaultTimeout),
-		"Give up on a keyring call after this long (env WAASCTL_KEYRING_TIMEOUT)")
-	pf.IntVar(&f.Concurrency, "concurrency", waas.DefaultConcurrency, "List calls run at once when enumerating across pools, wallets or device groups")
-	pf.Float64Var(&f.Rate, "rate", waas.DefaultRate, "Requests per second at most, retries included (0: unlimited)")
-	pf.IntVar(&f.PageSize, "page-size", waas.DefaultPageSize, "Items asked for per list call")
+	addGlobalFlags(cmd, f)
 
 	cmd.SetHelpCommand(newCmdHelp())
 	cmd.AddCommand(newHelpTopic(f.IOStreams, "exit-codes", "Exit codes and what they mean", exitCodesHelp()))
@@ -112,6 +94,31 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 
 	requireSubcommand(cmd)
 	return cmd
+}
+
+// addGlobalFlags defines the flags every command accepts, bound to f.
+func addGlobalFlags(cmd *cobra.Command, f *cmdutil.Factory) {
+	pf := cmd.PersistentFlags()
+	// Commands read the profile through cmdutil.ResolveProfile, which knows whether it was given
+	// explicitly; the default here is only what is shown in help and used when nothing names one.
+	pf.StringVar(&f.Profile, "profile", envOr(cmdutil.ProfileEnv, cmdutil.DefaultProfile),
+		"Profile in the config file to use (env WAASCTL_PROFILE)")
+	pf.StringVar(&f.Endpoint, "endpoint", "",
+		"WaaS API base URL for this call, overriding the profile's endpoint")
+	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false,
+		"Allow a plain http:// endpoint that is not loopback (the API key's JWT then travels in clear)")
+	pf.VarP(&f.Output, "output", "o",
+		"Output format: table, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated when piped)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
+	pf.StringVar(&f.KeyFile, "key-file", "",
+		"API key `file` as downloaded from the portal ({\"name\",\"privateKey\"}); overrides "+credentials.EnvKeyName+"/"+credentials.EnvKeyPrivateKey)
+	pf.StringVar(&f.KeyringBackend, "keyring-backend", os.Getenv("WAASCTL_KEYRING_BACKEND"),
+		"Keyring `backend`: keychain, wincred, secret-service, kwallet, pass, keyctl or file (env WAASCTL_KEYRING_BACKEND; default: the first that works)")
+	pf.DurationVar(&f.KeyringTimeout, "keyring-timeout", envDuration("WAASCTL_KEYRING_TIMEOUT", credentials.DefaultTimeout),
+		"Give up on a keyring call after this long (env WAASCTL_KEYRING_TIMEOUT)")
+	pf.IntVar(&f.Concurrency, "concurrency", waas.DefaultConcurrency, "List calls run at once when enumerating across pools, wallets or device groups")
+	pf.Float64Var(&f.Rate, "rate", waas.DefaultRate, "Requests per second at most, retries included (0: unlimited)")
+	pf.IntVar(&f.PageSize, "page-size", waas.DefaultPageSize, "Items asked for per list call")
 }
 
 // requireSubcommand gives every command group (a command with no action of its own) the

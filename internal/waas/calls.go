@@ -241,3 +241,13 @@ func (c *Client) CompleteMPCOperation(ctx context.Context, name string) (*waasap
 	err := c.do(ctx, sandboxEndpoint("CompleteMPCOperation"), http.MethodPost, name+":complete", nil, nil, &out)
 	return &out, err
 }
+
+// CreateSignature asks the devices of mpcKey's device group to sign digest (32 bytes): it
+// queues a CreateSignature MPC operation. waasctl never signs anything; the sandbox demo calls
+// this to play an attacker with a leaked key, whose request the audit then finds. A repeat
+// would queue a second request, so it is never retried.
+func (c *Client) CreateSignature(ctx context.Context, mpcKey string, digest []byte) (*waasapi.Operation, error) {
+	var out waasapi.Operation
+	err := c.do(ctx, waasEndpoint("CreateSignature", waasapi.MPCKeyService).unsafe(), http.MethodPost, mpcKey+"/signatures", nil, waasapi.Signature{Payload: digest}, &out)
+	return &out, err
+}

@@ -63,6 +63,9 @@ Exits 3 when any operation is unknown, 0 when none is, 1 when the ledger cannot 
   waasctl audit operations --watch 30s -o jsonl   # feed a signing-spam filter`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := cmdutil.ResolveProfile(cmd, f, nil); err != nil {
+				return err
+			}
 			if err := cmdutil.Exclusive(map[string]bool{"pool": opts.Pool != "", "device-group": opts.DeviceGroup != ""}); err != nil {
 				return err
 			}

@@ -57,6 +57,9 @@ Exits 3 when any count reaches --warn-at percent of its limit (or the limit itse
   waasctl audit quota -o json --no-save`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := cmdutil.ResolveProfile(cmd, f, nil); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

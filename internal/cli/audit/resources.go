@@ -55,6 +55,9 @@ cannot be read (and reports nothing).`,
   waasctl audit resources --pool pools/retail -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := cmdutil.ResolveProfile(cmd, f, nil); err != nil {
+				return err
+			}
 			if opts.Pool != "" {
 				opts.Pool = cmdutil.ResourceName("pools", opts.Pool)
 			}

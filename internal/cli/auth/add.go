@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
@@ -26,6 +27,8 @@ type AddOptions struct {
 	Config   func() (*config.Config, error)
 	// Verify checks that key authenticates at endpoint.
 	Verify func(ctx context.Context, key *credentials.APIKey, endpoint string) error
+	// AuditDir is the audit log's folder.
+	AuditDir func() (string, error)
 
 	Profile      string
 	KeyFile      string
@@ -38,10 +41,10 @@ type AddOptions struct {
 
 // NewCmdAdd returns `auth add`.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
-	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config}
+	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, AuditDir: auditlog.DefaultDir}
 	opts.Verify = verifyKey(f, &opts.Profile)
 	cmd := &cobra.Command{
-		Use:   "add PROFILE [--key-file FILE | --key-stdin]",
+		Use:   "add [PROFILE] [--key-file FILE | --key-stdin]",
 		Short: "Store an API key in the keyring for a profile",
 		Long: `Store an API key in the OS keyring as the profile's current key.
 
@@ -57,9 +60,12 @@ file once the key is safely stored.`,
 		Example: `  waasctl auth add prod --key-file ~/Downloads/cdp_api_key.json --remove-source
   waasctl --endpoint http://127.0.0.1:8080 auth add sandbox --key-file key.json
   vault kv get -field=key secret/waas | waasctl auth add prod --key-stdin`,
-		Args: cmdutil.ExactArgs(1, "auth add needs a profile name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile, opts.Endpoint = args[0], f.Endpoint
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
+			}
+			opts.Endpoint = f.Endpoint
 			opts.KeyFile = f.KeyFile // the global --key-file names the file to import here
 			if err := cmdutil.Exclusive(map[string]bool{"key-file": opts.KeyFile != "", "key-stdin": opts.KeyStdin}); err != nil {
 				return err
@@ -80,7 +86,7 @@ file once the key is safely stored.`,
 	return cmd
 }
 
-func addRun(ctx context.Context, opts *AddOptions) error {
+func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	data, source, err := readKeyInput(ctx, opts)
 	if err != nil {
 		return err
@@ -93,6 +99,27 @@ func addRun(ctx context.Context, opts *AddOptions) error {
 	if err != nil {
 		return cmdutil.ExitErrorf(cmdutil.ExitUsage, "invalid API key from %s: %v", source, err)
 	}
+	// From here the attempt names a key: the audit log records it with its outcome, whatever
+	// that is. A failure after the key was stored (the endpoint, --remove-source) is a detail:
+	// the keyring changed.
+	stored, replaced := false, ""
+	defer func() {
+		detail := "verified"
+		if opts.NoVerify {
+			detail = "not verified (--no-verify)"
+		}
+		if replaced != "" {
+			detail += "; replaced " + replaced + ", kept as previous"
+		}
+		outcome, detail := outcomeOf(err, detail)
+		if stored {
+			outcome = auditlog.OutcomeOK
+		}
+		auditKeyring(opts.IO.ErrOut, opts.AuditDir, credentials.NewGuard(secret), auditlog.Entry{
+			Command: "auth add", Profile: opts.Profile, Action: "add", Outcome: outcome, Detail: detail,
+			KeyNames: []string{key.Name}, Fingerprints: []string{key.Fingerprint},
+		})
+	}()
 
 	endpoint, err := profileEndpoint(opts.Config, opts.Profile, opts.Endpoint)
 	if err != nil {
@@ -132,6 +159,7 @@ func addRun(ctx context.Context, opts *AddOptions) error {
 				item.Previous.Name, credentials.ShortFingerprint(item.Previous.Fingerprint))
 		}
 		item.Previous = item.Current
+		replaced = credentials.ShortFingerprint(item.Current.Fingerprint)
 	}
 	item.Current = &credentials.StoredKey{
 		Name: key.Name, PrivateKey: secret, Fingerprint: key.Fingerprint, Algorithm: key.Algorithm(),
@@ -140,6 +168,7 @@ func addRun(ctx context.Context, opts *AddOptions) error {
 	if err := store.Put(ctx, item); err != nil {
 		return err
 	}
+	stored = true
 	if opts.Endpoint != "" {
 		cfg, err := opts.Config()
 		if err != nil {

@@ -38,7 +38,7 @@ type ExecOptions struct {
 func NewCmdExec(f *cmdutil.Factory, runF func(context.Context, *ExecOptions) error) *cobra.Command {
 	opts := &ExecOptions{IO: f.IOStreams, Keyring: f.Keyring, Environ: os.Environ, Replace: replaceProcess}
 	return &cobra.Command{
-		Use:   "exec PROFILE -- COMMAND [ARGS...]",
+		Use:   "exec [PROFILE] -- COMMAND [ARGS...]",
 		Short: "Run a command with the profile's key in its environment",
 		Long: `Run COMMAND with the profile's current key in COINBASE_CLOUD_API_KEY_NAME and
 COINBASE_CLOUD_API_KEY_PRIVATE_KEY, the variables the official client and the reference
@@ -50,12 +50,18 @@ On Linux and macOS waasctl replaces itself with COMMAND, so signals and the exit
 COMMAND's own. Running auth exec inside an auth exec is refused.`,
 		Example: `  waasctl auth exec prod -- ./waas-proxy-server
   waasctl auth exec sandbox -- go run ./cmd/my-middle-tier`,
-		Args: cmdutil.MinimumArgs(2, "auth exec needs a profile and a command: auth exec PROFILE -- COMMAND"),
+		Args: cmdutil.MinimumArgs(1, "auth exec needs a command: auth exec PROFILE -- COMMAND"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if dash := cmd.ArgsLenAtDash(); dash != 1 {
+			// PROFILE before --, or none and the profile from --profile or WAASCTL_PROFILE.
+			dash := cmd.ArgsLenAtDash()
+			if dash != 0 && dash != 1 {
 				return cmdutil.FlagErrorf("put -- between the profile and the command: auth exec PROFILE -- COMMAND")
 			}
-			opts.Profile, opts.Command = args[0], args[1:]
+			var err error
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args[:dash]); err != nil {
+				return err
+			}
+			opts.Command = args[dash:]
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,8 @@ type ListOptions struct {
 	Keyring func() (credentials.Store, error)
 	Output  func() cmdutil.OutputFormat
 	Now     func() time.Time
+	// Profiles are the profiles to list (--profile or WAASCTL_PROFILE); nil lists all.
+	Profiles []string
 }
 
 // ProfileView is one profile as `auth list` shows it.
@@ -36,7 +39,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 		Aliases: []string{"ls"},
 		Short:   "List the profiles with a key in the keyring: names and fingerprints, never keys",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profiles, err = cmdutil.ChosenProfiles(cmd, nil); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -53,6 +59,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	names, err := store.Profiles(ctx)
 	if err != nil {
 		return err
+	}
+	if opts.Profiles != nil {
+		names = slices.DeleteFunc(names, func(n string) bool { return !slices.Contains(opts.Profiles, n) })
 	}
 	now := opts.Now()
 	cols := []cmdutil.Column[ProfileView]{

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
@@ -17,23 +18,27 @@ type RemoveOptions struct {
 	IO       *iostreams.IOStreams
 	Keyring  func() (credentials.Store, error)
 	Prompter prompter.Prompter
+	// AuditDir is the audit log's folder.
+	AuditDir func() (string, error)
 	Profile  string
 	Yes      bool
 }
 
 // NewCmdRemove returns `auth remove`.
 func NewCmdRemove(f *cmdutil.Factory, runF func(context.Context, *RemoveOptions) error) *cobra.Command {
-	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter}
+	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, AuditDir: auditlog.DefaultDir}
 	cmd := &cobra.Command{
-		Use:     "remove PROFILE",
+		Use:     "remove [PROFILE]",
 		Aliases: []string{"rm"},
 		Short:   "Delete a profile's keys from the keyring (not from WaaS)",
 		Long: `Delete a profile's keys (current, pending and previous) from the keyring. The keys stay
 valid at WaaS: to revoke a key there, delete it in the portal. Asks for confirmation on a
 terminal; elsewhere --yes is required.`,
-		Args: cmdutil.ExactArgs(1, "auth remove needs a profile name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile = args[0]
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
+			}
 			if !opts.Yes && !opts.IO.CanPrompt() {
 				return cmdutil.FlagErrorf("refusing to remove keys without confirmation: pass --yes (there is no terminal to ask on)")
 			}
@@ -47,7 +52,7 @@ terminal; elsewhere --yes is required.`,
 	return cmd
 }
 
-func removeRun(ctx context.Context, opts *RemoveOptions) error {
+func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 	store, err := opts.Keyring()
 	if err != nil {
 		return err
@@ -60,6 +65,30 @@ func removeRun(ctx context.Context, opts *RemoveOptions) error {
 	if err != nil && !errors.Is(err, credentials.ErrItemDamaged) {
 		return err
 	}
+	// What is deleted, or was to be, goes to the audit log with the outcome.
+	declined := false
+	defer func() {
+		names, fps := slotKeys(item)
+		outcome, detail := outcomeOf(err, "")
+		switch {
+		case declined:
+			outcome, detail = auditlog.OutcomeAborted, "declined at the prompt"
+		case err == nil:
+			detail = "deleted from the " + store.Backend() + " keyring; the keys stay valid at WaaS until revoked"
+		}
+		var secrets []string
+		if item != nil {
+			for _, k := range []*credentials.StoredKey{item.Current, item.Pending, item.Previous} {
+				if k != nil {
+					secrets = append(secrets, k.PrivateKey)
+				}
+			}
+		}
+		auditKeyring(opts.IO.ErrOut, opts.AuditDir, credentials.NewGuard(secrets...), auditlog.Entry{
+			Command: "auth remove", Profile: opts.Profile, Action: "remove", Outcome: outcome, Detail: detail,
+			KeyNames: names, Fingerprints: fps,
+		})
+	}()
 	if !opts.Yes {
 		what := "its keys"
 		if item != nil && item.Current != nil {
@@ -70,6 +99,7 @@ func removeRun(ctx context.Context, opts *RemoveOptions) error {
 			return err
 		}
 		if !ok {
+			declined = true
 			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing removed")
 		}
 	}

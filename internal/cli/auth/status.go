@@ -56,15 +56,12 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 COINBASE_CLOUD_API_KEY_* variables, which override the keyring, or the profile's keyring
 item), check that it authenticates against the endpoint, and compare its age with the
 profile's policy max_age. Exits 4 when the key is rejected.`,
-		Args: cmdutil.MinimumArgs(0, ""),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return cmdutil.FlagErrorf("auth status takes at most one profile")
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
 			}
-			opts.Profile, opts.Endpoint, opts.KeyFile = f.Profile, f.Endpoint, f.KeyFile
-			if len(args) == 1 {
-				opts.Profile = args[0]
-			}
+			opts.Endpoint, opts.KeyFile = f.Endpoint, f.KeyFile
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

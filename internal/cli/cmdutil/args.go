@@ -35,3 +35,13 @@ func MinimumArgs(n int, msg string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// MaximumArgs allows at most n positional arguments.
+func MaximumArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return FlagErrorf("unexpected argument %q for %q", args[n], cmd.CommandPath())
+		}
+		return nil
+	}
+}

@@ -40,7 +40,7 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		UseProfile: func(p string) { f.Profile = p },
 	}
 	cmd := &cobra.Command{
-		Use:   "assess PROFILE [--since SNAPSHOT] [--ledger SOURCE]",
+		Use:   "assess [PROFILE] [--since SNAPSHOT] [--ledger SOURCE]",
 		Short: "Report the blast radius of a possibly leaked key: what changed, what is unknown",
 		Long: `Assess what a possibly leaked API key of PROFILE could have done. The command takes a
 fresh snapshot of the estate with the profile's current key (saved in the state folder as
@@ -62,13 +62,10 @@ does not exist.`,
 		Example: `  waasctl keys revoke --profile prod --rotate-first --reason "key in a public gist"
   waasctl incident assess prod --ledger postgres://auditor@db/ledger > incident.md
   waasctl incident assess prod --since ~/.local/state/waasctl/snapshots/prod-20261101T000000.000Z.jsonl -o json`,
-		Args: cmdutil.ExactArgs(1, "say which profile's key may have leaked: waasctl incident assess PROFILE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile = args[0]
-			if cmd.Flags().Changed("profile") {
-				if p, _ := cmd.Flags().GetString("profile"); p != opts.Profile {
-					return cmdutil.FlagErrorf("--profile %q and PROFILE %q differ; give the profile once, as PROFILE", p, opts.Profile)
-				}
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
 			}
 			opts.UseProfile(opts.Profile)
 			if runF != nil {

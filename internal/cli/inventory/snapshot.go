@@ -51,6 +51,9 @@ counts are printed on stderr; -o json prints them on stdout.`,
   waasctl inventory snapshot --out estate.jsonl -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := cmdutil.ResolveProfile(cmd, f, nil); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -61,8 +61,8 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(context.Context, *CheckOptions) e
 		Use:   "check [PROFILE...] [--max-age AGE]",
 		Short: "Exit 3 if a profile's current key is older than the policy (a CI gate)",
 		Long: `Compare the age of each profile's current key with a maximum age: --max-age, else the
-profile's policy.max_age in the config file. Without profiles, every profile in the
-keyring is checked, and a keyring with none fails the check.
+profile's policy.max_age in the config file. Without PROFILE, --profile or WAASCTL_PROFILE,
+every profile in the keyring is checked, and a keyring with none fails the check.
 
 Each current key is also checked against WaaS (one read): a revoked key fails the gate
 even when it is young. --offline skips that call, and says so in the STATUS column.
@@ -77,8 +77,10 @@ say when a key was created.`,
 		Example: `  waasctl keys check --max-age 90d
   waasctl keys check prod -o json`,
 		Args: cmdutil.MinimumArgs(0, ""),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profiles = args
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profiles, err = cmdutil.ChosenProfiles(cmd, args); err != nil {
+				return err
+			}
 			if offline {
 				opts.Verify = nil
 			}

@@ -32,7 +32,7 @@ type RevokeOptions struct {
 func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
 	opts := &RevokeOptions{IO: f.IOStreams, Factory: f}
 	cmd := &cobra.Command{
-		Use:   "revoke PROFILE --reason TEXT [--key NAME|FINGERPRINT] [--rotate-first | --force]",
+		Use:   "revoke [PROFILE] --reason TEXT [--key NAME|FINGERPRINT] [--rotate-first | --force]",
 		Short: "Revoke a key at WaaS now, and check that it is refused",
 		Long: `Revoke a key server-side through the profile's issuer and check that WaaS now refuses
 it (HTTP 401). For an incident: a key that may have leaked.
@@ -42,12 +42,16 @@ the profile's consumers without a working key, so it needs either --rotate-first
 emergency rotation with no grace: a new key is created, verified and delivered, and the
 old one revoked at the end) or --force (revoke it now and leave the profile without a key).
 A previous key, or a key named with --key that the keyring does not hold, is revoked
-directly. --reason is recorded in the audit log.`,
+directly. --key takes a key's name, or the fingerprint (full, or the short form 'keys status'
+shows) of one of the profile's keys; a fingerprint the profile does not hold is refused (exit
+2), never sent to WaaS. --reason is recorded in the audit log.`,
 		Example: `  waasctl keys revoke prod --reason "key pasted in a public issue" --rotate-first --yes
   waasctl keys revoke prod --key SHA256:E3LZG0UcxP4r --reason "left over from a rotation"`,
-		Args: cmdutil.ExactArgs(1, "keys revoke needs a profile"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile = args[0]
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
+			}
 			if strings.TrimSpace(opts.Reason) == "" {
 				return cmdutil.FlagErrorf("--reason is required: say why, for the audit log")
 			}
@@ -103,6 +107,13 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	target, slot := pickKey(item, opts.Key)
 	if target == nil && opts.Key == "" {
 		return fmt.Errorf("profile %q has no current key; name the key to revoke with --key", opts.Profile)
+	}
+	if target == nil {
+		// A key the keyring does not hold goes to WaaS by its name: a fingerprint (or any
+		// other text) sent as a name would only fail there, or name something else.
+		if err := revocableName(opts.Profile, opts.Key); err != nil {
+			return err
+		}
 	}
 	isCurrent := slot == "current"
 	if isCurrent && !opts.RotateFirst && !opts.Force {
@@ -211,6 +222,18 @@ func pickKey(item *credentials.Item, want string) (*credentials.StoredKey, strin
 		}
 	}
 	return nil, ""
+}
+
+// revocableName checks that want, which matches no key of profile, can be sent to WaaS as
+// a key name.
+func revocableName(profile, want string) error {
+	if strings.HasPrefix(want, "SHA256:") {
+		return cmdutil.FlagErrorf("no key of profile %q has the fingerprint %s ('waasctl keys status %s' lists them); to revoke a key the keyring does not hold, give its name: --key organizations/{org}/apiKeys/{key}", profile, want, profile)
+	}
+	if err := credentials.CheckKeyName(want); err != nil {
+		return cmdutil.FlagErrorf("--key: %v; give a key name or the fingerprint 'waasctl keys status %s' shows", err, profile)
+	}
+	return nil
 }
 
 // waitRejected checks, a few times over propagation delays, that WaaS

@@ -41,7 +41,7 @@ type RotateOptions struct {
 func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions) error) *cobra.Command {
 	opts := &RotateOptions{IO: f.IOStreams, Factory: f, Prompter: f.Prompter}
 	cmd := &cobra.Command{
-		Use:   "rotate PROFILE [--resume | --abort | --dry-run]",
+		Use:   "rotate [PROFILE] [--resume | --abort | --dry-run]",
 		Short: "Replace a profile's API key with a new one, safely, in stages",
 		Long: `Rotate a profile's API key: preflight (lock, the current key works) -> create (the issuer
 makes the new key; it is stored as PENDING in the keyring first) -> verify (the new key
@@ -64,9 +64,11 @@ waits until WaaS refuses it.`,
 		Example: `  waasctl keys rotate prod --dry-run
   waasctl keys rotate prod --issuer manual --key-file ~/Downloads/cdp_api_key.json --grace 24h
   waasctl keys rotate prod --resume`,
-		Args: cmdutil.ExactArgs(1, "keys rotate needs a profile"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Profile = args[0]
+		Args: cmdutil.MaximumArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
+				return err
+			}
 			if err := cmdutil.Exclusive(map[string]bool{"resume": opts.Resume, "abort": opts.Abort, "dry-run": opts.DryRun}); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 
@@ -21,6 +22,8 @@ type StatusOptions struct {
 	StateDir func() (string, error)
 	Output   func() cmdutil.OutputFormat
 	Now      func() time.Time
+	// Profiles are the profiles to show; nil shows every profile in the keyring.
+	Profiles []string
 }
 
 // SlotStatus is one key slot of a profile.
@@ -37,10 +40,18 @@ type SlotStatus struct {
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IOStreams, Keyring: f.Keyring, StateDir: config.StateDir, Now: time.Now, Output: func() cmdutil.OutputFormat { return f.Output }}
 	return &cobra.Command{
-		Use:   "status",
+		Use:   "status [PROFILE...]",
 		Short: "Each profile's current, pending and previous keys, their ages, and any rotation in progress",
-		Args:  cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		Long: `Show each profile's current, pending and previous keys (names and fingerprints, never the
+keys), their ages, and the step of any rotation in progress. Without PROFILE, --profile or
+WAASCTL_PROFILE, every profile in the keyring is shown.`,
+		Example: `  waasctl keys status
+  waasctl keys status prod -o json`,
+		Args: cmdutil.MinimumArgs(0, ""),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.Profiles, err = cmdutil.ChosenProfiles(cmd, args); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -58,9 +69,11 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	names, err := store.Profiles(ctx)
-	if err != nil {
-		return err
+	names := opts.Profiles
+	if names == nil {
+		if names, err = store.Profiles(ctx); err != nil {
+			return err
+		}
 	}
 	now := opts.Now()
 	cols := []cmdutil.Column[SlotStatus]{
@@ -80,6 +93,10 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	for _, name := range names {
 		item, err := store.Get(ctx, name)
 		if errors.Is(err, credentials.ErrNotFound) {
+			if opts.Profiles != nil {
+				// A profile asked for by name that has no key is an answer, not a blank.
+				return fmt.Errorf("profile %q has no key in the %s keyring: add one with 'waasctl auth add %s --key-file FILE'", name, store.Backend(), name)
+			}
 			continue
 		}
 		if err != nil {

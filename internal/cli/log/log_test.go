@@ -80,7 +80,7 @@ func TestShowTable(t *testing.T) {
 	}
 	f := strings.Split(lines[0], "\t")
 	if len(f) != len(Columns) || f[0] != "1" || f[2] != "alice@ci" || f[3] != "keys rotate" || f[4] != "prod" ||
-		f[5] != "rotate.create" || f[6] != "SHA256:n4bQgYhMfWWa" || f[7] != "ok" {
+		f[5] != "rotate.create" || f[6] != "SHA256:n4bQgYhMfWWa" || f[7] != "ok" || f[8] != "entry a" {
 		t.Fatalf("row %q", f)
 	}
 	if _, err := time.Parse(time.RFC3339, f[1]); err != nil {

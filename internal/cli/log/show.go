@@ -13,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // ShowOptions is what `log show` needs.
@@ -33,12 +34,16 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) err
 		IO: f.IOStreams, Dir: auditlog.DefaultDir, Now: time.Now,
 		Output: func() cmdutil.OutputFormat { return f.Output },
 	}
+	var forProfile string
 	cmd := &cobra.Command{
 		Use:   "show [--for-profile P] [--since DURATION|TIME] [--limit N]",
 		Short: "Print the audit log, oldest entry first",
 		Long: `Print the entries of the audit log, oldest first. The table shows short key
-fingerprints; -o json, jsonl or yaml print every field, including the detail and the
-hash chain.
+fingerprints and the detail (the reason given for a revocation, what failed); -o json,
+jsonl or yaml print every field, including the hash chain.
+
+Every profile's entries are shown unless --for-profile, --profile or WAASCTL_PROFILE
+names one (--for-profile and an explicit --profile that differ are a usage error).
 
 show reads the log as it is; it does not check it. Run 'waasctl log verify' for that.`,
 		Example: `  waasctl log show --since 7d
@@ -46,15 +51,27 @@ show reads the log as it is; it does not check it. Run 'waasctl log verify' for 
   waasctl log show -o jsonl | jq 'select(.outcome != "ok")'`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var named []string
+			if forProfile != "" {
+				named = []string{forProfile}
+			}
+			chosen, err := cmdutil.ChosenProfiles(cmd, named)
+			if err != nil {
+				return err
+			}
+			opts.Profile = ""
+			if len(chosen) == 1 {
+				opts.Profile = chosen[0]
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return showRun(cmd.Context(), opts)
 		},
 	}
-	// Not the global --profile: that always has a value (default "default"), and showing
-	// every profile is the useful default here.
-	cmd.Flags().StringVar(&opts.Profile, "for-profile", "", "Only entries about this `profile`")
+	// Besides the global --profile, which names the profile only when given explicitly (or by
+	// WAASCTL_PROFILE): every profile is the useful default here.
+	cmd.Flags().StringVar(&forProfile, "for-profile", "", "Only entries about this `profile` (as --profile does)")
 	cmd.Flags().StringVar(&opts.Since, "since", "", "Only entries from the last `DURATION` (24h, 7d) or from a TIME on (2026-03-01, 2026-03-01T12:00:00Z)")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "Only the `N` most recent of the matching entries (0: all)")
 	return cmd
@@ -70,6 +87,8 @@ var Columns = []cmdutil.Column[auditlog.Entry]{
 	{Header: "ACTION", Value: func(e auditlog.Entry) string { return e.Action }},
 	{Header: "KEYS", Value: keys},
 	{Header: "OUTCOME", Value: func(e auditlog.Entry) string { return e.Outcome }},
+	// The reason an operator gave, or what failed: on one line, whatever the log holds.
+	{Header: "DETAIL", Value: func(e auditlog.Entry) string { return orDash(textsafe.Line(e.Detail)) }},
 }
 
 // keys shows an entry's keys by short fingerprint, or by name when it recorded none.

@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -20,6 +23,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/inventory"
+	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/waas"
@@ -61,6 +65,12 @@ type demo struct {
 	key    waasapi.APIKey
 	step   int
 	seed   int64
+
+	// Set by the rotation step, for the responder's: the engine that rotates profile demo,
+	// its audit log, and the snapshot taken with the new key (the baseline if it leaks).
+	eng      *rotation.Engine
+	auditDir string
+	baseline string
 }
 
 func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
@@ -92,7 +102,7 @@ func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
 	}
 
 	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL, seed: opts.Seed}
-	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.rotate, d.forgeries, d.counts} {
+	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.rotate, d.respond, d.forgeries, d.counts} {
 		if err := step(ctx, tmp); err != nil {
 			return err
 		}
@@ -215,8 +225,8 @@ func (d *demo) operations(ctx context.Context, _ string) error {
 		rows = append(rows, []string{path.Base(op.Name), op.Kind()})
 	}
 	d.table([]string{"MPC operation ID", "Kind"}, rows)
-	fmt.Fprintln(d.out, "\nA leaked key can queue signing requests like these for your users; later versions of")
-	fmt.Fprintln(d.out, "waasctl check every one against your own records.")
+	fmt.Fprintln(d.out, "\nA leaked key can queue signing requests like these for your users: step 10 shows how")
+	fmt.Fprintln(d.out, "waasctl finds one that your own records do not know.")
 	return nil
 }
 
@@ -373,6 +383,7 @@ func (d *demo) rotate(ctx context.Context, tmp string) error {
 	if err != nil {
 		return err
 	}
+	d.eng, d.auditDir = eng, auditDir
 	// The rest of the demo speaks with the new key, as a consumer would.
 	item, err := store.Get(ctx, "demo")
 	if err != nil {
@@ -395,6 +406,13 @@ func (d *demo) rotate(ctx context.Context, tmp string) error {
 	}
 	fmt.Fprintf(d.out, "Audit log: %d hash-chained entries, verified OK=%v (waasctl log verify).\n", rep.Entries, rep.OK)
 	fmt.Fprintln(d.out, "Killed at any step, 'waasctl keys rotate demo --resume' finishes the rotation and --abort undoes it.")
+	// keys rotate takes a snapshot with the new key: the baseline if this key ever leaks.
+	d.baseline, _, err = inventory.SaveSnapshot(ctx, d.client, filepath.Join(tmp, "state", "snapshots"), "",
+		inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: d.client.Endpoint(), Organization: d.client.Organization(), Profile: "demo", Source: inventory.SourceRotation})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out, "A snapshot of the estate taken with the new key is the baseline if it ever leaks.")
 	return nil
 }
 
@@ -450,4 +468,173 @@ func clientForKey(baseURL string, key waasapi.APIKey, opts waas.Options) (*waas.
 	}
 	opts.Endpoint = baseURL
 	return waas.New(opts)
+}
+
+// respond walks docs/incident-response.md: the key leaks and someone queues a signing request
+// with it; the audit against the middle tier's ledger finds it, the key is revoked after an
+// emergency rotation, and the assessment reports what was done.
+func (d *demo) respond(ctx context.Context, tmp string) error {
+	d.heading("The key leaks: find the signing request nobody asked for, revoke the key, assess")
+	// The middle tier's ledger: everything in the estate now is its own.
+	ledgerPath := filepath.Join(tmp, "ledger.csv")
+	if err := writeLedger(ledgerPath, d.srv.Inventory()); err != nil {
+		return err
+	}
+	planted, err := d.plantSignature(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "Someone holding the leaked key queued a signing request on %s.\n\n", path.Base(planted))
+
+	fmt.Fprintln(d.out, "$ waasctl audit operations --ledger ledger.csv")
+	ledger, err := reconcile.Open(ctx, reconcile.Spec{Source: ledgerPath})
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	ops, err := reconcile.AuditOperations(ctx, d.client, ledger, reconcile.Scope{}, nil)
+	if err != nil {
+		return err
+	}
+	var rows [][]string
+	for _, u := range ops.Unknown {
+		rows = append(rows, []string{path.Base(u.Operation), u.Kind, path.Base(u.DeviceGroup)})
+	}
+	d.table([]string{"Unknown MPC operation", "Kind", "Device group"}, rows)
+	fmt.Fprintf(d.out, "%d pending operations, %d unknown to the ledger: the command exits 3. The middle tier must\n", ops.Pending, len(ops.Unknown))
+	fmt.Fprintln(d.out, "never pass these to a device (docs/reconciliation.md, the signing-spam filter).")
+	if len(ops.Unknown) != 1 {
+		return fmt.Errorf("the audit found %d unknown operations, want the planted one", len(ops.Unknown))
+	}
+
+	fmt.Fprintln(d.out, "\n$ waasctl keys revoke demo --rotate-first --reason \"key pasted in a public gist\" --yes")
+	planterSecret := d.key.PrivateKey
+	leaked, err := credentials.NewAPIKey(d.key.Name, d.key.PrivateKey, "demo")
+	if err != nil {
+		return err
+	}
+	audit, err := auditlog.Open(d.auditDir)
+	if err != nil {
+		return err
+	}
+	reason := "key pasted in a public gist"
+	entry := func(outcome string) error {
+		_, err := audit.Append(auditlog.Entry{Command: "keys revoke", Profile: "demo", Action: "revoke.rotate-first", Outcome: outcome, Detail: reason,
+			KeyNames: []string{leaked.Name}, Fingerprints: []string{leaked.Fingerprint}})
+		return err
+	}
+	if err := entry("started"); err != nil {
+		return err
+	}
+	// The key-admin calls go out with the key in use now, the leaked one, as keys revoke's do;
+	// and an emergency allows no grace.
+	d.eng.Issuer, d.eng.Grace = &rotation.SandboxIssuer{Client: d.client}, 0
+	if _, err := d.eng.Rotate(ctx); err != nil {
+		return err
+	}
+	if err := entry(auditlog.OutcomeOK); err != nil {
+		return err
+	}
+	item, err := d.eng.Store.Get(ctx, "demo")
+	if err != nil {
+		return err
+	}
+	d.key = waasapi.APIKey{Name: item.Current.Name, PrivateKey: item.Current.PrivateKey}
+	if d.client, err = clientForKey(d.url, d.key, waas.Options{}); err != nil {
+		return err
+	}
+	if _, err := d.client.ListPools(ctx, waas.PageRequest{Size: 1}); err != nil {
+		return fmt.Errorf("the new key should authenticate: %w", err)
+	}
+	attacker, err := clientForKey(d.url, waasapi.APIKey{Name: leaked.Name, PrivateKey: planterSecret}, waas.Options{})
+	if err != nil {
+		return err
+	}
+	_, err = attacker.ListPools(ctx, waas.PageRequest{Size: 1})
+	if waas.HTTPCode(err) != http.StatusUnauthorized {
+		return fmt.Errorf("the leaked key should get 401, got %v", err)
+	}
+	fmt.Fprintf(d.out, "\nThe leaked key's next request: %v\n", err)
+	fmt.Fprintln(d.out, "The middle tier already has the new key; the reason is in the audit log (waasctl log show).")
+
+	fmt.Fprintln(d.out, "\n$ waasctl incident assess demo --ledger ledger.csv")
+	now := filepath.Join(tmp, "state", "snapshots", "incident.jsonl")
+	if _, _, err := inventory.SaveSnapshot(ctx, d.client, "", now,
+		inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: d.client.Endpoint(), Organization: d.client.Organization(), Profile: "demo", Source: inventory.SourceIncident}); err != nil {
+		return err
+	}
+	a, err := reconcile.Assess(ctx, reconcile.AssessInput{Snapshot: now, Since: d.baseline, Ledger: ledger, Client: d.client})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "Verdict: %s (exit 3). Unknown pending operations:\n", a.Verdict)
+	for _, u := range a.UnknownOperations {
+		fmt.Fprintf(d.out, "  %s  %s on %s\n", path.Base(u.Operation), u.Kind, path.Base(u.DeviceGroup))
+	}
+	if a.Verdict == reconcile.VerdictClean || len(a.UnknownOperations) != 1 || a.UnknownOperations[0].Operation != ops.Unknown[0].Operation {
+		return fmt.Errorf("the assessment missed the planted signing request: verdict %s, %d unknown operations", a.Verdict, len(a.UnknownOperations))
+	}
+	fmt.Fprintln(d.out, "The full report (Markdown, or -o json) also diffs the estate against the baseline snapshot and")
+	fmt.Fprintln(d.out, "says what it cannot know. The runbook: docs/incident-response.md.")
+	return nil
+}
+
+// plantSignature plays the attacker with the current (leaked) key: a signing request on the
+// first wallet's MPC key, found through its address as any client would. It returns the
+// wallet's device group.
+func (d *demo) plantSignature(ctx context.Context) (string, error) {
+	attacker, err := clientForKey(d.url, d.key, waas.Options{})
+	if err != nil {
+		return "", err
+	}
+	pool, err := d.firstPool(ctx)
+	if err != nil {
+		return "", err
+	}
+	wallets, err := attacker.ListMPCWallets(ctx, pool, waas.PageRequest{Size: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(wallets.MPCWallets) == 0 {
+		return "", fmt.Errorf("%s has no wallets", pool)
+	}
+	w := wallets.MPCWallets[0]
+	addrs, err := attacker.ListAddresses(ctx, "networks/"+sandbox.SeedNetwork, w.Name, waas.PageRequest{Size: 1})
+	if err != nil {
+		return "", err
+	}
+	if len(addrs.Addresses) == 0 || len(addrs.Addresses[0].MPCKeys) == 0 {
+		return "", fmt.Errorf("%s has no address with an MPC key", w.Name)
+	}
+	digest := sha256.Sum256([]byte("transfer everything to the attacker"))
+	if _, err := attacker.CreateSignature(ctx, addrs.Addresses[0].MPCKeys[0], digest[:]); err != nil {
+		return "", err
+	}
+	return w.DeviceGroup, nil
+}
+
+// writeLedger writes inv as the middle tier's CSV ledger (kind,name,owner), one owner per
+// device group: what docs/reconciliation.md describes.
+func writeLedger(path string, inv sandbox.Inventory) error {
+	owner := make(map[string]string, len(inv.DeviceGroups))
+	for i, g := range inv.DeviceGroups {
+		owner[g.Name] = fmt.Sprintf("user-%d", i+1)
+	}
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	_ = cw.Write([]string{"kind", "name", "owner"})
+	for _, w := range inv.Wallets {
+		_ = cw.Write([]string{"wallet", w.Name, owner[w.DeviceGroup]})
+	}
+	for _, g := range inv.DeviceGroups {
+		_ = cw.Write([]string{"device_group", g.Name, owner[g.Name]})
+	}
+	for _, op := range inv.Operations {
+		_ = cw.Write([]string{"operation", op.Name, owner[op.DeviceGroup]})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
