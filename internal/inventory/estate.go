@@ -11,12 +11,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/nameset"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -32,8 +32,13 @@ import (
 // of every byte before the trailer. A truncated, edited or re-ordered file
 // fails VerifySnapshot.
 
-// SnapshotVersion is the format version in the header.
-const SnapshotVersion = 1
+// SnapshotVersion is the format version written in the header. Version 2
+// records the key that took the snapshot (keyName, keyFingerprint); version
+// 1 files are still read, and their key is unknown.
+const SnapshotVersion = 2
+
+// oldestSnapshotVersion is the oldest format still read.
+const oldestSnapshotVersion = 1
 
 // Kinds of snapshot lines.
 const (
@@ -59,6 +64,15 @@ type SnapshotMeta struct {
 	// SourceRotation, or SourceIncident. An incident's snapshot is taken after
 	// the leak and never serves as a baseline.
 	Source string `json:"source,omitempty"`
+	// KeyName and KeyFingerprint name the API key that took the snapshot
+	// (credentials.Fingerprint of its public key). A version 1 snapshot has
+	// neither: its key is unknown. An incident assessment uses them to tell
+	// a baseline taken before a key came into use from one taken with the
+	// suspected key, possibly after the leak.
+	KeyName        string `json:"keyName,omitempty"`
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	// Version is the snapshot's format version (SnapshotVersion when written).
+	Version int `json:"version,omitempty"`
 }
 
 // Sources of snapshots (SnapshotMeta.Source).
@@ -84,13 +98,16 @@ type Record struct {
 	Organization string     `json:"organization,omitempty"`
 	Profile      string     `json:"profile,omitempty"`
 	Source       string     `json:"source,omitempty"`
-	Name         string     `json:"name,omitempty"`
-	Parent       string     `json:"parent,omitempty"`
-	Pool         string     `json:"pool,omitempty"`
-	Wallet       string     `json:"wallet,omitempty"`
-	Type         string     `json:"type,omitempty"` // an operation's kind: CreateSignature, ...
-	Count        *int       `json:"count,omitempty"`
-	SHA256       string     `json:"sha256,omitempty"`
+	// KeyName and KeyFingerprint are in the header only (version 2).
+	KeyName        string `json:"keyName,omitempty"`
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	Name           string `json:"name,omitempty"`
+	Parent         string `json:"parent,omitempty"`
+	Pool           string `json:"pool,omitempty"`
+	Wallet         string `json:"wallet,omitempty"`
+	Type           string `json:"type,omitempty"` // an operation's kind: CreateSignature, ...
+	Count          *int   `json:"count,omitempty"`
+	SHA256         string `json:"sha256,omitempty"`
 }
 
 // SnapshotFileName is the default file name of a snapshot of profile taken
@@ -106,12 +123,18 @@ type SnapshotWriter struct {
 	summary SnapshotSummary
 }
 
-// NewSnapshotWriter writes the header to w.
+// NewSnapshotWriter writes the header to w. meta must name the key taking
+// the snapshot: every snapshot records it.
 func NewSnapshotWriter(w io.Writer, meta SnapshotMeta) (*SnapshotWriter, error) {
+	if meta.KeyFingerprint == "" || meta.KeyName == "" {
+		return nil, errors.New("snapshot: the key that takes it must be named (name and fingerprint)")
+	}
 	sw := &SnapshotWriter{w: w, h: sha256.New(), summary: SnapshotSummary{SnapshotMeta: meta, Counts: map[string]int{}}}
 	t := meta.Time.UTC()
 	sw.summary.Time = t
-	return sw, sw.line(Record{Kind: KindHeader, Version: SnapshotVersion, Time: &t, Endpoint: meta.Endpoint, Organization: meta.Organization, Profile: meta.Profile, Source: meta.Source})
+	sw.summary.Version = SnapshotVersion
+	return sw, sw.line(Record{Kind: KindHeader, Version: SnapshotVersion, Time: &t, Endpoint: meta.Endpoint, Organization: meta.Organization, Profile: meta.Profile, Source: meta.Source,
+		KeyName: meta.KeyName, KeyFingerprint: meta.KeyFingerprint})
 }
 
 // Add writes one resource line.
@@ -152,6 +175,8 @@ func (sw *SnapshotWriter) line(r Record) error {
 // network list and a set of device groups (35 to 56 bytes a group) are
 // all that is held.
 func TakeSnapshot(ctx context.Context, c *waas.Client, w io.Writer, meta SnapshotMeta) (SnapshotSummary, error) {
+	// The key is the one the client signs with, whatever the caller thinks it is.
+	meta.KeyName, meta.KeyFingerprint = c.KeyName(), credentials.Fingerprint(c.KeyPublic())
 	sw, err := NewSnapshotWriter(w, meta)
 	if err != nil {
 		return SnapshotSummary{}, err
@@ -255,13 +280,11 @@ func readSnapshot(r io.Reader, fn func(Record) error) (SnapshotSummary, error) {
 			if rec.Kind != KindHeader {
 				return sum, corrupt(line, "want the header, found %q", rec.Kind)
 			}
-			if rec.Version != SnapshotVersion {
-				return sum, corrupt(line, "snapshot version %d, this waasctl reads %d", rec.Version, SnapshotVersion)
+			meta, err := headerMeta(rec)
+			if err != nil {
+				return sum, corrupt(line, "%v", err)
 			}
-			if rec.Time != nil {
-				sum.Time = *rec.Time
-			}
-			sum.Endpoint, sum.Organization, sum.Profile, sum.Source = rec.Endpoint, rec.Organization, rec.Profile, rec.Source
+			sum.SnapshotMeta = meta
 		case rec.Kind == KindTrailer:
 			got := hex.EncodeToString(h.Sum(nil))
 			if rec.Count == nil || *rec.Count != sum.Count {
@@ -308,48 +331,55 @@ func ReadSnapshot(r io.Reader, fn func(Record) error) (SnapshotSummary, error) {
 	return readSnapshot(r, fn)
 }
 
-// LatestSnapshot finds the newest snapshot in dir taken for profile of the
-// same endpoint and organization before t, by its header (the file is
-// verified when it is read). It returns "" when there is none.
-func LatestSnapshot(dir, profile, endpoint, org string, before time.Time) (string, SnapshotMeta, error) {
-	// A baseline planted by whoever can write the folder would hide what a leaked key did.
-	if err := fsutil.CheckPrivateDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", SnapshotMeta{}, err
-	}
-	matches, err := filepath.Glob(filepath.Join(dir, safeName(profile)+"-*.jsonl"))
-	if err != nil {
-		return "", SnapshotMeta{}, err
-	}
-	slices.Sort(matches)
-	for i := len(matches) - 1; i >= 0; i-- {
-		meta, err := snapshotHeader(matches[i])
-		if err != nil {
-			continue // not a snapshot, or unreadable: not a baseline
-		}
-		// The glob for "prod" also matches "prod-eu": the header decides. An
-		// incident's own snapshots were taken after the leak: never a baseline.
-		if meta.Source != SourceIncident && meta.Profile == profile && meta.Endpoint == endpoint && meta.Organization == org && meta.Time.Before(before) {
-			return matches[i], meta, nil
-		}
-	}
-	return "", SnapshotMeta{}, nil
-}
-
 func snapshotHeader(path string) (SnapshotMeta, error) {
 	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0) // a link in the folder is no snapshot of ours
 	if err != nil {
 		return SnapshotMeta{}, err
 	}
 	defer f.Close()
-	line, err := bufio.NewReader(fsutil.LineLimitReader(f, MaxSnapshotLine)).ReadBytes('\n')
-	if err != nil {
+	return ReadSnapshotHeader(f)
+}
+
+// ReadSnapshotHeader reads what the header of the snapshot r holds. It
+// checks the header alone: the rest is verified when the file is read.
+func ReadSnapshotHeader(r io.Reader) (SnapshotMeta, error) {
+	line, err := bufio.NewReader(fsutil.LineLimitReader(r, MaxSnapshotLine)).ReadBytes('\n')
+	if err != nil && (!errors.Is(err, io.EOF) || len(line) == 0) {
+		if errors.Is(err, io.EOF) || errors.Is(err, fsutil.ErrLineTooLong) {
+			return SnapshotMeta{}, corrupt(1, "not a snapshot header")
+		}
 		return SnapshotMeta{}, err
 	}
 	var rec Record
 	if err := json.Unmarshal(line, &rec); err != nil || rec.Kind != KindHeader || rec.Time == nil {
 		return SnapshotMeta{}, corrupt(1, "not a snapshot header")
 	}
-	return SnapshotMeta{Time: *rec.Time, Endpoint: rec.Endpoint, Organization: rec.Organization, Profile: rec.Profile, Source: rec.Source}, nil
+	meta, err := headerMeta(rec)
+	if err != nil {
+		return SnapshotMeta{}, corrupt(1, "%v", err)
+	}
+	return meta, nil
+}
+
+// headerMeta checks a header record's version and returns what it says.
+func headerMeta(rec Record) (SnapshotMeta, error) {
+	if rec.Version < oldestSnapshotVersion || rec.Version > SnapshotVersion {
+		return SnapshotMeta{}, fmt.Errorf("snapshot version %d, this waasctl reads %d to %d", rec.Version, oldestSnapshotVersion, SnapshotVersion)
+	}
+	// From version 2 on every snapshot names its key: one that does not was
+	// edited to pass as a baseline of unknown key.
+	if rec.Version >= 2 && (rec.KeyFingerprint == "" || rec.KeyName == "") {
+		return SnapshotMeta{}, fmt.Errorf("a version %d header without the key that took the snapshot", rec.Version)
+	}
+	if rec.Version < 2 && (rec.KeyFingerprint != "" || rec.KeyName != "") {
+		return SnapshotMeta{}, fmt.Errorf("a version %d header cannot name a key", rec.Version)
+	}
+	m := SnapshotMeta{Endpoint: rec.Endpoint, Organization: rec.Organization, Profile: rec.Profile, Source: rec.Source,
+		KeyName: rec.KeyName, KeyFingerprint: rec.KeyFingerprint, Version: rec.Version}
+	if rec.Time != nil {
+		m.Time = *rec.Time
+	}
+	return m, nil
 }
 
 // VerifySnapshot checks a snapshot's header, trailer count and checksum,

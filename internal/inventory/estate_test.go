@@ -39,7 +39,7 @@ func TestSnapshotRoundTripMatchesSandboxStats(t *testing.T) {
 
 func TestSnapshotTamperDetection(t *testing.T) {
 	var buf bytes.Buffer
-	sw, _ := NewSnapshotWriter(&buf, SnapshotMeta{Time: time.Unix(0, 0)})
+	sw, _ := NewSnapshotWriter(&buf, SnapshotMeta{Time: time.Unix(0, 0), KeyName: testKeyName, KeyFingerprint: testKeyFP})
 	for _, n := range []string{"pools/a", "pools/b", "pools/c"} {
 		if err := sw.Add(Record{Kind: KindPool, Name: n}); err != nil {
 			t.Fatal(err)
@@ -85,7 +85,7 @@ func TestSnapshotDiffAfterCreatingAPoolAndAWallet(t *testing.T) {
 	// The client cannot create a wallet without the device side of MPC, so
 	// the wallet arrives in a third snapshot written by hand from b.
 	var c3 bytes.Buffer
-	sw, _ := NewSnapshotWriter(&c3, SnapshotMeta{Time: time.Now()})
+	sw, _ := NewSnapshotWriter(&c3, SnapshotMeta{Time: time.Now(), KeyName: testKeyName, KeyFingerprint: testKeyFP})
 	if _, err := readSnapshot(bytes.NewReader(b.Bytes()), sw.Add); err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,8 @@ func TestSnapshotAndCensusFoldersMustBePrivate(t *testing.T) {
 	if _, _, err := SaveSnapshot(context.Background(), nil, snapshots, "", SnapshotMeta{Profile: "prod", Time: time.Now()}); !errors.As(err, &pe) {
 		t.Fatalf("SaveSnapshot: err = %v", err)
 	}
-	if _, _, err := LatestSnapshot(snapshots, "prod", "e", "o", time.Now()); !errors.As(err, &pe) {
-		t.Fatalf("LatestSnapshot: err = %v", err)
+	if _, err := ListSnapshots(snapshots, "prod", "e", "o"); !errors.As(err, &pe) {
+		t.Fatalf("ListSnapshots: err = %v", err)
 	}
 	c := &Counts{Time: time.Now().UTC(), Profile: "prod", Totals: map[string]int{}}
 	if _, err := SaveCounts(quota, "prod", c); !errors.As(err, &pe) {

@@ -18,8 +18,11 @@ type AssessInput struct {
 	// Snapshot is a snapshot of the estate taken now, with the key in
 	// question or its successor; the assessment reads it, not the API.
 	Snapshot string
-	// Since is an earlier snapshot to diff against; "" when there is none.
-	Since string
+	// Baseline is the earlier snapshot to diff against and why it was chosen
+	// (inventory.ChooseBaseline or JudgeBaseline); nil when there is none.
+	Baseline *inventory.Baseline
+	// Suspect is the key suspected of a leak; nil when not known.
+	Suspect *inventory.SuspectKey
 	// Ledger is the middle tier's ledger; nil when none is configured.
 	Ledger Ledger
 	// Client confirms ledger entries missing from WaaS with a GET; nil
@@ -33,8 +36,8 @@ type AssessInput struct {
 // Verdicts of an assessment.
 const (
 	VerdictFindings     = "findings"     // something is unknown, unexplained or missing
-	VerdictInconclusive = "inconclusive" // nothing found, but with no baseline old and new cannot be told apart
-	VerdictClean        = "clean"        // a baseline and (if configured) the ledger explain everything
+	VerdictInconclusive = "inconclusive" // nothing found, but with no baseline from before the leak old and new cannot be told apart
+	VerdictClean        = "clean"        // a baseline known to predate the leak and (if configured) the ledger explain everything
 )
 
 // Assessment is the blast-radius report of a possibly leaked key.
@@ -42,6 +45,8 @@ type Assessment struct {
 	Verdict  string                    `json:"verdict"`
 	Now      inventory.SnapshotSummary `json:"now"`
 	Snapshot string                    `json:"snapshot"`
+	// Suspect is the key suspected of a leak; nil when not known.
+	Suspect *inventory.SuspectKey `json:"suspect,omitempty"`
 	// Since is the baseline snapshot; nil when there was none.
 	Since *SnapshotRef `json:"since"`
 	// Changes are what was added and removed since the baseline, per
@@ -63,11 +68,23 @@ type Assessment struct {
 	Limitations        []string          `json:"limitations"`
 }
 
-// SnapshotRef names a snapshot.
+// SnapshotRef names a snapshot, the key that took it, and why it is the baseline.
 type SnapshotRef struct {
 	Path   string    `json:"path"`
 	Time   time.Time `json:"time"`
 	Source string    `json:"source,omitempty"` // rotation, incident, or "" (by hand or scheduled)
+	// KeyName and KeyFingerprint name the key that took it; "" in a version 1
+	// snapshot, which did not record it.
+	KeyName        string `json:"keyName,omitempty"`
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
+	// Reason says why it was chosen.
+	Reason string `json:"reason,omitempty"`
+	// PredatesLeak is true when it is known to have been taken before the
+	// suspected key came into use (or before --leaked-since); without it a
+	// quiet diff is inconclusive.
+	PredatesLeak bool `json:"predatesLeak"`
+	// Caveat says why it may postdate the leak.
+	Caveat string `json:"caveat,omitempty"`
 }
 
 // QuotaImpact is one resource kind's count, what was added since the
@@ -105,7 +122,7 @@ var quotaKinds = []struct{ quota, snapshot string }{
 // resource), the added and removed names, the ledger index and the
 // findings.
 func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
-	a := &Assessment{Snapshot: in.Snapshot, UnknownOperations: []UnknownOperation{}, UnknownResources: []UnknownResource{}, MissingResources: []MissingResource{}}
+	a := &Assessment{Snapshot: in.Snapshot, Suspect: in.Suspect, UnknownOperations: []UnknownOperation{}, UnknownResources: []UnknownResource{}, MissingResources: []MissingResource{}}
 	var pools []string
 	sum, err := readSnapshotFile(ctx, in.Snapshot, func(r inventory.Record) error {
 		if r.Kind == inventory.KindPool {
@@ -119,15 +136,21 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 	a.Now = sum
 
 	added := map[string]int{}
-	if in.Since != "" {
-		d, err := diffFiles(ctx, in.Since, in.Snapshot)
+	if b := in.Baseline; b != nil {
+		d, err := diffFiles(ctx, b.Path, in.Snapshot)
 		if err != nil {
 			return nil, err
 		}
 		if d.From.Endpoint != sum.Endpoint || d.From.Organization != sum.Organization {
-			return nil, fmt.Errorf("baseline %s is of %s, organization %s; the estate now is %s, organization %s: pick a baseline of the same estate", in.Since, d.From.Endpoint, d.From.Organization, sum.Endpoint, sum.Organization)
+			return nil, fmt.Errorf("baseline %s is of %s, organization %s; the estate now is %s, organization %s: pick a baseline of the same estate", b.Path, d.From.Endpoint, d.From.Organization, sum.Endpoint, sum.Organization)
 		}
-		a.Since = &SnapshotRef{Path: in.Since, Time: d.From.Time, Source: d.From.Source}
+		// The verified file's header, not what was read of it before, says what it is.
+		a.Since = &SnapshotRef{Path: b.Path, Time: d.From.Time, Source: d.From.Source, KeyName: d.From.KeyName, KeyFingerprint: d.From.KeyFingerprint,
+			Reason: b.Reason, PredatesLeak: b.PredatesLeak, Caveat: b.Caveat}
+		if !d.From.Time.Equal(b.Time) || d.From.KeyFingerprint != b.KeyFingerprint || d.From.Source != b.Source {
+			a.Since.PredatesLeak = false
+			a.Since.Caveat = "the file changed while it was being read"
+		}
 		a.Changes = d.Kinds
 		for _, k := range d.Kinds {
 			added[k.Kind] = len(k.Added)
@@ -175,16 +198,22 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 		a.Quota = append(a.Quota, q)
 	}
 
-	switch {
-	case a.Findings() > 0:
-		a.Verdict = VerdictFindings
-	case a.Since == nil:
-		a.Verdict = VerdictInconclusive
-	default:
-		a.Verdict = VerdictClean
-	}
+	a.Verdict = verdict(a)
 	a.Limitations = limitations(a, in)
 	return a, nil
+}
+
+// verdict is findings when anything was found; otherwise clean only when
+// the baseline is known to predate the leak: one that may have been taken
+// after it hides what the key did before, and proves nothing.
+func verdict(a *Assessment) string {
+	switch {
+	case a.Findings() > 0:
+		return VerdictFindings
+	case a.Since == nil, !a.Since.PredatesLeak:
+		return VerdictInconclusive
+	}
+	return VerdictClean
 }
 
 func limitations(a *Assessment, in AssessInput) []string {
@@ -192,7 +221,10 @@ func limitations(a *Assessment, in AssessInput) []string {
 	if a.Since == nil {
 		out = append(out, "No earlier snapshot of this profile was found, so this report cannot tell old from new: every resource listed may predate the leak. WaaS keeps no creation times. Take snapshots on a schedule ('waasctl inventory snapshot'; 'keys rotate' takes one after each rotation) so the next assessment has a baseline.")
 	} else {
-		out = append(out, fmt.Sprintf("WaaS keeps no creation times: \"added\" means added between the baseline snapshot (%s) and now, by anyone holding a working key, not necessarily by the leaked one. The baseline must predate the leak: anything the key did before the baseline was taken looks old here. If the key may have leaked earlier, pass an older snapshot with --since.", a.Since.Time.UTC().Format(time.RFC3339)))
+		out = append(out, fmt.Sprintf("WaaS keeps no creation times: \"added\" means added between the baseline snapshot (%s) and now, by anyone holding a working key, not necessarily by the leaked one. The baseline must predate the leak: anything the key did before the baseline was taken looks old here. If the key may have leaked earlier, say when with --leaked-since TIME, or pass an older snapshot with --since.", a.Since.Time.UTC().Format(time.RFC3339)))
+		if !a.Since.PredatesLeak {
+			out = append(out, "The baseline is not known to predate the leak, so a quiet diff is inconclusive, not clean. If you know when the key could first have leaked, pass --leaked-since TIME: the newest snapshot before it becomes the baseline.")
+		}
 		if a.Since.Source == inventory.SourceIncident {
 			out = append(out, "The baseline was itself taken during an incident assessment, after a suspected leak.")
 		}

@@ -57,6 +57,8 @@ type Engine struct {
 	VerifyBackoff time.Duration
 	Holder        Holder // for the lock
 	Force         bool   // take over a stale lock
+	// Emergency is recorded in the journal of a rotation this engine starts (Journal.Emergency).
+	Emergency bool
 
 	// guard holds the profile's keys, as last read from the keyring, so that the journal and
 	// the audit log refuse them in any encoding. Journals point at it, so a new read reaches
@@ -186,6 +188,7 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	}
 	j.GuardAgainst(&e.guard)
 	j.Grace = e.Grace.String()
+	j.Emergency = e.Emergency
 	if err := j.Save(e.StateDir); err != nil {
 		return nil, err
 	}

@@ -106,6 +106,11 @@ type Journal struct {
 	RevokedAt  time.Time    `json:"revoked_at,omitzero"`
 	Events     []Event      `json:"events,omitempty"` // the last maxEvents
 
+	// Emergency marks a rotation started by `keys revoke --rotate-first`: the old key may have
+	// leaked, so no inventory snapshot is taken when it ends (one taken now would postdate the
+	// leak and hide what the key did), however many --resume runs it takes to finish.
+	Emergency bool `json:"emergency,omitempty"`
+
 	guard *credentials.Guard // nil: Save refuses any key material, but knows no key in particular
 }
 

@@ -7,6 +7,7 @@ package waas
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,6 +173,9 @@ func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLa
 
 // KeyName is the name of the API key the client signs with.
 func (c *Client) KeyName() string { return c.signer.KeyName() }
+
+// KeyPublic is the public key of the API key the client signs with.
+func (c *Client) KeyPublic() crypto.PublicKey { return c.signer.Public() }
 
 // APIError is an error answer from the API. It names the call and the HTTP
 // status; it never carries request headers, so never the JWT.

@@ -58,6 +58,7 @@ type Signer struct {
 	name   string
 	form   JWTForm
 	signer jose.Signer
+	public crypto.PublicKey
 }
 
 // NewSigner prepares a Signer for the key named keyName (for example
@@ -89,7 +90,7 @@ func NewSigner(keyName string, key crypto.Signer, form JWTForm) (*Signer, error)
 	if err != nil {
 		return nil, fmt.Errorf("jwt: %w", err)
 	}
-	return &Signer{name: keyName, form: form, signer: js}, nil
+	return &Signer{name: keyName, form: form, signer: js, public: key.Public()}, nil
 }
 
 // signingKeyFor picks the JWS algorithm for key and unwraps it into the
@@ -116,6 +117,10 @@ func signingKeyFor(key crypto.Signer) (jose.SignatureAlgorithm, any, error) {
 
 // KeyName returns the name the Signer puts in kid and sub.
 func (s *Signer) KeyName() string { return s.name }
+
+// Public returns the public half of the key the Signer signs with, so that
+// what the key did (a snapshot, say) can record its fingerprint.
+func (s *Signer) Public() crypto.PublicKey { return s.public }
 
 // Sign returns a compact JWT authorising one request. audience is the
 // service's JWT audience (e.g. "waas_pool_service"); method is the HTTP

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,8 +14,11 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/reconcile"
+	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -27,9 +32,13 @@ type AssessOptions struct {
 	StateDir   func() (string, error)
 	Now        func() time.Time
 
-	Profile string
-	Since   string
-	Ledger  cmdutil.LedgerFlags
+	Profile     string
+	Since       string
+	LeakedSince string
+	Key         string
+	Ledger      cmdutil.LedgerFlags
+
+	leakedSince time.Time // LeakedSince parsed
 }
 
 // NewCmdAssess returns `incident assess`.
@@ -40,32 +49,59 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		UseProfile: func(p string) { f.Profile = p },
 	}
 	cmd := &cobra.Command{
-		Use:   "assess [PROFILE] [--since SNAPSHOT] [--ledger SOURCE]",
+		Use:   "assess [PROFILE] [--leaked-since TIME | --since SNAPSHOT] [--key NAME|FINGERPRINT] [--ledger SOURCE]",
 		Short: "Report the blast radius of a possibly leaked key: what changed, what is unknown",
 		Long: `Assess what a possibly leaked API key of PROFILE could have done. The command takes a
 fresh snapshot of the estate with the profile's current key (saved in the state folder as
 evidence), then:
 
-  - diffs it against the baseline: --since SNAPSHOT, or the newest earlier snapshot of the
-    profile (same endpoint and organization) in the state folder;
+  - diffs it against a baseline taken before the suspected key came into use (below);
   - reconciles it with the middle tier's ledger (--ledger or the profile's ledger.dsn):
     pending MPC operations, wallets and device groups the ledger does not know;
   - shows quota usage and how much of it the additions took;
   - lists what it cannot know (WaaS keeps no creation times, and more).
 
-Markdown for people (the default), -o json or yaml for tools. Without a baseline the verdict
-is "inconclusive", never "clean": old and new cannot be told apart.
+The suspected key is the key the command signs with (the profile's current key), except
+after 'keys revoke --rotate-first': then it is the key that emergency rotation replaced.
+--key NAME|FINGERPRINT names another. Snapshots record the key that took them, so the
+baseline is, among the profile's snapshots in the state folder (same endpoint and
+organization; an assessment's own snapshots never count):
+
+  - with --leaked-since TIME (RFC 3339, or a duration ago such as 36h or 2d): the newest
+    snapshot taken before TIME;
+  - else the suspected key's promotion snapshot (the one 'keys rotate' takes with the new
+    key);
+  - else the newest snapshot known to predate the key: taken before the rotation that
+    created it, or with an earlier key before the suspected one is known to have been used;
+  - else the closest snapshot there is, flagged as possibly taken after the leak.
+
+--since SNAPSHOT names the baseline file instead, judged by the same rules (with
+--leaked-since too: it predates the leak if it was taken before TIME). The report
+states the suspected key, the baseline's time, the key that took it and why it was chosen.
+
+Markdown for people (the default), -o json or yaml for tools. The verdict is "clean" only
+when nothing unknown was found against a baseline known to predate the leak. Without a
+baseline, or with one that may have been taken after the leak (with the suspected key, or
+by a key that is unknown), it is "inconclusive", never "clean".
 
 Exits 0 only when the verdict is "clean"; 3 for "findings" or "inconclusive"; 1 when the
 snapshot, baseline or ledger cannot be read; 2 for bad flags, such as a --since file that
-does not exist.`,
-		Example: `  waasctl keys revoke --profile prod --rotate-first --reason "key in a public gist"
+does not exist or a --leaked-since time in the future.`,
+		Example: `  waasctl keys revoke prod --rotate-first --reason "key in a public gist" --yes
   waasctl incident assess prod --ledger postgres://auditor@db/ledger > incident.md
+  waasctl incident assess prod --leaked-since 2026-11-01T08:00:00Z
   waasctl incident assess prod --since ~/.local/state/waasctl/snapshots/prod-20261101T000000.000Z.jsonl -o json`,
 		Args: cmdutil.MaximumArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
 				return err
+			}
+			if opts.LeakedSince != "" {
+				t, err := parseLeakedSince(opts.LeakedSince, opts.Now())
+				if err != nil {
+					return cmdutil.FlagErrorf("--leaked-since: %v", err)
+				}
+				opts.leakedSince = t
 			}
 			opts.UseProfile(opts.Profile)
 			if runF != nil {
@@ -74,7 +110,9 @@ does not exist.`,
 			return assessRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Since, "since", "", "Baseline snapshot `file` (default: the newest earlier snapshot of PROFILE in the state folder)")
+	cmd.Flags().StringVar(&opts.Since, "since", "", "Baseline snapshot `file` (default: chosen from PROFILE's snapshots in the state folder, before the suspected key came into use)")
+	cmd.Flags().StringVar(&opts.LeakedSince, "leaked-since", "", "The key may have leaked from this `time` on (RFC 3339, or a duration ago: 36h, 2d): the baseline is the newest snapshot before it")
+	cmd.Flags().StringVar(&opts.Key, "key", "", "The suspected key, by name or fingerprint (default: the profile's current key, or the key an emergency rotation replaced)")
 	opts.Ledger.AddFlags(cmd)
 	return cmd
 }
@@ -112,12 +150,25 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	}
 	dir := inventory.SnapshotDir(stateDir)
 	meta := inventory.SnapshotMeta{Time: opts.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile, Source: inventory.SourceIncident}
-	since := opts.Since
-	if since == "" {
-		if since, _, err = inventory.LatestSnapshot(dir, opts.Profile, meta.Endpoint, meta.Organization, meta.Time); err != nil {
+	snaps, err := inventory.ListSnapshots(dir, opts.Profile, meta.Endpoint, meta.Organization)
+	if err != nil {
+		return err
+	}
+	suspect, err := suspectKey(opts, c, stateDir, snaps, meta.Time)
+	if err != nil {
+		return err
+	}
+	var baseline *inventory.Baseline
+	if opts.Since != "" {
+		b, err := judgeSinceFile(ctx, opts.Since, snaps, suspect, opts.leakedSince)
+		if err != nil {
 			return err
 		}
+		baseline = &b
+	} else {
+		baseline = inventory.ChooseBaseline(snaps, suspect, opts.leakedSince)
 	}
+	fmt.Fprintf(opts.IO.ErrOut, "suspected key: %s (%s): %s\n", orNone(suspect.Name), credentials.ShortFingerprint(suspect.Fingerprint), suspect.Why)
 	fmt.Fprintf(opts.IO.ErrOut, "taking a snapshot of the estate with profile %s...\n", opts.Profile)
 	path, _, err := inventory.SaveSnapshot(ctx, c, dir, "", meta)
 	if err != nil {
@@ -127,7 +178,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return cmdutil.APIError(err)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s\n", path)
-	a, err := reconcile.Assess(ctx, reconcile.AssessInput{Snapshot: path, Since: since, Ledger: ledger, Client: c, Limits: limits})
+	a, err := reconcile.Assess(ctx, reconcile.AssessInput{Snapshot: path, Baseline: baseline, Suspect: &suspect, Ledger: ledger, Client: c, Limits: limits})
 	if err != nil {
 		if ctx.Err() != nil {
 			return cmdutil.ExitErrorf(cmdutil.ExitInterrupted, "interrupted; no assessment was made")
@@ -149,3 +200,117 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	}
 	return nil
 }
+
+// parseLeakedSince reads --leaked-since: an RFC 3339 time, or a duration
+// before now (36h, 2d). A time in the future is a mistake, not a baseline.
+func parseLeakedSince(s string, now time.Time) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		d, derr := time.ParseDuration(s)
+		if derr != nil {
+			d, derr = config.ParseAge(s) // 2d, 1w
+		}
+		if derr != nil {
+			return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-01T08:00:00Z) nor a duration ago (36h, 2d)", s)
+		}
+		t = now.Add(-d)
+	}
+	if t.After(now) {
+		return time.Time{}, fmt.Errorf("%s is in the future; give when the key may first have leaked", t.UTC().Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// judgeSinceFile reads the header of the baseline named with --since and
+// judges it by the baseline rules. A missing file is a usage error.
+func judgeSinceFile(ctx context.Context, path string, snaps []inventory.SnapshotFile, k inventory.SuspectKey, leakedSince time.Time) (inventory.Baseline, error) {
+	f, err := fsutil.Open(ctx, path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return inventory.Baseline{}, cmdutil.FlagErrorf("--since %s: no such file or directory", path)
+		}
+		return inventory.Baseline{}, fmt.Errorf("--since %s: %w", path, err)
+	}
+	defer f.Close()
+	meta, err := inventory.ReadSnapshotHeader(f)
+	if err != nil {
+		return inventory.Baseline{}, fmt.Errorf("baseline %s: %w", path, err)
+	}
+	return inventory.JudgeBaseline(inventory.SnapshotFile{Path: path, SnapshotMeta: meta}, snaps, k, leakedSince), nil
+}
+
+// suspectKey says which key is suspected and what the rotation journals
+// tell of when it came into use: created by a rotation (it cannot have
+// leaked before that rotation started) and replaced by one (it was in use
+// then). Without --key it is the key this command signs with, the
+// profile's current key, unless that key was made by an emergency rotation
+// (keys revoke --rotate-first): then the responder is assessing the key the
+// rotation replaced.
+func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile, now time.Time) (inventory.SuspectKey, error) {
+	signing := rotation.KeyRef{Name: c.KeyName(), Fingerprint: credentials.Fingerprint(c.KeyPublic())}
+	journals, err := rotation.History(stateDir, opts.Profile)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation history was not read (%v): the assessment knows less of when keys came into use\n", err)
+	}
+	active, err := rotation.LoadJournal(stateDir, opts.Profile)
+	switch {
+	case err != nil:
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation journal was not read (%v): the assessment knows less of when keys came into use\n", err)
+	case active != nil:
+		journals = append(journals, active)
+	}
+
+	var k inventory.SuspectKey
+	if opts.Key != "" {
+		ref, ok := findKey(opts.Key, signing, journals, snaps)
+		if !ok {
+			return k, cmdutil.FlagErrorf("--key %s: profile %q knows no such key (not the key in use, not in its rotations or snapshots); give its full fingerprint (SHA256:...), or say when the leak could have started with --leaked-since", opts.Key, opts.Profile)
+		}
+		k = inventory.SuspectKey{Name: ref.Name, Fingerprint: ref.Fingerprint, Why: "named with --key"}
+	} else {
+		k = inventory.SuspectKey{Name: signing.Name, Fingerprint: signing.Fingerprint, Why: fmt.Sprintf("the key profile %s uses now (its current key)", opts.Profile)}
+		if n := len(journals); n > 0 {
+			last := journals[n-1]
+			if last.Emergency && last.Step != rotation.StepAborted && (!last.Step.Finished() || last.NewKey.Fingerprint == signing.Fingerprint) && last.OldKey.Fingerprint != "" {
+				k = inventory.SuspectKey{Name: last.OldKey.Name, Fingerprint: last.OldKey.Fingerprint,
+					Why: fmt.Sprintf("the key the emergency rotation %s ('keys revoke --rotate-first', started %s) replaced", last.ID, last.StartedAt.UTC().Format(time.RFC3339))}
+			}
+		}
+	}
+	for _, j := range journals {
+		if j.NewKey.Fingerprint == k.Fingerprint && (k.CreatedAt.IsZero() || j.StartedAt.Before(k.CreatedAt)) {
+			k.CreatedAt = j.StartedAt
+		}
+		if j.OldKey.Fingerprint == k.Fingerprint && (k.InUseAt.IsZero() || j.StartedAt.Before(k.InUseAt)) {
+			k.InUseAt, k.InUseBy = j.StartedAt, fmt.Sprintf("rotation %s away from it started %s", j.ID, j.StartedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	if k.InUseAt.IsZero() && k.Fingerprint == signing.Fingerprint {
+		k.InUseAt, k.InUseBy = now, "the profile signs with it now"
+	}
+	return k, nil
+}
+
+// findKey finds the key named by want (a name, a fingerprint or a short
+// fingerprint) among those the profile is known to have used.
+func findKey(want string, signing rotation.KeyRef, journals []*rotation.Journal, snaps []inventory.SnapshotFile) (rotation.KeyRef, bool) {
+	known := []rotation.KeyRef{signing}
+	for _, j := range journals {
+		known = append(known, j.OldKey, j.NewKey)
+	}
+	for _, s := range snaps {
+		known = append(known, rotation.KeyRef{Name: s.KeyName, Fingerprint: s.KeyFingerprint})
+	}
+	for _, r := range known {
+		if r.Fingerprint != "" && (r.Name == want || r.Fingerprint == want || credentials.ShortFingerprint(r.Fingerprint) == want) {
+			return r, true
+		}
+	}
+	if fullFingerprint.MatchString(want) {
+		return rotation.KeyRef{Fingerprint: want}, true
+	}
+	return rotation.KeyRef{}, false
+}
+
+// fullFingerprint is credentials.Fingerprint's form: SHA-256 in unpadded base64.
+var fullFingerprint = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)

@@ -14,7 +14,7 @@ func NewCmdIncident(f *cmdutil.Factory) *cobra.Command {
 		Short: "Respond to a leaked key: assess what it could have done",
 		Long: `Commands for the responder to a possibly leaked API key. First stop the key:
 
-  waasctl keys revoke --rotate-first --reason "leaked in CI log"
+  waasctl keys revoke PROFILE --rotate-first --reason "leaked in CI log" --yes
 
 then assess the blast radius with 'waasctl incident assess PROFILE'. The runbook is
 docs/incident-response.md.`,

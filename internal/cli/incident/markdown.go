@@ -23,8 +23,22 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 	p("- Taken: %s\n", a.Now.Time.UTC().Format(time.RFC3339))
 	p("- Endpoint: %s, organization %s\n", a.Now.Endpoint, orNone(a.Now.Organization))
 	p("- Snapshot: `%s` (%d resources, sha256 %s)\n", a.Snapshot, a.Now.Count, short(a.Now.SHA256))
-	if a.Since != nil {
-		p("- Baseline: `%s` (%s, %s before this report)\n", a.Since.Path, a.Since.Time.UTC().Format(time.RFC3339), a.Now.Time.Sub(a.Since.Time).Round(time.Second))
+	if k := a.Suspect; k != nil {
+		p("- Suspected key: %s (%s): %s\n", orNone(k.Name), orNone(k.Fingerprint), k.Why)
+	}
+	if b := a.Since; b != nil {
+		p("- Baseline: `%s` (%s, %s before this report)\n", b.Path, b.Time.UTC().Format(time.RFC3339), a.Now.Time.Sub(b.Time).Round(time.Second))
+		if b.KeyFingerprint != "" {
+			p("  - taken with key %s (%s)%s\n", b.KeyName, b.KeyFingerprint, map[bool]string{true: ", the suspected key", false: ""}[a.Suspect != nil && b.KeyFingerprint == a.Suspect.Fingerprint])
+		} else {
+			p("  - taken with a key that is unknown (a version 1 snapshot)\n")
+		}
+		p("  - why this one: %s\n", b.Reason)
+		if b.PredatesLeak {
+			p("  - known to predate the leak\n")
+		} else {
+			p("  - **may postdate the leak**: %s\n", b.Caveat)
+		}
 	} else {
 		p("- Baseline: **none**\n")
 	}
@@ -35,7 +49,11 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 	case reconcile.VerdictFindings:
 		p("%d findings below need a look.\n\n", a.Findings())
 	case reconcile.VerdictInconclusive:
-		p("Nothing unknown was found, but without a baseline snapshot this report **cannot tell old from new**: it does not show the estate is clean.\n\n")
+		if a.Since == nil {
+			p("Nothing unknown was found, but without a baseline snapshot this report **cannot tell old from new**: it does not show the estate is clean.\n\n")
+		} else {
+			p("Nothing unknown was found since the baseline, but the baseline **may postdate the leak** (see above): this does not show the estate is clean. If you know when the key could first have leaked, run again with --leaked-since TIME.\n\n")
+		}
 	case reconcile.VerdictClean:
 		p("Everything added since the baseline is accounted for%s.\n\n", map[bool]string{true: " by the ledger", false: ""}[a.Ledger != ""])
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/waas"
 )
@@ -42,8 +43,8 @@ func NewCmdSnapshot(f *cmdutil.Factory, runF func(context.Context, *SnapshotOpti
 		Use:   "snapshot [--out FILE]",
 		Short: "Save a complete, integrity-checked snapshot of the estate",
 		Long: `Write every pool, wallet, device group, pending operation and address as JSON lines,
-with a header naming the endpoint, organization and profile and a trailer holding the
-count and SHA-256 of the lines. The file appears complete or not at all (0600).
+with a header naming the endpoint, organization, profile and the API key that took it (name
+and fingerprint) and a trailer holding the count and SHA-256 of the lines. The file appears complete or not at all (0600).
 
 Without --out it goes to the state folder: snapshots/PROFILE-TIME.jsonl. The path and the
 counts are printed on stderr; -o json prints them on stdout.`,
@@ -88,7 +89,8 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 	for _, k := range inventory.ResourceKinds {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Counts[k], k))
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s: %d resources (%s)\n", path, sum.Count, strings.Join(parts, ", "))
+	// The key that took it decides whether it can be a baseline when that key is suspected.
+	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s: %d resources (%s); taken with key %s (%s)\n", path, sum.Count, strings.Join(parts, ", "), sum.KeyName, credentials.ShortFingerprint(sum.KeyFingerprint))
 	switch format := opts.Output().Resolve(opts.IO); format {
 	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
 		return cmdutil.PrintObject(opts.IO, format, SnapshotResult{Path: path, SnapshotSummary: sum}, nil)

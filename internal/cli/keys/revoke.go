@@ -156,8 +156,8 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		audit("revoke.rotate-first", "started", opts.Reason)
 		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true,
 			// A snapshot now would be taken after the leak: it must never become the
-			// baseline an incident assessment compares with.
-			NoSnapshot: true}
+			// baseline an incident assessment compares with. The journal records it, for --resume.
+			NoSnapshot: true, Emergency: true}
 		if err := rotateRun(ctx, rot); err != nil {
 			audit("revoke.rotate-first", "failed", opts.Reason)
 			return err

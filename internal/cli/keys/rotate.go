@@ -35,6 +35,9 @@ type RotateOptions struct {
 	Force   bool
 
 	NoSnapshot bool
+	// Emergency starts an emergency rotation (keys revoke --rotate-first): its journal says so,
+	// and no snapshot is taken when it ends, on this run or on a --resume.
+	Emergency bool
 }
 
 // NewCmdRotate returns `keys rotate`.
@@ -50,7 +53,8 @@ authenticates and sees the same pools) -> deliver (every sink in the profile) ->
 PREVIOUS) -> revoke (after the grace period, the old key is revoked and seen refused).
 Once done, an inventory snapshot is taken with the new key (snapshots/ in the state
 folder): the baseline 'incident assess' diffs against if this key ever leaks. A failed
-snapshot is a warning, not a failed rotation; --no-snapshot skips it.
+snapshot is a warning, not a failed rotation; --no-snapshot skips it, and an emergency
+rotation (keys revoke --rotate-first) takes none, not even on --resume.
 
 The journal in the state folder records every step, so a rotation stopped by anything,
 even kill -9, continues with --resume or is rolled back with --abort. One rotation per
@@ -137,7 +141,12 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		case rotation.StepDone:
 			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q done: %s (%s) is current; the old key is revoked.\n",
 				opts.Profile, j.NewKey.Name, credentials.ShortFingerprint(j.NewKey.Fingerprint))
-			if !opts.NoSnapshot {
+			switch {
+			case j.Emergency:
+				// The old key may have leaked: a snapshot now would postdate the leak, and
+				// must never become the baseline an incident assessment compares with.
+				fmt.Fprintf(opts.IO.ErrOut, "No inventory snapshot: this was an emergency rotation; assess the old key with: waasctl incident assess %s\n", opts.Profile)
+			case !opts.NoSnapshot:
 				snapshotAfterRotation(ctx, opts)
 			}
 		case rotation.StepAborted:
@@ -294,7 +303,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		Profile: opts.Profile, StateDir: stateDir, Store: store, Issuer: issuer, Sinks: sinks,
 		Check: check, Audit: audit, Grace: grace, GraceSet: opts.Grace != "",
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
-		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force,
+		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
 	}, nil
 }
 

@@ -70,7 +70,7 @@ type demo struct {
 	// its audit log, and the snapshot taken with the new key (the baseline if it leaks).
 	eng      *rotation.Engine
 	auditDir string
-	baseline string
+	baseline *inventory.Baseline
 }
 
 func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
@@ -407,11 +407,14 @@ func (d *demo) rotate(ctx context.Context, tmp string) error {
 	fmt.Fprintf(d.out, "Audit log: %d hash-chained entries, verified OK=%v (waasctl log verify).\n", rep.Entries, rep.OK)
 	fmt.Fprintln(d.out, "Killed at any step, 'waasctl keys rotate demo --resume' finishes the rotation and --abort undoes it.")
 	// keys rotate takes a snapshot with the new key: the baseline if this key ever leaks.
-	d.baseline, _, err = inventory.SaveSnapshot(ctx, d.client, filepath.Join(tmp, "state", "snapshots"), "",
-		inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: d.client.Endpoint(), Organization: d.client.Organization(), Profile: "demo", Source: inventory.SourceRotation})
+	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: d.client.Endpoint(), Organization: d.client.Organization(), Profile: "demo", Source: inventory.SourceRotation}
+	path, _, err := inventory.SaveSnapshot(ctx, d.client, filepath.Join(tmp, "state", "snapshots"), "", meta)
 	if err != nil {
 		return err
 	}
+	// The new key's promotion snapshot: taken before anyone else could have used it.
+	d.baseline = &inventory.Baseline{SnapshotFile: inventory.SnapshotFile{Path: path, SnapshotMeta: meta},
+		Reason: "the suspected key's promotion snapshot", PredatesLeak: true}
 	fmt.Fprintln(d.out, "A snapshot of the estate taken with the new key is the baseline if it ever leaks.")
 	return nil
 }
@@ -563,7 +566,7 @@ func (d *demo) respond(ctx context.Context, tmp string) error {
 		inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: d.client.Endpoint(), Organization: d.client.Organization(), Profile: "demo", Source: inventory.SourceIncident}); err != nil {
 		return err
 	}
-	a, err := reconcile.Assess(ctx, reconcile.AssessInput{Snapshot: now, Since: d.baseline, Ledger: ledger, Client: d.client})
+	a, err := reconcile.Assess(ctx, reconcile.AssessInput{Snapshot: now, Baseline: d.baseline, Ledger: ledger, Client: d.client})
 	if err != nil {
 		return err
 	}
