@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/x509"
@@ -59,27 +60,37 @@ func NewGuard(secrets ...string) *Guard {
 			}
 			continue
 		}
-		var raws [][]byte
+		var raws, ders [][]byte
+		var secretPart []byte // the bytes that are the secret itself, inside each DER
 		switch k := signer.(type) {
 		case *ecdsa.PrivateKey:
 			scalar := make([]byte, 32)
 			k.D.FillBytes(scalar)
-			raws = append(raws, scalar)
+			raws, secretPart = append(raws, scalar), scalar
 			if der, err := x509.MarshalECPrivateKey(k); err == nil {
-				raws = append(raws, der)
+				ders = append(ders, der)
 			}
 			if der, err := x509.MarshalPKCS8PrivateKey(k); err == nil {
-				raws = append(raws, der)
+				ders = append(ders, der)
 			}
 		case ed25519.PrivateKey:
-			raws = append(raws, k.Seed(), []byte(k))
+			raws, secretPart = append(raws, k.Seed(), []byte(k)), k.Seed()
 			if der, err := x509.MarshalPKCS8PrivateKey(k); err == nil {
-				raws = append(raws, der)
+				ders = append(ders, der)
 			}
 		}
-		for _, raw := range raws {
+		for _, raw := range append(raws, ders...) {
 			g.needles = append(g.needles, base64.RawStdEncoding.EncodeToString(raw), base64.RawURLEncoding.EncodeToString(raw))
 			g.hexNeedles = append(g.hexNeedles, hex.EncodeToString(raw))
+		}
+		// A PEM's body is the DER in base64, where the secret does not start on a
+		// 3-byte boundary: its own base64 is not a substring of the PEM text. The
+		// characters that encode only secret bytes are, so a fragment of the PEM
+		// (its first body line alone, split in two) is caught too.
+		for _, der := range ders {
+			if n := secretRun(der, secretPart); n != "" {
+				g.needles = append(g.needles, n, strings.NewReplacer("+", "-", "/", "_").Replace(n))
+			}
 		}
 	}
 	return g
@@ -386,4 +397,19 @@ func hasHexKey(s string) bool {
 		}
 	}
 	return false
+}
+
+// secretRun returns the base64 characters of der that encode bytes of part
+// (found inside der) and nothing else: the 3-byte groups wholly inside it.
+func secretRun(der, part []byte) string {
+	off := bytes.Index(der, part)
+	if off < 0 {
+		return ""
+	}
+	from, to := (off+2)/3*3, (off+len(part))/3*3
+	if to-from < 18 { // 24 characters: too short to tell from chance
+		return ""
+	}
+	enc := base64.StdEncoding.EncodeToString(der)
+	return enc[from/3*4 : to/3*4]
 }

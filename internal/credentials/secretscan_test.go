@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"strings"
 	"testing"
 )
@@ -192,4 +193,39 @@ func FuzzGuard(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The first body line of the profile's own PEM holds the whole P-256 scalar;
+// pasted alone, or split in two by a space or a line break, it is refused.
+func TestGuardRefusesAFragmentOfTheProfilesPEM(t *testing.T) {
+	for _, gen := range []func() (any, error){
+		func() (any, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) },
+		func() (any, error) { _, k, err := ed25519.GenerateKey(rand.Reader); return k, err },
+	} {
+		key, err := gen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var block *pem.Block
+		if k, ok := key.(*ecdsa.PrivateKey); ok {
+			der, _ := x509.MarshalECPrivateKey(k)
+			block = &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+		} else {
+			der, _ := x509.MarshalPKCS8PrivateKey(key)
+			block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
+		}
+		text := string(pem.EncodeToMemory(block))
+		g := NewGuard(text)
+		first := strings.Split(text, "\n")[1]
+		for _, s := range []string{
+			first,
+			first[:30] + " " + first[30:],
+			first[:25] + "\n" + first[25:],
+			"reason: " + first[:33] + " " + first[33:] + " (pasted by mistake)",
+		} {
+			if !g.Refuses(s) {
+				t.Errorf("%s: the guard lets through %q", block.Type, s)
+			}
+		}
+	}
 }

@@ -43,6 +43,8 @@ var ErrNotRegular = errors.New("not a regular file")
 // does not exist is an error matching fs.ErrNotExist. It changes nothing: MkdirPrivate is the
 // one that creates and tightens.
 func CheckPrivateDir(dir string) error {
+	// "link/" and "link/." resolve the link before Lstat sees it: clean first.
+	dir = filepath.Clean(dir)
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -73,6 +75,7 @@ func checkDirInfo(dir string, fi os.FileInfo) error {
 // (through the open folder, never through a symlink); one they can write is refused, since
 // they may have planted files in it already.
 func MkdirPrivate(dir string) error {
+	dir = filepath.Clean(dir) // "link/" would let Lstat follow the link
 	if fi, err := os.Lstat(dir); err == nil {
 		if err := checkDirInfo(dir, fi); err != nil {
 			return err // before MkdirAll, which would follow a symlink

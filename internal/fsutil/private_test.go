@@ -114,3 +114,25 @@ func TestOpenNoFollowRefusesSymlinks(t *testing.T) {
 		t.Fatalf("victim mode %v", fi.Mode().Perm())
 	}
 }
+
+// "link/" and "link/." name the link's target to Lstat: WAASCTL_STATE_DIR=link/
+// in a CI template must be refused like WAASCTL_STATE_DIR=link.
+func TestATrailingSlashDoesNotHideASymlink(t *testing.T) {
+	base := t.TempDir()
+	target := filepath.Join(base, "elsewhere")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "state")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link + "/", link + "/.", link + "//"} {
+		if err := CheckPrivateDir(p); err == nil || !strings.Contains(err.Error(), "symlink") {
+			t.Errorf("CheckPrivateDir(%q) = %v, want the symlink refused", p, err)
+		}
+		if err := MkdirPrivate(p); err == nil || !strings.Contains(err.Error(), "symlink") {
+			t.Errorf("MkdirPrivate(%q) = %v, want the symlink refused", p, err)
+		}
+	}
+}

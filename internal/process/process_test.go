@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -177,5 +178,40 @@ func TestNoChildIsStartedOutsideThisPackage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A hook that prompts on the terminal must fail at once, not stop in the
+// background and hang the rotation: children have no controlling terminal.
+// The check runs in a copy of this test under script(1), which gives it a
+// terminal, as an operator's shell would.
+func TestChildHasNoControllingTerminal(t *testing.T) {
+	if os.Getenv("PROCESS_TEST_UNDER_TTY") == "1" {
+		if _, err := os.Stat("/dev/tty"); err != nil {
+			t.Fatal("no terminal under script(1)")
+		}
+		if f, err := os.Open("/dev/tty"); err != nil {
+			t.Fatalf("this process has no terminal to hide: %v", err)
+		} else {
+			f.Close()
+		}
+		cmd := Command(t.Context(), []string{"sh", "-c", "exec 3</dev/tty && echo has-a-terminal"})
+		var out strings.Builder
+		cmd.Stdout = &out
+		err := Run(t.Context(), cmd)
+		if err == nil || strings.Contains(out.String(), "has-a-terminal") {
+			t.Fatalf("the child opened /dev/tty (err %v): a prompt there would stop it in the background", err)
+		}
+		return
+	}
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatal("script(1) (util-linux) is needed to give this test a terminal")
+	}
+	cmd := exec.CommandContext(t.Context(), script, "-qec", os.Args[0]+" -test.run=^TestChildHasNoControllingTerminal$ -test.count=1", "/dev/null")
+	cmd.Env = append(os.Environ(), "PROCESS_TEST_UNDER_TTY=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") {
+		t.Fatalf("under a terminal: %v\n%s", err, out)
 	}
 }

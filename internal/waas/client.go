@@ -150,8 +150,10 @@ func Cleartext(base *url.URL) bool {
 		return false
 	}
 	host := base.Hostname()
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return false // RFC 6761: resolvers must answer loopback for these
+	// Only "localhost" itself: Go's proxy bypass covers it and IP literals, not
+	// *.localhost names, which go through DNS and HTTP_PROXY like any other.
+	if strings.EqualFold(host, "localhost") {
+		return false
 	}
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
