@@ -50,6 +50,7 @@ const (
 	jwtReasonURI             = "uri mismatch"
 	jwtReasonMissingExp      = "missing exp"
 	jwtReasonMissingNbf      = "missing nbf"
+	jwtReasonBeforeRestart   = "token made before the sandbox restarted from its state file"
 	jwtReasonNotYetValid     = "token not yet valid"
 	jwtReasonExpired         = "token expired"
 	jwtReasonIssuedFuture    = "token issued in the future"
@@ -95,6 +96,11 @@ type jwtVerifier struct {
 	now         func() time.Time
 	skew        time.Duration // tolerated clock difference, each way
 	maxLifetime time.Duration // longest exp-nbf accepted
+	// notBefore, when set, refuses tokens whose nbf is earlier: a sandbox
+	// restored from --state cannot know every nonce used before it stopped
+	// (they are saved a second or so after use), so it takes no token made
+	// before it started serving.
+	notBefore time.Time
 }
 
 // newJWTVerifier allows 30 s of skew, generous next to the 60 s tokens, and
@@ -402,6 +408,8 @@ func (v jwtVerifier) checkTimes(c jwtClaims) error {
 		return jwtReject(jwtReasonExpired)
 	case c.iat != nil && c.iat.After(now.Add(v.skew)):
 		return jwtReject(jwtReasonIssuedFuture)
+	case !v.notBefore.IsZero() && c.nbf.Before(v.notBefore):
+		return jwtReject(jwtReasonBeforeRestart)
 	case !c.exp.After(*c.nbf):
 		return jwtReject(jwtReasonLifetime)
 	case c.exp.Sub(*c.nbf) > v.maxLifetime,

@@ -172,6 +172,14 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.nonces.restore(s.state.Nonces, s.now())
+	if loaded {
+		// nbf is whole seconds: tokens made from the next second on are this
+		// run's. Serving waits for it (under a second), so none is refused.
+		s.verifier.notBefore = s.now().Truncate(time.Second).Add(time.Second)
+		if d := s.verifier.notBefore.Sub(s.now()); d > 0 && d <= time.Second {
+			time.Sleep(d)
+		}
+	}
 	if cfg.StatePath != "" {
 		s.stopSave, s.saveDone = make(chan struct{}), make(chan struct{})
 		go s.saveLoop()
