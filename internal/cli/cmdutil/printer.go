@@ -94,7 +94,7 @@ func (p *ListPrinter[T]) Add(item T) error {
 		}
 	case OutputCSV:
 		p.n++
-		return p.writeCSV(p.rawValues(item))
+		return p.writeCSV(p.values(item))
 	case OutputYAML:
 		b, err := marshalYAML(item, true)
 		if err != nil {
@@ -216,7 +216,7 @@ func (p *ListPrinter[T]) headers() []string {
 	return h
 }
 
-// rawValues is for CSV, whose quoting copes with any value.
+// rawValues are the columns' values as they are.
 func (p *ListPrinter[T]) rawValues(item T) []string {
 	v := make([]string, len(p.cols))
 	for i, c := range p.cols {
@@ -225,7 +225,9 @@ func (p *ListPrinter[T]) rawValues(item T) []string {
 	return v
 }
 
-// values is for the table and TSV, whose values are flattened.
+// values is for the table, TSV and CSV, whose values are flattened: CSV's quoting copes with
+// any value, but a CSV file is also read on a terminal, where an escape sequence in a name
+// someone else chose must not arrive (JSON and YAML escape such characters losslessly).
 func (p *ListPrinter[T]) values(item T) []string {
 	v := p.rawValues(item)
 	for i := range v {

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ func TestListPrinterFormats(t *testing.T) {
 		{"csv", OutputCSV, false, "" +
 			"ID,DISPLAY NAME,WALLETS\n" +
 			"pools/1,Main,12\n" +
-			"pools/22,\"tab\there, \"\"quoted\"\" <b>\",0\n"},
+			"pools/22,\"tab here, \"\"quoted\"\" <b>\",0\n"}, // a control character (a tab) becomes a space, as in TSV
 		{"yaml", OutputYAML, false, "" +
 			"- id: pools/1\n" +
 			"  displayName: Main\n" +
@@ -178,6 +179,12 @@ func TestListPrinterDefusesHostileNames(t *testing.T) {
 		if got.Name != hostile {
 			t.Errorf("%s changed the name: %q", f, got.Name)
 		}
+	}
+	// CSV is read by people too (cat, a terminal preview): its cells are made safe like TSV's.
+	c := printList(t, OutputCSV, false, items, poolColumns)
+	safeOutput("csv", c, "\n")
+	if rows, err := csv.NewReader(strings.NewReader(c)).ReadAll(); err != nil || len(rows) != 3 {
+		t.Errorf("csv does not read back as a header and 2 rows (%v):\n%s", err, c)
 	}
 	y := printList(t, OutputYAML, false, items, poolColumns)
 	safeOutput("yaml", y, "\n")
