@@ -3,7 +3,6 @@ package fsutil
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -114,8 +113,12 @@ func ReadFileNoFollow(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	return ReadAll(f, path, maxPrivateFile)
 }
+
+// maxPrivateFile caps what ReadFileNoFollow reads: the files in waasctl's
+// private folders (an audit head, a census) are far smaller.
+const maxPrivateFile = 64 << 20
 
 // TightenFile makes the file at path mode 0600 if it is more open, through the open file:
 // never through a symlink (which is refused).

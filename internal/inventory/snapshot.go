@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,13 +32,17 @@ func SaveCounts(dir, profile string, c *Counts) (string, error) {
 }
 
 // LoadCounts reads a census saved by SaveCounts.
-func LoadCounts(path string) (*Counts, error) {
-	data, err := os.ReadFile(path)
+func LoadCounts(ctx context.Context, path string) (*Counts, error) {
+	data, err := fsutil.ReadFile(ctx, path, "quota census", MaxCensusSize)
 	if err != nil {
 		return nil, err
 	}
 	return parseCounts(path, data)
 }
+
+// MaxCensusSize caps a quota census read back: a census of ten thousand
+// pools is about a megabyte.
+const MaxCensusSize = 64 << 20
 
 func parseCounts(path string, data []byte) (*Counts, error) {
 	var c Counts

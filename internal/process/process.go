@@ -8,6 +8,7 @@ package process
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -80,6 +81,43 @@ func Run(ctx context.Context, cmd *exec.Cmd) error {
 		}
 	}
 	return err
+}
+
+// ErrOutputTooLarge is Output's error for a child that printed more than
+// its cap.
+var ErrOutputTooLarge = errors.New("printed more than its answer may be")
+
+// Output runs cmd (from Command, with Stdout unset) and returns what it
+// printed on stdout, at most max bytes: a child that prints more is ended
+// (its whole group) and Output returns ErrOutputTooLarge, so that a plugin
+// running `cat /dev/zero` cannot fill waasctl's memory.
+func Output(ctx context.Context, cmd *exec.Cmd, max int) ([]byte, error) {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	out, rerr := io.ReadAll(io.LimitReader(stdout, int64(max)+1))
+	tooLarge := len(out) > max
+	if tooLarge {
+		killGroup(cmd)
+	}
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		killGroup(cmd)
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	switch {
+	case tooLarge:
+		return nil, ErrOutputTooLarge
+	case err == nil && rerr != nil:
+		err = rerr
+	}
+	return out, err
 }
 
 // ErrNotSupported is returned by Harden where the platform has no way to

@@ -45,24 +45,25 @@ func (e *ExecIssuer) run(ctx context.Context, env []string, args ...string) ([]b
 	}
 	argv := append(slices.Clone(e.Command), args...)
 	cmd := process.Command(ctx, argv, env...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
 	cmd.Stderr = e.Stderr
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	err := process.Run(ctx, cmd)
+	out, err := process.Output(ctx, cmd, maxPluginOutput)
 	if err != nil && ctx.Err() != nil {
 		return nil, 0, fmt.Errorf("issuer command %q %s stopped: %w", e.Command[0], args[0], ctx.Err())
 	}
+	if errors.Is(err, process.ErrOutputTooLarge) {
+		return nil, 0, fmt.Errorf("issuer command %q %s printed more than %d bytes: its answer is one small JSON object", e.Command[0], args[0], maxPluginOutput)
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return out.Bytes(), ee.ExitCode(), fmt.Errorf("issuer command %q %s exited %d", e.Command[0], args[0], ee.ExitCode())
+		return out, ee.ExitCode(), fmt.Errorf("issuer command %q %s exited %d", e.Command[0], args[0], ee.ExitCode())
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("issuer command %q: %w", e.Command[0], err)
 	}
-	return out.Bytes(), 0, nil
+	return out, 0, nil
 }
 
 func (e *ExecIssuer) Create(ctx context.Context, requestID string) (*NewKey, error) {
@@ -116,3 +117,7 @@ func (e *ExecIssuer) Revoke(ctx context.Context, name string) error {
 	_, _, err := e.run(ctx, nil, "revoke", name)
 	return err
 }
+
+// maxPluginOutput caps what a plugin's answer may be: a key file is under
+// 1 KiB. A plugin that prints more (cat /dev/zero) is ended, not buffered.
+const maxPluginOutput = 64 << 10

@@ -288,3 +288,13 @@ func TestSandboxIssuerRefusesHostileKeyNames(t *testing.T) {
 	_, _, err = iss.Find(context.Background(), "req-1")
 	check("Find", err)
 }
+
+// A plugin that prints without end is stopped at 64 KiB, not buffered until
+// memory runs out.
+func TestExecIssuerOutputIsCapped(t *testing.T) {
+	iss := &ExecIssuer{Command: []string{"sh", "-c", "cat /dev/zero"}}
+	_, err := iss.Create(t.Context(), "r-1")
+	if err == nil || !strings.Contains(err.Error(), "printed more than 65536 bytes") {
+		t.Fatalf("Create = %v, want the output cap", err)
+	}
+}

@@ -128,7 +128,7 @@ func quotaRun(ctx context.Context, opts *QuotaOptions) error {
 	var earlier *inventory.Counts
 	var earlierPath string
 	if opts.Since != "" {
-		if earlier, err = inventory.LoadCounts(opts.Since); err != nil {
+		if earlier, err = inventory.LoadCounts(ctx, opts.Since); err != nil {
 			return fmt.Errorf("--since: %w", err)
 		}
 		earlierPath = opts.Since
