@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
@@ -102,6 +103,7 @@ func scriptParams() testscript.Params {
 			"filemode":       cmdFileMode,
 			"sandbox":        cmdSandbox,
 			"sandbox-faults": cmdSandboxFaults,
+			"sandbox-key":    cmdSandboxKey,
 			"plant":          cmdPlant,
 			"ledger":         cmdLedger,
 			"interrupt":      cmdInterrupt,
@@ -252,6 +254,7 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("sandbox: %v", err)
 	}
 	ts.Setenv("SANDBOX_ORG", srv.DefaultOrg())
+	ts.Setenv("SANDBOX_KEY_NAME", key.Name)
 	st := stateOf(ts)
 	st.srv = srv
 	ts.Defer(func() {
@@ -259,6 +262,27 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		<-done
 		st.srv = nil
 	})
+}
+
+// cmdSandboxKey implements "sandbox-key [-other-org] FILE VAR": create a key at the script's
+// sandbox, in its seeded organization or (-other-org) in a new one, as the portal would, write
+// its download ({"name","privateKey"}) to FILE and set $VAR to its name.
+func cmdSandboxKey(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("sandbox-key", flag.ContinueOnError)
+	otherOrg := fs.Bool("other-org", false, "")
+	if err := fs.Parse(args); neg || err != nil || fs.NArg() != 2 {
+		ts.Fatalf("usage: sandbox-key [-other-org] FILE VAR")
+	}
+	srv := scriptSandbox(ts, "sandbox-key")
+	org := srv.DefaultOrg()
+	if *otherOrg {
+		org = uuid.NewString()
+	}
+	key, err := srv.CreateAPIKey(org, waasapi.CreateAPIKeyRequest{Nickname: "script"})
+	ts.Check(err)
+	data, _ := json.Marshal(map[string]string{"name": key.Name, "privateKey": key.PrivateKey})
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(0)), data, 0o600))
+	ts.Setenv(fs.Arg(1), key.Name)
 }
 
 // cmdSandboxFaults implements "sandbox-faults P": set the running sandbox's fault rate to P

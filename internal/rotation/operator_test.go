@@ -520,3 +520,16 @@ func TestResumePreflight(t *testing.T) {
 		t.Fatalf("journal left: %v %v", got, err)
 	}
 }
+
+// keys revoke, auth add and auth remove take the profile's lock too: the refusal names what
+// holds it without calling it a rotation.
+func TestLockedErrorNamesTheCommand(t *testing.T) {
+	e := &LockedError{Profile: "prod", Holder: Holder{User: "alice", Host: "h", PID: 7, Command: "auth add"}, Running: true}
+	if got := e.Error(); !strings.HasPrefix(got, "profile prod is locked by alice@h (pid 7, auth add)") {
+		t.Fatalf("%q", got)
+	}
+	e.Holder.Command = "keys rotate"
+	if got := e.Error(); !strings.HasPrefix(got, "profile prod is being rotated by alice@h (pid 7, keys rotate)") {
+		t.Fatalf("%q", got)
+	}
+}
