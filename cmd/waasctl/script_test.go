@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -104,6 +105,8 @@ func scriptParams() testscript.Params {
 			"sandbox":        cmdSandbox,
 			"sandbox-faults": cmdSandboxFaults,
 			"sandbox-key":    cmdSandboxKey,
+			"sandbox-revoke": cmdSandboxRevoke,
+			"waitmatch":      cmdWaitMatch,
 			"plant":          cmdPlant,
 			"ledger":         cmdLedger,
 			"interrupt":      cmdInterrupt,
@@ -154,6 +157,27 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("waitfile: %s did not appear within 30s", args[0])
+		}
+		time.Sleep(10 * time.Millisecond) // polling for a condition, bounded by the deadline
+	}
+}
+
+// cmdWaitMatch implements "waitmatch PATH REGEXP": wait (at most 30 s) until PATH's content
+// matches REGEXP, e.g. until a background rotation's journal reaches a step.
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitmatch PATH REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if data, err := os.ReadFile(path); err == nil && re.Match(data) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitmatch: %s did not match %q within 30s", args[0], args[1])
 		}
 		time.Sleep(10 * time.Millisecond) // polling for a condition, bounded by the deadline
 	}
@@ -283,6 +307,15 @@ func cmdSandboxKey(ts *testscript.TestScript, neg bool, args []string) {
 	data, _ := json.Marshal(map[string]string{"name": key.Name, "privateKey": key.PrivateKey})
 	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(0)), data, 0o600))
 	ts.Setenv(fs.Arg(1), key.Name)
+}
+
+// cmdSandboxRevoke implements "sandbox-revoke NAME": revoke the key NAME at the script's
+// sandbox, as an operator deleting it in the portal would.
+func cmdSandboxRevoke(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sandbox-revoke NAME")
+	}
+	ts.Check(scriptSandbox(ts, "sandbox-revoke").RevokeAPIKey(args[0]))
 }
 
 // cmdSandboxFaults implements "sandbox-faults P": set the running sandbox's fault rate to P
