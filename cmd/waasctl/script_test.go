@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
@@ -102,6 +104,9 @@ func scriptParams() testscript.Params {
 			"filemode":       cmdFileMode,
 			"sandbox":        cmdSandbox,
 			"sandbox-faults": cmdSandboxFaults,
+			"sandbox-key":    cmdSandboxKey,
+			"sandbox-revoke": cmdSandboxRevoke,
+			"waitmatch":      cmdWaitMatch,
 			"plant":          cmdPlant,
 			"ledger":         cmdLedger,
 			"interrupt":      cmdInterrupt,
@@ -152,6 +157,27 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if time.Now().After(deadline) {
 			ts.Fatalf("waitfile: %s did not appear within 30s", args[0])
+		}
+		time.Sleep(10 * time.Millisecond) // polling for a condition, bounded by the deadline
+	}
+}
+
+// cmdWaitMatch implements "waitmatch PATH REGEXP": wait (at most 30 s) until PATH's content
+// matches REGEXP, e.g. until a background rotation's journal reaches a step.
+func cmdWaitMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitmatch PATH REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if data, err := os.ReadFile(path); err == nil && re.Match(data) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitmatch: %s did not match %q within 30s", args[0], args[1])
 		}
 		time.Sleep(10 * time.Millisecond) // polling for a condition, bounded by the deadline
 	}
@@ -252,6 +278,7 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("sandbox: %v", err)
 	}
 	ts.Setenv("SANDBOX_ORG", srv.DefaultOrg())
+	ts.Setenv("SANDBOX_KEY_NAME", key.Name)
 	st := stateOf(ts)
 	st.srv = srv
 	ts.Defer(func() {
@@ -259,6 +286,36 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		<-done
 		st.srv = nil
 	})
+}
+
+// cmdSandboxKey implements "sandbox-key [-other-org] FILE VAR": create a key at the script's
+// sandbox, in its seeded organization or (-other-org) in a new one, as the portal would, write
+// its download ({"name","privateKey"}) to FILE and set $VAR to its name.
+func cmdSandboxKey(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("sandbox-key", flag.ContinueOnError)
+	otherOrg := fs.Bool("other-org", false, "")
+	if err := fs.Parse(args); neg || err != nil || fs.NArg() != 2 {
+		ts.Fatalf("usage: sandbox-key [-other-org] FILE VAR")
+	}
+	srv := scriptSandbox(ts, "sandbox-key")
+	org := srv.DefaultOrg()
+	if *otherOrg {
+		org = uuid.NewString()
+	}
+	key, err := srv.CreateAPIKey(org, waasapi.CreateAPIKeyRequest{Nickname: "script"})
+	ts.Check(err)
+	data, _ := json.Marshal(map[string]string{"name": key.Name, "privateKey": key.PrivateKey})
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(0)), data, 0o600))
+	ts.Setenv(fs.Arg(1), key.Name)
+}
+
+// cmdSandboxRevoke implements "sandbox-revoke NAME": revoke the key NAME at the script's
+// sandbox, as an operator deleting it in the portal would.
+func cmdSandboxRevoke(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sandbox-revoke NAME")
+	}
+	ts.Check(scriptSandbox(ts, "sandbox-revoke").RevokeAPIKey(args[0]))
 }
 
 // cmdSandboxFaults implements "sandbox-faults P": set the running sandbox's fault rate to P

@@ -59,6 +59,13 @@ type Engine struct {
 	Force         bool   // take over a stale lock
 	// Emergency is recorded in the journal of a rotation this engine starts (Journal.Emergency).
 	Emergency bool
+	// RevokeShared lets the rotation revoke an old key that another profile still holds as
+	// CURRENT or PENDING (that profile then stops working); otherwise it is refused.
+	RevokeShared bool
+	// ForceAbort makes Abort finish whatever it cannot do: a key it cannot revoke, or cannot
+	// tell is safe to revoke (the journal disagrees with the keyring), is left alone and
+	// listed for deletion by hand (ManualRevokeError) instead of failing the abort.
+	ForceAbort bool
 
 	// guard holds the profile's keys, as last read from the keyring, so that the journal and
 	// the audit log refuse them in any encoding. Journals point at it, so a new read reaches
@@ -176,7 +183,7 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	if j != nil {
 		j.GuardAgainst(&e.guard)
 		if !j.Step.Finished() {
-			return j, fmt.Errorf("a rotation of profile %s is in progress (rotation %s, at %s): resume or abort it (`waasctl keys rotate %s --resume` or `--abort`)", e.Profile, j.ID, j.Step, e.Profile)
+			return j, j.InProgressError()
 		}
 		if _, err := j.Archive(e.StateDir); err != nil { // a crash left it unarchived
 			return nil, err
@@ -189,10 +196,20 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	j.GuardAgainst(&e.guard)
 	j.Grace = e.Grace.String()
 	j.Emergency = e.Emergency
+	e.audit(j, "rotate.start", auditlog.OutcomeOK, "rotation "+j.ID+" started")
+	// Preflight changes nothing, so it runs before the journal is written: a refused preflight
+	// leaves no rotation in progress, nothing to resume or abort.
+	msg, err := e.preflightChecks(ctx, j)
+	if err != nil {
+		e.audit(j, "rotate.preflight", auditlog.OutcomeFailed, oneLine(err).Error()+"; nothing was changed and no rotation is in progress")
+		return nil, oneLine(err)
+	}
 	if err := j.Save(e.StateDir); err != nil {
 		return nil, err
 	}
-	e.audit(j, "rotate.start", auditlog.OutcomeOK, "rotation "+j.ID+" started")
+	if err := e.advance(j, StepCreate, msg); err != nil {
+		return j, err
+	}
 	return j, oneLine(e.run(ctx, lock, j))
 }
 
@@ -326,7 +343,11 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 		var err error
 		switch j.Step {
 		case StepPreflight:
-			err = e.preflight(ctx, j)
+			if err := e.preflight(ctx, j); err != nil {
+				// Nothing was created yet: close the rotation rather than leave it to abort.
+				return e.closeAtPreflight(j, err)
+			}
+			continue
 		case StepCreate:
 			err = e.create(ctx, j)
 		case StepVerify:
@@ -352,8 +373,27 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 	if _, err := j.Archive(e.StateDir); err != nil {
 		return err
 	}
+	if len(j.ManualChecks) > 0 {
+		err := &ManualRevokeError{Profile: e.Profile, Step: j.Step, Keys: j.ManualChecks}
+		e.audit(j, "rotate.done", "manual-revoke", err.Error())
+		return err
+	}
 	e.audit(j, "rotate.done", auditlog.OutcomeOK, "rotation finished")
 	return nil
+}
+
+// closeAtPreflight archives a journal left at preflight (by a crash, or an older waasctl) whose
+// preflight now fails: nothing was created, so there is nothing to resume or abort.
+func (e *Engine) closeAtPreflight(j *Journal, cause error) error {
+	msg := "preflight failed, nothing was created: " + oneLine(cause).Error()
+	if err := j.Advance(StepAborted, msg); err != nil {
+		return err
+	}
+	if _, err := j.Archive(e.StateDir); err != nil {
+		return err
+	}
+	e.audit(j, "rotate.preflight", auditlog.OutcomeFailed, msg+"; the rotation is closed")
+	return cause
 }
 
 // item returns the profile's keyring item; it must have a CURRENT key.
@@ -405,29 +445,43 @@ func MaskKeyName(name string) string {
 }
 
 func (e *Engine) preflight(ctx context.Context, j *Journal) error {
-	it, err := e.item(ctx)
+	msg, err := e.preflightChecks(ctx, j)
 	if err != nil {
 		return err
+	}
+	return e.advance(j, StepCreate, msg)
+}
+
+// preflightChecks checks, changing nothing, what the rotation needs: a CURRENT key that works
+// and no other profile would lose, and sinks that deliver would not refuse. It records the
+// old key in j.
+func (e *Engine) preflightChecks(ctx context.Context, j *Journal) (string, error) {
+	it, err := e.item(ctx)
+	if err != nil {
+		return "", err
 	}
 	cur, err := apiKey(it.Current, "keyring")
 	if err != nil {
-		return err
+		return "", err
 	}
 	j.OldKey = ref(it.Current)
+	if err := e.checkShared(ctx, j.OldKey); err != nil {
+		return "", err
+	}
 	if _, err := e.Check(ctx, cur); err != nil {
-		return fmt.Errorf("the current key %s does not work: %w", short(j.OldKey), err)
+		return "", fmt.Errorf("the current key %s does not work: %w", short(j.OldKey), err)
 	}
 	for i, s := range e.Sinks {
 		if p, ok := s.(Preflighter); ok {
 			if err := p.Preflight(); err != nil {
-				return fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
+				return "", fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
 			}
 		}
 		if _, _, err := s.Holds(ctx); err != nil {
-			return fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
+			return "", fmt.Errorf("sink %s: %w", sinkNames(e.Sinks)[i], err)
 		}
 	}
-	return e.advance(j, StepCreate, "the current key "+short(j.OldKey)+" works")
+	return "the current key " + short(j.OldKey) + " works", nil
 }
 
 // find asks the issuer for the key an earlier create with requestID made. The name it gives is
@@ -451,6 +505,9 @@ func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
 	if err != nil || !found {
 		return nil
 	}
+	if err := e.refuseHeld(ctx, name); err != nil {
+		return err
+	}
 	if err := e.Issuer.Revoke(ctx, name); err != nil {
 		return fmt.Errorf("revoking %s, created by request %s whose answer was lost: %w", name, j.RequestID, err)
 	}
@@ -469,7 +526,11 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 		return err
 	}
 	if it.Pending != nil {
-		// Created (and stored) before a crash, or supplied by an earlier run: reuse it.
+		// Created (and stored) before a crash, or supplied by an earlier run: reuse it, if it
+		// is a new key.
+		if err := e.checkNew(ctx, &credentials.Item{Current: it.Current, Previous: it.Previous}, it.Pending.Name, it.Pending.Fingerprint); err != nil {
+			return err
+		}
 		j.NewKey = ref(it.Pending)
 		return e.advance(j, StepVerify, "the new key "+short(j.NewKey)+" is in the keyring as PENDING")
 	}
@@ -500,6 +561,9 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 			return fmt.Errorf("finding the key of lost request %s: %w", j.RequestID, ferr)
 		}
 		if found {
+			if err := e.refuseHeld(ctx, name); err != nil {
+				return err
+			}
 			if err := e.Issuer.Revoke(ctx, name); err != nil {
 				return fmt.Errorf("revoking %s, created by request %s whose answer was lost: %w", name, j.RequestID, err)
 			}
@@ -513,6 +577,11 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 		if err := j.Save(e.StateDir); err != nil {
 			return err
 		}
+	}
+	// A key the keyring holds already is no new key: refused before it is stored or delivered,
+	// and not revoked, since it is in use.
+	if err := e.checkNew(ctx, it, nk.Key.Name, nk.Key.Fingerprint); err != nil {
+		return err
 	}
 	stored := &credentials.StoredKey{
 		Name: nk.Key.Name, PrivateKey: nk.Secret, Fingerprint: nk.Key.Fingerprint,
@@ -545,6 +614,11 @@ func (e *Engine) verify(ctx context.Context, j *Journal) error {
 	nk, err := apiKey(it.Pending, "keyring")
 	if err != nil {
 		return err
+	}
+	// The organization first: two organizations can see the same (say, zero) pools. WaaS shows
+	// no project on a key; the pools comparison below stands for it.
+	if have, got := keyOrg(cur.Name), keyOrg(nk.Name); have != "" && got != "" && have != got {
+		return fmt.Errorf("the new key %s belongs to organization %s, the current key to %s: a key of another organization is refused; `waasctl keys rotate %s --abort` revokes it", short(j.NewKey), got, have, e.Profile)
 	}
 	want, err := e.Check(ctx, cur)
 	if err != nil {
@@ -704,26 +778,44 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 	if err != nil {
 		return err
 	}
-	if it.Current.Fingerprint != j.NewKey.Fingerprint {
-		return fmt.Errorf("the CURRENT key is not the new key %s; refusing to revoke the old one", short(j.NewKey))
+	// The journal says which key to revoke; the keyring must agree before anything is.
+	if err := e.checkRevokeOld(j, it); err != nil {
+		return err
 	}
 	if j.RevokedAt.IsZero() {
-		if err := e.Issuer.Revoke(ctx, j.OldKey.Name); err != nil {
-			return fmt.Errorf("revoking the old key %s: %w", short(j.OldKey), err)
+		if err := e.checkShared(ctx, j.OldKey); err != nil {
+			return err
 		}
-		if it.Previous != nil && it.Previous.Fingerprint == j.OldKey.Fingerprint {
-			if err := e.confirmRejected(ctx, it.Previous); err != nil {
+		err := e.Issuer.Revoke(ctx, j.OldKey.Name)
+		switch {
+		case errors.Is(err, ErrCannotConfirm):
+			// The old key left the keyring before it was seen refused: finish, and have the
+			// operator delete it by hand.
+			j.addManual(ManualCheck{Name: j.OldKey.Name, Fingerprint: j.OldKey.Fingerprint, Reason: "the old key left the keyring before WaaS was seen to refuse it"})
+			e.report(StepRevoke, "%s", oneLine(err).Error())
+			if err := j.Advance(StepRevoke, "the old key "+short(j.OldKey)+" is to be deleted by hand"); err != nil {
 				return err
 			}
-		} else {
-			e.report(StepRevoke, "the old key is no longer in the keyring; its rejection cannot be checked")
-		}
-		j.RevokedAt = e.now().UTC()
-		if err := j.Advance(StepRevoke, "revoked the old key "+short(j.OldKey)+"; it is rejected"); err != nil {
-			return err
-		}
-		if err := j.Save(e.StateDir); err != nil {
-			return err
+			if err := j.Save(e.StateDir); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("revoking the old key %s: %w", short(j.OldKey), err)
+		default:
+			if it.Previous != nil {
+				if err := e.confirmRejected(ctx, it.Previous); err != nil {
+					return err
+				}
+			} else {
+				e.report(StepRevoke, "the old key is no longer in the keyring; its rejection cannot be checked")
+			}
+			j.RevokedAt = e.now().UTC()
+			if err := j.Advance(StepRevoke, "revoked the old key "+short(j.OldKey)+"; it is rejected"); err != nil {
+				return err
+			}
+			if err := j.Save(e.StateDir); err != nil {
+				return err
+			}
 		}
 	}
 	if it.Previous != nil {
@@ -762,6 +854,13 @@ func (e *Engine) confirmRejected(ctx context.Context, k *credentials.StoredKey) 
 // dropped. After promote but before the old key is revoked: the old key becomes CURRENT again
 // first, then the same. Once the old key is revoked it refuses: only --resume can finish. With
 // no rotation in progress it returns (nil, nil).
+//
+// The journal is cross-checked with the keyring first, and a disagreement stops the abort
+// before anything is revoked (ErrJournalMismatch). An issuer that cannot look up the key of a
+// create whose answer was lost does not stop it: that request is listed for checking by hand.
+// With ForceAbort, nothing stops it: a key it cannot revoke, or a journal that disagrees with
+// the keyring, ends the abort without that revocation, and the *ManualRevokeError lists what
+// the operator must delete in the portal. Every way an abort ends is in the audit log.
 func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
 	lock, j, err := e.inProgress()
 	if lock == nil || j == nil {
@@ -769,11 +868,17 @@ func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
 	}
 	defer lock.Release()
 	if err := e.abort(ctx, j); err != nil {
-		e.audit(j, "rotate.abort", auditlog.OutcomeFailed, oneLine(err).Error())
+		var manual *ManualRevokeError
+		if !errors.As(err, &manual) { // that one is audited as the abort's outcome
+			e.audit(j, "rotate.abort", auditlog.OutcomeFailed, oneLine(err).Error())
+		}
 		return j, oneLine(err)
 	}
 	return j, nil
 }
+
+// forceHint ends the error of an abort that --force would finish.
+const forceHint = "fix it and abort again, or `--abort --force` to close the rotation and delete the key in the portal by hand"
 
 func (e *Engine) abort(ctx context.Context, j *Journal) error {
 	if !j.RevokedAt.IsZero() || j.Step == StepDone {
@@ -781,13 +886,23 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 	}
 	it, err := e.item(ctx)
 	if err != nil {
-		return err
+		if !e.ForceAbort {
+			return fmt.Errorf("%w; `waasctl keys rotate %s --abort --force` closes the rotation without the keyring and lists its keys to check by hand", err, e.Profile)
+		}
+		return e.abandon(j, nil, "the keyring could not be read, so nothing was revoked")
+	}
+	promoted, err := e.checkAbort(j, it)
+	if err != nil {
+		if !e.ForceAbort {
+			return err
+		}
+		return e.abandon(j, it, "the journal disagreed with the keyring, so nothing was revoked")
 	}
 	// After promote: swap back, keeping the new key as PENDING until it is revoked.
-	if j.NewKey.Fingerprint != "" && it.Current.Fingerprint == j.NewKey.Fingerprint {
+	if promoted {
 		old := it.Previous
-		if old == nil || old.Fingerprint != j.OldKey.Fingerprint {
-			return fmt.Errorf("the old key %s is no longer PREVIOUS in the keyring; cannot roll back to it", short(j.OldKey))
+		if old == nil || !sameRef(old, j.OldKey) {
+			return fmt.Errorf("the old key %s is no longer PREVIOUS in the keyring, so the rotation cannot be rolled back to it, only finished (the new key is CURRENT): %s", short(j.OldKey), e.resumeHint())
 		}
 		oldKey, err := apiKey(old, "keyring")
 		if err != nil {
@@ -840,17 +955,37 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 	}
 	if j.RequestID != "" && j.NewKey.Name == "" {
 		name, found, err := e.find(ctx, j.RequestID)
-		if err != nil {
-			return fmt.Errorf("finding the key of request %s: %w", j.RequestID, err)
-		}
-		if found && !slices.Contains(revoke, name) {
+		switch {
+		case errors.Is(err, ErrFindUnsupported) || err != nil && e.ForceAbort:
+			// Asking again will not tell: the operator looks in the portal.
+			j.addManual(ManualCheck{RequestID: j.RequestID, Reason: fmt.Sprintf("the %s issuer cannot say whether it made one; look in the portal for a key created since %s", e.Issuer.Name(), j.StartedAt.UTC().Format(time.RFC3339))})
+			e.report(j.Step, "the %s issuer cannot say whether request %s made a key: check the portal", e.Issuer.Name(), j.RequestID)
+		case err != nil:
+			return fmt.Errorf("finding the key of request %s: %w; abort again, or `--abort --force` to close the rotation and check the portal for it by hand", j.RequestID, err)
+		case found && !slices.Contains(revoke, name):
 			revoke = append(revoke, name)
 		}
 	}
+	var revoked []string
 	for _, name := range revoke {
-		if err := e.Issuer.Revoke(ctx, name); err != nil {
-			return fmt.Errorf("revoking the new key %s: %w", name, err)
+		// Never revoke a key in use, whatever the journal or the issuer says.
+		held, err := e.heldElsewhere(ctx, it, name)
+		if err != nil {
+			return err
 		}
+		if held != "" {
+			e.report(j.Step, "not revoking %s: it is %s", name, held)
+			continue
+		}
+		if err := e.Issuer.Revoke(ctx, name); err != nil {
+			if !e.ForceAbort {
+				return fmt.Errorf("revoking the new key %s: %w; %s", name, err, forceHint)
+			}
+			j.addManual(ManualCheck{Name: name, Reason: "revoking it failed at --abort --force"})
+			e.report(j.Step, "revoking %s failed: %s; delete it in the portal", name, oneLine(err).Error())
+			continue
+		}
+		revoked = append(revoked, name)
 		e.report(j.Step, "revoked the new key %s", name)
 	}
 	if it.Pending != nil {
@@ -858,13 +993,68 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			return err
 		}
 	}
-	if err := j.Advance(StepAborted, "rolled back: the old key "+short(j.OldKey)+" is CURRENT"); err != nil {
+	return e.closeAborted(j, "rolled back: the old key "+short(j.OldKey)+" is CURRENT; revoked "+strings.Join(revoked, ", "))
+}
+
+// closeAborted archives the aborted journal and audits how the abort ended; with keys left to
+// delete by hand, the error says which.
+func (e *Engine) closeAborted(j *Journal, msg string) error {
+	if err := j.Advance(StepAborted, msg); err != nil {
 		return err
 	}
 	if _, err := j.Archive(e.StateDir); err != nil {
 		return err
 	}
-	e.audit(j, "rotate.abort", auditlog.OutcomeAborted, "rolled back; revoked "+strings.Join(revoke, ", "))
+	if len(j.ManualChecks) > 0 {
+		err := &ManualRevokeError{Profile: e.Profile, Step: StepAborted, Keys: j.ManualChecks}
+		e.audit(j, "rotate.abort", "manual-revoke", msg+"; "+err.Error())
+		return err
+	}
+	e.audit(j, "rotate.abort", auditlog.OutcomeAborted, msg)
+	return nil
+}
+
+// abandon closes, at --abort --force, a rotation that cannot be rolled back with confidence:
+// nothing is revoked and the keyring is left as it is (it may be nil: unreadable); every key the
+// journal or the keyring's PENDING names, other than the CURRENT key, is listed for checking.
+func (e *Engine) abandon(j *Journal, it *credentials.Item, why string) error {
+	var cur *credentials.StoredKey
+	if it != nil {
+		cur = it.Current
+	}
+	check := func(name, fp string) {
+		if name != "" && !sameKey(cur, name, fp) {
+			j.addManual(ManualCheck{Name: name, Fingerprint: fp, Reason: why + "; check whether anything uses it, then delete it in the portal"})
+		}
+	}
+	check(j.NewKey.Name, j.NewKey.Fingerprint)
+	if it != nil && it.Pending != nil {
+		check(it.Pending.Name, it.Pending.Fingerprint)
+	}
+	if it != nil && sameKey(it.Current, j.NewKey.Name, j.NewKey.Fingerprint) {
+		check(j.OldKey.Name, j.OldKey.Fingerprint) // promoted: the old key was still to be revoked
+	}
+	if j.NewKey.Name == "" && j.RequestID != "" && (it == nil || it.Pending == nil) {
+		j.addManual(ManualCheck{RequestID: j.RequestID, Reason: why + "; look in the portal for a key created since " + j.StartedAt.UTC().Format(time.RFC3339)})
+	}
+	e.report(j.Step, "closing the rotation without rolling it back: %s", why)
+	return e.closeAborted(j, "closed by --abort --force: "+why)
+}
+
+// refuseHeld refuses to revoke, as the orphan of a create whose answer was lost, a key the
+// keyring holds: the issuer's find answered the name of a key in use.
+func (e *Engine) refuseHeld(ctx context.Context, name string) error {
+	it, err := e.item(ctx)
+	if err != nil {
+		return err
+	}
+	held, err := e.heldElsewhere(ctx, it, name)
+	if err != nil {
+		return err
+	}
+	if held != "" {
+		return fmt.Errorf("the %s issuer answered that the lost create made %s, which is %s: refusing to revoke it; check the issuer", e.Issuer.Name(), name, held)
+	}
 	return nil
 }
 

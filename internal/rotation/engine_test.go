@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,9 @@ type rig struct {
 	e      *Engine
 	oldKey string // the bootstrap key's name
 	noEnv  bool   // settled: the .env was never written
+
+	mu      sync.Mutex
+	clients map[string]*waas.Client
 }
 
 func newRig(t *testing.T) *rig {
@@ -52,9 +56,20 @@ func newRigWith(t *testing.T, cfg sandbox.Config) *rig {
 	return r
 }
 
-// client signs with key at the rig's sandbox.
+// client signs with key at the rig's sandbox. Clients are kept, one per key, so that a test
+// polling a key does not open a connection per poll.
 func (r *rig) client(name, secret string) *waas.Client {
-	return sandboxtest.ClientFor(r.t, r.sb.URL, waasapi.APIKey{Name: name, PrivateKey: secret}, waas.Options{})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.clients[name+"\x00"+secret]; c != nil {
+		return c
+	}
+	c := sandboxtest.ClientFor(r.t, r.sb.URL, waasapi.APIKey{Name: name, PrivateKey: secret}, waas.Options{})
+	if r.clients == nil {
+		r.clients = map[string]*waas.Client{}
+	}
+	r.clients[name+"\x00"+secret] = c
+	return c
 }
 
 func (r *rig) check(ctx context.Context, key *credentials.APIKey) ([]string, error) {
@@ -611,10 +626,17 @@ func TestEngineCrashResume(t *testing.T) {
 					r.noEnv = false
 					continue
 				}
-				if _, err := clean.Resume(ctx); err != nil {
+				j, err := clean.Resume(ctx)
+				if err != nil {
 					t.Fatalf("crash point %d: resume: %v", at, err)
 				}
+				if j == nil {
+					// A crash in preflight, before the journal is written, leaves nothing to
+					// resume: the rotation never started.
+					r.noEnv = true
+				}
 				r.settled()
+				r.noEnv = false
 			}
 		})
 	}

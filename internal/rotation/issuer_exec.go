@@ -93,7 +93,7 @@ func (e *ExecIssuer) Create(ctx context.Context, requestID string) (*NewKey, err
 func (e *ExecIssuer) Find(ctx context.Context, requestID string) (string, bool, error) {
 	out, code, err := e.run(ctx, nil, "find", requestID)
 	if code == execUnsupported {
-		return "", false, fmt.Errorf("issuer command %q cannot find keys by request (find exited %d); check the portal for a key made by request %s and revoke it", e.Command[0], code, requestID)
+		return "", false, fmt.Errorf("%w: issuer command %q has no find (it exited %d); check the portal for a key made by request %s and revoke it", ErrFindUnsupported, e.Command[0], code, requestID)
 	}
 	if err != nil {
 		return "", false, err

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,7 +19,8 @@ type ManualIssuer struct {
 	// Obtain takes the new key from the operator: the file the portal
 	// downloaded, or its content pasted.
 	Obtain func(ctx context.Context) (data []byte, source string, err error)
-	// Rejected says whether WaaS now refuses the key called name.
+	// Rejected says whether WaaS now refuses the key called name; an error matching
+	// ErrKeyNotHeld says it cannot tell, ever (the key left the keyring), and ends the wait.
 	Rejected func(ctx context.Context, name string) (bool, error)
 	// PollEvery and Timeout bound the wait for a deletion to take effect.
 	PollEvery, Timeout time.Duration
@@ -59,6 +61,10 @@ func (m *ManualIssuer) Revoke(ctx context.Context, name string) error {
 		rejected, err := m.Rejected(ctx, name)
 		if err == nil && rejected {
 			return nil
+		}
+		if errors.Is(err, ErrKeyNotHeld) {
+			// Nothing to try the key with: waiting would only run out the clock in silence.
+			return fmt.Errorf("%w: %s is no longer in the keyring, so waasctl cannot see WaaS refuse it; delete it in the portal", ErrCannotConfirm, name)
 		}
 		select {
 		case <-ctx.Done():

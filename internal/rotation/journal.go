@@ -104,7 +104,10 @@ type Journal struct {
 	Grace      string       `json:"grace,omitempty"` // the grace the rotation started with
 	GraceUntil time.Time    `json:"grace_until,omitzero"`
 	RevokedAt  time.Time    `json:"revoked_at,omitzero"`
-	Events     []Event      `json:"events,omitempty"` // the last maxEvents
+	// ManualChecks are keys waasctl could not revoke, or could not tell were safe to revoke:
+	// the operator was told to delete them in the portal.
+	ManualChecks []ManualCheck `json:"manual_checks,omitempty"`
+	Events       []Event       `json:"events,omitempty"` // the last maxEvents
 
 	// Emergency marks a rotation started by `keys revoke --rotate-first`: the old key may have
 	// leaked, so no inventory snapshot is taken when it ends (one taken now would postdate the
@@ -260,6 +263,14 @@ func (j *Journal) validate() error {
 		}
 		if err := credentials.CheckKeyName(k.ref.Name); err != nil {
 			return fmt.Errorf("its %s.name: %w", k.field, err)
+		}
+	}
+	for i, m := range j.ManualChecks {
+		if m.Name == "" {
+			continue
+		}
+		if err := credentials.CheckKeyName(m.Name); err != nil {
+			return fmt.Errorf("its manual_checks[%d].name: %w", i, err)
 		}
 	}
 	return nil

@@ -118,6 +118,10 @@ func (e *LockedError) Error() string {
 		return fmt.Sprintf("profile %s is being rotated by a process that left no record in %s; --force takes the lock over", e.Profile, e.Path)
 	}
 	msg := fmt.Sprintf("profile %s is being rotated by %s", e.Profile, e.Holder)
+	if c := e.Holder.Command; c != "" && !strings.Contains(c, "rotate") {
+		// keys revoke, auth add and auth remove take the profile's lock too.
+		msg = fmt.Sprintf("profile %s is locked by %s", e.Profile, e.Holder)
+	}
 	switch {
 	case e.Running:
 		return msg + "; wait for it to finish, or stop it (--force never takes the lock from a process that is running on this host)"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/waasctl/waasctl/internal/process"
@@ -55,13 +56,27 @@ type EnvfileSink struct {
 func (s *EnvfileSink) Describe() string { return "envfile " + s.Path }
 
 // Preflight refuses a path that Deliver would refuse: a symlink or a file of another user that
-// the sink's settings do not allow.
+// the sink's settings do not allow, or a file that does not exist in a folder that does not
+// either (Deliver creates the file, never its folder).
 func (s *EnvfileSink) Preflight() error {
-	_, f, err := openEnvFile(s.Path, s.Options)
+	target, f, err := openEnvFile(s.Path, s.Options)
 	if f != nil {
 		f.Close()
 	}
-	return err
+	if err != nil || f != nil {
+		return err
+	}
+	dir := filepath.Dir(target)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("envfile %s: its folder %s does not exist; create it, or fix the sink's path", s.Path, dir)
+	case err != nil:
+		return fmt.Errorf("envfile %s: %w", s.Path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("envfile %s: %s is not a folder; fix the sink's path", s.Path, dir)
+	}
+	return nil
 }
 
 func (s *EnvfileSink) Deliver(_ context.Context, d Delivery) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -29,6 +30,8 @@ type AddOptions struct {
 	Verify func(ctx context.Context, key *credentials.APIKey, endpoint string) error
 	// AuditDir is the audit log's folder.
 	AuditDir func() (string, error)
+	// StateDir is where the profile's rotation lock and journal live.
+	StateDir func() (string, error)
 
 	Profile      string
 	KeyFile      string
@@ -41,7 +44,7 @@ type AddOptions struct {
 
 // NewCmdAdd returns `auth add`.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
-	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, AuditDir: auditlog.DefaultDir}
+	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, AuditDir: auditlog.DefaultDir, StateDir: config.StateDir}
 	opts.Verify = verifyKey(f, &opts.Profile)
 	cmd := &cobra.Command{
 		Use:   "add [PROFILE] [--key-file FILE | --key-stdin]",
@@ -56,7 +59,12 @@ a prompt that does not echo. Never as a flag value: every user of the host can r
 The key is checked first: it must parse (PKCS#8 is converted to the SEC1 form the official
 client reads) and authenticate against the profile's endpoint (--no-verify skips that).
 With --endpoint the endpoint is recorded in the profile. --remove-source deletes the key
-file once the key is safely stored.`,
+file once the key is safely stored.
+
+The profile's keys are not changed while a rotation of it is in progress (finish or abort it
+first), and auth add waits for no one: exit 6 while another command holds the profile's lock.
+A key that another profile already holds is refused without --force: rotating one profile
+would revoke the other's key.`,
 		Example: `  waasctl auth add prod --key-file ~/Downloads/cdp_api_key.json --remove-source
   waasctl --endpoint http://127.0.0.1:8080 auth add sandbox --key-file key.json
   vault kv get -field=key secret/waas | waasctl auth add prod --key-stdin`,
@@ -138,6 +146,11 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	lock, err := lockProfile(ctx, opts.StateDir, opts.Profile, "auth add")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	item, err := store.Get(ctx, opts.Profile)
 	switch {
 	case errors.Is(err, credentials.ErrNotFound):
@@ -150,7 +163,19 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 			opts.Profile, item.Current.Name, credentials.ShortFingerprint(item.Current.Fingerprint))
 	}
 	if item.Pending != nil {
-		return fmt.Errorf("profile %q has a rotation in progress (pending key %s): finish or abort it before replacing the current key", opts.Profile, credentials.ShortFingerprint(item.Pending.Fingerprint))
+		// lockProfile found no rotation in progress: this PENDING key is one a rotation left.
+		return fmt.Errorf("profile %q holds a PENDING key %s (%s) that no rotation in progress accounts for: revoke it first with `waasctl keys revoke %s --key %s --reason ...`",
+			opts.Profile, item.Pending.Name, credentials.ShortFingerprint(item.Pending.Fingerprint), opts.Profile, item.Pending.Name)
+	}
+	others, err := rotation.HoldersOf(ctx, store, opts.Profile, key.Name, key.Fingerprint)
+	if err != nil {
+		return err
+	}
+	for _, h := range others {
+		if !opts.Force {
+			return cmdutil.FlagErrorf("%s is already %s: with one key in two profiles, rotating one revokes the other's key; add that profile's own key, or pass --force to store it anyway", key.Name, h)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s is also %s; rotating either profile will be refused unless --revoke-shared, which breaks the other.\n", key.Name, h)
 	}
 	if item.Current != nil && item.Current.Fingerprint != key.Fingerprint {
 		if item.Previous != nil {

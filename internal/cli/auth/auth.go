@@ -2,11 +2,14 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/rotation"
 )
 
 // NewCmdAuth returns the auth command group.
@@ -48,4 +51,31 @@ func humanAge(d time.Duration) string {
 		return "just now"
 	}
 	return cmdutil.Age(d)
+}
+
+// lockProfile takes the profile's lock, the one keys rotate and keys revoke take, and refuses
+// while a rotation of the profile is in progress: the answer --resume and --abort give, from the
+// same journal. A lock another command holds exits 6, naming it.
+func lockProfile(_ context.Context, stateDir func() (string, error), profile, command string) (*rotation.Lock, error) {
+	dir, err := stateDir()
+	if err != nil {
+		return nil, err
+	}
+	lock, err := rotation.AcquireLock(dir, profile, rotation.Holder{Command: command}, false)
+	var locked *rotation.LockedError
+	if errors.As(err, &locked) {
+		return nil, cmdutil.NewExitError(cmdutil.ExitLocked, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	j, err := rotation.InProgress(dir, profile)
+	if err == nil && j != nil {
+		err = j.InProgressError()
+	}
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	return lock, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
+	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 )
 
@@ -17,6 +18,7 @@ import (
 type RemoveOptions struct {
 	IO       *iostreams.IOStreams
 	Keyring  func() (credentials.Store, error)
+	StateDir func() (string, error) // where the profile's rotation lock and journal live
 	Prompter prompter.Prompter
 	// AuditDir is the audit log's folder.
 	AuditDir func() (string, error)
@@ -26,14 +28,18 @@ type RemoveOptions struct {
 
 // NewCmdRemove returns `auth remove`.
 func NewCmdRemove(f *cmdutil.Factory, runF func(context.Context, *RemoveOptions) error) *cobra.Command {
-	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, AuditDir: auditlog.DefaultDir}
+	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, AuditDir: auditlog.DefaultDir, StateDir: config.StateDir}
 	cmd := &cobra.Command{
 		Use:     "remove [PROFILE]",
 		Aliases: []string{"rm"},
 		Short:   "Delete a profile's keys from the keyring (not from WaaS)",
 		Long: `Delete a profile's keys (current, pending and previous) from the keyring. The keys stay
 valid at WaaS: to revoke a key there, delete it in the portal. Asks for confirmation on a
-terminal; elsewhere --yes is required.`,
+terminal; elsewhere --yes is required.
+
+Refused while a rotation of the profile is in progress (finish or abort it first: the
+rotation's new key would be forgotten while still valid), and with exit 6 while another
+command holds the profile's lock.`,
 		Args: cmdutil.MaximumArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if opts.Profile, err = cmdutil.ResolveProfile(cmd, f, args); err != nil {
@@ -57,6 +63,11 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	lock, err := lockProfile(ctx, opts.StateDir, opts.Profile, "auth remove")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	item, err := store.Get(ctx, opts.Profile)
 	if errors.Is(err, credentials.ErrNotFound) {
 		return fmt.Errorf("profile %q has no keys in the %s keyring", opts.Profile, store.Backend())

@@ -12,6 +12,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -42,9 +43,12 @@ the profile's consumers without a working key, so it needs either --rotate-first
 emergency rotation with no grace: a new key is created, verified and delivered, and the
 old one revoked at the end) or --force (revoke it now and leave the profile without a key).
 A previous key, or a key named with --key that the keyring does not hold, is revoked
-directly. --key takes a key's name, or the fingerprint (full, or the short form 'keys status'
-shows) of one of the profile's keys; a fingerprint the profile does not hold is refused (exit
-2), never sent to WaaS. --reason is recorded in the audit log.`,
+directly, under the profile's lock (exit 6 while a rotation or another command holds it).
+--key takes a key's name, or the fingerprint (full, or the short form 'keys status' shows)
+of one of the profile's keys; a fingerprint the profile does not hold is refused (exit 2),
+never sent to WaaS. The keys of a rotation in progress are refused: 'keys rotate PROFILE
+--resume --grace 0' revokes its old key, '--abort' its new one. --reason is recorded in the
+audit log.`,
 		Example: `  waasctl keys revoke prod --reason "key pasted in a public issue" --rotate-first --yes
   waasctl keys revoke prod --key SHA256:E3LZG0UcxP4r --reason "left over from a rotation"`,
 		Args: cmdutil.MaximumArgs(1),
@@ -154,10 +158,16 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if isCurrent && opts.RotateFirst {
 		// The engine's revoke step revokes the old key and confirms the 401.
 		audit("revoke.rotate-first", "started", opts.Reason)
+		// A leaked key must die even if another profile holds it too: say who loses it.
+		if hs, err := rotation.HoldersOf(ctx, store, opts.Profile, target.Name, target.Fingerprint, "current", "pending"); err == nil {
+			for _, h := range hs {
+				fmt.Fprintf(opts.IO.ErrOut, "warning: %s is also %s, which stops working when it is revoked.\n", target.Name, h)
+			}
+		}
 		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true,
 			// A snapshot now would be taken after the leak: it must never become the
 			// baseline an incident assessment compares with. The journal records it, for --resume.
-			NoSnapshot: true, Emergency: true}
+			NoSnapshot: true, Emergency: true, RevokeShared: true}
 		if err := rotateRun(ctx, rot); err != nil {
 			audit("revoke.rotate-first", "failed", opts.Reason)
 			return err
@@ -169,6 +179,25 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	rot := &RotateOptions{IO: opts.IO, Factory: f, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0"}
 	eng, err := newEngine(ctx, rot)
 	if err != nil {
+		return err
+	}
+	// The profile's lock, shared with keys rotate and auth add/remove: a revocation must not
+	// race a rotation, nor empty a slot a rotation is waiting on.
+	lock, err := rotation.AcquireLock(eng.StateDir, opts.Profile, rotation.Holder{Command: "keys revoke"}, false)
+	if err != nil {
+		return rotationError(opts.Profile, err)
+	}
+	defer lock.Release()
+	if item, err = store.Get(ctx, opts.Profile); errors.Is(err, credentials.ErrNotFound) {
+		item = &credentials.Item{Profile: opts.Profile}
+	} else if err != nil {
+		return err
+	}
+	if again, againSlot := pickKey(item, opts.Key); againSlot != slot || again != nil && target != nil && again.Fingerprint != target.Fingerprint {
+		return fmt.Errorf("profile %q's keys changed while waiting for the lock; run the command again", opts.Profile)
+	}
+	if err := refuseRotationKey(eng.StateDir, opts.Profile, item, name, target); err != nil {
+		audit("revoke", "refused", opts.Reason+": "+err.Error())
 		return err
 	}
 	if err := eng.Issuer.Revoke(ctx, name); err != nil {
@@ -201,6 +230,32 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	fmt.Fprintf(opts.IO.ErrOut, "Revoked %s: %s.\n", name, confirmed)
 	if isCurrent {
 		fmt.Fprintf(opts.IO.ErrOut, "Profile %q has no working key now: add one with 'waasctl auth add %s --key-file FILE --force'.\n", opts.Profile, opts.Profile)
+	}
+	return nil
+}
+
+// refuseRotationKey refuses to revoke a key that the rotation in progress still works with: its
+// old key (which its revoke step revokes, and checks), its new key, or the keyring's PENDING
+// key (which its --abort revokes). Revoking one behind its back left the rotation, and every
+// --resume, waiting for a key that was gone.
+func refuseRotationKey(stateDir, profile string, item *credentials.Item, name string, target *credentials.StoredKey) error {
+	j, err := rotation.InProgress(stateDir, profile)
+	if err != nil || j == nil {
+		return err
+	}
+	fp := ""
+	if target != nil {
+		fp = target.Fingerprint
+	}
+	is := func(r rotation.KeyRef) bool {
+		return r.Name != "" && (r.Name == name || fp != "" && r.Fingerprint == fp)
+	}
+	pending := item.Pending != nil && (item.Pending.Name == name || fp != "" && item.Pending.Fingerprint == fp)
+	switch {
+	case is(j.OldKey):
+		return fmt.Errorf("%s is the old key of rotation %s of profile %s (at %s), which revokes it itself: `waasctl keys rotate %s --resume --grace 0` revokes it now", name, j.ID, profile, j.Step, profile)
+	case is(j.NewKey) || pending:
+		return fmt.Errorf("%s is the new key of rotation %s of profile %s (at %s): `waasctl keys rotate %s --abort` revokes it and rolls the rotation back", name, j.ID, profile, j.Step, profile)
 	}
 	return nil
 }

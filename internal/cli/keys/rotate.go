@@ -33,6 +33,8 @@ type RotateOptions struct {
 	Abort   bool
 	Yes     bool
 	Force   bool
+	// RevokeShared: revoke the old key even though another profile holds it as CURRENT.
+	RevokeShared bool
 
 	NoSnapshot bool
 	// Emergency starts an emergency rotation (keys revoke --rotate-first): its journal says so,
@@ -59,7 +61,14 @@ rotation (keys revoke --rotate-first) takes none, not even on --resume.
 The journal in the state folder records every step, so a rotation stopped by anything,
 even kill -9, continues with --resume or is rolled back with --abort. One rotation per
 profile runs at a time. Exit 5 when it stops part way (the message gives the command to
-continue), 6 when another rotation holds the lock, 4 when a key is rejected.
+continue), 6 when another command holds the profile's lock, 4 when a key is rejected, 1 when
+the journal disagrees with the keyring (nothing is revoked then).
+
+A new key that the keyring already holds (the current or previous key, or another profile's)
+is refused before it is stored; so is a key of another organization. A rotation whose key
+another profile also holds is refused unless --revoke-shared. --abort always has a way to end:
+with --force it finishes even when a key cannot be revoked, or the journal disagrees with
+the keyring, and names every key left for you to delete in the portal (exit 1).
 
 The issuer comes from the profile's issuer in the config (sandbox, manual or exec), or
 --issuer. With manual, you create the key in the portal and hand over the download
@@ -99,7 +108,8 @@ waits until WaaS refuses it.`,
 	fl.BoolVar(&opts.Abort, "abort", false, "Roll back the rotation in progress")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation")
 	fl.BoolVar(&opts.NoSnapshot, "no-snapshot", false, "Do not take an inventory snapshot after the rotation")
-	fl.BoolVar(&opts.Force, "force", false, "Take over the lock of a rotation whose holder cannot be seen to be alive (another host)")
+	fl.BoolVar(&opts.Force, "force", false, "Take over the lock of a rotation whose holder cannot be seen to be alive (another host); with --abort, also end the abort when a key cannot be revoked, naming it for deletion by hand")
+	fl.BoolVar(&opts.RevokeShared, "revoke-shared", false, "Revoke the old key even if another profile still holds it (that profile then stops working)")
 	return cmd
 }
 
@@ -113,6 +123,11 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			fmt.Fprintln(opts.IO.Out, line)
 		}
 		return nil
+	}
+	// A manual rotation with nowhere to get the new key from is a usage error, found before
+	// anything (the journal included) is written.
+	if _, manual := eng.Issuer.(*rotation.ManualIssuer); manual && !opts.Resume && !opts.Abort && opts.Factory.KeyFile == "" && !opts.IO.CanPrompt() {
+		return cmdutil.FlagErrorf("the manual issuer needs the new key: pass --key-file FILE (there is no terminal to ask on)")
 	}
 	if !opts.Yes && !opts.Resume && !opts.Abort {
 		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Rotate the API key of profile %q (a new key is created; the old one is revoked at the end)?", opts.Profile), false)
@@ -136,11 +151,20 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "No rotation of profile %q is in progress; nothing to do.\n", opts.Profile)
 		return nil
 	}
-	if err == nil {
+	// Finished, but with keys for the operator to delete by hand: say how it ended, then fail.
+	var manual *rotation.ManualRevokeError
+	if errors.As(err, &manual) && j != nil {
+		j.Step = manual.Step
+	}
+	if err == nil || manual != nil {
 		switch j.Step {
 		case rotation.StepDone:
-			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q done: %s (%s) is current; the old key is revoked.\n",
-				opts.Profile, j.NewKey.Name, credentials.ShortFingerprint(j.NewKey.Fingerprint))
+			revoked := "the old key is revoked"
+			if manual != nil {
+				revoked = "the old key is to be deleted by hand"
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q done: %s (%s) is current; %s.\n",
+				opts.Profile, j.NewKey.Name, credentials.ShortFingerprint(j.NewKey.Fingerprint), revoked)
 			switch {
 			case j.Emergency:
 				// The old key may have leaked: a snapshot now would postdate the leak, and
@@ -304,6 +328,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		Check: check, Audit: audit, Grace: grace, GraceSet: opts.Grace != "",
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
 		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
+		ForceAbort: opts.Abort && opts.Force, RevokeShared: opts.RevokeShared,
 	}, nil
 }
 
@@ -345,10 +370,23 @@ func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, st
 			},
 			Rejected: func(ctx context.Context, name string) (bool, error) {
 				item, err := store.Get(ctx, opts.Profile)
-				if err != nil || item.Previous == nil || item.Previous.Name != name {
-					return false, fmt.Errorf("the old key %s is not in the keyring's previous slot", name)
+				if err != nil && !errors.Is(err, credentials.ErrNotFound) {
+					return false, err // the keyring may answer next time
 				}
-				k, err := credentials.NewAPIKey(item.Previous.Name, item.Previous.PrivateKey, "keyring")
+				var held *credentials.StoredKey
+				if item != nil {
+					for _, k := range []*credentials.StoredKey{item.Previous, item.Pending, item.Current} {
+						if k != nil && k.Name == name {
+							held = k
+							break
+						}
+					}
+				}
+				if held == nil {
+					// Nothing to try it with, now or later: the wait stops and says so.
+					return false, fmt.Errorf("%w: %s is not in profile %s's keyring item", rotation.ErrKeyNotHeld, name, opts.Profile)
+				}
+				k, err := credentials.NewAPIKey(held.Name, held.PrivateKey, "keyring")
 				if err != nil {
 					return false, err
 				}
