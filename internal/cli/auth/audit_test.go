@@ -52,6 +52,7 @@ func auditEntries(t *testing.T, dir string) []auditlog.Entry {
 // trace in the audit log.
 func TestAddAndRemoveAreAudited(t *testing.T) {
 	auditDir := filepath.Join(t.TempDir(), "audit")
+	stateDir := func() (string, error) { return filepath.Join(filepath.Dir(auditDir), "state"), nil }
 	store := credentials.NewMemoryStore()
 	ios, _, _, stderr := iostreams.Test()
 	path, k := keyFile(t)
@@ -61,6 +62,7 @@ func TestAddAndRemoveAreAudited(t *testing.T) {
 		Config:   func() (*config.Config, error) { return &config.Config{}, nil },
 		Verify:   func(context.Context, *credentials.APIKey, string) error { return verifyErr },
 		AuditDir: func() (string, error) { return auditDir, nil },
+		StateDir: stateDir,
 		Profile:  "prod", KeyFile: path,
 	}
 	// A key that cannot be checked is not stored, and the log says so.
@@ -73,7 +75,7 @@ func TestAddAndRemoveAreAudited(t *testing.T) {
 	}
 	remove := &RemoveOptions{
 		IO: ios, Keyring: func() (credentials.Store, error) { return store, nil },
-		AuditDir: func() (string, error) { return auditDir, nil }, Profile: "prod", Yes: true,
+		AuditDir: func() (string, error) { return auditDir, nil }, StateDir: stateDir, Profile: "prod", Yes: true,
 	}
 	if err := removeRun(context.Background(), remove); err != nil {
 		t.Fatal(err)
