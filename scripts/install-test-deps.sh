@@ -4,19 +4,21 @@
 # machine that already has everything. apt-get update runs only when something must be installed.
 set -euo pipefail
 
-# One entry per package: "debian-package" or "debian-package:command". When a command is given
-# and found on PATH the package counts as present however it was installed; otherwise dpkg is
-# asked. Later work adds what it needs here, e.g. gnome-keyring:gnome-keyring-daemon,
-# dbus-x11:dbus-launch, keyutils:keyctl, postgresql.
+# One entry per package: "debian-package:what-it-provides". A package counts as present when
+# what it provides is there, however it was installed (dpkg's word alone is not enough: a
+# package can be "installed" with its files gone): a command on PATH, or, for what is not on
+# PATH, an absolute path, which may be a glob. After installing, every entry is checked again,
+# and a missing one is an error naming it.
 packages=(
 	git:git     # the gofmt check lists files with git ls-files
 	gcc:gcc     # go test -race needs cgo
-	libc6-dev   # ... and the C library headers
+	libc6-dev:/usr/include/stdio.h # ... and the C library headers
 	gnome-keyring:gnome-keyring-daemon # the Secret Service the keyring tests use (scripts/with-keyring.sh)
 	dbus-daemon:dbus-run-session       # ... on a private session bus (Debian 12 ships dbus-run-session here)
 	dbus-bin:dbus-send                 # ... which with-keyring.sh polls until the daemon is up
 	keyutils:keyctl                    # the keyctl test reads back from a second session keyring
-	postgresql                         # the server scripts/with-postgres.sh runs (its binaries are not on PATH)
+	postgresql:/usr/lib/postgresql/*/bin/initdb # the server scripts/with-postgres.sh runs (not on PATH)
+	postgresql:/usr/lib/postgresql/*/bin/pg_ctl # ... started and stopped with pg_ctl
 	jq:jq                              # the docs' runbooks use it (TestRunbooks runs them as written)
 )
 
@@ -25,16 +27,35 @@ if ! command -v go >/dev/null 2>&1; then
 	exit 1
 fi
 
-has_command() {
-	[[ $1 == *:* ]] && command -v "${1#*:}" >/dev/null 2>&1
+# provided ENTRY: whether what the entry's package provides is there.
+provided() {
+	local what=${1#*:} f
+	if [[ $what == /* ]]; then
+		for f in $what; do # a glob: any match will do
+			[[ -e $f ]] && return 0
+		done
+		return 1
+	fi
+	command -v "$what" >/dev/null 2>&1
 }
 
-missing=()
-if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-	# Not Debian-like (a Mac, say): check the commands we know of and leave the rest to the
-	# developer, rather than fail on package names that mean nothing here.
+# absent: the entries whose command or file is missing, as "package (what)".
+absent() {
+	local entry
 	for entry in "${packages[@]}"; do
-		[[ $entry == *:* ]] && ! has_command "$entry" && missing+=("${entry#*:}")
+		provided "$entry" || echo "${entry%%:*} (${entry#*:})"
+	done
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+	# Not Debian-like (a Mac, say): say what is missing and leave installing it to the
+	# developer, rather than fail on package names that mean nothing here. The Debian paths
+	# (the PostgreSQL server, the C headers) are not checked: scripts/with-postgres.sh looks
+	# for the server itself, and fails under make test if there is none.
+	missing=()
+	for entry in "${packages[@]}"; do
+		[[ ${entry#*:} == /* ]] && continue
+		provided "$entry" || missing+=("${entry#*:}")
 	done
 	if [[ ${#missing[@]} -gt 0 ]]; then
 		echo "install-test-deps: not found: ${missing[*]}; install them with your package manager" >&2
@@ -43,11 +64,11 @@ if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>
 	exit 0
 fi
 
+missing=()
 for entry in "${packages[@]}"; do
 	pkg=${entry%%:*}
-	has_command "$entry" && continue
-	[[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] && continue
-	missing+=("$pkg")
+	provided "$entry" && continue
+	[[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
@@ -64,3 +85,10 @@ echo "install-test-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+still=$(absent)
+if [[ -n $still ]]; then
+	echo "install-test-deps: installed, yet still missing:" >&2
+	echo "$still" | sed 's/^/  /' >&2
+	exit 1
+fi

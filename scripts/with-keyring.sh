@@ -9,7 +9,8 @@
 #
 # Works headless and as root (no X, no prompter: --unlock creates the keyring without asking).
 # Where dbus-run-session or gnome-keyring-daemon is missing (a Mac), CMD runs without the
-# daemon and those tests skip; under CI=true that is an error instead.
+# daemon and those tests skip; under WAASCTL_REQUIRE_KEYRING=1 (make test sets it on Linux) or
+# CI=true that is an error instead.
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
@@ -24,8 +25,8 @@ if [[ ${WAASCTL_WITH_KEYRING_STAGE:-} != inside ]]; then
 		command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 	done
 	if [[ ${#missing[@]} -gt 0 ]]; then
-		if [[ ${CI:-} == true ]]; then
-			echo "with-keyring: ${missing[*]} not found (scripts/install-test-deps.sh installs them)" >&2
+		if [[ ${CI:-} == true || ${WAASCTL_REQUIRE_KEYRING:-} == 1 ]]; then
+			echo "with-keyring: ${missing[*]} not found, and a Secret Service is required (WAASCTL_REQUIRE_KEYRING=1 or CI=true): scripts/install-test-deps.sh installs them" >&2
 			exit 1
 		fi
 		echo "with-keyring: ${missing[*]} not found; running without a Secret Service (its tests skip)" >&2

@@ -13,7 +13,8 @@
 # PostgreSQL refuses to run as root, so as root the server runs as the system user waasctl-pg
 # (created if missing); otherwise it runs as the current user.
 # Where the server binaries are missing (a Mac without PostgreSQL), CMD runs without a server and
-# those tests skip; under CI=true that is an error instead.
+# those tests skip; under WAASCTL_REQUIRE_POSTGRES=1 (make test sets it) or CI=true that is an
+# error instead.
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
@@ -44,8 +45,8 @@ for d in "${candidates[@]}"; do
 	fi
 done
 if [[ -z $bindir ]]; then
-	if [[ ${CI:-} == true ]]; then
-		echo "with-postgres: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found (scripts/install-test-deps.sh installs them)" >&2
+	if [[ ${CI:-} == true || ${WAASCTL_REQUIRE_POSTGRES:-} == 1 ]]; then
+		echo "with-postgres: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found, and PostgreSQL is required (WAASCTL_REQUIRE_POSTGRES=1 or CI=true): scripts/install-test-deps.sh installs them" >&2
 		exit 1
 	fi
 	echo "with-postgres: PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; running without a server (its tests skip)" >&2

@@ -82,10 +82,17 @@ func scriptParams() testscript.Params {
 			switch cond {
 			case "keyring:secret-service":
 				// Only the private daemon of scripts/with-keyring.sh, never a
-				// developer's real keyring.
+				// developer's real keyring. Under WAASCTL_REQUIRE_KEYRING=1 (make test) its
+				// absence fails the script rather than skip its Secret Service lines.
+				if os.Getenv("WAASCTL_TEST_KEYRING") != "private" && os.Getenv("WAASCTL_REQUIRE_KEYRING") == "1" {
+					return false, fmt.Errorf("WAASCTL_TEST_KEYRING is not private (not under scripts/with-keyring.sh) but WAASCTL_REQUIRE_KEYRING=1")
+				}
 				return os.Getenv("WAASCTL_TEST_KEYRING") == "private", nil
 			case "keyring:keyctl":
 				_, err := exec.LookPath("keyctl")
+				if runtime.GOOS == "linux" && err != nil && os.Getenv("WAASCTL_REQUIRE_KEYCTL") == "1" {
+					return false, fmt.Errorf("keyctl is not on PATH but WAASCTL_REQUIRE_KEYCTL=1 (scripts/install-test-deps.sh installs keyutils)")
+				}
 				return runtime.GOOS == "linux" && err == nil, nil
 			case "postgres":
 				// Under WAASCTL_REQUIRE_POSTGRES=1 a missing server fails the script rather

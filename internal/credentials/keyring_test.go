@@ -219,6 +219,22 @@ func TestDefaultKeyringDir(t *testing.T) {
 	}
 }
 
+// Environment variables that make the tests of a real keyring fail rather than skip when it
+// is not there: scripts/test.sh (make test) sets them, so that a run cannot pass by testing less.
+const (
+	requireKeyctlEnv        = "WAASCTL_REQUIRE_KEYCTL"
+	requireSecretServiceEnv = "WAASCTL_REQUIRE_KEYRING"
+)
+
+// skipUnlessRequired skips the test, or fails it when env=1 says the part is required.
+func skipUnlessRequired(t *testing.T, env, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(env) == "1" {
+		t.Fatalf(format+" (and %s=1 requires it)", append(args, env)...)
+	}
+	t.Skipf(format, args...)
+}
+
 func TestKeyctlStore(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("keyctl: Linux only")
@@ -227,7 +243,7 @@ func TestKeyctlStore(t *testing.T) {
 	if err != nil {
 		// Docker's default seccomp profile, for one, forbids the keyctl
 		// syscalls.
-		t.Skipf("keyctl: kernel keyrings are not usable here: %v", err)
+		skipUnlessRequired(t, requireKeyctlEnv, "keyctl: kernel keyrings are not usable here: %v", err)
 	}
 	addForeignItems(t, s)
 	opts := suiteOpts{
@@ -245,6 +261,8 @@ func TestKeyctlStore(t *testing.T) {
 	// them only because of the permissions we set.
 	if _, err := exec.LookPath("keyctl"); err == nil {
 		opts.childWrappers = [][]string{{"keyctl", "session", "-"}}
+	} else if os.Getenv(requireKeyctlEnv) == "1" {
+		t.Fatalf("keyctl (keyutils) is not on PATH, so a reader in another session keyring cannot be tested (and %s=1 requires it): scripts/install-test-deps.sh installs it", requireKeyctlEnv)
 	} else {
 		t.Log("keyctl (keyutils) not on PATH: not testing a reader in another session keyring")
 	}
@@ -258,7 +276,7 @@ func TestSecretServiceStore(t *testing.T) {
 	// Only the throwaway daemon of scripts/with-keyring.sh: a developer's
 	// desktop keyring is not a place for test items (and may prompt).
 	if os.Getenv("WAASCTL_TEST_KEYRING") != "private" {
-		t.Skip("secret-service: not inside scripts/with-keyring.sh, which starts a throwaway gnome-keyring (run: scripts/with-keyring.sh go test ./internal/credentials/)")
+		skipUnlessRequired(t, requireSecretServiceEnv, "secret-service: not inside scripts/with-keyring.sh, which starts a throwaway gnome-keyring (run: scripts/with-keyring.sh go test ./internal/credentials/)")
 	}
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		t.Fatal("scripts/with-keyring.sh set WAASCTL_TEST_KEYRING but there is no D-Bus session")

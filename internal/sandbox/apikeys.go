@@ -38,6 +38,33 @@ type keyRecord struct {
 
 	pub     crypto.PublicKey
 	lastUse atomic.Int64 // unix nanoseconds; updated without the estate lock
+	// propagating is how many more requests the key authenticates although it is
+	// revoked (Config.RevocationDelay); not saved: a restart ends the delay.
+	propagating atomic.Int64
+}
+
+// markRevoked revokes k at now; the caller holds the state's write lock.
+func (s *Server) markRevoked(k *keyRecord, now time.Time) {
+	if k.State == waasapi.APIKeyRevoked {
+		return
+	}
+	k.State, k.RevokeTime = waasapi.APIKeyRevoked, now.UTC()
+	k.propagating.Store(int64(s.cfg.RevocationDelay))
+	s.dirty.Store(true)
+}
+
+// usePropagation spends one of the requests a revoked key still authenticates
+// for; false once they are used up.
+func (k *keyRecord) usePropagation() bool {
+	for {
+		n := k.propagating.Load()
+		if n <= 0 {
+			return false
+		}
+		if k.propagating.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
 }
 
 func (k *keyRecord) name() string { return "organizations/" + k.Org + "/apiKeys/" + k.ID }
@@ -148,7 +175,8 @@ func (s *Server) resolveKey(id string) (resolvedKey, bool) {
 		return resolvedKey{}, false
 	}
 	s.mu.RLock()
-	active := rec.State == waasapi.APIKeyActive
+	// A revoked key whose revocation has not propagated yet still works.
+	active := rec.State == waasapi.APIKeyActive || rec.propagating.Load() > 0
 	s.mu.RUnlock()
 	return resolvedKey{Name: rec.name(), Public: rec.pub, Active: active}, true
 }
@@ -198,6 +226,13 @@ func (s *Server) authenticate(r *http.Request, audience string) (*keyRecord, err
 	rec := s.lookupKey(v.Name)
 	if rec == nil { // revoked and deleted between the two look-ups
 		return nil, &authError{reason: "unknown API key"}
+	}
+	s.mu.RLock()
+	revoked := rec.State == waasapi.APIKeyRevoked
+	s.mu.RUnlock()
+	if revoked && !rec.usePropagation() {
+		// Revoked while the token was checked, or its delay used up meanwhile.
+		return nil, jwtReject(jwtReasonRevoked)
 	}
 	// Last use is saved with the next save (the nonce above asked for one).
 	rec.lastUse.Store(s.now().UnixNano())
@@ -256,8 +291,7 @@ func (s *Server) revokeAPIKey(c *call) (any, error) {
 		return nil, err
 	}
 	if k.State != waasapi.APIKeyRevoked {
-		k.State = waasapi.APIKeyRevoked
-		k.RevokeTime = c.now.UTC()
+		s.markRevoked(k, c.now)
 		s.log.Info("API key revoked", "key", k.name(), "fingerprint", k.Fingerprint, "by", c.key.name())
 	}
 	return k.view(), nil
@@ -271,10 +305,7 @@ func (s *Server) RevokeAPIKey(name string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rec.State != waasapi.APIKeyRevoked {
-		rec.State, rec.RevokeTime = waasapi.APIKeyRevoked, s.now().UTC()
-		s.dirty.Store(true)
-	}
+	s.markRevoked(rec, s.now())
 	return nil
 }
 

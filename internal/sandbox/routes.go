@@ -12,6 +12,7 @@ import (
 // the protos' google.api.http annotations.
 type route struct {
 	method   string
+	key      string // "METHOD /path/pattern" as the client sends it, for FailNext and RequestCounts
 	segments []string
 	verb     string
 	audience string // the JWT aud this service expects
@@ -85,7 +86,7 @@ func (s *Server) buildRoutes() map[string][]route {
 	out := map[string][]route{}
 	for svc, specs := range table {
 		for _, sp := range specs {
-			out[svc.Path] = append(out[svc.Path], newRoute(sp, svc.Audience, false))
+			out[svc.Path] = append(out[svc.Path], newRoute(sp, "/waas/"+svc.Path+"/v1/", svc.Audience, false))
 		}
 	}
 	for _, sp := range []routeSpec{
@@ -94,21 +95,22 @@ func (s *Server) buildRoutes() map[string][]route {
 		{"GET", "organizations/*/apiKeys/*", s.getAPIKey},
 		{"DELETE", "organizations/*/apiKeys/*", s.revokeAPIKey},
 	} {
-		out[sandboxPath] = append(out[sandboxPath], newRoute(sp, waasapi.KeyServiceAudience, false))
+		out[sandboxPath] = append(out[sandboxPath], newRoute(sp, "/"+sandboxPath+"/v1/", waasapi.KeyServiceAudience, false))
 	}
 	for _, sp := range []routeSpec{
 		{"GET", "estate", s.estateStats},
 		{"POST", "pools/*/deviceGroups/*/mpcOperations/*:complete", s.completeOperation},
 	} {
-		out[sandboxPath] = append(out[sandboxPath], newRoute(sp, waasapi.KeyServiceAudience, true))
+		out[sandboxPath] = append(out[sandboxPath], newRoute(sp, "/"+sandboxPath+"/v1/", waasapi.KeyServiceAudience, true))
 	}
 	return out
 }
 
-func newRoute(sp routeSpec, audience string, control bool) route {
+func newRoute(sp routeSpec, prefix, audience string, control bool) route {
 	pattern, verb, _ := strings.Cut(sp.pattern, ":")
 	return route{
 		method:   sp.method,
+		key:      sp.method + " " + prefix + sp.pattern,
 		segments: strings.Split(pattern, "/"),
 		verb:     verb,
 		audience: audience,

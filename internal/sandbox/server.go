@@ -42,6 +42,11 @@ type Config struct {
 	RateLimit RateLimit     // zero: unlimited
 	FaultRate float64       // probability of an injected fault per request
 
+	// RevocationDelay is how many more requests a revoked key authenticates,
+	// as WaaS takes a while to propagate a revocation. It is counted in
+	// requests, not time, so that a test of the retry needs no clock.
+	RevocationDelay int
+
 	// StatePath, if set, is where the estate and the API keys are loaded
 	// from at start and saved to while running and at Close.
 	StatePath string
@@ -97,6 +102,8 @@ type Server struct {
 	faultRate atomic.Uint64 // math.Float64bits of the fault probability; see SetFaultRate
 	faultMu   sync.Mutex
 	faultRNG  *mrand.Rand
+	failNext  map[string][]fault // route key -> faults the next requests get; see FailNext
+	counts    map[string]int     // route key -> requests; see RequestCounts
 
 	mu    sync.RWMutex // guards state
 	state *persistent
@@ -130,6 +137,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Latency < 0 {
 		return nil, fmt.Errorf("latency %v: must not be negative", cfg.Latency)
+	}
+	if cfg.RevocationDelay < 0 {
+		return nil, fmt.Errorf("revocation delay %d: must not be negative", cfg.RevocationDelay)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
@@ -328,6 +338,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, errorf(waasapi.NotFound, "no API method at %s %s", r.Method, r.URL.Path))
 		return
 	}
+	planted := s.countRequest(rt.key)
 	if !rt.control {
 		if s.limiter != nil {
 			if wait, ok := s.takeToken(); !ok {
@@ -336,7 +347,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		switch f := s.pickFault(r.Method); f {
+		f := planted
+		if f == faultNone {
+			f = s.pickFault(r.Method)
+		}
+		switch f {
 		case faultInternal:
 			s.writeError(w, errorf(waasapi.Internal, "injected fault: internal error"))
 			return

@@ -33,8 +33,13 @@ type revokeEnv struct {
 
 func newRevokeEnv(t *testing.T) *revokeEnv {
 	t.Helper()
+	return newRevokeEnvWith(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 1}})
+}
+
+func newRevokeEnvWith(t *testing.T, sbCfg sandbox.Config) *revokeEnv {
+	t.Helper()
 	t.Setenv("WAASCTL_STATE_DIR", t.TempDir())
-	srv, err := sandbox.New(sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 1}})
+	srv, err := sandbox.New(sbCfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ type ServeOptions struct {
 	Latency          time.Duration
 	RateLimit        string
 	FaultRate        float64
+	RevocationDelay  int
 	StatePath        string
 	Verbose          bool
 }
@@ -85,6 +86,7 @@ developer portal, and how to complete MPC operations in tests.`,
 	fl.DurationVar(&opts.Latency, "latency", 0, "Latency added to every request, e.g. 20ms")
 	fl.StringVar(&opts.RateLimit, "rate-limit", "", "Allow at most `N/PERIOD` requests (e.g. 100/1s); beyond it, 429 with Retry-After")
 	fl.Float64Var(&opts.FaultRate, "fault-rate", 0, "Probability `P` of an injected 500, 503 or dropped connection per request")
+	fl.IntVar(&opts.RevocationDelay, "revocation-delay", 0, "A revoked key keeps authenticating for `N` more requests, as WaaS's propagation delay")
 	fl.StringVar(&opts.StatePath, "state", "", "Load the estate and keys from this `file` if it exists, and save them there")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "Log every request to stderr")
 	return cmd
@@ -92,7 +94,7 @@ developer portal, and how to complete MPC operations in tests.`,
 
 // config validates the options and turns them into a sandbox config.
 func (o *ServeOptions) config() (sandbox.Config, error) {
-	cfg := sandbox.Config{Seed: o.Seed, Shape: o.Shape, Latency: o.Latency, FaultRate: o.FaultRate, StatePath: o.StatePath}
+	cfg := sandbox.Config{Seed: o.Seed, Shape: o.Shape, Latency: o.Latency, FaultRate: o.FaultRate, RevocationDelay: o.RevocationDelay, StatePath: o.StatePath}
 	for name, v := range map[string]int{"--pools": o.Shape.Pools, "--wallets-per-pool": o.Shape.WalletsPerPool, "--addresses-per-wallet": o.Shape.AddressesPerWallet, "--operations-per-group": o.Shape.OperationsPerGroup, "--wallets-per-group": o.Shape.WalletsPerGroup} {
 		if v < 0 {
 			return cfg, cmdutil.FlagErrorf("%s must not be negative", name)
@@ -103,6 +105,9 @@ func (o *ServeOptions) config() (sandbox.Config, error) {
 	}
 	if o.FaultRate < 0 || o.FaultRate > 1 {
 		return cfg, cmdutil.FlagErrorf("--fault-rate must be between 0 and 1, e.g. 0.1")
+	}
+	if o.RevocationDelay < 0 {
+		return cfg, cmdutil.FlagErrorf("--revocation-delay must not be negative: it counts requests")
 	}
 	if !o.AllowRemote {
 		if err := sandbox.CheckLoopback(o.Addr); err != nil {
@@ -149,7 +154,7 @@ func serveRun(cmd *cobra.Command, opts *ServeOptions) error {
 		fmt.Fprintln(opts.IO.Out, baseURL)
 		st := srv.Stats(srv.DefaultOrg())
 		cfg.Logger.Info("sandbox serving", "url", baseURL, "org", srv.DefaultOrg(), "pools", st.Pools, "wallets", st.MPCWallets, "device_groups", st.DeviceGroups,
-			"latency", cfg.Latency, "rate_limit", cfg.RateLimit.String(), "fault_rate", cfg.FaultRate)
+			"latency", cfg.Latency, "rate_limit", cfg.RateLimit.String(), "fault_rate", cfg.FaultRate, "revocation_delay", cfg.RevocationDelay)
 	})
 	if err != nil {
 		return err
