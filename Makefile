@@ -40,3 +40,9 @@ bench-inventory:
 .PHONY: bench-reconcile
 bench-reconcile:
 	scripts/bench/reconcile.sh $(ARGS)
+
+## model-check: the rotation model test with thousands of random sequences (SEQUENCES=N)
+SEQUENCES ?= 3000
+.PHONY: model-check
+model-check:
+	go test -race -run 'TestRotationModel$$' -timeout 60m ./cmd/waasctl -rotation.sequences=$(SEQUENCES) -v

@@ -25,6 +25,7 @@ require (
 	google.golang.org/api v0.114.0
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.62.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
