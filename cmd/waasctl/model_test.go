@@ -48,7 +48,6 @@ import (
 
 var (
 	modelSequences = flag.Int("rotation.sequences", 200, "model test: random action sequences to run (make model-check runs thousands)")
-	modelKnownBugs = flag.Bool("rotation.known-bugs", false, "model test: run the actions and regression tests of known, not yet fixed bugs instead of skipping them")
 )
 
 const modelProfile = "prod"
@@ -61,27 +60,6 @@ type modelTB interface {
 	Skipf(format string, args ...any)
 }
 
-// knownBug skips an action (or a regression test) that runs into a bug issue 11 lists and that
-// the engine fixes of issue 11 address. Remove the call once the fix is merged; until then
-// -rotation.known-bugs runs it anyway.
-func knownBug(t modelTB, item int, what string) {
-	t.Helper()
-	if *modelKnownBugs {
-		return
-	}
-	t.Skipf("known bug, issue 11 item %d: %s; fixed by the engine helper", item, what)
-}
-
-// newBug skips an action (or a regression test) that runs into a bug the model test found
-// that issue 11 does not list. Remove the call once it is fixed; -rotation.known-bugs runs it.
-func newBug(t modelTB, what string) {
-	t.Helper()
-	if *modelKnownBugs {
-		return
-	}
-	t.Skipf("bug found by the model test (not in issue 11's list): %s", what)
-}
-
 // step is one action of a sequence, as data, so that a shrunk sequence can be replayed as a
 // plain test.
 type step struct {
@@ -92,6 +70,7 @@ type step struct {
 	Sink       string // the test sink: ok | fail | hang (the command is cancelled while it hangs)
 	CrashAt    int    // 0: no crash; n: the command dies at its n-th external call
 	CrashAfter bool   // ... after the call had its effect, else before
+	Force      bool   // abort: --abort --force, which ends even what it cannot undo
 	Grace      bool   // rotate: with a grace period (the rotation stops at revoke)
 
 	Slot   string // revoke: current (--force) | pending | previous
@@ -109,6 +88,9 @@ func (s step) String() string {
 		}
 		if s.Grace {
 			b.WriteString(" grace")
+		}
+		if s.Force {
+			b.WriteString(" force")
 		}
 	case "revoke":
 		b.WriteString(" " + s.Slot)
@@ -330,7 +312,8 @@ func (w *modelWorld) newIssued(requestID, org string) string {
 func (i *modelIssuer) Find(ctx context.Context, requestID string) (name string, found bool, err error) {
 	i.w.hit("issuer find", func() {
 		if i.w.cfg.NoFind {
-			err = fmt.Errorf("issuer cannot find keys by request; check the portal for a key made by request %s and revoke it", requestID)
+			// As the exec issuer says it, for a plugin without find (exit 3).
+			err = fmt.Errorf("%w: check the portal for a key made by request %s and revoke it", rotation.ErrFindUnsupported, requestID)
 			return
 		}
 		i.w.issuedMu.Lock()
@@ -438,6 +421,7 @@ func (w *modelWorld) engine(s step, sink *modelSink) *rotation.Engine {
 	if s.Grace {
 		e.Grace, e.GraceSet = time.Hour, true
 	}
+	e.ForceAbort = s.Op == "abort" && s.Force
 	if s.Op == "resume" {
 		// The operator finishes now: a grace chosen now shortens the recorded one.
 		e.Grace, e.GraceSet = 0, true
@@ -535,6 +519,23 @@ func (w *modelWorld) apply(t modelTB, s step) {
 		if j != nil {
 			outcome += fmt.Sprintf(" [journal %s at %s]", j.ID[:8], j.Step)
 		}
+		// Keys the command told the operator to delete by hand are not forgotten: a key a
+		// request may have made is named by that request.
+		var manual *rotation.ManualRevokeError
+		if errors.As(err, &manual) {
+			for _, k := range manual.Keys {
+				if k.Name != "" {
+					w.reported[k.Name] = true
+				}
+				if k.RequestID != "" {
+					w.issuedMu.Lock()
+					for _, n := range w.issued[k.RequestID] {
+						w.reported[n] = true
+					}
+					w.issuedMu.Unlock()
+				}
+			}
+		}
 		w.log = append(w.log, s.String()+" -> "+outcome)
 		if crashed == "" && err == nil {
 			w.checkFinished(t, s, j, before)
@@ -564,9 +565,6 @@ func (w *modelWorld) apply(t modelTB, s step) {
 			w.lastExit0 = s.Op
 		}
 	case "auth-add":
-		if j := w.journal(t); j != nil {
-			knownBug(t, 5, "auth add --force during a rotation (before PENDING exists) replaces CURRENT under it; nothing cross-checks the journal with the keyring, so the rotation revokes the journal's old key and drops the operator's key from the keyring, active")
-		}
 		// A new key from the portal.
 		name := w.makeKey(t, w.org, "operator", "")
 		data, _ := json.Marshal(map[string]string{"name": name, "privateKey": w.secrets[name]})
@@ -587,9 +585,6 @@ func (w *modelWorld) apply(t modelTB, s step) {
 			w.reported[before.Previous.Name] = true
 		}
 	case "auth-remove":
-		if j := w.journal(t); j != nil {
-			knownBug(t, 7, "auth remove during a rotation deletes CURRENT and PENDING; --abort then fails and the pending key stays active")
-		}
 		code, stderr := w.cli(t, "auth", "remove", modelProfile, "--yes")
 		w.log = append(w.log, fmt.Sprintf("%s -> exit %d %s", s, code, oneLine(stderr)))
 		if code == 0 {
@@ -615,13 +610,6 @@ func (w *modelWorld) apply(t modelTB, s step) {
 // error (exit 6): two commands never change a profile at once.
 func (w *modelWorld) concurrent(t modelTB, s step) {
 	t.Helper()
-	switch s.Second {
-	case "revoke-previous", "revoke-pending":
-		knownBug(t, 4, "keys revoke takes no lock: it runs in the middle of a rotation")
-	case "auth-add", "auth-remove":
-		knownBug(t, 7, "auth add and auth remove take no lock: they run in the middle of a rotation")
-	}
-	skipKnownBugSteps(t, w, step{Op: "rotate", Create: "new"}) // the first command is a rotation
 	sink := &modelSink{w: w, mode: "gate", entered: make(chan struct{}), release: make(chan struct{})}
 	type result struct {
 		j   *rotation.Journal
@@ -846,6 +834,18 @@ func (w *modelWorld) check(t modelTB) {
 			}
 			w.issuedMu.Unlock()
 		}
+		// Keys the journal already lists for deletion by hand (the operator is told when the
+		// rotation ends) are recorded too, by name or by the request that may have made them.
+		for _, m := range j.ManualChecks {
+			if m.Name != "" {
+				known[m.Name] = true
+			}
+			w.issuedMu.Lock()
+			for _, n := range w.issued[m.RequestID] {
+				known[n] = true
+			}
+			w.issuedMu.Unlock()
+		}
 	}
 	for _, org := range []string{w.org, w.otherOrg} {
 		for _, k := range w.srv.APIKeys(org) {
@@ -921,19 +921,21 @@ func auditOrder(dir string) string {
 }
 
 // wayOut heals the world and ends the rotation in progress: --abort, or --resume where abort
-// refuses. Afterwards nothing is in progress, the CURRENT key works (unless the operator
-// revoked or removed it) and no key is forgotten.
+// refuses, and --abort --force as the last resort (it ends whatever it cannot undo, naming the
+// keys to delete by hand). Afterwards nothing is in progress, the CURRENT key works (unless the
+// operator revoked or removed it) and no key is forgotten.
 func (w *modelWorld) wayOut(t modelTB) {
 	t.Helper()
 	for try := 0; w.journal(t) != nil; try++ {
 		if try == 2 {
 			t.Fatalf("invariant 1 (way out): neither --abort nor --resume ends the rotation in a healthy world\n%s", w.history())
 		}
-		for _, op := range []string{"abort", "resume"} {
+		for _, s := range []step{{Op: "abort"}, {Op: "resume"}, {Op: "abort", Force: true}} {
 			if w.journal(t) == nil {
 				break
 			}
-			w.apply(t, step{Op: op, Create: "new", Sink: "ok"})
+			s.Create, s.Sink = "new", "ok"
+			w.apply(t, s)
 			w.check(t)
 		}
 	}
@@ -968,35 +970,6 @@ func drawStep(t *rapid.T) step {
 	return s
 }
 
-// skipKnownBugSteps skips the drawn steps that run into the bugs of issue 11 the engine
-// helper fixes (see knownBug).
-func skipKnownBugSteps(t modelTB, w *modelWorld, s step) {
-	t.Helper()
-	if s.Op == "abort" && (s.Sink != "ok" || s.CrashAt > 0) {
-		if j := w.journal(t); j != nil && (j.Step == rotation.StepObserve || j.Step == rotation.StepPromote || j.Step == rotation.StepRevoke) {
-			newBug(t, "an abort after promote that stops part way (a sink fails or hangs, a crash) has put the old key back into some sinks; a --resume then promotes again without delivering, so the sinks keep the old key, which it revokes, and exits 0")
-		}
-	}
-	if s.Op != "rotate" && s.Op != "resume" {
-		return
-	}
-	switch {
-	case s.Create == "same":
-		knownBug(t, 1, "a new key equal to CURRENT is accepted, promoted, and revoked as the old key")
-	case s.Create == "other-org" && w.cfg.Pools == 0:
-		knownBug(t, 6, "verify compares pools only: a key of another organization with as many (zero) pools is promoted")
-	}
-	if w.cfg.NoFind && (s.Create == "lost" || s.CrashAt > 0) {
-		knownBug(t, 3, "an issuer without find whose create answer was lost (an error, or a crash after the call): --abort fails every time, --resume too (or, if the issuer makes another key for the same request, the first one is forgotten, active)")
-	}
-	if s.Op == "rotate" && w.removed {
-		knownBug(t, 8, "a rotation whose preflight fails (no key in the profile) leaves a journal, and --abort cannot end it (item 3: abort has no way out)")
-	}
-	if it := w.item(t); s.Op == "rotate" && it.Previous != nil && w.journal(t) == nil {
-		newBug(t, "a rotation started while PREVIOUS holds a key (auth add --force keeps the replaced key there) drops that key from the keyring at promote, neither revoked nor reported")
-	}
-}
-
 // TestRotationModel drives random sequences of operator and world actions against the sandbox
 // and the real stores and checks the invariants after every step. -rotation.sequences=N sets
 // how many (make model-check runs thousands).
@@ -1019,7 +992,6 @@ func TestRotationModel(t *testing.T) {
 			"": func(rt *rapid.T) { w.check(rt) },
 			"step": func(rt *rapid.T) {
 				s := drawStep(rt)
-				skipKnownBugSteps(rt, w, s)
 				w.apply(rt, s)
 			},
 		})
@@ -1074,27 +1046,22 @@ func modelTempRoot() string {
 // Regression tests: the shrunk sequences of the failures the model found, replayed.
 
 func TestModelRegressionSameKeyAsCurrent(t *testing.T) {
-	knownBug(t, 1, "a new key equal to CURRENT is accepted, promoted, and revoked as the old key")
 	replay(t, seqConfig{Pools: 2}, step{Op: "rotate", Create: "same", Sink: "ok"})
 }
 
 func TestModelRegressionOtherOrganizationKeyPromoted(t *testing.T) {
-	knownBug(t, 6, "verify compares pools only: a key of another organization with as many (zero) pools is promoted")
 	replay(t, seqConfig{Pools: 0}, step{Op: "rotate", Create: "other-org", Sink: "ok"})
 }
 
 func TestModelRegressionLostCreateWithoutFind(t *testing.T) {
-	knownBug(t, 3, "an issuer without find whose create answer was lost: neither --abort nor --resume ends the rotation")
 	replay(t, seqConfig{Pools: 2, NoFind: true}, step{Op: "rotate", Create: "lost", Sink: "ok"})
 }
 
 func TestModelRegressionRevokeDuringRotationTakesNoLock(t *testing.T) {
-	knownBug(t, 4, "keys revoke takes no lock: it revokes the PENDING key in the middle of a rotation")
 	replay(t, seqConfig{Pools: 2}, step{Op: "concurrent", Second: "revoke-pending"})
 }
 
 func TestModelRegressionAuthAddDuringHalfStartedRotation(t *testing.T) {
-	knownBug(t, 5, "auth add --force during a rotation stopped at create replaces CURRENT; the journal is not cross-checked with the keyring, so resume revokes the journal's old key and drops the operator's key, active")
 	replay(t, seqConfig{Pools: 2},
 		step{Op: "rotate", Create: "fails", Sink: "ok"},
 		step{Op: "auth-add"},
@@ -1102,33 +1069,28 @@ func TestModelRegressionAuthAddDuringHalfStartedRotation(t *testing.T) {
 }
 
 func TestModelRegressionAuthRemoveDuringRotation(t *testing.T) {
-	knownBug(t, 7, "auth remove during a rotation deletes CURRENT and PENDING; --abort then fails and the pending key stays active")
 	replay(t, seqConfig{Pools: 2},
 		step{Op: "rotate", Create: "new", Sink: "fail"},
 		step{Op: "auth-remove"})
 }
 
 func TestModelRegressionAuthRemoveWhileRotationHoldsLock(t *testing.T) {
-	knownBug(t, 7, "auth remove takes no lock: it empties the profile while a rotation runs")
 	replay(t, seqConfig{Pools: 2}, step{Op: "concurrent", Second: "auth-remove"})
 }
 
 func TestModelRegressionPreflightFailureLeavesJournal(t *testing.T) {
-	knownBug(t, 8, "a rotation whose preflight fails (no key in the profile) leaves a journal that --abort cannot end")
 	replay(t, seqConfig{Pools: 2},
 		step{Op: "auth-remove"},
 		step{Op: "rotate", Create: "new", Sink: "ok"})
 }
 
 func TestModelRegressionRotationDropsOlderPrevious(t *testing.T) {
-	newBug(t, "a rotation started while PREVIOUS holds a key (auth add --force keeps the replaced key there) drops that key from the keyring at promote, neither revoked nor reported")
 	replay(t, seqConfig{Pools: 2},
 		step{Op: "auth-add"},
 		step{Op: "rotate", Create: "new", Sink: "ok"})
 }
 
 func TestModelRegressionResumeAfterPartialAbort(t *testing.T) {
-	newBug(t, "an abort after promote that stops part way has put the old key back into some sinks; --resume promotes again without delivering and revokes the key the sinks hold, exit 0")
 	replay(t, seqConfig{Pools: 2},
 		step{Op: "rotate", Create: "new", Sink: "ok", CrashAt: 14, CrashAfter: true}, // crashes at promote
 		step{Op: "abort", Create: "new", Sink: "hang"},

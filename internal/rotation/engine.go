@@ -220,6 +220,9 @@ func (e *Engine) Resume(ctx context.Context) (*Journal, error) {
 		return j, err
 	}
 	defer lock.Release()
+	if j.Aborting {
+		return j, fmt.Errorf("rotation %s is being aborted (the old key %s may be back in some sinks): finish the abort with `waasctl keys rotate %s --abort`", j.ID, short(j.OldKey), e.Profile)
+	}
 	e.report(j.Step, "resuming rotation %s at %s", j.ID, j.Step)
 	return j, oneLine(e.run(ctx, lock, j))
 }
@@ -471,6 +474,9 @@ func (e *Engine) preflightChecks(ctx context.Context, j *Journal) (string, error
 	if _, err := e.Check(ctx, cur); err != nil {
 		return "", fmt.Errorf("the current key %s does not work: %w", short(j.OldKey), err)
 	}
+	if err := e.checkPrevious(ctx, it); err != nil {
+		return "", err
+	}
 	for i, s := range e.Sinks {
 		if p, ok := s.(Preflighter); ok {
 			if err := p.Preflight(); err != nil {
@@ -482,6 +488,30 @@ func (e *Engine) preflightChecks(ctx context.Context, j *Journal) (string, error
 		}
 	}
 	return "the current key " + short(j.OldKey) + " works", nil
+}
+
+// checkPrevious refuses to start while the PREVIOUS slot holds a key WaaS still accepts (auth
+// add --force keeps the key it replaced there): promote would overwrite it, and a valid key
+// would leave the keyring without being revoked or reported. A PREVIOUS key WaaS refuses is
+// dead, and is overwritten.
+func (e *Engine) checkPrevious(ctx context.Context, it *credentials.Item) error {
+	if it.Previous == nil {
+		return nil
+	}
+	prev, err := apiKey(it.Previous, "keyring")
+	if err != nil {
+		return err
+	}
+	_, err = e.Check(ctx, prev)
+	switch {
+	case waas.HTTPCode(err) == http.StatusUnauthorized:
+		return nil
+	case err == nil:
+		return fmt.Errorf("the previous key %s is still stored and WaaS still accepts it: this rotation would drop it from the keyring while it is valid; revoke it first (keys revoke %s --key %s --reason ...)",
+			short(ref(it.Previous)), e.Profile, credentials.ShortFingerprint(it.Previous.Fingerprint))
+	default:
+		return fmt.Errorf("checking the previous key %s: %w", short(ref(it.Previous)), err)
+	}
 }
 
 // find asks the issuer for the key an earlier create with requestID made. The name it gives is
@@ -502,7 +532,21 @@ func (e *Engine) find(ctx context.Context, requestID string) (string, bool, erro
 // (the manual one, a plugin without find) is trusted to make none twice.
 func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
 	name, found, err := e.find(ctx, j.RequestID)
-	if err != nil || !found {
+	switch {
+	case errors.Is(err, ErrFindUnsupported):
+		// The create may or may not have made a key, and asking again will not tell: a new
+		// request goes on, and the operator is told to look for the old one in the portal.
+		j.addManual(ManualCheck{RequestID: j.RequestID, Reason: fmt.Sprintf("a create by the %s issuer was interrupted and it cannot say whether it made a key; look in the portal for a key created since %s", e.Issuer.Name(), j.StartedAt.UTC().Format(time.RFC3339))})
+		e.report(StepCreate, "the %s issuer cannot say whether interrupted request %s made a key: check the portal when the rotation ends", e.Issuer.Name(), j.RequestID)
+		j.RequestID = uuid.NewString()
+		if err := j.Advance(StepCreate, "creating with a new request id"); err != nil {
+			return err
+		}
+		return j.Save(e.StateDir)
+	case err != nil:
+		// Not knowing whether a key was made, a second create could forget the first.
+		return fmt.Errorf("finding the key of interrupted request %s: %w", j.RequestID, err)
+	case !found:
 		return nil
 	}
 	if err := e.refuseHeld(ctx, name); err != nil {
@@ -877,6 +921,17 @@ func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
 	return j, nil
 }
 
+// markAborting records, before the first thing an abort changes (the keyring swapped back,
+// a sink given the old key, the new key revoked), that only an abort may go on: a --resume
+// would promote a new key the sinks no longer hold, or one already revoked.
+func (e *Engine) markAborting(j *Journal) error {
+	if j.Aborting {
+		return nil
+	}
+	j.Aborting = true
+	return j.Save(e.StateDir)
+}
+
 // forceHint ends the error of an abort that --force would finish.
 const forceHint = "fix it and abort again, or `--abort --force` to close the rotation and delete the key in the portal by hand"
 
@@ -914,6 +969,9 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			}
 			return fmt.Errorf("checking the old key %s before rolling back to it: %w", short(j.OldKey), err)
 		}
+		if err := e.markAborting(j); err != nil {
+			return err
+		}
 		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: old, Pending: it.Current}); err != nil {
 			return err
 		}
@@ -936,6 +994,9 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			}
 		}
 		if len(redo) > 0 {
+			if err := e.markAborting(j); err != nil {
+				return err
+			}
 			if failed := e.deliverKey(ctx, j, it.Current, redo); len(failed) > 0 {
 				return fmt.Errorf("putting the current key back failed (%s); fix it and abort again", strings.Join(failed, "; "))
 			}
@@ -964,6 +1025,11 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			return fmt.Errorf("finding the key of request %s: %w; abort again, or `--abort --force` to close the rotation and check the portal for it by hand", j.RequestID, err)
 		case found && !slices.Contains(revoke, name):
 			revoke = append(revoke, name)
+		}
+	}
+	if len(revoke) > 0 {
+		if err := e.markAborting(j); err != nil {
+			return err
 		}
 	}
 	var revoked []string
