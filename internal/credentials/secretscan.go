@@ -348,8 +348,11 @@ const minRandomRun = 60
 // characters, while in base64 each is 1 in 32 on average).
 func randomLooking(run string) bool {
 	var upper, lower, digit bool
-	seps := 0
-	for _, c := range []byte(run) {
+	seps, lowerPairs := 0, 0
+	for i, c := range []byte(run) {
+		if i > 0 && 'a' <= c && c <= 'z' && 'a' <= run[i-1] && run[i-1] <= 'z' {
+			lowerPairs++
+		}
 		switch {
 		case 'A' <= c && c <= 'Z':
 			upper = true
@@ -361,7 +364,10 @@ func randomLooking(run string) bool {
 			seps++
 		}
 	}
-	return upper && lower && digit && seps*12 <= len(run)
+	// Words (a long test name in a temporary folder's path, a camelCase identifier) are runs
+	// of lower case letters: in random base64 a letter pair is lower-lower about one time in
+	// six, in words most of the time. Past one in three, it is text.
+	return upper && lower && digit && seps*12 <= len(run) && lowerPairs*3 <= len(run)-1
 }
 
 // hexRuns returns the runs of hex digits in s long enough to hold a key.

@@ -229,3 +229,17 @@ func TestGuardRefusesAFragmentOfTheProfilesPEM(t *testing.T) {
 		}
 	}
 }
+
+// Long identifiers in paths (a Go test's temporary folder, a deployment path) are text, not
+// key material: a journal naming such a sink was refused.
+func TestGuardPassesLongIdentifierPaths(t *testing.T) {
+	for _, s := range []string{
+		"envfile /tmp/TestEngineRefusesToRevokeWhenTheNewKeyIsNotCurrentold_key_back_as_CURRENT1234/001/proxy.env",
+		"envfile /srv/Deployments/ProductionEuWest1/WaasProxyConfiguration2026/secrets/proxy.env",
+		"TestSecretAsKeyNameIsRefusedFromEverySourceAndTheOtherThingsThatMatter2891",
+	} {
+		if LooksSecret(s) {
+			t.Errorf("LooksSecret(%q) = true", s)
+		}
+	}
+}
