@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/textsafe"
 
 	"gopkg.in/yaml.v3"
 )
@@ -213,7 +214,7 @@ func ParseAge(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
-	tooLong := fmt.Errorf("duration %q is longer than the maximum, 3650d (ten years)", s)
+	tooLong := fmt.Errorf("duration %s is longer than the maximum, 3650d (ten years)", textsafe.Value(s))
 	var total time.Duration
 	rest := s
 	for rest != "" {
@@ -221,7 +222,7 @@ func ParseAge(s string) (time.Duration, error) {
 		if i < 0 {
 			d, err := time.ParseDuration(rest)
 			if err != nil { // time.ParseDuration's overflow (past 292 years) lands here too
-				return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h, at most 3650d", s)
+				return 0, fmt.Errorf("duration %s: want e.g. 90d, 24h or 1d12h, at most 3650d", textsafe.Value(s))
 			}
 			if d > MaxAge-total {
 				return 0, tooLong
@@ -234,7 +235,7 @@ func ParseAge(s string) (time.Duration, error) {
 			return 0, tooLong
 		}
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 1d12h", s)
+			return 0, fmt.Errorf("duration %s: want e.g. 90d, 24h or 1d12h", textsafe.Value(s))
 		}
 		unit := 24 * time.Hour
 		if rest[i] == 'w' {
@@ -248,7 +249,7 @@ func ParseAge(s string) (time.Duration, error) {
 		rest = rest[i+1:]
 	}
 	if total <= 0 {
-		return 0, fmt.Errorf("duration %q must be positive", s)
+		return 0, fmt.Errorf("duration %s must be positive", textsafe.Value(s))
 	}
 	return total, nil
 }

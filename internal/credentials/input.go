@@ -37,13 +37,6 @@ func ParseKeyInput(data []byte, source string) (*APIKey, error) {
 	return k, nil
 }
 
-func truncateName(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
-}
-
 // parseDotenv reads KEY=VALUE lines (optionally "export", quotes, comments)
 // and takes the key from the official or waasctl's variable pair.
 func parseDotenv(data []byte, source string) (*APIKey, error) {

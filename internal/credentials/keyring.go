@@ -358,7 +358,7 @@ func call[T any](ctx context.Context, s *keyringStore, what string, f func() (T,
 func itemKey(profile string) string { return keyPrefix + profile }
 
 func (s *keyringStore) Get(ctx context.Context, profile string) (*Item, error) {
-	if err := checkProfile(profile); err != nil {
+	if err := CheckProfile(profile); err != nil {
 		return nil, err
 	}
 	key := itemKey(profile)
@@ -464,7 +464,7 @@ func syncDir(dir string) {
 }
 
 func (s *keyringStore) Remove(ctx context.Context, profile string) error {
-	if err := checkProfile(profile); err != nil {
+	if err := CheckProfile(profile); err != nil {
 		return err
 	}
 	key := itemKey(profile)
@@ -502,7 +502,7 @@ func (s *keyringStore) Profiles(ctx context.Context) ([]string, error) {
 		// Shared keyrings (the Secret Service's default collection, the
 		// kernel's user keyring) hold other programs' items too.
 		p, ok := strings.CutPrefix(k, keyPrefix)
-		if ok && checkProfile(p) == nil {
+		if ok && CheckProfile(p) == nil {
 			out = append(out, p)
 		}
 	}

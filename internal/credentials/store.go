@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // StoredKey is one API key in the keyring, with its provenance. PrivateKey is
@@ -121,9 +123,10 @@ var (
 // them paths.
 var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-func checkProfile(profile string) error {
+// CheckProfile says whether profile is usable as a profile name, without quoting a long one.
+func CheckProfile(profile string) error {
 	if !profileName.MatchString(profile) {
-		return fmt.Errorf("invalid profile name %q: use up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit", truncateName(profile))
+		return fmt.Errorf("invalid profile name %s: use up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit", textsafe.Value(profile))
 	}
 	return nil
 }
@@ -179,7 +182,7 @@ func prepareItem(item *Item) (*Item, error) {
 	if item == nil {
 		return nil, errors.New("nothing to store: the item is nil")
 	}
-	if err := checkProfile(item.Profile); err != nil {
+	if err := CheckProfile(item.Profile); err != nil {
 		return nil, err
 	}
 	if item.Current == nil {
@@ -276,7 +279,7 @@ type memoryStore struct {
 func (m *memoryStore) Backend() string { return "memory" }
 
 func (m *memoryStore) Get(ctx context.Context, profile string) (*Item, error) {
-	if err := checkProfile(profile); err != nil {
+	if err := CheckProfile(profile); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -310,7 +313,7 @@ func (m *memoryStore) Put(ctx context.Context, item *Item) error {
 }
 
 func (m *memoryStore) Remove(ctx context.Context, profile string) error {
-	if err := checkProfile(profile); err != nil {
+	if err := CheckProfile(profile); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

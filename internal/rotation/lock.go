@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // Holder is who holds a profile's rotation lock. It is written into the lock file so that a
@@ -368,7 +369,7 @@ var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func checkProfile(profile string) error {
 	if !profileName.MatchString(profile) {
-		return fmt.Errorf("invalid profile name %q: use up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit", clean(profile))
+		return fmt.Errorf("invalid profile name %s: use up to 64 letters, digits, '.', '_' and '-', starting with a letter or digit", textsafe.Value(profile))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@
 package textsafe
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -103,4 +104,19 @@ func Unsafe(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// maxQuoted is the longest value Value quotes. A private key fragment that
+// carries its secret is longer; the words and durations people mistype are
+// shorter.
+const maxQuoted = 32
+
+// Value quotes a value the user gave (a flag, a config setting) for an error
+// message, when it is short and printable; a longer one may be a secret
+// pasted into the wrong place, and is described by its length instead.
+func Value(s string) string {
+	if len(s) <= maxQuoted && isSafe(s) {
+		return strconv.Quote(s)
+	}
+	return "(a value of " + strconv.Itoa(utf8.RuneCountInString(s)) + " characters, not shown)"
 }

@@ -71,3 +71,17 @@ func FuzzLine(f *testing.F) {
 		}
 	})
 }
+
+func TestValueQuotesOnlyShortPrintableValues(t *testing.T) {
+	for in, want := range map[string]string{
+		"soon":     `"soon"`,
+		"213504d":  `"213504d"`,
+		"prod\x1b": "(a value of 5 characters, not shown)",
+		"MHcCAQEEIMkA9g5QJ/gVANYvp/P4TlROgW+WsuyMb+NJQsAVN1JvoAoGCCqGSM49": "(a value of 64 characters, not shown)",
+		"-----BEGIN EC PRIVATE KEY-----\nMHcC": "(a value of 35 characters, not shown)",
+	} {
+		if got := Value(in); got != want {
+			t.Errorf("Value(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

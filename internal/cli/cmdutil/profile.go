@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // ProfileEnv names the variable that chooses the profile when --profile is not given.
@@ -21,7 +23,7 @@ const DefaultProfile = "default"
 // and everything else that reads it use the same profile.
 func ResolveProfile(cmd *cobra.Command, f *Factory, args []string) (string, error) {
 	if len(args) > 1 {
-		return "", FlagErrorf("unexpected argument %q for %q", args[1], cmd.CommandPath())
+		return "", FlagErrorf("unexpected argument %s for %q", textsafe.Value(args[1]), cmd.CommandPath())
 	}
 	chosen, err := ChosenProfiles(cmd, args)
 	if err != nil {
@@ -52,16 +54,24 @@ func ChosenProfiles(cmd *cobra.Command, positional []string) ([]string, error) {
 	}
 	for _, p := range positional {
 		if source != "" && p != name {
-			return nil, FlagErrorf("PROFILE %q and %s %q name different profiles: give the profile once", p, source, name)
+			return nil, FlagErrorf("PROFILE %s and %s %s name different profiles: give the profile once", textsafe.Value(p), source, textsafe.Value(name))
 		}
 	}
-	if len(positional) > 0 {
-		return positional, nil
+	chosen := positional
+	if len(chosen) == 0 && source != "" {
+		chosen = []string{name}
 	}
-	if source != "" {
-		return []string{name}, nil
+	// Checked before anything else happens: a key pasted as a profile name must not travel on
+	// to a lock file's name, a network check or an audit entry.
+	for _, p := range chosen {
+		if err := credentials.CheckProfile(p); err != nil {
+			return nil, FlagErrorf("%v", err)
+		}
 	}
-	return nil, nil
+	if len(chosen) == 0 {
+		return nil, nil
+	}
+	return chosen, nil
 }
 
 // explicitProfile is the profile --profile, else WAASCTL_PROFILE, names, and which of the two

@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/rotation"
+	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -312,7 +313,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 			}
 			sinks = append(sinks, &rotation.ExecSink{Command: s.Command, RestartCommand: s.Restart, Stderr: opts.IO.ErrOut})
 		default:
-			return nil, fmt.Errorf("profile %q sink %d: type %q: want envfile or exec", opts.Profile, i+1, s.Type)
+			return nil, fmt.Errorf("profile %q sink %d: type %s: want envfile or exec", opts.Profile, i+1, textsafe.Value(s.Type))
 		}
 	}
 	auditDir, err := auditlog.DefaultDir()
@@ -396,7 +397,7 @@ func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, st
 			PollEvery: 10 * time.Second, Timeout: 30 * time.Minute,
 		}, nil
 	}
-	return nil, cmdutil.FlagErrorf("issuer %q: want sandbox, manual or exec", kind)
+	return nil, cmdutil.FlagErrorf("issuer %s: want sandbox, manual or exec", textsafe.Value(kind))
 }
 
 // parseGrace is config.ParseAge, with zero (in any unit) meaning no grace.

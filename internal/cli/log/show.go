@@ -138,7 +138,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, cmdutil.FlagErrorf("--since %q: want a duration such as 24h or 7d, or a time such as 2026-03-01 or 2026-03-01T12:00:00Z", s)
+	return time.Time{}, cmdutil.FlagErrorf("--since %s: want a duration such as 24h or 7d, or a time such as 2026-03-01 or 2026-03-01T12:00:00Z", textsafe.Value(s))
 }
 
 // filter yields the entries of seq that keep accepts, and any error.
