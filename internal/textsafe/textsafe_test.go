@@ -78,7 +78,7 @@ func TestValueQuotesOnlyShortPrintableValues(t *testing.T) {
 		"213504d":  `"213504d"`,
 		"prod\x1b": "(a value of 5 characters, not shown)",
 		"MHcCAQEEIMkA9g5QJ/gVANYvp/P4TlROgW+WsuyMb+NJQsAVN1JvoAoGCCqGSM49": "(a value of 64 characters, not shown)",
-		"-----BEGIN EC PRIVATE KEY-----\nMHcC": "(a value of 35 characters, not shown)",
+		"-----BEGIN EC PRIVATE KEY-----\nMHcC":                             "(a value of 35 characters, not shown)",
 	} {
 		if got := Value(in); got != want {
 			t.Errorf("Value(%q) = %s, want %s", in, got, want)
