@@ -44,7 +44,7 @@ func newFactory(ctx context.Context) *cmdutil.Factory {
 		AppVersion: info.Version,
 		AppCommit:  info.Commit,
 		AppDate:    info.Date,
-		Config:     sync.OnceValues(config.Load),
+		Config:     sync.OnceValues(func() (*config.Config, error) { return config.LoadContext(ctx) }),
 	}
 	f.Prompter = prompter.New(f.IOStreams)
 	f.Keyring = sync.OnceValues(func() (credentials.Store, error) { return openKeyring(f, os.Getenv) })

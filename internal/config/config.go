@@ -86,19 +86,25 @@ type Ledger struct {
 }
 
 // Load reads the config file at ConfigFile().
-func Load() (*Config, error) {
+func Load() (*Config, error) { return LoadContext(context.Background()) }
+
+// LoadContext is Load whose read ends with ctx: a config path that is a FIFO
+// without a writer does not outlive the first Ctrl-C.
+func LoadContext(ctx context.Context) (*Config, error) {
 	path, err := ConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	return LoadFile(path)
+	return loadFile(ctx, path)
 }
 
 // LoadFile reads the config file at path. A missing file is an empty config, not an error: a
 // fresh install has none. The config names commands waasctl runs (issuer, sinks), so a file
 // that someone else could change is refused (fsutil.CheckTrustedFile).
-func LoadFile(path string) (*Config, error) {
-	data, err := readConfig(path)
+func LoadFile(path string) (*Config, error) { return loadFile(context.Background(), path) }
+
+func loadFile(ctx context.Context, path string) (*Config, error) {
+	data, err := readConfig(ctx, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Path: path}, nil
 	}
@@ -115,8 +121,8 @@ func LoadFile(path string) (*Config, error) {
 // dozen KiB.
 const MaxFileSize = 1 << 20
 
-func readConfig(path string) ([]byte, error) {
-	return fsutil.ReadFile(context.Background(), path, "config file", MaxFileSize)
+func readConfig(ctx context.Context, path string) ([]byte, error) {
+	return fsutil.ReadFile(ctx, path, "config file", MaxFileSize)
 }
 
 // Parse parses config file contents; path is used only in error messages. Unknown keys are
@@ -213,6 +219,10 @@ func ParseAge(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, errors.New("empty duration")
+	}
+	if strings.ContainsAny(s, "+-") {
+		// Go's durations take a sign in each part: "1d-1h" would be 23h.
+		return 0, fmt.Errorf("duration %s: no signs; want e.g. 90d, 24h or 1d12h", textsafe.Value(s))
 	}
 	tooLong := fmt.Errorf("duration %s is longer than the maximum, 3650d (ten years)", textsafe.Value(s))
 	var total time.Duration

@@ -222,6 +222,7 @@ func TestParseAgeRejectsOverflowAndTheImplausible(t *testing.T) {
 		"99999999999999999999d", // past int64 before any multiplication
 		"9223372036854775807w",
 		"2562048h", "3000000000000000000ns1d",
+		"1d-1h", "1d+1h", "-1h", "+90d", // a sign in a part: 1d-1h was 23h
 	} {
 		if d, err := ParseAge(s); err == nil {
 			t.Errorf("ParseAge(%q) = %v, want an error", s, d)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,7 +19,7 @@ import (
 // endpoint removes the setting.
 func SetProfileEndpoint(path, profile, endpoint string) error {
 	var doc yaml.Node
-	data, err := readConfig(path)
+	data, err := readConfig(context.Background(), path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:

@@ -88,7 +88,8 @@ func LoadKeyFileContext(ctx context.Context, path string) (*APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := ParseKeyFile(data, "file "+path)
+	// The same forms auth add takes: the portal's JSON (a BOM too) or a .env file.
+	k, err := ParseKeyInput(data, "file "+path)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
