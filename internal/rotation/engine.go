@@ -59,6 +59,8 @@ type Engine struct {
 	Force         bool   // take over a stale lock
 	// Emergency is recorded in the journal of a rotation this engine starts (Journal.Emergency).
 	Emergency bool
+	// EmergencyReason is the operator's reason for it, kept in the journal (Journal.EmergencyReason).
+	EmergencyReason string
 	// RevokeShared lets the rotation revoke an old key that another profile still holds as
 	// CURRENT or PENDING (that profile then stops working); otherwise it is refused.
 	RevokeShared bool
@@ -196,6 +198,7 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	j.GuardAgainst(&e.guard)
 	j.Grace = e.Grace.String()
 	j.Emergency = e.Emergency
+	j.EmergencyReason = e.EmergencyReason
 	e.audit(j, "rotate.start", auditlog.OutcomeOK, "rotation "+j.ID+" started")
 	// Preflight changes nothing, so it runs before the journal is written: a refused preflight
 	// leaves no rotation in progress, nothing to resume or abort.
@@ -310,6 +313,19 @@ func (e *Engine) fail(j *Journal, err error) error {
 	return err
 }
 
+// interrupted records that the operator stopped the rotation during j's step (journal and
+// audit log, outcome "interrupted"), and returns an error that wraps context.Canceled and
+// blames no sink or issuer: the step runs again on resume.
+func (e *Engine) interrupted(j *Journal) error {
+	msg := fmt.Sprintf("interrupted during %s; the step runs again on resume", j.Step)
+	_ = j.Advance(j.Step, msg)
+	if serr := j.Save(e.StateDir); serr != nil {
+		e.report(j.Step, "%s", serr.Error())
+	}
+	e.audit(j, "rotate."+string(j.Step), auditlog.OutcomeInterrupted, msg)
+	return fmt.Errorf("rotation of profile %s interrupted during %s: %w", e.Profile, j.Step, context.Canceled)
+}
+
 // audit appends an entry if there is an audit log. A failed append is reported, not fatal:
 // the journal, which resume needs, is saved already.
 func (e *Engine) audit(j *Journal, action, outcome, detail string) {
@@ -368,6 +384,11 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			// Waiting out the grace period is the plan, not a failure.
 			e.audit(j, "rotate.revoke", "waiting", oneLine(err).Error())
 			return err
+		}
+		if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
+			// Ctrl-C, SIGTERM or Ctrl-C at a prompt: whatever the step was doing (a sink, a
+			// wait) failed because waasctl was told to stop, not by its own fault.
+			return e.interrupted(j)
 		}
 		if err != nil {
 			return e.fail(j, err)
