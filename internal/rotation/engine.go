@@ -204,7 +204,11 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	// leaves no rotation in progress, nothing to resume or abort.
 	msg, err := e.preflightChecks(ctx, j)
 	if err != nil {
-		e.audit(j, "rotate.preflight", auditlog.OutcomeFailed, oneLine(err).Error()+"; nothing was changed and no rotation is in progress")
+		outcome := auditlog.OutcomeFailed
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			outcome = auditlog.OutcomeInterrupted
+		}
+		e.audit(j, "rotate.preflight", outcome, oneLine(err).Error()+"; nothing was changed and no rotation is in progress")
 		return nil, oneLine(err)
 	}
 	if err := j.Save(e.StateDir); err != nil {
@@ -357,14 +361,17 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("rotation of profile %s stopped at %s: %w; %s finishes it", e.Profile, j.Step, err, e.resumeHint())
+			if j.Step == StepPreflight {
+				return e.closeAtPreflight(j, err, true)
+			}
+			return e.interrupted(j)
 		}
 		var err error
 		switch j.Step {
 		case StepPreflight:
 			if err := e.preflight(ctx, j); err != nil {
 				// Nothing was created yet: close the rotation rather than leave it to abort.
-				return e.closeAtPreflight(j, err)
+				return e.closeAtPreflight(j, err, ctx.Err() != nil || errors.Is(err, context.Canceled))
 			}
 			continue
 		case StepCreate:
@@ -408,15 +415,18 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 
 // closeAtPreflight archives a journal left at preflight (by a crash, or an older waasctl) whose
 // preflight now fails: nothing was created, so there is nothing to resume or abort.
-func (e *Engine) closeAtPreflight(j *Journal, cause error) error {
-	msg := "preflight failed, nothing was created: " + oneLine(cause).Error()
+func (e *Engine) closeAtPreflight(j *Journal, cause error, interrupted bool) error {
+	msg, outcome := "preflight failed, nothing was created: "+oneLine(cause).Error(), auditlog.OutcomeFailed
+	if interrupted {
+		msg, outcome = "preflight interrupted, nothing was created", auditlog.OutcomeInterrupted
+	}
 	if err := j.Advance(StepAborted, msg); err != nil {
 		return err
 	}
 	if _, err := j.Archive(e.StateDir); err != nil {
 		return err
 	}
-	e.audit(j, "rotate.preflight", auditlog.OutcomeFailed, msg+"; the rotation is closed")
+	e.audit(j, "rotate.preflight", outcome, msg+"; the rotation is closed")
 	return cause
 }
 

@@ -75,3 +75,22 @@ type cancelledAtPrompt struct{}
 
 func (cancelledAtPrompt) Error() string        { return "cancelled at the prompt" }
 func (cancelledAtPrompt) Is(target error) bool { return target == context.Canceled }
+
+// Interrupted before anything was created (in preflight): no journal is left to resume or
+// abort, and the audit log says the rotation was interrupted there, not that preflight failed.
+func TestPreflightInterrupted(t *testing.T) {
+	r := newRig(t)
+	auditText := r.withAudit()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := r.e.Rotate(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("rotate: %v", err)
+	}
+	if j, err := LoadJournal(r.e.StateDir, "prod"); j != nil || err != nil {
+		t.Fatalf("journal left: %+v, %v", j, err)
+	}
+	if log := auditText(); !strings.Contains(log, `"action":"rotate.preflight","outcome":"interrupted"`) {
+		t.Fatalf("audit log:\n%s", log)
+	}
+}
