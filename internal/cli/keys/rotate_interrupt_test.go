@@ -9,6 +9,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/rotation"
 )
 
@@ -50,5 +51,42 @@ func TestRotationErrorInterrupted(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "cancelled at the prompt") {
 		t.Fatal("the message repeats the cause")
+	}
+}
+
+// cancelPrompter is Ctrl-C at every prompt.
+type cancelPrompter struct{}
+
+func (cancelPrompter) Secret(string) (string, error)      { return "", prompter.ErrCancelled }
+func (cancelPrompter) Confirm(string, bool) (bool, error) { return false, prompter.ErrCancelled }
+
+// As filed: Ctrl-C at the manual issuer's prompt for the new key's file exited 1 ("cancelled at
+// the prompt") with the rotation's journal written. It exits 5 with the resume command; Ctrl-C
+// at the confirmation prompt, before anything, is left to exit 130.
+func TestManualPromptCtrlC(t *testing.T) {
+	e := newRevokeEnv(t)
+	ctx := context.Background()
+	it, err := e.store.Get(ctx, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Put(ctx, &credentials.Item{Profile: "prod", Current: it.Current}); err != nil {
+		t.Fatal(err)
+	}
+	e.opts.IO.SetStdinTTY(true)
+	e.opts.IO.SetStdoutTTY(true)
+	opts := &RotateOptions{IO: e.opts.IO, Factory: e.opts.Factory, Prompter: cancelPrompter{}, Profile: "prod", Issuer: "manual", NoSnapshot: true}
+
+	err = rotateRun(ctx, opts)
+	var exitErr *cmdutil.ExitError
+	if errors.As(err, &exitErr) || !cmdutil.IsUserCancellation(err) {
+		t.Fatalf("Ctrl-C at the confirmation: %v, want the cancellation (exit 130)", err)
+	}
+
+	opts.Yes = true
+	err = rotateRun(ctx, opts)
+	if !errors.As(err, &exitErr) || exitErr.Code != cmdutil.ExitIncomplete ||
+		!strings.Contains(err.Error(), "interrupted during create; continue with: waasctl keys rotate prod --resume") {
+		t.Fatalf("Ctrl-C at the key file prompt: %v, want exit 5", err)
 	}
 }
