@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -458,12 +459,25 @@ func cmdLedger(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdInterrupt implements "interrupt NAME prog [args...]": run prog, send it SIGINT once it has
-// printed its first line, and write its stdout, stderr and exit code to NAME.stdout,
-// NAME.stderr and NAME.code for grep. It fails if prog has not exited 10 s after the signal.
+// cmdInterrupt implements "interrupt [-term] [-when FILE] NAME prog [args...]": run prog, send
+// it SIGINT (SIGTERM with -term) once it has printed its first line (once FILE exists, with
+// -when: e.g. a sink that says it has started), and write its stdout, stderr and exit code to
+// NAME.stdout, NAME.stderr and NAME.code for grep. It fails if prog has not exited 10 s after
+// the signal.
 func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
+	sig, when := os.Signal(os.Interrupt), ""
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-term":
+			sig, args = syscall.SIGTERM, args[1:]
+		case args[0] == "-when" && len(args) > 1:
+			when, args = ts.MkAbs(args[1]), args[2:]
+		default:
+			ts.Fatalf("interrupt: unknown option %s", args[0])
+		}
+	}
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: interrupt NAME prog [args...]")
+		ts.Fatalf("usage: interrupt [-term] [-when FILE] NAME prog [args...]")
 	}
 	name := ts.MkAbs(args[0])
 	path, err := exec.LookPath(args[1])
@@ -479,8 +493,11 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	cmd := exec.Command(path, args[2:]...)
 	cmd.Dir = ts.Getenv("WORK")
-	for _, k := range []string{"PATH", "HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "TMPDIR"} {
-		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	for _, k := range []string{"PATH", "HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "TMPDIR",
+		"WAASCTL_CONFIG", "WAASCTL_KEYRING_BACKEND", "WAASCTL_KEYRING_DIR", "WAASCTL_KEYRING_PASSPHRASE", "WAASCTL_STATE_DIR"} {
+		if v := ts.Getenv(k); v != "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -489,12 +506,23 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(cmd.Start())
 	var stdout strings.Builder
 	r := bufio.NewReader(out)
-	first, err := r.ReadString('\n')
-	stdout.WriteString(first)
-	if err != nil {
-		ts.Fatalf("interrupt: %s printed no line before exiting: %v; stderr: %s", args[1], err, stderr.String())
+	if when == "" {
+		first, err := r.ReadString('\n')
+		stdout.WriteString(first)
+		if err != nil {
+			ts.Fatalf("interrupt: %s printed no line before exiting: %v; stderr: %s", args[1], err, stderr.String())
+		}
+	} else {
+		deadline := time.Now().Add(30 * time.Second)
+		for !fileExists(when) {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				ts.Fatalf("interrupt: %s did not appear within 30s; stderr: %s", when, stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond) // polling for a condition, bounded by the deadline
+		}
 	}
-	ts.Check(cmd.Process.Signal(os.Interrupt))
+	ts.Check(cmd.Process.Signal(sig))
 	rest, _ := io.ReadAll(r)
 	stdout.Write(rest)
 	exited := make(chan error, 1)
@@ -503,7 +531,7 @@ func cmdInterrupt(ts *testscript.TestScript, neg bool, args []string) {
 	case <-exited:
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
-		ts.Fatalf("interrupt: %s did not exit within 10s of SIGINT", args[1])
+		ts.Fatalf("interrupt: %s did not exit within 10s of %v", args[1], sig)
 	}
 	ts.Check(os.WriteFile(name+".stdout", []byte(stdout.String()), 0o600))
 	ts.Check(os.WriteFile(name+".stderr", []byte(stderr.String()), 0o600))

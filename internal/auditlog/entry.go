@@ -39,6 +39,8 @@ const (
 	OutcomeOK      = "ok"
 	OutcomeFailed  = "failed"
 	OutcomeAborted = "aborted"
+	// OutcomeInterrupted: stopped by Ctrl-C or SIGTERM, not by its own failure.
+	OutcomeInterrupted = "interrupted"
 )
 
 // genesis is what the first entry's Prev hashes: a fixed string rather than "" so that a Prev

@@ -147,9 +147,10 @@ func exitCode(stderr io.Writer, cmd *cobra.Command, err error, interrupted bool)
 			printError(stderr, exitErr.Err)
 		}
 		return exitErr.Code
-	case interrupted:
+	case interrupted || cmdutil.IsUserCancellation(err):
 		// Whatever the command returned after the signal (usually context.Canceled, wrapped) is
-		// a consequence of the interrupt, not news to the user who pressed Ctrl-C.
+		// a consequence of the interrupt, not news to the user who pressed Ctrl-C. Ctrl-C at a
+		// prompt (the terminal in raw mode: no signal) is the same interruption.
 		fmt.Fprintln(stderr, "interrupted")
 		return cmdutil.ExitInterrupted
 	case errors.As(err, &flagErr):

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 )
 
@@ -44,6 +45,9 @@ func TestExitCode(t *testing.T) {
 		{"exit error with nil Err", &cmdutil.ExitError{Code: 3}, false, 3, ""},
 		{"interrupted", fmt.Errorf("listing pools: %w", context.Canceled), true, 130, "interrupted\n"},
 		{"canceled without a signal is an error", context.Canceled, false, 1, "error: context canceled\n"},
+		// Ctrl-C at a prompt sends no signal (the terminal is in raw mode): still the user's
+		// interruption, 130, and no "error: cancelled at the prompt".
+		{"cancelled at a prompt", fmt.Errorf("confirm: %w", prompter.ErrCancelled), false, 130, "interrupted\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

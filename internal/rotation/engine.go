@@ -59,6 +59,8 @@ type Engine struct {
 	Force         bool   // take over a stale lock
 	// Emergency is recorded in the journal of a rotation this engine starts (Journal.Emergency).
 	Emergency bool
+	// EmergencyReason is the operator's reason for it, kept in the journal (Journal.EmergencyReason).
+	EmergencyReason string
 	// RevokeShared lets the rotation revoke an old key that another profile still holds as
 	// CURRENT or PENDING (that profile then stops working); otherwise it is refused.
 	RevokeShared bool
@@ -196,12 +198,17 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 	j.GuardAgainst(&e.guard)
 	j.Grace = e.Grace.String()
 	j.Emergency = e.Emergency
+	j.EmergencyReason = e.EmergencyReason
 	e.audit(j, "rotate.start", auditlog.OutcomeOK, "rotation "+j.ID+" started")
 	// Preflight changes nothing, so it runs before the journal is written: a refused preflight
 	// leaves no rotation in progress, nothing to resume or abort.
 	msg, err := e.preflightChecks(ctx, j)
 	if err != nil {
-		e.audit(j, "rotate.preflight", auditlog.OutcomeFailed, oneLine(err).Error()+"; nothing was changed and no rotation is in progress")
+		outcome := auditlog.OutcomeFailed
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			outcome = auditlog.OutcomeInterrupted
+		}
+		e.audit(j, "rotate.preflight", outcome, oneLine(err).Error()+"; nothing was changed and no rotation is in progress")
 		return nil, oneLine(err)
 	}
 	if err := j.Save(e.StateDir); err != nil {
@@ -310,6 +317,19 @@ func (e *Engine) fail(j *Journal, err error) error {
 	return err
 }
 
+// interrupted records that the operator stopped the rotation during j's step (journal and
+// audit log, outcome "interrupted"), and returns an error that wraps context.Canceled and
+// blames no sink or issuer: the step runs again on resume.
+func (e *Engine) interrupted(j *Journal) error {
+	msg := fmt.Sprintf("interrupted during %s; the step runs again on resume", j.Step)
+	_ = j.Advance(j.Step, msg)
+	if serr := j.Save(e.StateDir); serr != nil {
+		e.report(j.Step, "%s", serr.Error())
+	}
+	e.audit(j, "rotate."+string(j.Step), auditlog.OutcomeInterrupted, msg)
+	return fmt.Errorf("rotation of profile %s interrupted during %s: %w", e.Profile, j.Step, context.Canceled)
+}
+
 // audit appends an entry if there is an audit log. A failed append is reported, not fatal:
 // the journal, which resume needs, is saved already.
 func (e *Engine) audit(j *Journal, action, outcome, detail string) {
@@ -341,14 +361,17 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("rotation of profile %s stopped at %s: %w; %s finishes it", e.Profile, j.Step, err, e.resumeHint())
+			if j.Step == StepPreflight {
+				return e.closeAtPreflight(j, err, true)
+			}
+			return e.interrupted(j)
 		}
 		var err error
 		switch j.Step {
 		case StepPreflight:
 			if err := e.preflight(ctx, j); err != nil {
 				// Nothing was created yet: close the rotation rather than leave it to abort.
-				return e.closeAtPreflight(j, err)
+				return e.closeAtPreflight(j, err, ctx.Err() != nil || errors.Is(err, context.Canceled))
 			}
 			continue
 		case StepCreate:
@@ -369,6 +392,11 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			e.audit(j, "rotate.revoke", "waiting", oneLine(err).Error())
 			return err
 		}
+		if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
+			// Ctrl-C, SIGTERM or Ctrl-C at a prompt: whatever the step was doing (a sink, a
+			// wait) failed because waasctl was told to stop, not by its own fault.
+			return e.interrupted(j)
+		}
 		if err != nil {
 			return e.fail(j, err)
 		}
@@ -387,15 +415,18 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 
 // closeAtPreflight archives a journal left at preflight (by a crash, or an older waasctl) whose
 // preflight now fails: nothing was created, so there is nothing to resume or abort.
-func (e *Engine) closeAtPreflight(j *Journal, cause error) error {
-	msg := "preflight failed, nothing was created: " + oneLine(cause).Error()
+func (e *Engine) closeAtPreflight(j *Journal, cause error, interrupted bool) error {
+	msg, outcome := "preflight failed, nothing was created: "+oneLine(cause).Error(), auditlog.OutcomeFailed
+	if interrupted {
+		msg, outcome = "preflight interrupted, nothing was created", auditlog.OutcomeInterrupted
+	}
 	if err := j.Advance(StepAborted, msg); err != nil {
 		return err
 	}
 	if _, err := j.Archive(e.StateDir); err != nil {
 		return err
 	}
-	e.audit(j, "rotate.preflight", auditlog.OutcomeFailed, msg+"; the rotation is closed")
+	e.audit(j, "rotate.preflight", outcome, msg+"; the rotation is closed")
 	return cause
 }
 

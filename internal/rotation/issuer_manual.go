@@ -53,6 +53,7 @@ func (m *ManualIssuer) Find(context.Context, string) (string, bool, error) { ret
 // WaaS refuses it, polling every PollEvery for at most Timeout.
 func (m *ManualIssuer) Revoke(ctx context.Context, name string) error {
 	m.Instruct(fmt.Sprintf("Delete the API key %s in the portal now. Waiting until WaaS refuses it (at most %s)...", name, m.Timeout))
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
 	defer cancel()
 	t := time.NewTicker(m.PollEvery)
@@ -68,6 +69,10 @@ func (m *ManualIssuer) Revoke(ctx context.Context, name string) error {
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				// Ctrl-C or SIGTERM, not the end of the wait.
+				return fmt.Errorf("waiting for the deletion of %s stopped: %w", name, parent.Err())
+			}
 			if err != nil {
 				return fmt.Errorf("%s: could not check whether it is deleted: %w", name, err)
 			}

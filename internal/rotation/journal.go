@@ -113,6 +113,9 @@ type Journal struct {
 	// leaked, so no inventory snapshot is taken when it ends (one taken now would postdate the
 	// leak and hide what the key did), however many --resume runs it takes to finish.
 	Emergency bool `json:"emergency,omitempty"`
+	// EmergencyReason is the --reason of that `keys revoke` (operator text, checked by the
+	// secret guard like every field), for the audit entry of the --resume that finishes it.
+	EmergencyReason string `json:"emergency_reason,omitempty"`
 	// Aborting is set when an --abort starts to roll the rotation back (the old key CURRENT
 	// again, sinks given it back): from then on only --abort may go on, since a --resume
 	// would promote the new key again while some sinks hold the old one, and revoke it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -81,4 +82,11 @@ func APIError(err error) error {
 		}
 	}
 	return err
+}
+
+// IsUserCancellation says whether err is the user's Ctrl-C or Esc at a prompt. With a signal
+// (SIGINT, SIGTERM), it is the one test of "the user stopped waasctl": such an error maps to
+// exit 130, unless the command said how it stopped (a rotation in progress exits 5).
+func IsUserCancellation(err error) bool {
+	return errors.Is(err, prompter.ErrCancelled)
 }

@@ -167,9 +167,13 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true,
 			// A snapshot now would be taken after the leak: it must never become the
 			// baseline an incident assessment compares with. The journal records it, for --resume.
-			NoSnapshot: true, Emergency: true, RevokeShared: true}
+			NoSnapshot: true, Emergency: true, EmergencyReason: opts.Reason, RevokeShared: true}
 		if err := rotateRun(ctx, rot); err != nil {
-			audit("revoke.rotate-first", "failed", opts.Reason)
+			outcome := auditlog.OutcomeFailed
+			if errors.Is(err, context.Canceled) || cmdutil.IsUserCancellation(err) {
+				outcome = auditlog.OutcomeInterrupted
+			}
+			audit("revoke.rotate-first", outcome, opts.Reason)
 			return err
 		}
 		audit("revoke.rotate-first", "ok", opts.Reason)

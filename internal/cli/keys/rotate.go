@@ -41,6 +41,8 @@ type RotateOptions struct {
 	// Emergency starts an emergency rotation (keys revoke --rotate-first): its journal says so,
 	// and no snapshot is taken when it ends, on this run or on a --resume.
 	Emergency bool
+	// EmergencyReason is keys revoke's --reason, recorded in the journal.
+	EmergencyReason string
 }
 
 // NewCmdRotate returns `keys rotate`.
@@ -178,8 +180,58 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q aborted: %s (%s) is current again.\n",
 				opts.Profile, j.OldKey.Name, credentials.ShortFingerprint(j.OldKey.Fingerprint))
 		}
+		// keys revoke --rotate-first logged its stop; the run that ends the emergency
+		// rotation logs how it ended, or the log would end on that failure.
+		if j.Emergency && (opts.Resume || opts.Abort) {
+			outcome := auditlog.OutcomeOK
+			switch {
+			case j.Step == rotation.StepAborted:
+				outcome = auditlog.OutcomeAborted
+			case manual != nil:
+				outcome = "manual-revoke"
+			}
+			auditEmergencyEnd(ctx, opts, j, outcome)
+		}
 	}
 	return rotationError(opts.Profile, err)
+}
+
+// auditEmergencyEnd appends the revoke.rotate-first entry of an emergency rotation finished
+// (or rolled back) by --resume or --abort. Best effort, as every audit entry of a command.
+func auditEmergencyEnd(ctx context.Context, opts *RotateOptions, j *rotation.Journal, outcome string) {
+	store, err := opts.Factory.Keyring()
+	if err != nil {
+		return
+	}
+	var secrets []string
+	if it, err := store.Get(ctx, opts.Profile); err == nil {
+		for _, k := range []*credentials.StoredKey{it.Current, it.Pending, it.Previous} {
+			if k != nil {
+				secrets = append(secrets, k.PrivateKey)
+			}
+		}
+	}
+	dir, err := auditlog.DefaultDir()
+	if err != nil {
+		return
+	}
+	log, err := auditlog.Open(dir)
+	if err != nil {
+		return
+	}
+	log.GuardAgainst(credentials.NewGuard(secrets...))
+	detail := "emergency rotation " + j.ID + " ended by keys rotate --resume"
+	if opts.Abort {
+		detail = "emergency rotation " + j.ID + " rolled back by keys rotate --abort"
+	}
+	if j.EmergencyReason != "" {
+		detail = j.EmergencyReason + " (" + detail + ")"
+	}
+	e := auditlog.Entry{Command: "keys rotate", Profile: opts.Profile, Action: "revoke.rotate-first",
+		KeyNames: []string{j.OldKey.Name}, Fingerprints: []string{j.OldKey.Fingerprint}, Outcome: outcome, Detail: detail}
+	if _, err := log.Append(e); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the audit log was not written: %v\n", err)
+	}
 }
 
 // snapshotAfterRotation records the estate as the new key first sees it.
@@ -248,14 +300,44 @@ func rotationError(profile string, err error) error {
 	case errors.As(err, &locked):
 		return cmdutil.NewExitError(cmdutil.ExitLocked, err)
 	case errors.Is(err, context.Canceled):
-		// Stopped by Ctrl-C or SIGTERM part way: resumable, which says more than 130.
-		return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "interrupted part way; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", profile)
+		// Stopped by Ctrl-C or SIGTERM (or Ctrl-C at a prompt): with a rotation in progress
+		// it is resumable, which says more than 130; with none, nothing changed and the
+		// error goes on to be the plain interruption (130).
+		if j := journalInProgress(profile); j != nil {
+			return cmdutil.NewExitError(cmdutil.ExitIncomplete, &interruptedError{cause: err,
+				msg: fmt.Sprintf("rotation of profile %s interrupted during %s; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", profile, j.Step, profile)})
+		}
+		return err
 	case errors.Is(err, rotation.ErrIncomplete):
 		return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "%v; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", err, profile)
 	case waas.HTTPCode(err) == 401 || waas.HTTPCode(err) == 403:
 		return cmdutil.NewExitError(cmdutil.ExitAuth, err)
 	}
 	return err
+}
+
+// interruptedError says what an interruption left to do, and still matches its cause
+// (context.Canceled) for the callers that log it.
+type interruptedError struct {
+	msg   string
+	cause error
+}
+
+func (e *interruptedError) Error() string { return e.msg }
+func (e *interruptedError) Unwrap() error { return e.cause }
+
+// journalInProgress is profile's rotation journal, or nil if there is none or it cannot be read
+// (an unreadable one is reported by the next rotate, resume or abort).
+func journalInProgress(profile string) *rotation.Journal {
+	dir, err := config.StateDir()
+	if err != nil {
+		return nil
+	}
+	j, err := rotation.LoadJournal(dir, profile)
+	if err != nil || j == nil || j.Step.Finished() {
+		return nil
+	}
+	return j
 }
 
 // newEngine builds the engine from the profile's config and the flags.
@@ -328,7 +410,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		Profile: opts.Profile, StateDir: stateDir, Store: store, Issuer: issuer, Sinks: sinks,
 		Check: check, Audit: audit, Grace: grace, GraceSet: opts.Grace != "",
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
-		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
+		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency, EmergencyReason: opts.EmergencyReason,
 		ForceAbort: opts.Abort && opts.Force, RevokeShared: opts.RevokeShared,
 	}, nil
 }

@@ -3,6 +3,7 @@
 package prompter
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -21,8 +22,16 @@ type Prompter interface {
 	Confirm(message string, defaultYes bool) (bool, error)
 }
 
-// ErrCancelled is returned when the user presses Ctrl-C or Esc at a prompt.
-var ErrCancelled = errors.New("cancelled at the prompt")
+// ErrCancelled is returned when the user presses Ctrl-C or Esc at a prompt. It matches
+// context.Canceled (errors.Is), so that code below the command line, which knows no prompter,
+// takes it for the interruption it is: Ctrl-C on a terminal in raw mode sends no SIGINT.
+var ErrCancelled error = cancelledError{}
+
+type cancelledError struct{}
+
+func (cancelledError) Error() string { return "cancelled at the prompt" }
+
+func (cancelledError) Is(target error) bool { return target == context.Canceled }
 
 // New returns a Prompter on the given streams, built on survey.
 func New(ios *iostreams.IOStreams) Prompter {
