@@ -61,6 +61,11 @@ type Engine struct {
 	Emergency bool
 	// EmergencyReason is the operator's reason for it, kept in the journal (Journal.EmergencyReason).
 	EmergencyReason string
+	// Promoted, if set, runs once the new key is CURRENT, before the grace period and the
+	// revocation: the command takes the inventory snapshot that is the new key's baseline
+	// there, not after a grace period in which the key was already in use. Not for an
+	// emergency rotation, whose old key may have leaked.
+	Promoted func(ctx context.Context)
 	// RevokeShared lets the rotation revoke an old key that another profile still holds as
 	// CURRENT or PENDING (that profile then stops working); otherwise it is refused.
 	RevokeShared bool
@@ -384,6 +389,9 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			err = e.observe(ctx, j)
 		case StepPromote:
 			err = e.promote(ctx, j)
+			if err == nil && e.Promoted != nil && !j.Emergency {
+				e.Promoted(ctx)
+			}
 		case StepRevoke:
 			err = e.revoke(ctx, j)
 		}

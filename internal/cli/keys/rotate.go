@@ -168,13 +168,10 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			}
 			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q done: %s (%s) is current; %s.\n",
 				opts.Profile, j.NewKey.Name, credentials.ShortFingerprint(j.NewKey.Fingerprint), revoked)
-			switch {
-			case j.Emergency:
+			if j.Emergency {
 				// The old key may have leaked: a snapshot now would postdate the leak, and
 				// must never become the baseline an incident assessment compares with.
 				fmt.Fprintf(opts.IO.ErrOut, "No inventory snapshot: this was an emergency rotation; assess the old key with: waasctl incident assess %s\n", opts.Profile)
-			case !opts.NoSnapshot:
-				snapshotAfterRotation(ctx, opts)
 			}
 		case rotation.StepAborted:
 			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q aborted: %s (%s) is current again.\n",
@@ -234,12 +231,14 @@ func auditEmergencyEnd(ctx context.Context, opts *RotateOptions, j *rotation.Jou
 	}
 }
 
-// snapshotAfterRotation records the estate as the new key first sees it.
-// The rotation is done whatever happens here, so failures only warn.
-func snapshotAfterRotation(ctx context.Context, opts *RotateOptions) {
+// snapshotAtPromotion records the estate as the new key first sees it as CURRENT (the
+// engine's Promoted hook): the baseline incident assess compares with if this key leaks.
+// Taken at promote, not when the rotation is done, which may be a grace period later, when
+// the key has long been in use. Failures only warn.
+func snapshotAtPromotion(ctx context.Context, opts *RotateOptions) {
 	path, sum, err := takeSnapshot(ctx, opts)
 	if err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "warning: no inventory snapshot was taken after the rotation: %v; take one with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
+		fmt.Fprintf(opts.IO.ErrOut, "warning: no inventory snapshot was taken at promotion: %v; take one with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
 		return
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Inventory snapshot saved to %s (%d resources).\n", path, sum.Count)
@@ -410,7 +409,12 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		Profile: opts.Profile, StateDir: stateDir, Store: store, Issuer: issuer, Sinks: sinks,
 		Check: check, Audit: audit, Grace: grace, GraceSet: opts.Grace != "",
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
-		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency, EmergencyReason: opts.EmergencyReason,
+		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
+		Promoted: func(ctx context.Context) {
+			if !opts.NoSnapshot {
+				snapshotAtPromotion(ctx, opts)
+			}
+		}, EmergencyReason: opts.EmergencyReason,
 		ForceAbort: opts.Abort && opts.Force, RevokeShared: opts.RevokeShared,
 	}, nil
 }
