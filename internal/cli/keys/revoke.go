@@ -204,6 +204,25 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		audit("revoke", "refused", opts.Reason+": "+err.Error())
 		return err
 	}
+	// A key another profile holds as CURRENT or PENDING: revoking it here would leave that
+	// profile without a working key, silently. --force on this profile's own CURRENT key says
+	// so knowingly (and is warned who else loses it); anything else is refused.
+	fp := ""
+	if target != nil {
+		fp = target.Fingerprint
+	}
+	if hs, err := rotation.HoldersOf(ctx, store, opts.Profile, name, fp, "current", "pending"); err != nil {
+		return err
+	} else if len(hs) > 0 {
+		if !(isCurrent && opts.Force) {
+			err := fmt.Errorf("%s is also %s: revoking it would leave that profile without a working key; revoke it there (keys revoke PROFILE --rotate-first), or give that profile a key of its own first", name, hs[0])
+			audit("revoke", "refused", opts.Reason+": "+err.Error())
+			return err
+		}
+		for _, h := range hs {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: %s is also %s, which stops working now.\n", name, h)
+		}
+	}
 	if err := eng.Issuer.Revoke(ctx, name); err != nil {
 		audit("revoke", "failed", opts.Reason)
 		return cmdutil.APIError(fmt.Errorf("revoking %s: %w", name, err))
