@@ -58,19 +58,23 @@ func TestEngineRevokeNeeds401(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := newRig(t)
 			old, pastGrace := stopInGrace(t, r)
-			if fault >= 0 {
-				if err := r.sb.FailNext(poolsRoute, r.e.tries(), fault); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				// The old key's check never gets an answer before its deadline.
-				check := r.e.Check
-				r.e.Check = func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
-					if key.Name == old.Name {
-						return nil, fmt.Errorf("ListPools: Get %q: %w", r.sb.URL, context.DeadlineExceeded)
-					}
+			// Every check of the old key fails (the new key's own check, made before the revoke,
+			// is left alone): the confirmation must not take any of these for the 401.
+			check := r.e.Check
+			r.e.Check = func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
+				if key.Name != old.Name {
 					return check(ctx, key)
 				}
+				switch fault {
+				case sandbox.FaultInternal:
+					return nil, &waas.APIError{Call: "ListPools", HTTPStatus: 500, Message: "internal error"}
+				case sandbox.FaultUnavailable:
+					return nil, &waas.APIError{Call: "ListPools", HTTPStatus: 503, Message: "service unavailable"}
+				case sandbox.FaultDrop:
+					return nil, fmt.Errorf("ListPools: Get %q: read: connection reset by peer", r.sb.URL)
+				}
+				// The old key's check never gets an answer before its deadline.
+				return nil, fmt.Errorf("ListPools: Get %q: %w", r.sb.URL, context.DeadlineExceeded)
 			}
 			pastGrace()
 			j, err := r.e.Resume(context.Background())
@@ -92,9 +96,7 @@ func TestEngineRevokeNeeds401(t *testing.T) {
 				t.Fatalf("the old key left the keyring unconfirmed: %v", it)
 			}
 			// Once the checks get answers, resume confirms the 401 and finishes.
-			if fault < 0 {
-				r.e.Check = r.check
-			}
+			r.e.Check = r.check
 			if _, err := r.e.Resume(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -123,8 +125,9 @@ func TestEngineRevokeRetries(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), "still authenticates after it was revoked") {
 					t.Fatalf("a key accepted on all %d tries: err = %v", tries, err)
 				}
-				if checks != tries {
-					t.Fatalf("%d checks of the old key, want %d", checks, tries)
+				// One check that the new key works, then one per try of the old key.
+				if checks != tries+1 {
+					t.Fatalf("%d checks, want %d (the new key's, then %d of the old key)", checks, tries+1, tries)
 				}
 				saved, _ := LoadJournal(r.e.StateDir, "prod")
 				if saved == nil || !saved.RevokedAt.IsZero() {
@@ -138,13 +141,36 @@ func TestEngineRevokeRetries(t *testing.T) {
 			if j.Step != StepDone || j.RevokedAt.IsZero() {
 				t.Fatalf("journal %+v", j)
 			}
-			if checks != delay+1 {
-				t.Fatalf("%d checks of the old key, want %d (one per request it still authenticates, then the 401)", checks, delay+1)
+			if checks != delay+2 {
+				t.Fatalf("%d checks, want %d (the new key's, then one of the old key per request it still authenticates, then the 401)", checks, delay+2)
 			}
 			r.settled()
 			if r.authenticates(old) {
 				t.Fatal("the old key still authenticates")
 			}
 		})
+	}
+}
+
+// The new key revoked behind waasctl's back during the grace period (a portal mistake): a
+// resume must not revoke the old key too, leaving no working key; it stops and points at
+// --abort, and the old key still works.
+func TestEngineKeepsTheOldKeyWhenTheNewOneNoLongerWorks(t *testing.T) {
+	r := newRig(t)
+	old, pastGrace := stopInGrace(t, r)
+	newKey := r.item().Current
+	if err := r.sb.RevokeAPIKey(newKey.Name); err != nil {
+		t.Fatal(err)
+	}
+	pastGrace()
+	j, err := r.e.Resume(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "--abort") {
+		t.Fatalf("resume with the new key revoked: err = %v, want a stop pointing at --abort", err)
+	}
+	if j != nil && !j.RevokedAt.IsZero() {
+		t.Fatal("the journal records the old key as revoked")
+	}
+	if !r.authenticates(old) {
+		t.Fatal("the old key, the only one that worked, was revoked")
 	}
 }

@@ -869,6 +869,12 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 		if err := e.checkShared(ctx, j.OldKey); err != nil {
 			return err
 		}
+		// The new key may have been revoked behind waasctl's back since it was verified (a
+		// grace period, a crash, a portal mistake): revoking the old one now would leave no
+		// working key. Only a key seen working now lets the old one go.
+		if err := e.checkCurrentWorks(ctx, it); err != nil {
+			return err
+		}
 		err := e.Issuer.Revoke(ctx, j.OldKey.Name)
 		switch {
 		case errors.Is(err, ErrCannotConfirm):
@@ -969,6 +975,24 @@ func (e *Engine) markAborting(j *Journal) error {
 	}
 	j.Aborting = true
 	return j.Save(e.StateDir)
+}
+
+// checkCurrentWorks refuses to go on unless the keyring's CURRENT key authenticates now.
+func (e *Engine) checkCurrentWorks(ctx context.Context, it *credentials.Item) error {
+	if it.Current == nil {
+		return fmt.Errorf("the keyring holds no CURRENT key; the old key is not revoked")
+	}
+	cur, err := apiKey(it.Current, "keyring")
+	if err != nil {
+		return err
+	}
+	if _, err := e.Check(ctx, cur); err != nil {
+		if waas.HTTPCode(err) == http.StatusUnauthorized {
+			return fmt.Errorf("the new key %s is refused by WaaS (revoked?), so the old key, still valid, is not revoked: roll back with `waasctl keys rotate %s --abort`", short(ref(it.Current)), e.Profile)
+		}
+		return fmt.Errorf("checking that the new key %s works before revoking the old one: %w", short(ref(it.Current)), err)
+	}
+	return nil
 }
 
 // forceHint ends the error of an abort that --force would finish.
