@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -370,14 +369,11 @@ func readItemFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxItemFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxItemFileBytes {
+	data, err := fsutil.ReadAll(f, path, maxItemFileBytes)
+	if errors.Is(err, fsutil.ErrTooLarge) {
 		return nil, &itemFileError{Path: path, Problem: fmt.Sprintf("larger than %d bytes", maxItemFileBytes)}
 	}
-	return data, nil
+	return data, err
 }
 
 func (k *fileKeyring) GetMetadata(key string) (keyring.Metadata, error) {

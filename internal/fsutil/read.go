@@ -14,6 +14,9 @@ import (
 // is capped, and a read (or the wait to open a FIFO) ends when ctx does, so
 // one Ctrl-C or SIGTERM stops it.
 
+// ErrTooLarge is matched (errors.Is) by every TooLargeError.
+var ErrTooLarge = errors.New("input too large")
+
 // TooLargeError says an input passed its cap.
 type TooLargeError struct {
 	What  string // "key file /path", "line 7"
@@ -23,6 +26,8 @@ type TooLargeError struct {
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("%s is longer than %s", e.What, FormatSize(e.Limit))
 }
+
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // FormatSize prints a cap the way the docs state it: 64 KiB, 1 MiB.
 func FormatSize(n int64) string {

@@ -1,8 +1,9 @@
 // Package process is what waasctl does about processes: its own (no core
 // dumps of a memory that holds keys) and the ones it starts for the user
 // (sinks, restart commands, the exec issuer, auth exec's program), which get
-// an environment with nothing in it that opens a key, and run in a process
-// group of their own so that ending them ends everything they started.
+// an environment with nothing in it that opens a key, and run in a session of
+// their own (a new process group, no controlling terminal) so that ending
+// them ends everything they started, and a prompt fails instead of hanging.
 package process
 
 import (
@@ -56,7 +57,7 @@ func Environ(environ []string) []string {
 var StopGrace = 5 * time.Second
 
 // Command prepares argv to run with Environ(os.Environ()) plus extraEnv, in
-// a process group of its own. When ctx ends, the whole group gets SIGTERM,
+// a session of its own (see ownGroup). When ctx ends, the whole group gets SIGTERM,
 // and whatever is left of it SIGKILL after StopGrace. Run it with Run.
 func Command(ctx context.Context, argv []string, extraEnv ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

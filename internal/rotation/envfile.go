@@ -76,7 +76,7 @@ func writeEnvKey(path, name, privateKeyPEM string, opt EnvfileOptions) (changed 
 		if fi, err = f.Stat(); err != nil {
 			return false, fmt.Errorf("envfile: %w", err)
 		}
-		if old, err = readAllLimited(f, maxEnvFile); err != nil {
+		if old, err = fsutil.ReadAll(f, path, maxEnvFile); err != nil {
 			return false, envReadError(path, err)
 		}
 	}
@@ -135,7 +135,7 @@ func readEnvKey(path string, opt EnvfileOptions) (name, fingerprint string, err 
 		return "", "", nil
 	}
 	defer f.Close()
-	data, err := readAllLimited(f, maxEnvFile)
+	data, err := fsutil.ReadAll(f, path, maxEnvFile)
 	if err != nil {
 		return "", "", envReadError(path, err)
 	}
@@ -159,7 +159,7 @@ func readEnvKey(path string, opt EnvfileOptions) (name, fingerprint string, err 
 }
 
 func envReadError(path string, err error) error {
-	if errors.Is(err, errTooBig) {
+	if errors.Is(err, fsutil.ErrTooLarge) {
 		return fmt.Errorf("envfile %s is larger than %d bytes; that is not a .env file", path, maxEnvFile)
 	}
 	return fmt.Errorf("envfile: %w", err)

@@ -304,7 +304,7 @@ func LoadJournal(dir, profile string) (*Journal, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
-	case errors.Is(err, errTooBig):
+	case errors.Is(err, fsutil.ErrTooLarge):
 		return nil, damaged(path, fmt.Sprintf("it is larger than %d bytes, far more than waasctl writes", maxJournalSize))
 	case err != nil:
 		return nil, fmt.Errorf("reading the rotation journal: %w", err)
@@ -316,8 +316,6 @@ func LoadJournal(dir, profile string) (*Journal, error) {
 	return j, nil
 }
 
-var errTooBig = errors.New("file too big")
-
 // readLimited reads a file of the state folder, never through a symlink.
 func readLimited(path string, limit int64) ([]byte, error) {
 	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
@@ -325,19 +323,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readAllLimited(f, limit)
-}
-
-// readAllLimited reads f, or fails with errTooBig past limit bytes.
-func readAllLimited(f io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, errTooBig
-	}
-	return data, nil
+	return fsutil.ReadAll(f, path, limit)
 }
 
 // damaged explains an unusable journal. Moving it aside is always safe: it only records
