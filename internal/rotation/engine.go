@@ -236,7 +236,16 @@ func (e *Engine) Resume(ctx context.Context) (*Journal, error) {
 		return j, fmt.Errorf("rotation %s is being aborted (the old key %s may be back in some sinks): finish the abort with `waasctl keys rotate %s --abort`", j.ID, short(j.OldKey), e.Profile)
 	}
 	e.report(j.Step, "resuming rotation %s at %s", j.ID, j.Step)
+	e.noteIssuerChange(j)
 	return j, oneLine(e.run(ctx, lock, j))
+}
+
+// noteIssuerChange says so when another issuer than the one that started the rotation goes on
+// with it: the operator chose it, and must know which one will revoke keys.
+func (e *Engine) noteIssuerChange(j *Journal) {
+	if j.Issuer != "" && j.Issuer != e.Issuer.Name() {
+		e.report(j.Step, "rotation %s was started with the %s issuer; the %s issuer goes on with it", j.ID, j.Issuer, e.Issuer.Name())
+	}
 }
 
 // inProgress takes the lock and loads the rotation in progress. With none
@@ -956,6 +965,7 @@ func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
 		return j, err
 	}
 	defer lock.Release()
+	e.noteIssuerChange(j)
 	if err := e.abort(ctx, j); err != nil {
 		var manual *ManualRevokeError
 		if !errors.As(err, &manual) { // that one is audited as the abort's outcome
@@ -1007,14 +1017,14 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 		if !e.ForceAbort {
 			return fmt.Errorf("%w; `waasctl keys rotate %s --abort --force` closes the rotation without the keyring and lists its keys to check by hand", err, e.Profile)
 		}
-		return e.abandon(j, nil, "the keyring could not be read, so nothing was revoked")
+		return e.abandon(ctx, j, nil, "the keyring could not be read, so nothing was revoked")
 	}
 	promoted, err := e.checkAbort(j, it)
 	if err != nil {
 		if !e.ForceAbort {
 			return err
 		}
-		return e.abandon(j, it, "the journal disagreed with the keyring, so nothing was revoked")
+		return e.abandon(ctx, j, it, "the journal disagreed with the keyring, so nothing was revoked")
 	}
 	// After promote: swap back, keeping the new key as PENDING until it is revoked.
 	if promoted {
@@ -1146,15 +1156,21 @@ func (e *Engine) closeAborted(j *Journal, msg string) error {
 // abandon closes, at --abort --force, a rotation that cannot be rolled back with confidence:
 // nothing is revoked and the keyring is left as it is (it may be nil: unreadable); every key the
 // journal or the keyring's PENDING names, other than the CURRENT key, is listed for checking.
-func (e *Engine) abandon(j *Journal, it *credentials.Item, why string) error {
+func (e *Engine) abandon(ctx context.Context, j *Journal, it *credentials.Item, why string) error {
 	var cur *credentials.StoredKey
 	if it != nil {
 		cur = it.Current
 	}
 	check := func(name, fp string) {
-		if name != "" && !sameKey(cur, name, fp) {
-			j.addManual(ManualCheck{Name: name, Fingerprint: fp, Reason: why + "; check whether anything uses it, then delete it in the portal"})
+		if name == "" || sameKey(cur, name, fp) {
+			return
 		}
+		reason := why + "; check whether anything uses it, then delete it in the portal"
+		if holders := e.sinksHolding(ctx, j, fp); len(holders) > 0 {
+			// Deleting it first would break them: say where the working key must go first.
+			reason = why + "; " + strings.Join(holders, ", ") + " still hold it: put the profile's CURRENT key there first, then delete it in the portal"
+		}
+		j.addManual(ManualCheck{Name: name, Fingerprint: fp, Reason: reason})
 	}
 	check(j.NewKey.Name, j.NewKey.Fingerprint)
 	if it != nil && it.Pending != nil {
@@ -1168,6 +1184,29 @@ func (e *Engine) abandon(j *Journal, it *credentials.Item, why string) error {
 	}
 	e.report(j.Step, "closing the rotation without rolling it back: %s", why)
 	return e.closeAborted(j, "closed by --abort --force: "+why)
+}
+
+// sinksHolding names the sinks that hold the key with fingerprint fp, by their own answer or,
+// for a sink that cannot say, by the journal's record of what was delivered to it.
+func (e *Engine) sinksHolding(ctx context.Context, j *Journal, fp string) []string {
+	if fp == "" {
+		return nil
+	}
+	var holders []string
+	names := sinkNames(e.Sinks)
+	for i, s := range e.Sinks {
+		have, known, err := s.Holds(ctx)
+		held := known && err == nil && have == fp
+		if !known || err != nil {
+			for _, r := range j.Sinks {
+				held = held || r.Name == names[i] && r.DeliveredFingerprint == fp
+			}
+		}
+		if held {
+			holders = append(holders, names[i])
+		}
+	}
+	return holders
 }
 
 // refuseHeld refuses to revoke, as the orphan of a create whose answer was lost, a key the

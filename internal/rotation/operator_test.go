@@ -325,6 +325,11 @@ func TestJournalCrossCheck(t *testing.T) {
 		if !errors.As(err, &manual) || !strings.Contains(err.Error(), before.Pending.Name) {
 			t.Fatalf("forced abort: %v", err)
 		}
+		// The .env got the new key before the other sink failed: deleting that key first would
+		// break its consumer, so the sink is named with what to do first.
+		if !strings.Contains(err.Error(), r.env.Path+" still hold it: put the profile's CURRENT key there first") {
+			t.Fatalf("forced abort does not name the sink holding the key: %v", err)
+		}
 		if !r.authenticates(before.Current) || !r.authenticates(before.Pending) {
 			t.Fatal("a key was revoked")
 		}

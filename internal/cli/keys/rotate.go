@@ -122,6 +122,10 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		return err
 	}
 	if opts.DryRun {
+		// The plan of a profile with no key would be a plan of nothing: fail as the rotation would.
+		if _, err := eng.Store.Get(ctx, opts.Profile); err != nil {
+			return err
+		}
 		for _, line := range eng.Plan() {
 			fmt.Fprintln(opts.IO.Out, line)
 		}
@@ -378,7 +382,11 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		}
 		return names, nil
 	}
-	issuer, err := newIssuer(ctx, opts, prof, store, endpoint, check)
+	kind, err := issuerKind(opts, prof, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := newIssuer(ctx, opts, kind, prof, store, endpoint, check)
 	if err != nil {
 		return nil, err
 	}
@@ -419,13 +427,32 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	}, nil
 }
 
-func newIssuer(ctx context.Context, opts *RotateOptions, prof config.Profile, store credentials.Store, endpoint string, check func(context.Context, *credentials.APIKey) ([]string, error)) (rotation.Issuer, error) {
-	kind := opts.Issuer
+// issuerKind picks the issuer: --issuer, else for --resume and --abort the issuer that started
+// the rotation in progress (the profile's may have changed since, or differ on this host), else
+// the profile's. An --issuer other than the journal's is allowed (a key made by hand may be
+// revoked by a plugin) and the engine says so when it takes over.
+func issuerKind(opts *RotateOptions, prof config.Profile, stateDir string) (string, error) {
+	if opts.Issuer != "" {
+		return opts.Issuer, nil
+	}
+	if opts.Resume || opts.Abort {
+		// Unreadable journals are reported by the engine, under the lock.
+		if j, err := rotation.LoadJournal(stateDir, opts.Profile); err == nil && j != nil && !j.Step.Finished() && j.Issuer != "" {
+			if j.Issuer == "exec" && (prof.Issuer == nil || len(prof.Issuer.Command) == 0) {
+				return "", fmt.Errorf("rotation %s of profile %s was started with the exec issuer, but the profile has no issuer command now: restore it in the config, or name another issuer with --issuer", j.ID, opts.Profile)
+			}
+			return j.Issuer, nil
+		}
+	}
+	if prof.Issuer != nil {
+		return prof.Issuer.Type, nil
+	}
+	return "", nil
+}
+
+func newIssuer(ctx context.Context, opts *RotateOptions, kind string, prof config.Profile, store credentials.Store, endpoint string, check func(context.Context, *credentials.APIKey) ([]string, error)) (rotation.Issuer, error) {
 	var command []string
 	if prof.Issuer != nil {
-		if kind == "" {
-			kind = prof.Issuer.Type
-		}
 		command = prof.Issuer.Command
 	}
 	switch kind {
