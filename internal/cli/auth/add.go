@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -179,8 +180,12 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	}
 	if item.Current != nil && item.Current.Fingerprint != key.Fingerprint {
 		if item.Previous != nil {
-			// Only one previous key is kept; say so rather than drop it quietly.
-			fmt.Fprintf(opts.IO.ErrOut, "The older key %s (%s) is no longer kept in the keyring; if it is still active, delete it in the portal.\n",
+			// Only one previous key is kept. Dropping one WaaS still accepts would leave an
+			// active key that waasctl no longer knows of, so it must be revoked first.
+			if err := checkPreviousRevoked(ctx, opts, item.Previous, endpoint); err != nil {
+				return err
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "The older key %s (%s), which WaaS already refuses, is no longer kept in the keyring.\n",
 				item.Previous.Name, credentials.ShortFingerprint(item.Previous.Fingerprint))
 		}
 		item.Previous = item.Current
@@ -216,6 +221,29 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 		fmt.Fprintf(opts.IO.ErrOut, "Deleted %s.\n", opts.KeyFile)
 	}
 	return nil
+}
+
+// checkPreviousRevoked returns nil only when WaaS refuses prev (HTTP 401): the one case in
+// which the keyring may forget it.
+func checkPreviousRevoked(ctx context.Context, opts *AddOptions, prev *credentials.StoredKey, endpoint string) error {
+	revokeFirst := fmt.Sprintf("revoke it first with `waasctl keys revoke %s --key %s --reason ...`, then add the key again", opts.Profile, prev.Name)
+	if opts.NoVerify {
+		return fmt.Errorf("profile %q keeps the previous key %s (%s), and with --no-verify waasctl cannot check that WaaS refuses it before forgetting it: %s",
+			opts.Profile, prev.Name, credentials.ShortFingerprint(prev.Fingerprint), revokeFirst)
+	}
+	k, err := credentials.NewAPIKey(prev.Name, prev.PrivateKey, "keyring")
+	if err != nil {
+		return err
+	}
+	err = opts.Verify(ctx, k, endpoint)
+	switch {
+	case waas.HTTPCode(err) == http.StatusUnauthorized:
+		return nil
+	case err == nil:
+		return fmt.Errorf("profile %q keeps the previous key %s (%s), which WaaS still accepts; replacing the current key would forget it while it is active: %s",
+			opts.Profile, prev.Name, credentials.ShortFingerprint(prev.Fingerprint), revokeFirst)
+	}
+	return fmt.Errorf("checking that WaaS refuses the previous key %s before forgetting it: %w; nothing was stored", prev.Name, err)
 }
 
 // readKeyInput reads the key from the file, stdin or a prompt.
