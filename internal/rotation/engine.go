@@ -732,6 +732,12 @@ func (e *Engine) verify(ctx context.Context, j *Journal) error {
 	if !samePools(want, got) {
 		return fmt.Errorf("the new key sees different pools: a key of another project? (%d pools, the current key %d); `waasctl keys rotate %s --abort` revokes it", len(got), len(want), e.Profile)
 	}
+	// A bare key ID names no organization; then only the pools can show that both keys are the
+	// same organization's, and no pools show nothing.
+	if (keyOrg(cur.Name) == "" || keyOrg(nk.Name) == "") && len(got) == 0 {
+		return fmt.Errorf("nothing shows that the new key %s belongs to the current key's organization (a bare key ID names none, and both keys see no pools): `waasctl keys rotate %s --abort` revokes it; if the key is yours, store it with `waasctl auth add %s --force`",
+			short(j.NewKey), e.Profile, e.Profile)
+	}
 	return e.advance(j, StepDeliver, fmt.Sprintf("the new key authenticates and sees the same %d pools", len(got)))
 }
 

@@ -394,6 +394,29 @@ func TestVerifyOrg(t *testing.T) {
 	}
 }
 
+// The same, with the stranger's key handed over by its bare ID (as CDP keys often are): no
+// organization to compare, no pools to compare, so nothing proves it is the profile's own.
+func TestVerifyOrgBareID(t *testing.T) {
+	r := newRigWith(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 0}})
+	stranger, err := r.sb.CreateAPIKey(uuid.NewString(), waasapi.CreateAPIKeyRequest{Nickname: "elsewhere"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := stranger.Name[strings.LastIndex(stranger.Name, "/")+1:]
+	old := r.item().Current
+	r.e.Issuer = r.manualWith(keyJSON(t, bare, stranger.PrivateKey))
+	_, err = r.e.Rotate(opCtx(t))
+	if err == nil || !strings.Contains(err.Error(), "nothing shows that the new key") {
+		t.Fatalf("rotate: %v", err)
+	}
+	if it := r.item(); it.Current.Fingerprint != old.Fingerprint {
+		t.Fatalf("keyring: %v", it)
+	}
+	if _, fp, _ := ReadEnvKey(r.env.Path); fp != "" {
+		t.Fatal("the key was delivered")
+	}
+}
+
 // Reproduction 7: the same key stored in two profiles; rotating one revoked the other's key
 // without a word. Now the rotation is refused at preflight, before anything is created, unless
 // RevokeShared says to go on.
