@@ -400,6 +400,11 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			err = e.promote(ctx, j)
 			if err == nil && e.Promoted != nil && !j.Emergency {
 				e.Promoted(ctx)
+				if ctx.Err() != nil {
+					// Stopped during the snapshot: stop here, rather than go on to the grace
+					// period's wait and report that instead of the interruption.
+					return e.interrupted(j)
+				}
 			}
 		case StepRevoke:
 			err = e.revoke(ctx, j)

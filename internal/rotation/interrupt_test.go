@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waasctl/waasctl/internal/credentials"
+
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -91,6 +93,35 @@ func TestPreflightInterrupted(t *testing.T) {
 		t.Fatalf("journal left: %+v, %v", j, err)
 	}
 	if log := auditText(); !strings.Contains(log, `"action":"rotate.preflight","outcome":"interrupted"`) {
+		t.Fatalf("audit log:\n%s", log)
+	}
+}
+
+// Ctrl-C during the inventory snapshot taken at promotion: the rotation stops right there as
+// interrupted (exit 5 at the command), making no further call (no key check, no revocation)
+// with the cancelled context, whose failures would be reported instead of the interruption.
+func TestPromotionSnapshotInterrupted(t *testing.T) {
+	r := newRig(t)
+	auditText := r.withAudit()
+	ctx, cancel := context.WithCancel(opCtx(t))
+	defer cancel()
+	stopped := false
+	r.e.Promoted = func(context.Context) { cancel(); stopped = true }
+	check := r.e.Check
+	r.e.Check = func(ctx context.Context, key *credentials.APIKey) ([]string, error) {
+		if stopped {
+			t.Errorf("a key check after the interruption")
+		}
+		return check(ctx, key)
+	}
+	j, err := r.e.Rotate(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("rotate: %v", err)
+	}
+	if j == nil || j.Step != StepRevoke {
+		t.Fatalf("journal: %+v", j)
+	}
+	if log := auditText(); !strings.Contains(log, `"outcome":"interrupted"`) {
 		t.Fatalf("audit log:\n%s", log)
 	}
 }
