@@ -32,7 +32,7 @@ type Checked struct {
 	Profile     string    `json:"profile"`
 	Key         string    `json:"key"`
 	Fingerprint string    `json:"fingerprint"`
-	AddedAt     time.Time `json:"addedAt"`
+	AddedAt     time.Time `json:"addedAt,omitzero"` // zero: no key (missing)
 	AgeDays     float64   `json:"ageDays"`
 	MaxAge      string    `json:"maxAge"`
 	Overdue     bool      `json:"overdue"`
@@ -167,7 +167,12 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 		{Header: "PROFILE", Value: func(c Checked) string { return c.Profile }},
 		{Header: "KEY", Value: func(c Checked) string { return c.Key }},
 		{Header: "FINGERPRINT", Value: func(c Checked) string { return credentials.ShortFingerprint(c.Fingerprint) }},
-		{Header: "AGE", Value: func(c Checked) string { return cmdutil.Age(now.Sub(c.AddedAt)) }},
+		{Header: "AGE", Value: func(c Checked) string {
+			if c.AddedAt.IsZero() {
+				return "-" // no key, no age
+			}
+			return cmdutil.Age(now.Sub(c.AddedAt))
+		}},
 		{Header: "MAX AGE", Value: func(c Checked) string { return c.MaxAge }},
 		{Header: "STATUS", Value: func(c Checked) string { return c.Status }},
 	}
@@ -182,7 +187,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "missing: profile %s has no key in the %s keyring: add it with 'waasctl auth add %s --key-file FILE'\n", r.Profile, store.Backend(), r.Profile)
 		case "rejected":
 			code = cmdutil.ExitAuth
-			fmt.Fprintf(opts.IO.ErrOut, "rejected: WaaS refuses profile %s's key %s (%s): it was revoked; rotate with 'waasctl keys rotate %s', or add a working key\n",
+			fmt.Fprintf(opts.IO.ErrOut, "rejected: WaaS refuses profile %s's key %s (%s): it was revoked, and a rotation needs a working key: store one with 'waasctl auth add %s --key-file FILE --force'\n",
 				r.Profile, r.Key, credentials.ShortFingerprint(r.Fingerprint), r.Profile)
 		case "overdue":
 			code = max(code, cmdutil.ExitFindings)

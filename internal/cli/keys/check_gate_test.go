@@ -55,6 +55,10 @@ func TestCheckFailsOnANamedProfileWithoutKey(t *testing.T) {
 	if code != 3 || !strings.Contains(out, "staging\t") || !strings.Contains(out, "\tmissing") || !strings.Contains(errOut, "missing: profile staging has no key") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
+	// No key, no age: the row once said 106751d (the age of the zero time).
+	if !strings.Contains(out, "staging\t\t\t-\t\tmissing") {
+		t.Errorf("the missing row shows an age:\n%s", out)
+	}
 }
 
 // A young key that WaaS refuses (revoked) used to pass as "ok".
@@ -67,7 +71,8 @@ func TestCheckFailsOnARevokedKey(t *testing.T) {
 		return nil
 	}
 	code, out, errOut := gateRun(t, store, revoked)
-	if code != 4 || !strings.Contains(out, "\trejected") || !strings.Contains(errOut, "rejected: WaaS refuses profile prod's key") {
+	if code != 4 || !strings.Contains(out, "\trejected") || !strings.Contains(errOut, "rejected: WaaS refuses profile prod's key") ||
+		!strings.Contains(errOut, "waasctl auth add prod --key-file FILE --force") {
 		t.Fatalf("exit %d (want 4, over the overdue key's 3)\n%s\n%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut, "overdue: profile old") {
