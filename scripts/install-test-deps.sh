@@ -20,6 +20,7 @@ packages=(
 	postgresql:/usr/lib/postgresql/*/bin/initdb # the server scripts/with-postgres.sh runs (not on PATH)
 	postgresql:/usr/lib/postgresql/*/bin/pg_ctl # ... started and stopped with pg_ctl
 	jq:jq                              # the docs' runbooks use it (TestRunbooks runs them as written)
+	bsdutils:script                    # prompt_no_answer.txtar runs waasctl under a PTY nothing reads
 )
 
 if ! command -v go >/dev/null 2>&1; then

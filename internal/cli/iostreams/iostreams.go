@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/term"
@@ -30,6 +31,13 @@ type IOStreams struct {
 	colorOverride *bool
 	neverPrompt   bool
 	widthOverride int
+	// dumbTerminal: TERM=dumb, a terminal that takes no escape sequences (no colour, plain prompts).
+	dumbTerminal bool
+
+	// answers probes, once, whether the terminal answers a query (nil: assume it does).
+	answers     func() bool
+	answersOnce sync.Once
+	answered    bool
 }
 
 // System returns the process's standard streams, with terminal detection done once up front.
@@ -42,7 +50,9 @@ func System() *IOStreams {
 		stdoutTTY: isTerminal(os.Stdout),
 		stderrTTY: isTerminal(os.Stderr),
 		// https://no-color.org: "when present and not an empty string".
-		noColor: os.Getenv("NO_COLOR") != "",
+		noColor:      os.Getenv("NO_COLOR") != "",
+		dumbTerminal: os.Getenv("TERM") == "dumb",
+		answers:      func() bool { return answersCursorQuery(os.Stdin, os.Stdout) },
 	}
 }
 
@@ -81,16 +91,30 @@ func (s *IOStreams) ColorEnabled() bool {
 	if s.colorOverride != nil {
 		return *s.colorOverride
 	}
-	return !s.noColor && s.stdoutTTY
+	return !s.noColor && !s.dumbTerminal && s.stdoutTTY
 }
+
+// IsDumbTerminal reports TERM=dumb: prompts must be plain lines, without escape sequences.
+func (s *IOStreams) IsDumbTerminal() bool { return s.dumbTerminal }
 
 // SetColorEnabled overrides ColorEnabled (tests).
 func (s *IOStreams) SetColorEnabled(v bool) { s.colorOverride = &v }
 
 // CanPrompt reports whether the user can be asked a question. Both stdin and stdout must be a
-// terminal: a CI job that happens to have a TTY on one side must never hang on a prompt.
+// terminal: a CI job that happens to have a TTY on one side must never hang on a prompt. And the
+// terminal must answer: a PTY that nothing reads (script(1) with stdin from /dev/null, an
+// expect-less harness) never answers the cursor-position query the prompts start with, and would
+// leave a prompt waiting forever; it is treated as no terminal. The query is sent once, on the
+// first call, and not on a dumb terminal (whose prompts are plain lines).
 func (s *IOStreams) CanPrompt() bool {
-	return !s.neverPrompt && s.stdinTTY && s.stdoutTTY
+	if s.neverPrompt || !s.stdinTTY || !s.stdoutTTY {
+		return false
+	}
+	if s.dumbTerminal || s.answers == nil {
+		return true
+	}
+	s.answersOnce.Do(func() { s.answered = s.answers() })
+	return s.answered
 }
 
 // SetNeverPrompt forbids prompting even on a terminal.

@@ -471,7 +471,7 @@ func newIssuer(ctx context.Context, opts *RotateOptions, kind string, prof confi
 				if !opts.IO.CanPrompt() {
 					return nil, "", errors.New("the manual issuer needs the new key: pass --key-file FILE (there is no terminal to ask on)")
 				}
-				path, err := opts.Prompter.Secret("Path of the key file the portal downloaded")
+				path, err := opts.Prompter.Input("Path of the key file the portal downloaded")
 				if err != nil {
 					return nil, "", err
 				}

@@ -58,6 +58,7 @@ func TestRotationErrorInterrupted(t *testing.T) {
 type cancelPrompter struct{}
 
 func (cancelPrompter) Secret(string) (string, error)      { return "", prompter.ErrCancelled }
+func (cancelPrompter) Input(string) (string, error)       { return "", prompter.ErrCancelled }
 func (cancelPrompter) Confirm(string, bool) (bool, error) { return false, prompter.ErrCancelled }
 
 // As filed: Ctrl-C at the manual issuer's prompt for the new key's file exited 1 ("cancelled at
