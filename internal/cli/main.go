@@ -55,6 +55,9 @@ func newFactory(ctx context.Context) *cmdutil.Factory {
 // openKeyring opens the credential store the flags and environment ask for.
 func openKeyring(f *cmdutil.Factory, getenv func(string) string) (credentials.Store, error) {
 	cfg := credentials.StoreConfig{Backend: f.KeyringBackend, FileDir: getenv("WAASCTL_KEYRING_DIR"), Timeout: f.KeyringTimeout}
+	if getenv("WAASCTL_KEYRING_PASSPHRASE") == "" {
+		cfg.PassphraseSource = "the passphrase typed at the prompt"
+	}
 	cfg.Passphrase = func() (string, error) {
 		if p := getenv("WAASCTL_KEYRING_PASSPHRASE"); p != "" {
 			return p, nil
@@ -64,7 +67,36 @@ func openKeyring(f *cmdutil.Factory, getenv func(string) string) (credentials.St
 		}
 		return f.Prompter.Secret("Passphrase of the waasctl file keyring")
 	}
+	cfg.NewPassphrase = func() (string, error) {
+		if p := getenv("WAASCTL_KEYRING_PASSPHRASE"); p != "" || !f.IOStreams.CanPrompt() {
+			return cfg.Passphrase()
+		}
+		return newPassphrase(f.Prompter, f.IOStreams.ErrOut)
+	}
 	return credentials.OpenStore(cfg)
+}
+
+// newPassphrase asks for a new file keyring's passphrase twice: a typo there would lock every
+// key stored under it away. Three mismatches give up.
+func newPassphrase(p prompter.Prompter, stderr io.Writer) (string, error) {
+	for range 3 {
+		first, err := p.Secret("Passphrase for the new waasctl file keyring")
+		if err != nil {
+			return "", err
+		}
+		if first == "" {
+			return "", errors.New("the file keyring's passphrase is empty")
+		}
+		again, err := p.Secret("The same passphrase again")
+		if err != nil {
+			return "", err
+		}
+		if again == first {
+			return first, nil
+		}
+		fmt.Fprintln(stderr, "The two passphrases differ; try again.")
+	}
+	return "", errors.New("the passphrases typed did not match three times; nothing was stored")
 }
 
 // newAPIClient builds the WaaS client for the global flags and the profile.

@@ -30,6 +30,13 @@ type StoreConfig struct {
 	// Passphrase gives the file backend's passphrase. It is called at most
 	// once per Store, outside the call timeout (a person may be typing).
 	Passphrase func() (string, error)
+	// NewPassphrase, if set, is called instead of Passphrase when the folder
+	// holds no item yet: the passphrase of a new keyring, which a person
+	// should type twice, since a typo would lock every key away.
+	NewPassphrase func() (string, error)
+	// PassphraseSource names where the passphrase came from, for the error
+	// of one that does not decrypt (default: WAASCTL_KEYRING_PASSPHRASE).
+	PassphraseSource string
 	// Timeout bounds every keyring call, opening included; 0 means
 	// DefaultTimeout.
 	Timeout time.Duration
@@ -152,7 +159,10 @@ func openBackend(cfg StoreConfig, backend string) (Store, error) {
 		if cfg.Passphrase == nil {
 			return nil, unavailable(backend, "no passphrase source (set WAASCTL_KEYRING_PASSPHRASE)")
 		}
-		s.file = &fileBackend{dir: dir, passphrase: cfg.Passphrase}
+		s.file = &fileBackend{dir: dir, passphrase: cfg.Passphrase, newPassphrase: cfg.NewPassphrase, source: cfg.PassphraseSource}
+		if s.file.source == "" {
+			s.file.source = "WAASCTL_KEYRING_PASSPHRASE"
+		}
 		kcfg.FileDir = dir
 		kcfg.FilePasswordFunc = func(string) (string, error) { return s.file.getPassphrase() }
 	}
@@ -266,8 +276,10 @@ type keyringStore struct {
 }
 
 type fileBackend struct {
-	dir        string
-	passphrase func() (string, error)
+	dir           string
+	passphrase    func() (string, error)
+	newPassphrase func() (string, error) // nil: passphrase
+	source        string                 // where the passphrase came from, for errors
 
 	mu       sync.Mutex
 	pass     string
@@ -282,7 +294,11 @@ func (f *fileBackend) getPassphrase() (string, error) {
 	if f.pass != "" {
 		return f.pass, nil
 	}
-	p, err := f.passphrase()
+	ask := f.passphrase
+	if f.newPassphrase != nil && !hasItemFiles(f.dir) {
+		ask = f.newPassphrase
+	}
+	p, err := ask()
 	if err != nil {
 		return "", err
 	}
@@ -291,6 +307,22 @@ func (f *fileBackend) getPassphrase() (string, error) {
 	}
 	f.pass = p
 	return p, nil
+}
+
+// hasItemFiles says whether dir holds any item (a file not hidden: atomic writes' temporary
+// files are). A folder that cannot be read counts as holding some: never take a damaged keyring
+// for a new one.
+func hasItemFiles(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return !errors.Is(err, fs.ErrNotExist)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			return true
+		}
+	}
+	return false
 }
 
 // path is where the file backend keeps key.
@@ -522,7 +554,7 @@ func (s *keyringStore) wrap(doing, profile string, err error) error {
 			return err // names the file and what is wrong with it
 		}
 		if errors.Is(err, errFileDecrypt) {
-			return fmt.Errorf("keyring backend file: cannot decrypt profile %q in %s: wrong passphrase (WAASCTL_KEYRING_PASSPHRASE), or the file is damaged", profile, s.file.dir)
+			return fmt.Errorf("keyring backend file: cannot decrypt profile %q in %s: wrong passphrase (%s), or the file is damaged", profile, s.file.dir, s.file.source)
 		}
 	}
 	if s.backend == "secret-service" && strings.Contains(err.Error(), "locked") {

@@ -125,6 +125,38 @@ func addForeignItems(t *testing.T, s Store) {
 	}
 }
 
+// A new keyring's passphrase comes from NewPassphrase (which the command line asks twice), an
+// existing one's from Passphrase; a wrong one is blamed on where it came from.
+func TestFileStoreNewPassphrase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var asked, askedNew int
+	cfg := StoreConfig{Backend: "file", FileDir: dir, Passphrase: fixedPassphrase(testPassphrase, &asked),
+		NewPassphrase: fixedPassphrase(testPassphrase, &askedNew), PassphraseSource: "the passphrase typed at the prompt"}
+	s, err := OpenStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, &Item{Profile: "p", Current: storeKey(t, 0, "k")}); err != nil {
+		t.Fatal(err)
+	}
+	if asked != 0 || askedNew != 1 {
+		t.Fatalf("new keyring: Passphrase asked %d times, NewPassphrase %d; want 0 and 1", asked, askedNew)
+	}
+	cfg.Passphrase = fixedPassphrase("wrong", &asked)
+	s, err = OpenStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Get(ctx, "p")
+	if asked != 1 || askedNew != 1 {
+		t.Fatalf("existing keyring: Passphrase asked %d times, NewPassphrase %d; want 1 and 1", asked, askedNew)
+	}
+	if err == nil || !strings.Contains(err.Error(), "wrong passphrase (the passphrase typed at the prompt)") {
+		t.Fatalf("a wrong typed passphrase: %v", err)
+	}
+}
+
 func TestFileStorePassphrase(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
