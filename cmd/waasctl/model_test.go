@@ -589,7 +589,7 @@ func (w *modelWorld) apply(t modelTB, s step) {
 		if code == 0 {
 			w.lastExit0 = s.Op
 			w.removed = true
-			if strings.Contains(stderr, "still valid at WaaS") {
+			if strings.Contains(stderr, "Removing revokes nothing") {
 				for _, k := range []*credentials.StoredKey{before.Current, before.Pending, before.Previous} {
 					if k != nil {
 						w.reported[k.Name] = true

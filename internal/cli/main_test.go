@@ -90,6 +90,7 @@ func TestRun(t *testing.T) {
 		{[]string{"--version"}, 0, "waasctl version v9.9.9 (commit c0ffee, built 2026-01-01T00:00:00Z)\n", ""},
 		{[]string{"nope"}, 2, "", "error: unknown command \"nope\" for \"waasctl\"\nRun 'waasctl --help' for usage.\n"},
 		{[]string{"versoin"}, 2, "", "did you mean \"version\"?"},
+		{[]string{"pools", "lst"}, 2, "", "did you mean \"list\"?"},
 		{[]string{"--bogus"}, 2, "", "error: unknown flag: --bogus\n"},
 		{[]string{"-o", "xml", "version"}, 2, "", "Run 'waasctl version --help' for usage.\n"},
 		{[]string{"-o", "json", "version"}, 0, "waasctl version", ""},

@@ -5,6 +5,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,9 +150,34 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 		cmd.SuggestionsMinimumDistance = 2 // what cobra uses for its own suggestions
 	}
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf("; did you mean %q?", s[0])
+		// cobra lists its suggestions in command order; the closest one is the one meant
+		// (`pools lst` is list, not get).
+		best := slices.MinFunc(s, func(a, b string) int { return editDistance(args[0], a) - editDistance(args[0], b) })
+		msg += fmt.Sprintf("; did you mean %q?", best)
 	}
 	return cmdutil.FlagErrorf("%s", msg)
+}
+
+// editDistance is the Levenshtein distance between a and b, ignoring case, as cobra measures.
+func editDistance(a, b string) int {
+	ra, rb := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
+	prev := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(rb)]
 }
 
 func envDuration(key string, fallback time.Duration) time.Duration {

@@ -808,7 +808,14 @@ func (e *Engine) deliver(ctx context.Context, j *Journal) error {
 	if failed := e.deliverKey(ctx, j, it.Pending, nil); len(failed) > 0 {
 		return fmt.Errorf("%w: delivering the new key failed (%s); the old key is still current and valid; fix it and run %s", ErrIncomplete, strings.Join(failed, "; "), e.resumeHint())
 	}
-	return e.advance(j, StepObserve, fmt.Sprintf("the new key is in all %d sinks", len(e.Sinks)))
+	msg := fmt.Sprintf("the new key is in all %d sinks", len(e.Sinks))
+	switch len(e.Sinks) {
+	case 0:
+		msg = "no sinks configured: nothing to deliver"
+	case 1:
+		msg = "the new key is in the sink"
+	}
+	return e.advance(j, StepObserve, msg)
 }
 
 func (e *Engine) observe(ctx context.Context, j *Journal) error {
@@ -822,7 +829,16 @@ func (e *Engine) observe(ctx context.Context, j *Journal) error {
 			return fmt.Errorf("%w: observe: %s; the old key is still current and valid; run %s", ErrIncomplete, oneLine(err).Error(), e.resumeHint())
 		}
 	}
-	return e.advance(j, StepPromote, "the consumers were restarted and observed")
+	msg := "nothing to restart or observe"
+	switch {
+	case len(e.Sinks) > 0 && e.Observe != nil:
+		msg = "the sinks' restart commands ran and the consumers were observed"
+	case len(e.Sinks) > 0:
+		msg = "the sinks' restart commands ran"
+	case e.Observe != nil:
+		msg = "the consumers were observed"
+	}
+	return e.advance(j, StepPromote, msg)
 }
 
 func (e *Engine) promote(ctx context.Context, j *Journal) error {

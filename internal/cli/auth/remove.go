@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/auditlog"
@@ -85,7 +86,7 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 		case declined:
 			outcome, detail = auditlog.OutcomeAborted, "declined at the prompt"
 		case err == nil:
-			detail = "deleted from the " + store.Backend() + " keyring; the keys stay valid at WaaS until revoked"
+			detail = "deleted from the " + store.Backend() + " keyring; removing revokes nothing at WaaS"
 		}
 		var secrets []string
 		if item != nil {
@@ -105,7 +106,7 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 		if item != nil && item.Current != nil {
 			what = fmt.Sprintf("%s (%s)", item.Current.Name, credentials.ShortFingerprint(item.Current.Fingerprint))
 		}
-		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Delete %s from the %s keyring? The key stays valid at WaaS.", what, store.Backend()), false)
+		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Delete %s from the %s keyring? This revokes nothing at WaaS.", what, store.Backend()), false)
 		if err != nil {
 			return err
 		}
@@ -117,6 +118,11 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 	if err := store.Remove(ctx, opts.Profile); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Removed profile %q from the %s keyring. The key is still valid at WaaS until it is deleted in the portal.\n", opts.Profile, store.Backend())
+	// Whether WaaS still accepts them is not asked (remove works offline): say what to check.
+	what := "its keys"
+	if names, _ := slotKeys(item); len(names) > 0 {
+		what = strings.Join(names, ", ")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Removed profile %q from the %s keyring. Removing revokes nothing: unless revoked already, delete %s in the portal.\n", opts.Profile, store.Backend(), what)
 	return nil
 }

@@ -54,7 +54,7 @@ func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *RotateOptions)
 		Long: `Rotate a profile's API key: preflight (lock, the current key works) -> create (the issuer
 makes the new key; it is stored as PENDING in the keyring first) -> verify (the new key
 authenticates and sees the same pools) -> deliver (every sink in the profile) -> observe
-(restart and health commands) -> promote (PENDING becomes CURRENT, CURRENT becomes
+(the sinks' restart commands) -> promote (PENDING becomes CURRENT, CURRENT becomes
 PREVIOUS) -> revoke (after the grace period, the old key is revoked and seen refused).
 Once done, an inventory snapshot is taken with the new key (snapshots/ in the state
 folder): the baseline 'incident assess' diffs against if this key ever leaks. A failed
@@ -312,6 +312,9 @@ func rotationError(profile string, err error) error {
 		}
 		return err
 	case errors.Is(err, rotation.ErrIncomplete):
+		if strings.Contains(err.Error(), "--resume") { // the engine named the way on already
+			return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "%v (or roll back with --abort)", err)
+		}
 		return cmdutil.ExitErrorf(cmdutil.ExitIncomplete, "%v; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", err, profile)
 	case waas.HTTPCode(err) == 401 || waas.HTTPCode(err) == 403:
 		return cmdutil.NewExitError(cmdutil.ExitAuth, err)
