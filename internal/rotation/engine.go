@@ -66,6 +66,10 @@ type Engine struct {
 	// there, not after a grace period in which the key was already in use. Not for an
 	// emergency rotation, whose old key may have leaked.
 	Promoted func(ctx context.Context)
+	// WaitUntil, if set, makes the revoke step wait out the grace period in the foreground
+	// (keys rotate --wait) instead of stopping with the rotation resumable: it returns at
+	// until, or with ctx's error. nil: stop and let a later --resume revoke.
+	WaitUntil func(ctx context.Context, until time.Time, what string) error
 	// RevokeShared lets the rotation revoke an old key that another profile still holds as
 	// CURRENT or PENDING (that profile then stops working); otherwise it is refused.
 	RevokeShared bool
@@ -890,6 +894,13 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 		_ = j.Advance(StepRevoke, "waiting for the grace period")
 		if err := j.Save(e.StateDir); err != nil {
 			return err
+		}
+		if e.WaitUntil != nil {
+			e.report(StepRevoke, "waiting for the grace period, until %s; then the old key %s is revoked", j.GraceUntil.Local().Format(time.DateTime), short(j.OldKey))
+			if err := e.WaitUntil(ctx, j.GraceUntil, "grace period"); err != nil {
+				return err
+			}
+			return e.revoke(ctx, j)
 		}
 		return fmt.Errorf("%w: %w: the new key is CURRENT; the old key %s stays valid until the grace period ends at %s: run %s then", ErrIncomplete, errGraceWait, short(j.OldKey), j.GraceUntil.Format(time.RFC3339), e.resumeHint())
 	}
