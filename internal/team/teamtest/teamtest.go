@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/team"
 )
 
 // NewDatabase creates an empty database on the test server, dropped when the test ends, and
@@ -72,4 +74,19 @@ func DropDatabase(ctx context.Context, adminDSN, name string) error {
 	defer admin.Close(ctx)
 	_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return err
+}
+
+// NewIdentity makes an age identity in memory and returns it with its private half (for
+// canary searches and WAASCTL_AGE_IDENTITY).
+func NewIdentity(t testing.TB) (*team.Identity, string) {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := team.ParseIdentity(id.String(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, id.String()
 }
