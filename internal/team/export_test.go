@@ -18,3 +18,9 @@ func SecretOf(id *Identity) string { return id.id.String() }
 func Decrypt(ct []byte, id *Identity) ([]byte, error) { return decrypt(ct, id) }
 
 var ErrNotARecipient = errNotARecipient
+
+// LockKey is the advisory key of profile's lock.
+func LockKey(profile string) int64 { return advisoryKey("profile:" + profile) }
+
+// Freeze stops l's heartbeat as SIGSTOP would, keeping its session open.
+func Freeze(l *Lock) { l.stopHeartbeat() }

@@ -7,10 +7,12 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
@@ -26,6 +28,17 @@ const (
 	LockKeepaliveInterval = 5 * time.Second
 	LockKeepaliveCount    = 3
 	LockTCPUserTimeout    = 30 * time.Second
+)
+
+// A frozen holder (SIGSTOP, a suspended laptop, a VM paused) still answers TCP keepalives from
+// its kernel, so they alone would let it keep the lock for ever. The lock's session therefore
+// sets idle_session_timeout (PostgreSQL 14 and later) and the holder runs a heartbeat
+// statement every LockHeartbeat: a holder that stops running loses its session, and the lock,
+// LockIdleTimeout after its last heartbeat. Its later writes are then refused (Check,
+// SetStep, and the journal's version check).
+var (
+	LockIdleTimeout = 60 * time.Second
+	LockHeartbeat   = 15 * time.Second
 )
 
 // Holder names who holds a profile's rotation lock.
@@ -98,10 +111,21 @@ var ErrLockLost = errors.New("the team store's rotation lock was lost (its datab
 // Release or until that session ends, plus a row naming the holder.
 type Lock struct {
 	s       *Store
-	conn    *pgx.Conn
 	profile string
 	key     int64
 	holder  Holder
+
+	mu   sync.Mutex // one statement at a time on conn: the heartbeat's, or the holder's
+	conn *pgx.Conn
+	stop     chan struct{} // closed by stopHeartbeat
+	stopOnce sync.Once
+	done     chan struct{} // closed when the heartbeat has ended
+}
+
+// stopHeartbeat ends the heartbeat and waits for it.
+func (l *Lock) stopHeartbeat() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
 }
 
 // lockConnConfig is the store's connection config with the keepalive settings above and an
@@ -177,6 +201,13 @@ func (s *Store) AcquireLock(ctx context.Context, profile, command string) (*Lock
 		}
 		return nil, &LockedError{Profile: profile, Holder: holder}
 	}
+	if _, err := conn.Exec(ctx, "SET idle_session_timeout = "+fmt.Sprint(s.lockIdleTimeout().Milliseconds())); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42704" { // undefined_object: before PostgreSQL 14
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, s.errorf("setting up the lock's session: %w", err)
+		}
+	}
 	if _, err := conn.Exec(ctx, `INSERT INTO waasctl.lock_holders (profile, host, username, pid, command, started_at, step, backend_pid)
 		VALUES ($1, $2, $3, $4, $5, $6, '', pg_backend_pid())
 		ON CONFLICT (profile) DO UPDATE SET host = excluded.host, username = excluded.username, pid = excluded.pid,
@@ -185,7 +216,46 @@ func (s *Store) AcquireLock(ctx context.Context, profile, command string) (*Lock
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, s.errorf("recording the lock's holder: %w", err)
 	}
+	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	go l.heartbeat(s.lockHeartbeat())
 	return l, nil
+}
+
+func (s *Store) lockIdleTimeout() time.Duration {
+	if s.LockIdleTimeout > 0 {
+		return s.LockIdleTimeout
+	}
+	return LockIdleTimeout
+}
+
+func (s *Store) lockHeartbeat() time.Duration {
+	if s.LockHeartbeat > 0 {
+		return s.LockHeartbeat
+	}
+	return LockHeartbeat
+}
+
+// heartbeat keeps the lock's session from idling out while this process runs. A failed beat
+// is not reported here: the next Check finds the session gone.
+func (l *Lock) heartbeat(every time.Duration) {
+	defer close(l.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			l.mu.Lock()
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			_, err := l.conn.Exec(ctx, "SELECT 1")
+			cancel()
+			l.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}
 }
 
 // lockHolder names the session holding key: the holder row if it belongs to that session,
@@ -196,6 +266,7 @@ func (s *Store) lockHolder(ctx context.Context, profile string, key int64) (Hold
 	var app *string
 	err := s.pool.QueryRow(ctx, `SELECT l.pid, a.application_name FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND l.classid = ($1::bigint >> 32)::bit(32)::int::oid AND l.objid = ($1::bigint & 4294967295)::bit(32)::int::oid`, key).Scan(&pid, &app)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return Holder{}, s.errorf("finding the lock's holder: %w", err)
@@ -247,6 +318,12 @@ func (l *Lock) Holder() Holder { return l.holder }
 // Check says whether this session still holds the lock: an error matching ErrLockLost if not
 // (or if the connection is gone). The engine calls it before each external change.
 func (l *Lock) Check(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.check(ctx)
+}
+
+func (l *Lock) check(ctx context.Context) error {
 	var held bool
 	err := l.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
 		AND classid = ($1::bigint >> 32)::bit(32)::int::oid AND objid = ($1::bigint & 4294967295)::bit(32)::int::oid AND objsubid = 1)`, l.key).Scan(&held)
@@ -265,7 +342,9 @@ func (l *Lock) Check(ctx context.Context) error {
 // SetStep records the rotation's step in the holder row (for 'keys status' and the exit-6
 // message), on the lock's own connection: a holder that lost its session cannot write it.
 func (l *Lock) SetStep(ctx context.Context, step string) error {
-	if err := l.Check(ctx); err != nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.check(ctx); err != nil {
 		return err
 	}
 	if _, err := l.conn.Exec(ctx, `UPDATE waasctl.lock_holders SET step = $2 WHERE profile = $1 AND backend_pid = pg_backend_pid()`, l.profile, step); err != nil {
@@ -278,6 +357,9 @@ func (l *Lock) SetStep(ctx context.Context, step string) error {
 // Release removes the holder row and ends the session, which releases the lock whatever else
 // happens.
 func (l *Lock) Release(ctx context.Context) error {
+	l.stopHeartbeat()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	ctx = context.WithoutCancel(ctx)
 	_, err := l.conn.Exec(ctx, `DELETE FROM waasctl.lock_holders WHERE profile = $1 AND backend_pid = pg_backend_pid()`, l.profile)
 	cerr := l.conn.Close(ctx)

@@ -32,6 +32,9 @@ type Store struct {
 	password string // scrubbed from every error
 	// Host and User name this process in lock rows and audit entries.
 	Host, User string
+	// LockIdleTimeout and LockHeartbeat override the package's defaults (tests); zero keeps
+	// them.
+	LockIdleTimeout, LockHeartbeat time.Duration
 }
 
 // connectTimeout bounds connecting when the DSN does not say.
@@ -121,8 +124,10 @@ func userName() string {
 	return os.Getenv("USER")
 }
 
-// advisoryKey maps a name to a 64-bit advisory lock key. Two names that collide only make one
-// wait for the other, never share a lock's guarantee away: each lock is also a row.
+// advisoryKey maps a name to a 64-bit advisory lock key: FNV-64a of "waasctl:" and the name
+// ("migrate", "recipients", "audit", "profile:NAME"; docs/team.md lists them). Advisory locks
+// are per database, so two teams in two databases never block each other; no key is a fixed
+// small number another application might pick.
 func advisoryKey(name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("waasctl:" + name))

@@ -590,3 +590,50 @@ func canaries(secret string, signer any) [][]byte {
 	}
 	return out
 }
+
+// A holder that stops running (SIGSTOP, a suspended laptop) keeps its TCP session alive through
+// its kernel's keepalive answers; its heartbeat stops, though, and the server ends its idle
+// session, releasing the lock to the host that waits for it. The frozen holder, thawed, is
+// refused. A holder that runs keeps its lock however long its step takes.
+func TestAFrozenHolderLosesItsLockAndIsFenced(t *testing.T) {
+	dsn, s := initialised(t)
+	s.LockIdleTimeout, s.LockHeartbeat = 400*time.Millisecond, 50*time.Millisecond
+	ctx := t.Context()
+	l, err := s.AcquireLock(ctx, "prod", "keys rotate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	waiter, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close(context.Background())
+
+	// Alive: a wait of five idle timeouts does not get the lock.
+	if _, err := waiter.Exec(ctx, `SET lock_timeout = '2s'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = waiter.Exec(ctx, `SELECT pg_advisory_lock($1)`, team.LockKey("prod"))
+	if err == nil || !strings.Contains(err.Error(), "55P03") {
+		t.Fatalf("a running holder lost its lock: %v", err)
+	}
+	if err := l.Check(ctx); err != nil {
+		t.Fatalf("a running holder: %v", err)
+	}
+
+	// Frozen: the waiter gets the lock once the server ends the holder's session.
+	team.Freeze(l)
+	if _, err := waiter.Exec(ctx, `SET lock_timeout = '30s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waiter.Exec(ctx, `SELECT pg_advisory_lock($1)`, team.LockKey("prod")); err != nil {
+		t.Fatalf("the frozen holder's lock never went: %v", err)
+	}
+	if err := l.Check(ctx); !errors.Is(err, team.ErrLockLost) {
+		t.Fatalf("the thawed holder's Check: %v", err)
+	}
+	if err := l.SetStep(ctx, "revoke"); !errors.Is(err, team.ErrLockLost) {
+		t.Fatalf("the thawed holder's SetStep: %v", err)
+	}
+}
