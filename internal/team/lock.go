@@ -115,8 +115,8 @@ type Lock struct {
 	key     int64
 	holder  Holder
 
-	mu   sync.Mutex // one statement at a time on conn: the heartbeat's, or the holder's
-	conn *pgx.Conn
+	mu       sync.Mutex // one statement at a time on conn: the heartbeat's, or the holder's
+	conn     *pgx.Conn
 	stop     chan struct{} // closed by stopHeartbeat
 	stopOnce sync.Once
 	done     chan struct{} // closed when the heartbeat has ended
