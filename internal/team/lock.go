@@ -100,7 +100,8 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("profile %s is locked by %s (team store): wait for it to finish; if that host died, its lock goes when the database ends its session (within about %s)", e.Profile, e.Holder, LockKeepaliveIdle+LockKeepaliveInterval*LockKeepaliveCount)
+	bound := max(LockIdleTimeout, LockKeepaliveIdle+LockKeepaliveInterval*LockKeepaliveCount, LockTCPUserTimeout)
+	return fmt.Sprintf("profile %s is locked by %s (team store): wait for it to finish; if that host died, froze or lost its network, the lock goes when the database ends its session (within about %s)", e.Profile, e.Holder, bound)
 }
 
 // ErrLockLost is matched by Lock's errors once its session is gone: the lock may be someone
