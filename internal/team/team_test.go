@@ -523,6 +523,24 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 	dsn, s := initialised(t)
 	dump := pgDump(t)
+	// The server logs every statement of this database with its parameters in full: what a
+	// verbose server log would show.
+	admin, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var db string
+	if err := admin.QueryRow(t.Context(), `SELECT current_database()`).Scan(&db); err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []string{"log_statement = 'all'", "log_parameter_max_length = -1", "log_parameter_max_length_on_error = -1"} {
+		if _, err := admin.Exec(t.Context(), "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" SET "+set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin.Close(context.Background())
+	s.Close()
+	s = open(t, dsn) // new sessions, with the settings
 	alice, bob := team.NewTestIdentity(), team.NewTestIdentity()
 	addRecipients(t, s, nil, map[string]*team.Identity{"alice": alice, "bob": bob})
 	var keys []*credentials.StoredKey
@@ -568,6 +586,54 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 			}
 		}
 	}
+	// The server's data folder (tables, WAL) and its log: only ciphertext ever reached them.
+	var searched int
+	for _, root := range []string{os.Getenv("WAASCTL_TEST_POSTGRES_DATA"), os.Getenv("WAASCTL_TEST_POSTGRES_LOG")} {
+		if root == "" {
+			if os.Getenv("WAASCTL_REQUIRE_POSTGRES") == "1" {
+				t.Fatal("WAASCTL_TEST_POSTGRES_DATA or _LOG is unset: run under scripts/with-postgres.sh")
+			}
+			continue
+		}
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !d.Type().IsRegular() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			searched += len(data)
+			upper := bytes.ToUpper(data)
+			for _, k := range keys {
+				signer, _ := credentials.ParsePrivateKey(k.PrivateKey)
+				for _, needle := range canaries(k.PrivateKey, signer) {
+					if bytes.Contains(data, needle) {
+						return fmt.Errorf("%s holds key material of %s", path, k.Name)
+					}
+				}
+			}
+			for _, id := range []*team.Identity{alice, bob} {
+				if bytes.Contains(upper, []byte(strings.ToUpper(team.SecretOf(id)))) {
+					return fmt.Errorf("%s holds an age identity", path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if log := os.Getenv("WAASCTL_TEST_POSTGRES_LOG"); log != "" {
+		data, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte("INSERT INTO waasctl.key_items")) {
+			t.Fatal("the server log does not show the statements: the log search proves nothing")
+		}
+	}
+	t.Logf("searched %d bytes of the server's files", searched)
 }
 
 // canaries are the encodings of a key's secret a dump could show: each PEM body line, the whole
