@@ -79,13 +79,16 @@ func parseAll(rs []Recipient) ([]*age.X25519Recipient, []string, error) {
 // leaves the old state. Re-encrypting needs id to read the items; with no items stored, id may be
 // nil. A name or key already there is refused, naming it.
 func (s *Store) AddRecipients(ctx context.Context, add []Recipient, id *Identity) error {
-	for _, r := range add {
+	add = slices.Clone(add)
+	for i, r := range add {
 		if err := CheckRecipientName(r.Name); err != nil {
 			return err
 		}
-		if _, err := ParseRecipient(r.PublicKey); err != nil {
+		k, err := ParseRecipient(r.PublicKey)
+		if err != nil {
 			return fmt.Errorf("recipient %s: %w", r.Name, err)
 		}
+		add[i].PublicKey = k.String() // one spelling, so that the same key is found again
 	}
 	_, err := s.changeRecipients(ctx, id, func(tx pgx.Tx, current []Recipient) ([]Recipient, error) {
 		for _, r := range add {

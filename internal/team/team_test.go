@@ -227,14 +227,17 @@ func TestAddRecipientReencryptsStoredKeys(t *testing.T) {
 		t.Fatalf("carol after being added: %v", err)
 	}
 	for _, bad := range []team.Recipient{
-		{Name: "carol", PublicKey: team.NewTestIdentity().Recipient()}, // name taken
-		{Name: "carol2", PublicKey: carol.Recipient()},                 // key taken
+		{Name: "carol3", PublicKey: " " + carol.Recipient() + "\n"}, // key taken, spelt otherwise
+		{Name: "carol", PublicKey: team.NewTestIdentity().Recipient()},               // name taken
+		{Name: "carol2", PublicKey: carol.Recipient()},                               // key taken
 		{Name: "dave", PublicKey: team.SecretOf(team.NewTestIdentity())},
 		{Name: "bad/name", PublicKey: team.NewTestIdentity().Recipient()},
 	} {
 		err := s.AddRecipients(t.Context(), []team.Recipient{bad}, alice)
 		if err == nil {
 			t.Errorf("AddRecipients(%s) was accepted", bad.Name)
+		} else if bad.Name == "carol3" && !strings.Contains(err.Error(), "already in the team as carol") {
+			t.Errorf("the same key spelt otherwise: %v", err)
 		} else if strings.Contains(err.Error(), "AGE-SECRET-KEY") {
 			t.Errorf("the error quotes an identity: %v", err)
 		}

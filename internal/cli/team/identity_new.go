@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
@@ -16,12 +17,13 @@ import (
 type IdentityNewOptions struct {
 	IO           *iostreams.IOStreams
 	LocalKeyring func() (credentials.Store, error)
+	Getenv       func(string) string
 	Replace      bool
 }
 
 // NewCmdIdentityNew returns `team identity new`.
 func NewCmdIdentityNew(f *cmdutil.Factory, runF func(context.Context, *IdentityNewOptions) error) *cobra.Command {
-	opts := &IdentityNewOptions{IO: f.IOStreams, LocalKeyring: f.LocalKeyring}
+	opts := &IdentityNewOptions{IO: f.IOStreams, LocalKeyring: f.LocalKeyring, Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "new",
 		Short: "Make this host's age identity and print its public key",
@@ -65,5 +67,8 @@ func identityNewRun(ctx context.Context, opts *IdentityNewOptions) error {
 	}
 	fmt.Fprintln(opts.IO.Out, id.Recipient())
 	fmt.Fprintf(opts.IO.ErrOut, "Kept this host's age identity in the %s keyring. Have a team member add it:\n  waasctl team recipients add NAME %s\n", kr.Backend(), id.Recipient())
+	if opts.Getenv != nil && opts.Getenv(team.IdentityEnv) != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "Note: %s is set, and wins over the keyring: unset it to use this identity.\n", team.IdentityEnv)
+	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/team"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // StatusOptions is what `team status` needs.
@@ -32,6 +33,9 @@ type StatusView struct {
 	// Identity is this host's age public key, "" without one.
 	Identity       string `json:"identity"`
 	IdentitySource string `json:"identitySource,omitempty"`
+	// IdentityError says why this host's identity could not be loaded (a keyring that does
+	// not open), "" otherwise.
+	IdentityError string `json:"identityError,omitempty"`
 	// Recipient names this host's identity among the recipients, "" when it is not one.
 	Recipient string `json:"recipient"`
 	// CanDecrypt: this host reads every stored key.
@@ -65,11 +69,13 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
+	v := StatusView{Backend: team.BackendName, Database: s.String(), Locks: map[string]team.Holder{}}
+	// A host whose keyring cannot be opened still gets the rest of the status.
 	id, err := identityOrNil(opts.AgeIdentity)
 	if err != nil {
-		return err
+		v.IdentityError = textsafe.Line(err.Error())
+		id = nil
 	}
-	v := StatusView{Backend: team.BackendName, Database: s.String(), Locks: map[string]team.Holder{}}
 	if id != nil {
 		v.Identity, v.IdentitySource = id.Recipient(), id.Source
 	}
@@ -128,6 +134,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}},
 		{Header: "IDENTITY", Value: func(v StatusView) string {
 			switch {
+			case v.IdentityError != "":
+				return "unknown: " + v.IdentityError
 			case v.Identity == "":
 				return "none (run 'waasctl team identity new')"
 			case v.Recipient == "":

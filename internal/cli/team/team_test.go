@@ -112,3 +112,33 @@ func TestRecipientsRemoveAsksAndNamesTheKeysToRotate(t *testing.T) {
 		t.Fatal("bob still reads prod")
 	}
 }
+
+// identity new prints the public key alone on stdout, and says when WAASCTL_AGE_IDENTITY will
+// win over the identity it just made.
+func TestIdentityNewPrintsThePublicKeyAndWarnsOfTheVariable(t *testing.T) {
+	kr := credentials.NewMemoryStore()
+	for _, env := range []string{"", "AGE-SECRET-KEY-1..."} {
+		ios, _, stdout, stderr := iostreams.Test()
+		opts := &IdentityNewOptions{IO: ios, Replace: true,
+			LocalKeyring: func() (credentials.Store, error) { return kr, nil },
+			Getenv: func(k string) string {
+				if k == team.IdentityEnv {
+					return env
+				}
+				return ""
+			}}
+		if err := identityNewRun(t.Context(), opts); err != nil {
+			t.Fatal(err)
+		}
+		pub := strings.TrimSpace(stdout.String())
+		if _, err := team.ParseRecipient(pub); err != nil || strings.Count(stdout.String(), "\n") != 1 {
+			t.Fatalf("stdout %q: %v", stdout, err)
+		}
+		if warned := strings.Contains(stderr.String(), "WAASCTL_AGE_IDENTITY is set"); warned != (env != "") {
+			t.Errorf("with WAASCTL_AGE_IDENTITY=%q, stderr:\n%s", env, stderr)
+		}
+		if strings.Contains(stdout.String()+stderr.String(), "AGE-SECRET-KEY-1") && env == "" {
+			t.Fatalf("the identity was printed")
+		}
+	}
+}
