@@ -227,9 +227,9 @@ func TestAddRecipientReencryptsStoredKeys(t *testing.T) {
 		t.Fatalf("carol after being added: %v", err)
 	}
 	for _, bad := range []team.Recipient{
-		{Name: "carol3", PublicKey: " " + carol.Recipient() + "\n"}, // key taken, spelt otherwise
-		{Name: "carol", PublicKey: team.NewTestIdentity().Recipient()},               // name taken
-		{Name: "carol2", PublicKey: carol.Recipient()},                               // key taken
+		{Name: "carol3", PublicKey: " " + carol.Recipient() + "\n"},    // key taken, spelt otherwise
+		{Name: "carol", PublicKey: team.NewTestIdentity().Recipient()}, // name taken
+		{Name: "carol2", PublicKey: carol.Recipient()},                 // key taken
 		{Name: "dave", PublicKey: team.SecretOf(team.NewTestIdentity())},
 		{Name: "bad/name", PublicKey: team.NewTestIdentity().Recipient()},
 	} {
