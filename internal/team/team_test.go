@@ -61,6 +61,7 @@ func addRecipients(t *testing.T, s *team.Store, by *team.Identity, ids map[strin
 // Two hosts running 'team init' at the same moment: both succeed, every migration is applied
 // once, and running it again changes nothing.
 func TestMigrateConcurrentlyAppliesEachMigrationOnce(t *testing.T) {
+	t.Parallel()
 	dsn := teamtest.NewDatabase(t)
 	const hosts = 4
 	stores := make([]*team.Store, hosts)
@@ -119,6 +120,7 @@ func TestMigrateConcurrentlyAppliesEachMigrationOnce(t *testing.T) {
 // The team store passes the contract every credentials.Store passes, with a second host (its
 // own identity, its own connection) reading what the first wrote.
 func TestKeyStoreContract(t *testing.T) {
+	t.Parallel()
 	dsn, s := initialised(t)
 	a, b := team.NewTestIdentity(), team.NewTestIdentity()
 	addRecipients(t, s, nil, map[string]*team.Identity{"alice": a, "ci": b})
@@ -126,6 +128,7 @@ func TestKeyStoreContract(t *testing.T) {
 }
 
 func TestKeyStoreWithoutRecipientsOrIdentity(t *testing.T) {
+	t.Parallel()
 	_, s := initialised(t)
 	a := team.NewTestIdentity()
 	k := storetest.Key(t, 0, "k")
@@ -157,6 +160,7 @@ func TestKeyStoreWithoutRecipientsOrIdentity(t *testing.T) {
 // identity reads nothing left in the database, including rows written before the removal,
 // and the profiles it could read are named for rotation.
 func TestRemoveRecipientLocksTheMemberOut(t *testing.T) {
+	t.Parallel()
 	dsn, s := initialised(t)
 	alice, bob := team.NewTestIdentity(), team.NewTestIdentity()
 	addRecipients(t, s, nil, map[string]*team.Identity{"alice": alice, "bob": bob})
@@ -210,6 +214,7 @@ func TestRemoveRecipientLocksTheMemberOut(t *testing.T) {
 }
 
 func TestAddRecipientReencryptsStoredKeys(t *testing.T) {
+	t.Parallel()
 	_, s := initialised(t)
 	alice, carol := team.NewTestIdentity(), team.NewTestIdentity()
 	addRecipients(t, s, nil, map[string]*team.Identity{"alice": alice})
@@ -247,6 +252,7 @@ func TestAddRecipientReencryptsStoredKeys(t *testing.T) {
 // A journal write that expects an older version is refused: a stalled holder cannot overwrite
 // the journal of the host that took over.
 func TestJournalCompareAndSet(t *testing.T) {
+	t.Parallel()
 	dsn, s := initialised(t)
 	other := open(t, dsn)
 	ctx := t.Context()
@@ -299,6 +305,7 @@ func TestJournalCompareAndSet(t *testing.T) {
 // holder's session ends (a dead host, a cut network: the server ends it) the lock is free
 // again, and the old holder finds out before its next change.
 func TestLockNamesItsHolderAndEndsWithItsSession(t *testing.T) {
+	t.Parallel()
 	dsn, s := initialised(t)
 	b := open(t, dsn)
 	s.Host, s.User = "host-a", "alice"
@@ -361,6 +368,7 @@ func TestLockNamesItsHolderAndEndsWithItsSession(t *testing.T) {
 
 // The holder is named even in the moment between taking the lock and writing its row.
 func TestLockNamesAHolderThatHasNotWrittenItsRowYet(t *testing.T) {
+	t.Parallel()
 	dsn, s := initialised(t)
 	s.Host, s.User = "host-b", "bob"
 	ctx := t.Context()
@@ -395,6 +403,7 @@ func TestLockNamesAHolderThatHasNotWrittenItsRowYet(t *testing.T) {
 
 // Hosts appending at once never fork the chain, and every entry names its host.
 func TestAuditAppendsFromConcurrentHostsFormOneChain(t *testing.T) {
+	t.Parallel()
 	dsn, s := initialised(t)
 	if team.GenesisPrev != auditlog.GenesisHash {
 		t.Fatal("the table's genesis differs from the file's")
@@ -455,6 +464,7 @@ func TestAuditAppendsFromConcurrentHostsFormOneChain(t *testing.T) {
 }
 
 func TestSnapshotIndex(t *testing.T) {
+	t.Parallel()
 	_, s := initialised(t)
 	ctx := t.Context()
 	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
@@ -666,7 +676,7 @@ func canaries(secret string, signer any) [][]byte {
 // refused. A holder that runs keeps its lock however long its step takes.
 func TestAFrozenHolderLosesItsLockAndIsFenced(t *testing.T) {
 	dsn, s := initialised(t)
-	s.LockIdleTimeout, s.LockHeartbeat = 400*time.Millisecond, 50*time.Millisecond
+	s.LockIdleTimeout, s.LockHeartbeat = time.Second, 100*time.Millisecond
 	ctx := t.Context()
 	l, err := s.AcquireLock(ctx, "prod", "keys rotate")
 	if err != nil {
@@ -679,8 +689,8 @@ func TestAFrozenHolderLosesItsLockAndIsFenced(t *testing.T) {
 	}
 	defer waiter.Close(context.Background())
 
-	// Alive: a wait of five idle timeouts does not get the lock.
-	if _, err := waiter.Exec(ctx, `SET lock_timeout = '2s'`); err != nil {
+	// Alive: a wait of three idle timeouts does not get the lock.
+	if _, err := waiter.Exec(ctx, `SET lock_timeout = '3s'`); err != nil {
 		t.Fatal(err)
 	}
 	_, err = waiter.Exec(ctx, `SELECT pg_advisory_lock($1)`, team.LockKey("prod"))
