@@ -716,3 +716,74 @@ func TestAFrozenHolderLosesItsLockAndIsFenced(t *testing.T) {
 		t.Fatalf("the thawed holder's SetStep: %v", err)
 	}
 }
+
+// Entries appended from two hosts verify with the file log's own verifier, each names its host;
+// an edited entry is found; an entry holding a key is refused before it is written.
+func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
+	t.Parallel()
+	dsn, a := initialised(t)
+	b := open(t, dsn)
+	a.Host, b.Host = "host-a", "host-b"
+	ctx := t.Context()
+	idA, idB := team.NewTestIdentity(), team.NewTestIdentity()
+	var anchor auditlog.Checkpoint
+	for i := range 6 {
+		s, id := a, idA
+		if i%2 == 1 {
+			s, id = b, idB
+		}
+		e, err := s.AppendEntry(ctx, id.Recipient(), auditlog.Entry{Command: "keys rotate", Profile: "prod", Action: "rotate.create", Outcome: auditlog.OutcomeOK}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Seq != uint64(i+1) || e.Host != s.Host {
+			t.Fatalf("entry %d: %+v", i, e)
+		}
+		if i == 2 {
+			anchor = auditlog.Checkpoint{Seq: e.Seq} // its hash is read back below
+		}
+	}
+	rep, err := a.VerifyAudit(ctx)
+	if err != nil || !rep.OK || rep.Entries != 6 {
+		t.Fatalf("VerifyAudit = %+v, %v", rep, err)
+	}
+	var hosts []string
+	if err := b.AuditLines(ctx, func(l team.AuditLine) error {
+		hosts = append(hosts, l.Host)
+		if l.Seq == anchor.Seq {
+			anchor.Hash = l.Hash
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(hosts, ",") != "host-a,host-b,host-a,host-b,host-a,host-b" {
+		t.Fatalf("hosts %v", hosts)
+	}
+	if rep, err := b.VerifyAudit(ctx, anchor); err != nil || !rep.OK {
+		t.Fatalf("VerifyAudit with an anchor = %+v, %v", rep, err)
+	}
+	k := storetest.Key(t, 0, "k")
+	if _, err := a.AppendEntry(ctx, "", auditlog.Entry{Command: "x", Action: "x", Outcome: "ok", Detail: k.PrivateKey}, nil); !errors.Is(err, auditlog.ErrSecret) {
+		t.Fatalf("an entry holding a key: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// Editing a row in place breaks the chain; cutting the end off is caught by the anchor.
+	if _, err := conn.Exec(ctx, `UPDATE waasctl.audit_log SET line = replace(line, 'rotate.create', 'rotate.abort') WHERE seq = 4`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = a.VerifyAudit(ctx)
+	if err != nil || rep.OK || rep.Problem == nil || rep.Problem.Kind != auditlog.KindBrokenChain || rep.Problem.Line != 4 {
+		t.Fatalf("an edited entry: %+v, %v", rep, err)
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM waasctl.audit_log WHERE seq >= 3`); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := a.VerifyAudit(ctx, anchor); err != nil || rep.OK || rep.Problem.Kind != auditlog.KindTruncated {
+		t.Fatalf("a cut-off log with an anchor: %+v, %v", rep, err)
+	}
+}
