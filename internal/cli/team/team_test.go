@@ -61,6 +61,7 @@ func TestRecipientsRemoveNeedsYesWithoutATerminal(t *testing.T) {
 type answer bool
 
 func (a answer) Secret(string) (string, error)      { return "", errors.New("no secrets here") }
+func (a answer) Input(string) (string, error)       { return "", errors.New("no input here") }
 func (a answer) Confirm(string, bool) (bool, error) { return bool(a), nil }
 
 // On a terminal, remove asks; "no" changes nothing. "yes" removes, re-encrypts and names the
