@@ -653,6 +653,14 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 		if err == nil {
 			break
 		}
+		if errors.Is(err, ErrUnreadableAnswer) {
+			// find may name one key of that request; an answer that could not be read may
+			// stand for more, so the request stays on the list to check by hand.
+			j.addManual(ManualCheck{RequestID: j.RequestID, Reason: fmt.Sprintf("the %s issuer's answer to it could not be read, so it may have made keys waasctl never learnt of; look in the portal for keys created since %s", e.Issuer.Name(), j.StartedAt.UTC().Format(time.RFC3339))})
+			if serr := j.Save(e.StateDir); serr != nil {
+				return serr
+			}
+		}
 		if !errors.Is(err, ErrCreatedButLost) || attempt >= maxCreateAttempts {
 			return err
 		}
@@ -986,7 +994,8 @@ func (e *Engine) confirmRejected(ctx context.Context, k *credentials.StoredKey) 
 		}
 		if try >= e.tries() {
 			if err == nil {
-				return fmt.Errorf("the old key %s still authenticates after it was revoked", short(ref(k)))
+				// WaaS can take a while to refuse a revoked key: finishing later is the way on.
+				return fmt.Errorf("%w: the old key %s still authenticates after it was revoked (WaaS may take a minute to refuse it); run %s in a minute", ErrIncomplete, short(ref(k)), e.resumeHint())
 			}
 			return fmt.Errorf("checking that the old key %s is rejected: %w", short(ref(k)), err)
 		}

@@ -9,6 +9,11 @@ import (
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
+// ErrUnreadableAnswer is an issuer's answer to create that could not be read: the issuer ran,
+// and may have made one key or more whose names waasctl never learnt. The request is listed
+// for the operator to check in the portal, whatever find answers later.
+var ErrUnreadableAnswer = errors.New("the issuer's answer could not be read")
+
 // An Issuer makes and revokes API keys: the part of a rotation that only
 // the key's issuer can do. WaaS has no key API, so the issuer is the
 // developer portal, worked by an operator (manual), by a plugin that

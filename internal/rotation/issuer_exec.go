@@ -77,7 +77,7 @@ func (e *ExecIssuer) Create(ctx context.Context, requestID string) (*NewKey, err
 		PrivateKey string `json:"privateKey"`
 	}
 	if err := json.Unmarshal(bytes.TrimSpace(out), &kf); err != nil {
-		return nil, fmt.Errorf(`issuer command %q create: its output is not {"name", "privateKey"} JSON`, e.Command[0])
+		return nil, fmt.Errorf(`%w: issuer command %q create: its output is not {"name", "privateKey"} JSON`, ErrUnreadableAnswer, e.Command[0])
 	}
 	name := kf.Name
 	if name == "" {

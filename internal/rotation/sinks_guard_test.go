@@ -3,11 +3,14 @@ package rotation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 // Once the old key's revocation was asked for, an abort is refused: WaaS may have revoked the
@@ -17,8 +20,8 @@ func TestAbortRefusedOnceRevocationRequested(t *testing.T) {
 	r := newRigWith(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 2}, RevocationDelay: 1000})
 	_, pastGrace := stopInGrace(t, r)
 	pastGrace()
-	if _, err := r.e.Resume(context.Background()); err == nil || !strings.Contains(err.Error(), "still authenticates after it was revoked") {
-		t.Fatalf("resume: %v, want the propagation-delay error", err)
+	if _, err := r.e.Resume(context.Background()); !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "still authenticates after it was revoked") || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("resume: %v, want the propagation delay as resumable (exit 5)", err)
 	}
 	cur := r.item().Current
 	_, err := r.e.Abort(context.Background())
@@ -109,5 +112,39 @@ func TestResumeDoesNotRevokeWhileASinkLacksTheCurrentKey(t *testing.T) {
 	}
 	if _, fp, _ := ReadEnvKey(broken.Sink.(*EnvfileSink).Path); fp != r.item().Current.Fingerprint {
 		t.Fatal("the sink does not hold the CURRENT key")
+	}
+}
+
+// twoKeyIssuer makes two keys for a request and answers with something unreadable, as an exec
+// plugin that prints both keys does.
+type twoKeyIssuer struct {
+	Issuer
+	r *rig
+}
+
+func (i *twoKeyIssuer) Create(ctx context.Context, requestID string) (*NewKey, error) {
+	for n := range 2 {
+		if _, err := i.r.sb.CreateAPIKey(i.r.sb.DefaultOrg(), waasapi.CreateAPIKeyRequest{Nickname: "twice", RequestID: requestID + strconv.Itoa(n)}); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: issuer command \"plugin\" create: its output is not JSON", ErrUnreadableAnswer)
+}
+
+// An issuer answer that cannot be read may stand for more keys than find can name: the abort
+// revokes what find names and still lists the request for checking in the portal (exit 1),
+// instead of exiting 0 with a key nobody knows of.
+func TestUnreadableCreateAnswerIsListedForTheOperator(t *testing.T) {
+	r := newRig(t)
+	r.e.Issuer = &twoKeyIssuer{Issuer: r.e.Issuer, r: r}
+	ctx := context.Background()
+	j, err := r.e.Rotate(ctx)
+	if !errors.Is(err, ErrUnreadableAnswer) || j == nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	_, err = r.e.Abort(ctx)
+	var manual *ManualRevokeError
+	if !errors.As(err, &manual) || !strings.Contains(err.Error(), j.RequestID) || !strings.Contains(err.Error(), "could not be read") {
+		t.Fatalf("abort: %v", err)
 	}
 }

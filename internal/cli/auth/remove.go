@@ -77,6 +77,12 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 	if err != nil && !errors.Is(err, credentials.ErrItemDamaged) {
 		return err
 	}
+	// A PENDING key with no rotation in progress here: one may be in progress from another state
+	// folder (sudo, another XDG_STATE_HOME), whose journal this lock and check cannot see.
+	if item != nil && item.Pending != nil {
+		return fmt.Errorf("profile %q holds a PENDING key %s (%s) that no rotation in this state folder accounts for (one may be in progress from another, e.g. under sudo): finish or abort it there, or revoke that key first with `waasctl keys revoke %s --key %s --reason ...`",
+			opts.Profile, item.Pending.Name, credentials.ShortFingerprint(item.Pending.Fingerprint), opts.Profile, item.Pending.Name)
+	}
 	// What is deleted, or was to be, goes to the audit log with the outcome.
 	declined := false
 	defer func() {

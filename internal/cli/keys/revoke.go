@@ -156,6 +156,14 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 
 	if isCurrent && opts.RotateFirst {
+		// A rotation in progress has a PENDING key made before the leak may have been noticed:
+		// the emergency needs a key made now, so that one is aborted first, not resumed.
+		if j := journalInProgress(opts.Profile); j != nil {
+			if j.Emergency {
+				return fmt.Errorf("an emergency rotation of profile %s is in progress (rotation %s, at %s): finish it with `waasctl keys rotate %s --resume`", opts.Profile, j.ID, j.Step, opts.Profile)
+			}
+			return fmt.Errorf("a rotation of profile %s is in progress (rotation %s, at %s); its new key was made before this emergency, so do not resume it: abort it with `waasctl keys rotate %s --abort`, then run this command again", opts.Profile, j.ID, j.Step, opts.Profile)
+		}
 		// The engine's revoke step revokes the old key and confirms the 401.
 		audit("revoke.rotate-first", "started", opts.Reason)
 		// A leaked key must die even if another profile holds it too: say who loses it.

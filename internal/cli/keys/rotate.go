@@ -134,10 +134,8 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 		return nil
 	}
-	// A manual rotation with nowhere to get the new key from is a usage error, found before
-	// anything (the journal included) is written.
-	if _, manual := eng.Issuer.(*rotation.ManualIssuer); manual && !opts.Resume && !opts.Abort && opts.Factory.KeyFile == "" && !opts.IO.CanPrompt() {
-		return cmdutil.FlagErrorf("the manual issuer needs the new key: pass --key-file FILE (there is no terminal to ask on)")
+	if err := checkBeforeStart(ctx, opts, eng); err != nil {
+		return err
 	}
 	if !opts.Yes && !opts.Resume && !opts.Abort {
 		ok, err := opts.Prompter.Confirm(fmt.Sprintf("Rotate the API key of profile %q (a new key is created; the old one is revoked at the end)?", opts.Profile), false)
@@ -198,6 +196,41 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 	}
 	return rotationError(opts.Profile, err)
+}
+
+// checkBeforeStart finds, before anything (the journal included) is written, what would make a
+// new rotation fail at once: a profile with no key, a manual rotation with nowhere to get the
+// new key from or an unreadable key file, a --key-file that the issuer would ignore.
+func checkBeforeStart(ctx context.Context, opts *RotateOptions, eng *rotation.Engine) error {
+	_, manual := eng.Issuer.(*rotation.ManualIssuer)
+	kf := opts.Factory.KeyFile
+	if kf != "" && !manual {
+		// The portal's download would stay active, unknown to waasctl, while the issuer made another.
+		return cmdutil.FlagErrorf("--key-file hands the new key to the manual issuer, but this rotation's issuer is %s: pass --issuer manual to use that key, or drop --key-file", eng.Issuer.Name())
+	}
+	if opts.Resume || opts.Abort {
+		return nil
+	}
+	if _, err := eng.Store.Get(ctx, opts.Profile); err != nil {
+		return err
+	}
+	if !manual {
+		return nil
+	}
+	if kf == "" {
+		if !opts.IO.CanPrompt() {
+			return cmdutil.FlagErrorf("the manual issuer needs the new key: pass --key-file FILE (there is no terminal to ask on)")
+		}
+		return nil
+	}
+	data, err := credentials.ReadKeyFile(ctx, kf)
+	if err == nil {
+		_, err = credentials.ParseKeyInput(data, "file "+kf)
+	}
+	if err != nil {
+		return cmdutil.FlagErrorf("--key-file: %v", err)
+	}
+	return nil
 }
 
 // auditEmergencyEnd appends the revoke.rotate-first entry of an emergency rotation finished
