@@ -353,3 +353,26 @@ func (s *Server) RequestStats(org string) waasapi.RequestStats { return s.limits
 // RequestTotals is the counts over every request that named a route
 // (control calls excepted), whatever key it named.
 func (s *Server) RequestTotals() waasapi.RequestCounts { return s.limits.totals() }
+
+// Limiter is the sandbox's rate limits without a server: what a client's
+// pacing can be simulated against, on a simulated clock.
+type Limiter struct{ ls *limiterSet }
+
+// NewLimiter enforces limits from now on.
+func NewLimiter(limits []RateLimit, now time.Time) *Limiter {
+	return &Limiter{ls: newLimiterSet(limits, now)}
+}
+
+// Admit is one request from key of org arriving at now: ok, or refused
+// with the Retry-After the sandbox would send.
+func (l *Limiter) Admit(key, org string, now time.Time) (retryAfter time.Duration, ok bool) {
+	ref := l.ls.admit(key, org, now)
+	if ref == nil {
+		return 0, true
+	}
+	secs, _ := strconv.Atoi(retryAfterSeconds(ref.wait))
+	return time.Duration(secs) * time.Second, false
+}
+
+// Stats is what the limiter counted, of every key and organization.
+func (l *Limiter) Stats() waasapi.RequestStats { return l.ls.snapshot("") }
