@@ -39,6 +39,9 @@ type Profile struct {
 	// InsecureHTTP allows a plain http:// endpoint that is not loopback.
 	// Every request carries the key's JWT, readable by anyone on the path.
 	InsecureHTTP bool `yaml:"insecure_http,omitempty"`
+	// NoAdapt sends at --rate instead of finding the rate the service
+	// allows, as --no-adapt does.
+	NoAdapt bool `yaml:"no_adapt,omitempty"`
 }
 
 // Issuer says who creates and revokes API keys during a rotation.

@@ -30,11 +30,14 @@ const DefaultEndpoint = "https://api.developer.coinbase.com"
 
 // Defaults, documented in docs/inventory.md.
 const (
-	// DefaultRate is the client-wide request rate: under the 60 requests a
-	// second that CDP documents for reads (the WaaS limits are not public).
-	DefaultRate = 50
-	// DefaultConcurrency is how many list calls a fan-out runs at once.
-	DefaultConcurrency = 8
+	// DefaultRate is the ceiling of the client-wide request rate: none. The
+	// WaaS limits are not published, and Coinbase's other APIs range from
+	// under 3/s to 100/s, so the adaptive client finds the rate instead.
+	DefaultRate = 0
+	// DefaultConcurrency is how many list calls a fan-out runs at once: the
+	// ceiling of the requests in flight, which the adaptive client keeps to
+	// rate x latency below it.
+	DefaultConcurrency = 64
 	// DefaultPageSize is the largest page the sandbox serves. The real
 	// API's maximum is not published: AIP-158 services coerce a larger value
 	// to their maximum, and if one refuses it (400), listings fall back to
