@@ -337,7 +337,7 @@ func (p *pacer) cut(now time.Time, r float64, cause string) {
 	p.lastCut = now
 	p.epoch++
 	if p.wMax == 0 || cause == CauseLatency {
-		p.wMax = p.rate
+		p.wMax = r // grow again from the cut rate, not from the one that queued
 	}
 	p.setRate(now, max(r, 0.5), cause)
 	p.lanes = p.lanesFor(p.latency)

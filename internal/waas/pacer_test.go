@@ -206,3 +206,38 @@ func TestUnlimitedServiceReachesTheLaneCeilingFast(t *testing.T) {
 		t.Error("rate unbounded")
 	}
 }
+
+// TestRisingLatencyCutsTheRateAndTheCutHolds: answers that queue (latency
+// from 20 ms to 100 ms) end slow start and cut the rate, and once latency is
+// flat again the rate grows from the cut, not straight back to the rate
+// that queued.
+func TestRisingLatencyCutsTheRateAndTheCutHolds(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	var causes []string
+	p := newPacer(now, true, 0, 64, 0, func(c RateChange) { causes = append(causes, c.Cause) })
+	answer := func(lat time.Duration) {
+		s := p.reserve(now)
+		now = s.at.Add(lat)
+		p.answered(s, s.at, now)
+	}
+	for range 20 {
+		answer(20 * time.Millisecond)
+	}
+	peak := p.current().Rate
+	for range 20 {
+		answer(100 * time.Millisecond)
+	}
+	after := p.current()
+	if after.Rate >= peak || after.Cause != CauseLatency {
+		t.Fatalf("rate %v (%s) after latency rose from 20 to 100 ms; it was %v", after.Rate, after.Cause, peak)
+	}
+	if !slices.Contains(causes, CauseLatency) {
+		t.Fatalf("no change reported for the rising latency: %v", causes)
+	}
+	for range 10 {
+		answer(20 * time.Millisecond)
+		if r := p.current().Rate; r >= peak {
+			t.Fatalf("back to %v/s, the rate that queued (%v/s), as soon as latency fell", r, peak)
+		}
+	}
+}

@@ -126,6 +126,35 @@ for spec in $SHAPES; do
 	done
 done
 
+# The enumeration bar, no limiter: 200 pools x 250 wallets at 20 ms, no flags against every fixed
+# --rate 0 --no-adapt --concurrency N and the former defaults (median of ENUM_RUNS).
+if [[ ${ENUM:-1} == 1 ]]; then
+	start_sandbox_wallets() {
+		KEYFILE=$tmp/key-enum.json SB_ERR=$tmp/sandbox-enum.err
+		"$W" sandbox serve --pools 200 --wallets-per-pool 250 --latency 20ms --bootstrap-key-file "$KEYFILE" >"$tmp/url" 2>"$SB_ERR" &
+		SB_PID=$!
+		pids+=("$SB_PID")
+		for _ in $(seq 600); do [[ -s $tmp/url && -s $KEYFILE ]] && break; sleep 0.1; done
+		URL=$(head -1 "$tmp/url")
+	}
+	start_sandbox_wallets
+	row ""
+	row "| enumeration, no limiter, 200 pools x 250 wallets, 20 ms | flags | median of ${ENUM_RUNS:-3} | runs | lines |"
+	row "|---|---|---|---|---|"
+	for flags in "" "--no-adapt --rate 50 --concurrency 8" "--rate 0 --no-adapt --concurrency 4" "--rate 0 --no-adapt --concurrency 8" \
+		"--rate 0 --no-adapt --concurrency 16" "--rate 0 --no-adapt --concurrency 32" "--rate 0 --no-adapt --concurrency 64"; do
+		times=()
+		for _ in $(seq "${ENUM_RUNS:-3}"); do
+			# shellcheck disable=SC2086
+			run_cmd enum $flags wallets list --all -o jsonl
+			times+=("$T")
+		done
+		median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+		row "| wallets list --all | ${flags:-no flags} | $(printf '%.3f' "$median") s | $(printf '%.3f ' "${times[@]}")| $LINES |"
+	done
+	stop_sandbox
+fi
+
 # Two processes sharing one organisation's limit.
 spec=${SHARED_LIMIT:-"30/1s,scope=org"}
 limit=$(limit_of "$spec")
