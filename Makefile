@@ -36,6 +36,11 @@ bench:
 bench-inventory:
 	scripts/bench/inventory.sh
 
+## bench-adaptive: no flags vs the former fixed rate against the sandbox's limit shapes (docs/benchmarks.md); SECONDS_AT_LIMIT=N sizes the estate
+.PHONY: bench-adaptive
+bench-adaptive:
+	scripts/bench/adaptive.sh
+
 ## bench-reconcile: waasctl audit on 1,000,000 wallets against a PostgreSQL ledger (docs/benchmarks.md); ARGS='...' go to the program
 .PHONY: bench-reconcile
 bench-reconcile:

@@ -111,7 +111,7 @@ func newAPIClient(ctx context.Context, f *cmdutil.Factory, getenv func(string) s
 		return nil, cmdutil.FlagErrorf("--concurrency must be at least 1")
 	}
 	if f.Rate < 0 {
-		return nil, cmdutil.FlagErrorf("--rate must not be negative (0 means unlimited)")
+		return nil, cmdutil.FlagErrorf("--rate must not be negative (0 means no ceiling)")
 	}
 	if f.PageSize < 1 {
 		return nil, cmdutil.FlagErrorf("--page-size must be at least 1")
@@ -162,6 +162,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	f.FinishRun(context.WithoutCancel(ctx))
 	if cmd == nil {
 		cmd = root
 	}

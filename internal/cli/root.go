@@ -119,8 +119,10 @@ func addGlobalFlags(cmd *cobra.Command, f *cmdutil.Factory) {
 		"Keyring `backend`: keychain, wincred, secret-service, kwallet, pass, keyctl or file (env WAASCTL_KEYRING_BACKEND; default: the first that works)")
 	pf.DurationVar(&f.KeyringTimeout, "keyring-timeout", envDuration("WAASCTL_KEYRING_TIMEOUT", credentials.DefaultTimeout),
 		"Give up on a keyring call after this long (env WAASCTL_KEYRING_TIMEOUT)")
-	pf.IntVar(&f.Concurrency, "concurrency", waas.DefaultConcurrency, "List calls run at once when enumerating across pools, wallets or device groups")
-	pf.Float64Var(&f.Rate, "rate", waas.DefaultRate, "Requests per second at most, retries included (0: unlimited)")
+	pf.IntVar(&f.Concurrency, "concurrency", waas.DefaultConcurrency, "Requests in flight at most; below it, the rate and latency decide (with --no-adapt: list calls run at once)")
+	pf.Float64Var(&f.Rate, "rate", waas.DefaultRate, "Requests per second at most, retries included (0: no ceiling); below it, the rate the service allows is found as the command runs")
+	pf.BoolVar(&f.NoAdapt, "no-adapt", false, "Send at --rate instead of finding the rate the service allows (--rate 0 --no-adapt: unlimited)")
+	pf.BoolVarP(&f.Verbose, "verbose", "v", false, "Log each change of the request rate and concurrency, and a summary, on stderr")
 	pf.IntVar(&f.PageSize, "page-size", waas.DefaultPageSize, "Items asked for per list call")
 }
 

@@ -44,6 +44,9 @@ type Profile struct {
 	InsecureHTTP bool `yaml:"insecure_http,omitempty"`
 	// State overrides the top-level state for this profile.
 	State *State `yaml:"state,omitempty"`
+	// NoAdapt sends at --rate instead of finding the rate the service
+	// allows, as --no-adapt does.
+	NoAdapt bool `yaml:"no_adapt,omitempty"`
 }
 
 // Issuer says who creates and revokes API keys during a rotation.

@@ -99,6 +99,7 @@ func (s *Server) buildRoutes() map[string][]route {
 	}
 	for _, sp := range []routeSpec{
 		{"GET", "estate", s.estateStats},
+		{"GET", "stats", s.requestStats},
 		{"POST", "pools/*/deviceGroups/*/mpcOperations/*:complete", s.completeOperation},
 	} {
 		out[sandboxPath] = append(out[sandboxPath], newRoute(sp, "/"+sandboxPath+"/v1/", waasapi.KeyServiceAudience, true))

@@ -581,13 +581,20 @@ func TestLargeEstateListsCompletely(t *testing.T) {
 }
 
 func TestParseRateLimit(t *testing.T) {
-	for in, want := range map[string]RateLimit{"100/1s": {100, time.Second}, "100/s": {100, time.Second}, "6000/1m": {6000, time.Minute}, "5/250ms": {5, 250 * time.Millisecond}} {
+	for in, want := range map[string]RateLimit{
+		"100/1s": {N: 100, Per: time.Second}, "100/s": {N: 100, Per: time.Second}, "6000/1m": {N: 6000, Per: time.Minute}, "5/250ms": {N: 5, Per: 250 * time.Millisecond},
+		"25/1s,burst=50":              {N: 25, Per: time.Second, Burst: 50},
+		"10000/1h,scope=key":          {N: 10000, Per: time.Hour, Scope: ScopeKey},
+		"100/s,penalty=30s,scope=org": {N: 100, Per: time.Second, Penalty: 30 * time.Second, Scope: ScopeOrg},
+	} {
 		got, err := ParseRateLimit(in)
 		if err != nil || got != want {
 			t.Errorf("ParseRateLimit(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "100", "0/1s", "-1/1s", "x/1s", "10/0s", "10/-1s", "10/soon"} {
+	for _, bad := range []string{"", "100", "0/1s", "-1/1s", "x/1s", "10/0s", "10/-1s", "10/soon", "10/48h",
+		"10/1s,", "10/1s,burst=0", "10/1s,burst=x", "10/1s,penalty=0s", "10/1s,penalty=forever", "10/1s,scope=ip", "10/1s,colour=red",
+		"10/1s,burst=5,burst=6", "10/1s,burst=5,penalty=1s"} {
 		if _, err := ParseRateLimit(bad); err == nil {
 			t.Errorf("ParseRateLimit(%q) accepted", bad)
 		}

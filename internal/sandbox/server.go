@@ -21,14 +21,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/waasctl/waasctl/internal/waasapi"
-	"golang.org/x/time/rate"
 )
 
 // Config configures a Server.
@@ -40,7 +38,9 @@ type Config struct {
 
 	Latency   time.Duration // added to every request
 	RateLimit RateLimit     // zero: unlimited
-	FaultRate float64       // probability of an injected fault per request
+	// RateLimits are more limits, all enforced at once with RateLimit.
+	RateLimits []RateLimit
+	FaultRate  float64 // probability of an injected fault per request
 
 	// RevocationDelay is how many more requests a revoked key authenticates,
 	// as WaaS takes a while to propagate a revocation. It is counted in
@@ -55,40 +55,6 @@ type Config struct {
 	Now    func() time.Time // nil: time.Now
 }
 
-// RateLimit is N requests per Per, enforced server-wide with a token bucket
-// of burst N. Requests beyond it get 429 with Retry-After.
-type RateLimit struct {
-	N   int
-	Per time.Duration
-}
-
-func (r RateLimit) String() string {
-	if r.N == 0 {
-		return "unlimited"
-	}
-	return fmt.Sprintf("%d/%s", r.N, r.Per)
-}
-
-// ParseRateLimit parses "N/PERIOD" such as "100/1s", "100/s" or "6000/1m".
-func ParseRateLimit(s string) (RateLimit, error) {
-	n, per, ok := strings.Cut(s, "/")
-	if !ok {
-		return RateLimit{}, fmt.Errorf("rate limit %q: want N/PERIOD, e.g. 100/1s", s)
-	}
-	count, err := strconv.Atoi(n)
-	if err != nil || count <= 0 {
-		return RateLimit{}, fmt.Errorf("rate limit %q: N must be a positive integer", s)
-	}
-	if per != "" && (per[0] < '0' || per[0] > '9') {
-		per = "1" + per
-	}
-	d, err := time.ParseDuration(per)
-	if err != nil || d <= 0 {
-		return RateLimit{}, fmt.Errorf("rate limit %q: PERIOD must be a positive duration such as 1s or 1m", s)
-	}
-	return RateLimit{N: count, Per: d}, nil
-}
-
 // Server is the WaaS emulator. It is an http.Handler.
 type Server struct {
 	cfg      Config
@@ -96,7 +62,7 @@ type Server struct {
 	now      func() time.Time
 	verifier jwtVerifier
 	nonces   nonceCache
-	limiter  *rate.Limiter
+	limits   *limiterSet
 	routes   map[string][]route // by service path ("pools", ..., "sandbox")
 
 	faultRate atomic.Uint64 // math.Float64bits of the fault probability; see SetFaultRate
@@ -149,9 +115,17 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.verifier = newJWTVerifier(s.now)
-	if cfg.RateLimit.N > 0 {
-		s.limiter = rate.NewLimiter(rate.Limit(float64(cfg.RateLimit.N)/cfg.RateLimit.Per.Seconds()), cfg.RateLimit.N)
+	var limits []RateLimit
+	for _, rl := range append([]RateLimit{cfg.RateLimit}, cfg.RateLimits...) {
+		if rl.N == 0 {
+			continue
+		}
+		if rl.N < 0 || rl.Per <= 0 || rl.Burst < 0 || rl.Penalty < 0 {
+			return nil, fmt.Errorf("rate limit %s: N, PERIOD, burst and penalty must be positive", rl)
+		}
+		limits = append(limits, rl)
 	}
+	s.limits = newLimiterSet(limits, s.now())
 	s.faultRNG = mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x5eed))
 	s.faultRate.Store(math.Float64bits(cfg.FaultRate))
 	s.routes = s.buildRoutes()
@@ -340,12 +314,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	planted := s.countRequest(rt.key)
 	if !rt.control {
-		if s.limiter != nil {
-			if wait, ok := s.takeToken(); !ok {
-				w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-				s.writeError(w, errorf(waasapi.ResourceExhausted, "rate limit of %s exceeded; retry after %s", s.cfg.RateLimit, wait.Round(time.Millisecond)))
-				return
+		var keyName, org string
+		if k := s.claimedKey(r); k != nil {
+			keyName, org = k.name(), k.Org
+		}
+		if ref := s.limits.admit(keyName, org, s.now()); ref != nil {
+			w.Header().Set("Retry-After", retryAfterSeconds(ref.wait))
+			what := "rate limit"
+			if ref.limit.Penalty > 0 {
+				what = "penalty box of rate limit"
 			}
+			s.writeError(w, errorf(waasapi.ResourceExhausted, "%s %s exceeded; retry after %s", what, ref.limit, ref.wait.Round(time.Millisecond)))
+			return
 		}
 		f := planted
 		if f == faultNone {
@@ -397,16 +377,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) takeToken() (time.Duration, bool) {
-	now := time.Now()
-	res := s.limiter.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d, false
-	}
-	return 0, true
 }
 
 type fault int

@@ -234,6 +234,14 @@ func (c *Client) SandboxEstate(ctx context.Context) (*waasapi.EstateStats, error
 	return &out, err
 }
 
+// SandboxRequestStats is what the sandbox counted of the requests of the
+// caller's organization and its keys.
+func (c *Client) SandboxRequestStats(ctx context.Context) (*waasapi.RequestStats, error) {
+	var out waasapi.RequestStats
+	err := c.do(ctx, sandboxEndpoint("SandboxRequestStats"), http.MethodGet, "stats", nil, nil, &out)
+	return &out, err
+}
+
 // CompleteMPCOperation finishes a pending MPC operation in the sandbox, as a
 // device running the WaaS SDK would.
 func (c *Client) CompleteMPCOperation(ctx context.Context, name string) (*waasapi.Operation, error) {

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/waasctl/waasctl/internal/textsafe"
@@ -29,11 +30,14 @@ const DefaultEndpoint = "https://api.developer.coinbase.com"
 
 // Defaults, documented in docs/inventory.md.
 const (
-	// DefaultRate is the client-wide request rate: under the 60 requests a
-	// second that CDP documents for reads (the WaaS limits are not public).
-	DefaultRate = 50
-	// DefaultConcurrency is how many list calls a fan-out runs at once.
-	DefaultConcurrency = 8
+	// DefaultRate is the ceiling of the client-wide request rate: none. The
+	// WaaS limits are not published, and Coinbase's other APIs range from
+	// under 3/s to 100/s, so the adaptive client finds the rate instead.
+	DefaultRate = 0
+	// DefaultConcurrency is how many list calls a fan-out runs at once: the
+	// ceiling of the requests in flight, which the adaptive client keeps to
+	// rate x latency below it.
+	DefaultConcurrency = 64
 	// DefaultPageSize is the largest page the sandbox serves. The real
 	// API's maximum is not published: AIP-158 services coerce a larger value
 	// to their maximum, and if one refuses it (400), listings fall back to
@@ -52,11 +56,22 @@ type Options struct {
 	UserAgent  string
 
 	// Rate limits requests per second across the whole client, retries
-	// included; 0 or less means unlimited.
+	// included; 0 or less means unlimited. With Adaptive, it is the ceiling
+	// the adaptation never exceeds.
 	Rate float64
 	// Concurrency bounds the list calls a fan-out runs at once; 0 means
-	// DefaultConcurrency.
+	// DefaultConcurrency. With Adaptive, it is the ceiling of the requests
+	// in flight, which otherwise follow from the rate and the latency.
 	Concurrency int
+	// Adaptive finds the rate the service allows while running (see
+	// pacer.go) instead of sending at Rate.
+	Adaptive bool
+	// StartRate is a rate learned by an earlier run against the same
+	// service and key, to start near; 0: start modestly.
+	StartRate float64
+	// OnRateChange, if set, is called (from any goroutine, one call at a
+	// time) when the adaptive rate or concurrency changes.
+	OnRateChange func(RateChange)
 	// PageSize is asked of every list call; 0 means DefaultPageSize.
 	PageSize int
 	// MaxAttempts bounds the tries of one call; 0 means DefaultMaxAttempts.
@@ -77,8 +92,10 @@ type Client struct {
 	signer      *Signer
 	http        *http.Client
 	ua          string
-	limiter     *rate.Limiter // nil: unlimited
-	rate        float64       // the configured rate; the limiter backs off below it after a 429
+	limiter     *rate.Limiter // nil: unlimited, or adaptive
+	pacer       *pacer        // nil: not adaptive
+	inflight    gate
+	rate        float64 // the configured rate; the limiter backs off below it after a 429
 	concurrency int
 	pageSize    int
 	maxAttempts int
@@ -121,14 +138,21 @@ func New(opts Options) (*Client, error) {
 	if c.ua == "" {
 		c.ua = "waasctl"
 	}
-	if opts.Rate > 0 {
+	if c.concurrency <= 0 {
+		c.concurrency = DefaultConcurrency
+	}
+	if opts.Adaptive {
+		var mu sync.Mutex // one report at a time
+		report := opts.OnRateChange
+		if report != nil {
+			report = func(rc RateChange) { mu.Lock(); defer mu.Unlock(); opts.OnRateChange(rc) }
+		}
+		c.pacer = newPacer(time.Now(), true, max(opts.Rate, 0), c.concurrency, opts.StartRate, report)
+	} else if opts.Rate > 0 {
 		// Burst 1 paces requests evenly, so a server-side bucket of the same
 		// rate never sees a burst it would refuse.
 		c.limiter = rate.NewLimiter(rate.Limit(opts.Rate), 1)
 		c.rate = opts.Rate
-	}
-	if c.concurrency <= 0 {
-		c.concurrency = DefaultConcurrency
 	}
 	if c.pageSize <= 0 {
 		c.pageSize = DefaultPageSize
@@ -287,7 +311,22 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 
 // attempt makes one HTTP request and returns the body of a 200 answer.
 func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string, payload []byte) ([]byte, error) {
-	if c.limiter != nil {
+	var sl slot
+	if c.pacer != nil {
+		if err := c.inflight.acquire(ctx, c.pacer.concurrency()); err != nil {
+			return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
+		}
+		defer func() { c.inflight.release(c.pacer.concurrency()) }()
+		for {
+			sl = c.pacer.reserve(time.Now())
+			if err := sleepUntil(ctx, sl.at); err != nil {
+				return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
+			}
+			if !c.pacer.stale(sl, time.Now()) {
+				break
+			}
+		}
+	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
 		}
@@ -309,6 +348,7 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.ua)
 	c.stats.requests.Add(1)
+	sentAt := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -325,15 +365,22 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string
 		return nil, &transportError{call: ep.call, err: fmt.Errorf("reading answer: %w", err)}
 	}
 	if resp.StatusCode != http.StatusOK {
+		err := decodeError(ep.call, resp, data)
 		if resp.StatusCode == http.StatusTooManyRequests {
 			c.stats.throttled.Add(1)
+			if c.pacer != nil {
+				c.pacer.throttled(sl, sentAt, time.Now(), err.RetryAfter)
+			}
 		}
-		return nil, decodeError(ep.call, resp, data)
+		return nil, err
+	}
+	if c.pacer != nil {
+		c.pacer.answered(sl, sentAt, time.Now())
 	}
 	return data, nil
 }
 
-func decodeError(call string, resp *http.Response, data []byte) error {
+func decodeError(call string, resp *http.Response, data []byte) *APIError {
 	e := &APIError{Call: call, HTTPStatus: resp.StatusCode}
 	var st waasapi.Status
 	if json.Unmarshal(data, &st) == nil {
@@ -378,3 +425,40 @@ func (c *Client) Organization() string {
 
 // Concurrency is how many requests the client's fan-outs run at once.
 func (c *Client) Concurrency() int { return c.concurrency }
+
+// Adaptive says whether the client finds its rate as it runs.
+func (c *Client) Adaptive() bool { return c.pacer != nil }
+
+// RateNow is the adaptive rate and concurrency now, and why; the zero
+// RateChange when the client is not adaptive.
+func (c *Client) RateNow() RateChange {
+	if c.pacer == nil {
+		return RateChange{}
+	}
+	return c.pacer.current()
+}
+
+// LearnedRate is the rate this run found the service to allow, worth
+// starting the next run near; 0 if nothing limited it.
+func (c *Client) LearnedRate() float64 {
+	if c.pacer == nil {
+		return 0
+	}
+	return c.pacer.learned()
+}
+
+// sleepUntil waits until t or until ctx is done.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}

@@ -135,8 +135,12 @@ func emitAll[T any](seq iter.Seq2[T, error], emit func(T) bool) error {
 }
 
 // pageBuffer is how many items one fan-out branch may run ahead: a page,
-// so a branch fetches its next page while its last one is consumed.
-func (c *Client) pageBuffer() int { return c.pageSize }
+// so a branch fetches its next page while its last one is consumed, but
+// no more than 8 pages across all branches, so that a wide fan-out (the
+// adaptive client's ceiling of 64) holds no more than 8 lanes did.
+func (c *Client) pageBuffer() int {
+	return min(c.pageSize, max(1, c.pageSize*8/c.concurrency))
+}
 
 // WalletsOf yields the wallets of every pool in pools, listing up to the
 // client's concurrency of pools at once, in pool order.

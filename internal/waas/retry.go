@@ -50,6 +50,18 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 		if ae.RetryAfter > MaxRetryAfter {
 			return 0, false // the server asks for longer than a command should sit idle
 		}
+		if c.pacer != nil {
+			// The pacer pauses every lane until the Retry-After is over and
+			// then spaces them out: no wait or jitter of this call's own.
+			// A 429 without Retry-After still counts, so that one answered
+			// forever ends.
+			spent := max(ae.RetryAfter, c.backoff)
+			if r.throttled+spent > MaxThrottleWait {
+				return 0, false
+			}
+			r.throttled += spent
+			return 0, true
+		}
 		c.throttle()
 		wait := ae.RetryAfter + jitter(c.backoff<<min(r.failures+2, 5))
 		if r.throttled+wait > MaxThrottleWait {

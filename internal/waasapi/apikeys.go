@@ -42,6 +42,23 @@ type ListAPIKeysResponse struct {
 	APIKeys []APIKey `json:"apiKeys"`
 }
 
+// RequestStats is what the sandbox counted of the requests of one
+// organization and of its keys (GET BASE/sandbox/v1/stats), by full key name
+// and by organization ID.
+type RequestStats struct {
+	Since         time.Time                `json:"since"`
+	Keys          map[string]RequestCounts `json:"keys"`
+	Organizations map[string]RequestCounts `json:"organizations"`
+}
+
+// RequestCounts is what the sandbox counted of one key, one organization or
+// of every request.
+type RequestCounts struct {
+	Requests  int64 `json:"requests"`  // every request, the throttled ones included
+	Throttled int64 `json:"throttled"` // answered 429
+	Penalties int64 `json:"penalties"` // times a penalty box was entered
+}
+
 // EstateStats counts what the sandbox holds for one organization.
 type EstateStats struct {
 	Pools             int `json:"pools"`

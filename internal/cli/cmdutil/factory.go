@@ -3,6 +3,7 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -66,12 +67,15 @@ type Factory struct {
 	KeyringTimeout time.Duration
 	Concurrency    int
 	Rate           float64
+	NoAdapt        bool // --no-adapt: send at --rate instead of finding the rate
+	Verbose        bool // -v: log each change of the adaptive rate, and a summary
 	PageSize       int
 	// InsecureHTTP is --insecure-http: a plain http:// endpoint off loopback
 	// is allowed (with a warning) instead of refused.
 	InsecureHTTP bool
 
 	insecureWarning sync.Once // the cleartext warning is printed once a run
+	adaptive        adaptiveClients
 }
 
 // ClientForKey builds a WaaS client for key at endpoint, with the global
@@ -99,11 +103,34 @@ func ClientForKey(key *credentials.APIKey, profile, endpoint string, f *Factory)
 	if err != nil {
 		return nil, err
 	}
-	return waas.New(waas.Options{
+	opts := waas.Options{
 		Endpoint: endpoint, Signer: signer, UserAgent: "waasctl/" + f.AppVersion,
 		Rate: f.Rate, Concurrency: max(f.Concurrency, 1), PageSize: max(f.PageSize, 1),
 		AllowInsecureHTTP: insecure,
-	})
+	}
+	noAdapt, err := profileNoAdapt(f, profile)
+	if err != nil {
+		return nil, err
+	}
+	f.adaptiveOptions(context.Background(), &opts, key, noAdapt)
+	c, err := waas.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	f.trackAdaptive(c, endpoint, key)
+	return c, nil
+}
+
+// profileNoAdapt is --no-adapt, else the profile's no_adapt.
+func profileNoAdapt(f *Factory, profile string) (bool, error) {
+	if f.NoAdapt || f.Config == nil {
+		return f.NoAdapt, nil
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return false, err
+	}
+	return cfg.Profiles[profile].NoAdapt, nil
 }
 
 // allowInsecureHTTP is --insecure-http, else the profile's insecure_http.

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -21,7 +22,9 @@ import (
 // format printed to the same terminal while the spinner runs would interleave with it, so show
 // progress only when the output is buffered (the table) or goes elsewhere.
 type Progress struct {
-	bar *progressbar.ProgressBar // nil when there is no terminal to draw on
+	bar         *progressbar.ProgressBar // nil when there is no terminal to draw on
+	description string
+	status      atomic.Pointer[string] // the rate status last shown
 }
 
 // NewProgress starts a progress line for items called description, for example "wallets".
@@ -49,13 +52,17 @@ func NewProgress(ios *iostreams.IOStreams, description string) *Progress {
 		// it later, from Add, races with that goroutine's unlocked IsStarted check.
 		progressbar.OptionSetRenderBlankState(true),
 	)
-	return &Progress{bar: bar}
+	return &Progress{bar: bar, description: description}
 }
 
 // Add counts n more items.
 func (p *Progress) Add(n int) {
 	if p == nil || p.bar == nil {
 		return
+	}
+	// The adaptive rate and how it was found: "wallets (41/s, limited by the service (429))".
+	if st, old := rateStatus.Load(), p.status.Load(); st != nil && st != old && p.status.CompareAndSwap(old, st) {
+		p.bar.Describe(p.description + " (" + *st + ")")
 	}
 	// A failed write to stderr is not worth failing the command for; the results still matter.
 	_ = p.bar.Add(n)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,7 @@ type ServeOptions struct {
 	Seed             int64
 	Shape            sandbox.EstateShape
 	Latency          time.Duration
-	RateLimit        string
+	RateLimits       []string
 	FaultRate        float64
 	RevocationDelay  int
 	StatePath        string
@@ -63,7 +64,11 @@ developer portal, and how to complete MPC operations in tests.`,
   waasctl sandbox serve --pools 100 --wallets-per-pool 10000 --wallets-per-group 10
 
   # A slow, flaky, rate-limited one, for testing retries
-  waasctl sandbox serve --latency 20ms --fault-rate 0.1 --rate-limit 50/1s`,
+  waasctl sandbox serve --latency 20ms --fault-rate 0.1 --rate-limit 50/1s
+
+  # Prime's shape: 25/s with a burst of 50 per organization, and a 30-second
+  # penalty beyond 100/s in all
+  waasctl sandbox serve --rate-limit 25/1s,burst=50,scope=org --rate-limit 100/1s,penalty=30s`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -84,7 +89,7 @@ developer portal, and how to complete MPC operations in tests.`,
 	fl.IntVar(&opts.Shape.OperationsPerGroup, "operations-per-group", 1, "Pending MPC operations per seeded device group")
 	fl.IntVar(&opts.Shape.WalletsPerGroup, "wallets-per-group", 1, "Seeded MPC wallets per device group: consecutive wallets of a pool share one, each with its own keys")
 	fl.DurationVar(&opts.Latency, "latency", 0, "Latency added to every request, e.g. 20ms")
-	fl.StringVar(&opts.RateLimit, "rate-limit", "", "Allow at most `N/PERIOD` requests (e.g. 100/1s); beyond it, 429 with Retry-After")
+	fl.StringArrayVar(&opts.RateLimits, "rate-limit", nil, "Allow at most `N/PERIOD[,burst=B|,penalty=D][,scope=key|org]` requests (e.g. 10000/1h, 25/1s,burst=50); beyond it, 429 with Retry-After; repeatable")
 	fl.Float64Var(&opts.FaultRate, "fault-rate", 0, "Probability `P` of an injected 500, 503 or dropped connection per request")
 	fl.IntVar(&opts.RevocationDelay, "revocation-delay", 0, "A revoked key keeps authenticating for `N` more requests, as WaaS's propagation delay")
 	fl.StringVar(&opts.StatePath, "state", "", "Load the estate and keys from this `file` if it exists, and save them there")
@@ -114,12 +119,12 @@ func (o *ServeOptions) config() (sandbox.Config, error) {
 			return cfg, cmdutil.FlagErrorf("--addr: %v", err)
 		}
 	}
-	if o.RateLimit != "" {
-		rl, err := sandbox.ParseRateLimit(o.RateLimit)
+	for _, spec := range o.RateLimits {
+		rl, err := sandbox.ParseRateLimit(spec)
 		if err != nil {
 			return cfg, cmdutil.FlagErrorf("--rate-limit: %v", err)
 		}
-		cfg.RateLimit = rl
+		cfg.RateLimits = append(cfg.RateLimits, rl)
 	}
 	return cfg, nil
 }
@@ -154,13 +159,26 @@ func serveRun(cmd *cobra.Command, opts *ServeOptions) error {
 		fmt.Fprintln(opts.IO.Out, baseURL)
 		st := srv.Stats(srv.DefaultOrg())
 		cfg.Logger.Info("sandbox serving", "url", baseURL, "org", srv.DefaultOrg(), "pools", st.Pools, "wallets", st.MPCWallets, "device_groups", st.DeviceGroups,
-			"latency", cfg.Latency, "rate_limit", cfg.RateLimit.String(), "fault_rate", cfg.FaultRate, "revocation_delay", cfg.RevocationDelay)
+			"latency", cfg.Latency, "rate_limit", rateLimitsString(cfg.RateLimits), "fault_rate", cfg.FaultRate, "revocation_delay", cfg.RevocationDelay)
 	})
 	if err != nil {
 		return err
 	}
-	cfg.Logger.Info("sandbox stopped")
+	// The totals let a benchmark see what its clients really sent.
+	tot := srv.RequestTotals()
+	cfg.Logger.Info("sandbox stopped", "requests", tot.Requests, "throttled", tot.Throttled, "penalties", tot.Penalties)
 	return srv.Close()
+}
+
+func rateLimitsString(limits []sandbox.RateLimit) string {
+	if len(limits) == 0 {
+		return "unlimited"
+	}
+	out := make([]string, len(limits))
+	for i, rl := range limits {
+		out[i] = rl.String()
+	}
+	return strings.Join(out, " ")
 }
 
 // bootstrapKeyFile is the Coinbase Cloud key download format.

@@ -1,0 +1,178 @@
+package cmdutil
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// The adaptive rate (internal/waas, pacer.go) is reported here: with -v, a
+// line on stderr at each change of rate or concurrency and a summary at the
+// end; on a terminal, the progress line shows the current rate and its
+// cause. The rate it learned is remembered in the state folder, per
+// endpoint and key, so that the next run starts near it.
+
+// ratesFile is the state folder's file of learned rates.
+const ratesFile = "rates.json"
+
+// maxRatesFile caps the read of ratesFile: a few hundred bytes per
+// endpoint and key.
+const maxRatesFile = 1 << 20
+
+// learnedRates is ratesFile: by endpoint + " " + key fingerprint.
+type learnedRates struct {
+	Rates map[string]learnedRate `json:"rates"`
+}
+
+type learnedRate struct {
+	Rate    float64   `json:"rate"`
+	Updated time.Time `json:"updated"`
+}
+
+// learnedRateMaxAge is how long a learned rate is trusted: a service's
+// limits, or the other clients sharing them, change.
+const learnedRateMaxAge = 7 * 24 * time.Hour
+
+func rateKey(endpoint, fingerprint string) string { return endpoint + " " + fingerprint }
+
+// loadLearnedRates reads ratesFile; a missing file is empty, and a bad one
+// is ignored with a warning on warn.
+func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
+	out := learnedRates{Rates: map[string]learnedRate{}}
+	dir, err := config.StateDir()
+	if err != nil {
+		return out
+	}
+	path := filepath.Join(dir, ratesFile)
+	data, err := fsutil.ReadFile(ctx, path, "learned rates", maxRatesFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out
+	}
+	var lr learnedRates
+	if err == nil {
+		err = json.Unmarshal(data, &lr)
+	}
+	if err != nil {
+		fmt.Fprintf(warn, "warning: ignoring %s (%v); the rate will be found again\n", path, err)
+		return out
+	}
+	for k, v := range lr.Rates {
+		if v.Rate > 0 && !math.IsInf(v.Rate, 0) && !math.IsNaN(v.Rate) {
+			out.Rates[k] = v
+		}
+	}
+	return out
+}
+
+// saveLearnedRate records rate for endpoint and fingerprint in ratesFile,
+// written whole and atomically, 0600 in a 0700 folder.
+func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate float64, now time.Time) error {
+	dir, err := config.StateDir()
+	if err != nil {
+		return err
+	}
+	if err := fsutil.MkdirPrivate(dir); err != nil {
+		return err
+	}
+	lr := loadLearnedRates(ctx, io.Discard)
+	lr.Rates[rateKey(endpoint, fingerprint)] = learnedRate{Rate: rate, Updated: now.UTC()}
+	for k, v := range lr.Rates {
+		if now.Sub(v.Updated) > learnedRateMaxAge {
+			delete(lr.Rates, k)
+		}
+	}
+	data, err := json.MarshalIndent(lr, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFile(filepath.Join(dir, ratesFile), append(data, '\n'), 0o600)
+}
+
+// rateStatus is the current rate and its cause, for the progress line.
+var rateStatus atomic.Pointer[string]
+
+// describeRate is a rate change as the progress line and -v show it.
+func describeRate(rc waas.RateChange) string {
+	if math.IsInf(rc.Rate, 1) {
+		return "unpaced, " + rc.Cause
+	}
+	return fmt.Sprintf("%.0f/s, %s", rc.Rate, rc.Cause)
+}
+
+// adaptiveClients are the adaptive clients this run built, to remember
+// their rate and summarise them at the end (FinishRun).
+type adaptiveClients struct {
+	mu      sync.Mutex
+	clients []adaptiveClient
+}
+
+type adaptiveClient struct {
+	client      *waas.Client
+	endpoint    string
+	fingerprint string
+}
+
+// adaptiveOptions fills in opts for an adaptive client of key at endpoint,
+// unless --no-adapt or the profile's no_adapt turns adaptation off.
+func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *credentials.APIKey, noAdapt bool) {
+	if noAdapt {
+		return
+	}
+	opts.Adaptive = true
+	fp := credentials.Fingerprint(key.Signer.Public())
+	if lr, ok := loadLearnedRates(ctx, f.IOStreams.ErrOut).Rates[rateKey(opts.Endpoint, fp)]; ok && time.Since(lr.Updated) < learnedRateMaxAge {
+		opts.StartRate = lr.Rate
+	}
+	verbose, errOut := f.Verbose, f.IOStreams.ErrOut
+	opts.OnRateChange = func(rc waas.RateChange) {
+		s := describeRate(rc)
+		rateStatus.Store(&s)
+		if verbose {
+			fmt.Fprintf(errOut, "waasctl: %s\n", rc)
+		}
+	}
+}
+
+func (f *Factory) trackAdaptive(c *waas.Client, endpoint string, key *credentials.APIKey) {
+	if !c.Adaptive() {
+		return
+	}
+	f.adaptive.mu.Lock()
+	defer f.adaptive.mu.Unlock()
+	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, fingerprint: credentials.Fingerprint(key.Signer.Public())})
+}
+
+// FinishRun remembers the rate each adaptive client learned and, with -v,
+// prints a summary line for each. Run calls it once the command is done.
+func (f *Factory) FinishRun(ctx context.Context) {
+	f.adaptive.mu.Lock()
+	clients := f.adaptive.clients
+	f.adaptive.clients = nil
+	f.adaptive.mu.Unlock()
+	for _, ac := range clients {
+		st, rc := ac.client.Stats(), ac.client.RateNow()
+		if f.Verbose && st.Requests > 0 {
+			share := 100 * float64(st.Throttled) / float64(st.Requests)
+			fmt.Fprintf(f.IOStreams.ErrOut, "waasctl: %d requests, %d answered 429 (%.1f%%); rate at the end %s, concurrency %d\n",
+				st.Requests, st.Throttled, share, describeRate(rc), rc.Concurrency)
+		}
+		if r := ac.client.LearnedRate(); r > 0 {
+			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, time.Now()); err != nil {
+				fmt.Fprintf(f.IOStreams.ErrOut, "warning: could not remember the rate learned: %v\n", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,482 @@
+package waas
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// WaaS publishes no rate limit, and Coinbase's other APIs show how widely
+// such limits vary (under 3/s to 100/s, with bursts and penalty boxes). The
+// pacer finds the rate a service allows while it runs, as the AWS SDKs'
+// adaptive retry mode and TCP congestion control do:
+//
+//   - It starts modestly and, while answers are clean and latency flat,
+//     grows as TCP's slow start does: each clean answer adds 1/latency to
+//     the rate, so the rate doubles about every round trip.
+//   - A 429 ends slow start and cuts the rate multiplicatively, to what the
+//     service was seen to deliver; growth then follows a cubic curve (CUBIC,
+//     as the AWS SDKs use): back to the rate of the 429 within a few
+//     seconds, a long plateau there, then probing above it.
+//   - Latency well above the smallest seen (queueing, before any error)
+//     also ends slow start and cuts the rate a little (Netflix's
+//     concurrency-limits' gradient).
+//   - Retry-After pauses every lane at once.
+//   - A long Retry-After is a penalty box: the rate is then capped below
+//     what was delivered before it, for the rest of the run, so the box is
+//     entered at most once.
+//   - Concurrency follows from the rate and the latency (Little's law), with
+//     headroom, bounded by the ceiling the caller gives.
+//
+// Requests are evenly spaced, 1/rate apart (a token bucket of burst 1, as
+// GCRA keeps it: the time the next one may go), so that at most N+1 arrive
+// in any second while the rate is at most N. golang.org/x/time/rate is not
+// used for this: its reservations are token debt, which a raised limit
+// repays faster, so requests reserved before a raise and after it can
+// overlap and briefly exceed the new rate.
+//
+// The pacer's decisions take the time as an argument, so that tests can run
+// it against a simulated service with a simulated clock.
+
+// RateChange is a change of the pacer's rate or concurrency, reported to
+// Options.OnRateChange.
+type RateChange struct {
+	Rate        float64 // requests per second; +Inf: unpaced
+	Concurrency int     // requests in flight at most
+	Cause       string  // why, e.g. "limited by the service (429)"
+}
+
+func (c RateChange) String() string {
+	r := "unpaced"
+	if !math.IsInf(c.Rate, 1) {
+		r = fmt.Sprintf("%.0f/s", c.Rate)
+	}
+	return fmt.Sprintf("rate %s, concurrency %d: %s", r, c.Concurrency, c.Cause)
+}
+
+// Causes of a RateChange.
+const (
+	CauseStart     = "starting"
+	CauseClean     = "answers clean, latency flat"
+	CauseThrottled = "limited by the service (429)"
+	CausePenalty   = "limited by the service (penalty box: staying below it)"
+	CauseLatency   = "latency rising"
+	CauseCeiling   = "at the --rate ceiling"
+	CauseLanes     = "at the --concurrency ceiling"
+)
+
+// Tuning of the pacer. A penalty box is a Retry-After of penaltyRetryAfter
+// or more: no ordinary limiter asks for that long.
+const (
+	pacerStartRate    = 20.0            // requests per second when nothing is known
+	pacerBeta         = 0.7             // multiplicative decrease on a 429
+	pacerLatencyBeta  = 0.9             // multiplicative decrease on rising latency
+	pacerPlateau      = 0.95            // of the rate the service was seen to deliver
+	pacerFirstProbe   = 8 * time.Second // time scale of the first probe above the plateau; doubles at each 429
+	pacerMaxProbe     = time.Minute
+	penaltyRetryAfter = 10 * time.Second
+	penaltyMargin     = 0.85 // of the rate delivered before a penalty box
+	pacerHeadroom     = 1.5  // lanes beyond rate x latency
+)
+
+type pacer struct {
+	mu      sync.Mutex
+	next    time.Time // the earliest the next request may go
+	last    time.Time // the last slot given
+	adapt   bool
+	ceiling float64 // 0: none
+	maxLane int
+
+	rate       float64
+	lanes      int
+	slowStart  bool
+	wMax       float64 // rate at the last cut
+	lastCut    time.Time
+	penaltyCap float64 // 0: no penalty box seen
+	probe      time.Duration
+	pauseUntil time.Time
+	epoch      int // cuts so far
+	cause      string
+
+	minLatency time.Duration
+	latency    time.Duration // exponentially weighted average
+	delivered  []time.Time   // when the requests answered cleanly in the last 2 s were sent
+	sends      []time.Time   // the slots given in the last 2 s
+	resumed    time.Time     // when the last pause ended
+
+	onChange func(RateChange)
+	reported RateChange
+}
+
+// newPacer returns a pacer. ceiling 0 means no ceiling; start 0 means
+// nothing is known of the service (else it is a rate learned before).
+func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start float64, onChange func(RateChange)) *pacer {
+	p := &pacer{adapt: adapt, ceiling: ceiling, maxLane: max(maxLanes, 1), onChange: onChange, cause: CauseStart}
+	switch {
+	case !adapt:
+		p.rate = ceiling
+		if ceiling == 0 {
+			p.rate = math.Inf(1)
+		}
+		p.lanes = p.maxLane
+	case start > 0:
+		p.rate, p.wMax, p.lastCut = start, start, now // resume on the plateau
+	default:
+		p.rate, p.slowStart = pacerStartRate, true
+	}
+	if p.ceiling > 0 {
+		p.rate = min(p.rate, p.ceiling)
+	}
+	if p.adapt {
+		p.lanes = p.lanesFor(0)
+	}
+	p.report()
+	return p
+}
+
+// lanesFor is Little's law with headroom: the requests in flight that
+// keep up rate at the given latency (at least 2 until one is measured).
+func (p *pacer) lanesFor(latency time.Duration) int {
+	if latency <= 0 {
+		return min(p.maxLane, 2)
+	}
+	n := int(math.Ceil(p.rate*latency.Seconds()*pacerHeadroom)) + 1
+	return min(max(n, 1), p.maxLane)
+}
+
+// slot is when one request may be sent, and the pacer's epoch when it was
+// given: answers to requests of an earlier epoch were paced by a rate
+// already cut, and do not cut it again (as TCP cuts once per window).
+type slot struct {
+	at    time.Time
+	epoch int
+}
+
+// reserve takes a slot for one request at now: after any Retry-After
+// pause, at the paced rate. Before sending at the slot's time, the caller
+// asks stale whether a pause began meanwhile.
+func (p *pacer) reserve(now time.Time) slot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slot{at: p.reserveLocked(now), epoch: p.epoch}
+}
+
+// stale says whether a pause began after s was given and is still on at
+// now: the request must then take a new slot.
+func (p *pacer) stale(s slot, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return s.epoch != p.epoch && now.Before(p.pauseUntil)
+}
+
+func (p *pacer) reserveLocked(now time.Time) time.Time {
+	at := now
+	if at.Before(p.pauseUntil) {
+		at = p.pauseUntil
+	}
+	if math.IsInf(p.rate, 1) {
+		return at
+	}
+	if at.Before(p.next) {
+		at = p.next
+	}
+	p.last = at
+	p.sends = append(p.sends, at)
+	p.next = at.Add(time.Duration(float64(time.Second) / p.rate))
+	return at
+}
+
+// pausedUntil is the end of the Retry-After pause, if one is on.
+func (p *pacer) pausedUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pauseUntil
+}
+
+// concurrency is how many requests may be in flight now.
+func (p *pacer) concurrency() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lanes
+}
+
+// current is the rate and concurrency now, and why.
+func (p *pacer) current() RateChange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return RateChange{Rate: p.rate, Concurrency: p.lanes, Cause: p.cause}
+}
+
+// learned is the rate worth remembering for the next run: what the
+// service was seen to allow, or 0 if nothing limited this run.
+func (p *pacer) learned() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.adapt || (p.wMax == 0 && p.penaltyCap == 0) {
+		return 0
+	}
+	return p.rate
+}
+
+// answered records a clean answer to a request sent at sentAt in slot s.
+func (p *pacer) answered(s slot, sentAt, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lat := now.Sub(sentAt)
+	p.observeLatency(lat)
+	p.delivered = append(p.delivered, sentAt)
+	p.trimDelivered(now)
+	if !p.adapt {
+		return
+	}
+	switch {
+	case s.epoch != p.epoch:
+		// An answer to a request sent before the last cut says nothing of
+		// the new rate.
+	case p.latencyRising():
+		p.cut(now, p.rate*pacerLatencyBeta, CauseLatency)
+	case p.slowStart:
+		// Never more than twice what the lanes could ever carry, so that a
+		// rate bound by the lanes does not grow without end.
+		limit := 2 * float64(p.maxLane) / max(p.minLatency, time.Millisecond).Seconds()
+		p.setRate(now, min(p.rate+1/max(p.minLatency, time.Millisecond).Seconds(), max(limit, p.rate)), CauseClean)
+	default:
+		p.setRate(now, max(p.rate, p.cubic(now)), CauseClean)
+	}
+	p.lanes = p.lanesFor(p.latency)
+	p.report()
+}
+
+// throttled records a 429 to a request sent at sentAt in slot s, with the
+// server's Retry-After.
+func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	resumed := p.resumed
+	if until := now.Add(retryAfter); until.After(p.pauseUntil) {
+		p.pauseUntil = until
+		p.resumed = until
+	}
+	if !p.adapt || s.epoch != p.epoch {
+		return // one cut per congestion event, as TCP cuts once per window
+	}
+	// What the service let through of the requests sent in the second
+	// before this one is its limit per second, whatever its shape (a
+	// window's count, a bucket's rate), if the client sent throughout that
+	// second. Just after a pause or a cold start, the second also holds the
+	// remains of an earlier window or a refilled burst; the cut is then
+	// multiplicative as well.
+	p.trimDelivered(now)
+	from := sentAt.Add(-time.Second)
+	deliverable, sent := 0.0, 0.0
+	for _, t := range p.delivered {
+		if !t.Before(from) && t.Before(sentAt) {
+			deliverable++
+		}
+	}
+	for _, t := range p.sends {
+		if !t.Before(from) && t.Before(sentAt) {
+			sent++
+		}
+	}
+	sent = max(sent, deliverable, 1)
+	if retryAfter >= penaltyRetryAfter {
+		// A penalty box: never again above what got through before it.
+		p.penaltyCap = max(0.5, boxLimit(p.sends, sentAt)*penaltyMargin)
+		p.wMax = min(p.rate, p.penaltyCap)
+		p.cut(now, p.wMax, CausePenalty)
+		return
+	}
+	clean := !p.slowStart && resumed.Before(from)
+	p.wMax = pacerPlateau * min(max(deliverable, 0.5), sent)
+	if !clean {
+		p.wMax = min(p.wMax, pacerBeta*sent)
+	}
+	if p.probe == 0 {
+		p.probe = pacerFirstProbe
+	} else {
+		p.probe = min(2*p.probe, pacerMaxProbe)
+	}
+	p.cut(now, p.wMax, CauseThrottled)
+}
+
+// boxLimit estimates, never above it, the limit of a penalty box that
+// refused a request sent at trigger, from the times of the requests sent
+// before: the box counts arrivals in windows of a second whose start w is
+// unknown. The window that tripped held exactly the limit's worth before
+// the trigger, and the window before it no more; so for the true w,
+// sent[w-1s, w) <= sent[w, trigger) = limit, and the least sent[w, trigger)
+// over every w that passes that test is at most the limit.
+func boxLimit(sends []time.Time, trigger time.Time) float64 {
+	ts := slices.Clone(sends)
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	end, _ := slices.BinarySearchFunc(ts, trigger, func(a, b time.Time) int { return a.Compare(b) })
+	ts = ts[:end]
+	best := float64(len(ts))
+	lo := 0 // first send at or after w-1s
+	for i := range ts {
+		if ts[i].Before(trigger.Add(-time.Second)) {
+			continue
+		}
+		for lo < i && ts[lo].Before(ts[i].Add(-time.Second)) {
+			lo++
+		}
+		inWindow, before := float64(len(ts)-i), float64(i-lo)
+		if before <= inWindow {
+			best = min(best, inWindow)
+		}
+	}
+	return best
+}
+
+func (p *pacer) cut(now time.Time, r float64, cause string) {
+	p.slowStart = false
+	p.lastCut = now
+	p.epoch++
+	if p.wMax == 0 || cause == CauseLatency {
+		p.wMax = r // grow again from the cut rate, not from the one that queued
+	}
+	p.setRate(now, max(r, 0.5), cause)
+	p.lanes = p.lanesFor(p.latency)
+	p.report()
+}
+
+// cubic is CUBIC's growth as a rate: flat at wMax after a cut, then
+// growing ever faster to probe for more, the slower the more often
+// probing found the limit.
+func (p *pacer) cubic(now time.Time) float64 {
+	probe := p.probe
+	if probe == 0 {
+		probe = pacerFirstProbe
+	}
+	d := now.Sub(p.lastCut).Seconds() / probe.Seconds()
+	return p.wMax * (1 + (1-pacerBeta)*d*d*d)
+}
+
+func (p *pacer) setRate(now time.Time, r float64, cause string) {
+	if p.ceiling > 0 && r >= p.ceiling {
+		r, cause = p.ceiling, CauseCeiling
+	}
+	if p.penaltyCap > 0 && r >= p.penaltyCap {
+		r, cause = p.penaltyCap, CausePenalty
+	}
+	p.rate = r
+	// The next slot is 1/rate after the last one at the new rate, sooner
+	// or later than the old rate had it.
+	if !p.last.IsZero() && !math.IsInf(r, 1) {
+		p.next = p.last.Add(time.Duration(float64(time.Second) / r))
+	}
+	if cause != CauseClean || p.cause == CauseStart {
+		p.cause = cause
+	}
+}
+
+func (p *pacer) observeLatency(lat time.Duration) {
+	if lat <= 0 {
+		lat = time.Microsecond
+	}
+	if p.minLatency == 0 || lat < p.minLatency {
+		p.minLatency = lat
+	}
+	if p.latency == 0 {
+		p.latency = lat
+	} else {
+		p.latency += (lat - p.latency) / 8
+	}
+}
+
+// latencyRising says whether answers queue: the average latency more than
+// twice the smallest seen, and by more than scheduling noise.
+func (p *pacer) latencyRising() bool {
+	return p.latency > 2*p.minLatency+20*time.Millisecond
+}
+
+func (p *pacer) trimDelivered(now time.Time) {
+	p.delivered = trimBefore(p.delivered, now.Add(-2*time.Second))
+	p.sends = trimBefore(p.sends, now.Add(-2*time.Second))
+}
+
+// trimBefore drops the times before cutoff from ts, which is about sorted.
+func trimBefore(ts []time.Time, cutoff time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && ts[i].Before(cutoff) {
+		i++
+	}
+	return ts[i:]
+}
+
+// report tells onChange about a change worth a line: the concurrency, the
+// cause, or the rate by more than a tenth.
+func (p *pacer) report() {
+	cur := RateChange{Rate: p.rate, Concurrency: p.lanes, Cause: p.cause}
+	if p.lanes == p.maxLane && p.cause == CauseClean && p.adapt {
+		cur.Cause = CauseLanes
+	}
+	last := p.reported
+	if last.Cause != "" && cur.Cause == last.Cause && cur.Concurrency == last.Concurrency &&
+		(cur.Rate == last.Rate || math.Abs(cur.Rate-last.Rate) <= last.Rate/10) {
+		return
+	}
+	p.reported = cur
+	if p.onChange != nil {
+		p.onChange(cur)
+	}
+}
+
+// gate bounds the requests in flight to a limit that may change.
+type gate struct {
+	mu       sync.Mutex
+	limit    int
+	inflight int
+	waiters  []chan struct{}
+}
+
+func (g *gate) acquire(ctx context.Context, limit int) error {
+	g.mu.Lock()
+	g.limit = limit
+	if g.inflight < g.limit {
+		g.inflight++
+		g.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	g.waiters = append(g.waiters, ch)
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for i, w := range g.waiters {
+			if w == ch {
+				g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
+				return ctx.Err()
+			}
+		}
+		// Granted as the context ended: give the place back.
+		g.inflight--
+		g.wakeLocked()
+		return ctx.Err()
+	}
+}
+
+func (g *gate) release(limit int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.limit = limit
+	g.inflight--
+	g.wakeLocked()
+}
+
+func (g *gate) wakeLocked() {
+	for g.inflight < g.limit && len(g.waiters) > 0 {
+		ch := g.waiters[0]
+		g.waiters = g.waiters[1:]
+		g.inflight++
+		close(ch)
+	}
+}
