@@ -1117,3 +1117,18 @@ func TestModelRegressionSinkAddedDuringGrace(t *testing.T) {
 		step{Op: "rotate", Create: "new", Sink: "ok", Grace: true},
 		step{Op: "resume", Create: "new", Sink: "ok", Extra: true})
 }
+
+// A rotation that crashed after revoking the old key (at the keyring write that drops it), then
+// resumed with a sink added since: --resume went straight to done, leaving that sink with the
+// revoked key. (Found by the model with -rapid.seed=12397321868014542998.)
+func TestModelRegressionSinkAddedAfterRevocation(t *testing.T) {
+	replay(t, seqConfig{Pools: 2, RepeatMax: true},
+		step{Op: "rotate", Create: "other-org", Sink: "hang", CrashAt: 5, Extra: true},
+		step{Op: "rotate", Create: "same", Sink: "hang", Extra: true},
+		step{Op: "resume", Create: "new", Sink: "ok", Extra: true},
+		step{Op: "rotate", Create: "new", Sink: "hang"},
+		step{Op: "resume", Create: "new", Sink: "ok", CrashAt: 6},
+		step{Op: "resume", Create: "new", Sink: "ok", CrashAt: 8, CrashAfter: true},
+		step{Op: "rotate", Create: "fails", Sink: "hang"},
+		step{Op: "resume", Create: "lost", Sink: "ok", CrashAt: 4, Extra: true})
+}

@@ -930,11 +930,14 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 		if err := e.checkCurrentWorks(ctx, it); err != nil {
 			return err
 		}
-		// Every sink must hold the key that stays: one added to the profile since deliver, or
-		// skipped by an edited journal, gets it now, or the old key is not revoked.
-		if err := e.ensureSinksHold(ctx, j, it.Current); err != nil {
-			return err
-		}
+	}
+	// Every sink must hold the key that stays: one added to the profile since deliver, or
+	// skipped by an edited journal, gets it now, or the old key is not revoked (and a rotation
+	// resumed after the revocation is not done until they hold it).
+	if err := e.ensureSinksHold(ctx, j, it.Current); err != nil {
+		return err
+	}
+	if j.RevokedAt.IsZero() {
 		if j.RevokeRequestedAt.IsZero() {
 			j.RevokeRequestedAt = e.now().UTC()
 			if err := j.Save(e.StateDir); err != nil {
