@@ -171,11 +171,12 @@ const (
 	aUTF16BE
 	aUTF16PadL
 	aUTF16PadB
+	aAPIKeys
 	aBase64 // and every base64 anchor after it
 )
 
 var textAnchors = append([][]byte{anchorDashes, anchorPad, anchorPadURL, anchorPadURLLow,
-	anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB}, base64Anchors...)
+	anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, base64Anchors...)
 
 // rarePos is, for each anchor, the position of its byte least frequent in source text.
 var rarePos = func() []int {
@@ -213,22 +214,6 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 		return base + off
 	}
 	var runs [][2]int
-	keysBefore := len(d.keys)
-	defer func() {
-		// Key names are looked for only in a buffer that holds a key: a name alone is no
-		// secret, and the search then costs nothing on the rest.
-		if len(d.keys) == keysBefore {
-			return
-		}
-		for i := 0; ; {
-			j := bytes.Index(data[i:], anchorAPIKeys)
-			if j < 0 {
-				break
-			}
-			d.legacyNameAt(data, i+j, at)
-			i += j + len(anchorAPIKeys)
-		}
-	}()
 	utf16At := -1
 	pemDone := 0
 	forEachHit(data, textAnchors, func(a, j int) {
@@ -239,6 +224,8 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			}
 		case a == aPad || a == aPadURL || a == aPadURLLow:
 			d.ed25519At(data, j, len(textAnchors[a]), layer, at)
+		case a == aAPIKeys:
+			d.legacyNameAt(data, j, at)
 		case depth >= maxDecodeDepth:
 		case a >= aUTF16LE && a <= aUTF16PadB:
 			if utf16At < 0 {

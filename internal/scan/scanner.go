@@ -1,0 +1,601 @@
+package scan
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/textsafe"
+)
+
+// Finding is one key found somewhere. It never holds the key: only its name, a redacted form
+// and the fingerprint of its public half.
+type Finding struct {
+	Path        string // the PATH argument as given, then the file, then archive members after '!'
+	Line        int
+	Kind        string
+	KeyName     string
+	Fingerprint string
+	Redacted    string
+	Encoding    string // layers decoded to reach it: "base64", "utf16>base64", ...
+	Commit      string // git history only
+	Author      string // git history only
+	Live        bool   // its fingerprint is a keyring profile's
+	Profile     string // the profile, when Live
+	Slot        string // CURRENT, PENDING or PREVIOUS, when Live
+	Suppressed  string // why it is not counted, when it is not: "allow comment", "ignore file", "baseline"
+
+	offset int // in its file, to drop a key seen twice in overlapping chunks
+}
+
+// ScanError says what part of a scan could not be completed, and why.
+type ScanError struct {
+	Path   string
+	Reason string
+}
+
+// Limits bound what one scan may hold in memory and read out of archives.
+type Limits struct {
+	// MaxArchiveDepth is how deep archives are opened: a file inside the outermost archive is
+	// at depth 1.
+	MaxArchiveDepth int
+	// MaxBuffered is the largest nested zip member held in memory (a zip needs random access).
+	MaxBuffered int64
+	// MaxArchiveBytes is how many decompressed bytes one outermost archive may yield.
+	MaxArchiveBytes int64
+	// MaxRatio is the largest decompressed-to-compressed ratio a member may have once it is
+	// past 1 MiB.
+	MaxRatio int64
+}
+
+// DefaultLimits are the documented defaults (docs/scan.md).
+var DefaultLimits = Limits{MaxArchiveDepth: 4, MaxBuffered: 32 << 20, MaxArchiveBytes: 4 << 30, MaxRatio: 200}
+
+// Chunking of plain files: a file is scanned chunkSize bytes at a time, each chunk extended by
+// chunkOverlap bytes of the next so that a key across a chunk boundary is seen whole.
+const (
+	chunkSize    = 4 << 20
+	chunkOverlap = 64 << 10
+	ratioFloor   = 1 << 20
+)
+
+// Options configure a Scanner.
+type Options struct {
+	Limits    Limits
+	Workers   int  // files scanned at once; 0 means GOMAXPROCS
+	OtherKeys bool // report RSA and other non-WaaS private keys too
+	// Progress, if set, is called with the bytes read so far (from any goroutine).
+	Progress func(total int64)
+	// Stdin is read for the PATH "-".
+	Stdin io.Reader
+	// Skip, if set, says which files of a folder (relative to the PATH argument) not to scan:
+	// used for .gitignore.
+	Skip func(root, rel string, dir bool) bool
+}
+
+// MemoryBound is the most a scan holds in buffers, for the docs and --help: each worker holds
+// one chunk of a plain file, and up to MaxArchiveDepth nested zips of MaxBuffered bytes.
+func (o Options) MemoryBound() int64 {
+	return int64(o.workers()) * (chunkSize + chunkOverlap + int64(o.Limits.MaxArchiveDepth)*o.Limits.MaxBuffered)
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Result is everything a scan found, in a deterministic order.
+type Result struct {
+	Findings []Finding
+	Errors   []ScanError
+	Files    int64 // files and archive members scanned
+	Bytes    int64 // bytes scanned (decompressed)
+}
+
+// Scanner scans paths for keys. A Scanner is used for one scan.
+type Scanner struct {
+	opts  Options
+	mu    sync.Mutex
+	res   Result
+	bytes atomic.Int64
+	files atomic.Int64
+}
+
+// New returns a Scanner.
+func New(opts Options) *Scanner {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
+	return &Scanner{opts: opts}
+}
+
+func (s *Scanner) addFinding(f Finding) {
+	s.mu.Lock()
+	s.res.Findings = append(s.res.Findings, f)
+	s.mu.Unlock()
+}
+
+func (s *Scanner) addError(path string, err error) {
+	s.mu.Lock()
+	s.res.Errors = append(s.res.Errors, ScanError{Path: path, Reason: reason(err)})
+	s.mu.Unlock()
+}
+
+// reason is an error's text fit for one line, with the wrapping *PathError's path dropped
+// (the record names the path already).
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return textsafe.Line(err.Error())
+}
+
+// Scan scans every path (a file, a folder, or "-" for stdin) and returns what it found.
+func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
+	jobs := make(chan string, 256)
+	var wg sync.WaitGroup
+	for range s.opts.workers() {
+		wg.Go(func() {
+			for p := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				s.scanFile(ctx, p)
+			}
+		})
+	}
+	for _, root := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		if root == "-" {
+			if s.opts.Stdin != nil {
+				s.scanStream(ctx, "-", s.opts.Stdin, 0, &archiveBudget{})
+			}
+			continue
+		}
+		s.walk(ctx, root, jobs)
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		s.addError("", err)
+	}
+	return s.Finish()
+}
+
+// Finish sorts what was found, drops duplicates, and returns it.
+func (s *Scanner) Finish() Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.res
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if a.Commit != b.Commit {
+			return a.Commit < b.Commit
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.offset != b.offset {
+			return a.offset < b.offset
+		}
+		return a.Fingerprint < b.Fingerprint
+	})
+	out := r.Findings[:0]
+	for i, f := range r.Findings {
+		if i > 0 {
+			p := r.Findings[i-1]
+			if p.Commit == f.Commit && p.Path == f.Path && p.offset == f.offset && p.Fingerprint == f.Fingerprint {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	r.Findings = out
+	sort.SliceStable(r.Errors, func(i, j int) bool { return r.Errors[i].Path < r.Errors[j].Path })
+	r.Files, r.Bytes = s.files.Load(), s.bytes.Load()
+	return r
+}
+
+func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- string) {
+	info, err := os.Stat(root) // a PATH argument that is a symlink is followed, as grep -r does
+	if err != nil {
+		s.addError(root, err)
+		return
+	}
+	if !info.IsDir() {
+		jobs <- root
+		return
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			s.addError(p, err)
+			return nil
+		}
+		if p != root && s.opts.Skip != nil {
+			rel, _ := filepath.Rel(root, p)
+			if s.opts.Skip(root, filepath.ToSlash(rel), d.IsDir()) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		switch {
+		case d.IsDir():
+			if d.Name() == ".git" && p != root {
+				return filepath.SkipDir // history is --git's; its object files are compressed
+			}
+		case d.Type().IsRegular():
+			jobs <- p
+		}
+		// Symlinks, FIFOs, devices and sockets are not followed or read.
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.addError(root, err)
+	}
+}
+
+func (s *Scanner) scanFile(ctx context.Context, path string) {
+	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
+	if err != nil {
+		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
+		if errors.Is(err, fsutil.ErrSymlink) {
+			f, err = fsutil.Open(ctx, path)
+		}
+		if err != nil {
+			s.addError(path, err)
+			return
+		}
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		s.addError(path, err)
+		return
+	}
+	if !info.Mode().IsRegular() {
+		s.addError(path, errors.New("not a regular file; not read"))
+		return
+	}
+	var head [4]byte
+	if n, _ := f.ReadAt(head[:], 0); n == 4 && isZip(head[:]) {
+		// A zip on disk is read in place: random access without holding it in memory.
+		zr, err := zip.NewReader(f, info.Size())
+		if err != nil {
+			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
+			return
+		}
+		s.files.Add(1)
+		b := &archiveBudget{}
+		if err := s.scanZip(ctx, path, zr, 1, b); err != nil {
+			s.addError(path, err)
+		}
+		return
+	}
+	s.scanStream(ctx, path, f, 0, &archiveBudget{})
+}
+
+func isZip(b []byte) bool {
+	return len(b) >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 && b[3] == 4 || b[2] == 5 && b[3] == 6)
+}
+
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+func isTar(b []byte) bool {
+	return len(b) >= 262 && bytes.Equal(b[257:262], []byte("ustar"))
+}
+
+// archiveBudget counts the decompressed bytes one outermost archive has yielded.
+type archiveBudget struct{ used int64 }
+
+// errArchiveLimit ends the scan of one archive.
+type errArchiveLimit struct{ msg string }
+
+func (e errArchiveLimit) Error() string { return e.msg }
+
+// scanStream scans r, whatever it holds: an archive (by its content, not its name), gzip, or
+// text. depth is the archive depth of r itself.
+func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, depth int, b *archiveBudget) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(512)
+	switch {
+	case isGzip(head):
+		cr := &countingReader{r: br}
+		zr, err := gzip.NewReader(cr)
+		if err != nil {
+			s.addError(path, fmt.Errorf("not a readable gzip stream: %w", err))
+			return
+		}
+		lr := &limitReader{r: zr, counter: cr, b: b, limits: s.opts.Limits, what: path}
+		s.scanStream(ctx, path, lr, depth, b) // gzip is a layer, not an archive level
+		if lr.err != nil {
+			s.addError(path, lr.err)
+		}
+		return
+	case isZip(head):
+		if depth+1 > s.opts.Limits.MaxArchiveDepth {
+			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
+			return
+		}
+		data, err := fsutil.ReadAll(br, "nested zip", s.opts.Limits.MaxBuffered)
+		if err != nil {
+			s.addError(path, err)
+			return
+		}
+		s.bytes.Add(int64(len(data)))
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			// Not a zip after all (a text file that starts "PK"): scan it as text.
+			s.scanText(ctx, path, bytes.NewReader(data))
+			return
+		}
+		s.files.Add(1)
+		if err := s.scanZip(ctx, path, zr, depth+1, b); err != nil {
+			s.addError(path, err)
+		}
+		return
+	case isTar(head):
+		if depth+1 > s.opts.Limits.MaxArchiveDepth {
+			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
+			return
+		}
+		s.files.Add(1)
+		if err := s.scanTar(ctx, path, tar.NewReader(br), depth+1, b); err != nil {
+			s.addError(path, err)
+		}
+		return
+	}
+	s.scanText(ctx, path, br)
+}
+
+func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, depth int, b *archiveBudget) error {
+	for _, m := range zr.File {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if m.FileInfo().IsDir() || !m.Mode().IsRegular() && m.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		name := path + "!" + escapeName(m.Name)
+		rc, err := m.Open()
+		if err != nil {
+			s.addError(name, err)
+			continue
+		}
+		lr := &limitReader{r: rc, compressed: int64(m.CompressedSize64), b: b, limits: s.opts.Limits, what: name}
+		s.scanStream(ctx, name, lr, depth, b)
+		rc.Close()
+		if lr.err != nil {
+			// A bomb: the rest of this archive is not read.
+			return lr.err
+		}
+	}
+	return nil
+}
+
+func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, depth int, b *archiveBudget) error {
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("tar archive unreadable: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+			continue
+		}
+		name := path + "!" + escapeName(h.Name)
+		lr := &limitReader{r: tr, b: b, limits: s.opts.Limits, what: name}
+		s.scanStream(ctx, name, lr, depth, b)
+		if lr.err != nil {
+			return lr.err
+		}
+	}
+}
+
+// limitReader enforces an archive's caps on one member: total decompressed bytes, and the
+// compression ratio (when the compressed size is known).
+type limitReader struct {
+	r          io.Reader
+	compressed int64
+	counter    *countingReader // the compressed input, when its size is not known up front
+	n          int64
+	b          *archiveBudget
+	limits     Limits
+	what       string
+	err        error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	l.b.used += int64(n)
+	compressed := l.compressed
+	if l.counter != nil {
+		compressed = l.counter.n
+	}
+	switch {
+	case l.b.used > l.limits.MaxArchiveBytes:
+		l.err = errArchiveLimit{fmt.Sprintf("archive yields more than %s decompressed; the rest of it is not scanned (a zip bomb?)", fsutil.FormatSize(l.limits.MaxArchiveBytes))}
+	case compressed > 0 && l.n > ratioFloor && l.n/compressed > l.limits.MaxRatio:
+		l.err = errArchiveLimit{fmt.Sprintf("member %s expands more than %d:1; the rest of the archive is not scanned (a zip bomb?)", l.what, l.limits.MaxRatio)}
+	}
+	if l.err != nil {
+		return n, l.err
+	}
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// escapeName makes an archive member's name safe to print and unambiguous after '!': control
+// characters, invalid UTF-8 and bidirectional controls are escaped Go-style, and so is '!'.
+func escapeName(name string) string {
+	if utf8.ValidString(name) && textsafe.Safe(name) && !strings.ContainsAny(name, "!\\") {
+		return name
+	}
+	q := strconv.QuoteToGraphic(name)
+	q = q[1 : len(q)-1]
+	for _, r := range q {
+		if textsafe.Unsafe(r) {
+			q = strconv.QuoteToASCII(name)
+			q = q[1 : len(q)-1]
+			break
+		}
+	}
+	return strings.ReplaceAll(q, "!", `\x21`)
+}
+
+// scanText scans r as text, chunk by chunk.
+func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
+	s.files.Add(1)
+	buf := make([]byte, 0, chunkSize+chunkOverlap)
+	base, line := 0, 1 // offset and line of buf[0] in the file
+	var names []string
+	var pending []Finding // findings without a name yet
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		s.bytes.Add(int64(n))
+		if s.opts.Progress != nil {
+			s.opts.Progress(s.bytes.Load())
+		}
+		final := err != nil
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			var le errArchiveLimit
+			if !errors.As(err, &le) {
+				s.addError(path, err)
+			}
+		}
+		det := Detect(buf, s.opts.OtherKeys)
+		names = appendNew(names, det.Names...)
+		for _, m := range det.Keys {
+			if !final && m.Offset >= chunkSize {
+				continue // seen whole in the next chunk
+			}
+			if allowed(buf, m.Offset) {
+				f := s.finding(path, base, line, m)
+				f.Suppressed = "allow comment"
+				pending = append(pending, f)
+				continue
+			}
+			pending = append(pending, s.finding(path, base, line, m))
+		}
+		if final {
+			break
+		}
+		line += bytes.Count(buf[:chunkSize], []byte{'\n'})
+		base += chunkSize
+		copy(buf, buf[chunkSize:])
+		buf = buf[:len(buf)-chunkSize]
+	}
+	for _, f := range pending {
+		if f.KeyName == "" && len(names) > 0 {
+			f.KeyName = pairName(names, f.Kind)
+		}
+		s.addFinding(f)
+	}
+}
+
+func (s *Scanner) finding(path string, base, line int, m Match) Finding {
+	return Finding{
+		Path: path, Line: line + m.Line - 1, Kind: m.Kind, KeyName: m.KeyName,
+		Fingerprint: m.Fingerprint, Redacted: m.Redacted, Encoding: m.Encoding,
+		offset: base + m.Offset,
+	}
+}
+
+func appendNew(list []string, more ...string) []string {
+	for _, m := range more {
+		found := false
+		for _, l := range list {
+			if l == m {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, m)
+		}
+	}
+	return list
+}
+
+// pairName picks a name found elsewhere in the same file: a legacy name for an ECDSA key, a
+// key id for an Ed25519 one, when there is one of that form.
+func pairName(names []string, kind string) string {
+	wantLegacy := kind != KindCDPEd25519
+	for _, n := range names {
+		if strings.HasPrefix(n, "organizations/") == wantLegacy {
+			return n
+		}
+	}
+	return names[0]
+}
+
+// AllowMarker on the line of a key, or the line before it, suppresses the finding.
+const AllowMarker = "waasctl:allow"
+
+// allowed reports whether the line holding off, or the line before, carries AllowMarker.
+func allowed(buf []byte, off int) bool {
+	if off > len(buf) {
+		return false
+	}
+	start := bytes.LastIndexByte(buf[:off], '\n')
+	prev := 0
+	if start > 0 {
+		prev = bytes.LastIndexByte(buf[:start], '\n') + 1
+	}
+	end := bytes.IndexByte(buf[off:], '\n')
+	if end < 0 {
+		end = len(buf)
+	} else {
+		end += off
+	}
+	return bytes.Contains(buf[prev:end], []byte(AllowMarker))
+}
