@@ -24,6 +24,7 @@ import (
 	operationscmd "github.com/waasctl/waasctl/internal/cli/operations"
 	poolscmd "github.com/waasctl/waasctl/internal/cli/pools"
 	sandboxcmd "github.com/waasctl/waasctl/internal/cli/sandbox"
+	scancmd "github.com/waasctl/waasctl/internal/cli/scan"
 	transactionscmd "github.com/waasctl/waasctl/internal/cli/transactions"
 	versioncmd "github.com/waasctl/waasctl/internal/cli/version"
 	walletscmd "github.com/waasctl/waasctl/internal/cli/wallets"
@@ -89,6 +90,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		logcmd.NewCmdLog(f),
 		inventorycmd.NewCmdInventory(f),
 		incidentcmd.NewCmdIncident(f),
+		scancmd.NewCmdScan(f, nil),
 	)
 	// ---- end of command groups ----
 

@@ -81,13 +81,18 @@ type Options struct {
 	Limits    Limits
 	Workers   int  // files scanned at once; 0 means GOMAXPROCS
 	OtherKeys bool // report RSA and other non-WaaS private keys too
-	// Progress, if set, is called with the bytes read so far (from any goroutine).
+	// Progress, if set, is called as each file or member is started, with the count so far
+	// (from any goroutine).
 	Progress func(total int64)
 	// Stdin is read for the PATH "-".
 	Stdin io.Reader
 	// Skip, if set, says which files of a folder (relative to the PATH argument) not to scan:
 	// used for .gitignore.
 	Skip func(root, rel string, dir bool) bool
+	// Git scans, for each PATH that is a git repository, every blob of its history too.
+	Git bool
+	// Staged scans, for each PATH (a git work tree), only what is staged for the next commit.
+	Staged bool
 }
 
 // MemoryBound is the most a scan holds in buffers, for the docs and --help: each worker holds
@@ -174,7 +179,14 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 			}
 			continue
 		}
+		if s.opts.Staged {
+			s.ScanStaged(ctx, root)
+			continue
+		}
 		s.walk(ctx, root, jobs)
+		if s.opts.Git && IsGitRepo(root) {
+			s.ScanGitHistory(ctx, root)
+		}
 	}
 	close(jobs)
 	wg.Wait()
@@ -491,6 +503,9 @@ func escapeName(name string) string {
 // scanText scans r as text, chunk by chunk.
 func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 	s.files.Add(1)
+	if s.opts.Progress != nil {
+		s.opts.Progress(s.files.Load())
+	}
 	buf := make([]byte, 0, chunkSize+chunkOverlap)
 	base, line := 0, 1 // offset and line of buf[0] in the file
 	var names []string
@@ -502,9 +517,6 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		s.bytes.Add(int64(n))
-		if s.opts.Progress != nil {
-			s.opts.Progress(s.bytes.Load())
-		}
 		final := err != nil
 		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 			var le errArchiveLimit
