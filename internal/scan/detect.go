@@ -20,6 +20,7 @@ import (
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"regexp"
 	"sort"
@@ -58,7 +59,17 @@ type keyHit struct {
 	fp       string
 	redacted string
 	encoding string // the layers it was found under: "", "base64", "utf16", "base64>base64"
+	key      heldKey
 }
+
+// heldKey keeps a found key for --verify. Every fmt verb prints a placeholder, so a Match or
+// Finding logged by mistake does not print the key.
+type heldKey struct{ signer crypto.Signer }
+
+func (heldKey) String() string               { return "(key held for verification)" }
+func (heldKey) GoString() string             { return "(key held for verification)" }
+func (k heldKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.String()) }
+func (heldKey) MarshalJSON() ([]byte, error) { return []byte(`null`), nil }
 
 // nameHit is a key name or key id found at an offset of the outermost buffer.
 type nameHit struct {
@@ -519,7 +530,7 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 		return
 	}
 	d.seen[id] = true
-	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer})
+	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: heldKey{signer}})
 	// Bare key ids are looked for only where a key is: a UUID alone is no secret.
 	d.bareIDsNear(data, start, end, at)
 }
@@ -668,6 +679,8 @@ type Match struct {
 	Fingerprint string // credentials.Fingerprint of the public key
 	Redacted    string // a form that shows what was found without any secret part
 	Encoding    string // the layers the key was under: "", "base64", "utf16>base64", ...
+
+	key heldKey
 }
 
 // Detected is what one buffer holds: its keys, and every key name in it (for pairing keys of
@@ -695,7 +708,7 @@ func Detect(data []byte, otherKeys bool) Detected {
 		out.Keys = append(out.Keys, Match{
 			Offset: k.off, Line: line, Kind: k.kind, Fingerprint: k.fp,
 			Redacted: k.redacted, Encoding: k.encoding,
-			KeyName: nearestName(d.names, k),
+			KeyName: nearestName(d.names, k), key: k.key,
 		})
 	}
 	seen := map[string]bool{}

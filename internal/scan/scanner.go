@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ type Finding struct {
 	Profile     string // the profile, when Live
 	Slot        string // CURRENT, PENDING or PREVIOUS, when Live
 	Suppressed  string // why it is not counted, when it is not: "allow comment", "ignore file", "baseline"
+	Verified    string // with Options.Verify: what the API said of the key
 
 	offset int // in its file, to drop a key seen twice in overlapping chunks
 }
@@ -89,6 +91,9 @@ type Options struct {
 	// Skip, if set, says which files of a folder (relative to the PATH argument) not to scan:
 	// used for .gitignore.
 	Skip func(root, rel string, dir bool) bool
+	// Verify, if set, is asked once per key (by fingerprint) whether it authenticates; what
+	// it returns goes in Finding.Verified. It is called only for a key with a name.
+	Verify func(ctx context.Context, keyName string, key crypto.Signer) string
 	// Git scans, for each PATH that is a git repository, every blob of its history too.
 	Git bool
 	// Staged scans, for each PATH (a git work tree), only what is staged for the next commit.
@@ -118,11 +123,13 @@ type Result struct {
 
 // Scanner scans paths for keys. A Scanner is used for one scan.
 type Scanner struct {
-	opts  Options
-	mu    sync.Mutex
-	res   Result
-	bytes atomic.Int64
-	files atomic.Int64
+	opts     Options
+	verified sync.Map // fingerprint -> result, shared with sub-scanners
+	vshare   *sync.Map
+	mu       sync.Mutex
+	res      Result
+	bytes    atomic.Int64
+	files    atomic.Int64
 }
 
 // New returns a Scanner.
@@ -510,6 +517,7 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 	base, line := 0, 1 // offset and line of buf[0] in the file
 	var names []string
 	var pending []Finding // findings without a name yet
+	var keys []heldKey    // the key of each pending finding, for Verify
 	for {
 		if ctx.Err() != nil {
 			return
@@ -533,10 +541,10 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 			if allowed(buf, m.Offset) {
 				f := s.finding(path, base, line, m)
 				f.Suppressed = "allow comment"
-				pending = append(pending, f)
+				pending, keys = append(pending, f), append(keys, m.key)
 				continue
 			}
-			pending = append(pending, s.finding(path, base, line, m))
+			pending, keys = append(pending, s.finding(path, base, line, m)), append(keys, m.key)
 		}
 		if final {
 			break
@@ -546,12 +554,32 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 		copy(buf, buf[chunkSize:])
 		buf = buf[:len(buf)-chunkSize]
 	}
-	for _, f := range pending {
+	for i, f := range pending {
 		if f.KeyName == "" && len(names) > 0 {
 			f.KeyName = pairName(names, f.Kind)
 		}
+		if s.opts.Verify != nil {
+			f.Verified = s.verify(ctx, f, keys[i])
+		}
 		s.addFinding(f)
 	}
+}
+
+// verify asks Options.Verify about a key once per fingerprint.
+func (s *Scanner) verify(ctx context.Context, f Finding, k heldKey) string {
+	if f.KeyName == "" {
+		return "not checked: no key name found with it"
+	}
+	m := &s.verified
+	if s.vshare != nil {
+		m = s.vshare
+	}
+	if v, ok := m.Load(f.Fingerprint + "\x00" + f.KeyName); ok {
+		return v.(string)
+	}
+	v := s.opts.Verify(ctx, f.KeyName, k.signer)
+	m.Store(f.Fingerprint+"\x00"+f.KeyName, v)
+	return v
 }
 
 func (s *Scanner) finding(path string, base, line int, m Match) Finding {

@@ -3,13 +3,16 @@ package scan
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
@@ -17,6 +20,7 @@ import (
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/scan"
 	"github.com/waasctl/waasctl/internal/textsafe"
+	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // maxSideFile caps the ignore file and the baseline report.
@@ -27,6 +31,9 @@ type Options struct {
 	IO      *iostreams.IOStreams
 	Keyring func() (credentials.Store, error)
 	Output  func() cmdutil.OutputFormat
+
+	// Verify asks the API whether a found key authenticates; set by --verify.
+	Verify func(ctx context.Context, keyName string, key crypto.Signer) string
 
 	Paths      []string
 	Git        bool
@@ -45,6 +52,7 @@ type Options struct {
 // NewCmdScan returns `scan`.
 func NewCmdScan(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Keyring: f.Keyring, Output: func() cmdutil.OutputFormat { return f.Output }}
+	var verify bool
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...]",
 		Short: "Find leaked WaaS and CDP keys in folders, files and app packages (exit 3 on a find)",
@@ -77,6 +85,11 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 			if len(opts.Paths) == 0 {
 				opts.Paths = []string{"."}
 			}
+			if verify {
+				opts.Verify = func(ctx context.Context, keyName string, key crypto.Signer) string {
+					return verifyKey(ctx, f, keyName, key)
+				}
+			}
 			if opts.Git && opts.Staged {
 				return cmdutil.FlagErrorf("--git and --staged cannot be used together")
 			}
@@ -98,6 +111,7 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 	fl.StringVar(&opts.Baseline, "baseline", "", "Earlier report (-o json or jsonl) whose findings are not reported again")
 	fl.StringVar(&opts.SARIF, "sarif", "", "Also write a SARIF 2.1.0 report to `file` (\"-\": stdout instead of the usual output)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "List suppressed findings too (on stderr for the table; marked in JSON)")
+	fl.BoolVar(&verify, "verify", false, "Ask the API whether each found key still authenticates (one read-only GetPool of a random name per key; 404 means it does)")
 	fl.BoolVar(&opts.NoKeyring, "no-keyring", false, "Do not open the keyring to tell which findings are live keys")
 	fl.IntVar(&opts.Workers, "workers", 0, "Files scanned at once (default: one per CPU)")
 	fl.IntVar(&opts.MaxDepth, "max-archive-depth", scan.DefaultLimits.MaxArchiveDepth, "How deep nested archives are opened (a file inside an archive is at depth 1)")
@@ -122,6 +136,7 @@ type FindingRecord struct {
 	Slot        string `json:"slot,omitempty"`
 	NextStep    string `json:"nextStep,omitempty"`
 	Suppressed  string `json:"suppressed,omitempty"`
+	Verified    string `json:"verified,omitempty"`
 }
 
 // ErrorRecord says what part of the scan could not be completed.
@@ -143,7 +158,7 @@ func findingRecord(f scan.Finding) FindingRecord {
 		Type: "finding", Path: f.Path, Line: f.Line, Kind: f.Kind, KeyName: f.KeyName,
 		Fingerprint: f.Fingerprint, Redacted: f.Redacted, Encoding: f.Encoding,
 		Commit: f.Commit, Author: f.Author, Live: f.Live, Profile: f.Profile, Slot: f.Slot,
-		NextStep: nextStep(f), Suppressed: f.Suppressed,
+		NextStep: nextStep(f), Suppressed: f.Suppressed, Verified: f.Verified,
 	}
 }
 
@@ -172,7 +187,7 @@ func run(ctx context.Context, opts *Options) error {
 	limits := scan.DefaultLimits
 	limits.MaxArchiveDepth = opts.MaxDepth
 	sopts := scan.Options{Limits: limits, Workers: opts.Workers, OtherKeys: opts.OtherKeys, Stdin: opts.IO.In}
-	sopts.Git, sopts.Staged = opts.Git, opts.Staged
+	sopts.Git, sopts.Staged, sopts.Verify = opts.Git, opts.Staged, opts.Verify
 	if opts.GitIgnore {
 		sopts.Skip = scan.GitIgnored(ctx)
 	}
@@ -221,6 +236,30 @@ func run(ctx context.Context, opts *Options) error {
 		return cmdutil.SilentExit(cmdutil.ExitFailure)
 	}
 	return nil
+}
+
+// verifyKey asks WaaS about one key with a read that changes nothing: GetPool of a pool that
+// cannot exist. 404 means the request authenticated; 401 or 403 that the key is rejected.
+func verifyKey(ctx context.Context, f *cmdutil.Factory, keyName string, key crypto.Signer) string {
+	endpoint := f.Endpoint
+	if endpoint == "" {
+		endpoint = waas.DefaultEndpoint
+	}
+	c, err := cmdutil.ClientForKey(&credentials.APIKey{Name: keyName, Signer: key}, f.Profile, endpoint, f)
+	if err != nil {
+		return "not checked: " + textsafe.Message(err.Error())
+	}
+	_, err = c.GetPool(ctx, "pools/"+uuid.NewString())
+	var apiErr *waas.APIError
+	switch {
+	case err == nil:
+		return "authenticates"
+	case errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound:
+		return "authenticates"
+	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusUnauthorized || apiErr.HTTPStatus == http.StatusForbidden):
+		return "rejected"
+	}
+	return "unknown: " + textsafe.Message(err.Error())
 }
 
 // keyringSlots lists every profile's keys by fingerprint.
@@ -330,4 +369,5 @@ var columns = []cmdutil.Column[scan.Finding]{
 		return f.Profile + " " + f.Slot
 	}},
 	{Header: "COMMIT", Value: func(f scan.Finding) string { return f.Commit }},
+	{Header: "VERIFIED", Value: func(f scan.Finding) string { return f.Verified }},
 }
