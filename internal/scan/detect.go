@@ -138,35 +138,89 @@ func base64WordAnchors(words ...string) [][]byte {
 // enough to stay in the L2 cache, so the buffer is read from memory once, not once per anchor.
 const blockSize = 128 << 10
 
-// forEachHit calls fn for every occurrence of every anchor in data, block by block.
-func forEachHit(data []byte, anchors [][]byte, fn func(anchor, j int)) {
-	for b := 0; b < len(data); b += blockSize {
-		hasNUL := bytes.IndexByte(data[b:min(len(data), b+blockSize)], 0) >= 0
-		hasPct := bytes.IndexByte(data[b:min(len(data), b+blockSize)], '%') >= 0
-		for ai, a := range anchors {
-			if a[0] == 0 || a[1] == 0 {
-				if !hasNUL {
-					continue
-				}
-			} else if a[0] == '%' && !hasPct {
+// anchorGroup is the anchors that share a rare byte: one memchr pass finds them all.
+type anchorGroup struct {
+	rare    byte
+	nul     bool // searched only in blocks that hold a NUL byte (UTF-16 text)
+	members []groupMember
+}
+
+type groupMember struct {
+	anchor int // index into the anchors
+	pos    int // where the rare byte is in it
+}
+
+// groupAnchors groups anchors by the byte of each that is least frequent in source text.
+func groupAnchors(anchors [][]byte) []anchorGroup {
+	// From rare to common in source code and prose; a byte not listed is rarer than any.
+	const byFrequency = "QJZXKVWYUGBHFMPDCLNRSOIATE%98765432zqxjkvbpygfwmucldrhsnioate10=-\\"
+	rank := func(c byte) int { return strings.IndexByte(byFrequency, c) }
+	var groups []anchorGroup
+	for ai, a := range anchors {
+		nul := false
+		best := -1
+		for i := range a {
+			if a[i] == 0 {
+				nul = true
 				continue
 			}
-			end := min(len(data), b+blockSize+len(a)-1)
-			rare := rarePos[ai]
-			for i := b; i+len(a) <= end; {
-				// memchr on the anchor's rarest byte, then a compare: bytes.Index would
-				// memchr on its first byte, which in source text is often a common letter.
-				k := bytes.IndexByte(data[i+rare:end-len(a)+rare+1], a[rare])
+			if best < 0 || rank(a[i]) < rank(a[best]) {
+				best = i
+			}
+		}
+		// A byte almost as rare that another anchor's group uses already saves a pass.
+		for i := range a {
+			if a[i] != 0 && rank(a[i]) <= rank('F') {
+				for _, g := range groups {
+					if g.rare == a[i] && g.nul == nul {
+						best = i
+					}
+				}
+			}
+		}
+		g := -1
+		for gi := range groups {
+			if groups[gi].rare == a[best] && groups[gi].nul == nul {
+				g = gi
+			}
+		}
+		if g < 0 {
+			groups = append(groups, anchorGroup{rare: a[best], nul: nul})
+			g = len(groups) - 1
+		}
+		groups[g].members = append(groups[g].members, groupMember{anchor: ai, pos: best})
+	}
+	return groups
+}
+
+var textGroups = groupAnchors(textAnchors)
+
+// forEachHit calls fn for every occurrence of every anchor of groups (built from anchors) in
+// data, block by block.
+func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anchor, j int)) {
+	for b := 0; b < len(data); b += blockSize {
+		blockEnd := min(len(data), b+blockSize)
+		hasNUL := bytes.IndexByte(data[b:blockEnd], 0) >= 0
+		for _, g := range groups {
+			if g.nul && !hasNUL {
+				continue
+			}
+			// memchr on the group's rare byte, then a compare of each anchor: bytes.Index
+			// would memchr on each anchor's first byte, often a common letter in source text.
+			for i := b; i < blockEnd; {
+				k := bytes.IndexByte(data[i:blockEnd], g.rare)
 				if k < 0 {
 					break
 				}
-				j := i + k
-				if bytes.Equal(data[j:j+len(a)], a) {
-					fn(ai, j)
-					i = j + len(a)
-					continue
+				k += i
+				for _, m := range g.members {
+					a := anchors[m.anchor]
+					j := k - m.pos
+					if j >= 0 && j+len(a) <= len(data) && bytes.Equal(data[j:j+len(a)], a) {
+						fn(m.anchor, j)
+					}
 				}
-				i = j + 1
+				i = k + 1
 			}
 		}
 	}
@@ -189,32 +243,6 @@ const (
 var textAnchors = append([][]byte{anchorDashes, anchorPad, anchorPadURL, anchorPadURLLow,
 	anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, base64Anchors...)
 
-// rarePos is, for each anchor, the position of its byte least frequent in source text.
-var rarePos = func() []int {
-	// From rare to common in source code and prose (ASCII only; anything else is rarer).
-	const byFrequency = "QJZXKVWYUGBHF%MPDCq9876zLjNxRSTIOAEkv54w3y2bg1fm0p=duh-clnrsoiat \x00"
-	rank := func(c byte) int {
-		if c == 0 {
-			return 1 << 10 // NUL anchors are only searched in blocks that hold a NUL
-		}
-		if i := strings.IndexByte(byFrequency, c); i >= 0 {
-			return i
-		}
-		return -1
-	}
-	out := make([]int, len(textAnchors))
-	for ai, a := range textAnchors {
-		best := 0
-		for i := range a {
-			if rank(a[i]) < rank(a[best]) {
-				best = i
-			}
-		}
-		out[ai] = best
-	}
-	return out
-}()
-
 // scanBuffer finds the keys in data, which starts at offset base of the outermost buffer (for
 // a decoded layer, base is where the encoded text starts and every hit is reported there).
 func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
@@ -227,7 +255,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 	var runs [][2]int
 	utf16At := -1
 	pemDone := 0
-	forEachHit(data, textAnchors, func(a, j int) {
+	forEachHit(data, textAnchors, textGroups, func(a, j int) {
 		switch {
 		case a == aDashes:
 			if j >= pemDone {
@@ -550,14 +578,56 @@ func (d *detector) legacyNameAt(data []byte, j int, at func(int) int) {
 	d.names = append(d.names, nameHit{off: at(lo + m[0]), name: name, legacy: true})
 }
 
-// bareIDRE finds a CDP key id: a UUID written as the value of an id-like field or variable.
-var bareIDRE = regexp.MustCompile(`(?i)(?:key_?id|keyname|key_name|"id"|'id'|\bid|\bname)["']?\s*[:=]\s*["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b`)
-
+// bareIDsNear finds CDP key ids near a key: UUIDs written as the value of an id-like field or
+// variable (CDP_API_KEY_ID=..., "id": "...", keyName: ...). It looks at each '-' rather than
+// running a regular expression over the window: this runs for every key found.
 func (d *detector) bareIDsNear(data []byte, start, end int, at func(int) int) {
 	lo, hi := max(0, start-4096), min(len(data), end+4096)
-	for _, m := range bareIDRE.FindAllSubmatchIndex(data[lo:hi], -1) {
-		d.names = append(d.names, nameHit{off: at(lo + m[2]), name: string(data[lo+m[2] : lo+m[3]])})
+	for i := lo; i < hi; {
+		k := bytes.IndexByte(data[i:hi], '-')
+		if k < 0 {
+			return
+		}
+		dash := i + k
+		i = dash + 1
+		u := dash - 8
+		if u < 0 || u+36 > len(data) || !isUUID(data[u:u+36]) || (u+36 < len(data) && isHex(data[u+36])) || (u > 0 && isHex(data[u-1])) {
+			continue
+		}
+		i = u + 36
+		if idLike(data[max(0, u-32):u]) {
+			d.names = append(d.names, nameHit{off: at(u), name: string(data[u : u+36])})
+		}
 	}
+}
+
+func isUUID(b []byte) bool {
+	for i, c := range b {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// idLike reports whether the text before a UUID makes it a key id: it ends with a name such as
+// id, key_id, keyName or name, then quotes, spaces, ':' or '='.
+func idLike(before []byte) bool {
+	t := bytes.TrimRight(before, " \t\"':=")
+	if len(t) == len(before) {
+		return false // no separator: "organizations/<uuid>" or part of a word
+	}
+	t = bytes.ToLower(t)
+	for _, suffix := range []string{"id", "name"} {
+		if bytes.HasSuffix(t, []byte(suffix)) {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- decoding helpers ----

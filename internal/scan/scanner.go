@@ -341,7 +341,9 @@ func (e errArchiveLimit) Error() string { return e.msg }
 // scanStream scans r, whatever it holds: an archive (by its content, not its name), gzip, or
 // text. depth is the archive depth of r itself.
 func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, depth int, b *archiveBudget) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	head, _ := br.Peek(512)
 	switch {
 	case isGzip(head):
@@ -507,13 +509,22 @@ func escapeName(name string) string {
 	return strings.ReplaceAll(q, "!", `\x21`)
 }
 
+// chunkPool holds the chunk buffers, one per worker in use: allocating (and zeroing) 4 MiB
+// for each of thousands of small files would cost more than scanning them.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize+chunkOverlap); return &b }}
+
+// readerPool holds the bufio.Readers that sniff each file's first bytes.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
 // scanText scans r as text, chunk by chunk.
 func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 	s.files.Add(1)
 	if s.opts.Progress != nil {
 		s.opts.Progress(s.files.Load())
 	}
-	buf := make([]byte, 0, chunkSize+chunkOverlap)
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	buf := (*bp)[:0]
 	base, line := 0, 1 // offset and line of buf[0] in the file
 	var names []string
 	var pending []Finding // findings without a name yet
