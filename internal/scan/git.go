@@ -202,6 +202,7 @@ func (s *Scanner) scanBlobs(ctx context.Context, dir string, blobs []blobRef, pa
 		path := pathOf(b)
 		sub := New(s.opts)
 		sub.vshare = &s.verified
+		sub.mem = s.mem
 		blob := io.LimitReader(br, size)
 		sub.scanStream(ctx, path, blob, 0, &archiveBudget{})
 		// Whatever the scan left unread of the blob (an archive past a cap).

@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
@@ -60,6 +62,8 @@ type Limits struct {
 	MaxArchiveDepth int
 	// MaxBuffered is the largest nested zip member held in memory (a zip needs random access).
 	MaxBuffered int64
+	// MaxBufferedTotal is what all nested zips held at once, by every worker, may take.
+	MaxBufferedTotal int64
 	// MaxArchiveBytes is how many decompressed bytes one outermost archive may yield.
 	MaxArchiveBytes int64
 	// MaxRatio is the largest decompressed-to-compressed ratio a member may have once it is
@@ -68,7 +72,7 @@ type Limits struct {
 }
 
 // DefaultLimits are the documented defaults (docs/scan.md).
-var DefaultLimits = Limits{MaxArchiveDepth: 4, MaxBuffered: 32 << 20, MaxArchiveBytes: 4 << 30, MaxRatio: 200}
+var DefaultLimits = Limits{MaxArchiveDepth: 4, MaxBuffered: 32 << 20, MaxBufferedTotal: 96 << 20, MaxArchiveBytes: 4 << 30, MaxRatio: 200}
 
 // Chunking of plain files: a file is scanned chunkSize bytes at a time, each chunk extended by
 // chunkOverlap bytes of the next so that a key across a chunk boundary is seen whole.
@@ -100,10 +104,10 @@ type Options struct {
 	Staged bool
 }
 
-// MemoryBound is the most a scan holds in buffers, for the docs and --help: each worker holds
-// one chunk of a plain file, and up to MaxArchiveDepth nested zips of MaxBuffered bytes.
+// MemoryBound is the most a scan holds in buffers, for the docs: each worker holds one chunk of
+// a plain file, and all workers together at most MaxBufferedTotal of nested zips.
 func (o Options) MemoryBound() int64 {
-	return int64(o.workers()) * (chunkSize + chunkOverlap + int64(o.Limits.MaxArchiveDepth)*o.Limits.MaxBuffered)
+	return int64(o.workers())*(chunkSize+chunkOverlap) + o.Limits.MaxBufferedTotal
 }
 
 func (o Options) workers() int {
@@ -124,7 +128,8 @@ type Result struct {
 // Scanner scans paths for keys. A Scanner is used for one scan.
 type Scanner struct {
 	opts     Options
-	verified sync.Map // fingerprint -> result, shared with sub-scanners
+	mem      *semaphore.Weighted // bytes of nested zips held in memory, all workers together
+	verified sync.Map            // fingerprint -> result, shared with sub-scanners
 	vshare   *sync.Map
 	mu       sync.Mutex
 	res      Result
@@ -137,7 +142,7 @@ func New(opts Options) *Scanner {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
-	return &Scanner{opts: opts}
+	return &Scanner{opts: opts, mem: semaphore.NewWeighted(opts.Limits.MaxBufferedTotal)}
 }
 
 func (s *Scanner) addFinding(f Finding) {
@@ -331,7 +336,10 @@ func isTar(b []byte) bool {
 }
 
 // archiveBudget counts the decompressed bytes one outermost archive has yielded.
-type archiveBudget struct{ used int64 }
+type archiveBudget struct {
+	used int64 // decompressed bytes read
+	held int64 // bytes of nested zips held in memory by this worker
+}
 
 // errArchiveLimit ends the scan of one archive.
 type errArchiveLimit struct{ msg string }
@@ -364,11 +372,28 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
 			return
 		}
+		// Room for the largest nested zip is taken first, the unused part given back after
+		// reading. A worker that holds none waits for room; one that holds some already (a
+		// zip in a zip) must not wait, or two such workers could wait on each other.
+		want := s.opts.Limits.MaxBuffered
+		if b.held == 0 {
+			if err := s.mem.Acquire(ctx, want); err != nil {
+				s.addError(path, err)
+				return
+			}
+		} else if !s.mem.TryAcquire(want) {
+			s.addError(path, fmt.Errorf("nested zip not opened: the %s for archives in memory is in use (try --workers 1)", fsutil.FormatSize(s.opts.Limits.MaxBufferedTotal)))
+			return
+		}
 		data, err := fsutil.ReadAll(br, "nested zip", s.opts.Limits.MaxBuffered)
 		if err != nil {
+			s.mem.Release(want)
 			s.addError(path, err)
 			return
 		}
+		s.mem.Release(want - int64(len(data)))
+		b.held += int64(len(data))
+		defer func() { b.held -= int64(len(data)); s.mem.Release(int64(len(data))) }()
 		s.bytes.Add(int64(len(data)))
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {

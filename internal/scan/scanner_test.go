@@ -183,3 +183,28 @@ func TestAllowCommentSuppresses(t *testing.T) {
 		t.Fatalf("%+v", res.Findings)
 	}
 }
+
+func TestNestedZipsShareOneMemoryBudget(t *testing.T) {
+	dir := t.TempDir()
+	k := newP256(t)
+	inner := zipOf(t, member{"key.json", []byte(keyFileJSON(testName, k.sec1))})
+	write(t, filepath.Join(dir, "outer.zip"), zipOf(t, member{"a.zip", zipOf(t, member{"b.zip", inner})}, member{"c.json", []byte(k.sec1)}))
+	lim := DefaultLimits
+	lim.MaxBuffered, lim.MaxBufferedTotal = 1<<20, 1<<20 // room for one nested zip at a time
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(wd)
+	res := New(Options{Limits: lim}).Scan(context.Background(), []string{"outer.zip"})
+	if got := paths(res.Findings); len(got) != 1 || got[0] != "outer.zip!c.json" {
+		t.Fatalf("findings %v", got)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].Path != "outer.zip!a.zip!b.zip" || !strings.Contains(res.Errors[0].Reason, "nested zip not opened: the 1 MiB for archives in memory is in use") {
+		t.Fatalf("errors %+v", res.Errors)
+	}
+	// With room for two, both levels open.
+	lim.MaxBufferedTotal = 2 << 20
+	res = New(Options{Limits: lim}).Scan(context.Background(), []string{"outer.zip"})
+	if len(res.Findings) != 2 || len(res.Errors) != 0 {
+		t.Fatalf("%+v", res)
+	}
+}
