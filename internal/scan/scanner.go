@@ -290,7 +290,12 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 	if err != nil {
 		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
 		if errors.Is(err, fsutil.ErrSymlink) {
-			f, err = fsutil.Open(ctx, path)
+			if f, err = fsutil.Open(ctx, path); err == nil {
+				if info, serr := f.Stat(); serr != nil || !info.Mode().IsRegular() {
+					f.Close()
+					f, err = nil, errors.New("not a regular file; not read")
+				}
+			}
 		}
 		if err != nil {
 			s.addError(path, err)
@@ -298,31 +303,18 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 		}
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		s.addError(path, err)
-		return
-	}
-	if !info.Mode().IsRegular() {
-		s.addError(path, errors.New("not a regular file; not read"))
-		return
-	}
-	var head [4]byte
-	if n, _ := f.ReadAt(head[:], 0); n == 4 && isZip(head[:]) {
-		// A zip on disk is read in place: random access without holding it in memory.
-		zr, err := zip.NewReader(f, info.Size())
-		if err != nil {
-			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
-			return
-		}
-		s.files.Add(1)
-		b := &archiveBudget{}
-		if err := s.scanZip(ctx, path, zr, 1, b); err != nil {
-			s.addError(path, err)
-		}
-		return
-	}
 	s.scanStream(ctx, path, f, 0, &archiveBudget{})
+}
+
+// isFile reports whether r is a regular file, which a zip can be read from in place (stdin
+// may be a pipe).
+func isFile(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode().IsRegular()
 }
 
 func isZip(b []byte) bool {
@@ -365,6 +357,24 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		s.scanStream(ctx, path, lr, depth, b) // gzip is a layer, not an archive level
 		if lr.err != nil {
 			s.addError(path, lr.err)
+		}
+		return
+	case isZip(head) && depth == 0 && isFile(r):
+		// A zip on disk is read in place: random access without holding it in memory.
+		f := r.(*os.File)
+		info, err := f.Stat()
+		if err != nil {
+			s.addError(path, err)
+			return
+		}
+		zr, err := zip.NewReader(f, info.Size())
+		if err != nil {
+			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
+			return
+		}
+		s.files.Add(1)
+		if err := s.scanZip(ctx, path, zr, 1, b); err != nil {
+			s.addError(path, err)
 		}
 		return
 	case isZip(head):

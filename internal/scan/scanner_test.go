@@ -208,3 +208,17 @@ func TestNestedZipsShareOneMemoryBudget(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+func TestScanReadsAZipFromAPipe(t *testing.T) {
+	k := newP256(t)
+	z := zipOf(t, member{"k.json", []byte(keyFileJSON(testName, k.sec1))})
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.Write(z); w.Close() }()
+	res := New(Options{Stdin: r}).Scan(context.Background(), []string{"-"})
+	if len(res.Findings) != 1 || res.Findings[0].Path != "-!k.json" || len(res.Errors) != 0 {
+		t.Fatalf("%+v", res)
+	}
+}
