@@ -204,7 +204,9 @@ func (s *Scanner) scanBlobs(ctx context.Context, dir string, blobs []blobRef, pa
 		sub.vshare = &s.verified
 		sub.mem = s.mem
 		blob := io.LimitReader(br, size)
-		sub.scanStream(ctx, path, blob, 0, &archiveBudget{})
+		pkg := &archiveBudget{}
+		sub.scanStream(ctx, path, blob, 0, pkg)
+		sub.flushPackage(ctx, pkg)
 		// Whatever the scan left unread of the blob (an archive past a cap).
 		if _, err := io.Copy(io.Discard, blob); err != nil {
 			s.addError(dir, fmt.Errorf("git cat-file ended early: %w", err))

@@ -187,7 +187,9 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 		}
 		if root == "-" {
 			if s.opts.Stdin != nil {
-				s.scanStream(ctx, "-", s.opts.Stdin, 0, &archiveBudget{})
+				b := &archiveBudget{}
+				s.scanStream(ctx, "-", s.opts.Stdin, 0, b)
+				s.flushPackage(ctx, b)
 			}
 			continue
 		}
@@ -303,7 +305,9 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 		}
 	}
 	defer f.Close()
-	s.scanStream(ctx, path, f, 0, &archiveBudget{})
+	b := &archiveBudget{}
+	s.scanStream(ctx, path, f, 0, b)
+	s.flushPackage(ctx, b)
 }
 
 // isFile reports whether r is a regular file, which a zip can be read from in place (stdin
@@ -331,6 +335,12 @@ func isTar(b []byte) bool {
 type archiveBudget struct {
 	used int64 // decompressed bytes read
 	held int64 // bytes of nested zips held in memory by this worker
+
+	// A key in one member of a package and its name in another (an app's bundled key and its
+	// config) are paired once the whole outermost archive has been read.
+	names   []string
+	unnamed []Finding
+	keys    []heldKey
 }
 
 // errArchiveLimit ends the scan of one archive.
@@ -408,7 +418,7 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			// Not a zip after all (a text file that starts "PK"): scan it as text.
-			s.scanText(ctx, path, bytes.NewReader(data))
+			s.scanText(ctx, path, bytes.NewReader(data), depth, b)
 			return
 		}
 		s.files.Add(1)
@@ -427,7 +437,7 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		}
 		return
 	}
-	s.scanText(ctx, path, br)
+	s.scanText(ctx, path, br, depth, b)
 }
 
 func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, depth int, b *archiveBudget) error {
@@ -552,7 +562,7 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize+chunkOve
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // scanText scans r as text, chunk by chunk.
-func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
+func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth int, b *archiveBudget) {
 	s.files.Add(1)
 	if s.opts.Progress != nil {
 		s.opts.Progress(s.files.Load())
@@ -600,15 +610,39 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader) {
 		copy(buf, buf[chunkSize:])
 		buf = buf[:len(buf)-chunkSize]
 	}
+	if depth > 0 {
+		b.names = appendNew(b.names, names...)
+	}
 	for i, f := range pending {
 		if f.KeyName == "" && len(names) > 0 {
 			f.KeyName = pairName(names, f.Kind)
 		}
-		if s.opts.Verify != nil {
-			f.Verified = s.verify(ctx, f, keys[i])
+		if f.KeyName == "" && depth > 0 {
+			b.unnamed, b.keys = append(b.unnamed, f), append(b.keys, keys[i])
+			continue
 		}
-		s.addFinding(f)
+		s.report(ctx, f, keys[i])
 	}
+}
+
+// report records a finding, verified first when asked.
+func (s *Scanner) report(ctx context.Context, f Finding, k heldKey) {
+	if s.opts.Verify != nil {
+		f.Verified = s.verify(ctx, f, k)
+	}
+	s.addFinding(f)
+}
+
+// flushPackage reports the keys of an outermost archive that had no name in their own member,
+// paired with a name from any other member.
+func (s *Scanner) flushPackage(ctx context.Context, b *archiveBudget) {
+	for i, f := range b.unnamed {
+		if len(b.names) > 0 {
+			f.KeyName = pairName(b.names, f.Kind)
+		}
+		s.report(ctx, f, b.keys[i])
+	}
+	b.unnamed, b.keys, b.names = nil, nil, nil
 }
 
 // verify asks Options.Verify about a key once per fingerprint.

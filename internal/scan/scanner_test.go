@@ -222,3 +222,15 @@ func TestScanReadsAZipFromAPipe(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+func TestAKeyIsPairedWithANameElsewhereInItsPackage(t *testing.T) {
+	dir := t.TempDir()
+	e := newEd(t)
+	apk := zipOf(t, member{"res/values/strings.xml", []byte(`<string name="cdp_key_name">` + testName + `</string>`)},
+		member{"assets/secret.txt", []byte("CDP_API_KEY_SECRET=" + e.b64 + "\n")})
+	write(t, filepath.Join(dir, "app.apk"), apk)
+	res := scanIn(t, dir, "app.apk")
+	if len(res.Findings) != 1 || res.Findings[0].KeyName != testName || res.Findings[0].Path != "app.apk!assets/secret.txt" {
+		t.Fatalf("%+v", res.Findings)
+	}
+}

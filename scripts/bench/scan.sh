@@ -33,18 +33,18 @@ find corpus -type f -print0 | xargs -0 cat >/dev/null
 best=
 for _ in $(seq "$RUNS"); do
 	/usr/bin/time -f '%e %M %U %S' -o "$tmp/w.time" "$tmp/waasctl" scan --no-keyring -o jsonl corpus >"$tmp/w.jsonl" 2>/dev/null || true
-	read -r wall rss user sys <"$tmp/w.time"
+	read -r wall rss user sys < <(tail -n 1 "$tmp/w.time") # GNU time first notes a non-zero exit
 	if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; wrss=$rss; wcpu=$(awk "BEGIN{print $user+$sys}"); fi
 done
 /usr/bin/time -f '%e %M %U %S' -o "$tmp/g.time" "$GITLEAKS" dir --max-archive-depth 4 --no-banner --exit-code 0 -f json -r "$tmp/g.json" corpus >/dev/null 2>&1 || true
-read -r gwall grss guser gsys <"$tmp/g.time"
+read -r gwall grss guser gsys < <(tail -n 1 "$tmp/g.time")
 gcpu=$(awk "BEGIN{print $guser+$gsys}")
 
 "$tmp/scan-corpus" score -truth "$tmp/truth.json" -waasctl "$tmp/w.jsonl" >"$tmp/w.score"
 "$tmp/scan-corpus" score -truth "$tmp/truth.json" -gitleaks "$tmp/g.json" >"$tmp/g.score"
 load=$(cut -d' ' -f1 /proc/loadavg)
 
-mbps() { awk "BEGIN{printf \"%.0f\", $bytes/1e6/$1}"; }
+mbps() { awk "BEGIN{printf \"%.1f\", $bytes/1e6/$1}"; }
 field() { jq -r "$2" "$1"; }
 echo "Corpus: $((bytes / 1000000)) MB, $(field "$tmp/w.score" .planted) keys planted, $(field "$tmp/w.score" .decoys) decoys; $(nproc) CPUs, load average $load at the end"
 echo
