@@ -258,6 +258,7 @@ func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- string) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		p = asGiven(root, p)
 		if err != nil {
 			s.addError(p, err)
 			return nil
@@ -285,6 +286,20 @@ func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- string) {
 	if err != nil && ctx.Err() == nil {
 		s.addError(root, err)
 	}
+}
+
+// asGiven spells a path found under root with root exactly as the user typed it, as grep -r
+// does: WalkDir cleans it ("./src" becomes "src", "." disappears).
+func asGiven(root, p string) string {
+	clean := filepath.Clean(root)
+	rel, err := filepath.Rel(clean, p)
+	if err != nil || rel == "." {
+		return root
+	}
+	if strings.HasSuffix(root, string(filepath.Separator)) {
+		return root + rel
+	}
+	return root + string(filepath.Separator) + rel
 }
 
 func (s *Scanner) scanFile(ctx context.Context, path string) {

@@ -141,7 +141,7 @@ func TestScanStopsAtLimitsAndCarriesOn(t *testing.T) {
 	write(t, filepath.Join(dir, "bomb.zip"), bomb)
 	write(t, filepath.Join(dir, "z.env"), keyFile)
 	res := scanIn(t, dir, ".")
-	if got := paths(res.Findings); len(got) != 1 || got[0] != "z.env" {
+	if got := paths(res.Findings); len(got) != 1 || got[0] != "./z.env" {
 		t.Fatalf("findings %v", got)
 	}
 	var reasons []string
@@ -149,8 +149,8 @@ func TestScanStopsAtLimitsAndCarriesOn(t *testing.T) {
 		reasons = append(reasons, e.Path+": "+e.Reason)
 	}
 	all := strings.Join(reasons, "\n")
-	if !strings.Contains(all, "bomb.zip: member bomb.zip!zeros expands more than 200:1") ||
-		!strings.Contains(all, "deep10.zip!n.zip!n.zip!n.zip!n.zip: archive nested deeper than 4 levels") {
+	if !strings.Contains(all, "./bomb.zip: member ./bomb.zip!zeros expands more than 200:1") ||
+		!strings.Contains(all, "./deep10.zip!n.zip!n.zip!n.zip!n.zip: archive nested deeper than 4 levels") {
 		t.Fatalf("errors:\n%s", all)
 	}
 }
@@ -232,5 +232,16 @@ func TestAKeyIsPairedWithANameElsewhereInItsPackage(t *testing.T) {
 	res := scanIn(t, dir, "app.apk")
 	if len(res.Findings) != 1 || res.Findings[0].KeyName != testName || res.Findings[0].Path != "app.apk!assets/secret.txt" {
 		t.Fatalf("%+v", res.Findings)
+	}
+}
+
+func TestPathsStartWithThePathAsGiven(t *testing.T) {
+	dir := t.TempDir()
+	k := newP256(t)
+	write(t, filepath.Join(dir, "corpus/app0/.env"), []byte(k.sec1))
+	for arg, want := range map[string]string{"corpus": "corpus/app0/.env", "./corpus": "./corpus/app0/.env", "corpus/": "corpus/app0/.env", ".": "./corpus/app0/.env", "corpus/app0/.env": "corpus/app0/.env"} {
+		if got := paths(scanIn(t, dir, arg).Findings); len(got) != 1 || got[0] != want {
+			t.Errorf("scan %s: %v, want %s", arg, got, want)
+		}
 	}
 }
