@@ -336,18 +336,16 @@ func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.Sc
 }
 
 func writeRecords(w io.Writer, format cmdutil.OutputFormat, recs []any) error {
+	// Author addresses keep their <>: the output is not for an HTML page.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	if format == cmdutil.OutputJSON {
 		if recs == nil {
 			recs = []any{}
 		}
-		data, err := json.MarshalIndent(recs, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(data, '\n'))
-		return err
+		enc.SetIndent("", "  ")
+		return enc.Encode(recs)
 	}
-	enc := json.NewEncoder(w)
 	for _, r := range recs {
 		if err := enc.Encode(r); err != nil {
 			return err
