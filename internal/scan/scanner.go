@@ -303,7 +303,7 @@ func asGiven(root, p string) string {
 }
 
 func (s *Scanner) scanFile(ctx context.Context, path string) {
-	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
+	f, err := openNoFollow(path)
 	if err != nil {
 		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
 		if errors.Is(err, fsutil.ErrSymlink) {
