@@ -19,6 +19,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
 	"net/url"
@@ -440,14 +442,28 @@ func pemBodyDER(body []byte, quote byte) []byte {
 	return decodeBase64Loose([]byte(b.String()))
 }
 
-// parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA).
+// parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
+// embedded public key is not the one its private scalar gives is refused, as an Ed25519
+// secret with the wrong public half is: crypto/x509 derives the public key and ignores the
+// stored one, so a key with a damaged scalar would otherwise parse.
 func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k, true
+		return k, storedPublicMatches(der, k)
 	}
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		if s, ok := k.(crypto.Signer); ok {
-			return s, true
+		switch k := k.(type) {
+		case *ecdsa.PrivateKey:
+			var p8 struct {
+				Version    int
+				Algo       pkix.AlgorithmIdentifier
+				PrivateKey []byte
+			}
+			if _, err := asn1.Unmarshal(der, &p8); err != nil {
+				return nil, false
+			}
+			return k, storedPublicMatches(p8.PrivateKey, k)
+		case crypto.Signer:
+			return k, true
 		}
 		return nil, false
 	}
@@ -455,6 +471,30 @@ func parseDER(der []byte) (crypto.Signer, bool) {
 		return k, true
 	}
 	return nil, false
+}
+
+// sec1Key mirrors RFC 5915 to read the public key a SEC1 key stores.
+type sec1Key struct {
+	Version       int
+	PrivateKey    []byte
+	NamedCurveOID asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	PublicKey     asn1.BitString        `asn1:"optional,explicit,tag:1"`
+}
+
+// storedPublicMatches reports whether the public key stored in a SEC1 key, if any, is k's.
+func storedPublicMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
+	var raw sec1Key
+	if _, err := asn1.Unmarshal(sec1, &raw); err != nil {
+		return false
+	}
+	if len(raw.PublicKey.Bytes) == 0 {
+		return true // optional, and absent
+	}
+	want, err := k.PublicKey.Bytes()
+	if err != nil {
+		return false
+	}
+	return bytes.Equal(raw.PublicKey.Bytes, want)
 }
 
 func redactPEM(label string) string {

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -189,21 +190,30 @@ func TestDetectReportsNoDecoy(t *testing.T) {
 	rsaPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	p384DER, _ := x509.MarshalECPrivateKey(p384)
+	flipped, _ := pem.Decode([]byte(k.sec1))
+	flippedDER := append([]byte{}, flipped.Bytes...)
+	flippedDER[10] ^= 1 // inside the private scalar: it still parses, but the stored public key is not its own
+	p8Block, _ := pem.Decode([]byte(k.pkcs8))
+	p8DER := append([]byte{}, p8Block.Bytes...)
+	scalarAt := bytes.Index(p8DER, flipped.Bytes[7:39])
+	p8DER[scalarAt+3] ^= 1
 	decoys := map[string]string{
-		"placeholder":        `{"name": "` + testName + `", "privateKey": "-----BEGIN EC PRIVATE KEY-----\nmy-private-key\n-----END EC PRIVATE KEY-----\n"}`,
-		"elided":             "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB...\n-----END EC PRIVATE KEY-----\n",
-		"public key":         string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
-		"truncated":          truncated,
-		"no end line":        k.sec1[:len(k.sec1)-27],
-		"ed25519 mismatched": "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(mismatched),
-		"ed25519 spliced":    "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(spliced),
-		"ed25519 seed only":  "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(raw[:32]),
-		"random 64 bytes":    "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(rnd),
-		"ed25519 no context": "value = " + e.b64,
-		"rsa":                rsaPEM,
-		"p384":               string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: p384DER})),
-		"markdown rules":     "-----\n-----BEGIN-----\n----- END -----\n" + filler,
-		"template":           "COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\n<your key>\\n-----END EC PRIVATE KEY-----\"",
+		"pkcs8 scalar damaged": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8DER})),
+		"sec1 scalar damaged":  string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: flippedDER})),
+		"placeholder":          `{"name": "` + testName + `", "privateKey": "-----BEGIN EC PRIVATE KEY-----\nmy-private-key\n-----END EC PRIVATE KEY-----\n"}`,
+		"elided":               "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB...\n-----END EC PRIVATE KEY-----\n",
+		"public key":           string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
+		"truncated":            truncated,
+		"no end line":          k.sec1[:len(k.sec1)-27],
+		"ed25519 mismatched":   "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(mismatched),
+		"ed25519 spliced":      "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(spliced),
+		"ed25519 seed only":    "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(raw[:32]),
+		"random 64 bytes":      "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(rnd),
+		"ed25519 no context":   "value = " + e.b64,
+		"rsa":                  rsaPEM,
+		"p384":                 string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: p384DER})),
+		"markdown rules":       "-----\n-----BEGIN-----\n----- END -----\n" + filler,
+		"template":             "COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\n<your key>\\n-----END EC PRIVATE KEY-----\"",
 	}
 	for name, text := range decoys {
 		t.Run(name, func(t *testing.T) {

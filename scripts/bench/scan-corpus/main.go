@@ -361,6 +361,13 @@ var decoys = []struct {
 	{"template-dotenv", func(k keyText) string {
 		return "COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\n<paste your key here>\\n-----END EC PRIVATE KEY-----\\n\""
 	}},
+	{"scalar-damaged", func(k keyText) string {
+		// Parses (any scalar is a key) but the public key it stores is not the scalar's.
+		blk, _ := pem.Decode([]byte(k.sec1))
+		b := append([]byte{}, blk.Bytes...)
+		b[10] ^= 1
+		return string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: b}))
+	}},
 	{"corrupted-scalar", func(k keyText) string {
 		// A valid-looking PEM whose DER has its length fields broken: it cannot parse.
 		blk, _ := pem.Decode([]byte(k.sec1))
