@@ -96,8 +96,8 @@ var (
 	anchorAPIKeys   = []byte("apiKeys")
 	anchorUTF16LE   = []byte("-\x00-\x00-\x00-\x00-\x00")
 	anchorUTF16BE   = []byte("\x00-\x00-\x00-\x00-\x00-")
-	anchorUTF16PadL = []byte("=\x00=\x00\"\x00")
-	anchorUTF16PadB = []byte("\x00=\x00=\x00\"")
+	anchorUTF16PadL = []byte("=\x00=\x00")
+	anchorUTF16PadB = []byte("\x00=\x00=")
 	// base64Anchors find base64-wrapped text holding a key: the base64 forms, at each of the
 	// three alignments, of a PEM's dashes and of the words a key file or .env file holds.
 	base64Anchors = base64WordAnchors("-----", "LS0tLS", "rivateKey", "ECRET")
@@ -256,6 +256,11 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 	}
 	var runs [][2]int
 	utf16At := -1
+	if depth < maxDecodeDepth && len(data) >= 2 && (data[0] == 0xff && data[1] == 0xfe || data[0] == 0xfe && data[1] == 0xff) {
+		// UTF-16 with a byte order mark: decoded whole, whatever it holds.
+		utf16At = 0
+		d.scanBuffer(decodeUTF16(data[2:], data[0] == 0xfe), depth+1, joinLayer(layer, "utf16"), at(0))
+	}
 	pemDone := 0
 	forEachHit(data, textAnchors, textGroups, func(a, j int) {
 		switch {
@@ -383,6 +388,10 @@ func pemBodyDER(body []byte, quote byte) []byte {
 			s = u
 		}
 	}
+	if strings.Contains(s, "&#") {
+		// XML and HTML character references for the line breaks (Android resources, plists).
+		s = xmlBreaks.Replace(s)
+	}
 	if quote != 0 {
 		// Keep only what is inside quotes: the body starts inside one.
 		var b strings.Builder
@@ -429,6 +438,10 @@ func pemBodyDER(body []byte, quote byte) []byte {
 				i = k
 				continue
 			}
+			if k < len(s) && (s[k] == '\n' || s[k] == '\r') {
+				i = k - 1 // a line continuation (.properties, shell, C macros): the break follows
+				continue
+			}
 			return nil
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'':
 			// '"' and '\'': a YAML or TOML line that quotes each piece.
@@ -441,6 +454,8 @@ func pemBodyDER(body []byte, quote byte) []byte {
 	// PEM headers of an encrypted key ("Proc-Type: 4,ENCRYPTED") fail above on ':'.
 	return decodeBase64Loose([]byte(b.String()))
 }
+
+var xmlBreaks = strings.NewReplacer("&#10;", "\n", "&#13;", "\n", "&#xA;", "\n", "&#xa;", "\n", "&#xD;", "\n", "&#xd;", "\n", "&#x0A;", "\n", "&#x0a;", "\n")
 
 // parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
 // embedded public key is not the one its private scalar gives is refused, as an Ed25519

@@ -141,6 +141,10 @@ func TestDetectFindsEveryEncoding(t *testing.T) {
 		{"ed25519 url encoded", "cdp_secret=" + url.QueryEscape(e.b64), e.fp, KindCDPEd25519, ""},
 		{"ed25519 base64 of key file", base64.StdEncoding.EncodeToString([]byte(edJSON)), e.fp, KindCDPEd25519, testKeyID},
 		{"ed25519 utf16", utf16LE("apiKeySecret = \""+e.b64+"\"", true), e.fp, KindCDPEd25519, ""},
+		{"properties line continuations", "cdp.key=" + strings.ReplaceAll(strings.TrimSpace(k.sec1), "\n", "\\n\\\n    ") + "\n", k.fp, KindWaaSP256, ""},
+		{"xml character references", "<string name=\"cdp_key\">" + strings.ReplaceAll(k.sec1, "\n", "&#10;") + "</string>", k.fp, KindWaaSP256, ""},
+		{"ed25519 utf16 dotenv, no quotes", utf16LE("CDP_API_KEY_SECRET="+e.b64+"\r\n", true), e.fp, KindCDPEd25519, ""},
+		{"ed25519 utf16be", utf16BE("CDP_API_KEY_ID=" + testKeyID + "\nCDP_API_KEY_SECRET=" + e.b64 + "\n"), e.fp, KindCDPEd25519, testKeyID},
 		{"ed25519 pkcs8 near cdp", "# cdp key\n" + e.pkcs8, e.fp, KindCDPEd25519, ""},
 	}
 	for _, c := range cases {
