@@ -576,7 +576,7 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 
 // cdpContext holds the words that make a 64-byte Ed25519 secret a CDP key rather than any
 // Ed25519 key: the variable names and JSON fields CDP's SDKs and key files use.
-var cdpContext = []string{"cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "keysecret", "key_secret", "walletsecret"}
+var cdpContext = []string{"cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "secret"}
 
 var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
