@@ -204,7 +204,7 @@ func (s *Scanner) scanBlobs(ctx context.Context, dir string, blobs []blobRef, pa
 		sub.vshare = &s.verified
 		sub.mem = s.mem
 		blob := io.LimitReader(br, size)
-		pkg := &archiveBudget{}
+		pkg := newBudget()
 		sub.scanStream(ctx, path, blob, 0, pkg)
 		sub.flushPackage(ctx, pkg)
 		// Whatever the scan left unread of the blob (an archive past a cap).

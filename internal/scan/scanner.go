@@ -104,10 +104,11 @@ type Options struct {
 	Staged bool
 }
 
-// MemoryBound is the most a scan holds in buffers, for the docs: each worker holds one chunk of
-// a plain file, and all workers together at most MaxBufferedTotal of nested zips.
+// MemoryBound is the most a scan holds in buffers, for the docs: each worker, and each
+// goroutine scanning a member of a zip on disk (as many again), holds one chunk of text, and
+// all of them together at most MaxBufferedTotal of nested zips.
 func (o Options) MemoryBound() int64 {
-	return int64(o.workers())*(chunkSize+chunkOverlap) + o.Limits.MaxBufferedTotal
+	return 2*int64(o.workers())*(chunkSize+chunkOverlap) + o.Limits.MaxBufferedTotal
 }
 
 func (o Options) workers() int {
@@ -127,14 +128,16 @@ type Result struct {
 
 // Scanner scans paths for keys. A Scanner is used for one scan.
 type Scanner struct {
-	opts     Options
-	mem      *semaphore.Weighted // bytes of nested zips held in memory, all workers together
-	verified sync.Map            // fingerprint -> result, shared with sub-scanners
-	vshare   *sync.Map
-	mu       sync.Mutex
-	res      Result
-	bytes    atomic.Int64
-	files    atomic.Int64
+	opts Options
+	mem  *semaphore.Weighted // bytes of nested zips held in memory, all workers together
+	// memberSlots bounds the goroutines scanning members of zips on disk besides the workers.
+	memberSlots *semaphore.Weighted
+	verified    sync.Map // fingerprint -> result, shared with sub-scanners
+	vshare      *sync.Map
+	mu          sync.Mutex
+	res         Result
+	bytes       atomic.Int64
+	files       atomic.Int64
 }
 
 // New returns a Scanner.
@@ -142,7 +145,7 @@ func New(opts Options) *Scanner {
 	if opts.Limits == (Limits{}) {
 		opts.Limits = DefaultLimits
 	}
-	return &Scanner{opts: opts, mem: semaphore.NewWeighted(opts.Limits.MaxBufferedTotal)}
+	return &Scanner{opts: opts, mem: semaphore.NewWeighted(opts.Limits.MaxBufferedTotal), memberSlots: semaphore.NewWeighted(int64(opts.workers()))}
 }
 
 func (s *Scanner) addFinding(f Finding) {
@@ -187,7 +190,7 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 		}
 		if root == "-" {
 			if s.opts.Stdin != nil {
-				b := &archiveBudget{}
+				b := newBudget()
 				s.scanStream(ctx, "-", s.opts.Stdin, 0, b)
 				s.flushPackage(ctx, b)
 			}
@@ -320,7 +323,7 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 		}
 	}
 	defer f.Close()
-	b := &archiveBudget{}
+	b := newBudget()
 	s.scanStream(ctx, path, f, 0, b)
 	s.flushPackage(ctx, b)
 }
@@ -348,15 +351,23 @@ func isTar(b []byte) bool {
 
 // archiveBudget counts the decompressed bytes one outermost archive has yielded.
 type archiveBudget struct {
-	used int64 // decompressed bytes read
-	held int64 // bytes of nested zips held in memory by this worker
+	pkg  *pkgState
+	held int64 // bytes of nested zips held in memory by this goroutine
+}
+
+// pkgState is what the members of one outermost archive share, whichever goroutine scans them.
+type pkgState struct {
+	used atomic.Int64 // decompressed bytes read
 
 	// A key in one member of a package and its name in another (an app's bundled key and its
 	// config) are paired once the whole outermost archive has been read.
+	mu      sync.Mutex
 	names   []string
 	unnamed []Finding
 	keys    []heldKey
 }
+
+func newBudget() *archiveBudget { return &archiveBudget{pkg: &pkgState{}} }
 
 // errArchiveLimit ends the scan of one archive.
 type errArchiveLimit struct{ msg string }
@@ -398,7 +409,7 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			return
 		}
 		s.files.Add(1)
-		if err := s.scanZip(ctx, path, zr, 1, b); err != nil {
+		if err := s.scanZip(ctx, path, zr, 1, b, true); err != nil {
 			s.addError(path, err)
 		}
 		return
@@ -437,7 +448,7 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			return
 		}
 		s.files.Add(1)
-		if err := s.scanZip(ctx, path, zr, depth+1, b); err != nil {
+		if err := s.scanZip(ctx, path, zr, depth+1, b, false); err != nil {
 			s.addError(path, err)
 		}
 		return
@@ -455,29 +466,59 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 	s.scanText(ctx, path, br, depth, b)
 }
 
-func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, depth int, b *archiveBudget) error {
+// scanZip scans a zip's members. Those of a zip read in place from disk (parallel) are handed
+// to other goroutines while member slots are free (as many as workers, for the whole scan);
+// the rest, and those of nested zips, are scanned in this one.
+func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, depth int, b *archiveBudget, parallel bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		bomb error // the first cap reached ends the whole archive
+	)
+	one := func(m *zip.File, name string, mb *archiveBudget) {
+		rc, err := m.Open()
+		if err != nil {
+			s.addError(name, err)
+			return
+		}
+		defer rc.Close()
+		lr := &limitReader{r: rc, compressed: int64(m.CompressedSize64), b: mb, limits: s.opts.Limits, what: name}
+		s.scanStream(ctx, name, lr, depth, mb)
+		if lr.err != nil {
+			mu.Lock()
+			if bomb == nil {
+				bomb = lr.err
+			}
+			mu.Unlock()
+			cancel()
+		}
+	}
 	for _, m := range zr.File {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			break
 		}
 		if m.FileInfo().IsDir() || !m.Mode().IsRegular() && m.Mode()&fs.ModeSymlink == 0 {
 			continue
 		}
 		name := path + "!" + escapeName(m.Name)
-		rc, err := m.Open()
-		if err != nil {
-			s.addError(name, err)
+		if parallel && s.memberSlots.TryAcquire(1) {
+			wg.Go(func() {
+				defer s.memberSlots.Release(1)
+				one(m, name, &archiveBudget{pkg: b.pkg})
+			})
 			continue
 		}
-		lr := &limitReader{r: rc, compressed: int64(m.CompressedSize64), b: b, limits: s.opts.Limits, what: name}
-		s.scanStream(ctx, name, lr, depth, b)
-		rc.Close()
-		if lr.err != nil {
-			// A bomb: the rest of this archive is not read.
-			return lr.err
-		}
+		one(m, name, b)
 	}
-	return nil
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if bomb != nil {
+		return bomb
+	}
+	return context.Cause(ctx)
 }
 
 func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, depth int, b *archiveBudget) error {
@@ -523,13 +564,13 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
-	l.b.used += int64(n)
+	used := l.b.pkg.used.Add(int64(n))
 	compressed := l.compressed
 	if l.counter != nil {
 		compressed = l.counter.n
 	}
 	switch {
-	case l.b.used > l.limits.MaxArchiveBytes:
+	case used > l.limits.MaxArchiveBytes:
 		l.err = errArchiveLimit{fmt.Sprintf("archive yields more than %s decompressed; the rest of it is not scanned (a zip bomb?)", fsutil.FormatSize(l.limits.MaxArchiveBytes))}
 	case compressed > 0 && l.n > ratioFloor && l.n/compressed > l.limits.MaxRatio:
 		l.err = errArchiveLimit{fmt.Sprintf("member %s expands more than %d:1; the rest of the archive is not scanned (a zip bomb?)", l.what, l.limits.MaxRatio)}
@@ -626,14 +667,18 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 		buf = buf[:len(buf)-chunkSize]
 	}
 	if depth > 0 {
-		b.names = appendNew(b.names, names...)
+		b.pkg.mu.Lock()
+		b.pkg.names = appendNew(b.pkg.names, names...)
+		b.pkg.mu.Unlock()
 	}
 	for i, f := range pending {
 		if f.KeyName == "" && len(names) > 0 {
 			f.KeyName = pairName(names, f.Kind)
 		}
 		if f.KeyName == "" && depth > 0 {
-			b.unnamed, b.keys = append(b.unnamed, f), append(b.keys, keys[i])
+			b.pkg.mu.Lock()
+			b.pkg.unnamed, b.pkg.keys = append(b.pkg.unnamed, f), append(b.pkg.keys, keys[i])
+			b.pkg.mu.Unlock()
 			continue
 		}
 		s.report(ctx, f, keys[i])
@@ -651,13 +696,17 @@ func (s *Scanner) report(ctx context.Context, f Finding, k heldKey) {
 // flushPackage reports the keys of an outermost archive that had no name in their own member,
 // paired with a name from any other member.
 func (s *Scanner) flushPackage(ctx context.Context, b *archiveBudget) {
-	for i, f := range b.unnamed {
-		if len(b.names) > 0 {
-			f.KeyName = pairName(b.names, f.Kind)
+	p := b.pkg
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sort.Strings(p.names) // members may have been scanned in any order
+	for i, f := range p.unnamed {
+		if len(p.names) > 0 {
+			f.KeyName = pairName(p.names, f.Kind)
 		}
-		s.report(ctx, f, b.keys[i])
+		s.report(ctx, f, p.keys[i])
 	}
-	b.unnamed, b.keys, b.names = nil, nil, nil
+	p.unnamed, p.keys, p.names = nil, nil, nil
 }
 
 // verify asks Options.Verify about a key once per fingerprint.

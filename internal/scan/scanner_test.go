@@ -141,7 +141,10 @@ func TestScanStopsAtLimitsAndCarriesOn(t *testing.T) {
 	write(t, filepath.Join(dir, "bomb.zip"), bomb)
 	write(t, filepath.Join(dir, "z.env"), keyFile)
 	res := scanIn(t, dir, ".")
-	if got := paths(res.Findings); len(got) != 1 || got[0] != "./z.env" {
+	// Members of a zip on disk are scanned in parallel: one that a goroutine had finished
+	// before the bomb went off may be reported too, and rightly (its key is real).
+	got := strings.Join(paths(res.Findings), " ")
+	if got != "./z.env" && got != "./bomb.zip!after.json ./z.env" {
 		t.Fatalf("findings %v", got)
 	}
 	var reasons []string
