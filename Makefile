@@ -46,6 +46,11 @@ bench-adaptive:
 bench-reconcile:
 	scripts/bench/reconcile.sh $(ARGS)
 
+## bench-scan: waasctl scan vs gitleaks on a generated corpus of planted keys (docs/benchmarks.md)
+.PHONY: bench-scan
+bench-scan:
+	scripts/bench/scan.sh
+
 ## model-check: the rotation model test with thousands of random sequences (SEQUENCES=N)
 SEQUENCES ?= 3000
 .PHONY: model-check

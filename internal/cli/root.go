@@ -25,6 +25,7 @@ import (
 	operationscmd "github.com/waasctl/waasctl/internal/cli/operations"
 	poolscmd "github.com/waasctl/waasctl/internal/cli/pools"
 	sandboxcmd "github.com/waasctl/waasctl/internal/cli/sandbox"
+	scancmd "github.com/waasctl/waasctl/internal/cli/scan"
 	teamcmd "github.com/waasctl/waasctl/internal/cli/team"
 	transactionscmd "github.com/waasctl/waasctl/internal/cli/transactions"
 	versioncmd "github.com/waasctl/waasctl/internal/cli/version"
@@ -92,6 +93,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		inventorycmd.NewCmdInventory(f),
 		incidentcmd.NewCmdIncident(f),
 		teamcmd.NewCmdTeam(f),
+		scancmd.NewCmdScan(f, nil),
 	)
 	// ---- end of command groups ----
 

@@ -1,0 +1,868 @@
+// Package scan finds leaked WaaS and CDP API keys in text, files, archives and git history, and
+// says which of them are keys of a keyring profile.
+//
+// Detection is structural first: a prefilter looks for a handful of fixed anchors with
+// bytes.Index (SIMD-backed, each byte touched once per anchor and never by a regular
+// expression), and only the few places it finds are parsed. Every candidate key is decoded
+// and parsed as DER (SEC1, PKCS#8) or checked as an Ed25519 secret (the public half must be
+// the one its seed derives); placeholders, public keys, truncated keys and anything else
+// that does not parse are dropped before anyone sees them.
+//
+// This package never prints. A Finding carries a key's name, a redacted form and a
+// fingerprint, never the key.
+package scan
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+)
+
+// Kinds of key a finding can be.
+const (
+	// KindWaaSP256 is an ECDSA P-256 private key, SEC1 or PKCS#8: the WaaS / Coinbase Cloud
+	// key form, and the CDP ECDSA form.
+	KindWaaSP256 = "waas-p256"
+	// KindCDPEd25519 is a CDP Ed25519 API key secret: 64 bytes (seed, then public key).
+	KindCDPEd25519 = "cdp-ed25519"
+	// KindOtherPrivateKey is any other private key (RSA, another curve, an Ed25519 key with
+	// nothing CDP about it). It is not a WaaS key and is reported only when asked for.
+	KindOtherPrivateKey = "other-private-key"
+)
+
+// maxDecodeDepth is how many encoding layers (base64, UTF-16) are peeled off a region.
+const maxDecodeDepth = 2
+
+// maxPEMSpan bounds how far after a BEGIN line its END line is looked for: a 4096-bit RSA
+// key with every line JSON-escaped twice and quoted fits.
+const maxPEMSpan = 16 << 10
+
+// contextRadius is how far around an Ed25519 secret a CDP word or key id is looked for.
+const contextRadius = 512
+
+// keyHit is a parsed private key found at an offset of the scanned buffer.
+type keyHit struct {
+	off      int // where the key's text starts, in the outermost buffer
+	kind     string
+	fp       string
+	redacted string
+	encoding string // the layers it was found under: "", "base64", "utf16", "base64>base64"
+	key      heldKey
+}
+
+// heldKey keeps a found key for --verify. Every fmt verb prints a placeholder, so a Match or
+// Finding logged by mistake does not print the key.
+type heldKey struct{ signer crypto.Signer }
+
+func (heldKey) String() string               { return "(key held for verification)" }
+func (heldKey) GoString() string             { return "(key held for verification)" }
+func (k heldKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.String()) }
+func (heldKey) MarshalJSON() ([]byte, error) { return []byte(`null`), nil }
+
+// nameHit is a key name or key id found at an offset of the outermost buffer.
+type nameHit struct {
+	off    int
+	name   string
+	legacy bool // organizations/{org}/apiKeys/{id}, as opposed to a bare CDP key id
+}
+
+// detector holds the state of one buffer's scan.
+type detector struct {
+	otherKeys bool
+	keys      []keyHit
+	names     []nameHit
+	seen      map[string]bool // fingerprint+offset, so layers do not report a key twice
+}
+
+var (
+	anchorDashes    = []byte("-----")
+	anchorPad       = []byte("==")
+	anchorPadURL    = []byte("%3D%3D")
+	anchorPadURLLow = []byte("%3d%3d")
+	anchorAPIKeys   = []byte("apiKeys")
+	anchorUTF16LE   = []byte("-\x00-\x00-\x00-\x00-\x00")
+	anchorUTF16BE   = []byte("\x00-\x00-\x00-\x00-\x00-")
+	anchorUTF16PadL = []byte("=\x00=\x00")
+	anchorUTF16PadB = []byte("\x00=\x00=")
+	// base64Anchors find base64-wrapped text holding a key: the base64 forms, at each of the
+	// three alignments, of a PEM's dashes and of the words a key file or .env file holds.
+	base64Anchors = base64WordAnchors("-----", "LS0tLS", "rivateKey", "ECRET")
+)
+
+// base64WordAnchors returns, for each word and each of the three byte alignments, the part of
+// its base64 encoding that depends on the word alone (not on the bytes around it).
+func base64WordAnchors(words ...string) [][]byte {
+	var out [][]byte
+	seen := map[string]bool{}
+	for _, w := range words {
+		for align := 0; align < 3; align++ {
+			lo := base64.StdEncoding.EncodeToString(append(append(bytes.Repeat([]byte{0}, align), w...), 0, 0, 0))
+			hi := base64.StdEncoding.EncodeToString(append(append(bytes.Repeat([]byte{0xff}, align), w...), 0xff, 0xff, 0xff))
+			best, start := "", -1
+			for i := 0; i <= len(lo); i++ {
+				if i < len(lo) && lo[i] == hi[i] {
+					if start < 0 {
+						start = i
+					}
+					continue
+				}
+				if start >= 0 && i-start > len(best) {
+					best = lo[start:i]
+				}
+				start = -1
+			}
+			// "LS0t" is all a PEM's five dashes give at some alignments, and is enough:
+			// base64 text rarely holds it otherwise.
+			if len(best) >= 4 && !seen[best] {
+				seen[best] = true
+				out = append(out, []byte(best))
+			}
+		}
+	}
+	return out
+}
+
+// blockSize is how much of a buffer all anchors are looked for in before moving on: small
+// enough to stay in the L2 cache, so the buffer is read from memory once, not once per anchor.
+const blockSize = 128 << 10
+
+// anchorGroup is the anchors that share a rare byte: one memchr pass finds them all.
+type anchorGroup struct {
+	rare    byte
+	nul     bool // searched only in blocks that hold a NUL byte (UTF-16 text)
+	members []groupMember
+}
+
+type groupMember struct {
+	anchor int // index into the anchors
+	pos    int // where the rare byte is in it
+}
+
+// groupAnchors groups anchors by the byte of each that is least frequent in source text.
+func groupAnchors(anchors [][]byte) []anchorGroup {
+	// From rare to common in source code and prose; a byte not listed is rarer than any.
+	const byFrequency = "QJZXKVWYUGBHFMPDCLNRSOIATE%98765432zqxjkvbpygfwmucldrhsnioate10=-\\"
+	rank := func(c byte) int { return strings.IndexByte(byFrequency, c) }
+	var groups []anchorGroup
+	for ai, a := range anchors {
+		nul := false
+		best := -1
+		for i := range a {
+			if a[i] == 0 {
+				nul = true
+				continue
+			}
+			if best < 0 || rank(a[i]) < rank(a[best]) {
+				best = i
+			}
+		}
+		// A byte almost as rare that another anchor's group uses already saves a pass.
+		for i := range a {
+			if a[i] != 0 && rank(a[i]) <= rank('F') {
+				for _, g := range groups {
+					if g.rare == a[i] && g.nul == nul {
+						best = i
+					}
+				}
+			}
+		}
+		g := -1
+		for gi := range groups {
+			if groups[gi].rare == a[best] && groups[gi].nul == nul {
+				g = gi
+			}
+		}
+		if g < 0 {
+			groups = append(groups, anchorGroup{rare: a[best], nul: nul})
+			g = len(groups) - 1
+		}
+		groups[g].members = append(groups[g].members, groupMember{anchor: ai, pos: best})
+	}
+	return groups
+}
+
+var textGroups = groupAnchors(textAnchors)
+
+// forEachHit calls fn for every occurrence of every anchor of groups (built from anchors) in
+// data, block by block.
+func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anchor, j int)) {
+	for b := 0; b < len(data); b += blockSize {
+		blockEnd := min(len(data), b+blockSize)
+		hasNUL := bytes.IndexByte(data[b:blockEnd], 0) >= 0
+		for _, g := range groups {
+			if g.nul && !hasNUL {
+				continue
+			}
+			// memchr on the group's rare byte, then a compare of each anchor: bytes.Index
+			// would memchr on each anchor's first byte, often a common letter in source text.
+			for i := b; i < blockEnd; {
+				k := bytes.IndexByte(data[i:blockEnd], g.rare)
+				if k < 0 {
+					break
+				}
+				k += i
+				for _, m := range g.members {
+					a := anchors[m.anchor]
+					j := k - m.pos
+					if j >= 0 && j+len(a) <= len(data) && bytes.Equal(data[j:j+len(a)], a) {
+						fn(m.anchor, j)
+					}
+				}
+				i = k + 1
+			}
+		}
+	}
+}
+
+// The anchors, in the order forEachHit reports them within a block.
+const (
+	aDashes = iota
+	aPad
+	aPadURL
+	aPadURLLow
+	aUTF16LE
+	aUTF16BE
+	aUTF16PadL
+	aUTF16PadB
+	aAPIKeys
+	aBase64 // and every base64 anchor after it
+)
+
+var textAnchors = append([][]byte{anchorDashes, anchorPad, anchorPadURL, anchorPadURLLow,
+	anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, base64Anchors...)
+
+// scanBuffer finds the keys in data, which starts at offset base of the outermost buffer (for
+// a decoded layer, base is where the encoded text starts and every hit is reported there).
+func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
+	at := func(off int) int {
+		if layer != "" {
+			return base
+		}
+		return base + off
+	}
+	var runs [][2]int
+	utf16At := -1
+	if depth < maxDecodeDepth && len(data) >= 2 && (data[0] == 0xff && data[1] == 0xfe || data[0] == 0xfe && data[1] == 0xff) {
+		// UTF-16 with a byte order mark: decoded whole, whatever it holds.
+		utf16At = 0
+		d.scanBuffer(decodeUTF16(data[2:], data[0] == 0xfe), depth+1, joinLayer(layer, "utf16"), at(0))
+	}
+	pemDone := 0
+	forEachHit(data, textAnchors, textGroups, func(a, j int) {
+		switch {
+		case a == aDashes:
+			if j >= pemDone {
+				pemDone = max(d.pemAt(data, j, layer, at), j+len(anchorDashes))
+			}
+		case a == aPad || a == aPadURL || a == aPadURLLow:
+			d.ed25519At(data, j, len(textAnchors[a]), layer, at)
+		case a == aAPIKeys:
+			d.legacyNameAt(data, j, at)
+		case depth >= maxDecodeDepth:
+		case a >= aUTF16LE && a <= aUTF16PadB:
+			if utf16At < 0 {
+				utf16At = j
+				bigEndian := textAnchors[a][0] == 0
+				start := j % 2
+				if bigEndian {
+					start = (j + 1) % 2
+				}
+				d.scanBuffer(decodeUTF16(data[start:], bigEndian), depth+1, joinLayer(layer, "utf16"), at(0))
+			}
+		default:
+			if len(runs) > 0 && j < runs[len(runs)-1][1] {
+				return // inside the run already found
+			}
+			s, e := base64RunAround(data, j, len(textAnchors[a]))
+			runs = append(runs, [2]int{s, e})
+		}
+	})
+	if depth >= maxDecodeDepth || len(runs) == 0 {
+		return
+	}
+	sort.Slice(runs, func(a, b int) bool { return runs[a][0] < runs[b][0] })
+	done := -1
+	for _, r := range runs {
+		if r[0] < done {
+			continue
+		}
+		done = r[1]
+		if r[1]-r[0] < 24 {
+			continue
+		}
+		if dec := decodeBase64Loose(data[r[0]:r[1]]); len(dec) > 0 {
+			d.scanBuffer(dec, depth+1, joinLayer(layer, "base64"), at(r[0]))
+		}
+	}
+}
+
+func joinLayer(outer, inner string) string {
+	if outer == "" {
+		return inner
+	}
+	return outer + ">" + inner
+}
+
+// ---- PEM ----
+
+// pemAt looks for a PEM private key whose BEGIN line starts at data[j:] ("-----"). It returns
+// where scanning may resume.
+func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) int {
+	hdr := data[j+5:]
+	if len(hdr) < 6 || !asciiPrefixFold(hdr, "BEGIN") {
+		return j + 5
+	}
+	// The label: up to the next "-----", on the same line.
+	lim := min(len(hdr), 120)
+	end := bytes.Index(hdr[:lim], anchorDashes)
+	if end < 0 {
+		return j + 5
+	}
+	label := string(hdr[5:end])
+	label = strings.NewReplacer("%20", " ", "+", " ", "_", " ").Replace(label)
+	label = strings.ToUpper(strings.TrimSpace(label))
+	if !strings.HasSuffix(label, "PRIVATE KEY") || strings.Contains(label, "ENCRYPTED") {
+		return j + 5 // a public key, a certificate, an encrypted key: nothing to report
+	}
+	bodyStart := j + 5 + end + 5
+	// The body: up to "-----END", case-insensitive, within maxPEMSpan.
+	region := data[bodyStart:min(len(data), bodyStart+maxPEMSpan)]
+	stop := -1
+	for k := 0; ; {
+		m := bytes.Index(region[k:], anchorDashes)
+		if m < 0 {
+			break
+		}
+		m += k
+		if asciiPrefixFold(region[m+5:], "END") {
+			stop = m
+			break
+		}
+		// Another BEGIN before any END: this key is cut short.
+		if asciiPrefixFold(region[m+5:], "BEGIN") {
+			break
+		}
+		k = m + 5
+	}
+	if stop < 0 {
+		return bodyStart
+	}
+	quote := byte(0)
+	if j > 0 && (data[j-1] == '"' || data[j-1] == '\'' || data[j-1] == '`') {
+		quote = data[j-1]
+	}
+	der := pemBodyDER(region[:stop], quote)
+	if der == nil {
+		return bodyStart
+	}
+	signer, ok := parseDER(der)
+	if !ok {
+		return bodyStart
+	}
+	d.addKey(signer, data, j, bodyStart+stop, "pem", layer, at, redactPEM(label))
+	return bodyStart + stop
+}
+
+// pemBodyDER turns a PEM body as it was written into DER: line breaks real or escaped
+// (\n, \\n, \r\n, %0A), indentation (YAML block scalars), JSON-escaped slashes, URL
+// encoding, and, for a quoted body, the quotes and concatenation operators between the
+// pieces of a string split across lines.
+func pemBodyDER(body []byte, quote byte) []byte {
+	s := string(body)
+	if strings.Contains(s, "%") {
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+	}
+	if strings.Contains(s, "&#") {
+		// XML and HTML character references for the line breaks (Android resources, plists).
+		s = xmlBreaks.Replace(s)
+	}
+	if quote != 0 {
+		// Keep only what is inside quotes: the body starts inside one.
+		var b strings.Builder
+		in := true
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == '\\' && i+1 < len(s) {
+				if in {
+					b.WriteByte(c)
+					b.WriteByte(s[i+1])
+				}
+				i++
+				continue
+			}
+			if c == quote {
+				in = !in
+				continue
+			}
+			if in {
+				b.WriteByte(c)
+			} else if !strings.ContainsRune(" \t\r\n+,.&|\\(", rune(c)) {
+				return nil // code between the pieces: not one string
+			}
+		}
+		s = b.String()
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			// Any run of backslashes, then n, r, t or a slash.
+			k := i
+			for k < len(s) && s[k] == '\\' {
+				k++
+			}
+			if k < len(s) && (s[k] == 'n' || s[k] == 'r' || s[k] == 't') {
+				i = k
+				continue
+			}
+			if k < len(s) && s[k] == '/' {
+				b.WriteByte('/')
+				i = k
+				continue
+			}
+			if k < len(s) && (s[k] == '\n' || s[k] == '\r') {
+				i = k - 1 // a line continuation (.properties, shell, C macros): the break follows
+				continue
+			}
+			return nil
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'':
+			// '"' and '\'': a YAML or TOML line that quotes each piece.
+		case isBase64Byte(c) || c == '=':
+			b.WriteByte(c)
+		default:
+			return nil // text inside the armour that is not base64: a placeholder
+		}
+	}
+	// PEM headers of an encrypted key ("Proc-Type: 4,ENCRYPTED") fail above on ':'.
+	return decodeBase64Loose([]byte(b.String()))
+}
+
+var xmlBreaks = strings.NewReplacer("&#10;", "\n", "&#13;", "\n", "&#xA;", "\n", "&#xa;", "\n", "&#xD;", "\n", "&#xd;", "\n", "&#x0A;", "\n", "&#x0a;", "\n")
+
+// parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
+// embedded public key is not the one its private scalar gives is refused, as an Ed25519
+// secret with the wrong public half is: crypto/x509 derives the public key and ignores the
+// stored one, so a key with a damaged scalar would otherwise parse.
+func parseDER(der []byte) (crypto.Signer, bool) {
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, storedPublicMatches(der, k)
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		switch k := k.(type) {
+		case *ecdsa.PrivateKey:
+			var p8 struct {
+				Version    int
+				Algo       pkix.AlgorithmIdentifier
+				PrivateKey []byte
+			}
+			if _, err := asn1.Unmarshal(der, &p8); err != nil {
+				return nil, false
+			}
+			return k, storedPublicMatches(p8.PrivateKey, k)
+		case crypto.Signer:
+			return k, true
+		}
+		return nil, false
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, true
+	}
+	return nil, false
+}
+
+// sec1Key mirrors RFC 5915 to read the public key a SEC1 key stores.
+type sec1Key struct {
+	Version       int
+	PrivateKey    []byte
+	NamedCurveOID asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	PublicKey     asn1.BitString        `asn1:"optional,explicit,tag:1"`
+}
+
+// storedPublicMatches reports whether the public key stored in a SEC1 key, if any, is k's.
+func storedPublicMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
+	var raw sec1Key
+	if _, err := asn1.Unmarshal(sec1, &raw); err != nil {
+		return false
+	}
+	if len(raw.PublicKey.Bytes) == 0 {
+		return true // optional, and absent
+	}
+	want, err := k.PublicKey.Bytes()
+	if err != nil {
+		return false
+	}
+	return bytes.Equal(raw.PublicKey.Bytes, want)
+}
+
+func redactPEM(label string) string {
+	return "-----BEGIN " + label + "-----…(redacted)"
+}
+
+// ---- Ed25519 ----
+
+// ed25519At checks the base64 text ending at the padding data[j:j+padLen] for a 64-byte
+// Ed25519 secret.
+func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(int) int) {
+	if j+padLen < len(data) && (data[j+padLen] == '=' || isBase64Byte(data[j+padLen])) {
+		return
+	}
+	// Walk back over base64, JSON-escaped slashes and URL-encoded characters.
+	var rev []byte
+	k := j - 1
+	for k >= 0 && len(rev) < 87 {
+		c := data[k]
+		switch {
+		case isBase64Byte(c):
+			if c == '/' && k > 0 && data[k-1] == '\\' {
+				k--
+			}
+			if k >= 2 && data[k-2] == '%' && isHex(data[k-1]) && isHex(c) {
+				v := unhex(data[k-1])<<4 | unhex(c)
+				if v == '+' || v == '/' {
+					rev = append(rev, v)
+					k -= 3
+					continue
+				}
+			}
+			rev = append(rev, c)
+			k--
+			continue
+		}
+		break
+	}
+	if len(rev) != 86 {
+		return
+	}
+	// The last character before the padding holds 2 bits: A, Q, g or w.
+	if c := rev[0]; c != 'A' && c != 'Q' && c != 'g' && c != 'w' {
+		return
+	}
+	text := make([]byte, 0, 88)
+	for i := len(rev) - 1; i >= 0; i-- {
+		text = append(text, rev[i])
+	}
+	text = append(text, '=', '=')
+	raw := decodeBase64Loose(text)
+	if len(raw) != ed25519.PrivateKeySize {
+		return
+	}
+	key := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
+	if !bytes.Equal(key[ed25519.SeedSize:], raw[ed25519.SeedSize:]) {
+		return // the stored public half is not its seed's: not a key
+	}
+	start := k + 1
+	// The public half is the last 43 characters: showing a few of them reveals nothing.
+	redacted := "…" + string(text[len(text)-8:])
+	d.addKey(key, data, start, j+padLen, "ed25519", layer, at, redacted)
+}
+
+// cdpContext holds the words that make a 64-byte Ed25519 secret a CDP key rather than any
+// Ed25519 key: the variable names and JSON fields CDP's SDKs and key files use.
+var cdpContext = []string{"cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "secret"}
+
+var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+func hasCDPContext(data []byte, start, end int) bool {
+	w := bytes.ToLower(data[max(0, start-contextRadius):min(len(data), end+contextRadius)])
+	for _, word := range cdpContext {
+		if bytes.Contains(w, []byte(word)) {
+			return true
+		}
+	}
+	return uuidRE.Match(w)
+}
+
+// addKey records a parsed key found at data[start:end] of the current layer.
+func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, form, layer string, at func(int) int, redacted string) {
+	kind := KindOtherPrivateKey
+	switch k := signer.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Curve == elliptic.P256() {
+			kind = KindWaaSP256
+		}
+	case ed25519.PrivateKey:
+		if hasCDPContext(data, start, end) {
+			kind = KindCDPEd25519
+		}
+	}
+	if kind == KindOtherPrivateKey && !d.otherKeys {
+		return
+	}
+	fp := credentials.Fingerprint(signer.Public())
+	off := at(start)
+	id := fp + "@" + itoa(off)
+	if d.seen[id] {
+		return
+	}
+	d.seen[id] = true
+	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: heldKey{signer}})
+	// Bare key ids are looked for only where a key is: a UUID alone is no secret.
+	d.bareIDsNear(data, start, end, at)
+}
+
+// ---- key names ----
+
+var legacyNameRE = regexp.MustCompile(`organizations(?:\\*/|%2[fF])([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:\\*/|%2[fF])apiKeys(?:\\*/|%2[fF])([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})`)
+
+func (d *detector) legacyNameAt(data []byte, j int, at func(int) int) {
+	lo := max(0, j-60)
+	hi := min(len(data), j+60)
+	m := legacyNameRE.FindSubmatchIndex(data[lo:hi])
+	if m == nil {
+		return
+	}
+	name := "organizations/" + string(data[lo+m[2]:lo+m[3]]) + "/apiKeys/" + string(data[lo+m[4]:lo+m[5]])
+	d.names = append(d.names, nameHit{off: at(lo + m[0]), name: name, legacy: true})
+}
+
+// bareIDsNear finds CDP key ids near a key: UUIDs written as the value of an id-like field or
+// variable (CDP_API_KEY_ID=..., "id": "...", keyName: ...). It looks at each '-' rather than
+// running a regular expression over the window: this runs for every key found.
+func (d *detector) bareIDsNear(data []byte, start, end int, at func(int) int) {
+	lo, hi := max(0, start-4096), min(len(data), end+4096)
+	for i := lo; i < hi; {
+		k := bytes.IndexByte(data[i:hi], '-')
+		if k < 0 {
+			return
+		}
+		dash := i + k
+		i = dash + 1
+		u := dash - 8
+		if u < 0 || u+36 > len(data) || !isUUID(data[u:u+36]) || (u+36 < len(data) && isHex(data[u+36])) || (u > 0 && isHex(data[u-1])) {
+			continue
+		}
+		i = u + 36
+		if idLike(data[max(0, u-32):u]) {
+			d.names = append(d.names, nameHit{off: at(u), name: string(data[u : u+36])})
+		}
+	}
+}
+
+func isUUID(b []byte) bool {
+	for i, c := range b {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// idLike reports whether the text before a UUID makes it a key id: it ends with a name such as
+// id, key_id, keyName or name, then quotes, spaces, ':' or '='.
+func idLike(before []byte) bool {
+	t := bytes.TrimRight(before, " \t\"':=")
+	if len(t) == len(before) {
+		return false // no separator: "organizations/<uuid>" or part of a word
+	}
+	t = bytes.ToLower(t)
+	for _, suffix := range []string{"id", "name"} {
+		if bytes.HasSuffix(t, []byte(suffix)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- decoding helpers ----
+
+func isBase64Byte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// base64RunAround returns the run of base64 text (wrapped lines included) around data[j:j+n].
+func base64RunAround(data []byte, j, n int) (int, int) {
+	in := func(c byte) bool { return isBase64Byte(c) || c == '\n' || c == '\r' }
+	s := j
+	for s > 0 && in(data[s-1]) && j-s < 1<<20 {
+		s--
+	}
+	e := j + n
+	for e < len(data) && in(data[e]) && e-j < 1<<20 {
+		e++
+	}
+	// Padding ends a run: "NAME=value" is two runs.
+	for e < len(data) && data[e] == '=' {
+		e++
+	}
+	return s, e
+}
+
+// decodeBase64Loose decodes standard or URL-safe base64, padded or not, ignoring line breaks.
+// It returns nil when text is not base64.
+func decodeBase64Loose(text []byte) []byte {
+	clean := make([]byte, 0, len(text))
+	url := false
+	for _, c := range text {
+		switch {
+		case c == '\n' || c == '\r':
+		case c == '-' || c == '_':
+			url = true
+			clean = append(clean, c)
+		default:
+			clean = append(clean, c)
+		}
+	}
+	clean = bytes.TrimRight(clean, "=")
+	enc := base64.RawStdEncoding
+	if url {
+		enc = base64.RawURLEncoding
+	}
+	if len(clean)%4 == 1 {
+		clean = clean[:len(clean)-1]
+	}
+	out := make([]byte, enc.DecodedLen(len(clean)))
+	n, err := enc.Decode(out, clean)
+	if err != nil {
+		return nil
+	}
+	return out[:n]
+}
+
+func decodeUTF16(b []byte, bigEndian bool) []byte {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		if bigEndian {
+			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		} else {
+			u[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
+		}
+	}
+	return []byte(string(utf16.Decode(u)))
+}
+
+func asciiPrefixFold(b []byte, upper string) bool {
+	if len(b) < len(upper) {
+		return false
+	}
+	for i := 0; i < len(upper); i++ {
+		c := b[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != upper[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// Match is a key found in one buffer.
+type Match struct {
+	Offset      int    // byte offset of the key's text (of the encoded text, for a decoded layer)
+	Line        int    // 1-based line of Offset
+	Kind        string // KindWaaSP256, KindCDPEd25519 or KindOtherPrivateKey
+	KeyName     string // the paired key name or key id, "" when none was found
+	Fingerprint string // credentials.Fingerprint of the public key
+	Redacted    string // a form that shows what was found without any secret part
+	Encoding    string // the layers the key was under: "", "base64", "utf16>base64", ...
+
+	key heldKey
+}
+
+// Detected is what one buffer holds: its keys, and every key name in it (for pairing keys of
+// other members of the same package).
+type Detected struct {
+	Keys  []Match
+	Names []string // organizations/{org}/apiKeys/{id} names, then bare ids next to keys
+}
+
+// Detect finds the private keys in data, each paired with the nearest key name in data.
+// otherKeys asks for RSA and other non-WaaS keys too (KindOtherPrivateKey).
+func Detect(data []byte, otherKeys bool) Detected {
+	d := &detector{otherKeys: otherKeys, seen: map[string]bool{}}
+	d.scanBuffer(data, 0, "", 0)
+	var out Detected
+	if len(d.keys) == 0 && len(d.names) == 0 {
+		return out
+	}
+	sort.Slice(d.keys, func(a, b int) bool { return d.keys[a].off < d.keys[b].off })
+	// Lines: one pass over the buffer, however many keys.
+	line, pos := 1, 0
+	for _, k := range d.keys {
+		line += bytes.Count(data[pos:k.off], []byte{'\n'})
+		pos = k.off
+		out.Keys = append(out.Keys, Match{
+			Offset: k.off, Line: line, Kind: k.kind, Fingerprint: k.fp,
+			Redacted: k.redacted, Encoding: k.encoding,
+			KeyName: nearestName(d.names, k), key: k.key,
+		})
+	}
+	seen := map[string]bool{}
+	for _, legacyFirst := range []bool{true, false} {
+		for _, n := range d.names {
+			if n.legacy == legacyFirst && !seen[n.name] {
+				seen[n.name] = true
+				out.Names = append(out.Names, n.name)
+			}
+		}
+	}
+	return out
+}
+
+// nearestName pairs a key with the closest name: a legacy organizations/... name for an
+// ECDSA key (the WaaS form), a bare key id for an Ed25519 one (the CDP form), either when the
+// preferred form is absent.
+func nearestName(names []nameHit, k keyHit) string {
+	preferLegacy := k.kind != KindCDPEd25519
+	best, bestDist, bestPref := "", -1, false
+	for _, n := range names {
+		dist := n.off - k.off
+		if dist < 0 {
+			dist = -dist
+		}
+		pref := n.legacy == preferLegacy
+		if best == "" || pref && !bestPref || pref == bestPref && dist < bestDist {
+			best, bestDist, bestPref = n.name, dist, pref
+		}
+	}
+	return best
+}

@@ -1,0 +1,229 @@
+package scan
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/waasctl/waasctl/internal/process"
+)
+
+// maxGitListing caps what git may print when listing paths or objects.
+const maxGitListing = 1 << 30
+
+// GitIgnored returns a Skip function for Options that skips what .gitignore (and the other
+// standard exclude files) ignore, asking git once per PATH argument. A PATH that is not in a
+// git work tree skips nothing.
+func GitIgnored(ctx context.Context) func(root, rel string, dir bool) bool {
+	var mu sync.Mutex
+	cache := map[string]map[string]bool{}
+	return func(root, rel string, dir bool) bool {
+		mu.Lock()
+		ignored, ok := cache[root]
+		if !ok {
+			ignored = map[string]bool{}
+			cmd := process.Command(ctx, []string{"git", "-C", root, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"})
+			if out, err := process.Output(ctx, cmd, maxGitListing); err == nil {
+				for _, p := range strings.Split(string(out), "\x00") {
+					if p = strings.TrimSuffix(p, "/"); p != "" {
+						ignored[p] = true
+					}
+				}
+			}
+			cache[root] = ignored
+		}
+		mu.Unlock()
+		return ignored[rel]
+	}
+}
+
+// IsGitRepo reports whether dir is the top of a git work tree or a bare repository.
+func IsGitRepo(dir string) bool {
+	if st, err := os.Stat(filepath.Join(dir, ".git")); err == nil && (st.IsDir() || st.Mode().IsRegular()) {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(dir, "HEAD"))
+	_, err2 := os.Stat(filepath.Join(dir, "objects"))
+	return err == nil && err2 == nil
+}
+
+// blobRef is a blob of history with where it was first seen.
+type blobRef struct {
+	id, path, commit, author string
+}
+
+// ScanGitHistory scans every blob reachable from every ref of the repository at dir once,
+// reading them through one `git cat-file --batch`. Findings name the commit that introduced
+// the path (the newest one reaching it first), its author, and the path as dir/path.
+func (s *Scanner) ScanGitHistory(ctx context.Context, dir string) {
+	blobs, err := s.historyBlobs(ctx, dir)
+	if err != nil {
+		s.addError(dir, fmt.Errorf("git history not scanned: %w", err))
+		return
+	}
+	s.scanBlobs(ctx, dir, blobs, func(b blobRef) string { return filepath.Join(dir, b.path) })
+}
+
+// ScanStaged scans what `git commit` would record: the index's version of every staged file
+// that is added, copied or modified.
+func (s *Scanner) ScanStaged(ctx context.Context, dir string) {
+	cmd := process.Command(ctx, []string{"git", "-C", dir, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"})
+	out, err := process.Output(ctx, cmd, maxGitListing)
+	if err != nil {
+		s.addError(dir, fmt.Errorf("staged changes not listed: %w", gitErr(err)))
+		return
+	}
+	var blobs []blobRef
+	for _, p := range strings.Split(string(out), "\x00") {
+		if p != "" {
+			blobs = append(blobs, blobRef{id: ":" + p, path: p})
+		}
+	}
+	s.scanBlobs(ctx, dir, blobs, func(b blobRef) string { return filepath.Join(dir, b.path) })
+}
+
+func gitErr(err error) error {
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) {
+		return fmt.Errorf("git failed (exit %d): is it a git repository?", ee.ExitCode())
+	}
+	return err
+}
+
+// historyBlobs lists every blob reachable from every ref, once, with the first commit (in
+// `git log --all` order, newest first) that holds it at a path.
+func (s *Scanner) historyBlobs(ctx context.Context, dir string) ([]blobRef, error) {
+	// One git log with raw diffs names, per commit, each blob it added or changed, so a blob
+	// is attributed to the commit that introduced it.
+	cmd := process.Command(ctx, []string{"git", "-C", dir, "log", "--all", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x00commit %H%x00%an <%ae>", "--diff-merges=first-parent"})
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var blobs []blobRef
+	br := bufio.NewReaderSize(stdout, 1<<16)
+	var commit, author string
+	readField := func() (string, error) {
+		f, err := br.ReadString(0)
+		return strings.TrimSuffix(f, "\x00"), err
+	}
+	for {
+		f, err := readField()
+		if err != nil {
+			break
+		}
+		f = strings.TrimLeft(f, "\n")
+		switch {
+		case strings.HasPrefix(f, "commit "):
+			commit = strings.TrimPrefix(f, "commit ")
+			if author, err = readField(); err != nil {
+				break
+			}
+		case strings.HasPrefix(f, ":"):
+			// ":100644 100644 <old> <new> M", then the path.
+			parts := strings.Fields(f)
+			path, err := readField()
+			if err != nil || len(parts) < 5 {
+				continue
+			}
+			id := parts[3]
+			if strings.Trim(id, "0") == "" || seen[id] || !strings.HasPrefix(parts[1], "100") {
+				continue // a deletion, a blob seen already, a symlink or submodule
+			}
+			seen[id] = true
+			blobs = append(blobs, blobRef{id: id, path: path, commit: commit, author: author})
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, gitErr(err)
+	}
+	return blobs, nil
+}
+
+// scanBlobs reads blobs through one `git cat-file --batch` and scans each like a file.
+func (s *Scanner) scanBlobs(ctx context.Context, dir string, blobs []blobRef, pathOf func(blobRef) string) {
+	if len(blobs) == 0 {
+		return
+	}
+	cmd := process.Command(ctx, []string{"git", "-C", dir, "cat-file", "--batch"})
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		s.addError(dir, err)
+		return
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		s.addError(dir, err)
+		return
+	}
+	if err := cmd.Start(); err != nil {
+		s.addError(dir, err)
+		return
+	}
+	go func() {
+		w := bufio.NewWriter(stdin)
+		for _, b := range blobs {
+			if _, err := w.WriteString(b.id + "\n"); err != nil {
+				break
+			}
+		}
+		w.Flush()
+		stdin.Close()
+	}()
+	br := bufio.NewReaderSize(stdout, 1<<16)
+	for _, b := range blobs {
+		if ctx.Err() != nil {
+			break
+		}
+		header, err := br.ReadString('\n')
+		if err != nil {
+			s.addError(dir, fmt.Errorf("git cat-file ended early: %w", err))
+			break
+		}
+		fields := strings.Fields(header)
+		if len(fields) != 3 {
+			continue // "<id> missing"
+		}
+		size, err := strconv.ParseInt(fields[2], 10, 64)
+		if err != nil {
+			break
+		}
+		path := pathOf(b)
+		sub := New(s.opts)
+		sub.vshare = &s.verified
+		sub.mem = s.mem
+		blob := io.LimitReader(br, size)
+		pkg := newBudget()
+		sub.scanStream(ctx, path, blob, 0, pkg)
+		sub.flushPackage(ctx, pkg)
+		// Whatever the scan left unread of the blob (an archive past a cap).
+		if _, err := io.Copy(io.Discard, blob); err != nil {
+			s.addError(dir, fmt.Errorf("git cat-file ended early: %w", err))
+			break
+		}
+		r := sub.Finish()
+		for _, f := range r.Findings {
+			f.Commit, f.Author = b.commit, b.author
+			s.addFinding(f)
+		}
+		for _, e := range r.Errors {
+			s.addError(e.Path, errors.New(e.Reason))
+		}
+		s.files.Add(r.Files)
+		s.bytes.Add(r.Bytes)
+		br.Discard(1)
+	}
+	stdout.Close()
+	_ = cmd.Wait()
+}

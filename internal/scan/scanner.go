@@ -1,0 +1,785 @@
+package scan
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/textsafe"
+)
+
+// Finding is one key found somewhere. It never holds the key: only its name, a redacted form
+// and the fingerprint of its public half.
+type Finding struct {
+	Path        string // the PATH argument as given, then the file, then archive members after '!'
+	Line        int
+	Kind        string
+	KeyName     string
+	Fingerprint string
+	Redacted    string
+	Encoding    string // layers decoded to reach it: "base64", "utf16>base64", ...
+	Commit      string // git history only
+	Author      string // git history only
+	Live        bool   // its fingerprint is a keyring profile's
+	Profile     string // the profile, when Live
+	Slot        string // CURRENT, PENDING or PREVIOUS, when Live
+	Suppressed  string // why it is not counted, when it is not: "allow comment", "ignore file", "baseline"
+	Verified    string // with Options.Verify: what the API said of the key
+
+	offset int // in its file, to drop a key seen twice in overlapping chunks
+}
+
+// ScanError says what part of a scan could not be completed, and why.
+type ScanError struct {
+	Path   string
+	Reason string
+}
+
+// Limits bound what one scan may hold in memory and read out of archives.
+type Limits struct {
+	// MaxArchiveDepth is how deep archives are opened: a file inside the outermost archive is
+	// at depth 1.
+	MaxArchiveDepth int
+	// MaxBuffered is the largest nested zip member held in memory (a zip needs random access).
+	MaxBuffered int64
+	// MaxBufferedTotal is what all nested zips held at once, by every worker, may take.
+	MaxBufferedTotal int64
+	// MaxArchiveBytes is how many decompressed bytes one outermost archive may yield.
+	MaxArchiveBytes int64
+	// MaxRatio is the largest decompressed-to-compressed ratio a member may have once it is
+	// past 1 MiB.
+	MaxRatio int64
+}
+
+// DefaultLimits are the documented defaults (docs/scan.md).
+var DefaultLimits = Limits{MaxArchiveDepth: 4, MaxBuffered: 32 << 20, MaxBufferedTotal: 96 << 20, MaxArchiveBytes: 4 << 30, MaxRatio: 200}
+
+// Chunking of plain files: a file is scanned chunkSize bytes at a time, each chunk extended by
+// chunkOverlap bytes of the next so that a key across a chunk boundary is seen whole.
+const (
+	chunkSize    = 4 << 20
+	chunkOverlap = 64 << 10
+	ratioFloor   = 1 << 20
+)
+
+// Options configure a Scanner.
+type Options struct {
+	Limits    Limits
+	Workers   int  // files scanned at once; 0 means GOMAXPROCS
+	OtherKeys bool // report RSA and other non-WaaS private keys too
+	// Progress, if set, is called as each file or member is started, with the count so far
+	// (from any goroutine).
+	Progress func(total int64)
+	// Stdin is read for the PATH "-".
+	Stdin io.Reader
+	// Skip, if set, says which files of a folder (relative to the PATH argument) not to scan:
+	// used for .gitignore.
+	Skip func(root, rel string, dir bool) bool
+	// Verify, if set, is asked once per key (by fingerprint) whether it authenticates; what
+	// it returns goes in Finding.Verified. It is called only for a key with a name.
+	Verify func(ctx context.Context, keyName string, key crypto.Signer) string
+	// Git scans, for each PATH that is a git repository, every blob of its history too.
+	Git bool
+	// Staged scans, for each PATH (a git work tree), only what is staged for the next commit.
+	Staged bool
+}
+
+// MemoryBound is the most a scan holds in buffers, for the docs: each worker, and each
+// goroutine scanning a member of a zip on disk (as many again), holds one chunk of text, and
+// all of them together at most MaxBufferedTotal of nested zips.
+func (o Options) MemoryBound() int64 {
+	return 2*int64(o.workers())*(chunkSize+chunkOverlap) + o.Limits.MaxBufferedTotal
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Result is everything a scan found, in a deterministic order.
+type Result struct {
+	Findings []Finding
+	Errors   []ScanError
+	Files    int64 // files and archive members scanned
+	Bytes    int64 // bytes scanned (decompressed)
+}
+
+// Scanner scans paths for keys. A Scanner is used for one scan.
+type Scanner struct {
+	opts Options
+	mem  *semaphore.Weighted // bytes of nested zips held in memory, all workers together
+	// memberSlots bounds the goroutines scanning members of zips on disk besides the workers.
+	memberSlots *semaphore.Weighted
+	verified    sync.Map // fingerprint -> result, shared with sub-scanners
+	vshare      *sync.Map
+	mu          sync.Mutex
+	res         Result
+	bytes       atomic.Int64
+	files       atomic.Int64
+}
+
+// New returns a Scanner.
+func New(opts Options) *Scanner {
+	if opts.Limits == (Limits{}) {
+		opts.Limits = DefaultLimits
+	}
+	return &Scanner{opts: opts, mem: semaphore.NewWeighted(opts.Limits.MaxBufferedTotal), memberSlots: semaphore.NewWeighted(int64(opts.workers()))}
+}
+
+func (s *Scanner) addFinding(f Finding) {
+	s.mu.Lock()
+	s.res.Findings = append(s.res.Findings, f)
+	s.mu.Unlock()
+}
+
+func (s *Scanner) addError(path string, err error) {
+	s.mu.Lock()
+	s.res.Errors = append(s.res.Errors, ScanError{Path: path, Reason: reason(err)})
+	s.mu.Unlock()
+}
+
+// reason is an error's text fit for one line, with the wrapping *PathError's path dropped
+// (the record names the path already).
+func reason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return textsafe.Line(err.Error())
+}
+
+// Scan scans every path (a file, a folder, or "-" for stdin) and returns what it found.
+func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
+	jobs := make(chan string, 256)
+	var wg sync.WaitGroup
+	for range s.opts.workers() {
+		wg.Go(func() {
+			for p := range jobs {
+				if ctx.Err() != nil {
+					continue
+				}
+				s.scanFile(ctx, p)
+			}
+		})
+	}
+	for _, root := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		if root == "-" {
+			if s.opts.Stdin != nil {
+				b := newBudget()
+				s.scanStream(ctx, "-", s.opts.Stdin, 0, b)
+				s.flushPackage(ctx, b)
+			}
+			continue
+		}
+		if s.opts.Staged {
+			s.ScanStaged(ctx, root)
+			continue
+		}
+		s.walk(ctx, root, jobs)
+		if s.opts.Git && IsGitRepo(root) {
+			s.ScanGitHistory(ctx, root)
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		s.addError("", err)
+	}
+	return s.Finish()
+}
+
+// Finish sorts what was found, drops duplicates, and returns it.
+func (s *Scanner) Finish() Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.res
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if a.Commit != b.Commit {
+			return a.Commit < b.Commit
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.offset != b.offset {
+			return a.offset < b.offset
+		}
+		return a.Fingerprint < b.Fingerprint
+	})
+	out := r.Findings[:0]
+	for i, f := range r.Findings {
+		if i > 0 {
+			p := r.Findings[i-1]
+			if p.Commit == f.Commit && p.Path == f.Path && p.offset == f.offset && p.Fingerprint == f.Fingerprint {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	r.Findings = out
+	sort.SliceStable(r.Errors, func(i, j int) bool { return r.Errors[i].Path < r.Errors[j].Path })
+	r.Files, r.Bytes = s.files.Load(), s.bytes.Load()
+	return r
+}
+
+func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- string) {
+	info, err := os.Stat(root) // a PATH argument that is a symlink is followed, as grep -r does
+	if err != nil {
+		s.addError(root, err)
+		return
+	}
+	if !info.IsDir() {
+		jobs <- root
+		return
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p = asGiven(root, p)
+		if err != nil {
+			s.addError(p, err)
+			return nil
+		}
+		if p != root && s.opts.Skip != nil {
+			rel, _ := filepath.Rel(root, p)
+			if s.opts.Skip(root, filepath.ToSlash(rel), d.IsDir()) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		switch {
+		case d.IsDir():
+			if d.Name() == ".git" && p != root {
+				return filepath.SkipDir // history is --git's; its object files are compressed
+			}
+		case d.Type().IsRegular():
+			jobs <- p
+		}
+		// Symlinks, FIFOs, devices and sockets are not followed or read.
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.addError(root, err)
+	}
+}
+
+// asGiven spells a path found under root with root exactly as the user typed it, as grep -r
+// does: WalkDir cleans it ("./src" becomes "src", "." disappears).
+func asGiven(root, p string) string {
+	clean := filepath.Clean(root)
+	rel, err := filepath.Rel(clean, p)
+	if err != nil || rel == "." {
+		return root
+	}
+	if strings.HasSuffix(root, string(filepath.Separator)) {
+		return root + rel
+	}
+	return root + string(filepath.Separator) + rel
+}
+
+func (s *Scanner) scanFile(ctx context.Context, path string) {
+	f, err := openNoFollow(path)
+	if err != nil {
+		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
+		if errors.Is(err, fsutil.ErrSymlink) {
+			if f, err = fsutil.Open(ctx, path); err == nil {
+				if info, serr := f.Stat(); serr != nil || !info.Mode().IsRegular() {
+					f.Close()
+					f, err = nil, errors.New("not a regular file; not read")
+				}
+			}
+		}
+		if err != nil {
+			s.addError(path, err)
+			return
+		}
+	}
+	defer f.Close()
+	b := newBudget()
+	s.scanStream(ctx, path, f, 0, b)
+	s.flushPackage(ctx, b)
+}
+
+// isFile reports whether r is a regular file, which a zip can be read from in place (stdin
+// may be a pipe).
+func isFile(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode().IsRegular()
+}
+
+func isZip(b []byte) bool {
+	return len(b) >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 && b[3] == 4 || b[2] == 5 && b[3] == 6)
+}
+
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+func isTar(b []byte) bool {
+	return len(b) >= 262 && bytes.Equal(b[257:262], []byte("ustar"))
+}
+
+// archiveBudget counts the decompressed bytes one outermost archive has yielded.
+type archiveBudget struct {
+	pkg  *pkgState
+	held int64 // bytes of nested zips held in memory by this goroutine
+}
+
+// pkgState is what the members of one outermost archive share, whichever goroutine scans them.
+type pkgState struct {
+	used atomic.Int64 // decompressed bytes read
+
+	// A key in one member of a package and its name in another (an app's bundled key and its
+	// config) are paired once the whole outermost archive has been read.
+	mu      sync.Mutex
+	names   []string
+	unnamed []Finding
+	keys    []heldKey
+}
+
+func newBudget() *archiveBudget { return &archiveBudget{pkg: &pkgState{}} }
+
+// errArchiveLimit ends the scan of one archive.
+type errArchiveLimit struct{ msg string }
+
+func (e errArchiveLimit) Error() string { return e.msg }
+
+// scanStream scans r, whatever it holds: an archive (by its content, not its name), gzip, or
+// text. depth is the archive depth of r itself.
+func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, depth int, b *archiveBudget) {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
+	head, _ := br.Peek(512)
+	switch {
+	case isGzip(head):
+		cr := &countingReader{r: br}
+		zr, err := gzip.NewReader(cr)
+		if err != nil {
+			s.addError(path, fmt.Errorf("not a readable gzip stream: %w", err))
+			return
+		}
+		lr := &limitReader{r: zr, counter: cr, b: b, limits: s.opts.Limits, what: path}
+		s.scanStream(ctx, path, lr, depth, b) // gzip is a layer, not an archive level
+		if lr.err != nil {
+			s.addError(path, lr.err)
+		}
+		return
+	case isZip(head) && depth == 0 && isFile(r):
+		// A zip on disk is read in place: random access without holding it in memory.
+		f := r.(*os.File)
+		info, err := f.Stat()
+		if err != nil {
+			s.addError(path, err)
+			return
+		}
+		zr, err := zip.NewReader(f, info.Size())
+		if err != nil {
+			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
+			return
+		}
+		s.files.Add(1)
+		if err := s.scanZip(ctx, path, zr, 1, b, true); err != nil {
+			s.addError(path, err)
+		}
+		return
+	case isZip(head):
+		if depth+1 > s.opts.Limits.MaxArchiveDepth {
+			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
+			return
+		}
+		// Room for the largest nested zip is taken first, the unused part given back after
+		// reading. A worker that holds none waits for room; one that holds some already (a
+		// zip in a zip) must not wait, or two such workers could wait on each other.
+		want := s.opts.Limits.MaxBuffered
+		if b.held == 0 {
+			if err := s.mem.Acquire(ctx, want); err != nil {
+				s.addError(path, err)
+				return
+			}
+		} else if !s.mem.TryAcquire(want) {
+			s.addError(path, fmt.Errorf("nested zip not opened: the %s for archives in memory is in use (try --workers 1)", fsutil.FormatSize(s.opts.Limits.MaxBufferedTotal)))
+			return
+		}
+		data, err := fsutil.ReadAll(br, "nested zip", s.opts.Limits.MaxBuffered)
+		if err != nil {
+			s.mem.Release(want)
+			s.addError(path, err)
+			return
+		}
+		s.mem.Release(want - int64(len(data)))
+		b.held += int64(len(data))
+		defer func() { b.held -= int64(len(data)); s.mem.Release(int64(len(data))) }()
+		s.bytes.Add(int64(len(data)))
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			// Not a zip after all (a text file that starts "PK"): scan it as text.
+			s.scanText(ctx, path, bytes.NewReader(data), depth, b)
+			return
+		}
+		s.files.Add(1)
+		if err := s.scanZip(ctx, path, zr, depth+1, b, false); err != nil {
+			s.addError(path, err)
+		}
+		return
+	case isTar(head):
+		if depth+1 > s.opts.Limits.MaxArchiveDepth {
+			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
+			return
+		}
+		s.files.Add(1)
+		if err := s.scanTar(ctx, path, tar.NewReader(br), depth+1, b); err != nil {
+			s.addError(path, err)
+		}
+		return
+	}
+	s.scanText(ctx, path, br, depth, b)
+}
+
+// scanZip scans a zip's members. Those of a zip read in place from disk (parallel) are handed
+// to other goroutines while member slots are free (as many as workers, for the whole scan);
+// the rest, and those of nested zips, are scanned in this one.
+func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, depth int, b *archiveBudget, parallel bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		bomb error // the first cap reached ends the whole archive
+	)
+	one := func(m *zip.File, name string, mb *archiveBudget) {
+		rc, err := m.Open()
+		if err != nil {
+			s.addError(name, err)
+			return
+		}
+		defer rc.Close()
+		lr := &limitReader{r: rc, compressed: int64(m.CompressedSize64), b: mb, limits: s.opts.Limits, what: name}
+		s.scanStream(ctx, name, lr, depth, mb)
+		if lr.err != nil {
+			mu.Lock()
+			if bomb == nil {
+				bomb = lr.err
+			}
+			mu.Unlock()
+			cancel()
+		}
+	}
+	for _, m := range zr.File {
+		if ctx.Err() != nil {
+			break
+		}
+		if m.FileInfo().IsDir() || !m.Mode().IsRegular() && m.Mode()&fs.ModeSymlink == 0 {
+			continue
+		}
+		name := path + "!" + escapeName(m.Name)
+		if parallel && s.memberSlots.TryAcquire(1) {
+			wg.Go(func() {
+				defer s.memberSlots.Release(1)
+				one(m, name, &archiveBudget{pkg: b.pkg})
+			})
+			continue
+		}
+		one(m, name, b)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if bomb != nil {
+		return bomb
+	}
+	return context.Cause(ctx)
+}
+
+func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, depth int, b *archiveBudget) error {
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("tar archive unreadable: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+			continue
+		}
+		name := path + "!" + escapeName(h.Name)
+		lr := &limitReader{r: tr, b: b, limits: s.opts.Limits, what: name}
+		s.scanStream(ctx, name, lr, depth, b)
+		if lr.err != nil {
+			return lr.err
+		}
+	}
+}
+
+// limitReader enforces an archive's caps on one member: total decompressed bytes, and the
+// compression ratio (when the compressed size is known).
+type limitReader struct {
+	r          io.Reader
+	compressed int64
+	counter    *countingReader // the compressed input, when its size is not known up front
+	n          int64
+	b          *archiveBudget
+	limits     Limits
+	what       string
+	err        error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	used := l.b.pkg.used.Add(int64(n))
+	compressed := l.compressed
+	if l.counter != nil {
+		compressed = l.counter.n
+	}
+	switch {
+	case used > l.limits.MaxArchiveBytes:
+		l.err = errArchiveLimit{fmt.Sprintf("archive yields more than %s decompressed; the rest of it is not scanned (a zip bomb?)", fsutil.FormatSize(l.limits.MaxArchiveBytes))}
+	case compressed > 0 && l.n > ratioFloor && l.n/compressed > l.limits.MaxRatio:
+		l.err = errArchiveLimit{fmt.Sprintf("member %s expands more than %d:1; the rest of the archive is not scanned (a zip bomb?)", l.what, l.limits.MaxRatio)}
+	}
+	if l.err != nil {
+		return n, l.err
+	}
+	return n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// escapeName makes an archive member's name safe to print and unambiguous after '!': control
+// characters, invalid UTF-8 and bidirectional controls are escaped Go-style, and so is '!'.
+func escapeName(name string) string {
+	if utf8.ValidString(name) && textsafe.Safe(name) && !strings.ContainsAny(name, "!\\") {
+		return name
+	}
+	q := strconv.QuoteToGraphic(name)
+	q = q[1 : len(q)-1]
+	for _, r := range q {
+		if textsafe.Unsafe(r) {
+			q = strconv.QuoteToASCII(name)
+			q = q[1 : len(q)-1]
+			break
+		}
+	}
+	return strings.ReplaceAll(q, "!", `\x21`)
+}
+
+// chunkPool holds the chunk buffers, one per worker in use: allocating (and zeroing) 4 MiB
+// for each of thousands of small files would cost more than scanning them.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize+chunkOverlap); return &b }}
+
+// readerPool holds the bufio.Readers that sniff each file's first bytes.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
+// scanText scans r as text, chunk by chunk.
+func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth int, b *archiveBudget) {
+	s.files.Add(1)
+	if s.opts.Progress != nil {
+		s.opts.Progress(s.files.Load())
+	}
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	buf := (*bp)[:0]
+	base, line := 0, 1 // offset and line of buf[0] in the file
+	var names []string
+	var pending []Finding // findings without a name yet
+	var keys []heldKey    // the key of each pending finding, for Verify
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		s.bytes.Add(int64(n))
+		final := err != nil
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			var le errArchiveLimit
+			if !errors.As(err, &le) {
+				s.addError(path, err)
+			}
+		}
+		det := Detect(buf, s.opts.OtherKeys)
+		names = appendNew(names, det.Names...)
+		for _, m := range det.Keys {
+			if !final && m.Offset >= chunkSize {
+				continue // seen whole in the next chunk
+			}
+			if allowed(buf, m.Offset) {
+				f := s.finding(path, base, line, m)
+				f.Suppressed = "allow comment"
+				pending, keys = append(pending, f), append(keys, m.key)
+				continue
+			}
+			pending, keys = append(pending, s.finding(path, base, line, m)), append(keys, m.key)
+		}
+		if final {
+			break
+		}
+		line += bytes.Count(buf[:chunkSize], []byte{'\n'})
+		base += chunkSize
+		copy(buf, buf[chunkSize:])
+		buf = buf[:len(buf)-chunkSize]
+	}
+	if depth > 0 {
+		b.pkg.mu.Lock()
+		b.pkg.names = appendNew(b.pkg.names, names...)
+		b.pkg.mu.Unlock()
+	}
+	for i, f := range pending {
+		if f.KeyName == "" && len(names) > 0 {
+			f.KeyName = pairName(names, f.Kind)
+		}
+		if f.KeyName == "" && depth > 0 {
+			b.pkg.mu.Lock()
+			b.pkg.unnamed, b.pkg.keys = append(b.pkg.unnamed, f), append(b.pkg.keys, keys[i])
+			b.pkg.mu.Unlock()
+			continue
+		}
+		s.report(ctx, f, keys[i])
+	}
+}
+
+// report records a finding, verified first when asked.
+func (s *Scanner) report(ctx context.Context, f Finding, k heldKey) {
+	if s.opts.Verify != nil {
+		f.Verified = s.verify(ctx, f, k)
+	}
+	s.addFinding(f)
+}
+
+// flushPackage reports the keys of an outermost archive that had no name in their own member,
+// paired with a name from any other member.
+func (s *Scanner) flushPackage(ctx context.Context, b *archiveBudget) {
+	p := b.pkg
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sort.Strings(p.names) // members may have been scanned in any order
+	for i, f := range p.unnamed {
+		if len(p.names) > 0 {
+			f.KeyName = pairName(p.names, f.Kind)
+		}
+		s.report(ctx, f, p.keys[i])
+	}
+	p.unnamed, p.keys, p.names = nil, nil, nil
+}
+
+// verify asks Options.Verify about a key once per fingerprint.
+func (s *Scanner) verify(ctx context.Context, f Finding, k heldKey) string {
+	if f.KeyName == "" {
+		return "not checked: no key name found with it"
+	}
+	m := &s.verified
+	if s.vshare != nil {
+		m = s.vshare
+	}
+	if v, ok := m.Load(f.Fingerprint + "\x00" + f.KeyName); ok {
+		return v.(string)
+	}
+	v := s.opts.Verify(ctx, f.KeyName, k.signer)
+	m.Store(f.Fingerprint+"\x00"+f.KeyName, v)
+	return v
+}
+
+func (s *Scanner) finding(path string, base, line int, m Match) Finding {
+	return Finding{
+		Path: path, Line: line + m.Line - 1, Kind: m.Kind, KeyName: m.KeyName,
+		Fingerprint: m.Fingerprint, Redacted: m.Redacted, Encoding: m.Encoding,
+		offset: base + m.Offset,
+	}
+}
+
+func appendNew(list []string, more ...string) []string {
+	for _, m := range more {
+		found := false
+		for _, l := range list {
+			if l == m {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, m)
+		}
+	}
+	return list
+}
+
+// pairName picks a name found elsewhere in the same file: a legacy name for an ECDSA key, a
+// key id for an Ed25519 one, when there is one of that form.
+func pairName(names []string, kind string) string {
+	wantLegacy := kind != KindCDPEd25519
+	for _, n := range names {
+		if strings.HasPrefix(n, "organizations/") == wantLegacy {
+			return n
+		}
+	}
+	return names[0]
+}
+
+// AllowMarker on the line of a key, or the line before it, suppresses the finding.
+const AllowMarker = "waasctl:allow"
+
+// allowed reports whether the line holding off, or the line before, carries AllowMarker.
+func allowed(buf []byte, off int) bool {
+	if off > len(buf) {
+		return false
+	}
+	start := bytes.LastIndexByte(buf[:off], '\n')
+	prev := 0
+	if start > 0 {
+		prev = bytes.LastIndexByte(buf[:start], '\n') + 1
+	}
+	end := bytes.IndexByte(buf[off:], '\n')
+	if end < 0 {
+		end = len(buf)
+	} else {
+		end += off
+	}
+	return bytes.Contains(buf[prev:end], []byte(AllowMarker))
+}
