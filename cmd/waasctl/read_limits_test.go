@@ -48,3 +48,4 @@ func TestFIFOLedgerEndsOnFirstSIGTERM(t *testing.T) {
 		t.Errorf("want a one-line error, got:\n%s", stderr)
 	}
 }
+

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/build"
@@ -23,15 +24,33 @@ import (
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
+// duplicateSignalWindow is how long after the first SIGINT or SIGTERM another one is taken for
+// the same request (a signal sent to the process and to its group), not a second Ctrl-C.
+const duplicateSignalWindow = time.Second
+
 // Main runs waasctl with the process's arguments and returns the exit code.
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, restore the default handling so that a second Ctrl-C kills a
-	// command that is slow to wind down.
+	// command that is slow to wind down; but not at once: timeout(1) and some supervisors
+	// signal both the process and its process group, so one request to stop arrives twice
+	// within microseconds, and the second must not kill waasctl while it records how it stopped.
 	go func() {
 		<-ctx.Done()
+		repeat := make(chan os.Signal, 8)
+		signal.Notify(repeat, os.Interrupt, syscall.SIGTERM)
 		stop()
+		window := time.NewTimer(duplicateSignalWindow)
+		defer window.Stop()
+		for {
+			select {
+			case <-repeat:
+			case <-window.C:
+				signal.Stop(repeat)
+				return
+			}
+		}
 	}()
 	return Run(ctx, newFactory(ctx), os.Args[1:])
 }
