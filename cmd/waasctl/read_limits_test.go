@@ -48,4 +48,3 @@ func TestFIFOLedgerEndsOnFirstSIGTERM(t *testing.T) {
 		t.Errorf("want a one-line error, got:\n%s", stderr)
 	}
 }
-
