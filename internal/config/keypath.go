@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -458,7 +459,19 @@ func flowNode(p KeyPath, v string) (*yaml.Node, error) {
 	}
 	n := doc.Content[0]
 	clearPositions(n)
+	blockSections(n)
 	return n, nil
+}
+
+// blockSections lays out the sections of a value given in flow style ({type: envfile, ...}) as
+// blocks, the way a config file is written by hand; lists of words (commands) stay [a, b].
+func blockSections(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode || (n.Kind == yaml.SequenceNode && slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return c.Kind != yaml.ScalarNode })) {
+		n.Style &^= yaml.FlowStyle
+	}
+	for _, c := range n.Content {
+		blockSections(c)
+	}
 }
 
 // clearPositions forgets where a node parsed from the command line was, so that the encoder
