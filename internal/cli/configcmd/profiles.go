@@ -160,4 +160,3 @@ func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
 	}
 	return nil
 }
-
