@@ -17,8 +17,8 @@ import (
 // cmdutil.CompletionTimeout.
 func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 	_ = root.RegisterFlagCompletionFunc("profile", cmdutil.CompleteProfiles(f, 0))
-	_ = root.RegisterFlagCompletionFunc("keyring-backend", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return credentials.AvailableBackends(), cobra.ShellCompDirectiveNoFileComp
+	_ = root.RegisterFlagCompletionFunc("keyring-backend", func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return withPrefix(credentials.AvailableBackends())(cmd, args, toComplete)
 	})
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -39,7 +39,7 @@ func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 		fixed := map[string][]string{"issuer": config.IssuerTypes}
 		for name, values := range fixed {
 			if c.LocalFlags().Lookup(name) != nil {
-				_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+				_ = c.RegisterFlagCompletionFunc(name, withPrefix(values))
 			}
 		}
 		if c.LocalFlags().Lookup("pool") != nil {
@@ -60,5 +60,18 @@ func onlyFirst(fn cobra.CompletionFunc) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return fn(cmd, args, toComplete)
+	}
+}
+
+// withPrefix completes one of values, those that start with what is typed.
+func withPrefix(values []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var out []cobra.Completion
+		for _, v := range values {
+			if strings.HasPrefix(v, toComplete) {
+				out = append(out, v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // CompletionTimeout bounds what a completion may wait for (the keyring, the API): a shell
 // waiting on Tab is worse than a shell that offers nothing.
-const CompletionTimeout = 2 * time.Second
+var CompletionTimeout = 2 * time.Second
 
 // forCompletion readies f for a completion request: nothing may prompt (the shell owns the
 // terminal, and a keyring that needs a passphrase without WAASCTL_KEYRING_PASSPHRASE offers

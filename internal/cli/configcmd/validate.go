@@ -16,7 +16,6 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
-	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/rotation"
@@ -58,15 +57,11 @@ Exit 0 when nothing is wrong, 1 when something is (the problems on stdout, a cou
 Relative paths are taken from the current folder, as keys rotate takes them.`,
 		Example: `  waasctl config validate
   waasctl config validate prod --check-ledger`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, p := range args {
-				if err := credentials.CheckProfile(p); err != nil {
-					return cmdutil.FlagErrorf("%v", err)
-				}
-			}
-			opts.Profiles = args
-			if len(args) == 0 {
-				opts.Profiles = nil
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			// PROFILE..., else --profile or WAASCTL_PROFILE, else every profile.
+			if opts.Profiles, err = cmdutil.ChosenProfiles(cmd, args); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
