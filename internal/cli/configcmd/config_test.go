@@ -332,3 +332,24 @@ func putKey(t *testing.T, store credentials.Store, profile string) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestFindCommand(t *testing.T) {
+	dir := t.TempDir()
+	exe, plain := filepath.Join(dir, "tool"), filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plain, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	for name, want := range map[string]string{
+		"tool": "", exe: "", "no-such-tool": "not found on PATH",
+		filepath.Join(dir, "gone"): "no such file", plain: "not executable",
+	} {
+		err := findCommand(exec.LookPath, name)
+		if (want == "" && err != nil) || (want != "" && (err == nil || err.Error() != want)) {
+			t.Errorf("findCommand(%s) = %v, want %q", name, err, want)
+		}
+	}
+}
