@@ -34,6 +34,14 @@ func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 				c.ValidArgsFunction = cmdutil.CompleteProfiles(f, 1)
 			case strings.HasPrefix(use, "get POOL"):
 				c.ValidArgsFunction = onlyFirst(cmdutil.CompletePools(f))
+			case strings.HasPrefix(use, "diff A B"): // inventory diff: two snapshot files
+				snapshots := cmdutil.CompleteSnapshots(f, false)
+				c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+					if len(args) >= 2 {
+						return nil, cobra.ShellCompDirectiveNoFileComp
+					}
+					return snapshots(cmd, args, toComplete)
+				}
 			}
 		}
 		fixed := map[string][]string{"issuer": config.IssuerTypes}
@@ -47,7 +55,7 @@ func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 		}
 		// A snapshot file: incident assess --since (log show's --since is a time).
 		if fl := c.LocalFlags().Lookup("since"); fl != nil && strings.Contains(strings.ToLower(fl.Usage), "snapshot") {
-			_ = c.RegisterFlagCompletionFunc("since", cmdutil.CompleteSnapshots(f))
+			_ = c.RegisterFlagCompletionFunc("since", cmdutil.CompleteSnapshots(f, true))
 		}
 	}
 	walk(root)

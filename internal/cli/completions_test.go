@@ -254,4 +254,9 @@ func TestCompleteSnapshotsForSince(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("%v, want %v (newest first, this profile's)", got, want)
 	}
+	// inventory diff A B: every profile's, for both files.
+	got = e.complete("inventory", "diff", want[1], "")
+	if len(got) != 3 || got[0] != filepath.Join(dir, "prod-20261202T000000Z.jsonl") {
+		t.Fatalf("inventory diff: %v", got)
+	}
 }

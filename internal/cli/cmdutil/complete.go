@@ -124,9 +124,10 @@ func CompletePools(f *Factory) cobra.CompletionFunc {
 }
 
 // CompleteSnapshots completes the inventory snapshots in the state folder, newest first, for
-// flags that take a snapshot file (incident assess --since). A path being typed that is not
-// under the state folder falls back to the shell's own file completion.
-func CompleteSnapshots(f *Factory) cobra.CompletionFunc {
+// what takes a snapshot file (incident assess --since, inventory diff A B); with byProfile, only
+// those of the PROFILE argument, when there is one. A path being typed that is not under the
+// state folder falls back to the shell's own file completion.
+func CompleteSnapshots(f *Factory, byProfile bool) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		stateDir, err := config.StateDir()
 		if err != nil {
@@ -144,7 +145,7 @@ func CompleteSnapshots(f *Factory) cobra.CompletionFunc {
 				continue
 			}
 			// With a PROFILE given, its snapshots only (snapshots are named PROFILE-TIME.jsonl).
-			if len(args) > 0 && !strings.HasPrefix(e.Name(), args[0]+"-") {
+			if byProfile && len(args) > 0 && !strings.HasPrefix(e.Name(), args[0]+"-") {
 				continue
 			}
 			p := filepath.Join(dir, e.Name())
