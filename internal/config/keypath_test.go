@@ -164,3 +164,18 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// A file of comments only (a template's header) keeps them when the first setting is added.
+func TestSetKeepsACommentOnlyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("# Settings for ops.\n\n# See docs/configuration.md.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := set(t, path, "profiles.a.endpoint", "https://x.example"); err != nil {
+		t.Fatal(err)
+	}
+	want := "# Settings for ops.\n\n# See docs/configuration.md.\n\nprofiles:\n  a:\n    endpoint: https://x.example\n"
+	if got := string(mustRead(t, path)); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

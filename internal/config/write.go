@@ -47,6 +47,11 @@ func ReadDocument(ctx context.Context, path string) (*yaml.Node, []byte, error) 
 		}
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if doc.Kind == 0 && len(bytes.TrimSpace(data)) > 0 {
+		// Only comments: yaml.v3 gives no document to hang them on, so keep them as the head
+		// of the one set will create.
+		doc = yaml.Node{Kind: yaml.DocumentNode, HeadComment: string(bytes.TrimSpace(data))}
+	}
 	return &doc, data, nil
 }
 
