@@ -6,7 +6,8 @@
 # server or another run), with superuser "waasctl", trust authentication and durability turned
 # off for speed. Nothing touches a PostgreSQL server the machine may already run.
 # CMD sees WAASCTL_TEST_POSTGRES_DSN (a libpq/pgx URL for database "postgres" as "waasctl"; tests
-# make their own databases with CREATE DATABASE) and WAASCTL_REQUIRE_POSTGRES=1, which makes the
+# make their own databases with CREATE DATABASE), WAASCTL_TEST_POSTGRES_DATA and _LOG (the
+# server's data folder and log) and WAASCTL_REQUIRE_POSTGRES=1, which makes the
 # PostgreSQL tests fail rather than skip when they cannot connect. On exit the server is stopped
 # and the folder removed, and the script exits with CMD's status.
 #
@@ -159,6 +160,9 @@ urlencode() {
 WAASCTL_TEST_POSTGRES_DSN="postgres://waasctl@/postgres?host=$(urlencode "$sock")&port=$port&sslmode=disable"
 export WAASCTL_TEST_POSTGRES_DSN
 export WAASCTL_REQUIRE_POSTGRES=1
+# The server's data folder (WAL included) and log, for the canary tests that search them for
+# key material (they are the server user's; readable when the tests run as root or as that user).
+export WAASCTL_TEST_POSTGRES_DATA=$data WAASCTL_TEST_POSTGRES_LOG=$log
 
 # Not exec: the server is stopped and the temporary folder removed when CMD ends.
 status=0

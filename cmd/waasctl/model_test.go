@@ -72,6 +72,9 @@ type step struct {
 	CrashAfter bool   // ... after the call had its effect, else before
 	Force      bool   // abort: --abort --force, which ends even what it cannot undo
 	Grace      bool   // rotate: with a grace period (the rotation stops at revoke)
+	// Extra: the profile lists one more envfile sink in this run (added since the rotation
+	// started, or taken out again before the next run).
+	Extra bool
 
 	Slot   string // revoke: current (--force) | pending | previous
 	Second string // concurrent: the command run while a rotation holds the lock
@@ -91,6 +94,9 @@ func (s step) String() string {
 		}
 		if s.Force {
 			b.WriteString(" force")
+		}
+		if s.Extra {
+			b.WriteString(" extra-sink")
 		}
 	case "revoke":
 		b.WriteString(" " + s.Slot)
@@ -122,6 +128,7 @@ type modelWorld struct {
 	stateDir  string
 	keyring   string
 	envPath   string
+	extraPath string // the sink some runs list (step.Extra)
 	appConfig *config.Config
 	store     credentials.Store // uncounted, for the checker and the harness
 
@@ -162,7 +169,7 @@ func newModelWorld(t modelTB, cfg seqConfig) *modelWorld {
 	w := &modelWorld{
 		cfg: cfg, srv: srv, ts: httptest.NewServer(srv), org: srv.DefaultOrg(), otherOrg: uuid.NewString(),
 		dir: dir, stateDir: filepath.Join(dir, "state"), keyring: filepath.Join(dir, "keyring"),
-		envPath: filepath.Join(dir, "proxy.env"), secrets: map[string]string{}, issued: map[string][]string{},
+		envPath: filepath.Join(dir, "proxy.env"), extraPath: filepath.Join(dir, "extra.env"), secrets: map[string]string{}, issued: map[string][]string{},
 		operatorRevoked: map[string]bool{}, reported: map[string]bool{},
 	}
 	w.url = w.ts.URL
@@ -417,6 +424,9 @@ func (w *modelWorld) engine(s step, sink *modelSink) *rotation.Engine {
 		},
 		Audit: audit, VerifyTries: 2, VerifyBackoff: time.Millisecond,
 		Holder: rotation.Holder{Command: "keys rotate"},
+	}
+	if s.Extra {
+		e.Sinks = append(e.Sinks, &rotation.EnvfileSink{Path: w.extraPath})
 	}
 	if s.Grace {
 		e.Grace, e.GraceSet = time.Hour, true
@@ -715,6 +725,9 @@ func (w *modelWorld) checkFinished(t modelTB, s step, j *rotation.Journal, befor
 		if _, fp, err := rotation.ReadEnvKey(w.envPath); err != nil || fp != it.Current.Fingerprint {
 			t.Fatalf("invariant (done): the .env holds %s (%v), not the CURRENT key\n%s", fp, err, w.history())
 		}
+		if _, fp, err := rotation.ReadEnvKey(w.extraPath); s.Extra && (err != nil || fp != it.Current.Fingerprint) {
+			t.Fatalf("invariant (done): the sink listed in this run holds %s (%v), not the CURRENT key\n%s", fp, err, w.history())
+		}
 	case rotation.StepAborted:
 		if j.OldKey.Name == "" {
 			// Stopped before preflight read the keyring: nothing was touched.
@@ -961,6 +974,7 @@ func drawStep(t *rapid.T) step {
 		if op == "rotate" {
 			s.Grace = rapid.IntRange(0, 4).Draw(t, "grace?") == 0
 		}
+		s.Extra = rapid.IntRange(0, 3).Draw(t, "extraSink?") == 0
 	case "revoke":
 		s.Slot = rapid.SampledFrom([]string{"current", "pending", "previous"}).Draw(t, "slot")
 	case "concurrent":
@@ -1094,4 +1108,12 @@ func TestModelRegressionResumeAfterPartialAbort(t *testing.T) {
 		step{Op: "rotate", Create: "new", Sink: "ok", CrashAt: 14, CrashAfter: true}, // crashes at promote
 		step{Op: "abort", Create: "new", Sink: "hang"},
 		step{Op: "resume", Create: "new", Sink: "ok"})
+}
+
+// A sink added to the profile while the rotation waits out its grace period: --resume revoked
+// the old key and exited 0 with that sink never given the new one.
+func TestModelRegressionSinkAddedDuringGrace(t *testing.T) {
+	replay(t, seqConfig{Pools: 2},
+		step{Op: "rotate", Create: "new", Sink: "ok", Grace: true},
+		step{Op: "resume", Create: "new", Sink: "ok", Extra: true})
 }

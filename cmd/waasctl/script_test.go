@@ -120,6 +120,8 @@ func scriptParams() testscript.Params {
 			"interrupt":      cmdInterrupt,
 			"findings":       cmdFindings,
 			"nocanary":       cmdNoCanary,
+			"teamdb":         cmdTeamDB,
+			"ageidentity":    cmdAgeIdentity,
 		},
 		RequireExplicitExec: true,
 	}

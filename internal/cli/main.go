@@ -18,6 +18,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 )
@@ -47,7 +48,12 @@ func newFactory(ctx context.Context) *cmdutil.Factory {
 		Config:     sync.OnceValues(func() (*config.Config, error) { return config.LoadContext(ctx) }),
 	}
 	f.Prompter = prompter.New(f.IOStreams)
-	f.Keyring = sync.OnceValues(func() (credentials.Store, error) { return openKeyring(f, os.Getenv) })
+	f.LocalKeyring = sync.OnceValues(func() (credentials.Store, error) { return openKeyring(f, os.Getenv) })
+	f.TeamStore = sync.OnceValues(func() (*team.Store, error) { return cmdutil.OpenTeamStore(ctx, f, os.Getenv) })
+	f.AgeIdentity = sync.OnceValues(func() (*team.Identity, error) { return cmdutil.LoadAgeIdentity(ctx, f, os.Getenv) })
+	f.Keyring = sync.OnceValues(func() (credentials.Store, error) {
+		return cmdutil.OpenKeyStore(ctx, f, os.Getenv, f.LocalKeyring)
+	})
 	f.APIClient = func() (*waas.Client, error) { return newAPIClient(ctx, f, os.Getenv) }
 	return f
 }

@@ -26,6 +26,7 @@ import (
 	operationscmd "github.com/waasctl/waasctl/internal/cli/operations"
 	poolscmd "github.com/waasctl/waasctl/internal/cli/pools"
 	sandboxcmd "github.com/waasctl/waasctl/internal/cli/sandbox"
+	teamcmd "github.com/waasctl/waasctl/internal/cli/team"
 	transactionscmd "github.com/waasctl/waasctl/internal/cli/transactions"
 	versioncmd "github.com/waasctl/waasctl/internal/cli/version"
 	walletscmd "github.com/waasctl/waasctl/internal/cli/wallets"
@@ -91,6 +92,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		logcmd.NewCmdLog(f),
 		inventorycmd.NewCmdInventory(f),
 		incidentcmd.NewCmdIncident(f),
+		teamcmd.NewCmdTeam(f),
 		configcmd.NewCmdConfig(f),
 	)
 	// ---- end of command groups ----

@@ -26,6 +26,9 @@ type Config struct {
 	// Path is the file the config was read from (which may not exist).
 	Path     string             `yaml:"-"`
 	Profiles map[string]Profile `yaml:"profiles"`
+	// State is where keys and state are shared across hosts (team mode, docs/team.md); nil
+	// keeps them on this host. A profile's own state wins, and WAASCTL_STATE_DSN over both.
+	State *State `yaml:"state,omitempty"`
 }
 
 // Profile is one named set of settings, selected with --profile.
@@ -39,6 +42,8 @@ type Profile struct {
 	// InsecureHTTP allows a plain http:// endpoint that is not loopback.
 	// Every request carries the key's JWT, readable by anyone on the path.
 	InsecureHTTP bool `yaml:"insecure_http,omitempty"`
+	// State overrides the top-level state for this profile.
+	State *State `yaml:"state,omitempty"`
 }
 
 // Issuer says who creates and revokes API keys during a rotation.

@@ -299,6 +299,7 @@ func TestKeyctlStore(t *testing.T) {
 		t.Log("keyctl (keyutils) not on PATH: not testing a reader in another session keyring")
 	}
 	storeSuite(t, s, opts)
+	secretRoundTrip(t, s)
 }
 
 func TestSecretServiceStore(t *testing.T) {
@@ -331,6 +332,36 @@ func TestSecretServiceStore(t *testing.T) {
 		},
 		child: &childSpec{Backend: "secret-service"},
 	})
+	secretRoundTrip(t, s)
+}
+
+// secretRoundTrip checks SecretStore on a real keyring (the team identity lives there): a
+// secret of a fresh name round-trips, is not listed as a profile, and is removed.
+func secretRoundTrip(t *testing.T, s Store) {
+	t.Helper()
+	ctx := context.Background()
+	ss := s.(SecretStore)
+	name := "test-" + strings.ToLower(uniqueProfile(t, "secret"))
+	t.Cleanup(func() { _ = ss.RemoveSecret(ctx, name) })
+	if _, err := ss.GetSecret(ctx, name); !errors.Is(err, ErrSecretNotFound) {
+		t.Fatalf("GetSecret of a missing secret: %v", err)
+	}
+	const v = "# a comment\nAGE-SECRET-KEY-1NOTAREALONE\n"
+	if err := ss.PutSecret(ctx, name, v); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ss.GetSecret(ctx, name); err != nil || got != v {
+		t.Fatalf("GetSecret = %q, %v", got, err)
+	}
+	if ps, err := s.Profiles(ctx); err != nil || slices.ContainsFunc(ps, func(p string) bool { return strings.Contains(p, name) }) {
+		t.Fatalf("Profiles lists the secret: %v, %v", ps, err)
+	}
+	if err := ss.RemoveSecret(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.GetSecret(ctx, name); !errors.Is(err, ErrSecretNotFound) {
+		t.Fatalf("GetSecret after RemoveSecret: %v", err)
+	}
 }
 
 func TestAutoSelectionOpensSomething(t *testing.T) {

@@ -272,8 +272,9 @@ func NewMemoryStore() Store {
 }
 
 type memoryStore struct {
-	mu    sync.Mutex
-	items map[string][]byte // profile -> encoded item, so copies are deep
+	mu      sync.Mutex
+	items   map[string][]byte // profile -> encoded item, so copies are deep
+	secrets map[string]string // SecretStore's
 }
 
 func (m *memoryStore) Backend() string { return "memory" }
@@ -341,3 +342,25 @@ func (m *memoryStore) Profiles(ctx context.Context) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// EncodeItem validates item as Put does and returns the encoding every Store
+// keeps (the secret included): for stores that keep the bytes elsewhere,
+// encrypted (the team store). Errors name slots and keys, never the secret.
+func EncodeItem(item *Item) ([]byte, error) {
+	it, err := prepareItem(item)
+	if err != nil {
+		return nil, err
+	}
+	return encodeItem(it)
+}
+
+// DecodeItem reads back what EncodeItem wrote for profile; backend names the
+// store in errors. Errors are fixed strings: they never quote the data.
+func DecodeItem(data []byte, profile, backend string) (*Item, error) {
+	return decodeItem(data, profile, backend)
+}
+
+// ItemNotFound returns the error Get and Remove return for a profile without
+// an item, matching ErrNotFound, for Store implementations outside this
+// package.
+func ItemNotFound(profile, backend string) error { return notFound(profile, backend) }

@@ -79,14 +79,17 @@ func openSQLite(ctx context.Context, path string, queries map[Kind]string) (Ledg
 func (l *sqlLedger) String() string { return l.desc }
 func (l *sqlLedger) Close() error   { return l.db.Close() }
 
-// scrub removes the password from a driver error, in case it quotes it.
-// It also keeps the message on one line (pgx puts each address it tried on
-// a line of its own), inert and of bounded length, since much of it is the
-// database server's text.
-func (l *sqlLedger) scrub(err error) error {
+// scrub removes the password from a driver error: see ScrubDSNError.
+func (l *sqlLedger) scrub(err error) error { return ScrubDSNError(err, l.secret) }
+
+// ScrubDSNError removes a DSN's password from a driver error, in case it
+// quotes it. It also keeps the message on one line (pgx puts each address it
+// tried on a line of its own), inert and of bounded length, since much of it
+// is the database server's text. The team store (internal/team) uses it too.
+func ScrubDSNError(err error, password string) error {
 	msg := err.Error()
-	if l.secret != "" {
-		msg = strings.ReplaceAll(msg, l.secret, "xxxxx")
+	if password != "" {
+		msg = strings.ReplaceAll(msg, password, "xxxxx")
 	}
 	msg = textsafe.Message(strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " "))
 	if msg == err.Error() {

@@ -47,6 +47,17 @@ func (m ManualCheck) String() string {
 }
 
 // addManual records a key for deletion by hand, once.
+// deliveredTo says whether the journal records the key with fingerprint fp delivered to the
+// sink called name.
+func (j *Journal) deliveredTo(name, fp string) bool {
+	for _, r := range j.Sinks {
+		if r.Name == name && r.DeliveredFingerprint == fp {
+			return true
+		}
+	}
+	return false
+}
+
 func (j *Journal) addManual(m ManualCheck) {
 	for _, have := range j.ManualChecks {
 		if have.Name == m.Name && have.RequestID == m.RequestID {

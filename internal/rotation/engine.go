@@ -66,6 +66,10 @@ type Engine struct {
 	// there, not after a grace period in which the key was already in use. Not for an
 	// emergency rotation, whose old key may have leaked.
 	Promoted func(ctx context.Context)
+	// WaitUntil, if set, makes the revoke step wait out the grace period in the foreground
+	// (keys rotate --wait) instead of stopping with the rotation resumable: it returns at
+	// until, or with ctx's error. nil: stop and let a later --resume revoke.
+	WaitUntil func(ctx context.Context, until time.Time, what string) error
 	// RevokeShared lets the rotation revoke an old key that another profile still holds as
 	// CURRENT or PENDING (that profile then stops working); otherwise it is refused.
 	RevokeShared bool
@@ -891,6 +895,13 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 		if err := j.Save(e.StateDir); err != nil {
 			return err
 		}
+		if e.WaitUntil != nil {
+			e.report(StepRevoke, "waiting for the grace period, until %s; then the old key %s is revoked", j.GraceUntil.Local().Format(time.DateTime), short(j.OldKey))
+			if err := e.WaitUntil(ctx, j.GraceUntil, "grace period"); err != nil {
+				return err
+			}
+			return e.revoke(ctx, j)
+		}
 		return fmt.Errorf("%w: %w: the new key is CURRENT; the old key %s stays valid until the grace period ends at %s: run %s then", ErrIncomplete, errGraceWait, short(j.OldKey), j.GraceUntil.Format(time.RFC3339), e.resumeHint())
 	}
 	it, err := e.item(ctx)
@@ -910,6 +921,17 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 		// working key. Only a key seen working now lets the old one go.
 		if err := e.checkCurrentWorks(ctx, it); err != nil {
 			return err
+		}
+		// Every sink must hold the key that stays: one added to the profile since deliver, or
+		// skipped by an edited journal, gets it now, or the old key is not revoked.
+		if err := e.ensureSinksHold(ctx, j, it.Current); err != nil {
+			return err
+		}
+		if j.RevokeRequestedAt.IsZero() {
+			j.RevokeRequestedAt = e.now().UTC()
+			if err := j.Save(e.StateDir); err != nil {
+				return err
+			}
 		}
 		err := e.Issuer.Revoke(ctx, j.OldKey.Name)
 		switch {
@@ -1039,6 +1061,16 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 	if !j.RevokedAt.IsZero() || j.Step == StepDone {
 		return fmt.Errorf("rotation %s already revoked the old key %s; it cannot be aborted, only finished: %s", j.ID, short(j.OldKey), e.resumeHint())
 	}
+	if !j.RevokeRequestedAt.IsZero() {
+		// The revocation may have taken effect without being seen yet: rolling back to that
+		// key and revoking the new one could leave no working key at all.
+		return fmt.Errorf("rotation %s asked for the old key %s to be revoked at %s (WaaS may not show it yet); it cannot be aborted, only finished: %s",
+			j.ID, short(j.OldKey), j.RevokeRequestedAt.Format(time.RFC3339), e.resumeHint())
+	}
+	if gone := e.sinksGone(j, j.NewKey.Fingerprint); len(gone) > 0 && !e.ForceAbort {
+		return fmt.Errorf("the journal says %s got the new key %s but the profile no longer lists it, so the abort cannot give it the CURRENT key back before revoking the new one: put it back in the profile's sinks and abort again, or `--abort --force` to end without revoking that key (named for deletion once nothing uses it)",
+			strings.Join(gone, ", "), short(j.NewKey))
+	}
 	it, err := e.item(ctx)
 	if err != nil {
 		if !e.ForceAbort {
@@ -1143,6 +1175,12 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			e.report(j.Step, "not revoking %s: it is %s", name, held)
 			continue
 		}
+		if gone := e.sinksGone(j, j.NewKey.Fingerprint); name == j.NewKey.Name && len(gone) > 0 {
+			// Only under --force (checked above): a sink out of the profile still uses it.
+			j.addManual(ManualCheck{Name: name, Fingerprint: j.NewKey.Fingerprint, Reason: strings.Join(gone, ", ") + " still hold it: put the profile's CURRENT key there first, then delete it in the portal"})
+			e.report(j.Step, "not revoking %s: %s still hold it", name, strings.Join(gone, ", "))
+			continue
+		}
 		if err := e.Issuer.Revoke(ctx, name); err != nil {
 			if !e.ForceAbort {
 				return fmt.Errorf("revoking the new key %s: %w; %s", name, err, forceHint)
@@ -1214,7 +1252,8 @@ func (e *Engine) abandon(ctx context.Context, j *Journal, it *credentials.Item, 
 }
 
 // sinksHolding names the sinks that hold the key with fingerprint fp, by their own answer or,
-// for a sink that cannot say, by the journal's record of what was delivered to it.
+// for a sink that cannot say, by the journal's record of what was delivered to it; and the
+// sinks the journal says got it that are no longer in the profile.
 func (e *Engine) sinksHolding(ctx context.Context, j *Journal, fp string) []string {
 	if fp == "" {
 		return nil
@@ -1225,15 +1264,64 @@ func (e *Engine) sinksHolding(ctx context.Context, j *Journal, fp string) []stri
 		have, known, err := s.Holds(ctx)
 		held := known && err == nil && have == fp
 		if !known || err != nil {
-			for _, r := range j.Sinks {
-				held = held || r.Name == names[i] && r.DeliveredFingerprint == fp
-			}
+			held = j.deliveredTo(names[i], fp)
 		}
 		if held {
 			holders = append(holders, names[i])
 		}
 	}
-	return holders
+	return append(holders, e.sinksGone(j, fp)...)
+}
+
+// sinksGone names the sinks that the journal says got the key with fingerprint fp and that the
+// profile no longer lists: nothing can give them another key, so the key must not be revoked
+// while they may use it.
+func (e *Engine) sinksGone(j *Journal, fp string) []string {
+	if fp == "" {
+		return nil
+	}
+	names := sinkNames(e.Sinks)
+	var gone []string
+	for _, r := range j.Sinks {
+		if r.DeliveredFingerprint == fp && !slices.Contains(names, r.Name) {
+			gone = append(gone, r.Name+" (no longer in the profile)")
+		}
+	}
+	return gone
+}
+
+// ensureSinksHold delivers key to every sink that does not hold it, by its own answer or, for a
+// sink that cannot say, by the journal's record, and restarts those; a failure stops the
+// rotation before the old key is revoked.
+func (e *Engine) ensureSinksHold(ctx context.Context, j *Journal, key *credentials.StoredKey) error {
+	names := sinkNames(e.Sinks)
+	missing := map[int]bool{}
+	for i, s := range e.Sinks {
+		have, known, err := s.Holds(ctx)
+		if known && err == nil {
+			missing[i] = have != key.Fingerprint
+		} else {
+			missing[i] = !j.deliveredTo(names[i], key.Fingerprint)
+		}
+		if !missing[i] {
+			delete(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	for i := range missing {
+		e.report(j.Step, "%s does not hold the CURRENT key %s (added to the profile since it was delivered?): delivering it before the old key is revoked", names[i], short(ref(key)))
+	}
+	if failed := e.deliverKey(ctx, j, key, missing); len(failed) > 0 {
+		return fmt.Errorf("%w: a sink lacks the CURRENT key and delivering it failed (%s); the old key is not revoked; fix it and run %s", ErrIncomplete, strings.Join(failed, "; "), e.resumeHint())
+	}
+	for i := range missing {
+		if err := e.Sinks[i].Restart(ctx); err != nil {
+			return fmt.Errorf("%w: restarting %s: %s; the old key is not revoked; run %s", ErrIncomplete, names[i], oneLine(err).Error(), e.resumeHint())
+		}
+	}
+	return nil
 }
 
 // refuseHeld refuses to revoke, as the orphan of a create whose answer was lost, a key the

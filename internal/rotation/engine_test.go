@@ -287,6 +287,53 @@ func TestEngineGracePeriod(t *testing.T) {
 	}
 }
 
+// keys rotate --wait: the revoke step waits out the grace period in the foreground, on the
+// clock it is given, and then revokes; the old key works until the wait is over, and an
+// interrupted wait leaves the rotation resumable.
+func TestEngineWaitsOutTheGrace(t *testing.T) {
+	r := newRig(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	r.e.Now = func() time.Time { return now }
+	r.e.Grace = time.Hour
+	old := r.item().Current
+	var waited []time.Time
+	r.e.WaitUntil = func(ctx context.Context, until time.Time, what string) error {
+		if !r.authenticates(old) {
+			t.Error("the old key was revoked before the wait")
+		}
+		waited = append(waited, until)
+		now = until
+		return nil
+	}
+	if _, err := r.e.Rotate(context.Background()); err != nil {
+		t.Fatalf("rotate --wait: %v", err)
+	}
+	if len(waited) != 1 || !waited[0].Equal(time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)) {
+		t.Fatalf("waited until %v, want once until the grace's end", waited)
+	}
+	r.settled()
+	if r.authenticates(old) {
+		t.Fatal("the old key still authenticates after the wait")
+	}
+
+	// Ctrl-C during the wait: interrupted at revoke, the old key still valid, resumable.
+	r = newRig(t)
+	now = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	r.e.Now = func() time.Time { return now }
+	r.e.Grace = time.Hour
+	old = r.item().Current
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.e.WaitUntil = func(ctx context.Context, until time.Time, what string) error {
+		cancel()
+		return ctx.Err()
+	}
+	j, err := r.e.Rotate(ctx)
+	if !errors.Is(err, context.Canceled) || j == nil || j.Step != StepRevoke || !r.authenticates(old) {
+		t.Fatalf("interrupted wait: %v, journal %+v", err, j)
+	}
+}
+
 // flakySink fails while fail is set.
 type flakySink struct {
 	Sink

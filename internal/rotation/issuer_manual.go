@@ -24,6 +24,9 @@ type ManualIssuer struct {
 	Rejected func(ctx context.Context, name string) (bool, error)
 	// PollEvery and Timeout bound the wait for a deletion to take effect.
 	PollEvery, Timeout time.Duration
+	// Waiting, if set, is told when the wait for a deletion starts and until when it may last
+	// (a countdown on the terminal); the function it returns is called when the wait ends.
+	Waiting func(until time.Time) (done func())
 }
 
 func (m *ManualIssuer) Name() string { return "manual" }
@@ -56,6 +59,9 @@ func (m *ManualIssuer) Revoke(ctx context.Context, name string) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, m.Timeout)
 	defer cancel()
+	if m.Waiting != nil {
+		defer m.Waiting(time.Now().Add(m.Timeout))()
+	}
 	t := time.NewTicker(m.PollEvery)
 	defer t.Stop()
 	for {

@@ -104,6 +104,10 @@ type Journal struct {
 	Grace      string       `json:"grace,omitempty"` // the grace the rotation started with
 	GraceUntil time.Time    `json:"grace_until,omitzero"`
 	RevokedAt  time.Time    `json:"revoked_at,omitzero"`
+	// RevokeRequestedAt is saved before the old key's revocation is asked of the issuer: from
+	// then on the old key may be revoked although RevokedAt is not set yet (WaaS's propagation
+	// delay, an interrupted check), so the rotation can only be finished, never rolled back.
+	RevokeRequestedAt time.Time `json:"revoke_requested_at,omitzero"`
 	// ManualChecks are keys waasctl could not revoke, or could not tell were safe to revoke:
 	// the operator was told to delete them in the portal.
 	ManualChecks []ManualCheck `json:"manual_checks,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -34,9 +35,23 @@ type Factory struct {
 	// function; nothing else touches credentials.
 	APIClient func() (*waas.Client, error)
 
-	// Keyring opens the credential store (the OS keyring, or the backend
-	// --keyring-backend names) on first call.
+	// Keyring opens the credential store on first call: the team store (internal/team) when
+	// the profile's state backend is postgres (config state, or WAASCTL_STATE_DSN), else the
+	// OS keyring (or the backend --keyring-backend names).
 	Keyring func() (credentials.Store, error)
+
+	// LocalKeyring opens this host's own keyring, whatever the state backend: it holds the
+	// host's age identity in team mode. Nil in tests that need none.
+	LocalKeyring func() (credentials.Store, error)
+
+	// TeamStore opens the team store of the state backend (docs/team.md) on first call, or
+	// returns an error saying how to configure one. It does not check the schema. Nil in tests
+	// that need none.
+	TeamStore func() (*team.Store, error)
+
+	// AgeIdentity loads this host's age identity (WAASCTL_AGE_IDENTITY, else the local
+	// keyring); an error matching team.ErrNoIdentity when it has none.
+	AgeIdentity func() (*team.Identity, error)
 
 	// Prompter asks questions on the terminal; check IOStreams.CanPrompt first.
 	Prompter prompter.Prompter

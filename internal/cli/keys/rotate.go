@@ -38,6 +38,8 @@ type RotateOptions struct {
 	RevokeShared bool
 
 	NoSnapshot bool
+	// Wait waits out the grace period in the foreground, then revokes, instead of exiting 5.
+	Wait bool
 	// Emergency starts an emergency rotation (keys revoke --rotate-first): its journal says so,
 	// and no snapshot is taken when it ends, on this run or on a --resume.
 	Emergency bool
@@ -110,6 +112,7 @@ waits until WaaS refuses it.`,
 	fl.BoolVar(&opts.Resume, "resume", false, "Continue the rotation in progress")
 	fl.BoolVar(&opts.Abort, "abort", false, "Roll back the rotation in progress")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "Do not ask for confirmation")
+	fl.BoolVar(&opts.Wait, "wait", false, "Wait in the foreground for the grace period to end (a countdown on a terminal), then revoke the old key, instead of exiting 5 to be resumed later")
 	fl.BoolVar(&opts.NoSnapshot, "no-snapshot", false, "Do not take an inventory snapshot after the rotation")
 	fl.BoolVar(&opts.Force, "force", false, "Take over the lock of a rotation whose holder cannot be seen to be alive (another host); with --abort, also end the abort when a key cannot be revoked, naming it for deletion by hand")
 	fl.BoolVar(&opts.RevokeShared, "revoke-shared", false, "Revoke the old key even if another profile still holds it (that profile then stops working)")
@@ -427,6 +430,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 			}
 		}, EmergencyReason: opts.EmergencyReason,
 		ForceAbort: opts.Abort && opts.Force, RevokeShared: opts.RevokeShared,
+		WaitUntil: waitUntil(opts),
 	}, nil
 }
 
@@ -511,9 +515,22 @@ func newIssuer(ctx context.Context, opts *RotateOptions, kind string, prof confi
 				return waas.HTTPCode(err) == 401, nil
 			},
 			PollEvery: 10 * time.Second, Timeout: 30 * time.Minute,
+			Waiting: func(until time.Time) func() {
+				return cmdutil.StartCountdown(opts.IO, until, "waiting for the deletion in the portal").Finish
+			},
 		}, nil
 	}
 	return nil, cmdutil.FlagErrorf("issuer %s: want sandbox, manual or exec", textsafe.Value(kind))
+}
+
+// waitUntil is the engine's wait for the grace period under --wait, else nil (stop, exit 5).
+func waitUntil(opts *RotateOptions) func(context.Context, time.Time, string) error {
+	if !opts.Wait {
+		return nil
+	}
+	return func(ctx context.Context, until time.Time, what string) error {
+		return cmdutil.WaitUntil(ctx, opts.IO, until, what)
+	}
 }
 
 // parseGrace is config.ParseAge, with zero (in any unit) meaning no grace.

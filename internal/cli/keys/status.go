@@ -34,6 +34,8 @@ type SlotStatus struct {
 	Fingerprint string    `json:"fingerprint"`
 	AddedAt     time.Time `json:"addedAt"`
 	Rotation    string    `json:"rotation,omitempty"` // the step of a rotation in progress
+	// GraceUntil: when a rotation waiting out its grace period may revoke the old key.
+	GraceUntil time.Time `json:"graceUntil,omitzero"`
 }
 
 // NewCmdStatus returns `keys status`.
@@ -107,8 +109,15 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		if err != nil {
 			return err
 		}
+		var graceUntil time.Time
 		if j != nil && !j.Step.Finished() {
 			inProgress = string(j.Step) + " (since " + j.UpdatedAt.Local().Format(time.DateTime) + ", journal " + filepath.Join(stateDir, "journals", name+".json") + ")"
+			if j.Step == rotation.StepRevoke && j.RevokedAt.IsZero() && now.Before(j.GraceUntil) {
+				// When the wait ends is what an operator asks first.
+				graceUntil = j.GraceUntil
+				inProgress = fmt.Sprintf("revoke after the grace period, which ends %s (in %s); then: waasctl keys rotate %s --resume",
+					j.GraceUntil.Local().Format(time.DateTime), cmdutil.Age(j.GraceUntil.Sub(now)), name)
+			}
 		}
 		for _, slot := range []struct {
 			name string
@@ -120,6 +129,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			st := SlotStatus{Profile: name, Slot: slot.name, Key: slot.key.Name, Fingerprint: slot.key.Fingerprint, AddedAt: slot.key.AddedAt}
 			if slot.name == "current" {
 				st.Rotation = inProgress
+				st.GraceUntil = graceUntil
 			}
 			if err := p.Add(st); err != nil {
 				return err

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"filippo.io/age"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/team/teamtest"
+)
+
+// cmdTeamDB implements "teamdb NAME": create an empty database NAME (dropped when the script
+// ends) on the server of $WAASCTL_TEST_POSTGRES_DSN and set $TEAM_DSN to its DSN. Without that
+// server the script is skipped, or fails if WAASCTL_REQUIRE_POSTGRES=1.
+func cmdTeamDB(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: teamdb NAME")
+	}
+	admin := os.Getenv(sandboxtest.PostgresDSNEnv)
+	if admin == "" {
+		if os.Getenv(sandboxtest.RequirePostgresEnv) == "1" {
+			ts.Fatalf("teamdb: %s is unset but %s=1", sandboxtest.PostgresDSNEnv, sandboxtest.RequirePostgresEnv)
+		}
+		stateOf(ts).t.Skip("teamdb: no PostgreSQL server (" + sandboxtest.PostgresDSNEnv + " is unset; see scripts/with-postgres.sh)")
+	}
+	dsn, err := teamtest.CreateDatabase(context.Background(), admin, args[0])
+	ts.Check(err)
+	ts.Defer(func() {
+		if err := teamtest.DropDatabase(context.Background(), admin, args[0]); err != nil {
+			ts.Logf("teamdb: dropping %s: %v", args[0], err)
+		}
+	})
+	ts.Setenv("TEAM_DSN", dsn)
+}
+
+// cmdAgeIdentity implements "ageidentity NAME": make an age X25519 identity as age-keygen does,
+// writing the identity to NAME and its public key to NAME.pub (a CI job's identity, made on a
+// trusted machine and kept in the CI's secret store).
+func cmdAgeIdentity(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: ageidentity NAME")
+	}
+	id, err := age.GenerateX25519Identity()
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte("# created: by the test\n"+id.String()+"\n"), 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pub"), []byte(id.Recipient().String()+"\n"), 0o600))
+}

@@ -1,0 +1,89 @@
+package cmdutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/team"
+)
+
+// ErrNoTeamStore: neither config.yaml nor the environment names a team store.
+var ErrNoTeamStore = errors.New("no team store is configured: set 'state: {backend: postgres, dsn: ...}' in config.yaml, or export " + config.StateDSNEnv + " (see docs/team.md)")
+
+// StateDSN is the team store's DSN for profile ("" for the top-level state), or "" when keys
+// and state stay on this host.
+func StateDSN(f *Factory, profile string, getenv func(string) string) (string, error) {
+	if f.Config == nil {
+		return (&config.Config{}).StateBackend(profile, getenv)
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	return cfg.StateBackend(profile, getenv)
+}
+
+// OpenTeamStore opens the team store of the top-level state (or WAASCTL_STATE_DSN).
+func OpenTeamStore(ctx context.Context, f *Factory, getenv func(string) string) (*team.Store, error) {
+	dsn, err := StateDSN(f, "", getenv)
+	if err != nil {
+		return nil, err
+	}
+	if dsn == "" {
+		return nil, ErrNoTeamStore
+	}
+	return team.Open(ctx, dsn)
+}
+
+// LoadAgeIdentity finds this host's age identity: WAASCTL_AGE_IDENTITY, else the local keyring
+// (opened only when the variable is unset, so a CI job needs no keyring).
+func LoadAgeIdentity(ctx context.Context, f *Factory, getenv func(string) string) (*team.Identity, error) {
+	if getenv(team.IdentityEnv) != "" || f.LocalKeyring == nil {
+		return team.LoadIdentity(ctx, getenv, nil, "")
+	}
+	kr, err := f.LocalKeyring()
+	if err != nil {
+		return nil, fmt.Errorf("opening this host's keyring for its age identity: %w", err)
+	}
+	ss, ok := kr.(credentials.SecretStore)
+	if !ok {
+		return nil, team.ErrNoIdentity
+	}
+	return team.LoadIdentity(ctx, getenv, ss, kr.Backend())
+}
+
+// OpenKeyStore is the credential store for the profile f names: the team store's when its
+// state backend is postgres (schema checked; reading with this host's identity, or with none,
+// which Get then reports), else open() (the local keyring).
+func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, openLocal func() (credentials.Store, error)) (credentials.Store, error) {
+	dsn, err := StateDSN(f, f.Profile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if dsn == "" {
+		return openLocal()
+	}
+	var s *team.Store
+	if top, _ := StateDSN(f, "", getenv); top == dsn && f.TeamStore != nil {
+		s, err = f.TeamStore()
+	} else {
+		s, err = team.Open(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		return nil, err
+	}
+	var id *team.Identity
+	if f.AgeIdentity != nil {
+		id, err = f.AgeIdentity()
+		if err != nil && !errors.Is(err, team.ErrNoIdentity) {
+			return nil, err
+		}
+	}
+	return s.Keys(id), nil
+}

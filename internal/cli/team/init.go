@@ -1,0 +1,90 @@
+package team
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/team"
+)
+
+// InitOptions is what `team init` needs.
+type InitOptions struct {
+	IO          *iostreams.IOStreams
+	TeamStore   func() (*team.Store, error)
+	AgeIdentity func() (*team.Identity, error)
+	Recipients  []team.Recipient
+}
+
+// NewCmdInit returns `team init`.
+func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
+	opts := &InitOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity}
+	var recipients []string
+	cmd := &cobra.Command{
+		Use:   "init [--recipient NAME=age1...]...",
+		Short: "Create or migrate the team store's schema, and add the first recipients",
+		Long: `Create the team store's tables (schema "waasctl" in the configured database) or migrate
+them to this waasctl's version. Safe to run again, and from two hosts at once: migrations are
+applied once, under a database lock. Each --recipient adds a member of the team by the public
+key its 'waasctl team identity new' printed.`,
+		Example: `  waasctl team identity new
+  waasctl team init --recipient alice=age1...`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, r := range recipients {
+				name, key, ok := strings.Cut(r, "=")
+				if !ok {
+					return cmdutil.FlagErrorf("--recipient wants NAME=age1..., as in --recipient alice=age1...")
+				}
+				if err := team.CheckRecipientName(name); err != nil {
+					return cmdutil.FlagErrorf("--recipient: %v", err)
+				}
+				if _, err := team.ParseRecipient(key); err != nil {
+					return cmdutil.FlagErrorf("--recipient %s: %v", name, err)
+				}
+				opts.Recipients = append(opts.Recipients, team.Recipient{Name: name, PublicKey: strings.TrimSpace(key)})
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return initRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&recipients, "recipient", nil, "Add a recipient `NAME=age1...` (repeatable)")
+	return cmd
+}
+
+func initRun(ctx context.Context, opts *InitOptions) error {
+	if opts.TeamStore == nil {
+		return cmdutil.ErrNoTeamStore
+	}
+	s, err := opts.TeamStore()
+	if err != nil {
+		return err
+	}
+	from, to, err := s.Migrate(ctx, s.User+"@"+s.Host)
+	if err != nil {
+		return err
+	}
+	if from == to {
+		fmt.Fprintf(opts.IO.ErrOut, "Team store %s: schema already at version %d.\n", s, to)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "Team store %s: schema migrated from version %d to %d.\n", s, from, to)
+	}
+	if len(opts.Recipients) > 0 {
+		id, err := identityOrNil(opts.AgeIdentity)
+		if err != nil {
+			return err
+		}
+		if err := s.AddRecipients(ctx, opts.Recipients, id); err != nil {
+			return err
+		}
+		for _, r := range opts.Recipients {
+			fmt.Fprintf(opts.IO.ErrOut, "Added recipient %s (%s).\n", r.Name, r.PublicKey)
+		}
+	}
+	return nil
+}
