@@ -260,6 +260,21 @@ func (c *checker) semantics(root *yaml.Node, cfg *Config) {
 			}
 		}
 	}
+	// The state section (top level, and per profile): as the commands read it.
+	noEnv := func(string) string { return "" }
+	if _, err := cfg.StateBackend("", noEnv); err != nil {
+		p := KeyPath{{Key: "state"}}
+		c.add(Lookup(root, p), p, "%s", stateMessage(err, cfg.Path))
+	}
+	for _, name := range names {
+		if cfg.Profiles[name].State == nil {
+			continue
+		}
+		if _, err := cfg.StateBackend(name, noEnv); err != nil {
+			p := KeyPath{{Key: "profiles"}, {Key: name}, {Key: "state"}}
+			c.add(Lookup(root, p), p, "%s", stateMessage(err, cfg.Path))
+		}
+	}
 	slices.SortStableFunc(c.problems, func(a, b Problem) int {
 		if a.Line != b.Line {
 			return a.Line - b.Line
@@ -274,4 +289,10 @@ func isZeroGrace(v string) bool {
 		return true
 	}
 	return v == "0" || v == "0d"
+}
+
+// stateMessage is StateBackend's error without the file name it starts with (the problem's
+// position says where).
+func stateMessage(err error, path string) string {
+	return strings.TrimPrefix(err.Error(), path+": ")
 }

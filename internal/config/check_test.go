@@ -26,7 +26,7 @@ func TestCheckNamesEveryProblemWithItsPosition(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`line 4, column 5: profiles.prod.isuer: unknown key "isuer"; known here: endpoint, issuer, sinks, policy, quota, ledger, insecure_http`,
+		`line 4, column 5: profiles.prod.isuer: unknown key "isuer"; known here: endpoint, issuer, sinks, policy, quota, ledger, insecure_http, state`,
 		`line 11, column 20: profiles.prod.quota.pools: want a whole number, not text "lots"`,
 		`line 14, column 20: profiles.dev.insecure_http: want true or false, not text "maybe"`,
 	}
@@ -73,5 +73,28 @@ func TestCheckSyntaxErrorLine(t *testing.T) {
 	}
 	if ps := Check([]byte("")); len(ps) != 0 {
 		t.Fatalf("empty file: %v", ps)
+	}
+}
+
+// The state section is checked as the commands read it, top level and per profile, and is
+// settable like any other key.
+func TestCheckAndSetState(t *testing.T) {
+	data := []byte("state: {backend: postgres}\nprofiles:\n  prod:\n    state: {backend: s3, dsn: x}\n")
+	var got []string
+	for _, p := range Check(data) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		"line 1, column 8: state: state.backend is postgres but state.dsn is empty: set it, or export WAASCTL_STATE_DSN",
+		"line 4, column 12: profiles.prod.state: profiles.prod.state.backend must be local or postgres",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for key, typ := range map[string]string{"state.backend": "string", "profiles.prod.state.dsn": "string"} {
+		p, _ := ParseKeyPath(key)
+		if tt, ok := SettingType(p); !ok || tt.String() != typ {
+			t.Errorf("SettingType(%s) = %v, %v", key, tt, ok)
+		}
 	}
 }
