@@ -11,6 +11,7 @@ import (
 	auditcmd "github.com/waasctl/waasctl/internal/cli/audit"
 	authcmd "github.com/waasctl/waasctl/internal/cli/auth"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/configcmd"
 	incidentcmd "github.com/waasctl/waasctl/internal/cli/incident"
 	inventorycmd "github.com/waasctl/waasctl/internal/cli/inventory"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
@@ -95,6 +96,10 @@ var profileCommands = []profileCommand{
 	{path: []string{"incident", "assess"}, positional: []string{"PROFILE"},
 		build: func(f *cmdutil.Factory, got func([]string)) *cobra.Command {
 			return incidentcmd.NewCmdAssess(f, func(_ context.Context, o *incidentcmd.AssessOptions) error { got(single(o.Profile)); return nil })
+		}},
+	{path: []string{"config", "validate"}, positional: []string{"PROFILE"}, all: true,
+		build: func(f *cmdutil.Factory, got func([]string)) *cobra.Command {
+			return configcmd.NewCmdValidate(f, func(_ context.Context, o *configcmd.ValidateOptions) error { got(listed(o.Profiles)); return nil })
 		}},
 	{path: []string{"audit", "operations"},
 		build: func(f *cmdutil.Factory, got func([]string)) *cobra.Command {

@@ -16,6 +16,7 @@ import (
 	balancescmd "github.com/waasctl/waasctl/internal/cli/balances"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	completioncmd "github.com/waasctl/waasctl/internal/cli/completion"
+	"github.com/waasctl/waasctl/internal/cli/configcmd"
 	devicegroupscmd "github.com/waasctl/waasctl/internal/cli/devicegroups"
 	incidentcmd "github.com/waasctl/waasctl/internal/cli/incident"
 	inventorycmd "github.com/waasctl/waasctl/internal/cli/inventory"
@@ -94,10 +95,12 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		incidentcmd.NewCmdIncident(f),
 		teamcmd.NewCmdTeam(f),
 		scancmd.NewCmdScan(f, nil),
+		configcmd.NewCmdConfig(f),
 	)
 	// ---- end of command groups ----
 
 	requireSubcommand(cmd)
+	addCompletions(cmd, f)
 	return cmd
 }
 

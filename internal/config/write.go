@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
@@ -18,77 +19,91 @@ import (
 // the YAML node tree, not by re-encoding the parsed config. An empty
 // endpoint removes the setting.
 func SetProfileEndpoint(path, profile, endpoint string) error {
+	p := KeyPath{{Key: "profiles"}, {Key: profile}, {Key: "endpoint"}}
+	return EditFile(path, func(doc *yaml.Node) error {
+		if endpoint == "" {
+			_, err := Unset(doc, p)
+			return err
+		}
+		return Set(doc, p, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: endpoint})
+	})
+}
+
+// ReadDocument reads the config file at path as a YAML node tree, comments and all. A missing
+// file is an empty document.
+func ReadDocument(ctx context.Context, path string) (*yaml.Node, []byte, error) {
 	var doc yaml.Node
-	data, err := readConfig(context.Background(), path)
+	data, err := readConfig(ctx, path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		return &doc, nil, nil
 	case err != nil:
-		return fmt.Errorf("reading %s: %w", path, err)
-	default:
-		if _, err := Parse(path, data); err != nil {
-			return err // a one-line error naming the line; never rewrite a file we cannot read
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// Parse says it in one line, with the line number.
+		if _, perr := Parse(path, data); perr != nil {
+			return nil, nil, perr
 		}
-		if err := yaml.Unmarshal(data, &doc); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if doc.Kind == 0 && len(bytes.TrimSpace(data)) > 0 {
+		// Only comments: yaml.v3 gives no document to hang them on, so keep them as the head
+		// of the one set will create.
+		doc = yaml.Node{Kind: yaml.DocumentNode, HeadComment: string(bytes.TrimSpace(data))}
+	}
+	return &doc, data, nil
+}
+
+// EditFile changes the config file at path through edit, which works on the YAML node tree:
+// comments, key order and layout of everything it does not touch are kept. The result must
+// load as the loader reads it (Parse), else nothing is written and the loader's error is
+// returned. The file is replaced atomically, mode 0600, its folder created 0700 if need be; a
+// config that is a symlink (a dotfile manager's) stays one, and the file it points to is
+// replaced. A file that does not parse as YAML is never rewritten.
+func EditFile(path string, edit func(doc *yaml.Node) error) error {
+	doc, _, err := ReadDocument(context.Background(), path)
+	if err != nil {
+		return err
+	}
+	if err := edit(doc); err != nil {
+		return err
+	}
+	out, err := Encode(doc)
+	if err != nil {
+		return err
+	}
+	if _, err := Parse(path, out); err != nil {
+		return fmt.Errorf("not written: the result would not load: %w", err)
+	}
+	target := path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		target = real
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if _, err := os.Lstat(filepath.Dir(target)); errors.Is(err, fs.ErrNotExist) {
+		if err := fsutil.MkdirPrivate(filepath.Dir(target)); err != nil {
+			return err
 		}
 	}
+	return fsutil.WriteFile(target, out, 0o600)
+}
+
+// Encode writes doc as the config file holds it: two-space indents, like the examples in
+// docs/configuration.md.
+func Encode(doc *yaml.Node) ([]byte, error) {
 	if doc.Kind == 0 {
-		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s: the top level must be a mapping with a profiles key", path)
-	}
-	profiles := mappingChild(root, "profiles")
-	prof := mappingChild(profiles, profile)
-	if endpoint == "" {
-		deleteKey(prof, "endpoint")
-	} else {
-		setScalar(prof, "endpoint", endpoint)
+		return nil, nil
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return err
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
 	}
-	if err := fsutil.MkdirPrivate(filepath.Dir(path)); err != nil {
-		return err
+	if err := enc.Close(); err != nil {
+		return nil, err
 	}
-	return fsutil.WriteFile(path, buf.Bytes(), 0o600)
-}
-
-// mappingChild returns the mapping under key in m, creating it if absent.
-func mappingChild(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			v := m.Content[i+1]
-			if v.Kind != yaml.MappingNode { // "profiles:" with nothing under it is a null scalar
-				*v = yaml.Node{Kind: yaml.MappingNode}
-			}
-			return v
-		}
-	}
-	v := &yaml.Node{Kind: yaml.MappingNode}
-	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
-	return v
-}
-
-func setScalar(m *yaml.Node, key, value string) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Value: value}
-			return
-		}
-	}
-	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
-}
-
-func deleteKey(m *yaml.Node, key string) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			return
-		}
-	}
+	return buf.Bytes(), nil
 }

@@ -135,6 +135,10 @@ func mustExist(path string) error {
 
 var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
 
+// RedactSource is a ledger source (a DSN) with its password masked, for showing it:
+// `waasctl config view` and every message that names a ledger.
+func RedactSource(src string) string { return redact(src) }
+
 // redact drops a password from a ledger source before it goes in a
 // message: URL user info and libpq's password=... .
 func redact(src string) string {

@@ -51,7 +51,14 @@ PowerShell:
   waasctl completion powershell | Out-String | Invoke-Expression
   # every session: add the line above to the file named by $PROFILE
 
-Start a new shell after installing. Release archives ship the same scripts in completions/.`,
+Start a new shell after installing. Release archives ship the same scripts in completions/.
+
+What is completed: commands, flags, config keys, -o formats, --issuer and --keyring-backend
+values; profile names (PROFILE and --profile) from the config file and the keyring; pool names
+(pools get, --pool) from the API with the profile's key; snapshot files for incident assess
+--since. Completion never prompts: a file keyring needs WAASCTL_KEYRING_PASSPHRASE in the
+shell's environment for pool names, and anything that takes longer than 2 seconds (a keyring or
+an API that does not answer) offers nothing rather than holding the shell.`,
 		ValidArgs: Shells,
 		Args:      cmdutil.ExactArgs(1, "name a shell: bash, zsh, fish or powershell"),
 		RunE: func(cmd *cobra.Command, args []string) error {
