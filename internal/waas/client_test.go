@@ -133,38 +133,6 @@ func TestEnumerationIsExactThroughFaultsAndRateLimits(t *testing.T) {
 	}
 }
 
-func TestRetryHonoursRetryAfter(t *testing.T) {
-	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, RateLimit: sandbox.RateLimit{N: 1, Per: time.Second}})
-	c := newClient(t, url, key, waas.Options{})
-	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	// Throttled with Retry-After: 1; the retry must not come sooner.
-	start := time.Now()
-	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
-		t.Fatalf("the call should succeed after waiting: %v", err)
-	}
-	if waited := time.Since(start); waited < 900*time.Millisecond {
-		t.Fatalf("retried after %v, before the Retry-After of 1s", waited)
-	}
-	if s := c.Stats(); s.Throttled != 1 || s.Retries != 1 {
-		t.Fatalf("stats %+v", s)
-	}
-}
-
-func TestRetryGivesUpOnAnUnreasonableRetryAfter(t *testing.T) {
-	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, RateLimit: sandbox.RateLimit{N: 1, Per: time.Hour}})
-	c := newClient(t, url, key, waas.Options{})
-	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	// An hour's wait is not waited out: the 429 comes back at once.
-	_, err := c.ListPools(context.Background(), waas.PageRequest{})
-	if waas.HTTPCode(err) != 429 || c.Stats().Requests != 2 {
-		t.Fatalf("want the 429 after 2 requests, got %v, %+v", err, c.Stats())
-	}
-}
-
 func TestNonIdempotentWritesAreNotRetriedAfterAmbiguousFailures(t *testing.T) {
 	srv, url, key := startSandbox(t, sandbox.Config{Seed: 1, FaultRate: 1})
 	c := newClient(t, url, key, waas.Options{MaxAttempts: 5})
