@@ -41,6 +41,10 @@ for spec in "${PACKAGES[@]}"; do
 	pkg="${spec%%:*}"
 	name="$(basename "$pkg")"
 	exclude=()
+	# gremlins descends into subpackages; each package is measured by its own tests only.
+	for d in "$pkg"/*/; do
+		[ -d "$d" ] && [ "$(basename "$d")" != testdata ] && exclude+=(--exclude-files "$(basename "$d")/")
+	done
 	if [ "$spec" != "$pkg" ]; then
 		# PKG:FILE,FILE: mutate only those files (gremlins can only exclude, by path regexp).
 		IFS=, read -r -a keep <<<"${spec#*:}"
