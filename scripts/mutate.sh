@@ -58,9 +58,11 @@ for spec in "${PACKAGES[@]}"; do
 		name="$name-$(IFS=-; echo "${keep[*]%.go}")"
 	fi
 	echo "== $spec" >&2
-	# --timeout-coefficient: a mutant that makes a test loop is counted TIMED OUT (killed), not hung.
+	# --timeout-coefficient: a mutant that makes a test loop is stopped and counted TIMED OUT. The
+	# limit is that many times the coverage run's duration: generous, so that a loaded machine does
+	# not turn slow runs into false timeouts.
 	"$GREMLINS" unleash "$pkg" \
-		--workers "$WORKERS" --test-cpu 1 --timeout-coefficient 5 \
+		--workers "$WORKERS" --test-cpu 1 --timeout-coefficient "${TIMEOUT_COEFFICIENT:-30}" \
 		--output "mutate-out/$name.json" \
 		--output-statuses lt \
 		--threshold-efficacy "${THRESHOLD:-0}" \
