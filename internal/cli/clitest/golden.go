@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 )
 
@@ -72,6 +73,10 @@ func (e *Env) Run(t *testing.T, cmd *cobra.Command, args ...string) (stdout, std
 // when they differ; with -update it writes got there instead.
 func Golden(t *testing.T, name, got string) {
 	t.Helper()
+	// A golden file is committed: output that holds private key material never becomes one.
+	if credentials.LooksSecret(got) {
+		t.Fatalf("the output for %s holds private key material; it must print only names and fingerprints", name)
+	}
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
