@@ -8,8 +8,9 @@
 #   scripts/mutate.sh ./internal/sandbox:jwtverify.go   only those files of a package
 #   WORKERS=2 scripts/mutate.sh              more mutants at once (default 1: CPU is shared)
 #
-# Not part of `make test`: one mutant costs one run of the package's tests. Results go to
-# mutate-out/<package>.json and a summary line per package to stdout.
+# Not part of `make test`: one mutant costs one run of the package's tests. Each mutant's status is
+# printed as it is decided (KILLED, LIVED, TIMED OUT, NOT COVERED); the results go to
+# mutate-out/<package>.json and a summary per package to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +65,6 @@ for spec in "${PACKAGES[@]}"; do
 	"$GREMLINS" unleash "$pkg" \
 		--workers "$WORKERS" --test-cpu 1 --timeout-coefficient "${TIMEOUT_COEFFICIENT:-30}" \
 		--output "mutate-out/$name.json" \
-		--output-statuses lt \
 		--threshold-efficacy "${THRESHOLD:-0}" \
 		"${exclude[@]}" || status=1
 done
