@@ -84,7 +84,7 @@ type Client struct {
 	maxAttempts int
 	backoff     time.Duration
 	stats       stats
-	// pauseHook replaces the wait between retries in tests (export_test.go), so that they see the
+	// pauseHook replaces the wait between retries in tests (retry_test.go), so that they see the
 	// wait asked for instead of timing it with a wall clock.
 	pauseHook func(ctx context.Context, d time.Duration) error
 }
