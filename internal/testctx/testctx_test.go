@@ -40,7 +40,7 @@ func TestContextEndsAfterTheBoundAndSaysSo(t *testing.T) {
 	if _, ok := ctx.Deadline(); ok {
 		t.Error("the context has a deadline; code under test would plan around it")
 	}
-	if cause := context.Cause(ctx); cause == nil || !strings.Contains(cause.Error(), "after 1ms") {
+	if cause := context.Cause(ctx); cause == nil || !strings.Contains(cause.Error(), "ran for 1ms") {
 		t.Errorf("cause %v, want one naming the bound", cause)
 	}
 	r.runCleanups()
@@ -54,6 +54,9 @@ func TestContextEndsWithTheTestWithoutAnError(t *testing.T) {
 	ctx := New(r)
 	if ctx.Err() != nil {
 		t.Fatalf("a new context is already done: %v", ctx.Err())
+	}
+	if New(r) != ctx || len(r.cleanups) != 1 {
+		t.Fatal("a second call made a second context: each would get its own bound")
 	}
 	r.runCleanups()
 	if !errors.Is(ctx.Err(), context.Canceled) || len(r.errors) != 0 {

@@ -106,6 +106,7 @@ func TestFanOutMatchesSequentialOrder(t *testing.T) {
 // promise: with 10% of requests failing and a tight rate limit, the listing
 // is still exact, every time.
 func TestEnumerationIsExactThroughFaultsAndRateLimits(t *testing.T) {
+	testctx.WithBound(t, 3*time.Minute) // 20 runs, a minute and more under -race on a loaded machine
 	shape := sandbox.EstateShape{Pools: 6, WalletsPerPool: 40, OperationsPerGroup: 2}
 	_, cleanURL, cleanKey := startSandbox(t, sandbox.Config{Seed: 8, Shape: shape})
 	want := sequentialWallets(t, newClient(t, cleanURL, cleanKey, waas.Options{}))
