@@ -51,6 +51,11 @@ bench-reconcile:
 bench-scan:
 	scripts/bench/scan.sh
 
+## mutate: mutation testing with gremlins (docs/testing.md); PKGS='./internal/auditlog ...' for some only, WORKERS=N
+.PHONY: mutate
+mutate:
+	scripts/mutate.sh $(PKGS)
+
 ## model-check: the rotation model test with thousands of random sequences (SEQUENCES=N)
 SEQUENCES ?= 3000
 .PHONY: model-check

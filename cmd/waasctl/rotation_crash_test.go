@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +89,8 @@ type crashEnv struct {
 	stateDir   string
 	envPath    string
 	bootstrap  string // the first key's name
+	// intercept, when set, sees every request to the sandbox before it is served; it may block.
+	intercept atomic.Pointer[func(*http.Request)]
 }
 
 type runResult struct {
@@ -111,20 +117,16 @@ func newCrashEnv(t *testing.T, latency time.Duration) *crashEnv {
 		t.Fatal(err)
 	}
 	e.srv, e.org = srv, srv.DefaultOrg()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- srv.ListenAndServe(ctx, "127.0.0.1:0", false, func(u string) { ready <- u }) }()
-	select {
-	case e.url = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("sandbox: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	// Served through a hook, so that a test can hold a request at a chosen point (see
+	// TestConcurrentRotationsOneExits6).
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hook := e.intercept.Load(); hook != nil {
+			(*hook)(r)
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	e.url = hs.URL
+	t.Cleanup(hs.Close)
 
 	key, err := srv.CreateAPIKey(e.org, waasapi.CreateAPIKeyRequest{Nickname: "bootstrap"})
 	if err != nil {
@@ -412,6 +414,9 @@ func (e *crashEnv) checkArchivedJournal(id string) []string {
 	return bad
 }
 
+// crashSeed replays TestRotationSurvivesSIGKILL's kill points; 0 draws a seed from the clock.
+var crashSeed = flag.Uint64("crash.seed", 0, "TestRotationSurvivesSIGKILL: the seed of the kill points' jitter (0: from the clock; printed by every run)")
+
 // TestRotationSurvivesSIGKILL kills `keys rotate` with SIGKILL at points across a rotation,
 // recovers with --resume (even iterations) or --abort (odd ones) and checks the invariants.
 func TestRotationSurvivesSIGKILL(t *testing.T) {
@@ -444,9 +449,19 @@ func TestRotationSurvivesSIGKILL(t *testing.T) {
 	full := plain.dur
 	t.Logf("a full rotation takes %s", full.Round(time.Millisecond))
 
-	seed := uint64(time.Now().UnixNano())
+	// The kill points are the sweep plus jitter from a seed, printed so that a failure can be
+	// replayed with the same points (scaled to this machine's rotation duration).
+	seed := *crashSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("jitter seed %d", seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replay these kill points: go test ./cmd/waasctl -run 'TestRotationSurvivesSIGKILL$' -crash.seed=%d (WAASCTL_CRASH_ITERATIONS=%d)", seed, n)
+		}
+	})
 	killed := 0
 	for i := range n {
 		before := e.item().Current
@@ -556,44 +571,62 @@ func TestRotationSurvivesSIGKILL(t *testing.T) {
 	}
 }
 
-// TestConcurrentRotationsOneExits6 starts two rotations of one profile at once: one must win
-// and the other exit 6 naming the holder of the lock.
+// TestConcurrentRotationsOneExits6 starts a rotation of one profile while another holds it: the
+// second must exit 6 naming the holder of the lock, and the first must then finish. The overlap is
+// made certain, not hoped for: the first rotation is held at its CreateAPIKey call (after it has
+// taken the lock) until the second has exited.
 func TestConcurrentRotationsOneExits6(t *testing.T) {
-	latency := 30 * time.Millisecond
-	for attempt := 1; attempt <= 4; attempt, latency = attempt+1, latency*2 {
-		e := newCrashEnv(t, latency)
-		var wg sync.WaitGroup
-		res := make([]runResult, 2)
-		startGate := make(chan struct{})
-		for k := range res {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-startGate
-				res[k] = e.run("keys", "rotate", "prod", "--yes")
-			}()
-		}
-		close(startGate)
-		wg.Wait()
-		codes := []int{res[0].code, res[1].code}
-		switch {
-		case codes[0] == 0 && codes[1] == 6, codes[0] == 6 && codes[1] == 0:
-			loser := res[0]
-			if codes[1] == 6 {
-				loser = res[1]
-			}
-			if !strings.Contains(loser.stderr, "is being rotated by") {
-				t.Fatalf("the loser's stderr does not name the holder: %s", loser)
-			}
-			if bad := e.checkInvariants(); len(bad) > 0 {
-				t.Fatalf("invariants violated after the concurrent rotations:\n  %s", strings.Join(bad, "\n  "))
-			}
-			t.Logf("attempt %d (latency %s): exits %v; loser: %s", attempt, latency, codes, strings.TrimSpace(loser.stderr))
+	e := newCrashEnv(t, 0)
+	held := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	hook := func(r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/apiKeys") {
 			return
-		default:
-			// They did not overlap (or something else happened): say what, and retry slower.
-			t.Logf("attempt %d (latency %s): exits %v, not one 0 and one 6:\nfirst: %s\nsecond: %s", attempt, latency, codes, res[0], res[1])
 		}
+		once.Do(func() {
+			close(held)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
 	}
-	t.Fatalf("the two rotations never overlapped as expected")
+	e.intercept.Store(&hook)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first, firstOut, firstErr := e.command(ctx, "keys", "rotate", "prod", "--yes")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- first.Wait() }()
+	select {
+	case <-held:
+	case err := <-firstDone:
+		t.Fatalf("the first rotation ended (%v) before creating its new key:\n--- stdout:\n%s--- stderr:\n%s", err, firstOut, firstErr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the first rotation did not reach CreateAPIKey in 30 s:\n--- stderr:\n%s", firstErr)
+	}
+
+	second := e.run("keys", "rotate", "prod", "--yes")
+	close(release)
+	if second.code != 6 || !strings.Contains(second.stderr, "is being rotated by") {
+		t.Errorf("the second rotation, while the first holds the lock: %s\nwant exit 6 naming the holder", second)
+	}
+	select {
+	case err := <-firstDone:
+		if err != nil {
+			t.Fatalf("the first rotation, once released: %v\n--- stdout:\n%s--- stderr:\n%s", err, firstOut, firstErr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the first rotation did not finish within 30 s of being released:\n--- stderr:\n%s", firstErr)
+	}
+	if bad := e.checkInvariants(); len(bad) > 0 {
+		t.Fatalf("invariants violated after the concurrent rotations:\n  %s", strings.Join(bad, "\n  "))
+	}
+	if e.item().Current.Name == e.bootstrap {
+		t.Fatalf("the first rotation did not change the CURRENT key")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,22 +107,23 @@ func scriptParams() testscript.Params {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":       cmdExitCode,
-			"waitfile":       cmdWaitFile,
-			"dirempty":       cmdDirEmpty,
-			"filemode":       cmdFileMode,
-			"sandbox":        cmdSandbox,
-			"sandbox-faults": cmdSandboxFaults,
-			"sandbox-key":    cmdSandboxKey,
-			"sandbox-revoke": cmdSandboxRevoke,
-			"waitmatch":      cmdWaitMatch,
-			"plant":          cmdPlant,
-			"ledger":         cmdLedger,
-			"interrupt":      cmdInterrupt,
-			"findings":       cmdFindings,
-			"nocanary":       cmdNoCanary,
-			"teamdb":         cmdTeamDB,
-			"ageidentity":    cmdAgeIdentity,
+			"exitcode":         cmdExitCode,
+			"waitfile":         cmdWaitFile,
+			"dirempty":         cmdDirEmpty,
+			"filemode":         cmdFileMode,
+			"sandbox":          cmdSandbox,
+			"sandbox-faults":   cmdSandboxFaults,
+			"sandbox-key":      cmdSandboxKey,
+			"sandbox-revoke":   cmdSandboxRevoke,
+			"sandbox-requests": cmdSandboxRequests,
+			"waitmatch":        cmdWaitMatch,
+			"plant":            cmdPlant,
+			"ledger":           cmdLedger,
+			"interrupt":        cmdInterrupt,
+			"findings":         cmdFindings,
+			"nocanary":         cmdNoCanary,
+			"teamdb":           cmdTeamDB,
+			"ageidentity":      cmdAgeIdentity,
 		},
 		RequireExplicitExec: true,
 	}
@@ -326,6 +328,42 @@ func cmdSandboxRevoke(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: sandbox-revoke NAME")
 	}
 	ts.Check(scriptSandbox(ts, "sandbox-revoke").RevokeAPIKey(args[0]))
+}
+
+// cmdSandboxRequests implements "sandbox-requests -reset" (set the script sandbox's request
+// counters to 0) and "sandbox-requests REGEXP N": fail unless exactly N requests were sent, since
+// the sandbox started or the last reset, to the routes whose "METHOD /path/pattern" matches
+// REGEXP (e.g. '^(POST|DELETE) ' for every write). The counts are printed, so a failure shows
+// what was called instead.
+func cmdSandboxRequests(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sandbox-requests (give the expected count, 0 for none)")
+	}
+	srv := scriptSandbox(ts, "sandbox-requests")
+	if len(args) == 1 && args[0] == "-reset" {
+		srv.ResetRequestCounts()
+		return
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: sandbox-requests -reset | sandbox-requests REGEXP N")
+	}
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	want, err := strconv.Atoi(args[1])
+	if err != nil || want < 0 {
+		ts.Fatalf("sandbox-requests: %q is not a count", args[1])
+	}
+	counts := srv.RequestCounts()
+	got := 0
+	for _, route := range slices.Sorted(maps.Keys(counts)) {
+		if re.MatchString(route) {
+			got += counts[route]
+			ts.Logf("%s: %d", route, counts[route])
+		}
+	}
+	if got != want {
+		ts.Fatalf("%d requests to routes matching %q, want %d", got, args[0], want)
+	}
 }
 
 // cmdSandboxFaults implements "sandbox-faults P": set the running sandbox's fault rate to P

@@ -247,6 +247,17 @@ func TestTamperingIsDetected(t *testing.T) {
 		{"raise the head's seq", func(l [][]byte, h []byte) ([][]byte, []byte) {
 			return l, bytes.Replace(h, []byte(`"seq":5`), []byte(`"seq":6`), 1)
 		}, KindTruncated, 6},
+		// Every line forged and chained from a false genesis, the head moved to match: only the
+		// first line's prev gives it away, and the problem is on line 1 (found by mutation
+		// testing: nothing checked the n > 1 that keeps line 1 out of the "next line vouches
+		// for it" case).
+		{"forge the whole log from another genesis", func(l [][]byte, h []byte) ([][]byte, []byte) {
+			forged := [][]byte{forge(1, strings.Repeat("ab", 32))}
+			for seq := 2; seq <= len(l); seq++ {
+				forged = append(forged, forge(seq, hashOf(forged[len(forged)-1])))
+			}
+			return forged, headFor(len(forged), hashOf(forged[len(forged)-1]))
+		}, KindBrokenChain, 1},
 		{"delete the head", func(l [][]byte, h []byte) ([][]byte, []byte) { return l, nil }, KindMissingHead, 0},
 		{"garble the head", func(l [][]byte, h []byte) ([][]byte, []byte) { return l, []byte("{") }, KindHeadMismatch, 0},
 	} {

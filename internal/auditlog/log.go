@@ -65,6 +65,10 @@ func Open(dir string) (*Log, error) {
 	return &Log{dir: dir, now: time.Now}, nil
 }
 
+// SetClock makes Append stamp entries with now() instead of the current time, so that a test can
+// write a log whose output is the same on every run.
+func (l *Log) SetClock(now func() time.Time) { l.now = now }
+
 // GuardAgainst makes Append refuse, besides anything that looks like a private key, the exact
 // keys g was built with in any encoding: a command that holds the profile's keys passes them.
 func (l *Log) GuardAgainst(g *credentials.Guard) { l.guard = g }

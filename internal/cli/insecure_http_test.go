@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -64,7 +65,7 @@ func newAPIEnv(t *testing.T, profiles map[string]config.Profile, handler http.Ha
 		Config:    func() (*config.Config, error) { return &config.Config{Profiles: profiles}, nil },
 	}
 	e.f.APIClient = func() (*waas.Client, error) {
-		return newAPIClient(context.Background(), e.f, func(k string) string { return env[k] })
+		return newAPIClient(testctx.New(t), e.f, func(k string) string { return env[k] })
 	}
 	e.stdout, e.stderr = out, errOut
 	return e
@@ -81,7 +82,7 @@ func TestCleartextEndpointRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newAPIEnv(t, map[string]config.Profile{"lab": {Endpoint: "http://example.invalid:8080"}}, listPoolsOK)
-			code := Run(context.Background(), e.f, args)
+			code := Run(testctx.New(t), e.f, args)
 			if code != cmdutil.ExitUsage {
 				t.Errorf("exit %d, want %d; stderr %q", code, cmdutil.ExitUsage, e.stderr)
 			}
@@ -108,7 +109,7 @@ func TestInsecureHTTPAllowsWithWarning(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newAPIEnv(t, map[string]config.Profile{"lab": tc.profile}, listPoolsOK)
-			if code := Run(context.Background(), e.f, tc.args); code != cmdutil.ExitOK {
+			if code := Run(testctx.New(t), e.f, tc.args); code != cmdutil.ExitOK {
 				t.Fatalf("exit %d; stderr %q", code, e.stderr)
 			}
 			got := e.stderr.String()
@@ -129,7 +130,7 @@ func TestHostileErrorPrintedOnOneLine(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"code": 7, "message": "denied\u001b[2J\r\nerror: forged line\u202e\u2066\u009b"}`))
 	})
-	code := Run(context.Background(), e.f, []string{"--endpoint", "http://127.0.0.1:1", "pools", "list"})
+	code := Run(testctx.New(t), e.f, []string{"--endpoint", "http://127.0.0.1:1", "pools", "list"})
 	if code == cmdutil.ExitOK {
 		t.Fatal("exit 0")
 	}

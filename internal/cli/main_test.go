@@ -13,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 func TestExitCode(t *testing.T) {
@@ -102,7 +103,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, stdout, stderr := run(t, context.Background(), tt.args...)
+			code, stdout, stderr := run(t, testctx.New(t), tt.args...)
 			if code != tt.want {
 				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.want, stderr)
 			}
@@ -171,7 +172,7 @@ func TestEmptyGroupsAreHidden(t *testing.T) {
 }
 
 func TestInterruptedRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	cancel()
 	// version ignores the context and succeeds; an error after a signal is what maps to 130,
 	// which TestExitCode covers. Here: a finished command is not turned into a failure.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/99designs/keyring"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 // owaspPBKDF2SHA256 is OWASP's minimum iteration count for PBKDF2-HMAC-SHA256.
@@ -117,7 +118,7 @@ func TestFileItemsAreWrittenAtTheCurrentCost(t *testing.T) {
 	withRealFileKDFCost(t)
 	dir := t.TempDir()
 	s := openFileStore(t, dir, testPassphrase)
-	if err := s.Put(context.Background(), &Item{Profile: "p", Current: storeKey(t, 0, "k")}); err != nil {
+	if err := s.Put(testctx.New(t), &Item{Profile: "p", Current: storeKey(t, 0, "k")}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, keyPrefix+"p")
@@ -139,7 +140,7 @@ func TestFileItemsAreWrittenAtTheCurrentCost(t *testing.T) {
 
 func TestLegacyFileItemIsReadAndUpgradedOnWrite(t *testing.T) {
 	withRealFileKDFCost(t)
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	dir := t.TempDir()
 	k := storeKey(t, 0, "k")
 	writeLegacyItem(t, dir, testPassphrase, &Item{Profile: "old", Current: k})
@@ -193,7 +194,7 @@ func TestLegacyFileItemIsReadAndUpgradedOnWrite(t *testing.T) {
 func TestNewFileItemsReadByTheLegacyBackend(t *testing.T) {
 	dir := t.TempDir()
 	k := storeKey(t, 0, "k")
-	if err := openFileStore(t, dir, testPassphrase).Put(context.Background(), &Item{Profile: "p", Current: k}); err != nil {
+	if err := openFileStore(t, dir, testPassphrase).Put(testctx.New(t), &Item{Profile: "p", Current: k}); err != nil {
 		t.Fatal(err)
 	}
 	ring, err := keyring.Open(keyring.Config{
@@ -252,7 +253,7 @@ func TestFileItemHeaderOutOfBoundsIsRefusedBeforeDeriving(t *testing.T) {
 				item := &Item{Profile: "p", Current: storeKey(t, 0, "k")}
 				if legacy {
 					writeLegacyItem(t, dir, testPassphrase, item)
-				} else if err := openFileStore(t, dir, testPassphrase).Put(context.Background(), item); err != nil {
+				} else if err := openFileStore(t, dir, testPassphrase).Put(testctx.New(t), item); err != nil {
 					t.Fatal(err)
 				}
 				path := filepath.Join(dir, keyPrefix+"p")
@@ -269,7 +270,7 @@ func TestFileItemHeaderOutOfBoundsIsRefusedBeforeDeriving(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Far longer than refusing takes, far shorter than deriving with p2c 2e9.
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ctx, cancel := context.WithTimeout(testctx.New(t), 10*time.Second)
 				defer cancel()
 				check := func(op string, err error) {
 					t.Helper()
@@ -310,7 +311,7 @@ func TestFileItemNotAJWEIsRefused(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := openFileStore(t, dir, testPassphrase).Get(context.Background(), "p")
+		_, err := openFileStore(t, dir, testPassphrase).Get(testctx.New(t), "p")
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
 			t.Errorf("%.20q: %v, want %q", content, err, want)
 		}
@@ -320,7 +321,7 @@ func TestFileItemNotAJWEIsRefused(t *testing.T) {
 // A wrong passphrase, or a damaged ciphertext, reads as clearly as with
 // 99designs/keyring's backend: the same message, for old and new items.
 func TestFileItemWrongPassphraseMessage(t *testing.T) {
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	dir := t.TempDir()
 	writeLegacyItem(t, dir, testPassphrase, &Item{Profile: "old", Current: storeKey(t, 0, "k")})
 	if err := openFileStore(t, dir, testPassphrase).Put(ctx, &Item{Profile: "new", Current: storeKey(t, 1, "k")}); err != nil {
@@ -356,7 +357,7 @@ func TestFileItemWrongPassphraseMessage(t *testing.T) {
 // A process derives once for everything it writes and for each item it
 // reads: a rotation's reads and writes do not pay the cost again and again.
 func TestFileKDFRunsOncePerProcessAndSalt(t *testing.T) {
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	dir := t.TempDir()
 	const pass = "a passphrase only this test uses"
 	writeLegacyItem(t, dir, pass, &Item{Profile: "old", Current: storeKey(t, 0, "k")})
@@ -386,7 +387,7 @@ func TestSetFileKDFCostForTesting(t *testing.T) {
 	before := fileKDFCost.Load()
 	restore := SetFileKDFCostForTesting(MinFileKDFIterations + 1)
 	dir := t.TempDir()
-	if err := openFileStore(t, dir, "cheap").Put(context.Background(), &Item{Profile: "p", Current: storeKey(t, 0, "k")}); err != nil {
+	if err := openFileStore(t, dir, "cheap").Put(testctx.New(t), &Item{Profile: "p", Current: storeKey(t, 0, "k")}); err != nil {
 		t.Fatal(err)
 	}
 	restore()
@@ -471,7 +472,7 @@ func FuzzParseItemFile(f *testing.F) {
 func TestFileItemThatIsASymlinkIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s := openFileStore(t, dir, testPassphrase)
-	if err := s.Put(context.Background(), &Item{Profile: "real", Current: storeKey(t, 0, "k")}); err != nil {
+	if err := s.Put(testctx.New(t), &Item{Profile: "real", Current: storeKey(t, 0, "k")}); err != nil {
 		t.Fatal(err)
 	}
 	fifo := filepath.Join(t.TempDir(), "fifo")
@@ -482,7 +483,7 @@ func TestFileItemThatIsASymlinkIsRefused(t *testing.T) {
 		if err := os.Symlink(target, filepath.Join(dir, keyPrefix+name)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Get(context.Background(), name); err == nil || !strings.Contains(err.Error(), "symlink") {
+		if _, err := s.Get(testctx.New(t), name); err == nil || !strings.Contains(err.Error(), "symlink") {
 			t.Errorf("%s: %v, want a refusal naming the symlink", name, err)
 		}
 	}

@@ -358,6 +358,13 @@ func timeoutHint(backend string) string {
 	return avoid
 }
 
+// callTimer starts the timer of one keyring call; tests replace it to expire a call when they
+// choose instead of waiting for a real timeout.
+var callTimer = func(d time.Duration) (expired <-chan time.Time, stop func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}
+
 // call runs f, one at a time per store, and gives up after s.timeout or when
 // ctx ends. On giving up it returns at once and leaves f running: a call
 // into a hung daemon cannot be cancelled, and leaking one goroutine is
@@ -374,13 +381,13 @@ func call[T any](ctx context.Context, s *keyringStore, what string, f func() (T,
 		v, err := f()
 		done <- result{v, err}
 	}()
-	timer := time.NewTimer(s.timeout)
-	defer timer.Stop()
+	expired, stop := callTimer(s.timeout)
+	defer stop()
 	var zero T
 	select {
 	case r := <-done:
 		return r.v, r.err
-	case <-timer.C:
+	case <-expired:
 		return zero, &timeoutError{backend: s.backend, what: what, after: s.timeout}
 	case <-ctx.Done():
 		return zero, fmt.Errorf("keyring backend %q (%s): %w", s.backend, what, ctx.Err())

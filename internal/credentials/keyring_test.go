@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -422,6 +423,48 @@ func newHanging(t *testing.T) hangingKeyring {
 	return h
 }
 
+// expireCallsAtOnce makes every keyring call's timer expire immediately and returns the timeouts
+// the calls asked for: the tests check the timeout asked for instead of timing a real one.
+func expireCallsAtOnce(t *testing.T) func() []time.Duration {
+	var mu sync.Mutex
+	var asked []time.Duration
+	orig := callTimer
+	callTimer = func(d time.Duration) (<-chan time.Time, func() bool) {
+		mu.Lock()
+		asked = append(asked, d)
+		mu.Unlock()
+		c := make(chan time.Time, 1)
+		c <- time.Time{}
+		return c, func() bool { return false }
+	}
+	t.Cleanup(func() { callTimer = orig })
+	return func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(asked)
+	}
+}
+
+// neverExpire makes keyring calls' timers never expire, so only the context can end a call.
+func neverExpire(t *testing.T) {
+	orig := callTimer
+	callTimer = func(time.Duration) (<-chan time.Time, func() bool) { return nil, func() bool { return false } }
+	t.Cleanup(func() { callTimer = orig })
+}
+
+// within runs f and fails the test if it has not returned after 10 seconds: a call that should
+// return at once but hangs fails here with a message, not at go test's 10-minute timeout.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s still running after 10 s", what)
+	}
+}
+
 func TestEveryCallTimesOut(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	s := &keyringStore{backend: "secret-service", timeout: timeout, ring: newHanging(t)}
@@ -433,14 +476,14 @@ func TestEveryCallTimesOut(t *testing.T) {
 		"Remove":   func() error { return s.Remove(ctx, "prod") },
 		"Profiles": func() error { _, err := s.Profiles(ctx); return err },
 	} {
-		start := time.Now()
-		err := op()
-		took := time.Since(start)
+		asked := expireCallsAtOnce(t)
+		var err error
+		within(t, name, func() { err = op() })
 		if !errors.Is(err, ErrTimeout) {
 			t.Fatalf("%s: %v, want ErrTimeout", name, err)
 		}
-		if took < timeout || took > timeout+2*time.Second {
-			t.Errorf("%s returned after %v, want about %v", name, took, timeout)
+		if got := asked(); len(got) != 1 || got[0] != timeout {
+			t.Errorf("%s asked for timeouts %v, want one of %v", name, got, timeout)
 		}
 		msg := err.Error()
 		for _, want := range []string{`keyring backend "secret-service" did not answer within 200ms`, "running and unlocked", "--keyring-backend file"} {
@@ -453,13 +496,14 @@ func TestEveryCallTimesOut(t *testing.T) {
 }
 
 func TestCancelledCallReturnsAtOnce(t *testing.T) {
+	neverExpire(t)
 	s := &keyringStore{backend: "keyctl", timeout: time.Hour, ring: newHanging(t)}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := s.Get(ctx, "prod")
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
-		t.Fatalf("Get = %v after %v", err, time.Since(start))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var err error
+	within(t, "Get with a cancelled context", func() { _, err = s.Get(ctx, "prod") })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get = %v, want context.Canceled", err)
 	}
 }
 
@@ -469,12 +513,16 @@ func TestOpeningTimesOut(t *testing.T) {
 	orig := openKeyring
 	openKeyring = func(keyring.Config) (keyring.Keyring, error) { <-release; return nil, errors.New("late") }
 	t.Cleanup(func() { openKeyring = orig })
+	asked := expireCallsAtOnce(t)
 
 	cfg := StoreConfig{Backend: "file", FileDir: t.TempDir(), Passphrase: fixedPassphrase(testPassphrase, nil), Timeout: 200 * time.Millisecond}
-	start := time.Now()
-	_, err := OpenStore(cfg)
-	if !errors.Is(err, ErrTimeout) || time.Since(start) > 2*time.Second {
-		t.Fatalf("OpenStore = %v after %v", err, time.Since(start))
+	var err error
+	within(t, "OpenStore", func() { _, err = OpenStore(cfg) })
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("OpenStore = %v, want ErrTimeout", err)
+	}
+	if got := asked(); len(got) != 1 || got[0] != 200*time.Millisecond {
+		t.Errorf("OpenStore asked for timeouts %v, want one of 200ms", got)
 	}
 	if !strings.Contains(err.Error(), `keyring backend "file" did not answer within 200ms (open)`) {
 		t.Errorf("error %q", err)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 // childEnv switches the test binary into a child that opens a store and
@@ -240,7 +241,7 @@ type suiteOpts struct {
 // storeSuite is what every Store must do. It uses fresh profile names and
 // removes them, so it can run against a keyring that holds real items.
 func storeSuite(t *testing.T, s Store, o suiteOpts) {
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	p, p2 := uniqueProfile(t, "suite"), uniqueProfile(t, "suite")
 	t.Cleanup(func() {
 		s.Remove(ctx, p)
@@ -396,10 +397,10 @@ func TestPutFillsInTheFingerprint(t *testing.T) {
 	k := storeKey(t, 0, "k")
 	want := k.Fingerprint
 	k.Fingerprint = ""
-	if err := s.Put(context.Background(), &Item{Profile: "p", Current: k}); err != nil {
+	if err := s.Put(testctx.New(t), &Item{Profile: "p", Current: k}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Get(context.Background(), "p")
+	got, err := s.Get(testctx.New(t), "p")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +410,7 @@ func TestPutFillsInTheFingerprint(t *testing.T) {
 }
 
 func TestStoreHonoursCancelledContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	cancel()
 	s := NewMemoryStore()
 	if _, err := s.Get(ctx, "p"); !errors.Is(err, context.Canceled) {

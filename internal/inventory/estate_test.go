@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -17,7 +17,7 @@ func TestSnapshotRoundTripMatchesSandboxStats(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 11, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 2, AddressesPerWallet: 2, OperationsPerGroup: 1}})
 	c := sb.Client(t, waas.Options{})
 	var buf bytes.Buffer
-	sum, err := TakeSnapshot(context.Background(), c, &buf, SnapshotMeta{Time: time.Now(), Profile: "default", Endpoint: c.Endpoint()})
+	sum, err := TakeSnapshot(testctx.New(t), c, &buf, SnapshotMeta{Time: time.Now(), Profile: "default", Endpoint: c.Endpoint()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestSnapshotTamperDetection(t *testing.T) {
 func TestSnapshotDiffAfterCreatingAPoolAndAWallet(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 12, Shape: sandbox.EstateShape{Pools: 1, WalletsPerPool: 1}})
 	c := sb.Client(t, waas.Options{})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	var a bytes.Buffer
 	if _, err := TakeSnapshot(ctx, c, &a, SnapshotMeta{Time: time.Now()}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"os"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
@@ -65,13 +65,13 @@ func writeFile(t *testing.T, name, body string) string {
 
 func scanAll(t *testing.T, src string, kinds ...Kind) ([]Entry, error) {
 	t.Helper()
-	l, err := Open(context.Background(), Spec{Source: src})
+	l, err := Open(testctx.New(t), Spec{Source: src})
 	if err != nil {
 		return nil, err
 	}
 	defer l.Close()
 	var out []Entry
-	err = l.Scan(context.Background(), kinds, func(e Entry) error {
+	err = l.Scan(testctx.New(t), kinds, func(e Entry) error {
 		out = append(out, e)
 		return nil
 	})
@@ -143,12 +143,12 @@ func TestOpenRejectsWhatItCannotRead(t *testing.T) {
 		{"postgres://u:hunter2@[::1", "not a valid postgres:// URL"},
 	}
 	for _, tt := range tests {
-		_, err := Open(context.Background(), Spec{Source: tt.src})
+		_, err := Open(testctx.New(t), Spec{Source: tt.src})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Open(%q) = %v, want an error containing %q and no password", tt.src, err, tt.want)
 		}
 	}
-	if _, err := Open(context.Background(), Spec{}); !errors.Is(err, ErrNoLedger) {
+	if _, err := Open(testctx.New(t), Spec{}); !errors.Is(err, ErrNoLedger) {
 		t.Errorf("Open(empty) = %v, want ErrNoLedger", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !errors.Is(err, os.ErrNotExist) {
@@ -158,7 +158,7 @@ func TestOpenRejectsWhatItCannotRead(t *testing.T) {
 
 func TestPostgresConnectFailureHidesThePassword(t *testing.T) {
 	sock := t.TempDir() // no server listens here
-	_, err := Open(context.Background(), Spec{Source: "postgres://auditor:hunter2@/ledger?host=" + sock + "&connect_timeout=2"})
+	_, err := Open(testctx.New(t), Spec{Source: "postgres://auditor:hunter2@/ledger?host=" + sock + "&connect_timeout=2"})
 	if err == nil || !strings.Contains(err.Error(), "postgres database ledger on socket "+sock+" as auditor: cannot connect") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error %v: want a connection error naming database, host and user, without the password", err)
 	}
@@ -166,7 +166,7 @@ func TestPostgresConnectFailureHidesThePassword(t *testing.T) {
 
 func TestUnknownSourcesAreNotEchoedWithTheirPassword(t *testing.T) {
 	for _, src := range []string{"postgress://app:hunter2@db/l", "mysql://app:hunter2@db/l", "host=db user=app password=hunter2 dbname=l connect_timeout=1"} {
-		_, err := Open(context.Background(), Spec{Source: src})
+		_, err := Open(testctx.New(t), Spec{Source: src})
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Open(%q) = %v: want an error without the password", src, err)
 		}
@@ -193,12 +193,12 @@ func TestLedgerErrorsAreInert(t *testing.T) {
 		"column names": "SELECT 1 AS " + quoteIdent(hostile) + ", 2 AS b, 3 AS c",
 	} {
 		t.Run(name, func(t *testing.T) {
-			l, err := Open(context.Background(), Spec{Source: "sqlite:" + path, Queries: map[Kind]string{Wallet: query}})
+			l, err := Open(testctx.New(t), Spec{Source: "sqlite:" + path, Queries: map[Kind]string{Wallet: query}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			err = l.Scan(context.Background(), []Kind{Wallet}, func(Entry) error { return nil })
+			err = l.Scan(testctx.New(t), []Kind{Wallet}, func(Entry) error { return nil })
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -66,7 +67,7 @@ func newEstate(t *testing.T, withPostgres bool) *estate {
 		e.ledgers["postgres"] = reconcile.Spec{Source: sandboxtest.NewLedgerPostgres(t, inv), Queries: queries()}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	var err error
 	e.planted, err = sandboxtest.Plant(ctx, sb.URL, sb.Key, sandboxtest.PlantSpec{Wallets: 2, Signatures: 5})
@@ -95,7 +96,7 @@ func writeWith(t *testing.T, path string, fn func(*os.File) error) {
 
 func open(t *testing.T, spec reconcile.Spec) reconcile.Ledger {
 	t.Helper()
-	l, err := reconcile.Open(context.Background(), spec)
+	l, err := reconcile.Open(testctx.New(t), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestEveryPlantIsFoundAndNothingElse(t *testing.T) {
 		c := e.sb.Client(t, waas.Options{Concurrency: 4, PageSize: 4, Backoff: time.Millisecond})
 		for name, spec := range e.ledgers {
 			t.Run(name+"/faults="+map[bool]string{true: "0.1", false: "0"}[faults > 0], func(t *testing.T) {
-				ctx := context.Background()
+				ctx := testctx.New(t)
 				ops, err := reconcile.AuditOperations(ctx, c, open(t, spec), reconcile.Scope{}, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -183,7 +184,7 @@ func TestEveryPlantIsFoundAndNothingElse(t *testing.T) {
 func TestScopesAndMissingEntries(t *testing.T) {
 	e := newEstate(t, false)
 	c := e.sb.Client(t, waas.Options{})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pool := e.planted.Wallets[0][:strings.Index(e.planted.Wallets[0], "/mpcWallets/")]
 
 	// The ledger also records a wallet and a group WaaS never had, in the
@@ -251,7 +252,7 @@ func TestOperationsRecordedDuringTheAuditAreNotReported(t *testing.T) {
 	path := e.ledgers["csv"].Source
 	late := e.planted.Operations[0]
 	recorded := false
-	during, err := reconcile.AuditOperations(context.Background(), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, func(int) {
+	during, err := reconcile.AuditOperations(testctx.New(t), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, func(int) {
 		if !recorded { // the first group has been listed: the ledger has been read
 			recorded = true
 			f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -273,7 +274,7 @@ func TestOperationsRecordedDuringTheAuditAreNotReported(t *testing.T) {
 			t.Fatalf("%s was recorded during the audit but reported unknown", late)
 		}
 	}
-	rep, err := reconcile.AuditOperations(context.Background(), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, nil)
+	rep, err := reconcile.AuditOperations(testctx.New(t), c, open(t, e.ledgers["csv"]), reconcile.Scope{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestOperationsRecordedDuringTheAuditAreNotReported(t *testing.T) {
 func TestBadLedgersFailWholly(t *testing.T) {
 	e := newEstate(t, false)
 	c := e.sb.Client(t, waas.Options{})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	sqlite := e.ledgers["sqlite"]
 
 	tests := []struct {
@@ -358,15 +359,15 @@ func TestAHealthyEstateReadsTheLedgerOnce(t *testing.T) {
 	writeWith(t, path, func(f *os.File) error { return sandboxtest.WriteLedgerCSV(f, sb.Inventory()) })
 	c := sb.Client(t, waas.Options{})
 	l := &countingLedger{Ledger: open(t, reconcile.Spec{Source: path})}
-	res, err := reconcile.AuditResources(context.Background(), c, l, reconcile.Scope{}, nil)
+	res, err := reconcile.AuditResources(testctx.New(t), c, l, reconcile.Scope{}, nil)
 	if err != nil || res.Findings() != 0 || l.scans != 1 {
 		t.Fatalf("healthy: %d findings, %d reads, %v; want 0 and 1", res.Findings(), l.scans, err)
 	}
-	if _, err := sandboxtest.Plant(context.Background(), sb.URL, sb.Key, sandboxtest.PlantSpec{Wallets: 1}); err != nil {
+	if _, err := sandboxtest.Plant(testctx.New(t), sb.URL, sb.Key, sandboxtest.PlantSpec{Wallets: 1}); err != nil {
 		t.Fatal(err)
 	}
 	l.scans = 0
-	res, err = reconcile.AuditResources(context.Background(), c, l, reconcile.Scope{}, nil)
+	res, err = reconcile.AuditResources(testctx.New(t), c, l, reconcile.Scope{}, nil)
 	if err != nil || len(res.Unknown) != 2 || l.scans != 2 {
 		t.Fatalf("after a plant: %d unknown, %d reads, %v; want 2 and 2", len(res.Unknown), l.scans, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -43,7 +44,7 @@ func stopInGrace(t *testing.T, r *rig) (old *credentials.StoredKey, pastGrace fu
 		return names, nil
 	}
 	old = r.item().Current
-	if _, err := r.e.Rotate(context.Background()); !errors.Is(err, ErrIncomplete) {
+	if _, err := r.e.Rotate(testctx.New(t)); !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("rotate within the grace: %v", err)
 	}
 	return old, func() { now = now.Add(2 * time.Hour) }
@@ -77,7 +78,7 @@ func TestEngineRevokeNeeds401(t *testing.T) {
 				return nil, fmt.Errorf("ListPools: Get %q: %w", r.sb.URL, context.DeadlineExceeded)
 			}
 			pastGrace()
-			j, err := r.e.Resume(context.Background())
+			j, err := r.e.Resume(testctx.New(t))
 			if err == nil {
 				t.Fatalf("a %s on every confirmation was taken for the 401 that proves the revocation", name)
 			}
@@ -97,7 +98,7 @@ func TestEngineRevokeNeeds401(t *testing.T) {
 			}
 			// Once the checks get answers, resume confirms the 401 and finishes.
 			r.e.Check = r.check
-			if _, err := r.e.Resume(context.Background()); err != nil {
+			if _, err := r.e.Resume(testctx.New(t)); err != nil {
 				t.Fatal(err)
 			}
 			r.settled()
@@ -119,7 +120,7 @@ func TestEngineRevokeRetries(t *testing.T) {
 			pastGrace()
 			r.sb.ResetRequestCounts()
 			tries := r.e.tries()
-			j, err := r.e.Resume(context.Background())
+			j, err := r.e.Resume(testctx.New(t))
 			checks := r.sb.RequestCounts()[poolsRoute]
 			if delay >= tries {
 				if err == nil || !strings.Contains(err.Error(), "still authenticates after it was revoked") {
@@ -163,7 +164,7 @@ func TestEngineKeepsTheOldKeyWhenTheNewOneNoLongerWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	pastGrace()
-	j, err := r.e.Resume(context.Background())
+	j, err := r.e.Resume(testctx.New(t))
 	if err == nil || !strings.Contains(err.Error(), "--abort") {
 		t.Fatalf("resume with the new key revoked: err = %v, want a stop pointing at --abort", err)
 	}

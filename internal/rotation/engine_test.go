@@ -16,6 +16,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -43,7 +44,7 @@ func newRigWith(t *testing.T, cfg sandbox.Config) *rig {
 	t.Helper()
 	sb := sandboxtest.Start(t, cfg)
 	store := credentials.NewMemoryStore()
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	if err := store.Put(ctx, &credentials.Item{Profile: "prod", Current: &credentials.StoredKey{Name: sb.Key.Name, PrivateKey: sb.Key.PrivateKey}}); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func (r *rig) check(ctx context.Context, key *credentials.APIKey) ([]string, err
 
 func (r *rig) item() *credentials.Item {
 	r.t.Helper()
-	it, err := r.store.Get(context.Background(), "prod")
+	it, err := r.store.Get(testctx.New(r.t), "prod")
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func (r *rig) item() *credentials.Item {
 
 // currentClient signs with the keyring's CURRENT key, as the CLI's issuer would.
 func (r *rig) currentClient() *waas.Client {
-	it, err := r.store.Get(context.Background(), "prod")
+	it, err := r.store.Get(testctx.New(r.t), "prod")
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func (r *rig) currentClient() *waas.Client {
 // authenticates reports whether the stored key works; a 401 is false, any other error fails.
 func (r *rig) authenticates(k *credentials.StoredKey) bool {
 	r.t.Helper()
-	_, err := r.client(k.Name, k.PrivateKey).ListPools(context.Background(), waas.PageRequest{})
+	_, err := r.client(k.Name, k.PrivateKey).ListPools(testctx.New(r.t), waas.PageRequest{})
 	if err != nil && waas.HTTPCode(err) != 401 {
 		r.t.Fatalf("checking %s: %v", k, err)
 	}
@@ -119,7 +120,7 @@ func (r *rig) authenticates(k *credentials.StoredKey) bool {
 // keys lists the sandbox's keys by state.
 func (r *rig) keys() (active, revoked []string) {
 	r.t.Helper()
-	resp, err := r.currentClient().ListAPIKeys(context.Background())
+	resp, err := r.currentClient().ListAPIKeys(testctx.New(r.t))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestEngineHappyPath(t *testing.T) {
 	var lines []string
 	r.e.Report = func(s Step, msg string) { lines = append(lines, string(s)+": "+msg) }
 	old := r.item().Current
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	j, err := r.e.Rotate(ctx)
 	if err != nil {
@@ -253,7 +254,7 @@ func TestEngineGracePeriod(t *testing.T) {
 	r.e.Now = func() time.Time { return now }
 	r.e.Grace = time.Hour
 	old := r.item().Current
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	_, err := r.e.Rotate(ctx)
 	if !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "--resume") {
@@ -352,7 +353,7 @@ func TestEngineFailingSink(t *testing.T) {
 	other := &flakySink{Sink: &EnvfileSink{Path: filepath.Join(t.TempDir(), ".env")}, fail: true}
 	r.e.Sinks = append(r.e.Sinks, other)
 	old := r.item().Current
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	j, err := r.e.Rotate(ctx)
 	if !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "vault is down") {
@@ -384,7 +385,7 @@ func TestEngineAbortBeforePromote(t *testing.T) {
 	if _, err := WriteEnvKey(r.env.Path, old.Name, old.PrivateKey); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	j, err := r.e.Rotate(ctx)
 	if !errors.Is(err, ErrIncomplete) {
 		t.Fatal(err)
@@ -412,7 +413,7 @@ func TestEngineAbortAfterPromote(t *testing.T) {
 	r := newRig(t)
 	r.e.Grace = time.Hour
 	old := r.item().Current
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	if _, err := r.e.Rotate(ctx); !errors.Is(err, ErrIncomplete) {
 		t.Fatal(err)
 	}
@@ -428,7 +429,7 @@ func TestEngineAbortAfterPromote(t *testing.T) {
 
 func TestEngineAbortRefusedAfterRevoke(t *testing.T) {
 	r := newRig(t)
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	// Stop right after the old key's revocation by failing the keyring write that follows.
 	r.e.Store = &failPut{Store: r.store, after: 2}
 	if _, err := r.e.Rotate(ctx); err == nil {
@@ -468,7 +469,7 @@ func TestEngineRefusesAnotherProjectsKey(t *testing.T) {
 		}
 		return pools, err
 	}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	_, err := r.e.Rotate(ctx)
 	if err == nil || !strings.Contains(err.Error(), "the new key sees different pools: a key of another project?") {
 		t.Fatalf("rotate: %v", err)
@@ -488,10 +489,10 @@ func TestEngineLocked(t *testing.T) {
 	}
 	defer l.Release()
 	var le *LockedError
-	if _, err := r.e.Rotate(context.Background()); !errors.As(err, &le) {
+	if _, err := r.e.Rotate(testctx.New(t)); !errors.As(err, &le) {
 		t.Fatalf("rotate under a held lock: %v", err)
 	}
-	if _, err := r.e.Resume(context.Background()); !errors.As(err, &le) {
+	if _, err := r.e.Resume(testctx.New(t)); !errors.As(err, &le) {
 		t.Fatalf("resume under a held lock: %v", err)
 	}
 }
@@ -506,7 +507,7 @@ func TestEnginePreflightRefusesASymlinkedEnvfile(t *testing.T) {
 	if err := os.Symlink(victim, r.env.Path); err != nil {
 		t.Fatal(err)
 	}
-	j, err := r.e.Rotate(context.Background())
+	j, err := r.e.Rotate(testctx.New(t))
 	if err == nil || !strings.Contains(err.Error(), r.env.Path) || !strings.Contains(err.Error(), "follow_symlinks") {
 		t.Fatalf("err = %v", err)
 	}
@@ -628,7 +629,7 @@ func TestEngineCrashResume(t *testing.T) {
 		after := tc.after
 		t.Run(fmt.Sprintf("after=%v,abort=%v", tc.after, tc.abort), func(t *testing.T) {
 			r := newRig(t)
-			ctx := context.Background()
+			ctx := testctx.New(t)
 			clean := *r.e
 			for at := 1; ; at++ {
 				if at > 200 {
@@ -707,7 +708,7 @@ func (l *lostIssuer) Create(ctx context.Context, id string) (*NewKey, error) {
 func TestEngineLostCreateAnswer(t *testing.T) {
 	r := newRig(t)
 	r.e.Issuer = &lostIssuer{Issuer: r.e.Issuer}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	j, err := r.e.Rotate(ctx)
 	if err == nil || j.Step != StepCreate || j.RequestID == "" {
 		t.Fatalf("rotate: %v at %v", err, j)
@@ -736,7 +737,7 @@ func TestEngineLostCreateAnswer(t *testing.T) {
 func TestEngineAbortAfterLostCreate(t *testing.T) {
 	r := newRig(t)
 	r.e.Issuer = &lostIssuer{Issuer: r.e.Issuer}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	if _, err := r.e.Rotate(ctx); err == nil {
 		t.Fatal("no error")
 	}

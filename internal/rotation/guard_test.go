@@ -16,6 +16,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 // corruptKeyIssuer is a plugin whose new key arrives damaged: its error says "private key is
@@ -40,7 +41,7 @@ func TestEngineRecordsAFailureAboutAPrivateKey(t *testing.T) {
 	var reported []string
 	r.e.Report = func(_ Step, msg string) { reported = append(reported, msg) }
 
-	_, err = r.e.Rotate(context.Background())
+	_, err = r.e.Rotate(testctx.New(t))
 	if !errors.Is(err, credentials.ErrCorrupt) {
 		t.Fatalf("Rotate: %v", err)
 	}
@@ -75,7 +76,7 @@ func TestEngineGuardsTheProfilesOwnKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.e.Audit = audit
-	if _, err := r.e.item(context.Background()); err != nil {
+	if _, err := r.e.item(testctx.New(t)); err != nil {
 		t.Fatal(err)
 	}
 	signer, err := credentials.ParsePrivateKey(r.item().Current.PrivateKey)
@@ -170,7 +171,7 @@ func TestJournalRefusesASecretAsKeyName(t *testing.T) {
 // TestIssuersRefuseASecretAsKeyName: a plugin's create or find output, and the key the
 // operator hands the manual issuer, are refused when the name is a secret.
 func TestIssuersRefuseASecretAsKeyName(t *testing.T) {
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	secret := secretName(t)
 	keyJSON, _ := json.Marshal(map[string]string{"name": secret, "privateKey": secret})
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
@@ -28,7 +29,7 @@ import (
 func TestSandboxIssuer(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 1}})
 	iss := &SandboxIssuer{Client: sb.Client(t, waas.Options{})}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	nk, err := iss.Create(ctx, "req-1")
 	if err != nil {
@@ -93,7 +94,7 @@ func TestExecIssuer(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	iss := &ExecIssuer{Command: plugin(t, dir, keyFile), Stderr: &stderr}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	nk, err := iss.Create(ctx, "req-9")
 	if err != nil || nk.Key.Fingerprint != k.Fingerprint {
 		t.Fatalf("create: %v %v", nk, err)
@@ -137,7 +138,7 @@ func TestManualIssuerWaitsForTheDeletion(t *testing.T) {
 		},
 		PollEvery: time.Millisecond, Timeout: 10 * time.Second,
 	}
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	nk, err := m.Create(ctx, "")
 	if err != nil || nk.Key.Name != "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/1597716d-c4fe-456b-8e6b-e4e1dd688843" {
 		t.Fatalf("%v %v", nk, err)
@@ -161,7 +162,7 @@ func TestExecSinkGetsTheKeyOnStdinOnly(t *testing.T) {
 	argvFile := filepath.Join(dir, "argv.txt")
 	s := &ExecSink{Command: []string{"sh", "-c", `echo "$0 $@" > ` + argvFile + `; cat > ` + out, "sink"}, Stderr: &bytes.Buffer{}}
 	d := Delivery{Profile: "p", Name: "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022", PrivateKey: "-----BEGIN EC PRIVATE KEY-----\nSECRETLINE\n-----END EC PRIVATE KEY-----\n", Fingerprint: "SHA256:x"}
-	if err := s.Deliver(context.Background(), d); err != nil {
+	if err := s.Deliver(testctx.New(t), d); err != nil {
 		t.Fatal(err)
 	}
 	var got Delivery
@@ -173,11 +174,11 @@ func TestExecSinkGetsTheKeyOnStdinOnly(t *testing.T) {
 	if strings.Contains(string(argv), "SECRETLINE") {
 		t.Fatalf("the key reached argv: %s", argv)
 	}
-	if _, known, _ := s.Holds(context.Background()); known {
+	if _, known, _ := s.Holds(testctx.New(t)); known {
 		t.Fatal("an exec sink cannot be read back")
 	}
 	fail := &ExecSink{Command: []string{"sh", "-c", "exit 2"}, Stderr: &bytes.Buffer{}}
-	if err := fail.Deliver(context.Background(), d); err == nil || strings.Contains(err.Error(), "SECRETLINE") {
+	if err := fail.Deliver(testctx.New(t), d); err == nil || strings.Contains(err.Error(), "SECRETLINE") {
 		t.Fatalf("failed delivery: %v", err)
 	}
 }
@@ -203,15 +204,15 @@ func TestEnvfileSinkDeliversIdempotently(t *testing.T) {
 	k, _ := credentials.ParseKeyInput(mustKeyJSON(t, "organizations/8557e111-a176-4711-8c81-0a751668af99/apiKeys/fec64fdb-3640-46a2-86fb-6805d3f86022"), "test")
 	secret, _ := k.SecretText()
 	s := &EnvfileSink{Path: path}
-	if fp, known, err := s.Holds(context.Background()); err == nil && known && fp == k.Fingerprint {
+	if fp, known, err := s.Holds(testctx.New(t)); err == nil && known && fp == k.Fingerprint {
 		t.Fatal("holds the key before delivery")
 	}
 	for range 2 {
-		if err := s.Deliver(context.Background(), Delivery{Name: k.Name, PrivateKey: secret, Fingerprint: k.Fingerprint}); err != nil {
+		if err := s.Deliver(testctx.New(t), Delivery{Name: k.Name, PrivateKey: secret, Fingerprint: k.Fingerprint}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	fp, known, err := s.Holds(context.Background())
+	fp, known, err := s.Holds(testctx.New(t))
 	if err != nil || !known || fp != k.Fingerprint {
 		t.Fatalf("holds %q %v %v", fp, known, err)
 	}
@@ -283,9 +284,9 @@ func TestSandboxIssuerRefusesHostileKeyNames(t *testing.T) {
 			t.Fatalf("%s: %q", what, err)
 		}
 	}
-	_, err = iss.Create(context.Background(), "req-1")
+	_, err = iss.Create(testctx.New(t), "req-1")
 	check("Create", err)
-	_, _, err = iss.Find(context.Background(), "req-1")
+	_, _, err = iss.Find(testctx.New(t), "req-1")
 	check("Find", err)
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -39,7 +40,7 @@ type officialClients struct {
 
 func newOfficialClients(t *testing.T, baseURL string, key waasapi.APIKey) officialClients {
 	t.Helper()
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	opts := func(svc string) []clients.WaaSClientOption {
 		return []clients.WaaSClientOption{
 			clients.WithEndpoint(baseURL + "/waas/" + svc),
@@ -83,7 +84,7 @@ func TestOfficialClientEndToEnd(t *testing.T) {
 	_, base, key := startSandbox(t, sandbox.Config{Seed: 11, Shape: sandbox.EstateShape{Pools: 4, WalletsPerPool: 3, AddressesPerWallet: 1, OperationsPerGroup: 1}})
 	oc := newOfficialClients(t, base, key)
 	device := completer(t, base, key)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 
 	// PoolService: create, get, and list across several pages.
@@ -220,7 +221,7 @@ func TestOfficialClientEndToEnd(t *testing.T) {
 
 func TestOfficialClientSeesHTTPCodes(t *testing.T) {
 	srv, base, key := startSandbox(t, sandbox.Config{Seed: 2, Shape: sandbox.EstateShape{Pools: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	oc := newOfficialClients(t, base, key)
 
 	_, err := oc.pools.GetPool(ctx, &poolspb.GetPoolRequest{Name: "pools/does-not-exist"})

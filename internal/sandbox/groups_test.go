@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"encoding/gob"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -31,7 +31,7 @@ func generateAddress(t *testing.T, sb *testSandbox, wallet, network string) waas
 
 func walletAddresses(t *testing.T, sb *testSandbox, wallet string) []waasapi.Address {
 	t.Helper()
-	resp, err := sb.client.ListAddresses(context.Background(), "networks/"+SeedNetwork, wallet, waas.PageRequest{})
+	resp, err := sb.client.ListAddresses(testctx.New(t), "networks/"+SeedNetwork, wallet, waas.PageRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func walletAddresses(t *testing.T, sb *testSandbox, wallet string) []waasapi.Add
 func TestWalletsShareDeviceGroupsButNotKeys(t *testing.T) {
 	shape := EstateShape{Pools: 2, WalletsPerPool: 7, WalletsPerGroup: 3, AddressesPerWallet: 2, OperationsPerGroup: 2}
 	sb := newTestSandbox(t, Config{Seed: 4, Shape: shape})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	// 7 wallets in groups of 3, 3 and 1, in each of 2 pools.
 	want := waasapi.EstateStats{Pools: 2, MPCWallets: 14, DeviceGroups: 6, MPCKeys: 28, Addresses: 28, PendingOperations: 12}
@@ -109,7 +109,7 @@ func TestWalletsShareDeviceGroupsButNotKeys(t *testing.T) {
 
 func TestNewAddressesInASharedGroupComeFromTheWalletsOwnKeys(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 4, Shape: EstateShape{Pools: 1, WalletsPerPool: 2, WalletsPerGroup: 2, AddressesPerWallet: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools, _ := sb.client.ListPools(ctx, waas.PageRequest{})
 	wallets := listAllWallets(t, sb.client, pools.Pools[0].Name, 0)
 	a, b := wallets[0], wallets[1]
@@ -160,7 +160,7 @@ func TestSharedGroupSeedingIsDeterministic(t *testing.T) {
 
 func TestInventoryMatchesTheAPI(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 6, Shape: EstateShape{Pools: 2, WalletsPerPool: 5, WalletsPerGroup: 2, AddressesPerWallet: 1, OperationsPerGroup: 2}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	inv := sb.srv.Inventory()
 	if len(inv.Pools) != 2 || len(inv.Wallets) != 10 || len(inv.DeviceGroups) != 6 || len(inv.Operations) != 12 {
 		t.Fatalf("inventory sizes: %d pools, %d wallets, %d groups, %d operations", len(inv.Pools), len(inv.Wallets), len(inv.DeviceGroups), len(inv.Operations))
@@ -207,7 +207,7 @@ func TestInventoryMatchesTheAPI(t *testing.T) {
 
 func TestInventoryFollowsAWalletThroughCreation(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	resp := rawRequest(t, sb, "POST", "/waas/mpc_keys/v1/device:register", `{"registrationData":"AQID"}`)
 	var dev waasapi.Device
 	decodeBody(t, resp, &dev)
@@ -325,7 +325,7 @@ func TestVersion1StateGainsKeyOwners(t *testing.T) {
 
 func TestSetFaultRateTurnsFaultsOnAndOffWhileServing(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 1, WalletsPerPool: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	list := func() error {
 		_, err := sb.client.ListPools(ctx, waas.PageRequest{})
 		return err

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -76,7 +76,7 @@ func listAllWallets(t *testing.T, c *waas.Client, pool string, size int) []strin
 	var names []string
 	page := waas.PageRequest{Size: size}
 	for {
-		resp, err := c.ListMPCWallets(context.Background(), pool, page)
+		resp, err := c.ListMPCWallets(testctx.New(t), pool, page)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestSeededEstateIsDeterministicAndComplete(t *testing.T) {
 	a := newTestSandbox(t, Config{Seed: 7, Shape: shape})
 	b := newTestSandbox(t, Config{Seed: 7, Shape: shape})
 	other := newTestSandbox(t, Config{Seed: 8, Shape: shape})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	pa, err := a.client.ListPools(ctx, waas.PageRequest{})
 	if err != nil {
@@ -146,7 +146,7 @@ func poolNames(r *waasapi.ListPoolsResponse) []string {
 
 func TestPaginationIsCompleteAndTokensAreChecked(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 2, WalletsPerPool: 23, AddressesPerWallet: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools, _ := sb.client.ListPools(ctx, waas.PageRequest{})
 	p0, p1 := pools.Pools[0].Name, pools.Pools[1].Name
 
@@ -239,7 +239,7 @@ func decodeBody(t *testing.T, resp *http.Response, v any) {
 
 func TestWalletCreationIsAnLROFinishedByTheDevice(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pool, err := sb.client.CreatePool(ctx, "Retail", "retail")
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func TestWalletCreationIsAnLROFinishedByTheDevice(t *testing.T) {
 
 func TestTransactionWaitsForItsSignature(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 3, Shape: EstateShape{Pools: 1, WalletsPerPool: 1, AddressesPerWallet: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools, _ := sb.client.ListPools(ctx, waas.PageRequest{})
 	wallet := listAllWallets(t, sb.client, pools.Pools[0].Name, 0)[0]
 	resp := rawGet(t, sb, "/waas/mpc_wallets/v1/networks/"+SeedNetwork+"/addresses?mpcWallet="+wallet)
@@ -362,7 +362,7 @@ func TestTransactionWaitsForItsSignature(t *testing.T) {
 
 func TestKeyAdminAPI(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	created, err := sb.client.CreateAPIKey(ctx, waasapi.CreateAPIKeyRequest{Nickname: "ci", RequestID: "rot-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +422,7 @@ func TestEd25519KeyWithCDPJWT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pools, err := clientFor(t, sb.url, k).ListPools(context.Background(), waas.PageRequest{})
+	pools, err := clientFor(t, sb.url, k).ListPools(testctx.New(t), waas.PageRequest{})
 	if err != nil || len(pools.Pools) != 2 {
 		t.Fatalf("Ed25519 key: %+v %v", pools, err)
 	}
@@ -430,7 +430,7 @@ func TestEd25519KeyWithCDPJWT(t *testing.T) {
 
 func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, RateLimit: RateLimit{N: 3, Per: time.Hour}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	for i := 0; i < 3; i++ {
 		if _, err := sb.client.ListPools(ctx, waas.PageRequest{}); err != nil {
 			t.Fatalf("request %d within the limit: %v", i, err)
@@ -445,7 +445,7 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 
 func TestFaultsAreAdvertisedErrorsNeverBadData(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 5, FaultRate: 0.3, Shape: EstateShape{Pools: 1, WalletsPerPool: 40}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools, err := waitOK(func() (*waasapi.ListPoolsResponse, error) { return sb.client.ListPools(ctx, waas.PageRequest{}) })
 	if err != nil {
 		t.Fatal(err)
@@ -500,7 +500,7 @@ func TestStatePersistsAcrossRestarts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sandbox.state")
 	cfg := Config{Seed: 9, StatePath: path, Shape: EstateShape{Pools: 2, WalletsPerPool: 3, AddressesPerWallet: 1, OperationsPerGroup: 1}}
 	first := newTestSandbox(t, cfg)
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	if _, err := first.client.CreatePool(ctx, "Added", "added"); err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +564,7 @@ func TestLargeEstateListsCompletely(t *testing.T) {
 		t.Skip("seeds 100,000 wallets")
 	}
 	sb := newTestSandbox(t, Config{Seed: 42, Shape: EstateShape{Pools: 10, WalletsPerPool: 10000, AddressesPerWallet: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools, _ := sb.client.ListPools(ctx, waas.PageRequest{})
 	seen := make(map[string]bool, 100000)
 	for _, p := range pools.Pools {
@@ -607,7 +607,7 @@ func TestRefusesNonLoopbackWithoutAllowRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, addr := range []string{":8080", "0.0.0.0:0", "192.0.2.1:0"} {
-		err := srv.ListenAndServe(context.Background(), addr, false, nil)
+		err := srv.ListenAndServe(testctx.New(t), addr, false, nil)
 		if err == nil || !strings.Contains(err.Error(), "--allow-remote") {
 			t.Errorf("%s: %v", addr, err)
 		}
@@ -619,7 +619,7 @@ func TestRefusesNonLoopbackWithoutAllowRemote(t *testing.T) {
 // requestId is scoped to its resource path.
 func TestRequestIDReplaysTheFirstAnswer(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 1, WalletsPerPool: 2}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools, _ := sb.client.ListPools(ctx, waas.PageRequest{})
 	pool := pools.Pools[0].Name
 	resp := rawRequest(t, sb, "POST", "/waas/mpc_keys/v1/device:register", `{"registrationData":"AQID"}`)

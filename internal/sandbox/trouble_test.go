@@ -1,10 +1,10 @@
 package sandbox
 
 import (
-	"context"
 	"maps"
 	"testing"
 
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -14,7 +14,7 @@ import (
 func TestRevocationDelayCountsRequests(t *testing.T) {
 	for _, delay := range []int{0, 1, 3} {
 		sb := newTestSandbox(t, Config{Seed: 1, RevocationDelay: delay})
-		ctx := context.Background()
+		ctx := testctx.New(t)
 		victim, err := sb.srv.CreateAPIKey(sb.srv.DefaultOrg(), waasapi.CreateAPIKeyRequest{})
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func TestRevocationDelayCountsRequests(t *testing.T) {
 // RequestCounts counts every request by route, the failed ones included.
 func TestFailNextAndRequestCounts(t *testing.T) {
 	sb := newTestSandbox(t, Config{Seed: 1, Shape: EstateShape{Pools: 2, WalletsPerPool: 1}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	const pools = "GET /waas/pools/v1/pools"
 	if err := sb.srv.FailNext(pools, 2, FaultInternal); err != nil {
 		t.Fatal(err)

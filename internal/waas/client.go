@@ -101,6 +101,9 @@ type Client struct {
 	maxAttempts int
 	backoff     time.Duration
 	stats       stats
+	// pauseHook replaces the wait between retries in tests (retry_test.go), so that they see the
+	// wait asked for instead of timing it with a wall clock.
+	pauseHook func(ctx context.Context, d time.Duration) error
 }
 
 // New checks opts and returns a client.
@@ -299,13 +302,24 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			return err
 		}
 		c.stats.retries.Add(1)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", ep.call, ctx.Err())
-		case <-t.C:
+		if err := c.pause(ctx, wait); err != nil {
+			return fmt.Errorf("%s: %w", ep.call, err)
 		}
+	}
+}
+
+// pause waits d before a retry, or until ctx ends (its error is returned).
+func (c *Client) pause(ctx context.Context, d time.Duration) error {
+	if c.pauseHook != nil {
+		return c.pauseHook(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

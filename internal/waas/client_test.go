@@ -12,6 +12,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -43,7 +44,7 @@ func collect[T any](t *testing.T, seq func(func(T, error) bool)) []T {
 // with the server's default page size: the oracle for the fan-out.
 func sequentialWallets(t *testing.T, c *waas.Client) []string {
 	t.Helper()
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	var names []string
 	var pools []string
 	page := waas.PageRequest{}
@@ -94,7 +95,7 @@ func TestFanOutMatchesSequentialOrder(t *testing.T) {
 		{Concurrency: 32, PageSize: 1000},
 	} {
 		c := newClient(t, url, key, tc)
-		got := walletNames(collect(t, c.AllWallets(context.Background())))
+		got := walletNames(collect(t, c.AllWallets(testctx.New(t))))
 		if !slices.Equal(got, want) {
 			t.Fatalf("%+v: %d wallets, not the %d of a sequential listing in its order", tc, len(got), len(want))
 		}
@@ -105,6 +106,7 @@ func TestFanOutMatchesSequentialOrder(t *testing.T) {
 // promise: with 10% of requests failing and a tight rate limit, the listing
 // is still exact, every time.
 func TestEnumerationIsExactThroughFaultsAndRateLimits(t *testing.T) {
+	testctx.WithBound(t, 3*time.Minute) // 20 runs, a minute and more under -race on a loaded machine
 	shape := sandbox.EstateShape{Pools: 6, WalletsPerPool: 40, OperationsPerGroup: 2}
 	_, cleanURL, cleanKey := startSandbox(t, sandbox.Config{Seed: 8, Shape: shape})
 	want := sequentialWallets(t, newClient(t, cleanURL, cleanKey, waas.Options{}))
@@ -115,11 +117,11 @@ func TestEnumerationIsExactThroughFaultsAndRateLimits(t *testing.T) {
 	for run := 0; run < runs; run++ {
 		srv, url, key := startSandbox(t, sandbox.Config{Seed: 8, Shape: shape, FaultRate: 0.1, RateLimit: sandbox.RateLimit{N: 400, Per: time.Second}})
 		c := newClient(t, url, key, waas.Options{Concurrency: 4, PageSize: 7})
-		got := walletNames(collect(t, c.AllWallets(context.Background())))
+		got := walletNames(collect(t, c.AllWallets(testctx.New(t))))
 		if !slices.Equal(got, want) {
 			t.Fatalf("run %d: %d wallets, want exactly the %d of a clean listing", run, len(got), len(want))
 		}
-		groups := collect(t, c.OperationsOf(context.Background(), c.AllWallets(context.Background())))
+		groups := collect(t, c.OperationsOf(testctx.New(t), c.AllWallets(testctx.New(t))))
 		ops := 0
 		for _, g := range groups {
 			ops += len(g.Operations)
@@ -133,42 +135,10 @@ func TestEnumerationIsExactThroughFaultsAndRateLimits(t *testing.T) {
 	}
 }
 
-func TestRetryHonoursRetryAfter(t *testing.T) {
-	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, RateLimit: sandbox.RateLimit{N: 1, Per: time.Second}})
-	c := newClient(t, url, key, waas.Options{})
-	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	// Throttled with Retry-After: 1; the retry must not come sooner.
-	start := time.Now()
-	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
-		t.Fatalf("the call should succeed after waiting: %v", err)
-	}
-	if waited := time.Since(start); waited < 900*time.Millisecond {
-		t.Fatalf("retried after %v, before the Retry-After of 1s", waited)
-	}
-	if s := c.Stats(); s.Throttled != 1 || s.Retries != 1 {
-		t.Fatalf("stats %+v", s)
-	}
-}
-
-func TestRetryGivesUpOnAnUnreasonableRetryAfter(t *testing.T) {
-	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, RateLimit: sandbox.RateLimit{N: 1, Per: time.Hour}})
-	c := newClient(t, url, key, waas.Options{})
-	if _, err := c.ListPools(context.Background(), waas.PageRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	// An hour's wait is not waited out: the 429 comes back at once.
-	_, err := c.ListPools(context.Background(), waas.PageRequest{})
-	if waas.HTTPCode(err) != 429 || c.Stats().Requests != 2 {
-		t.Fatalf("want the 429 after 2 requests, got %v, %+v", err, c.Stats())
-	}
-}
-
 func TestNonIdempotentWritesAreNotRetriedAfterAmbiguousFailures(t *testing.T) {
 	srv, url, key := startSandbox(t, sandbox.Config{Seed: 1, FaultRate: 1})
 	c := newClient(t, url, key, waas.Options{MaxAttempts: 5})
-	_, err := c.CreatePool(context.Background(), "no id", "")
+	_, err := c.CreatePool(testctx.New(t), "no id", "")
 	if err == nil || c.Stats().Requests != 1 {
 		t.Fatalf("a CreatePool without an ID was sent %d times (err %v)", c.Stats().Requests, err)
 	}
@@ -181,7 +151,7 @@ func TestNonIdempotentWritesAreNotRetriedAfterAmbiguousFailures(t *testing.T) {
 func TestErrorsNameTheCallAndCodeButNeverTheKey(t *testing.T) {
 	_, url, key := startSandbox(t, sandbox.Config{Seed: 1})
 	c := newClient(t, url, key, waas.Options{})
-	_, err := c.GetPool(context.Background(), "pools/missing")
+	_, err := c.GetPool(testctx.New(t), "pools/missing")
 	if waas.HTTPCode(err) != 404 || !strings.Contains(err.Error(), "GetPool: HTTP 404") {
 		t.Fatalf("got %v", err)
 	}
@@ -194,7 +164,7 @@ func TestStoppingEarlyLeavesNoGoroutines(t *testing.T) {
 	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, Shape: sandbox.EstateShape{Pools: 20, WalletsPerPool: 50}})
 	c := newClient(t, url, key, waas.Options{Concurrency: 8, PageSize: 3})
 	n := 0
-	for _, err := range c.AllWallets(context.Background()) {
+	for _, err := range c.AllWallets(testctx.New(t)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +184,7 @@ func TestStoppingEarlyLeavesNoGoroutines(t *testing.T) {
 func TestCancellationEndsWithAnErrorNotASilentlyShortList(t *testing.T) {
 	_, url, key := startSandbox(t, sandbox.Config{Seed: 1, Latency: 5 * time.Millisecond, Shape: sandbox.EstateShape{Pools: 30, WalletsPerPool: 20}})
 	c := newClient(t, url, key, waas.Options{Concurrency: 4, PageSize: 5})
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	var n atomic.Int64
 	var lastErr error
@@ -238,7 +208,7 @@ func TestCreatePoolWithIDSurvivesALostAnswer(t *testing.T) {
 	for seed := int64(1); seed <= 40; seed++ {
 		srv, url, key := startSandbox(t, sandbox.Config{Seed: seed, FaultRate: 0.5})
 		c := newClient(t, url, key, waas.Options{MaxAttempts: 20})
-		p, err := c.CreatePool(context.Background(), "Mine", "mine")
+		p, err := c.CreatePool(testctx.New(t), "Mine", "mine")
 		if err != nil || p.Name != "pools/mine" || p.DisplayName != "Mine" {
 			t.Fatalf("seed %d: %+v %v", seed, p, err)
 		}
@@ -254,7 +224,7 @@ func TestCreatePoolWithIDSurvivesALostAnswer(t *testing.T) {
 func TestTightRateLimitSlowsButNeverFails(t *testing.T) {
 	srv, url, key := startSandbox(t, sandbox.Config{Seed: 12, RateLimit: sandbox.RateLimit{N: 20, Per: time.Second}, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 10, OperationsPerGroup: 1}})
 	c := newClient(t, url, key, waas.Options{Concurrency: 16, PageSize: 4, MaxAttempts: 3})
-	groups := collect(t, c.OperationsOf(context.Background(), c.AllWallets(context.Background())))
+	groups := collect(t, c.OperationsOf(testctx.New(t), c.AllWallets(testctx.New(t))))
 	if st := srv.Stats(srv.DefaultOrg()); len(groups) != st.DeviceGroups {
 		t.Fatalf("%d groups, the sandbox holds %d", len(groups), st.DeviceGroups)
 	}
@@ -268,7 +238,7 @@ func TestTightRateLimitSlowsButNeverFails(t *testing.T) {
 func TestEveryReadOfTheSixServices(t *testing.T) {
 	_, url, key := startSandbox(t, sandbox.Config{Seed: 2, Shape: sandbox.EstateShape{Pools: 1, WalletsPerPool: 1, AddressesPerWallet: 1, OperationsPerGroup: 1}})
 	c := newClient(t, url, key, waas.Options{})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	pools := collect(t, c.Pools(ctx))
 	must := func(what string, err error) {
 		t.Helper()

@@ -1,11 +1,11 @@
 package waas_test
 
 import (
-	"context"
 	"maps"
 	"testing"
 
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -21,7 +21,7 @@ func pages(items, size int) int { return max(1, (items+size-1)/size) }
 func TestListingsMakeOneRequestPerPage(t *testing.T) {
 	const nPools, perPool = 13, 37
 	srv, url, key := startSandbox(t, sandbox.Config{Seed: 4, Shape: sandbox.EstateShape{Pools: nPools, WalletsPerPool: perPool}})
-	ctx := context.Background()
+	ctx := testctx.New(t)
 
 	t.Run("paging", func(t *testing.T) {
 		for _, size := range []int{1, 5, 37, 100} {

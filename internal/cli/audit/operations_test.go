@@ -17,6 +17,7 @@ import (
 	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 // watchedOutput is stdout for a command that keeps printing: a test waits
@@ -95,15 +96,15 @@ func TestAuditOperationsJSONAndExitCode(t *testing.T) {
 	env := clitest.New(t, sandbox.Config{Seed: 7, Shape: sandbox.EstateShape{Pools: 2, WalletsPerPool: 3, OperationsPerGroup: 1}})
 	ledger := ledgerCSV(t, env)
 	opts := operationsOptions(env, ledger, cmdutil.OutputJSON)
-	if code := exitCode(t, operationsRun(context.Background(), opts)); code != 0 {
+	if code := exitCode(t, operationsRun(testctx.New(t), opts)); code != 0 {
 		t.Fatalf("a ledger that knows everything: exit %d; stderr %s", code, env.Stderr.String())
 	}
-	planted, err := sandboxtest.Plant(context.Background(), env.URL, env.Key, sandboxtest.PlantSpec{Signatures: 2})
+	planted, err := sandboxtest.Plant(testctx.New(t), env.URL, env.Key, sandboxtest.PlantSpec{Signatures: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := len(env.Stdout.String())
-	if code := exitCode(t, operationsRun(context.Background(), opts)); code != cmdutil.ExitFindings {
+	if code := exitCode(t, operationsRun(testctx.New(t), opts)); code != cmdutil.ExitFindings {
 		t.Fatalf("after planting: exit %d, want 3", code)
 	}
 	var rep reconcile.OperationsReport
@@ -127,7 +128,7 @@ func TestWatchPrintsOnlyNewFindings(t *testing.T) {
 	opts.IO.Out = out
 	opts.Watch = 20 * time.Millisecond
 
-	ctx := context.Background()
+	ctx := testctx.New(t)
 	first, err := sandboxtest.Plant(ctx, env.URL, env.Key, sandboxtest.PlantSpec{Signatures: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +138,7 @@ func TestWatchPrintsOnlyNewFindings(t *testing.T) {
 	go func() { done <- operationsRun(ctx, opts) }()
 	out.waitFor(t, first.Operations[0])
 
-	second, err := sandboxtest.Plant(context.Background(), env.URL, env.Key, sandboxtest.PlantSpec{Signatures: 1})
+	second, err := sandboxtest.Plant(testctx.New(t), env.URL, env.Key, sandboxtest.PlantSpec{Signatures: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/clitest"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 func quotaOptions(env *clitest.Env, dir string, out cmdutil.OutputFormat) *QuotaOptions {
@@ -37,7 +37,7 @@ func TestQuotaExitCodeFollowsTheThreshold(t *testing.T) {
 	} {
 		opts := quotaOptions(env, dir, cmdutil.OutputJSON)
 		opts.Limits, opts.NoSave = tc.limits, true
-		err := quotaRun(context.Background(), opts)
+		err := quotaRun(testctx.New(t), opts)
 		code := 0
 		var ee *cmdutil.ExitError
 		if errors.As(err, &ee) {
@@ -54,7 +54,7 @@ func TestQuotaExitCodeFollowsTheThreshold(t *testing.T) {
 func TestQuotaJSONCarriesTheCounts(t *testing.T) {
 	env := clitest.New(t, sandbox.Config{Seed: 6, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 2, AddressesPerWallet: 2}})
 	opts := quotaOptions(env, t.TempDir(), cmdutil.OutputJSON)
-	if err := quotaRun(context.Background(), opts); err != nil {
+	if err := quotaRun(testctx.New(t), opts); err != nil {
 		t.Fatal(err)
 	}
 	var r struct {

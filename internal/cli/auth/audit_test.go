@@ -14,6 +14,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -66,22 +67,22 @@ func TestAddAndRemoveAreAudited(t *testing.T) {
 		Profile:  "prod", KeyFile: path,
 	}
 	// A key that cannot be checked is not stored, and the log says so.
-	if err := addRun(context.Background(), add); err == nil {
+	if err := addRun(testctx.New(t), add); err == nil {
 		t.Fatal("add with a failing check succeeded")
 	}
 	verifyErr = nil
-	if err := addRun(context.Background(), add); err != nil {
+	if err := addRun(testctx.New(t), add); err != nil {
 		t.Fatal(err)
 	}
 	remove := &RemoveOptions{
 		IO: ios, Keyring: func() (credentials.Store, error) { return store, nil },
 		AuditDir: func() (string, error) { return auditDir, nil }, StateDir: stateDir, Profile: "prod", Yes: true,
 	}
-	if err := removeRun(context.Background(), remove); err != nil {
+	if err := removeRun(testctx.New(t), remove); err != nil {
 		t.Fatal(err)
 	}
 	// Removing a profile that has no keys fails, changes nothing and records nothing.
-	if err := removeRun(context.Background(), remove); err == nil {
+	if err := removeRun(testctx.New(t), remove); err == nil {
 		t.Fatal("removing an empty profile succeeded")
 	}
 

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,9 @@ func TestProgressOnTerminal(t *testing.T) {
 	if !strings.Contains(line, " wallets (1234, ") || !strings.HasSuffix(line, " wallets/s)") {
 		t.Errorf("progress line %q, want spinner, description, count and rate", line)
 	}
+	if !spinnerGoroutineRuns() {
+		t.Fatal("no spinner goroutine found while the progress line shows: the check after Finish would prove nothing")
+	}
 	p.Finish()
 
 	out := stderr.String()
@@ -103,13 +107,31 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Errorf("progress wrote to stdout: %q", stdout)
 	}
 
-	// Finish is idempotent and Add after it draws nothing.
+	// Finish is idempotent and Add after it draws nothing. The event that proves it is the end of
+	// the spinner's goroutine (it ends at its first tick after Finish): once it is gone nothing is
+	// left that could draw, so anything written by then was written after Finish.
 	p.Finish()
 	p.Add(1)
-	time.Sleep(150 * time.Millisecond) // a spinner tick
+	waitForNoSpinnerGoroutine(t)
 	if after := stderr.String(); after != out {
 		t.Errorf("wrote after Finish: %q", after[len(out):])
 	}
+}
+
+// waitForNoSpinnerGoroutine waits until the progress bar's spinner goroutine has returned, and fails
+// the test if it is still running after 5 seconds (a Finish that does not stop it).
+func waitForNoSpinnerGoroutine(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); spinnerGoroutineRuns(); time.Sleep(10 * time.Millisecond) { // polling for a condition, bounded by the deadline
+		if time.Now().After(deadline) {
+			t.Fatal("the spinner goroutine still runs 5 s after Finish")
+		}
+	}
+}
+
+func spinnerGoroutineRuns() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "progressbar/v3.NewOptions64.func")
 }
 
 func TestProgressNilIsNoOp(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -28,7 +29,7 @@ func storeWith(t *testing.T, added map[string]time.Time) credentials.Store {
 			t.Fatal(err)
 		}
 		key, _ := credentials.NewAPIKey(k.Name, k.PrivateKey, "test")
-		if err := store.Put(context.Background(), &credentials.Item{Profile: profile, Current: &credentials.StoredKey{
+		if err := store.Put(testctx.New(t), &credentials.Item{Profile: profile, Current: &credentials.StoredKey{
 			Name: k.Name, PrivateKey: k.PrivateKey, Fingerprint: key.Fingerprint, Algorithm: "ES256", AddedAt: at,
 		}}); err != nil {
 			t.Fatal(err)
@@ -52,7 +53,7 @@ func TestCheckExitsThreeExactlyWhenOverdue(t *testing.T) {
 			Output: func() cmdutil.OutputFormat { return "" }, Now: func() time.Time { return now }, MaxAge: maxAge, Profiles: profiles,
 			Verify: func(context.Context, string, *credentials.APIKey) error { return nil },
 		}
-		err := checkRun(context.Background(), opts)
+		err := checkRun(testctx.New(t), opts)
 		var ee *cmdutil.ExitError
 		switch {
 		case err == nil:

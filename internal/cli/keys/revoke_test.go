@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -63,7 +63,7 @@ func newRevokeEnvWith(t *testing.T, sbCfg sandbox.Config) *revokeEnv {
 			t.Fatal(err)
 		}
 	}
-	if err := e.store.Put(context.Background(), &credentials.Item{Profile: "prod", Current: stored(e.current), Previous: stored(e.previous)}); err != nil {
+	if err := e.store.Put(testctx.New(t), &credentials.Item{Profile: "prod", Current: stored(e.current), Previous: stored(e.previous)}); err != nil {
 		t.Fatal(err)
 	}
 	ios, _, _, _ := iostreams.Test()
@@ -94,7 +94,7 @@ func TestRevokeUnknownFingerprintIsRefusedBeforeWaaS(t *testing.T) {
 		t.Run(want, func(t *testing.T) {
 			e := newRevokeEnv(t)
 			e.opts.Key = want
-			err := revokeRun(context.Background(), e.opts)
+			err := revokeRun(testctx.New(t), e.opts)
 			var fe *cmdutil.FlagError
 			if !errors.As(err, &fe) {
 				t.Fatalf("err = %v, want a usage error (exit 2)", err)
@@ -116,12 +116,12 @@ func TestRevokeByFingerprint(t *testing.T) {
 	for _, short := range []bool{true, false} {
 		t.Run(map[bool]string{true: "short", false: "full"}[short], func(t *testing.T) {
 			e := newRevokeEnv(t)
-			item, _ := e.store.Get(context.Background(), "prod")
+			item, _ := e.store.Get(testctx.New(t), "prod")
 			e.opts.Key = item.Previous.Fingerprint
 			if short {
 				e.opts.Key = credentials.ShortFingerprint(e.opts.Key)
 			}
-			if err := revokeRun(context.Background(), e.opts); err != nil {
+			if err := revokeRun(testctx.New(t), e.opts); err != nil {
 				t.Fatal(err)
 			}
 			if got := e.state(t, e.previous.Name); got != waasapi.APIKeyRevoked {
@@ -130,7 +130,7 @@ func TestRevokeByFingerprint(t *testing.T) {
 			if got := e.state(t, e.current.Name); got != waasapi.APIKeyActive {
 				t.Fatalf("current key is %s", got)
 			}
-			item, _ = e.store.Get(context.Background(), "prod")
+			item, _ = e.store.Get(testctx.New(t), "prod")
 			if item.Previous != nil || item.Current == nil {
 				t.Fatalf("keyring after: current %v, previous %v", item.Current != nil, item.Previous != nil)
 			}

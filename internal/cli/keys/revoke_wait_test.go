@@ -12,6 +12,7 @@ import (
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -36,7 +37,7 @@ func TestWaitRejectedNeedsA401(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			calls := 0
-			got := waitRejected(context.Background(), func(context.Context) error { calls++; return err })
+			got := waitRejected(testctx.New(t), func(context.Context) error { calls++; return err })
 			if got == nil {
 				t.Fatalf("a %s on every try was taken for the 401", name)
 			}
@@ -50,7 +51,7 @@ func TestWaitRejectedNeedsA401(t *testing.T) {
 	}
 	// Errors, then the 401: confirmed on the try that got it.
 	calls := 0
-	err := waitRejected(context.Background(), func(context.Context) error {
+	err := waitRejected(testctx.New(t), func(context.Context) error {
 		if calls++; calls < 4 {
 			return &waas.APIError{HTTPStatus: 500}
 		}
@@ -92,9 +93,9 @@ func TestRevokeWaitsForThePropagation(t *testing.T) {
 			ios, _, _, stderr := iostreams.Test()
 			e.opts.IO, e.opts.Factory.IOStreams = ios, ios
 			e.opts.Key = e.previous.Name
-			err := revokeRun(context.Background(), e.opts)
+			err := revokeRun(testctx.New(t), e.opts)
 			checks := e.srv.RequestCounts()[poolsRoute]
-			item, gerr := e.store.Get(context.Background(), "prod")
+			item, gerr := e.store.Get(testctx.New(t), "prod")
 			if gerr != nil {
 				t.Fatal(gerr)
 			}

@@ -2,7 +2,6 @@ package log
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 const fp = "SHA256:n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg"
@@ -71,7 +71,7 @@ func jsonlEntries(t *testing.T, out string) []auditlog.Entry {
 func TestShowTable(t *testing.T) {
 	dir := writeLog(t, "prod", "names-only")
 	opts, stdout, _ := showOpts(dir, cmdutil.OutputDefault) // piped: TSV
-	if err := showRun(context.Background(), opts); err != nil {
+	if err := showRun(testctx.New(t), opts); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
@@ -117,7 +117,7 @@ func TestShowFilters(t *testing.T) {
 			if !tc.now.IsZero() {
 				opts.Now = func() time.Time { return tc.now }
 			}
-			if err := showRun(context.Background(), opts); err != nil {
+			if err := showRun(testctx.New(t), opts); err != nil {
 				t.Fatal(err)
 			}
 			var got []string
@@ -139,7 +139,7 @@ func TestShowBadFlagsAreUsageErrors(t *testing.T) {
 		opts, _, _ := showOpts(t.TempDir(), cmdutil.OutputJSONL)
 		opts.Since, opts.Limit = tc.since, tc.limit
 		var fe *cmdutil.FlagError
-		if err := showRun(context.Background(), opts); !errors.As(err, &fe) {
+		if err := showRun(testctx.New(t), opts); !errors.As(err, &fe) {
 			t.Errorf("%+v: err = %v", tc, err)
 		}
 	}
@@ -151,7 +151,7 @@ func TestShowReportsACorruptLine(t *testing.T) {
 	f.WriteString("garbage\n")
 	f.Close()
 	opts, stdout, _ := showOpts(dir, cmdutil.OutputJSONL)
-	err := showRun(context.Background(), opts)
+	err := showRun(testctx.New(t), opts)
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "waasctl log verify") {
 		t.Fatalf("err = %v", err)
 	}
@@ -167,7 +167,7 @@ func verifyOpts(dir string, format cmdutil.OutputFormat) (*VerifyOptions, *bytes
 
 func TestVerifyOK(t *testing.T) {
 	opts, stdout := verifyOpts(filepath.Join(t.TempDir(), "none"), cmdutil.OutputDefault)
-	if err := verifyRun(context.Background(), opts); err != nil {
+	if err := verifyRun(testctx.New(t), opts); err != nil {
 		t.Fatal(err)
 	}
 	if got := stdout.String(); got != "audit log OK: 0 entries (nothing logged yet)\n" {
@@ -176,7 +176,7 @@ func TestVerifyOK(t *testing.T) {
 
 	dir := writeLog(t, "prod", "prod", "prod")
 	opts, stdout = verifyOpts(dir, cmdutil.OutputDefault)
-	if err := verifyRun(context.Background(), opts); err != nil {
+	if err := verifyRun(testctx.New(t), opts); err != nil {
 		t.Fatal(err)
 	}
 	out := stdout.String()
@@ -188,7 +188,7 @@ func TestVerifyOK(t *testing.T) {
 	anchor := strings.TrimSpace(strings.TrimPrefix(strings.Split(out, "\n")[1], "head: "))
 	opts, stdout = verifyOpts(dir, cmdutil.OutputDefault)
 	opts.Anchors = []string{anchor}
-	if err := verifyRun(context.Background(), opts); err != nil || !strings.Contains(stdout.String(), "anchor matches") {
+	if err := verifyRun(testctx.New(t), opts); err != nil || !strings.Contains(stdout.String(), "anchor matches") {
 		t.Fatalf("with anchor %s: %v, %q", anchor, err, stdout)
 	}
 }
@@ -203,7 +203,7 @@ func TestVerifyTampered(t *testing.T) {
 	}
 
 	opts, stdout := verifyOpts(dir, cmdutil.OutputDefault)
-	err := verifyRun(context.Background(), opts)
+	err := verifyRun(testctx.New(t), opts)
 	var ee *cmdutil.ExitError
 	if !errors.As(err, &ee) || ee.Code != cmdutil.ExitFailure {
 		t.Fatalf("err = %v", err)
@@ -213,7 +213,7 @@ func TestVerifyTampered(t *testing.T) {
 	}
 
 	opts, stdout = verifyOpts(dir, cmdutil.OutputJSON)
-	if err := verifyRun(context.Background(), opts); !errors.As(err, &ee) || ee.Code != cmdutil.ExitFailure {
+	if err := verifyRun(testctx.New(t), opts); !errors.As(err, &ee) || ee.Code != cmdutil.ExitFailure {
 		t.Fatalf("-o json: err = %v", err)
 	}
 	var r auditlog.Report
@@ -229,7 +229,7 @@ func TestVerifyBadAnchorIsAUsageError(t *testing.T) {
 	opts, _ := verifyOpts(t.TempDir(), cmdutil.OutputDefault)
 	opts.Anchors = []string{"3:nothex"}
 	var fe *cmdutil.FlagError
-	if err := verifyRun(context.Background(), opts); !errors.As(err, &fe) {
+	if err := verifyRun(testctx.New(t), opts); !errors.As(err, &fe) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -251,7 +251,7 @@ func TestCommandsUseTheStateDir(t *testing.T) {
 		stdout.Reset()
 		cmd := NewCmdLog(f)
 		cmd.SetArgs(args)
-		if err := cmd.ExecuteContext(context.Background()); err != nil {
+		if err := cmd.ExecuteContext(testctx.New(t)); err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
 		if !strings.Contains(stdout.String(), `"seq":1`) && !strings.Contains(stdout.String(), `"entries":1`) {

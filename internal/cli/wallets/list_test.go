@@ -23,10 +23,7 @@ func TestListFlags(t *testing.T) {
 		{nil, cmdutil.WalletScope{}, "say which wallets: --pool POOL or --all"},
 		{[]string{"--pool", "a", "--all"}, cmdutil.WalletScope{}, "--pool and --all cannot be used together"},
 	} {
-		var got *ListOptions
-		cmd := NewCmdList(env.Factory, func(_ context.Context, o *ListOptions) error { got = o; return nil })
-		cmd.SetArgs(tc.args)
-		err := cmd.Execute()
+		got, err := clitest.ParseFlags(t, env, NewCmdList, tc.args...)
 		if tc.wantErr != "" {
 			if err == nil || err.Error() != tc.wantErr {
 				t.Errorf("%v: err %v, want %q", tc.args, err, tc.wantErr)

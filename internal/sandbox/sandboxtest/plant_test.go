@@ -5,10 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -38,7 +38,7 @@ func union(a, b []string) []string {
 
 func TestPlantAddsExactlyWhatItReports(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 5, Shape: sandbox.EstateShape{Pools: 2, WalletsPerPool: 9, WalletsPerGroup: 3, AddressesPerWallet: 1, OperationsPerGroup: 1}})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	before := sb.Inventory()
 	firstPool, err := sb.Client(t, waas.Options{}).ListPools(ctx, waas.PageRequest{Size: 1})
@@ -101,7 +101,7 @@ func TestPlantAddsExactlyWhatItReports(t *testing.T) {
 
 func TestPlantInANamedPoolThenFaults(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 6, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 2, AddressesPerWallet: 0}})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithCancel(testctx.New(t))
 	defer cancel()
 	pool := sb.Inventory().Pools[2]
 	planted, err := sandboxtest.Plant(ctx, sb.URL, sb.Key, sandboxtest.PlantSpec{Wallets: 1, Signatures: 3, Pool: strings.TrimPrefix(pool, "pools/")})
@@ -132,14 +132,14 @@ func TestPlantInANamedPoolThenFaults(t *testing.T) {
 func TestPlantNothingChangesNothing(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Config{Seed: 7, Shape: sandbox.EstateShape{Pools: 1, WalletsPerPool: 2, AddressesPerWallet: 1, OperationsPerGroup: 1}})
 	before := sb.Inventory()
-	planted, err := sandboxtest.Plant(context.Background(), sb.URL, sb.Key, sandboxtest.PlantSpec{})
+	planted, err := sandboxtest.Plant(testctx.New(t), sb.URL, sb.Key, sandboxtest.PlantSpec{})
 	if err != nil || len(planted.Wallets)+len(planted.DeviceGroups)+len(planted.Operations) != 0 {
 		t.Fatalf("Plant of nothing: %+v %v", planted, err)
 	}
 	if after := sb.Inventory(); !slices.Equal(operationNames(after), operationNames(before)) || !slices.Equal(walletNames(after), walletNames(before)) {
 		t.Fatal("Plant of nothing changed the estate")
 	}
-	if _, err := sandboxtest.Plant(context.Background(), sb.URL, sb.Key, sandboxtest.PlantSpec{Signatures: 1, Pool: "pools/nope"}); err == nil {
+	if _, err := sandboxtest.Plant(testctx.New(t), sb.URL, sb.Key, sandboxtest.PlantSpec{Signatures: 1, Pool: "pools/nope"}); err == nil {
 		t.Fatal("Plant in a missing pool succeeded")
 	}
 }

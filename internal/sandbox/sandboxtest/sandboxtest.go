@@ -19,6 +19,9 @@ type Sandbox struct {
 	*sandbox.Server
 	URL string
 	Key waasapi.APIKey // with its private key
+	// now is the sandbox's clock (Config.Now); its clients sign with it, so that a sandbox on a
+	// fixed clock accepts their tokens.
+	now func() time.Time
 }
 
 // Start runs a sandbox with cfg on loopback for the rest of the test.
@@ -35,7 +38,7 @@ func Start(t testing.TB, cfg sandbox.Config) *Sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Sandbox{Server: srv, URL: ts.URL, Key: key}
+	return &Sandbox{Server: srv, URL: ts.URL, Key: key, now: cfg.Now}
 }
 
 // Client returns a client for the sandbox's key; opts.Endpoint and
@@ -43,7 +46,11 @@ func Start(t testing.TB, cfg sandbox.Config) *Sandbox {
 // otherwise.
 func (s *Sandbox) Client(t testing.TB, opts waas.Options) *waas.Client {
 	t.Helper()
-	return ClientFor(t, s.URL, s.Key, opts)
+	c, err := newClient(s.URL, s.Key, opts, s.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // ClientFor returns a client at baseURL signing with key.
@@ -59,6 +66,11 @@ func ClientFor(t testing.TB, baseURL string, key waasapi.APIKey, opts waas.Optio
 // NewClient is ClientFor for callers without a testing.TB, such as
 // testscript commands.
 func NewClient(baseURL string, key waasapi.APIKey, opts waas.Options) (*waas.Client, error) {
+	return newClient(baseURL, key, opts, nil)
+}
+
+// newClient signs with the clock now (nil: the real one).
+func newClient(baseURL string, key waasapi.APIKey, opts waas.Options, now func() time.Time) (*waas.Client, error) {
 	k, err := credentials.ParsePrivateKey(key.PrivateKey)
 	if err != nil {
 		return nil, err
@@ -70,6 +82,7 @@ func NewClient(baseURL string, key waasapi.APIKey, opts waas.Options) (*waas.Cli
 	if opts.Signer, err = waas.NewSigner(key.Name, k, form); err != nil {
 		return nil, err
 	}
+	opts.Signer.Now = now
 	opts.Endpoint = baseURL
 	if opts.Backoff == 0 {
 		opts.Backoff = time.Millisecond
