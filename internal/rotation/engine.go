@@ -312,7 +312,11 @@ func (e *Engine) advance(j *Journal, to Step, msg string) error {
 	// The audit entry goes before the journal moves on: a crash between the two re-runs the
 	// step on resume (every step is idempotent) and records it again, where the other order
 	// would lose the record of a step that happened.
-	e.audit(j, "rotate."+string(from), auditlog.OutcomeOK, msg)
+	if err := e.audit(j, "rotate."+string(from), auditlog.OutcomeOK, msg); err != nil && from == StepPreflight {
+		// Every key action is logged: a rotation that cannot log does not start. (Once keys
+		// exist, stopping would strand them: later steps go on, reporting the failure.)
+		return fmt.Errorf("the audit log cannot be written (%s), and every change to a key is logged there: nothing was started; `waasctl log verify` says what is wrong with it", oneLine(err).Error())
+	}
 	if err := j.Advance(to, msg); err != nil {
 		return err
 	}
@@ -348,11 +352,11 @@ func (e *Engine) interrupted(j *Journal) error {
 	return fmt.Errorf("rotation of profile %s interrupted during %s: %w", e.Profile, j.Step, context.Canceled)
 }
 
-// audit appends an entry if there is an audit log. A failed append is reported, not fatal:
-// the journal, which resume needs, is saved already.
-func (e *Engine) audit(j *Journal, action, outcome, detail string) {
+// audit appends an entry if there is an audit log. A failed append is reported and returned;
+// callers other than preflight's go on: the journal, which resume needs, is saved already.
+func (e *Engine) audit(j *Journal, action, outcome, detail string) error {
 	if e.Audit == nil {
-		return
+		return nil
 	}
 	var names, fps []string
 	for _, k := range []KeyRef{j.OldKey, j.NewKey} {
@@ -370,6 +374,7 @@ func (e *Engine) audit(j *Journal, action, outcome, detail string) {
 	if err != nil {
 		e.report(j.Step, "audit log: %s", oneLine(err).Error())
 	}
+	return err
 }
 
 // run runs the steps from the journal's until done, or until one stops.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -146,5 +148,27 @@ func TestUnreadableCreateAnswerIsListedForTheOperator(t *testing.T) {
 	var manual *ManualRevokeError
 	if !errors.As(err, &manual) || !strings.Contains(err.Error(), j.RequestID) || !strings.Contains(err.Error(), "could not be read") {
 		t.Fatalf("abort: %v", err)
+	}
+}
+
+// A rotation that cannot write the audit log does not start: every change to a key is logged.
+// (A log whose head checkpoint was deleted no longer takes appends.)
+func TestRotationDoesNotStartWithoutTheAuditLog(t *testing.T) {
+	r := newRig(t)
+	r.withAudit()
+	if _, err := r.e.Audit.Append(auditlog.Entry{Command: "test", Action: "seed", Outcome: auditlog.OutcomeOK}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(r.e.Audit.Dir(), auditlog.HeadName)); err != nil {
+		t.Fatal(err)
+	}
+	old := r.item().Current
+	_, err := r.e.Rotate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "the audit log cannot be written") {
+		t.Fatalf("rotate with a damaged audit log: %v", err)
+	}
+	r.untouched(old)
+	if active, _ := r.keys(); len(active) != 1 {
+		t.Fatalf("a key was created: %v", active)
 	}
 }
