@@ -246,3 +246,32 @@ func JudgeBaseline(s SnapshotFile, snaps []SnapshotFile, k SuspectKey, leakedSin
 	b.Caveat = ch.caveat(s)
 	return b
 }
+
+// EarlierKey is a key of the profile other than the suspected one that the snapshots show in
+// use before the baseline: if it is the key that leaked (a rotation since the leak), what it
+// made predates the baseline and a diff against that baseline cannot see it.
+type EarlierKey struct {
+	Name        string    `json:"name,omitempty"`
+	Fingerprint string    `json:"fingerprint"`
+	FirstSeen   time.Time `json:"firstSeen"`
+	LastSeen    time.Time `json:"lastSeen"`
+}
+
+// EarlierKeys lists, oldest first, the keys other than k's that took a snapshot (not an
+// incident's) before the time before.
+func EarlierKeys(snaps []SnapshotFile, k SuspectKey, before time.Time) []EarlierKey {
+	var out []EarlierKey
+	index := map[string]int{}
+	for _, s := range snaps {
+		if s.KeyFingerprint == "" || s.KeyFingerprint == k.Fingerprint || s.Source == SourceIncident || !s.Time.Before(before) {
+			continue
+		}
+		if i, ok := index[s.KeyFingerprint]; ok {
+			out[i].LastSeen = s.Time
+			continue
+		}
+		index[s.KeyFingerprint] = len(out)
+		out = append(out, EarlierKey{Name: s.KeyName, Fingerprint: s.KeyFingerprint, FirstSeen: s.Time, LastSeen: s.Time})
+	}
+	return out
+}

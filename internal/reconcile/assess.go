@@ -66,6 +66,20 @@ type Assessment struct {
 	MissingResources   []MissingResource `json:"missingResources"`
 	Quota              []QuotaImpact     `json:"quota"`
 	Limitations        []string          `json:"limitations"`
+	// EarlierKeys are the profile's keys seen in use before the baseline. Without a ledger, a
+	// quiet diff cannot clear them: one of them may be the key that leaked.
+	EarlierKeys []inventory.EarlierKey `json:"earlierKeys,omitempty"`
+}
+
+// ConsiderEarlierKeys records the keys seen before the baseline and, when nothing else can
+// clear them (no ledger, and the responder placed neither the key nor the leak's time), turns a
+// clean verdict into an inconclusive one: a key rotated away after it leaked made what it made
+// before the baseline, where a diff cannot see it.
+func (a *Assessment) ConsiderEarlierKeys(earlier []inventory.EarlierKey, placed bool) {
+	a.EarlierKeys = earlier
+	if a.Verdict == VerdictClean && a.Ledger == "" && !placed && len(earlier) > 0 {
+		a.Verdict = VerdictInconclusive
+	}
 }
 
 // SnapshotRef names a snapshot, the key that took it, and why it is the baseline.

@@ -49,13 +49,26 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 	case reconcile.VerdictFindings:
 		p("%d findings below need a look.\n\n", a.Findings())
 	case reconcile.VerdictInconclusive:
-		if a.Since == nil {
+		switch {
+		case a.Since != nil && a.Ledger == "" && len(a.EarlierKeys) > 0 && a.Since.PredatesLeak:
+			p("Nothing was added since the baseline, but the profile used other keys before it (below): if one of them is the key that leaked (a rotation since the leak), what it made predates the baseline and this diff **cannot see it**. Assess that key with --key, give --leaked-since if you know when the leak began, or configure a ledger.\n\n")
+		case a.Since == nil:
 			p("Nothing unknown was found, but without a baseline snapshot this report **cannot tell old from new**: it does not show the estate is clean.\n\n")
-		} else {
+		default:
 			p("Nothing unknown was found since the baseline, but the baseline **may postdate the leak** (see above): this does not show the estate is clean. If you know when the key could first have leaked, run again with --leaked-since TIME.\n\n")
 		}
 	case reconcile.VerdictClean:
 		p("Everything added since the baseline is accounted for%s.\n\n", map[bool]string{true: " by the ledger", false: ""}[a.Ledger != ""])
+	}
+
+	if len(a.EarlierKeys) > 0 {
+		p("## Earlier keys of this profile\n\n")
+		p("Keys the snapshots show in use before the baseline. This report is about the suspected key; if one of these may be the key that leaked, assess it: `waasctl incident assess %s --key FINGERPRINT`.\n\n", profile)
+		p("| Key | Fingerprint | First seen | Last seen |\n|---|---|---|---|\n")
+		for _, k := range a.EarlierKeys {
+			p("| %s | `%s` | %s | %s |\n", cell(orNone(k.Name)), k.Fingerprint, k.FirstSeen.UTC().Format(time.RFC3339), k.LastSeen.UTC().Format(time.RFC3339))
+		}
+		p("\n")
 	}
 
 	p("## Unknown pending MPC operations\n\n")
