@@ -26,7 +26,7 @@ func TestCheckNamesEveryProblemWithItsPosition(t *testing.T) {
 		got = append(got, p.String())
 	}
 	want := []string{
-		`line 4, column 5: profiles.prod.isuer: unknown key "isuer"; known here: endpoint, issuer, sinks, policy, quota, ledger, insecure_http, state`,
+		`line 4, column 5: profiles.prod.isuer: unknown key "isuer"; known here: endpoint, issuer, sinks, policy, quota, ledger, insecure_http, state, no_adapt`,
 		`line 11, column 20: profiles.prod.quota.pools: want a whole number, not text "lots"`,
 		`line 14, column 20: profiles.dev.insecure_http: want true or false, not text "maybe"`,
 	}
