@@ -179,8 +179,18 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 				fmt.Fprintf(opts.IO.ErrOut, "No inventory snapshot: this was an emergency rotation; assess the old key with: waasctl incident assess %s\n", opts.Profile)
 			}
 		case rotation.StepAborted:
-			fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q aborted: %s (%s) is current again.\n",
-				opts.Profile, j.OldKey.Name, credentials.ShortFingerprint(j.OldKey.Fingerprint))
+			// Say what the keyring holds, not what a rollback would have left: --abort --force
+			// may close a rotation it could not roll back (or whose keyring it could not read).
+			if cur := currentKey(ctx, opts); cur != nil && cur.Fingerprint == j.OldKey.Fingerprint {
+				fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q aborted: %s (%s) is current again.\n",
+					opts.Profile, j.OldKey.Name, credentials.ShortFingerprint(j.OldKey.Fingerprint))
+			} else if cur != nil {
+				fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q closed without rolling back: the keyring's CURRENT key is %s (%s).\n",
+					opts.Profile, cur.Name, credentials.ShortFingerprint(cur.Fingerprint))
+			} else {
+				fmt.Fprintf(opts.IO.ErrOut, "Rotation of profile %q closed without rolling back: the keyring holds no CURRENT key for it; add one with 'waasctl auth add %s'.\n",
+					opts.Profile, opts.Profile)
+			}
 		}
 		// keys revoke --rotate-first logged its stop; the run that ends the emergency
 		// rotation logs how it ended, or the log would end on that failure.
@@ -196,6 +206,20 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 		}
 	}
 	return rotationError(opts.Profile, err)
+}
+
+// currentKey is the profile's CURRENT key in the keyring, or nil when there is none or the
+// keyring cannot be read.
+func currentKey(ctx context.Context, opts *RotateOptions) *credentials.StoredKey {
+	store, err := opts.Factory.Keyring()
+	if err != nil {
+		return nil
+	}
+	it, err := store.Get(ctx, opts.Profile)
+	if err != nil {
+		return nil
+	}
+	return it.Current
 }
 
 // checkBeforeStart finds, before anything (the journal included) is written, what would make a
