@@ -72,6 +72,10 @@ type Options struct {
 	// OnRateChange, if set, is called (from any goroutine, one call at a
 	// time) when the adaptive rate or concurrency changes.
 	OnRateChange func(RateChange)
+	// OnUnreachable, if set, is called once per client, when a call that got no HTTP answer
+	// (a refused connection, a DNS failure, a timeout) is about to be retried for the first
+	// time: retries go on, but a person should not wait through them in silence.
+	OnUnreachable func(call string, err error, attempts int)
 	// PageSize is asked of every list call; 0 means DefaultPageSize.
 	PageSize int
 	// MaxAttempts bounds the tries of one call; 0 means DefaultMaxAttempts.
@@ -101,6 +105,9 @@ type Client struct {
 	maxAttempts int
 	backoff     time.Duration
 	stats       stats
+	// onUnreachable is Options.OnUnreachable, called at most once (unreachableOnce).
+	onUnreachable   func(call string, err error, attempts int)
+	unreachableOnce sync.Once
 	// pauseHook replaces the wait between retries in tests (retry_test.go), so that they see the
 	// wait asked for instead of timing it with a wall clock.
 	pauseHook func(ctx context.Context, d time.Duration) error
@@ -137,6 +144,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		base: base, signer: opts.Signer, http: hc, ua: opts.UserAgent,
 		concurrency: opts.Concurrency, pageSize: opts.PageSize, maxAttempts: opts.MaxAttempts, backoff: opts.Backoff,
+		onUnreachable: opts.OnUnreachable,
 	}
 	if c.ua == "" {
 		c.ua = "waasctl"
@@ -302,6 +310,9 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			return err
 		}
 		c.stats.retries.Add(1)
+		if c.onUnreachable != nil && Unreachable(err) {
+			c.unreachableOnce.Do(func() { c.onUnreachable(ep.call, err, c.maxAttempts) })
+		}
 		if err := c.pause(ctx, wait); err != nil {
 			return fmt.Errorf("%s: %w", ep.call, err)
 		}

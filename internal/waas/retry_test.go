@@ -137,3 +137,42 @@ func TestThrottledWaitsAreBoundedInTotal(t *testing.T) {
 		t.Fatalf("%d waits totalling %v, %d requests; want 10 waits within %v and 11 requests", n, total, requests.Load(), MaxThrottleWait)
 	}
 }
+
+// An endpoint that does not answer is retried as before, but the person waiting is told once,
+// at the first retry, not left through ten silent attempts; an HTTP error is not "unreachable".
+func TestUnreachableIsReportedOnceAtTheFirstRetry(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now: every connection is refused
+	var calls []int
+	c, err := New(Options{Endpoint: url, Signer: newSigner(t, newP256(t), FormWaaS), MaxAttempts: 4, AllowInsecureHTTP: true,
+		OnUnreachable: func(call string, err error, attempts int) {
+			if !Unreachable(err) || call == "" {
+				t.Errorf("reported %q, %v", call, err)
+			}
+			calls = append(calls, attempts)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := recordPauses(c)
+	for range 2 {
+		if _, err := c.ListPools(testContext(t), PageRequest{}); !Unreachable(err) {
+			t.Fatalf("want the refused connection, got %v", err)
+		}
+	}
+	if len(calls) != 1 || calls[0] != 4 || len(waits()) != 6 {
+		t.Fatalf("reported %v over %d retries, want once (saying 4 attempts) over 6", calls, len(waits()))
+	}
+
+	throttled, _ := throttlingServer(t, 1, "1")
+	reported := false
+	c, err = New(Options{Endpoint: throttled.URL, Signer: newSigner(t, newP256(t), FormWaaS), OnUnreachable: func(string, error, int) { reported = true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordPauses(c)
+	if _, err := c.ListPools(testContext(t), PageRequest{}); err != nil || reported {
+		t.Fatalf("a 429 retried: %v, reported as unreachable: %v", err, reported)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/team"
+	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -107,6 +108,14 @@ func ClientForKey(key *credentials.APIKey, profile, endpoint string, f *Factory)
 		Endpoint: endpoint, Signer: signer, UserAgent: "waasctl/" + f.AppVersion,
 		Rate: f.Rate, Concurrency: max(f.Concurrency, 1), PageSize: max(f.PageSize, 1),
 		AllowInsecureHTTP: insecure,
+	}
+	if f.IOStreams.IsStderrTTY() {
+		// Ten silent retries of an unreachable endpoint look like a hang at a terminal.
+		errOut := f.IOStreams.ErrOut
+		opts.OnUnreachable = func(call string, err error, attempts int) {
+			fmt.Fprintf(errOut, "waasctl: %s is not answering (%s); retrying up to %d times: check --endpoint (or the profile's endpoint) and the network, or press Ctrl-C\n",
+				endpoint, textsafe.Line(err.Error()), attempts)
+		}
 	}
 	noAdapt, err := profileNoAdapt(f, profile)
 	if err != nil {
