@@ -13,6 +13,7 @@ import (
 
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/ctxwait"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -770,16 +771,7 @@ func samePools(a, b []string) bool {
 	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func sleep(ctx context.Context, d time.Duration) error { return ctxwait.Sleep(ctx, d) }
 
 // deliverKey puts key into every sink that does not hold it already, recording each outcome;
 // only: a sink is skipped unless it is in the set (nil: all).

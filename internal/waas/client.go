@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/ctxwait"
 	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waasapi"
 	"golang.org/x/time/rate"
@@ -324,14 +325,7 @@ func (c *Client) pause(ctx context.Context, d time.Duration) error {
 	if c.pauseHook != nil {
 		return c.pauseHook(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxwait.Sleep(ctx, d)
 }
 
 // attempt makes one HTTP request and returns the body of a 200 answer.
@@ -473,17 +467,4 @@ func (c *Client) LearnedRate() float64 {
 }
 
 // sleepUntil waits until t or until ctx is done.
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
-}
+func sleepUntil(ctx context.Context, t time.Time) error { return ctxwait.Until(ctx, t) }

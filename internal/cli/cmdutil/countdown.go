@@ -8,6 +8,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/ctxwait"
 )
 
 // Countdown shows the time left until a deadline on stderr, redrawn every second, when stderr is a
@@ -84,18 +85,10 @@ func (c *Countdown) Finish() {
 // WaitUntil waits until the deadline or the end of ctx (then returning its error), with a
 // countdown on a terminal.
 func WaitUntil(ctx context.Context, ios *iostreams.IOStreams, until time.Time, what string) error {
-	d := time.Until(until)
-	if d <= 0 {
+	if !time.Now().Before(until) {
 		return nil
 	}
 	c := StartCountdown(ios, until, what)
 	defer c.Finish()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxwait.Until(ctx, until)
 }
