@@ -110,6 +110,13 @@ bin=(dist/linux_linux_amd64*/waasctl)
 ((${#bin[@]} == 1)) || fail "no linux/amd64 binary under dist/"
 go version -m "${bin[0]}" | grep -q 'CGO_ENABLED=0' || fail "${bin[0]} was built with cgo"
 "${bin[0]}" version | grep -qF "$version" || fail "${bin[0]} version does not print $version"
+# GoReleaser reads the commit only when the clone has a remote (as in CI); without one it stamps
+# "none".
+if [[ -n $(git remote) ]]; then
+	"${bin[0]}" version | grep -qF "$(git rev-parse --short=7 HEAD)" || fail "${bin[0]} version does not name the commit $(git rev-parse --short=7 HEAD)"
+else
+	echo "release-check: this clone has no git remote, so the snapshot is stamped with commit \"none\" (a release never is)"
+fi
 
 # The cask GoReleaser would push to the tap (not pushed in a snapshot).
 cask=dist/homebrew/Casks/waasctl.rb
