@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PK
 FUZZTIME ?= 50000x
 export FUZZTIME
 
-.PHONY: build test gen fuzz bench
+.PHONY: build test gen fuzz bench release-check
 
 ## build: bin/waasctl with the version, commit and build date stamped in
 build:
@@ -22,6 +22,10 @@ test:
 ## gen: regenerate completions/, docs/cli/ and docs/exit-codes.md from the command tree
 gen:
 	go run ./cmd/gen-docs
+
+## release-check: goreleaser check and a snapshot of the Linux release targets, checked (not in `make test`; docs/releasing.md)
+release-check:
+	scripts/release-check.sh
 
 ## fuzz: every fuzz target for FUZZTIME (default 50000x: 50,000 inputs) each
 fuzz:
