@@ -94,7 +94,9 @@ func TestRun(t *testing.T) {
 		{[]string{"pools", "lst"}, 2, "", "did you mean \"list\"?"},
 		{[]string{"--bogus"}, 2, "", "error: unknown flag: --bogus\n"},
 		{[]string{"-o", "xml", "version"}, 2, "", "Run 'waasctl version --help' for usage.\n"},
-		{[]string{"-o", "json", "version"}, 0, "waasctl version", ""},
+		{[]string{"-o", "json", "version"}, 2, "", "waasctl version prints no data, so -o json would be ignored"},
+		{[]string{"keys", "rotate", "prod", "--yes", "-o", "json"}, 2, "", "waasctl keys rotate prints no data"},
+		{[]string{"incident", "assess", "prod", "-o", "csv"}, 2, "", "waasctl incident assess prints table, json, jsonl, yaml, not csv"},
 		{[]string{"version", "extra"}, 2, "", "unexpected argument \"extra\""},
 		{[]string{"help", "nope"}, 2, "", "unknown help topic \"nope\""},
 		{[]string{"help", "exit-codes"}, 0, "130  interrupted", ""},
@@ -132,7 +134,8 @@ func TestGlobalFlagsReachTheFactory(t *testing.T) {
 
 	f = &cmdutil.Factory{IOStreams: ios}
 	root = NewCmdRoot(f)
-	root.SetArgs([]string{"--profile", "prod", "-o", "yaml", "--endpoint", "http://127.0.0.1:9", "version"})
+	// --help: the flags are parsed, and no command runs (version refuses -o, which it ignores).
+	root.SetArgs([]string{"--profile", "prod", "-o", "yaml", "--endpoint", "http://127.0.0.1:9", "version", "--help"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 	cmd.Flags().Bool("version", false, "Print the version of waasctl")
 
 	addGlobalFlags(cmd, f)
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkOutputFlag(c, f) }
 
 	cmd.SetHelpCommand(newCmdHelp())
 	cmd.AddCommand(newHelpTopic(f.IOStreams, "exit-codes", "Exit codes and what they mean", exitCodesHelp()))
