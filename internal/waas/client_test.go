@@ -222,14 +222,16 @@ func TestCreatePoolWithIDSurvivesALostAnswer(t *testing.T) {
 // allows 20 requests a second see many 429s; every one is waited out (they
 // do not use up the attempts), and the listing is exact.
 func TestTightRateLimitSlowsButNeverFails(t *testing.T) {
-	srv, url, key := startSandbox(t, sandbox.Config{Seed: 12, RateLimit: sandbox.RateLimit{N: 20, Per: time.Second}, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 10, OperationsPerGroup: 1}})
+	// 41 requests against 10 a second: however the windows fall, they cannot all pass at once.
+	srv, url, key := startSandbox(t, sandbox.Config{Seed: 12, RateLimit: sandbox.RateLimit{N: 10, Per: time.Second}, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 10, OperationsPerGroup: 1}})
 	c := newClient(t, url, key, waas.Options{Concurrency: 16, PageSize: 4, MaxAttempts: 3})
 	groups := collect(t, c.OperationsOf(testctx.New(t), c.AllWallets(testctx.New(t))))
 	if st := srv.Stats(srv.DefaultOrg()); len(groups) != st.DeviceGroups {
 		t.Fatalf("%d groups, the sandbox holds %d", len(groups), st.DeviceGroups)
 	}
-	if s := c.Stats(); s.Throttled <= int64(3) {
-		t.Fatalf("expected 429s beyond the attempt limit to be waited out: %+v", s)
+	// 429s are waited out, not counted against MaxAttempts (retry_test.go pins the waits).
+	if s := c.Stats(); s.Throttled == 0 {
+		t.Fatalf("the sandbox throttled nothing, so nothing was waited out: %+v", s)
 	}
 }
 
