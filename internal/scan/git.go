@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/waasctl/waasctl/internal/process"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // maxGitListing caps what git may print when listing paths or objects.
@@ -29,7 +30,7 @@ func GitIgnored(ctx context.Context) func(root, rel string, dir bool) bool {
 		ignored, ok := cache[root]
 		if !ok {
 			ignored = map[string]bool{}
-			cmd := process.Command(ctx, []string{"git", "-C", root, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"})
+			cmd := process.Command(ctx, gitArgs(root, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"))
 			if out, err := process.Output(ctx, cmd, maxGitListing); err == nil {
 				for _, p := range strings.Split(string(out), "\x00") {
 					if p = strings.TrimSuffix(p, "/"); p != "" {
@@ -74,19 +75,31 @@ func (s *Scanner) ScanGitHistory(ctx context.Context, dir string) {
 // ScanStaged scans what `git commit` would record: the index's version of every staged file
 // that is added, copied or modified.
 func (s *Scanner) ScanStaged(ctx context.Context, dir string) {
-	cmd := process.Command(ctx, []string{"git", "-C", dir, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"})
+	// --raw names each staged blob by its id, so no path (which may hold a newline) is ever a
+	// line of cat-file's input.
+	cmd := process.Command(ctx, gitArgs(dir, "diff", "--cached", "--raw", "--no-abbrev", "--no-renames", "--no-ext-diff", "-z", "--diff-filter=ACMR"))
 	out, err := process.Output(ctx, cmd, maxGitListing)
 	if err != nil {
 		s.addError(dir, fmt.Errorf("staged changes not listed: %w", gitErr(err)))
 		return
 	}
 	var blobs []blobRef
-	for _, p := range strings.Split(string(out), "\x00") {
-		if p != "" {
-			blobs = append(blobs, blobRef{id: ":" + p, path: p})
+	fields := strings.Split(string(out), "\x00")
+	for i := 0; i+1 < len(fields); i += 2 {
+		// ":100644 100644 <old> <new> M", then the path.
+		parts := strings.Fields(fields[i])
+		if len(parts) < 5 || !strings.HasPrefix(parts[1], "100") {
+			continue // a symlink or a submodule
 		}
+		blobs = append(blobs, blobRef{id: parts[3], path: fields[i+1]})
 	}
 	s.scanBlobs(ctx, dir, blobs, func(b blobRef) string { return filepath.Join(dir, b.path) })
+}
+
+// gitArgs is a git command in dir that runs none of the repository's own programs: a scanned
+// folder is not trusted, and its config could name an fsmonitor hook or an external diff.
+func gitArgs(dir string, args ...string) []string {
+	return append([]string{"git", "-c", "core.fsmonitor=false", "-c", "diff.external=", "-C", dir}, args...)
 }
 
 func gitErr(err error) error {
@@ -102,7 +115,8 @@ func gitErr(err error) error {
 func (s *Scanner) historyBlobs(ctx context.Context, dir string) ([]blobRef, error) {
 	// One git log with raw diffs names, per commit, each blob it added or changed, so a blob
 	// is attributed to the commit that introduced it.
-	cmd := process.Command(ctx, []string{"git", "-C", dir, "log", "--all", "--no-renames", "--raw", "--no-abbrev", "-z", "--format=%x00commit %H%x00%an <%ae>", "--diff-merges=first-parent"})
+	// --root: the blobs of a root commit too, whatever log.showRoot says.
+	cmd := process.Command(ctx, gitArgs(dir, "log", "--all", "--root", "--no-renames", "--no-ext-diff", "--raw", "--no-abbrev", "-z", "--format=%x00commit %H%x00%an <%ae>", "--diff-merges=first-parent"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -156,7 +170,7 @@ func (s *Scanner) scanBlobs(ctx context.Context, dir string, blobs []blobRef, pa
 	if len(blobs) == 0 {
 		return
 	}
-	cmd := process.Command(ctx, []string{"git", "-C", dir, "cat-file", "--batch"})
+	cmd := process.Command(ctx, gitArgs(dir, "cat-file", "--batch"))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		s.addError(dir, err)
@@ -193,10 +207,12 @@ func (s *Scanner) scanBlobs(ctx context.Context, dir string, blobs []blobRef, pa
 		}
 		fields := strings.Fields(header)
 		if len(fields) != 3 {
-			continue // "<id> missing"
+			s.addError(pathOf(b), fmt.Errorf("git cat-file: %s", textsafe.Line(strings.TrimSpace(header))))
+			continue // "<id> missing": one line, nothing follows
 		}
 		size, err := strconv.ParseInt(fields[2], 10, 64)
 		if err != nil {
+			s.addError(dir, fmt.Errorf("git cat-file answered %q: the rest of the blobs are not scanned", textsafe.Line(strings.TrimSpace(header))))
 			break
 		}
 		path := pathOf(b)

@@ -343,6 +343,16 @@ func isZip(b []byte) bool {
 	return len(b) >= 4 && b[0] == 'P' && b[1] == 'K' && (b[2] == 3 && b[3] == 4 || b[2] == 5 && b[3] == 6)
 }
 
+// maxGzipLayers bounds gzip inside gzip: each layer holds a reader and its buffers, and a few
+// kilobytes of nested layers would otherwise take gigabytes.
+const maxGzipLayers = 8
+
+// gzipLayer is the content of a gzip stream, and how many gzip layers are around it.
+type gzipLayer struct {
+	io.Reader
+	layers int
+}
+
 func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
 
 func isTar(b []byte) bool {
@@ -389,8 +399,17 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, fmt.Errorf("not a readable gzip stream: %w", err))
 			return
 		}
+		layers := 1
+		if g, ok := r.(*gzipLayer); ok {
+			layers = g.layers + 1
+		}
+		if layers > maxGzipLayers {
+			s.addError(path, fmt.Errorf("gzip inside gzip more than %d times: not unwrapped further (a decompression bomb?)", maxGzipLayers))
+			return
+		}
 		lr := &limitReader{r: zr, counter: cr, b: b, limits: s.opts.Limits, what: path}
-		s.scanStream(ctx, path, lr, depth, b) // gzip is a layer, not an archive level
+		// gzip is a layer, not an archive level; but layers are counted, each holding buffers.
+		s.scanStream(ctx, path, &gzipLayer{Reader: lr, layers: layers}, depth, b)
 		if lr.err != nil {
 			s.addError(path, lr.err)
 		}
