@@ -24,6 +24,8 @@ type Holder struct {
 	Host    string    `json:"host,omitempty"`
 	PID     int       `json:"pid,omitempty"`
 	Started time.Time `json:"started,omitzero"`
+	// Step is the step of the rotation the holder is at, where it is known (team mode).
+	Step string `json:"step,omitempty"`
 }
 
 // String reads "alice@host1 (pid 4242, keys rotate) since 2026-11-25 14:02:11 UTC". The fields
@@ -43,6 +45,9 @@ func (h Holder) String() string {
 	}
 	if cmd := clean(h.Command); cmd != "" {
 		details = append(details, cmd)
+	}
+	if st := clean(h.Step); st != "" {
+		details = append(details, "step "+st)
 	}
 	if len(details) > 0 {
 		who += " (" + strings.Join(details, ", ") + ")"
@@ -96,7 +101,7 @@ func clean(s string) string {
 			return '?'
 		}
 		return r
-	}, s)
+	}, textsafe.Line(s))
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/waasctl/waasctl/internal/textsafe"
+	"github.com/waasctl/waasctl/internal/rotation"
 )
 
 // Settings of a lock's dedicated connection. They bound how long a holder that died or lost its
@@ -41,57 +41,9 @@ var (
 	LockHeartbeat   = 15 * time.Second
 )
 
-// Holder names who holds a profile's rotation lock.
-type Holder struct {
-	Host    string    `json:"host"`
-	User    string    `json:"user"`
-	PID     int       `json:"pid"`
-	Command string    `json:"command"`
-	Started time.Time `json:"started"`
-	Step    string    `json:"step,omitempty"`
-}
-
-func (h Holder) String() string {
-	who := cleanField(h.User)
-	if who == "" {
-		who = "someone"
-	}
-	if host := cleanField(h.Host); host != "" {
-		who += "@" + host
-	}
-	var details []string
-	if h.PID > 0 {
-		details = append(details, fmt.Sprintf("pid %d", h.PID))
-	}
-	if c := cleanField(h.Command); c != "" {
-		details = append(details, c)
-	}
-	if st := cleanField(h.Step); st != "" {
-		details = append(details, "step "+st)
-	}
-	if len(details) > 0 {
-		who += " (" + strings.Join(details, ", ") + ")"
-	}
-	if !h.Started.IsZero() {
-		who += " since " + h.Started.UTC().Format("2006-01-02 15:04:05 UTC")
-	}
-	return who
-}
-
-// cleanField makes a field another host wrote fit a one-line message: control characters
-// become '?' and it is cut at 64 bytes.
-func cleanField(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, textsafe.Line(s))
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	return strings.TrimSpace(s)
-}
+// Holder names who holds a profile's rotation lock: the same record, and the same one-line
+// account of it, as the local lock's.
+type Holder = rotation.Holder
 
 // LockedError says another session holds the profile's lock (exit code 6).
 type LockedError struct {
