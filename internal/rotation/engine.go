@@ -1121,17 +1121,11 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 	}
 	// Give the sinks that got the new key the current one back, before it is revoked.
 	if j.NewKey.Fingerprint != "" {
-		redo := map[int]bool{}
 		names := sinkNames(e.Sinks)
-		for i, s := range e.Sinks {
-			fp, known, err := s.Holds(ctx)
-			if known && err == nil && fp == j.NewKey.Fingerprint {
+		redo := map[int]bool{}
+		for i := range e.Sinks {
+			if e.sinkHolds(ctx, j, i, names[i], j.NewKey.Fingerprint) {
 				redo[i] = true
-			}
-			for _, r := range j.Sinks {
-				if r.Name == names[i] && r.DeliveredFingerprint == j.NewKey.Fingerprint && !known {
-					redo[i] = true
-				}
 			}
 		}
 		if len(redo) > 0 {
@@ -1269,17 +1263,22 @@ func (e *Engine) sinksHolding(ctx context.Context, j *Journal, fp string) []stri
 	}
 	var holders []string
 	names := sinkNames(e.Sinks)
-	for i, s := range e.Sinks {
-		have, known, err := s.Holds(ctx)
-		held := known && err == nil && have == fp
-		if !known || err != nil {
-			held = j.deliveredTo(names[i], fp)
-		}
-		if held {
+	for i := range e.Sinks {
+		if e.sinkHolds(ctx, j, i, names[i], fp) {
 			holders = append(holders, names[i])
 		}
 	}
 	return append(holders, e.sinksGone(j, fp)...)
+}
+
+// sinkHolds says whether sink i (called name) holds the key with fingerprint fp: by its own
+// answer, or, for a sink that cannot say, by the journal's record of what it was given.
+func (e *Engine) sinkHolds(ctx context.Context, j *Journal, i int, name, fp string) bool {
+	have, known, err := e.Sinks[i].Holds(ctx)
+	if known && err == nil {
+		return have == fp
+	}
+	return j.deliveredTo(name, fp)
 }
 
 // sinksGone names the sinks that the journal says got the key with fingerprint fp and that the
@@ -1305,15 +1304,9 @@ func (e *Engine) sinksGone(j *Journal, fp string) []string {
 func (e *Engine) ensureSinksHold(ctx context.Context, j *Journal, key *credentials.StoredKey) error {
 	names := sinkNames(e.Sinks)
 	missing := map[int]bool{}
-	for i, s := range e.Sinks {
-		have, known, err := s.Holds(ctx)
-		if known && err == nil {
-			missing[i] = have != key.Fingerprint
-		} else {
-			missing[i] = !j.deliveredTo(names[i], key.Fingerprint)
-		}
-		if !missing[i] {
-			delete(missing, i)
+	for i := range e.Sinks {
+		if !e.sinkHolds(ctx, j, i, names[i], key.Fingerprint) {
+			missing[i] = true
 		}
 	}
 	if len(missing) == 0 {
