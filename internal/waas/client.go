@@ -409,10 +409,13 @@ func decodeError(call string, resp *http.Response, data []byte) *APIError {
 		e.Code, e.Message = waasapi.Code(st.Code), textsafe.Message(st.Message)
 	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
-		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
-			e.RetryAfter = time.Duration(secs) * time.Second
+		// Capped well below what a Duration holds: a hostile number of
+		// seconds must not wrap round to a short or negative wait.
+		const longest = 24 * time.Hour
+		if secs, err := strconv.ParseUint(ra, 10, 64); err == nil {
+			e.RetryAfter = time.Duration(min(secs, uint64(longest/time.Second))) * time.Second
 		} else if t, err := http.ParseTime(ra); err == nil {
-			e.RetryAfter = max(0, time.Until(t))
+			e.RetryAfter = min(max(0, time.Until(t)), longest)
 		}
 	}
 	return e

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
@@ -154,5 +155,44 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Fatalf("the redirect was followed (%d requests to the other host)", n)
+	}
+}
+
+// TestLongRetryAfterDoesNotStallTheClient: a server asking for an hour (or
+// for more seconds than a duration holds) fails the call that got the
+// answer, and the client's next call is sent at once: the pause that every
+// lane shares must not hold them for the hour the call refused to wait.
+func TestLongRetryAfterDoesNotStallTheClient(t *testing.T) {
+	for _, retryAfter := range []string{"3600", "99999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		t.Run(retryAfter, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if calls.Add(1) == 1 {
+					w.Header().Set("Retry-After", retryAfter)
+					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				}
+				_, _ = w.Write([]byte(`{"pools": []}`))
+			}))
+			defer srv.Close()
+			c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), MaxAttempts: 1, Adaptive: true, Concurrency: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.ListPools(context.Background(), PageRequest{})
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.HTTPStatus != http.StatusTooManyRequests {
+				t.Fatalf("first call: err = %v, want the 429", err)
+			}
+			if ae.RetryAfter <= MaxRetryAfter {
+				t.Fatalf("Retry-After %s read as %s", retryAfter, ae.RetryAfter)
+			}
+			// A deadline only so that the bug fails the test instead of hanging it.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if _, err := c.ListPools(ctx, PageRequest{}); err != nil {
+				t.Fatalf("second call: %v (the client sat out the first call's Retry-After)", err)
+			}
+		})
 	}
 }

@@ -256,7 +256,10 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	resumed := p.resumed
-	if until := now.Add(retryAfter); until.After(p.pauseUntil) {
+	// A Retry-After longer than any call waits out ends the call that got
+	// it (shouldRetry); holding every other lane for it would stall them
+	// for what no call waits for.
+	if until := now.Add(retryAfter); retryAfter <= MaxRetryAfter && until.After(p.pauseUntil) {
 		p.pauseUntil = until
 		p.resumed = until
 	}
