@@ -21,6 +21,9 @@ packages=(
 	postgresql:/usr/lib/postgresql/*/bin/pg_ctl # ... started and stopped with pg_ctl
 	jq:jq                              # the docs' runbooks use it (TestRunbooks runs them as written)
 	bsdutils:script                    # prompt_no_answer.txtar runs waasctl under a PTY nothing reads
+	bash:bash                          # completion_shells.txtar presses Tab in the real shells
+	bash-completion:/usr/share/bash-completion/bash_completion # ... which cobra's bash script needs, as users' shells have it
+	zsh:zsh                            # ... bash and zsh
 )
 
 if ! command -v go >/dev/null 2>&1; then
