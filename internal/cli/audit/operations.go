@@ -192,8 +192,9 @@ func watchOperations(ctx context.Context, opts *OperationsOptions, first *reconc
 }
 
 func operationsSummary(r *reconcile.OperationsReport) string {
-	return fmt.Sprintf("%d pending operations in %d device groups (%s): %d known, %d unknown; ledger %s with %d operations",
-		r.Pending, r.DeviceGroups, r.Scope, r.Known, len(r.Unknown), r.Ledger, r.LedgerEntries[reconcile.Operation])
+	return fmt.Sprintf("%s in %s (%s): %d known, %d unknown; ledger %s with %s",
+		cmdutil.Count(r.Pending, "pending operation", "pending operations"), cmdutil.Count(r.DeviceGroups, "device group", "device groups"),
+		r.Scope, r.Known, len(r.Unknown), r.Ledger, cmdutil.Count(r.LedgerEntries[reconcile.Operation], "operation", "operations"))
 }
 
 func printOperations(opts *OperationsOptions, r *reconcile.OperationsReport) error {

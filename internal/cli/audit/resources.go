@@ -104,9 +104,13 @@ func resourcesRun(ctx context.Context, opts *ResourcesOptions) error {
 		return err
 	}
 	t := rep.Totals
-	fmt.Fprintf(opts.IO.ErrOut, "%d wallets and %d device groups (%s): %d unknown wallets, %d unknown device groups, %d missing wallets, %d missing device groups; ledger %s with %d wallets, %d device groups\n",
-		t.Wallets, t.DeviceGroups, rep.Scope, t.UnknownWallets, t.UnknownDeviceGroups, t.MissingWallets, t.MissingDeviceGroups,
-		rep.Ledger, rep.LedgerEntries[reconcile.Wallet], rep.LedgerEntries[reconcile.DeviceGroup])
+	wallets := func(n int, adj string) string { return cmdutil.Count(n, adj+"wallet", adj+"wallets") }
+	groups := func(n int, adj string) string { return cmdutil.Count(n, adj+"device group", adj+"device groups") }
+	fmt.Fprintf(opts.IO.ErrOut, "%s and %s (%s): %s, %s, %s, %s; ledger %s with %s, %s\n",
+		wallets(t.Wallets, ""), groups(t.DeviceGroups, ""), rep.Scope,
+		wallets(t.UnknownWallets, "unknown "), groups(t.UnknownDeviceGroups, "unknown "),
+		wallets(t.MissingWallets, "missing "), groups(t.MissingDeviceGroups, "missing "),
+		rep.Ledger, wallets(rep.LedgerEntries[reconcile.Wallet], ""), groups(rep.LedgerEntries[reconcile.DeviceGroup], ""))
 	if rep.Unattributed > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "%d ledger entries are bare IDs not found in %s; audit every pool to check them\n", rep.Unattributed, rep.Scope)
 	}
