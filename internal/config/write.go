@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"gopkg.in/yaml.v3"
@@ -62,6 +63,25 @@ func ReadDocument(ctx context.Context, path string) (*yaml.Node, []byte, error) 
 // config that is a symlink (a dotfile manager's) stays one, and the file it points to is
 // replaced. A file that does not parse as YAML is never rewritten.
 func EditFile(path string, edit func(doc *yaml.Node) error) error {
+	target := path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		target = real
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if _, err := os.Lstat(filepath.Dir(target)); errors.Is(err, fs.ErrNotExist) {
+		if err := fsutil.MkdirPrivate(filepath.Dir(target)); err != nil {
+			return err
+		}
+	}
+	// Read, edit and write under a lock beside the file: two `config set` run at once (two
+	// shells, a script's loop) would otherwise both read the old file, and the second write
+	// would undo the first.
+	unlock, err := fsutil.Lock(editLockPath(target), true, editLockTimeout)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer unlock()
 	doc, _, err := ReadDocument(context.Background(), path)
 	if err != nil {
 		return err
@@ -76,18 +96,17 @@ func EditFile(path string, edit func(doc *yaml.Node) error) error {
 	if _, err := Parse(path, out); err != nil {
 		return fmt.Errorf("not written: the result would not load: %w", err)
 	}
-	target := path
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		target = real
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if _, err := os.Lstat(filepath.Dir(target)); errors.Is(err, fs.ErrNotExist) {
-		if err := fsutil.MkdirPrivate(filepath.Dir(target)); err != nil {
-			return err
-		}
-	}
 	return fsutil.WriteFile(target, out, 0o600)
+}
+
+// editLockTimeout bounds the wait for another edit, which takes milliseconds.
+const editLockTimeout = 10 * time.Second
+
+// editLockPath is the lock file of the config file at target: hidden, beside it, kept (an OS
+// lock on a file that stays; removing it would let a third edit lock a new file while the
+// second holds the old one).
+func editLockPath(target string) string {
+	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".lock")
 }
 
 // Encode writes doc as the config file holds it: two-space indents, like the examples in

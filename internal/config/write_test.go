@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -56,5 +58,33 @@ func TestParseAge(t *testing.T) {
 		if _, err := ParseAge(bad); err == nil {
 			t.Errorf("ParseAge(%q) accepted", bad)
 		}
+	}
+}
+
+// TestConcurrentEditsAreAllKept: edits made at once (two shells, a script's loop of `config set`)
+// each land; none is undone by another that read the file before it was written.
+func TestConcurrentEditsAreAllKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs <- SetProfileEndpoint(path, fmt.Sprintf("p%d", i), fmt.Sprintf("https://p%d.example", i))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Profiles) != n {
+		t.Fatalf("%d of %d profiles kept: concurrent edits undid each other", len(cfg.Profiles), n)
 	}
 }

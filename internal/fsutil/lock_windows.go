@@ -1,6 +1,6 @@
 //go:build windows
 
-package auditlog
+package fsutil
 
 import (
 	"errors"
