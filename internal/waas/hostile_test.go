@@ -196,3 +196,28 @@ func TestLongRetryAfterDoesNotStallTheClient(t *testing.T) {
 		})
 	}
 }
+
+// TestEndless429sEndTheCall: a service that answers 429 to everything, with no Retry-After,
+// ends the call with the 429 once the throttling budget is spent, instead of trying on at the
+// pacer's slowest rate for hours (3,000 tries of 100 ms "each" took 100 minutes).
+func TestEndless429sEndTheCall(t *testing.T) {
+	defer func(d time.Duration) { maxThrottleWait = d }(maxThrottleWait)
+	maxThrottleWait = 3 * time.Second
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), Adaptive: true, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A deadline far beyond the budget, only so that the bug fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = c.ListPools(ctx, PageRequest{})
+	if HTTPCode(err) != http.StatusTooManyRequests {
+		t.Fatalf("err = %v after %d requests, want the 429 once the budget is spent", err, requests.Load())
+	}
+}

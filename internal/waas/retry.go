@@ -29,8 +29,9 @@ func Unreachable(err error) bool {
 
 // retryState is what one call's retries have used up.
 type retryState struct {
-	failures  int           // failed attempts other than 429s
-	throttled time.Duration // time spent waiting out 429s
+	failures       int           // failed attempts other than 429s
+	throttled      time.Duration // time spent waiting out 429s (without the pacer)
+	throttledSince time.Time     // the first 429 (with the pacer)
 }
 
 // shouldRetry decides whether a failed attempt is tried again, and after how
@@ -55,16 +56,21 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 			// then spaces them out: no wait or jitter of this call's own.
 			// A 429 without Retry-After still counts, so that one answered
 			// forever ends.
-			spent := max(ae.RetryAfter, c.backoff)
-			if r.throttled+spent > MaxThrottleWait {
+			// The pacer's waits are its own, so the bound is the time since
+			// the first 429: a service that answers 429 for ever (with no
+			// Retry-After, the pacer's rate falls to one request every 2 s)
+			// must end the call within it, not after thousands of tries.
+			if r.throttledSince.IsZero() {
+				r.throttledSince = time.Now()
+			}
+			if time.Since(r.throttledSince)+ae.RetryAfter > maxThrottleWait {
 				return 0, false
 			}
-			r.throttled += spent
 			return 0, true
 		}
 		c.throttle()
 		wait := ae.RetryAfter + jitter(c.backoff<<min(r.failures+2, 5))
-		if r.throttled+wait > MaxThrottleWait {
+		if r.throttled+wait > maxThrottleWait {
 			return 0, false
 		}
 		r.throttled += wait
@@ -119,6 +125,8 @@ func (c *Client) recovered() {
 
 // MaxThrottleWait bounds how long one call waits out 429s in all.
 const MaxThrottleWait = 5 * time.Minute
+
+var maxThrottleWait = MaxThrottleWait // shorter in tests
 
 // MaxRetryAfter is the longest single Retry-After the client waits out; a
 // longer one ends the call with the 429, which says what the server asked for.
