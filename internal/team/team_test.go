@@ -736,7 +736,7 @@ func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Seq != uint64(i+1) || e.Host != s.Host {
+		if e.Seq != uint64(i+1) || e.Host != s.Host || e.Identity != id.Recipient() {
 			t.Fatalf("entry %d: %+v", i, e)
 		}
 		if i == 2 {
@@ -766,6 +766,10 @@ func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
 	k := storetest.Key(t, 0, "k")
 	if _, err := a.AppendEntry(ctx, "", auditlog.Entry{Command: "x", Action: "x", Outcome: "ok", Detail: k.PrivateKey}, nil); !errors.Is(err, auditlog.ErrSecret) {
 		t.Fatalf("an entry holding a key: %v", err)
+	}
+	_, secretID := teamtest.NewIdentity(t)
+	if _, err := a.AppendEntry(ctx, secretID, auditlog.Entry{Command: "x", Action: "x", Outcome: "ok"}, nil); err == nil || strings.Contains(err.Error(), secretID) {
+		t.Fatalf("an age identity given as the recorded identity: %v", err)
 	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
