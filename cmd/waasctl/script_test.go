@@ -124,6 +124,7 @@ func scriptParams() testscript.Params {
 			"nocanary":         cmdNoCanary,
 			"teamdb":           cmdTeamDB,
 			"ageidentity":      cmdAgeIdentity,
+			"onhost":           cmdOnHost,
 		},
 		RequireExplicitExec: true,
 	}

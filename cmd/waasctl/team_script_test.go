@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
+	"strings"
 
 	"filippo.io/age"
 
@@ -46,4 +48,29 @@ func cmdAgeIdentity(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte("# created: by the test\n"+id.String()+"\n"), 0o600))
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pub"), []byte(id.Recipient().String()+"\n"), 0o600))
+}
+
+// cmdOnHost implements "onhost NAME PROG [ARG...]": run PROG as if on the host named NAME, and
+// set $NAME (upper-cased, '-' as '_': host-a sets $HOST_A) to the host name it ran under. As root with
+// unshare on PATH, PROG runs in a UTS namespace of its own whose host name is NAME, as the
+// team-mode checks simulate hosts; elsewhere it runs under this machine's name, which
+// $NAME then holds, so that the scripts' assertions hold either way.
+func cmdOnHost(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: onhost NAME PROG [ARG...]")
+	}
+	name := args[0]
+	envName := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	var err error
+	if _, lookErr := exec.LookPath("unshare"); os.Geteuid() == 0 && lookErr == nil {
+		ts.Setenv(envName, name)
+		err = ts.Exec("unshare", append([]string{"--uts", "sh", "-c", `hostname "$1" && shift && exec "$@"`, "sh", name}, args[1:]...)...)
+	} else {
+		h, _ := os.Hostname()
+		ts.Setenv(envName, h)
+		err = ts.Exec(args[1], args[2:]...)
+	}
+	if neg != (err != nil) {
+		ts.Fatalf("onhost %s: %v (unexpected)", name, err)
+	}
 }

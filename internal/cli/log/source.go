@@ -22,24 +22,7 @@ type TeamLogFunc func(ctx context.Context, profile string) (*team.Store, func(),
 
 // openTeamLog is the TeamLogFunc of f. WAASCTL_STATE_DSN wins, as everywhere.
 func openTeamLog(ctx context.Context, f *cmdutil.Factory, profile string) (*team.Store, func(), error) {
-	dsn, err := cmdutil.StateDSN(f, profile, os.Getenv)
-	if err != nil || dsn == "" {
-		return nil, nil, err
-	}
-	s, done := (*team.Store)(nil), func() {}
-	if top, _ := cmdutil.StateDSN(f, "", os.Getenv); top == dsn && f.TeamStore != nil {
-		s, err = f.TeamStore() // the Factory's, shared
-	} else if s, err = team.Open(ctx, dsn); err == nil {
-		done = s.Close
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.CheckSchema(ctx); err != nil {
-		done()
-		return nil, nil, err
-	}
-	return s, done, nil
+	return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
 }
 
 // errStop ends AuditLines early when the consumer stops.
