@@ -125,6 +125,7 @@ func scriptParams() testscript.Params {
 			"teamdb":           cmdTeamDB,
 			"ageidentity":      cmdAgeIdentity,
 			"onhost":           cmdOnHost,
+			"teamdump":         cmdTeamDump,
 		},
 		RequireExplicitExec: true,
 	}

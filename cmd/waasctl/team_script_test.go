@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 
 	"filippo.io/age"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
@@ -73,4 +76,40 @@ func cmdOnHost(ts *testscript.TestScript, neg bool, args []string) {
 	if neg != (err != nil) {
 		ts.Fatalf("onhost %s: %v (unexpected)", name, err)
 	}
+}
+
+// cmdTeamDump implements "teamdump FILE": write every row of every table of the waasctl schema
+// in $TEAM_DSN to FILE as JSON, one row a line, each bytea value (snapshot content, ciphertexts)
+// followed by its bytes decoded, so that nocanary and grep search what the database holds.
+func cmdTeamDump(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: teamdump FILE")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, ts.Getenv("TEAM_DSN"))
+	ts.Check(err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'waasctl' ORDER BY 1`)
+	ts.Check(err)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	ts.Check(err)
+	var out strings.Builder
+	hexRun := regexp.MustCompile(`\\\\x([0-9a-f]+)`)
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, `SELECT row_to_json(t)::text FROM waasctl.`+pgx.Identifier{table}.Sanitize()+` t`)
+		ts.Check(err)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		ts.Check(err)
+		for _, line := range lines {
+			out.WriteString(table + " " + line + "\n")
+			for _, m := range hexRun.FindAllStringSubmatch(line, -1) {
+				if b, err := hex.DecodeString(m[1]); err == nil {
+					out.Write(b)
+					out.WriteString("\n")
+				}
+			}
+		}
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out.String()), 0o600))
+	ts.Logf("teamdump: %d tables, %d bytes", len(tables), out.Len())
 }
