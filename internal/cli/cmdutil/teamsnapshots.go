@@ -108,7 +108,8 @@ func SharedSnapshotNote(s *team.Store, info team.SnapshotInfo, baseline bool) st
 
 // FetchSnapshot writes the team store's snapshot name into dir (this host's snapshot folder,
 // created 0700) as a 0600 file of the same name, its hash checked, and returns its path. A file
-// of that name already there with the same content is kept.
+// of that name already there is kept if it holds the same content, and never replaced if not:
+// the database's writers must not be able to change this host's snapshots.
 func FetchSnapshot(ctx context.Context, s *team.Store, dir, name string) (string, error) {
 	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
 		return "", fmt.Errorf("snapshot %q: not a snapshot name", name)
@@ -121,12 +122,16 @@ func FetchSnapshot(ctx context.Context, s *team.Store, dir, name string) (string
 		return "", err
 	}
 	path := filepath.Join(dir, name)
-	if have, err := fsutil.ReadFileNoFollow(path); err == nil && string(have) == string(content) {
+	have, err := fsutil.ReadFileNoFollow(path)
+	switch {
+	case err == nil && string(have) == string(content):
 		return path, nil
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+	case err == nil:
+		return "", fmt.Errorf("snapshot %s: this host already has a different snapshot of that name, %s: pass that file with --since, or move it away", name, path)
+	case !errors.Is(err, os.ErrNotExist):
 		return "", err
 	}
-	return path, fsutil.WriteFile(path, content, 0o600)
+	return path, fsutil.CreateExclusive(path, content, 0o600)
 }
 
 type byteCounter struct{ n int64 }

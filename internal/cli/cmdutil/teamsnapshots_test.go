@@ -73,6 +73,19 @@ func TestShareAndFetchSnapshots(t *testing.T) {
 	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
 		t.Fatalf("snapshot folder mode %v", fi.Mode())
 	}
+	// Fetched again: kept. A different local file of that name: never replaced.
+	if again, err := cmdutil.FetchSnapshot(ctx, b, dir, info.Name); err != nil || again != got {
+		t.Fatalf("FetchSnapshot again: %s, %v", again, err)
+	}
+	if err := os.WriteFile(got, []byte(header+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmdutil.FetchSnapshot(ctx, b, dir, info.Name); err == nil || !strings.Contains(err.Error(), "already has a different snapshot of that name") {
+		t.Fatalf("FetchSnapshot over a different local file: %v", err)
+	}
+	if data, _ := os.ReadFile(got); string(data) != header+"\n" {
+		t.Fatal("a local snapshot was replaced from the team store")
+	}
 
 	big, content := writeSnapshot(t, team.MaxSnapshotContent+1)
 	info, err = cmdutil.ShareSnapshot(ctx, a, big)
