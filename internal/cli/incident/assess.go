@@ -32,9 +32,6 @@ type AssessOptions struct {
 	UseProfile func(string)
 	StateDir   func() (string, error)
 	Now        func() time.Time
-	// TeamStore opens the team store of the profile's state backend, nil when it is local
-	// (cmdutil.OpenStateStore). Nil in tests of the local mode.
-	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
 
 	Profile     string
 	Since       string
@@ -43,17 +40,21 @@ type AssessOptions struct {
 	Ledger      cmdutil.LedgerFlags
 
 	leakedSince time.Time // LeakedSince parsed
+
+	// TeamStore opens the team store of the profile's state backend, nil when it is local
+	// (cmdutil.OpenStateStore). Nil in tests of the local mode.
+	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
 }
 
 // NewCmdAssess returns `incident assess`.
 func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions) error) *cobra.Command {
 	opts := &AssessOptions{
 		IO: f.IOStreams, APIClient: f.APIClient, Config: f.Config, StateDir: config.StateDir, Now: time.Now,
-		Output:     func() cmdutil.OutputFormat { return f.Output },
-		UseProfile: func(p string) { f.Profile = p },
 		TeamStore: func(ctx context.Context, profile string) (*team.Store, func(), error) {
 			return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
 		},
+		Output:     func() cmdutil.OutputFormat { return f.Output },
+		UseProfile: func(p string) { f.Profile = p },
 	}
 	cmd := &cobra.Command{
 		Use:   "assess [PROFILE] [--leaked-since TIME | --since SNAPSHOT] [--key NAME|FINGERPRINT] [--ledger SOURCE]",
