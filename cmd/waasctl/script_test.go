@@ -124,6 +124,8 @@ func scriptParams() testscript.Params {
 			"nocanary":         cmdNoCanary,
 			"teamdb":           cmdTeamDB,
 			"ageidentity":      cmdAgeIdentity,
+			"onhost":           cmdOnHost,
+			"teamdump":         cmdTeamDump,
 		},
 		RequireExplicitExec: true,
 	}

@@ -19,19 +19,22 @@ import (
 
 // Entry is one record. JSON field names are part of the on-disk format: never rename one.
 type Entry struct {
-	Seq          uint64    `json:"seq"`                    // 1 for the first entry, then +1 each
-	Time         time.Time `json:"time"`                   // when it was appended, UTC
-	Who          string    `json:"who"`                    // OS user
-	Host         string    `json:"host"`                   // host name
-	PID          int       `json:"pid"`                    // process that appended it
-	Command      string    `json:"command"`                // e.g. "keys rotate"
-	Profile      string    `json:"profile,omitempty"`      // waasctl profile acted on
-	Action       string    `json:"action"`                 // e.g. "rotate.create", "revoke"
-	KeyNames     []string  `json:"keyNames,omitempty"`     // API key names, never keys
-	Fingerprints []string  `json:"fingerprints,omitempty"` // credentials.Fingerprint of each key
-	Outcome      string    `json:"outcome"`                // "ok", "failed", "aborted", ...
-	Detail       string    `json:"detail,omitempty"`       // free text for a person; no secrets
-	Prev         string    `json:"prev"`                   // HashLine of the previous line, or GenesisHash
+	Seq  uint64    `json:"seq"`  // 1 for the first entry, then +1 each
+	Time time.Time `json:"time"` // when it was appended, UTC
+	Who  string    `json:"who"`  // OS user
+	Host string    `json:"host"` // host name
+	// Identity is the age recipient (age1...) of the team-mode host that appended the entry
+	// (docs/team.md); empty in a file log. In the line, so that the chain covers it.
+	Identity     string   `json:"identity,omitempty"`
+	PID          int      `json:"pid"`                    // process that appended it
+	Command      string   `json:"command"`                // e.g. "keys rotate"
+	Profile      string   `json:"profile,omitempty"`      // waasctl profile acted on
+	Action       string   `json:"action"`                 // e.g. "rotate.create", "revoke"
+	KeyNames     []string `json:"keyNames,omitempty"`     // API key names, never keys
+	Fingerprints []string `json:"fingerprints,omitempty"` // credentials.Fingerprint of each key
+	Outcome      string   `json:"outcome"`                // "ok", "failed", "aborted", ...
+	Detail       string   `json:"detail,omitempty"`       // free text for a person; no secrets
+	Prev         string   `json:"prev"`                   // HashLine of the previous line, or GenesisHash
 }
 
 // Outcomes callers are expected to use; Outcome is free text, these keep it greppable.

@@ -18,7 +18,7 @@ func checkNoSecrets(e Entry, guard *credentials.Guard) error {
 		name  string
 		value string
 	}{
-		{"who", e.Who}, {"host", e.Host}, {"command", e.Command}, {"profile", e.Profile},
+		{"who", e.Who}, {"host", e.Host}, {"identity", e.Identity}, {"command", e.Command}, {"profile", e.Profile},
 		{"action", e.Action}, {"outcome", e.Outcome}, {"detail", e.Detail},
 	}
 	for _, v := range e.KeyNames {

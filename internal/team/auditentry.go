@@ -3,6 +3,8 @@ package team
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/waasctl/waasctl/internal/auditlog"
@@ -11,12 +13,19 @@ import (
 
 // AppendEntry appends e to the shared audit log, chained to the entry before it exactly as the
 // file log chains (auditlog.EncodeChained), naming this host (e.Host, unless set) and identity
-// (the appender's age recipient, "" without one) in the row. guard, as auditlog.Log's, refuses
-// the profile's own keys in any field; an entry that looks like it holds a secret is refused
-// (auditlog.ErrSecret) whatever the guard.
+// (the appender's age recipient, "" without one) in the entry, so that the chain covers them,
+// and in the row. guard, as auditlog.Log's, refuses the profile's own keys in any field; an
+// entry that looks like it holds a secret is refused (auditlog.ErrSecret) whatever the guard.
 func (s *Store) AppendEntry(ctx context.Context, identity string, e auditlog.Entry, guard *credentials.Guard) (auditlog.Entry, error) {
 	if e.Host == "" {
 		e.Host = s.Host
+	}
+	// A recipient, never an identity: an AGE-SECRET-KEY passed here by mistake stops here.
+	if identity != "" && !strings.HasPrefix(identity, "age1") {
+		return auditlog.Entry{}, fmt.Errorf("audit entry not written: the identity to record is not an age recipient (age1...)")
+	}
+	if e.Identity == "" {
+		e.Identity = identity
 	}
 	var out auditlog.Entry
 	_, err := s.AppendAudit(ctx, identity, func(seq uint64, prev string) ([]byte, error) {

@@ -77,6 +77,10 @@ var migrations = []string{
 		content  bytea
 	);
 	CREATE INDEX snapshots_profile ON waasctl.snapshots (profile, taken_at);`,
+	// 2: a snapshot's path on the host that took it (where an index-only one is) and its
+	// header line (endpoint, organisation, the key that took it), so that a baseline can be
+	// chosen without reading any content.
+	`ALTER TABLE waasctl.snapshots ADD COLUMN path text NOT NULL DEFAULT '', ADD COLUMN header text NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema this waasctl writes and reads.

@@ -466,25 +466,51 @@ func TestAuditAppendsFromConcurrentHostsFormOneChain(t *testing.T) {
 func TestSnapshotIndex(t *testing.T) {
 	t.Parallel()
 	_, s := initialised(t)
+	s.Host = "ci-runner"
 	ctx := t.Context()
 	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	small := []byte("{\"name\":\"pools/p1\"}\n")
-	if _, err := s.PutSnapshot(ctx, team.SnapshotInfo{Name: "prod-1", Profile: "prod", TakenAt: at}, small); err != nil {
+	small := []byte("{\"kind\":\"header\",\"profile\":\"prod\"}\n{\"name\":\"pools/p1\"}\n")
+	if _, err := s.PutSnapshot(ctx, team.SnapshotInfo{Name: "prod-1", Profile: "prod", TakenAt: at, Path: "/state/snapshots/prod-1"}, small); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("x"), team.MaxSnapshotContent+1)
-	if _, err := s.PutSnapshot(ctx, team.SnapshotInfo{Name: "prod-2", Profile: "prod", TakenAt: at.Add(time.Hour)}, big); err != nil {
+	if _, err := s.PutSnapshot(ctx, team.SnapshotInfo{Name: "prod-2", Profile: "prod", TakenAt: at.Add(time.Hour), Path: "/big/prod-2"}, big); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IndexSnapshot(ctx, team.SnapshotInfo{Name: "prod-3", Profile: "prod", TakenAt: at.Add(2 * time.Hour), Path: "/big/prod-3", Size: 9 << 20, SHA256: strings.Repeat("ab", 32), Header: `{"kind":"header"}`}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := s.Snapshots(ctx, "prod")
-	if err != nil || len(list) != 2 || !list[0].HasContent || list[1].HasContent || list[1].Size != int64(len(big)) {
+	if err != nil || len(list) != 3 || !list[0].HasContent || list[1].HasContent || list[2].HasContent || list[1].Size != int64(len(big)) || list[2].Size != 9<<20 {
 		t.Fatalf("Snapshots = %+v, %v", list, err)
+	}
+	if l := list[0]; l.Header != `{"kind":"header","profile":"prod"}` || l.Path != "/state/snapshots/prod-1" || l.Host != "ci-runner" {
+		t.Fatalf("index entry %+v", l)
 	}
 	if got, err := s.SnapshotContent(ctx, "prod-1"); err != nil || !bytes.Equal(got, small) {
 		t.Fatalf("SnapshotContent = %q, %v", got, err)
 	}
-	if _, err := s.SnapshotContent(ctx, "prod-2"); err == nil || !strings.Contains(err.Error(), "too big") {
-		t.Fatalf("SnapshotContent of an indexed-only snapshot: %v", err)
+	for _, name := range []string{"prod-2", "prod-3"} {
+		if _, err := s.SnapshotContent(ctx, name); err == nil || !strings.Contains(err.Error(), "too big") || !strings.Contains(err.Error(), "on host ci-runner at /big/"+name) {
+			t.Fatalf("SnapshotContent of an indexed-only snapshot: %v", err)
+		}
+	}
+	if _, err := s.SnapshotContent(ctx, "nope"); !errors.Is(err, team.ErrNoSnapshot) {
+		t.Fatalf("SnapshotContent of no snapshot: %v", err)
+	}
+	// A snapshot that holds a key, small or big, is refused and nothing of it is stored.
+	k := storetest.Key(t, 0, "k")
+	leaky := append(append([]byte(nil), small...), []byte(k.PrivateKey+"\n")...)
+	for _, content := range [][]byte{leaky, append(bytes.Repeat([]byte("x\n"), team.MaxSnapshotContent), leaky...)} {
+		if _, err := s.PutSnapshot(ctx, team.SnapshotInfo{Name: "prod-leak", Profile: "prod", TakenAt: at}, content); !errors.Is(err, team.ErrSnapshotSecret) {
+			t.Fatalf("a snapshot holding a key: %v", err)
+		}
+	}
+	if _, err := s.IndexSnapshot(ctx, team.SnapshotInfo{Name: "prod-leak", Profile: "prod", TakenAt: at, Header: k.PrivateKey}); !errors.Is(err, team.ErrSnapshotSecret) {
+		t.Fatalf("an index entry holding a key: %v", err)
+	}
+	if _, err := s.SnapshotContent(ctx, "prod-leak"); !errors.Is(err, team.ErrNoSnapshot) {
+		t.Fatalf("a refused snapshot was stored: %v", err)
 	}
 }
 
@@ -736,7 +762,7 @@ func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Seq != uint64(i+1) || e.Host != s.Host {
+		if e.Seq != uint64(i+1) || e.Host != s.Host || e.Identity != id.Recipient() {
 			t.Fatalf("entry %d: %+v", i, e)
 		}
 		if i == 2 {
@@ -766,6 +792,10 @@ func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
 	k := storetest.Key(t, 0, "k")
 	if _, err := a.AppendEntry(ctx, "", auditlog.Entry{Command: "x", Action: "x", Outcome: "ok", Detail: k.PrivateKey}, nil); !errors.Is(err, auditlog.ErrSecret) {
 		t.Fatalf("an entry holding a key: %v", err)
+	}
+	_, secretID := teamtest.NewIdentity(t)
+	if _, err := a.AppendEntry(ctx, secretID, auditlog.Entry{Command: "x", Action: "x", Outcome: "ok"}, nil); err == nil || strings.Contains(err.Error(), secretID) {
+		t.Fatalf("an age identity given as the recorded identity: %v", err)
 	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {

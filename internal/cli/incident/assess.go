@@ -19,6 +19,7 @@ import (
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/rotation"
+	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -39,12 +40,19 @@ type AssessOptions struct {
 	Ledger      cmdutil.LedgerFlags
 
 	leakedSince time.Time // LeakedSince parsed
+
+	// TeamStore opens the team store of the profile's state backend, nil when it is local
+	// (cmdutil.OpenStateStore). Nil in tests of the local mode.
+	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
 }
 
 // NewCmdAssess returns `incident assess`.
 func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions) error) *cobra.Command {
 	opts := &AssessOptions{
 		IO: f.IOStreams, APIClient: f.APIClient, Config: f.Config, StateDir: config.StateDir, Now: time.Now,
+		TeamStore: func(ctx context.Context, profile string) (*team.Store, func(), error) {
+			return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
+		},
 		Output:     func() cmdutil.OutputFormat { return f.Output },
 		UseProfile: func(p string) { f.Profile = p },
 	}
@@ -78,6 +86,13 @@ organization; an assessment's own snapshots never count):
 --since SNAPSHOT names the baseline file instead, judged by the same rules (with
 --leaked-since too: it predates the leak if it was taken before TIME). The report
 states the suspected key, the baseline's time, the key that took it and why it was chosen.
+
+In team mode (the profile's state backend is postgres, or WAASCTL_STATE_DSN is set; see
+docs/team.md) the candidates also include the snapshots any host of the team stored there
+(a CI job's 'inventory snapshot', for one), and --since also takes the name of a snapshot
+in the team store (PROFILE-TIME.jsonl) when no such file is here. The chosen one is copied
+into this host's state folder, its hash checked, and the report names the host that took
+it. This assessment's own snapshot is stored there too, as evidence.
 
 Markdown for people (the default), -o json or yaml for tools. The verdict is "clean" only
 when nothing unknown was found against a baseline known to predate the leak. Without a
@@ -137,9 +152,32 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return err // a bad flag, or queries for a ledger nobody named
 	}
 	// No ledger at all is not an error here: the report says what that costs.
+	var store *team.Store
+	if opts.TeamStore != nil {
+		var done func()
+		if store, done, err = opts.TeamStore(ctx, opts.Profile); err != nil {
+			return err
+		}
+		if store != nil {
+			defer done()
+		}
+	}
+	stateDir, err := opts.StateDir()
+	if err != nil {
+		return err
+	}
+	dir := inventory.SnapshotDir(stateDir)
 	if opts.Since != "" {
 		if _, err := os.Stat(opts.Since); err != nil {
-			return cmdutil.FlagErrorf("--since %s: %v", opts.Since, errors.Unwrap(err))
+			path, ferr := sinceFromStore(ctx, store, dir, opts.Since)
+			if ferr != nil {
+				return ferr
+			}
+			if path == "" {
+				return cmdutil.FlagErrorf("--since %s: %v", opts.Since, errors.Unwrap(err))
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "baseline %s copied from the team store to %s\n", opts.Since, path)
+			opts.Since = path
 		}
 	}
 	limits := inventory.ConfigLimits(cfg.Profiles[opts.Profile].Quota)
@@ -147,15 +185,16 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	if err != nil {
 		return err
 	}
-	stateDir, err := opts.StateDir()
-	if err != nil {
-		return err
-	}
-	dir := inventory.SnapshotDir(stateDir)
 	meta := inventory.SnapshotMeta{Time: opts.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile, Source: inventory.SourceIncident}
 	snaps, err := inventory.ListSnapshots(dir, opts.Profile, meta.Endpoint, meta.Organization)
 	if err != nil {
 		return err
+	}
+	var shared map[string]team.SnapshotInfo // by the local path it would be copied to
+	if store != nil {
+		if snaps, shared, err = withTeamSnapshots(ctx, store, dir, snaps, meta); err != nil {
+			return err
+		}
 	}
 	suspect, err := suspectKey(opts, c, stateDir, snaps, meta.Time)
 	if err != nil {
@@ -171,6 +210,14 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 	} else {
 		baseline = inventory.ChooseBaseline(snaps, suspect, opts.leakedSince)
 	}
+	if baseline != nil {
+		if info, ok := shared[baseline.Path]; ok {
+			if err := fetchBaseline(ctx, store, dir, info, baseline); err != nil {
+				return err
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "baseline %s copied from the team store (taken on host %s) to %s\n", info.Name, info.Host, baseline.Path)
+		}
+	}
 	fmt.Fprintf(opts.IO.ErrOut, "suspected key: %s (%s): %s\n", orNone(suspect.Name), credentials.ShortFingerprint(suspect.Fingerprint), suspect.Why)
 	fmt.Fprintf(opts.IO.ErrOut, "taking a snapshot of the estate with profile %s...\n", opts.Profile)
 	path, _, err := inventory.SaveSnapshot(ctx, c, dir, "", meta)
@@ -181,6 +228,14 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return cmdutil.APIError(err)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s\n", path)
+	if store != nil {
+		// Evidence for the team; the assessment does not depend on it.
+		if info, err := cmdutil.ShareSnapshot(ctx, store, path); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: this assessment's snapshot was not stored in the team store: %v\n", err)
+		} else {
+			fmt.Fprintln(opts.IO.ErrOut, cmdutil.SharedSnapshotNote(store, info, false))
+		}
+	}
 	a, err := reconcile.Assess(ctx, reconcile.AssessInput{Snapshot: path, Baseline: baseline, Suspect: &suspect, Ledger: ledger, Client: c, Limits: limits})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/inventory"
+	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -22,6 +24,9 @@ type SnapshotOptions struct {
 	Output    func() cmdutil.OutputFormat
 	Profile   func() string
 	StateDir  func() (string, error)
+	// TeamStore opens the team store of the profile's state backend, nil when it is local
+	// (cmdutil.OpenStateStore). Nil in tests of the local mode.
+	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
 
 	Out string
 }
@@ -38,6 +43,9 @@ func NewCmdSnapshot(f *cmdutil.Factory, runF func(context.Context, *SnapshotOpti
 		IO: f.IOStreams, APIClient: f.APIClient, StateDir: config.StateDir,
 		Output:  func() cmdutil.OutputFormat { return f.Output },
 		Profile: func() string { return f.Profile },
+		TeamStore: func(ctx context.Context, profile string) (*team.Store, func(), error) {
+			return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
+		},
 	}
 	cmd := &cobra.Command{
 		Use:   "snapshot [--out FILE]",
@@ -47,7 +55,14 @@ with a header naming the endpoint, organization, profile and the API key that to
 and fingerprint) and a trailer holding the count and SHA-256 of the lines. The file appears complete or not at all (0600).
 
 Without --out it goes to the state folder: snapshots/PROFILE-TIME.jsonl. The path and the
-counts are printed on stderr; -o json prints them on stdout.`,
+counts are printed on stderr; -o json prints them on stdout.
+
+In team mode (the profile's state backend is postgres, or WAASCTL_STATE_DSN is set; see
+docs/team.md) the snapshot is also stored in the team store, as PROFILE-TIME.jsonl: its
+index entry (profile, time, header, size, SHA-256, this host and the file's path) and, up
+to 8 MiB, its content, so that 'incident assess' on any host of the team finds it as a
+baseline. A larger one is indexed only; its content stays in the file. A snapshot that
+looks like it holds a private key is never stored.`,
 		Example: `  waasctl inventory snapshot
   waasctl inventory snapshot --out estate.jsonl -o json`,
 		Args: cmdutil.NoArgs,
@@ -85,15 +100,42 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 		}
 		return err
 	}
+	// In team mode the snapshot is shared before anything is printed, so that a CI job that
+	// cannot share it fails.
+	shared, err := share(ctx, opts, path)
+	if err != nil {
+		return fmt.Errorf("snapshot saved to %s but not stored in the team store: %w", path, err)
+	}
 	var parts []string
 	for _, k := range inventory.ResourceKinds {
 		parts = append(parts, fmt.Sprintf("%d %s", sum.Counts[k], k))
 	}
 	// The key that took it decides whether it can be a baseline when that key is suspected.
 	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s: %d resources (%s); taken with key %s (%s)\n", path, sum.Count, strings.Join(parts, ", "), sum.KeyName, credentials.ShortFingerprint(sum.KeyFingerprint))
+	if shared != "" {
+		fmt.Fprintln(opts.IO.ErrOut, shared)
+	}
 	switch format := opts.Output().Resolve(opts.IO); format {
 	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
 		return cmdutil.PrintObject(opts.IO, format, SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
 	}
 	return nil
+}
+
+// share stores the snapshot in the team store in team mode, and says what it stored; "" in
+// local mode.
+func share(ctx context.Context, opts *SnapshotOptions, path string) (string, error) {
+	if opts.TeamStore == nil {
+		return "", nil
+	}
+	s, done, err := opts.TeamStore(ctx, opts.Profile())
+	if err != nil || s == nil {
+		return "", err
+	}
+	defer done()
+	info, err := cmdutil.ShareSnapshot(ctx, s, path)
+	if err != nil {
+		return "", err
+	}
+	return cmdutil.SharedSnapshotNote(s, info, true), nil
 }

@@ -19,7 +19,11 @@ its head checkpoint, so that an edited, deleted, reordered or cut-off entry is f
 
 The log is audit/audit.jsonl in the state folder ($WAASCTL_STATE_DIR, else
 $XDG_STATE_HOME/waasctl, else ~/.local/state/waasctl), beside its checkpoint
-audit/audit.head. It holds names and fingerprints, never keys.`,
+audit/audit.head. It holds names and fingerprints, never keys.
+
+In team mode (docs/team.md) the log is the team store's table instead, shared by every
+host of the team: show and verify read it from any host, each entry naming the host (and
+age identity) that appended it.`,
 	}
 	cmd.AddCommand(NewCmdShow(f, nil), NewCmdVerify(f, nil))
 	return cmd

@@ -13,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
@@ -22,10 +23,14 @@ type ShowOptions struct {
 	Output func() cmdutil.OutputFormat
 	Dir    func() (string, error) // the audit log folder
 	Now    func() time.Time
+	// TeamLog opens the team store whose audit table holds profile's entries ("" for every
+	// profile), or returns nil when the state is local. Nil in tests of the file log.
+	TeamLog TeamLogFunc
 
 	Profile string
 	Since   string
 	Limit   int
+	Local   bool // --local: this host's file even in team mode
 }
 
 // NewCmdShow returns `log show`.
@@ -33,6 +38,9 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) err
 	opts := &ShowOptions{
 		IO: f.IOStreams, Dir: auditlog.DefaultDir, Now: time.Now,
 		Output: func() cmdutil.OutputFormat { return f.Output },
+		TeamLog: func(ctx context.Context, profile string) (*team.Store, func(), error) {
+			return openTeamLog(ctx, f, profile)
+		},
 	}
 	var forProfile string
 	cmd := &cobra.Command{
@@ -45,7 +53,12 @@ jsonl or yaml print every field, including the hash chain.
 Every profile's entries are shown unless --for-profile, --profile or WAASCTL_PROFILE
 names one (--for-profile and an explicit --profile that differ are a usage error).
 
-show reads the log as it is; it does not check it. Run 'waasctl log verify' for that.`,
+show reads the log as it is; it does not check it. Run 'waasctl log verify' for that.
+
+In team mode (a postgres state backend, or WAASCTL_STATE_DSN; see docs/team.md) the log is
+the team store's table, which every host of the team appends to: the same entries from any
+host, each naming the host (and its age identity) that appended it. --local reads this
+host's own file instead; without it, a note on stderr says when that file exists too.`,
 		Example: `  waasctl log show --since 7d
   waasctl log show --for-profile prod --limit 20
   waasctl log show -o jsonl | jq 'select(.outcome != "ok")'`,
@@ -74,6 +87,7 @@ show reads the log as it is; it does not check it. Run 'waasctl log verify' for 
 	cmd.Flags().StringVar(&forProfile, "for-profile", "", "Only entries about this `profile` (as --profile does)")
 	cmd.Flags().StringVar(&opts.Since, "since", "", "Only entries from the last `DURATION` (24h, 7d) or from a TIME on (2026-03-01, 2026-03-01T12:00:00Z)")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "Only the `N` most recent of the matching entries (0: all)")
+	cmd.Flags().BoolVar(&opts.Local, "local", false, "Read this host's audit log file even when the state backend is the team store")
 	return cmd
 }
 
@@ -111,11 +125,28 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	dir, err := opts.Dir()
-	if err != nil {
-		return err
+	var all iter.Seq2[auditlog.Entry, error]
+	var store *team.Store
+	if opts.TeamLog != nil && !opts.Local {
+		var done func()
+		if store, done, err = opts.TeamLog(ctx, opts.Profile); err != nil {
+			return err
+		}
+		if store != nil {
+			defer done()
+		}
 	}
-	entries := filter(auditlog.Read(dir), func(e auditlog.Entry) bool {
+	if store != nil {
+		noteLocalLog(opts.IO, opts.Dir, store, "showing", "show")
+		all = teamEntries(ctx, store)
+	} else {
+		dir, err := opts.Dir()
+		if err != nil {
+			return err
+		}
+		all = auditlog.Read(dir)
+	}
+	entries := filter(all, func(e auditlog.Entry) bool {
 		return (opts.Profile == "" || e.Profile == opts.Profile) && !e.Time.Before(since)
 	})
 	if opts.Limit > 0 {

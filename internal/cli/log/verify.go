@@ -8,6 +8,7 @@ import (
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/team"
 )
 
 // VerifyOptions is what `log verify` needs.
@@ -15,8 +16,13 @@ type VerifyOptions struct {
 	IO     *iostreams.IOStreams
 	Output func() cmdutil.OutputFormat
 	Dir    func() (string, error) // the audit log folder
+	// TeamLog opens the team store whose audit table to verify, or returns nil when the state
+	// is local. Nil in tests of the file log.
+	TeamLog TeamLogFunc
 
+	Profile string // an explicit --profile: its state backend decides
 	Anchors []string
+	Local   bool // --local: this host's file even in team mode
 }
 
 // NewCmdVerify returns `log verify`.
@@ -24,6 +30,9 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(context.Context, *VerifyOptions)
 	opts := &VerifyOptions{
 		IO: f.IOStreams, Dir: auditlog.DefaultDir,
 		Output: func() cmdutil.OutputFormat { return f.Output },
+		TeamLog: func(ctx context.Context, profile string) (*team.Store, func(), error) {
+			return openTeamLog(ctx, f, profile)
+		},
 	}
 	cmd := &cobra.Command{
 		Use:   "verify [--anchor SEQ:HASH]...",
@@ -39,11 +48,24 @@ CI log, a ticket) and pass it back later with --anchor, which checks that the lo
 holds that entry, unchanged.
 
 Exits 1 with the first problem and its line when the log was tampered with, 0 when it
-verifies. A state folder without a log verifies, with 0 entries.`,
+verifies. A state folder without a log verifies, with 0 entries.
+
+In team mode (a postgres state backend, or WAASCTL_STATE_DSN; see docs/team.md) it checks
+the team store's table the same way, from any host. The table has no head checkpoint apart
+from itself, so entries cut off its end are found only with --anchor: in team mode, keep
+each printed head where the database's writers cannot change it, and pass it back. --local
+checks this host's own file instead.`,
 		Example: `  waasctl log verify
   waasctl log verify --anchor 42:3f1c...e9 -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			chosen, err := cmdutil.ChosenProfiles(cmd, nil)
+			if err != nil {
+				return err
+			}
+			if len(chosen) == 1 {
+				opts.Profile = chosen[0]
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -51,6 +73,7 @@ verifies. A state folder without a log verifies, with 0 entries.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.Anchors, "anchor", nil, "A head printed by an earlier verify, as `SEQ:HASH`, that the log must still hold (repeatable)")
+	cmd.Flags().BoolVar(&opts.Local, "local", false, "Check this host's audit log file even when the state backend is the team store")
 	return cmd
 }
 
@@ -70,7 +93,7 @@ var verifyColumns = []cmdutil.Column[auditlog.Report]{
 	}},
 }
 
-func verifyRun(_ context.Context, opts *VerifyOptions) error {
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 	var anchors []auditlog.Checkpoint
 	for _, a := range opts.Anchors {
 		cp, err := auditlog.ParseCheckpoint(a)
@@ -78,6 +101,20 @@ func verifyRun(_ context.Context, opts *VerifyOptions) error {
 			return cmdutil.FlagErrorf("--anchor: %v", err)
 		}
 		anchors = append(anchors, cp)
+	}
+	var store *team.Store
+	if opts.TeamLog != nil && !opts.Local {
+		var err error
+		var done func()
+		if store, done, err = opts.TeamLog(ctx, opts.Profile); err != nil {
+			return err
+		}
+		if store != nil {
+			defer done()
+		}
+	}
+	if store != nil {
+		return verifyTeam(ctx, opts, store, anchors)
 	}
 	dir, err := opts.Dir()
 	if err != nil {
@@ -106,6 +143,46 @@ func verifyRun(_ context.Context, opts *VerifyOptions) error {
 	// The problem goes to stderr in every format, so that a CI log shows it beside -o json.
 	return cmdutil.ExitErrorf(cmdutil.ExitFailure, "audit log TAMPERED%s; keep %s and %s in %s as evidence",
 		where(r.Problem), auditlog.FileName, auditlog.HeadName, dir)
+}
+
+// verifyTeam checks the team store's audit table: the file log's checks, with the table's
+// last row in the place of audit.head.
+func verifyTeam(ctx context.Context, opts *VerifyOptions, store *team.Store, anchors []auditlog.Checkpoint) error {
+	noteLocalLog(opts.IO, opts.Dir, store, "verifying", "verify")
+	r, err := store.VerifyAudit(ctx, anchors...)
+	if err != nil {
+		return err
+	}
+	switch format := opts.Output().Resolve(opts.IO); format {
+	case cmdutil.OutputTable, cmdutil.OutputTSV:
+		if r.OK {
+			msg := fmt.Sprintf("team audit log OK: %d entries", r.Entries)
+			switch n := len(anchors); {
+			case n == 1:
+				msg += ", anchor matches"
+			case n > 1:
+				msg += fmt.Sprintf(", all %d anchors match", n)
+			}
+			msg += " (" + store.String() + ")\n"
+			if r.Head != nil && r.Head.Seq > 0 {
+				msg += "head: " + headString(r.Head) + "\n"
+			}
+			if _, err := fmt.Fprint(opts.IO.Out, msg); err != nil {
+				return err
+			}
+		}
+	default:
+		if err := cmdutil.PrintObject(opts.IO, format, r, verifyColumns); err != nil {
+			return err
+		}
+	}
+	if r.OK {
+		if len(anchors) == 0 && r.Entries > 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "note: the team store's log has no head checkpoint apart from the table itself: entries cut off its end are found only with --anchor; keep the head above where the database's writers cannot change it (a CI log, a ticket) and pass it back with --anchor")
+		}
+		return nil
+	}
+	return cmdutil.ExitErrorf(cmdutil.ExitFailure, "team audit log TAMPERED%s (line N is the table's Nth row by seq); keep a dump of the schema as evidence: pg_dump --schema=waasctl", where(r.Problem))
 }
 
 func printOK(ios *iostreams.IOStreams, r auditlog.Report, anchors int) error {

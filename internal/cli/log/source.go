@@ -1,0 +1,67 @@
+package log
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+
+	"github.com/waasctl/waasctl/internal/auditlog"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/team"
+)
+
+// TeamLogFunc opens the team store whose audit table holds profile's entries ("" for every
+// profile: the top-level state), returning nil when that state is local, and a func that
+// closes what it opened.
+type TeamLogFunc func(ctx context.Context, profile string) (*team.Store, func(), error)
+
+// openTeamLog is the TeamLogFunc of f. WAASCTL_STATE_DSN wins, as everywhere.
+func openTeamLog(ctx context.Context, f *cmdutil.Factory, profile string) (*team.Store, func(), error) {
+	return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
+}
+
+// errStop ends AuditLines early when the consumer stops.
+var errStop = errors.New("stop")
+
+// teamEntries yields the entries of the team store's audit table, oldest first, from one
+// snapshot of it. A row that is not an entry is yielded as an error naming it.
+func teamEntries(ctx context.Context, s *team.Store) iter.Seq2[auditlog.Entry, error] {
+	return func(yield func(auditlog.Entry, error) bool) {
+		err := s.AuditLines(ctx, func(l team.AuditLine) error {
+			var e auditlog.Entry
+			if err := json.Unmarshal(l.Line, &e); err != nil {
+				return fmt.Errorf("team audit log: entry %d is not an entry (%v): run 'waasctl log verify'", l.Seq, err)
+			}
+			if !yield(e, nil) {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			yield(auditlog.Entry{}, err)
+		}
+	}
+}
+
+// noteLocalLog says, when this host also keeps an audit log file, that the team store's log
+// is the one shown and how to read the other: the two are never mixed.
+func noteLocalLog(ios *iostreams.IOStreams, dir func() (string, error), s *team.Store, verb, command string) {
+	if dir == nil {
+		return
+	}
+	d, err := dir()
+	if err != nil {
+		return
+	}
+	fi, err := os.Stat(filepath.Join(d, auditlog.FileName))
+	if err != nil || fi.Size() == 0 {
+		return
+	}
+	fmt.Fprintf(ios.ErrOut, "note: %s the team store's audit log (%s); this host also keeps an audit log file, %s (from before team mode, or from profiles whose state is local): 'waasctl log %s --local' reads that one\n",
+		verb, s, filepath.Join(d, auditlog.FileName), command)
+}
