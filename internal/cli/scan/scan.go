@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
@@ -20,7 +18,6 @@ import (
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/scan"
 	"github.com/waasctl/waasctl/internal/textsafe"
-	"github.com/waasctl/waasctl/internal/waas"
 )
 
 // maxSideFile caps the ignore file and the baseline report.
@@ -86,9 +83,7 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 				opts.Paths = []string{"."}
 			}
 			if verify {
-				opts.Verify = func(ctx context.Context, keyName string, key crypto.Signer) string {
-					return verifyKey(ctx, f, keyName, key)
-				}
+				opts.Verify = newVerifier(f).verify
 			}
 			if opts.Git && opts.Staged {
 				return cmdutil.FlagErrorf("--git and --staged cannot be used together")
@@ -111,7 +106,7 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 	fl.StringVar(&opts.Baseline, "baseline", "", "Earlier report (-o json or jsonl) whose findings are not reported again")
 	fl.StringVar(&opts.SARIF, "sarif", "", "Also write a SARIF 2.1.0 report to `file` (\"-\": stdout instead of the usual output)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "List suppressed findings too (on stderr for the table; marked in JSON)")
-	fl.BoolVar(&verify, "verify", false, "Ask the API whether each found key still authenticates (one read-only GetPool of a random name per key; 404 means it does)")
+	fl.BoolVar(&verify, "verify", false, "Ask the API whether each found key still authenticates (one read-only GetPool of a random name per key; at most 10s a key, 30s in all)")
 	fl.BoolVar(&opts.NoKeyring, "no-keyring", false, "Do not open the keyring to tell which findings are live keys")
 	fl.IntVar(&opts.Workers, "workers", 0, "Files scanned at once (default: one per CPU)")
 	fl.IntVar(&opts.MaxDepth, "max-archive-depth", scan.DefaultLimits.MaxArchiveDepth, "How deep nested archives are opened (a file inside an archive is at depth 1)")
@@ -236,30 +231,6 @@ func run(ctx context.Context, opts *Options) error {
 		return cmdutil.SilentExit(cmdutil.ExitFailure)
 	}
 	return nil
-}
-
-// verifyKey asks WaaS about one key with a read that changes nothing: GetPool of a pool that
-// cannot exist. 404 means the request authenticated; 401 or 403 that the key is rejected.
-func verifyKey(ctx context.Context, f *cmdutil.Factory, keyName string, key crypto.Signer) string {
-	endpoint := f.Endpoint
-	if endpoint == "" {
-		endpoint = waas.DefaultEndpoint
-	}
-	c, err := cmdutil.ClientForKey(&credentials.APIKey{Name: keyName, Signer: key}, f.Profile, endpoint, f)
-	if err != nil {
-		return "not checked: " + textsafe.Message(err.Error())
-	}
-	_, err = c.GetPool(ctx, "pools/"+uuid.NewString())
-	var apiErr *waas.APIError
-	switch {
-	case err == nil:
-		return "authenticates"
-	case errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound:
-		return "authenticates"
-	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusUnauthorized || apiErr.HTTPStatus == http.StatusForbidden):
-		return "rejected"
-	}
-	return "unknown: " + textsafe.Message(err.Error())
 }
 
 // keyringSlots lists every profile's keys by fingerprint.
