@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"crypto"
@@ -497,13 +498,13 @@ func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, dept
 		bomb error // the first cap reached ends the whole archive
 	)
 	one := func(m *zip.File, name string, mb *archiveBudget) {
-		rc, err := m.Open()
+		rc, counter, err := openMember(m)
 		if err != nil {
 			s.addError(name, err)
 			return
 		}
 		defer rc.Close()
-		lr := &limitReader{r: rc, compressed: int64(m.CompressedSize64), b: mb, limits: s.opts.Limits, what: name}
+		lr := &limitReader{r: rc, counter: counter, b: mb, limits: s.opts.Limits, what: name}
 		s.scanStream(ctx, name, lr, depth, mb)
 		if lr.err != nil {
 			mu.Lock()
@@ -540,6 +541,25 @@ func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, dept
 	return context.Cause(ctx)
 }
 
+// openMember opens a zip member for reading, counting the compressed bytes really read: the
+// ratio cap must not trust the sizes the archive declares (a bomb can claim a compressed size
+// as large as its output). Stored and deflated members, which is what zip, apk, ipa and jar
+// hold, are decompressed here; any other method is refused.
+func openMember(m *zip.File) (io.ReadCloser, *countingReader, error) {
+	raw, err := m.OpenRaw()
+	if err != nil {
+		return nil, nil, err
+	}
+	counter := &countingReader{r: raw}
+	switch m.Method {
+	case zip.Store:
+		return io.NopCloser(counter), counter, nil
+	case zip.Deflate:
+		return flate.NewReader(counter), counter, nil
+	}
+	return nil, nil, fmt.Errorf("compression method %d not supported; not scanned", m.Method)
+}
+
 func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, depth int, b *archiveBudget) error {
 	for {
 		if ctx.Err() != nil {
@@ -567,14 +587,13 @@ func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, dept
 // limitReader enforces an archive's caps on one member: total decompressed bytes, and the
 // compression ratio (when the compressed size is known).
 type limitReader struct {
-	r          io.Reader
-	compressed int64
-	counter    *countingReader // the compressed input, when its size is not known up front
-	n          int64
-	b          *archiveBudget
-	limits     Limits
-	what       string
-	err        error
+	r       io.Reader
+	counter *countingReader // the compressed input as really read, for the ratio cap
+	n       int64
+	b       *archiveBudget
+	limits  Limits
+	what    string
+	err     error
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -584,7 +603,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	used := l.b.pkg.used.Add(int64(n))
-	compressed := l.compressed
+	var compressed int64
 	if l.counter != nil {
 		compressed = l.counter.n
 	}
