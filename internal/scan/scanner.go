@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -472,6 +473,8 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, err)
 		}
 		return
+	case depth == 0 && !isZip(head) && !isTar(head) && s.scanZipBehind(ctx, path, r, br, b):
+		// A self-extracting archive's members were scanned; its stub is scanned as text below.
 	case isTar(head):
 		if depth+1 > s.opts.Limits.MaxArchiveDepth {
 			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
@@ -484,6 +487,68 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		return
 	}
 	s.scanText(ctx, path, br, depth, b)
+}
+
+// eocdLen is the size of a zip's end-of-central-directory record, without its comment.
+const eocdLen = 22
+
+// maxEOCDComment is the longest comment after a zip's end record that is looked behind for it.
+// A zip's own comment may be 64 KiB, but a self-extracting archive's is short or absent, and
+// every file of a scan has its end read for this.
+const maxEOCDComment = 1 << 10
+
+// zipEndIn reports whether tail, the end of a file, ends with a zip's end-of-central-directory
+// record (and a comment of the length the record gives).
+func zipEndIn(tail []byte) bool {
+	for i := len(tail) - eocdLen; i >= 0; i-- {
+		if tail[i] == 'P' && tail[i+1] == 'K' && tail[i+2] == 5 && tail[i+3] == 6 &&
+			int(binary.LittleEndian.Uint16(tail[i+20:])) == len(tail)-i-eocdLen {
+			return true
+		}
+	}
+	return false
+}
+
+// scanZipBehind scans the members of a zip that starts after other bytes (a self-extracting
+// archive: a shell script or a program with a zip appended), found by the record at its end
+// as unzip finds it. It reports whether there was one; the file is then still to be scanned
+// as text (its stub), from br, which nothing here reads.
+func (s *Scanner) scanZipBehind(ctx context.Context, path string, r io.Reader, br *bufio.Reader, b *archiveBudget) bool {
+	var (
+		ra   io.ReaderAt
+		size int64
+	)
+	if all, err := br.Peek(br.Size()); err == io.EOF {
+		// The whole file is in the buffer already.
+		if len(all) < eocdLen || !zipEndIn(all[max(0, len(all)-eocdLen-maxEOCDComment):]) {
+			return false
+		}
+		ra, size = bytes.NewReader(all), int64(len(all))
+	} else if isFile(r) {
+		f := r.(*os.File)
+		info, err := f.Stat()
+		if err != nil {
+			return false
+		}
+		size = info.Size()
+		var tail [eocdLen + maxEOCDComment]byte
+		n := min(size, int64(len(tail)))
+		if _, err := f.ReadAt(tail[:n], size-n); err != nil || !zipEndIn(tail[:n]) {
+			return false
+		}
+		ra = f
+	} else {
+		return false
+	}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		return false // text that happens to end like a zip
+	}
+	s.files.Add(1)
+	if err := s.scanZip(ctx, path, zr, 1, b, isFile(r)); err != nil {
+		s.addError(path, err)
+	}
+	return true
 }
 
 // scanZip scans a zip's members. Those of a zip read in place from disk (parallel) are handed

@@ -58,3 +58,24 @@ func TestAZipBombLyingInItsDirectoryIsCapped(t *testing.T) {
 	}
 }
 
+// A self-extracting archive: a shell script with a zip behind it.
+func TestAZipBehindAStubIsOpened(t *testing.T) {
+	k := newP256(t)
+	stub := []byte("#!/bin/sh\nexec unzip -o \"$0\"\nexit\n")
+	z := zipOf(t, member{"app/config/key.pem", []byte(k.sec1)})
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "install.sh"), append(stub, z...))
+	// With a comment after the end record, too.
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	f, _ := w.Create("key.pem")
+	f.Write([]byte(k.pkcs8))
+	w.SetComment("self-extracting archive")
+	w.Close()
+	write(t, filepath.Join(dir, "setup.bin"), append(bytes.Repeat([]byte{0x7f, 'E', 'L', 'F'}, 300), buf.Bytes()...))
+	res := scanIn(t, dir, ".")
+	got := strings.Join(paths(res.Findings), " ")
+	if got != "./install.sh!app/config/key.pem ./setup.bin!key.pem" || len(res.Errors) != 0 {
+		t.Fatalf("found %q, errors %+v", got, res.Errors)
+	}
+}
