@@ -749,11 +749,12 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 		}
 		det := Detect(buf, s.opts.OtherKeys)
 		names = appendNew(names, det.Names...)
-		for _, m := range det.Keys {
+		allow := allowedKeys(buf, det.Keys)
+		for i, m := range det.Keys {
 			if !final && m.Offset >= chunkSize {
 				continue // seen whole in the next chunk
 			}
-			if allowed(buf, m.Offset) {
+			if allow[i] {
 				f := s.finding(path, base, line, m)
 				f.Suppressed = "allow comment"
 				pending, keys = append(pending, f), append(keys, m.key)
@@ -865,24 +866,58 @@ func pairName(names []string, kind string) string {
 	return names[0]
 }
 
-// AllowMarker on the line of a key, or the line before it, suppresses the finding.
+// AllowMarker suppresses one finding: see allowedKeys.
 const AllowMarker = "waasctl:allow"
 
-// allowed reports whether the line holding off, or the line before, carries AllowMarker.
-func allowed(buf []byte, off int) bool {
-	if off > len(buf) {
-		return false
+// allowedKeys says which of keys (sorted by offset) an AllowMarker in buf allows. Each marker
+// allows one key: the first that starts after it on its line; else the last that starts
+// before it on its line (a trailing comment); else, when its line holds none, the first that
+// starts on the next line (a comment line above a key). On a minified line of a megabyte that
+// holds many keys, a marker allows only the one written next to it, not the whole line.
+func allowedKeys(buf []byte, keys []Match) []bool {
+	out := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return out
 	}
-	start := bytes.LastIndexByte(buf[:off], '\n')
-	prev := 0
-	if start > 0 {
-		prev = bytes.LastIndexByte(buf[:start], '\n') + 1
+	marker := []byte(AllowMarker)
+	lineEnd := func(from int) int {
+		if e := bytes.IndexByte(buf[from:], '\n'); e >= 0 {
+			return from + e
+		}
+		return len(buf)
 	}
-	end := bytes.IndexByte(buf[off:], '\n')
-	if end < 0 {
-		end = len(buf)
-	} else {
-		end += off
+	for i := 0; i < len(buf); {
+		k := bytes.Index(buf[i:], marker)
+		if k < 0 {
+			break
+		}
+		p := i + k
+		i = p + len(marker)
+		start, end := bytes.LastIndexByte(buf[:p], '\n')+1, lineEnd(p)
+		pick := -1
+		for j, m := range keys {
+			if m.Offset >= p && m.Offset < end {
+				pick = j
+				break
+			}
+		}
+		for j := len(keys) - 1; pick < 0 && j >= 0; j-- {
+			if keys[j].Offset >= start && keys[j].Offset < p {
+				pick = j
+			}
+		}
+		if pick < 0 && end < len(buf) {
+			next := lineEnd(end + 1)
+			for j, m := range keys {
+				if m.Offset > end && m.Offset < next {
+					pick = j
+					break
+				}
+			}
+		}
+		if pick >= 0 {
+			out[pick] = true
+		}
 	}
-	return bytes.Contains(buf[prev:end], []byte(AllowMarker))
+	return out
 }

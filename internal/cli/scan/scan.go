@@ -65,9 +65,9 @@ not. A finding shows the key's name, a redacted form and its fingerprint, never 
 that is a keyring profile's CURRENT, PENDING or PREVIOUS key is marked live, with the command
 that replaces and revokes it.
 
-Suppress a finding with "waasctl:allow" on its line or the line before, an --ignore-file of
-fingerprints, or a --baseline report (-o json or jsonl of an earlier scan); --verbose lists what
-was suppressed.
+Suppress a finding with "waasctl:allow" next to its key (one marker allows one key: see
+docs/scan.md), an --ignore-file of fingerprints, or a --baseline report (-o json or jsonl of an
+earlier scan); --verbose lists what was suppressed.
 
 Exit codes: 3 when a key was found (even if the scan was incomplete); else 1 when part of the
 scan could not be completed (an unreadable file, an archive past a cap: see stderr, or the
