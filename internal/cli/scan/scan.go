@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 
@@ -19,6 +22,9 @@ import (
 	"github.com/waasctl/waasctl/internal/scan"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
+
+// writeSARIF writes the --sarif report; a variable so that a test can make it fail.
+var writeSARIF = fsutil.WriteFile
 
 // maxSideFile caps the ignore file and the baseline report.
 const maxSideFile = 64 << 20
@@ -179,6 +185,12 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 
+	if opts.SARIF != "" && opts.SARIF != "-" {
+		if err := checkWritable(opts.SARIF); err != nil {
+			return cmdutil.FlagErrorf("--sarif %s: cannot write the report there (%s); nothing was scanned", opts.SARIF, textsafe.Line(err.Error()))
+		}
+	}
+
 	limits := scan.DefaultLimits
 	limits.MaxArchiveDepth = opts.MaxDepth
 	sopts := scan.Options{Limits: limits, Workers: opts.Workers, OtherKeys: opts.OtherKeys, Stdin: opts.IO.In}
@@ -215,6 +227,16 @@ func run(ctx context.Context, opts *Options) error {
 	if err := printResult(opts, shown, suppressed, res.Errors); err != nil {
 		return err
 	}
+	sarifFailed := false
+	if opts.SARIF != "" && opts.SARIF != "-" {
+		// After the usual output: a report that cannot be written must not take the findings
+		// with it.
+		err := writeSARIFReport(opts.SARIF, shown)
+		if err != nil {
+			sarifFailed = true
+			fmt.Fprintf(opts.IO.ErrOut, "waasctl: --sarif %s not written: %s; the findings are in the output above\n", textsafe.Line(opts.SARIF), textsafe.Line(err.Error()))
+		}
+	}
 	for _, e := range res.Errors {
 		fmt.Fprintf(opts.IO.ErrOut, "scan incomplete: %s: %s\n", textsafe.Line(e.Path), e.Reason)
 	}
@@ -227,7 +249,7 @@ func run(ctx context.Context, opts *Options) error {
 	switch {
 	case len(shown) > 0:
 		return cmdutil.SilentExit(cmdutil.ExitFindings)
-	case len(res.Errors) > 0:
+	case len(res.Errors) > 0 || sarifFailed:
 		return cmdutil.SilentExit(cmdutil.ExitFailure)
 	}
 	return nil
@@ -265,18 +287,13 @@ func keyringSlots(ctx context.Context, open func() (credentials.Store, error)) (
 }
 
 func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.ScanError) error {
-	if opts.SARIF != "" {
+	if opts.SARIF == "-" {
 		data, err := sarifReport(shown)
 		if err != nil {
 			return err
 		}
-		if opts.SARIF == "-" {
-			_, err = opts.IO.Out.Write(data)
-			return err
-		}
-		if err := fsutil.WriteFile(opts.SARIF, data, 0o600); err != nil {
-			return err
-		}
+		_, err = opts.IO.Out.Write(data)
+		return err
 	}
 	format := opts.Output()
 	switch format {
@@ -304,6 +321,32 @@ func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.Sc
 		}
 	}
 	return nil
+}
+
+func writeSARIFReport(path string, shown []scan.Finding) error {
+	data, err := sarifReport(shown)
+	if err != nil {
+		return err
+	}
+	return writeSARIF(path, data, 0o600)
+}
+
+// checkWritable says whether a report can be written at path: not a folder, and a file can be
+// created beside it (the report is written atomically, through a temporary file there).
+func checkWritable(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return errors.New("it is a folder")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".waasctl-sarif-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func writeRecords(w io.Writer, format cmdutil.OutputFormat, recs []any) error {
