@@ -416,6 +416,9 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, lr.err)
 		}
 		return
+	case isZip(head) && depth+1 > s.opts.Limits.MaxArchiveDepth:
+		s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
+		return
 	case isZip(head) && depth == 0 && isFile(r):
 		// A zip on disk is read in place: random access without holding it in memory.
 		f := r.(*os.File)
@@ -435,10 +438,6 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		}
 		return
 	case isZip(head):
-		if depth+1 > s.opts.Limits.MaxArchiveDepth {
-			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
-			return
-		}
 		// Room for the largest nested zip is taken first, the unused part given back after
 		// reading. A worker that holds none waits for room; one that holds some already (a
 		// zip in a zip) must not wait, or two such workers could wait on each other.
@@ -473,7 +472,7 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, err)
 		}
 		return
-	case depth == 0 && !isZip(head) && !isTar(head) && s.scanZipBehind(ctx, path, r, br, b):
+	case depth == 0 && s.opts.Limits.MaxArchiveDepth > 0 && !isZip(head) && !isTar(head) && s.scanZipBehind(ctx, path, r, br, b):
 		// A self-extracting archive's members were scanned; its stub is scanned as text below.
 	case isTar(head):
 		if depth+1 > s.opts.Limits.MaxArchiveDepth {
