@@ -532,7 +532,7 @@ func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
 		return k, true
 	}
-	return nil, false
+	return parseSecp256k1(der)
 }
 
 // sec1Key mirrors RFC 5915 to read the public key a SEC1 key stores.
@@ -756,6 +756,9 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 		return
 	}
 	fp := credentials.Fingerprint(signer.Public())
+	if k, ok := signer.(otherCurveKey); ok {
+		fp = k.fingerprint()
+	}
 	off := at(start)
 	id := fp + "@" + itoa(off)
 	if d.seen[id] {

@@ -817,6 +817,9 @@ func (s *Scanner) verify(ctx context.Context, f Finding, k heldKey) string {
 	if f.KeyName == "" {
 		return "not checked: no key name found with it"
 	}
+	if f.Kind == KindOtherPrivateKey {
+		return "not checked: not a WaaS or CDP key"
+	}
 	m := &s.verified
 	if s.vshare != nil {
 		m = s.vshare
