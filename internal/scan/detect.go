@@ -66,9 +66,20 @@ type keyHit struct {
 	key      heldKey
 }
 
-// heldKey keeps a found key for --verify. Every fmt verb prints a placeholder, so a Match or
-// Finding logged by mistake does not print the key.
-type heldKey struct{ signer crypto.Signer }
+// heldKey keeps a found key for --verify. Every fmt verb prints a placeholder; and as a field
+// (where fmt prints by reflection, calling no method) it holds the key only inside a closure,
+// which fmt prints as an address whatever the verb: a Match logged by mistake does not print
+// the key (an Ed25519 key is a byte slice, which fmt would print in full).
+type heldKey struct{ get func() crypto.Signer }
+
+func holdKey(k crypto.Signer) heldKey { return heldKey{get: func() crypto.Signer { return k }} }
+
+func (k heldKey) signer() crypto.Signer {
+	if k.get == nil {
+		return nil
+	}
+	return k.get()
+}
 
 func (heldKey) String() string               { return "(key held for verification)" }
 func (heldKey) GoString() string             { return "(key held for verification)" }
@@ -765,7 +776,7 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 		return
 	}
 	d.seen[id] = true
-	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: heldKey{signer}})
+	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: holdKey(signer)})
 	// Bare key ids are looked for only where a key is: a UUID alone is no secret.
 	d.bareIDsNear(data, start, end, at)
 }

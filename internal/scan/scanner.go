@@ -827,7 +827,7 @@ func (s *Scanner) verify(ctx context.Context, f Finding, k heldKey) string {
 	if v, ok := m.Load(f.Fingerprint + "\x00" + f.KeyName); ok {
 		return v.(string)
 	}
-	v := s.opts.Verify(ctx, f.KeyName, k.signer)
+	v := s.opts.Verify(ctx, f.KeyName, k.signer())
 	m.Store(f.Fingerprint+"\x00"+f.KeyName, v)
 	return v
 }
