@@ -231,7 +231,7 @@ func run(ctx context.Context, opts *Options) error {
 	if opts.SARIF != "" && opts.SARIF != "-" {
 		// After the usual output: a report that cannot be written must not take the findings
 		// with it.
-		err := writeSARIFReport(opts.SARIF, shown)
+		err := writeSARIFReport(opts.SARIF, shown, verboseOnly(opts, suppressed), res.Errors)
 		if err != nil {
 			sarifFailed = true
 			fmt.Fprintf(opts.IO.ErrOut, "waasctl: --sarif %s not written: %s; the findings are in the output above\n", textsafe.Line(opts.SARIF), textsafe.Line(err.Error()))
@@ -286,9 +286,17 @@ func keyringSlots(ctx context.Context, open func() (credentials.Store, error)) (
 	return slots, nil
 }
 
+// printResult prints the findings in the format asked for. JSON, JSONL, YAML and SARIF carry
+// the same records (FindingRecord), suppressed ones too under --verbose; the table and CSV show
+// the columns below, and list suppressed findings on stderr. What made the scan incomplete is
+// in JSON records and SARIF notifications, and always on stderr.
 func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.ScanError) error {
+	listed := shown
+	if opts.Verbose {
+		listed = append(append([]scan.Finding{}, shown...), suppressed...)
+	}
 	if opts.SARIF == "-" {
-		data, err := sarifReport(shown)
+		data, err := sarifReport(shown, verboseOnly(opts, suppressed), errs)
 		if err != nil {
 			return err
 		}
@@ -299,20 +307,25 @@ func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.Sc
 	switch format {
 	case cmdutil.OutputJSON, cmdutil.OutputJSONL:
 		var recs []any
-		for _, f := range shown {
+		for _, f := range listed {
 			recs = append(recs, findingRecord(f))
-		}
-		if opts.Verbose {
-			for _, f := range suppressed {
-				recs = append(recs, findingRecord(f))
-			}
 		}
 		for _, e := range errs {
 			recs = append(recs, ErrorRecord{Type: "error", Path: e.Path, Reason: e.Reason})
 		}
 		return writeRecords(opts.IO.Out, format, recs)
+	case cmdutil.OutputYAML:
+		var recs []FindingRecord
+		for _, f := range listed {
+			recs = append(recs, findingRecord(f))
+		}
+		return cmdutil.PrintList(opts.IO, format, recs, columns)
 	}
-	if err := cmdutil.PrintList(opts.IO, format, shown, columns); err != nil {
+	var recs []FindingRecord
+	for _, f := range shown {
+		recs = append(recs, findingRecord(f))
+	}
+	if err := cmdutil.PrintList(opts.IO, format, recs, columns); err != nil {
 		return err
 	}
 	if opts.Verbose {
@@ -323,8 +336,16 @@ func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.Sc
 	return nil
 }
 
-func writeSARIFReport(path string, shown []scan.Finding) error {
-	data, err := sarifReport(shown)
+// verboseOnly is the suppressed findings when --verbose lists them, else none.
+func verboseOnly(opts *Options, suppressed []scan.Finding) []scan.Finding {
+	if opts.Verbose {
+		return suppressed
+	}
+	return nil
+}
+
+func writeSARIFReport(path string, shown, suppressed []scan.Finding, errs []scan.ScanError) error {
+	data, err := sarifReport(shown, suppressed, errs)
 	if err != nil {
 		return err
 	}
@@ -368,18 +389,18 @@ func writeRecords(w io.Writer, format cmdutil.OutputFormat, recs []any) error {
 	return nil
 }
 
-var columns = []cmdutil.Column[scan.Finding]{
-	{Header: "PATH", Value: func(f scan.Finding) string { return f.Path }},
-	{Header: "LINE", Value: func(f scan.Finding) string { return strconv.Itoa(f.Line) }},
-	{Header: "KIND", Value: func(f scan.Finding) string { return f.Kind }},
-	{Header: "KEY NAME", Value: func(f scan.Finding) string { return f.KeyName }},
-	{Header: "FINGERPRINT", Value: func(f scan.Finding) string { return f.Fingerprint }},
-	{Header: "LIVE", Value: func(f scan.Finding) string {
+var columns = []cmdutil.Column[FindingRecord]{
+	{Header: "PATH", Value: func(f FindingRecord) string { return f.Path }},
+	{Header: "LINE", Value: func(f FindingRecord) string { return strconv.Itoa(f.Line) }},
+	{Header: "KIND", Value: func(f FindingRecord) string { return f.Kind }},
+	{Header: "KEY NAME", Value: func(f FindingRecord) string { return f.KeyName }},
+	{Header: "FINGERPRINT", Value: func(f FindingRecord) string { return f.Fingerprint }},
+	{Header: "LIVE", Value: func(f FindingRecord) string {
 		if !f.Live {
 			return "-"
 		}
 		return f.Profile + " " + f.Slot
 	}},
-	{Header: "COMMIT", Value: func(f scan.Finding) string { return f.Commit }},
-	{Header: "VERIFIED", Value: func(f scan.Finding) string { return f.Verified }},
+	{Header: "COMMIT", Value: func(f FindingRecord) string { return f.Commit }},
+	{Header: "VERIFIED", Value: func(f FindingRecord) string { return f.Verified }},
 }
