@@ -657,6 +657,10 @@ func (d *detector) namedEd25519At(data []byte, p int, layer string, at func(int)
 		return // no separator, or nothing after it
 	}
 	text, end := collectBase64(data, r, 256)
+	if nl := bytes.IndexAny(data[r:end], "\r\n"); nl >= 0 {
+		// One line: the value is not wrapped, and the next line is not part of it.
+		text, end = collectBase64(data[:r+nl], r, 256)
+	}
 	var raw []byte
 	switch len(text) {
 	case 86:

@@ -45,6 +45,7 @@ func TestDetectFindsReviewGaps(t *testing.T) {
 		{"ed25519 unpadded", "CDP_API_KEY_SECRET=" + strings.TrimRight(e.b64, "="), e.fp, KindCDPEd25519},
 		{"ed25519 unpadded json", `{"id": "` + testKeyID + `", "privateKey": "` + strings.TrimRight(e.b64, "=") + `"}`, e.fp, KindCDPEd25519},
 		{"ed25519 raw url-safe", "apiKeySecret: " + base64.RawURLEncoding.EncodeToString(raw), e.fp, KindCDPEd25519},
+		{"ed25519 unpadded, a base64-looking line next", "CDP_API_KEY_SECRET=" + strings.TrimRight(e.b64, "=") + "\npackage main\n", e.fp, KindCDPEd25519},
 		{"ed25519 hex", "api_key_secret = \"" + hex.EncodeToString(raw) + "\"", e.fp, KindCDPEd25519},
 	}
 	for _, c := range cases {
