@@ -43,3 +43,17 @@ func TestIgnoreFilePaths(t *testing.T) {
 		t.Errorf("a bad pattern: %v", err)
 	}
 }
+
+func FuzzIgnoreFile(f *testing.F) {
+	f.Add([]byte("SHA256:abc testdata/\nSHA256:def  *.pem # x\n"), "src/testdata/a.pem")
+	f.Add([]byte("SHA256:abc /build/app.zip!a/[b]\n"), "build/app.zip!a/b")
+	f.Fuzz(func(t *testing.T, data []byte, p string) {
+		ig, err := ParseIgnore(data)
+		if err != nil {
+			return
+		}
+		for fp := range ig {
+			ig.matches(Finding{Fingerprint: fp, Path: p})
+		}
+	})
+}
