@@ -102,8 +102,10 @@ type detector struct {
 }
 
 var (
-	anchorDashes    = []byte("-----")
-	anchorPad       = []byte("==")
+	anchorDashes = []byte("-----")
+	// anchorEquals is every '=': the "==" padding of a base64 Ed25519 secret, and an
+	// assignment whose value may be one written without padding (NAME=value).
+	anchorEquals    = []byte("=")
 	anchorPadURL    = []byte("%3D%3D")
 	anchorPadURLLow = []byte("%3d%3d")
 	anchorAPIKeys   = []byte("apiKeys")
@@ -120,11 +122,12 @@ var (
 	// key), of a P-256 PKCS#8 key (likewise) and of an Ed25519 PKCS#8 key.
 	derAnchors = [][]byte{[]byte("MHcCAQEE"), []byte("MDECAQEE"), []byte("MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg"),
 		[]byte("MEECAQAwEwYHKoZIzj0CAQYIKoZIzj0DAQc"), []byte("MC4CAQAwBQYDK2VwBCIEI")}
-	// secretAnchors find the names a CDP Ed25519 secret is the value of (CDP_API_KEY_SECRET,
-	// apiKeySecret, api_key_secret, "privateKey", private_key): its unpadded base64 (86
-	// characters) or hex (128) has no padding to find it by. All but the lower-case ones share
-	// the 'K' pass of "apiKeys"; those share one pass for 'k'.
-	secretAnchors = [][]byte{[]byte("KeySecret"), []byte("KEY_SECRET"), []byte("key_secret"), []byte("rivateKey"), []byte("RIVATE_KEY"), []byte("rivate_key")}
+	// secretAnchors find the names a CDP Ed25519 secret is the value of ("privateKey": ...,
+	// apiKeySecret: ..., CDP_API_KEY_SECRET: ...): its unpadded base64 (86 characters) or hex
+	// (128) has no padding to find it by. They share the 'K' pass of "apiKeys". Any assignment
+	// (NAME=value, name = "value") is looked at from its '=' (anchorEquals), in the pass for
+	// padding: lower-case names (api_key_secret) would cost a pass of their own.
+	secretAnchors = [][]byte{[]byte("KeySecret"), []byte("KEY_SECRET"), []byte("rivateKey"), []byte("RIVATE_KEY")}
 )
 
 // base64WordAnchors returns, for each word and each of the three byte alignments, the part of
@@ -242,7 +245,7 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 				for _, m := range g.members {
 					a := anchors[m.anchor]
 					j := k - m.pos
-					if j >= 0 && j+len(a) <= len(data) && bytes.Equal(data[j:j+len(a)], a) {
+					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && bytes.Equal(data[j:j+len(a)], a) {
 						fn(m.anchor, j)
 					}
 				}
@@ -255,7 +258,7 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 // The anchors, in the order forEachHit reports them within a block.
 const (
 	aDashes = iota
-	aPad
+	aEquals
 	aPadURL
 	aPadURLLow
 	aUTF16LE
@@ -269,7 +272,7 @@ const (
 var (
 	aSecret     = aDER + len(derAnchors)
 	aBase64     = aSecret + len(secretAnchors)
-	textAnchors = slices.Concat([][]byte{anchorDashes, anchorPad, anchorPadURL, anchorPadURLLow,
+	textAnchors = slices.Concat([][]byte{anchorDashes, anchorEquals, anchorPadURL, anchorPadURLLow,
 		anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, derAnchors, secretAnchors, base64Anchors)
 )
 
@@ -302,7 +305,14 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			bodies = append(bodies, j)
 		case a >= aSecret && a < aBase64:
 			d.namedEd25519At(data, j+len(textAnchors[a]), layer, at)
-		case a == aPad || a == aPadURL || a == aPadURLLow:
+		case a == aEquals:
+			switch {
+			case j+1 < len(data) && data[j+1] == '=':
+				d.ed25519At(data, j, 2, layer, at)
+			case mayBeLongValue(data, j+1):
+				d.ed25519ValueAt(data, j, layer, at)
+			}
+		case a == aPadURL || a == aPadURLLow:
 			d.ed25519At(data, j, len(textAnchors[a]), layer, at)
 		case a == aAPIKeys:
 			d.legacyNameAt(data, j, at)
@@ -649,12 +659,36 @@ func (d *detector) namedEd25519At(data []byte, p int, layer string, at func(int)
 	for q < len(data) && q-p < 48 && (isBase64Byte(data[q]) || data[q] == '.') {
 		q++ // the rest of the name: CDP_API_KEY_SECRET_VALUE, secretKey
 	}
+	d.ed25519ValueAt(data, q, layer, at)
+}
+
+// mayBeLongValue says cheaply whether data[p:], past a blank or a quote, could start the
+// 86 characters of an unpadded Ed25519 secret: it runs at every '=' of the text, and almost
+// every one is followed by a short name or an expression.
+func mayBeLongValue(data []byte, p int) bool {
+	for i := 0; i < 3 && p < len(data) && (data[p] == ' ' || data[p] == '"' || data[p] == '\''); i++ {
+		p++
+	}
+	return p+85 < len(data) && isBase64Byte(data[p]) && isBase64Byte(data[p+21]) && isBase64Byte(data[p+42]) && isBase64Byte(data[p+63]) && isBase64Byte(data[p+85])
+}
+
+// ed25519ValueAt checks the value after the separator at data[q:] (=, :, quotes, blanks) for
+// an unpadded or hex Ed25519 secret. It runs at every '=' of the text, so it gives up after a
+// few bytes on anything else (x = f(y), a == b) without allocating.
+func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int) int) {
 	r := q
 	for r < len(data) && r-q < 16 && strings.IndexByte(" \t\"'`:=\\", data[r]) >= 0 {
 		r++
 	}
 	if r == q || r == len(data) {
 		return // no separator, or nothing after it
+	}
+	n := 0
+	for r+n < len(data) && n <= 130 && (isBase64Byte(data[r+n]) || data[r+n] == '\\' || data[r+n] == '%') {
+		n++
+	}
+	if n < 86 {
+		return
 	}
 	text, end := collectBase64(data, r, 256)
 	if nl := bytes.IndexAny(data[r:end], "\r\n"); nl >= 0 {
