@@ -91,9 +91,8 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 	}
 	// The key that took it decides whether it can be a baseline when that key is suspected.
 	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s: %d resources (%s); taken with key %s (%s)\n", path, sum.Count, strings.Join(parts, ", "), sum.KeyName, credentials.ShortFingerprint(sum.KeyFingerprint))
-	switch format := opts.Output().Resolve(opts.IO); format {
-	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
-		return cmdutil.PrintObject(opts.IO, format, SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
+	if !cmdutil.HumanText(opts.Output()) {
+		return cmdutil.PrintObject(opts.IO, opts.Output(), SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
 	}
 	return nil
 }
