@@ -141,12 +141,12 @@ func TestPrepareOutput(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		f    Factory
+		f    *Factory
 		want string
 	}{
-		{Factory{JQ: ".", Output: OutputCSV}, "--jq works on the JSON output, not -o csv"},
-		{Factory{JQ: ".", Template: "x"}, "--jq and --template both format the output"},
-		{Factory{Template: "{{"}, "--template:1: unclosed action"},
+		{&Factory{JQ: ".", Output: OutputCSV}, "--jq works on the JSON output, not -o csv"},
+		{&Factory{JQ: ".", Template: "x"}, "--jq and --template both format the output"},
+		{&Factory{Template: "{{"}, "--template:1: unclosed action"},
 	} {
 		tc.f.IOStreams = ios
 		var fe *FlagError
