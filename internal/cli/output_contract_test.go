@@ -41,7 +41,7 @@ func newContractEnv(t *testing.T) *contractEnv {
 		"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "config"), "XDG_STATE_HOME": filepath.Join(dir, "state"),
 		"WAASCTL_CONFIG": filepath.Join(dir, "config.yaml"), "WAASCTL_STATE_DIR": filepath.Join(dir, "state"),
 		"WAASCTL_KEYRING_BACKEND": "file", "WAASCTL_KEYRING_DIR": filepath.Join(dir, "keyring"), "WAASCTL_KEYRING_PASSPHRASE": "pw",
-		"WAASCTL_PROFILE": "", "WAASCTL_KEY_NAME": "", "WAASCTL_KEY_PRIVATE_KEY": "", "WAASCTL_STATE_DSN": "", "WAASCTL_AGE_IDENTITY": "",
+		"WAASCTL_PROFILE": "", "WAASCTL_API_KEY_NAME": "", "WAASCTL_API_KEY_PRIVATE_KEY": "", "WAASCTL_STATE_DSN": "", "WAASCTL_AGE_IDENTITY": "",
 	} {
 		t.Setenv(k, v)
 	}

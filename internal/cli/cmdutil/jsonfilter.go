@@ -38,13 +38,16 @@ func NewJQFilter(expr string) (*JSONFilter, error) {
 	q, err := gojq.Parse(expr)
 	if err != nil {
 		var pe *gojq.ParseError
+		if errors.As(err, &pe) && pe.Error() == "unexpected EOF" {
+			return nil, FlagErrorf("--jq: the expression ends too early (unexpected EOF): is something missing at its end?")
+		}
 		if errors.As(err, &pe) {
-			return nil, FlagErrorf("--jq: %s at character %d of the expression", textsafe.Line(pe.Error()), pe.Offset+1)
+			return nil, FlagErrorf("--jq: %s at character %d of the expression", textsafe.Line(pe.Error()), pe.Offset)
 		}
 		return nil, FlagErrorf("--jq: %s", textsafe.Line(err.Error()))
 	}
 	// $ENV and env would otherwise read the process environment, where the API key's private key
-	// may be (WAASCTL_KEY_PRIVATE_KEY): a filter must not be a way to print it.
+	// may be (WAASCTL_API_KEY_PRIVATE_KEY): a filter must not be a way to print it.
 	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
 	if err != nil {
 		return nil, FlagErrorf("--jq: %s", textsafe.Line(err.Error()))

@@ -46,8 +46,9 @@ func TestJQ(t *testing.T) {
 // A bad expression is a one-line usage error that says what is wrong, before anything runs.
 func TestJQBadExpression(t *testing.T) {
 	for expr, want := range map[string]string{
-		".[":          "--jq: unexpected EOF at character 3 of the expression",
-		".foo | bar(": "--jq: unexpected EOF",
+		".[":          "--jq: the expression ends too early (unexpected EOF)",
+		".foo | bar(": "--jq: the expression ends too early",
+		".a | ]":      `--jq: unexpected token "]" at character 6 of the expression`,
 		"nosuchfn":    "--jq: function not defined: nosuchfn/0",
 		"$undefined":  "--jq: variable not defined: $undefined",
 	} {
