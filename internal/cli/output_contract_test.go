@@ -181,6 +181,9 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 		formats, data := printsData(cmd)
 		if !data {
 			t.Run(path, func(t *testing.T) {
+				if !strings.Contains(cmd.Long, "Output: none on stdout") {
+					t.Errorf("%s --help does not say that it prints no data", path)
+				}
 				for _, flags := range [][]string{{"-o", "json"}, {"-o", "tsv"}, {"--jq", "."}, {"--template", "{{.}}"}, {"--no-headers"}} {
 					code, stdout, stderr := e.run(append(slices.Clone(words), flags...)...)
 					if code != 2 || stdout != "" || !strings.Contains(stderr, "prints no data") {
@@ -198,6 +201,9 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 			continue
 		}
 		t.Run(path, func(t *testing.T) {
+			if !strings.Contains(cmd.Long, "\nOutput: -o ") || !strings.Contains(cmd.Long, "--jq EXPR") {
+				t.Errorf("%s --help does not say which -o formats it prints and that --jq works", path)
+			}
 			defer func() {
 				missing := slices.DeleteFunc(notJSONFields(csvHeader, jsonValue), func(h string) bool {
 					allowed, listed := notFields[path]

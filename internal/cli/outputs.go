@@ -99,14 +99,12 @@ func hasHeaders(o cmdutil.OutputFormat) bool {
 // dataHelp is appended to the long help of every command that prints data, so that each says
 // how its output can be shaped without 30 copies of the same paragraph.
 const dataHelp = `Output: -o table, tsv, json, jsonl, csv or yaml (default: a table on a terminal,
-tab-separated without a header row when piped). --jq EXPR filters the JSON with a jq
-expression, --template TMPL formats it with a Go template (helpers: ` + cmdutil.TemplateHelpers + `);
-both imply -o json. --no-headers drops the header row of table, tsv and csv. Column
-headers in tsv and csv are the JSON field names. See docs/output.md.`
+tab-separated without a header row when piped); tsv and csv name their columns by JSON field.
+--jq EXPR filters the JSON with a jq expression, --template TMPL formats it with a Go
+template; both imply -o json. --no-headers drops the header row. See docs/output.md.`
 
 // noDataHelp is appended to the long help of a command that prints no data.
-const noDataHelp = `Output: this command prints no data, so -o, --jq, --template and --no-headers are refused
-(exit 2).`
+const noDataHelp = `Output: none on stdout, so -o, --jq, --template and --no-headers are refused (exit 2).`
 
 // applyOutputContract appends to every runnable command's long help what it does with -o, --jq
 // and --template, from outputContract, so that help and behaviour cannot disagree; and checks the
@@ -146,7 +144,7 @@ func applyOutputContract(cmd *cobra.Command, f *cmdutil.Factory) {
 		}
 		s := "Output: -o " + strings.Join(names, ", ") + "."
 		if slices.Contains(formats, cmdutil.OutputJSON) {
-			s += " --jq EXPR filters the JSON with a jq expression, --template TMPL formats it\nwith a Go template; both imply -o json."
+			s += "\n--jq EXPR filters the JSON with a jq expression, --template TMPL formats it with a Go\ntemplate; both imply -o json."
 		}
 		long += "\n\n" + s + " See docs/output.md."
 	}
