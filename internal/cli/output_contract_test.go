@@ -195,6 +195,7 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 		}
 		var jsonValue any
 		var csvHeader []string
+		var tsvOut string
 		recipe, ok := dataCommands[path]
 		if !ok {
 			t.Errorf("%s prints data but dataCommands has no way to run it: add one", path)
@@ -205,6 +206,9 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 				t.Errorf("%s --help does not say which -o formats it prints and that --jq works", path)
 			}
 			defer func() {
+				if csvHeader != nil && !sameColumns(tsvOut, csvHeader) {
+					t.Errorf("%s -o tsv does not have the columns of -o csv %v (a header row of them, or for one object a line for each):\n%s", path, csvHeader, tsvOut)
+				}
 				missing := slices.DeleteFunc(notJSONFields(csvHeader, jsonValue), func(h string) bool {
 					allowed, listed := notFields[path]
 					return listed && (allowed == nil || slices.Contains(allowed, h))
@@ -244,6 +248,8 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 					continue
 				}
 				switch format {
+				case cmdutil.OutputTSV:
+					tsvOut = stdout
 				case cmdutil.OutputCSV:
 					if rows, _ := csv.NewReader(strings.NewReader(stdout)).ReadAll(); len(rows) > 0 {
 						csvHeader = rows[0]
@@ -412,6 +418,24 @@ func hasPath(v any, path []string) bool {
 			return false
 		}
 		if v, ok = m[part]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sameColumns reports whether TSV output has the columns header names: as its header row (a
+// list), or as the first field of each line (one object, a line per field).
+func sameColumns(tsv string, header []string) bool {
+	lines := strings.Split(strings.TrimSuffix(tsv, "\n"), "\n")
+	if slices.Equal(strings.Split(lines[0], "\t"), header) {
+		return true
+	}
+	if len(lines) != len(header) {
+		return false
+	}
+	for i, l := range lines {
+		if k, _, _ := strings.Cut(l, "\t"); k != header[i] {
 			return false
 		}
 	}

@@ -88,17 +88,14 @@ func verifyRun(_ context.Context, opts *VerifyOptions) error {
 		return err
 	}
 
-	switch format := opts.Output().Resolve(opts.IO); format {
-	case cmdutil.OutputTable, cmdutil.OutputTSV:
+	if cmdutil.HumanText(opts.Output()) {
 		if r.OK {
 			if err := printOK(opts.IO, r, len(anchors)); err != nil {
 				return err
 			}
 		}
-	default:
-		if err := cmdutil.PrintObject(opts.IO, format, r, verifyColumns); err != nil {
-			return err
-		}
+	} else if err := cmdutil.PrintObject(opts.IO, opts.Output(), r, verifyColumns); err != nil {
+		return err
 	}
 	if r.OK {
 		return nil
