@@ -73,7 +73,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 		if err := checkOutputFlag(c, f); err != nil {
 			return err
 		}
-		return f.PrepareOutput()
+		return f.PrepareOutput(c.Context())
 	}
 
 	cmd.SetHelpCommand(newCmdHelp())

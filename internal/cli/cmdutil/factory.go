@@ -79,7 +79,7 @@ type Factory struct {
 	InsecureHTTP bool
 
 	insecureWarning sync.Once // the cleartext warning is printed once a run
-	filter          outputFilter
+	filter          *filterWriter // --jq or --template, while the command runs
 	adaptive        adaptiveClients
 }
 

@@ -324,18 +324,87 @@ func plural(n int, unit string) string {
 	return strconv.Itoa(n) + " " + unit + "s"
 }
 
-// outputFilter holds a command's JSON output while --jq or --template is in force.
-type outputFilter struct {
+// filterWriter takes a command's JSON output in place of stdout and, as each top-level value
+// ends, writes what the filter makes of it to the real stdout: JSON Lines (audit operations
+// --watch) are filtered line by line as they come, a -o json document when it is whole. It finds
+// where a value ends by counting brackets outside strings, so each value is decoded once.
+type filterWriter struct {
+	ctx    context.Context
 	filter *JSONFilter
-	stdout io.Writer // the real stdout, while the command writes to buf
-	buf    bytes.Buffer
+	stdout io.Writer // the real stdout
+	pretty bool
+
+	buf               []byte // output not filtered yet
+	scanned           int    // bytes of buf already scanned
+	depth             int
+	inString, escaped bool
+	err               error // the filter's first error; later writes fail with it
+}
+
+func (w *filterWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	w.buf = append(w.buf, p...)
+	for i := w.scanned; i < len(w.buf); i++ {
+		end := false
+		switch c := w.buf[i]; {
+		case w.inString:
+			switch {
+			case w.escaped:
+				w.escaped = false
+			case c == '\\':
+				w.escaped = true
+			case c == '"':
+				w.inString = false
+				end = w.depth == 0
+			}
+		case c == '"':
+			w.inString = true
+		case c == '{' || c == '[':
+			w.depth++
+		case c == '}' || c == ']':
+			w.depth--
+			end = w.depth == 0
+		}
+		if !end {
+			continue
+		}
+		if err := w.filter.Apply(w.ctx, w.stdout, w.buf[:i+1], w.pretty); err != nil {
+			w.err = err
+			return len(p), err
+		}
+		w.buf = w.buf[i+1:]
+		i = -1
+	}
+	w.scanned = len(w.buf)
+	return len(p), nil
+}
+
+// finish filters what is left (a top-level number, say), unless the command failed and left
+// a document cut short, which is not filtered: a tool reading the result would take it for whole.
+func (w *filterWriter) finish(cmdErr error) error {
+	if w.err != nil {
+		if cmdErr != nil {
+			return cmdErr
+		}
+		return w.err
+	}
+	if cmdErr != nil && !validJSONStream(w.buf) {
+		return cmdErr
+	}
+	err := w.filter.Apply(w.ctx, w.stdout, w.buf, w.pretty)
+	if cmdErr != nil {
+		return cmdErr
+	}
+	return err
 }
 
 // PrepareOutput applies the output flags before the command runs: --no-headers and -o tsv to the
 // streams, and the filter --jq or --template asks for, if any, which makes the command print JSON
-// (-o json is implied) and holds its output for FinishOutputFilter. A bad expression, both flags
+// (-o json is implied) through the filter until FinishOutputFilter. A bad expression, both flags
 // at once, or an -o other than json with them is a usage error.
-func (f *Factory) PrepareOutput() error {
+func (f *Factory) PrepareOutput(ctx context.Context) error {
 	f.IOStreams.SetHeaderRows(f.NoHeaders, f.Output == OutputTSV)
 	if f.JQ == "" && f.Template == "" {
 		return nil
@@ -361,30 +430,23 @@ func (f *Factory) PrepareOutput() error {
 		return err
 	}
 	f.Output = OutputJSON
-	f.filter = outputFilter{filter: filter, stdout: f.IOStreams.Out}
-	f.IOStreams.Out = &f.filter.buf
+	f.filter = &filterWriter{ctx: ctx, filter: filter, stdout: f.IOStreams.Out, pretty: f.IOStreams.IsStdoutTTY()}
+	f.IOStreams.Out = f.filter
 	return nil
 }
 
-// FinishOutputFilter writes what the filter makes of the command's output to the real stdout and
-// returns the error the run ends with: cmdErr if the command failed (its output is filtered all
-// the same when it is whole JSON, as for audit findings, exit 3), else the filter's own error.
-func (f *Factory) FinishOutputFilter(ctx context.Context, cmdErr error) error {
-	fl := f.filter
-	if fl.filter == nil {
+// FinishOutputFilter filters what the command printed last, gives the command's streams their
+// stdout back, and returns the error the run ends with: cmdErr if the command failed (its output
+// is filtered all the same when it is whole JSON, as for audit findings, exit 3), else the
+// filter's own error.
+func (f *Factory) FinishOutputFilter(cmdErr error) error {
+	w := f.filter
+	if w == nil {
 		return cmdErr
 	}
-	f.IOStreams.Out = fl.stdout
-	f.filter = outputFilter{}
-	data := fl.buf.Bytes()
-	if cmdErr != nil && !validJSONStream(data) {
-		return cmdErr // a listing cut short: no half document to filter
-	}
-	err := fl.filter.Apply(ctx, fl.stdout, data, f.IOStreams.IsStdoutTTY())
-	if cmdErr != nil {
-		return cmdErr
-	}
-	return err
+	f.IOStreams.Out = w.stdout
+	f.filter = nil
+	return w.finish(cmdErr)
 }
 
 func validJSONStream(data []byte) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func TestTemplate(t *testing.T) {
 func TestPrepareOutput(t *testing.T) {
 	ios, _, stdout, _ := iostreams.Test()
 	f := &Factory{IOStreams: ios, JQ: ".[].displayName"}
-	if err := f.PrepareOutput(); err != nil {
+	if err := f.PrepareOutput(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if f.Output != OutputJSON {
@@ -131,10 +132,7 @@ func TestPrepareOutput(t *testing.T) {
 	if err := PrintList(ios, f.Output, pools, poolColumns); err != nil {
 		t.Fatal(err)
 	}
-	if stdout.Len() != 0 {
-		t.Errorf("printed before the filter ran: %q", stdout.String())
-	}
-	if err := f.FinishOutputFilter(context.Background(), nil); err != nil {
+	if err := f.FinishOutputFilter(nil); err != nil {
 		t.Fatal(err)
 	}
 	if want := "Main\ntab\there, \"quoted\" <b>\n"; stdout.String() != want {
@@ -151,9 +149,44 @@ func TestPrepareOutput(t *testing.T) {
 	} {
 		tc.f.IOStreams = ios
 		var fe *FlagError
-		if err := tc.f.PrepareOutput(); !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
+		if err := tc.f.PrepareOutput(context.Background()); !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("got %v, want a usage error with %q", err, tc.want)
 		}
+	}
+}
+
+// JSON Lines are filtered as each line comes (audit operations --watch never ends); a document
+// that a failed command left cut short is not filtered at all.
+func TestOutputFilterStreams(t *testing.T) {
+	ios, _, stdout, _ := iostreams.Test()
+	f := &Factory{IOStreams: ios, JQ: ".name"}
+	if err := f.PrepareOutput(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(ios.Out, `{"name":"a \"}]\\"}`+"\n"+`{"name":`)
+	if want := "a \"}]\\\n"; stdout.String() != want {
+		t.Fatalf("after one whole line: %q, want %q", stdout.String(), want)
+	}
+	fmt.Fprint(ios.Out, `"b"}`+"\n"+`{"name":"c"`)
+	if want := "a \"}]\\\nb\n"; stdout.String() != want {
+		t.Fatalf("after two lines: %q, want %q", stdout.String(), want)
+	}
+	boom := errors.New("listing failed")
+	if err := f.FinishOutputFilter(boom); err != boom {
+		t.Fatalf("FinishOutputFilter = %v, want the command's error", err)
+	}
+	if ios.Out != stdout || strings.Contains(stdout.String(), "c") {
+		t.Errorf("stdout not given back, or the cut value filtered: %q", stdout.String())
+	}
+
+	// A filter error stops the command's next write.
+	f = &Factory{IOStreams: ios, JQ: ".name"}
+	_ = f.PrepareOutput(context.Background())
+	if _, err := fmt.Fprint(ios.Out, "[1]\n"); err == nil || !strings.Contains(err.Error(), "--jq: expected an object") {
+		t.Errorf("write through a failing filter: %v", err)
+	}
+	if err := f.FinishOutputFilter(nil); err == nil {
+		t.Error("the filter's error was lost")
 	}
 }
 
