@@ -78,7 +78,7 @@ type Factory struct {
 	// is allowed (with a warning) instead of refused.
 	InsecureHTTP bool
 
-	insecureWarning sync.Once // the cleartext warning is printed once a run
+	insecureWarning sync.Once     // the cleartext warning is printed once a run
 	filter          *filterWriter // --jq or --template, while the command runs
 	adaptive        adaptiveClients
 }
