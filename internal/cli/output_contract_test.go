@@ -181,7 +181,7 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 		formats, data := printsData(cmd)
 		if !data {
 			t.Run(path, func(t *testing.T) {
-				if !strings.Contains(cmd.Long, "Output: none on stdout") {
+				if !strings.Contains(cmd.Long, "Output: no data to format") {
 					t.Errorf("%s --help does not say that it prints no data", path)
 				}
 				for _, flags := range [][]string{{"-o", "json"}, {"-o", "tsv"}, {"--jq", "."}, {"--template", "{{.}}"}, {"--no-headers"}} {

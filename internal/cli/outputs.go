@@ -104,7 +104,7 @@ tab-separated without a header row when piped); tsv and csv name their columns b
 template; both imply -o json. --no-headers drops the header row. See docs/output.md.`
 
 // noDataHelp is appended to the long help of a command that prints no data.
-const noDataHelp = `Output: none on stdout, so -o, --jq, --template and --no-headers are refused (exit 2).`
+const noDataHelp = `Output: no data to format, so -o, --jq, --template and --no-headers are refused (exit 2).`
 
 // applyOutputContract appends to every runnable command's long help what it does with -o, --jq
 // and --template, from outputContract, so that help and behaviour cannot disagree; and checks the
