@@ -127,6 +127,9 @@ func addGlobalFlags(cmd *cobra.Command, f *cmdutil.Factory) {
 	pf.StringVar(&f.JQ, "jq", "", "Filter the JSON output with a jq `expression` (implies -o json; a string result prints raw)")
 	pf.StringVar(&f.Template, "template", "", "Format the JSON output with a Go `template` (implies -o json; helpers: "+cmdutil.TemplateHelpers+")")
 	pf.BoolVar(&f.NoHeaders, "no-headers", false, "Print no header row in table, tsv and csv output")
+	for _, name := range []string{"jq", "template"} {
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions) // an expression, not a file
+	}
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
 	pf.StringVar(&f.KeyFile, "key-file", "",
 		"API key `file` as downloaded from the portal ({\"name\",\"privateKey\"}); overrides "+credentials.EnvKeyName+"/"+credentials.EnvKeyPrivateKey)
