@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/sandbox/sandboxtest"
+	"github.com/waasctl/waasctl/internal/team/teamtest"
 	"github.com/waasctl/waasctl/internal/testctx"
 )
 
@@ -80,6 +82,29 @@ func newContractEnv(t *testing.T) *contractEnv {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// teamStore points the commands of the rest of t at a new, initialised team store in a database
+// of the server scripts/with-postgres.sh starts, or skips t without one (fails it under
+// WAASCTL_REQUIRE_POSTGRES=1).
+func (e *contractEnv) teamStore(t *testing.T) {
+	admin := os.Getenv(sandboxtest.PostgresDSNEnv)
+	if admin == "" {
+		if os.Getenv(sandboxtest.RequirePostgresEnv) == "1" {
+			t.Fatalf("%s is unset but %s=1", sandboxtest.PostgresDSNEnv, sandboxtest.RequirePostgresEnv)
+		}
+		t.Skip("needs the team store: run under scripts/with-postgres.sh")
+	}
+	name := "output_contract_" + strings.NewReplacer("/", "_", " ", "_").Replace(strings.ToLower(t.Name()))
+	dsn, err := teamtest.CreateDatabase(context.Background(), admin, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = teamtest.DropDatabase(context.Background(), admin, name) })
+	t.Setenv("WAASCTL_STATE_DSN", dsn)
+	t.Setenv("WAASCTL_KEYRING_DIR", filepath.Join(e.dir, "keyring-"+name)) // a host of its own
+	e.must("team", "identity", "new")
+	e.must("team", "init")
 }
 
 // run executes waasctl with args the way Main does and returns its exit code and output.
@@ -217,8 +242,8 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 					t.Errorf("%s: CSV headers %v are not JSON fields of its rows: set Column.Field, or list them in notFields with the reason", path, missing)
 				}
 			}()
-			if recipe.postgres && os.Getenv(sandboxtest.PostgresDSNEnv) == "" {
-				t.Skipf("needs the team store: run under scripts/with-postgres.sh")
+			if recipe.postgres {
+				e.teamStore(t)
 			}
 			if formats == nil {
 				formats = cmdutil.OutputFormats
