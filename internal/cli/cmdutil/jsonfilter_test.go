@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -221,6 +222,38 @@ func FuzzTemplate(f *testing.F) {
 		}
 		if err := fl.Apply(context.Background(), &bytes.Buffer{}, data, false); errors.Is(err, errFilterPanic) {
 			t.Fatalf("--template %q: %v", text, err)
+		}
+	})
+}
+
+// However a command's JSON output is cut into writes, the filter prints what it prints for the
+// whole output at once (the bracket counting finds the same values), and never panics.
+func FuzzOutputFilterWriter(f *testing.F) {
+	for _, s := range []string{`[{"a":"]"}]`, "{\"a\":1}\n{\"a\":\"\\\"}\"}\n", `"x" 1 [2]`, `{"a":[{"b":"\\\\"}]}`, `]]{`, `[`} {
+		f.Add(s, uint(3))
+	}
+	f.Fuzz(func(t *testing.T, data string, cut uint) {
+		jq, err := NewJQFilter(".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var whole bytes.Buffer
+		wholeErr := jq.Apply(context.Background(), &whole, []byte(data), false)
+
+		ios, _, stdout, _ := iostreams.Test()
+		fac := &Factory{IOStreams: ios, JQ: "."}
+		if err := fac.PrepareOutput(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		n := int(cut % uint(len(data)+1))
+		_, err1 := io.WriteString(ios.Out, data[:n])
+		_, err2 := io.WriteString(ios.Out, data[n:])
+		err = fac.FinishOutputFilter(nil)
+		if errors.Is(err, errFilterPanic) {
+			t.Fatalf("%q: %v", data, err)
+		}
+		if wholeErr == nil && (err1 != nil || err2 != nil || err != nil || stdout.String() != whole.String()) {
+			t.Errorf("%q cut at %d: got %q (%v %v %v), want %q", data, n, stdout.String(), err1, err2, err, whole.String())
 		}
 	})
 }
