@@ -56,6 +56,9 @@ func newContractEnv(t *testing.T) *contractEnv {
 	}
 	e := &contractEnv{t: t, dir: dir, url: sb.URL, vals: map[string]string{"dir": dir}}
 	e.must("config", "set", "profiles.default.endpoint", sb.URL)
+	e.must("config", "set", "profiles.default.policy.max_age", "90d")
+	e.must("config", "set", "profiles.default.policy.grace", "1h")
+	e.must("config", "set", "profiles.default.issuer.type", "manual")
 	e.must("auth", "add", "default", "--key-file", filepath.Join(dir, "key.json"))
 	e.vals["pool"] = e.must("pools", "list", "--jq", ".[0].name")
 	e.vals["wallet"] = e.must("wallets", "list", "--all", "--jq", ".[0].name")
@@ -298,12 +301,11 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 // whose rows are worked out from a report (findings, changes), which the JSON gives whole.
 var notFields = map[string][]string{
 	"waasctl audit operations": nil, "waasctl audit resources": nil, "waasctl inventory diff": nil, "waasctl log verify": nil,
-	"waasctl audit quota":     {"limit", "percent"},          // omitted from JSON when there is no limit, as here
-	"waasctl auth list":       {"age", "rotation"},           // worked out from current.addedAt, pending and previous
-	"waasctl config profiles": {"issuer", "maxAge", "grace"}, // omitted from JSON when not set, as here
-	"waasctl keys check":      {"age"},                       // ageDays in JSON
-	"waasctl keys status":     {"age", "rotation"},           // from addedAt; rotation omitted when none is in progress
-	"waasctl log show":        {"whoHost", "keys"},           // who and host; keys from the entry's key fields
+	"waasctl audit quota": {"limit", "percent"}, // omitted from JSON when there is no limit, as here
+	"waasctl auth list":   {"age", "rotation"},  // worked out from current.addedAt, pending and previous
+	"waasctl keys check":  {"age"},              // ageDays in JSON
+	"waasctl keys status": {"age", "rotation"},  // from addedAt; rotation omitted when none is in progress
+	"waasctl log show":    {"whoHost", "keys"},  // who and host; keys from the entry's key fields
 }
 
 // volatile commands print something new each run (a new pool, a new snapshot path), so their
