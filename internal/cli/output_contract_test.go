@@ -224,6 +224,7 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 		var jsonValue any
 		var csvHeader []string
 		var tsvOut string
+		tableOut := "unset"
 		recipe, ok := dataCommands[path]
 		if !ok {
 			t.Errorf("%s prints data but dataCommands has no way to run it: add one", path)
@@ -234,6 +235,10 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 				t.Errorf("%s --help does not say which -o formats it prints and that --jq works", path)
 			}
 			defer func() {
+				// An empty list prints no table, nor does a report with no findings to list.
+				if derived, listed := notFields[path]; tableOut == "" && jsonValue != nil && !reflect.DeepEqual(jsonValue, []any{[]any{}}) && (!listed || derived != nil) {
+					t.Errorf("%s -o table printed nothing, though -o json has data", path)
+				}
 				if csvHeader != nil && !sameColumns(tsvOut, csvHeader) {
 					t.Errorf("%s -o tsv does not have the columns of -o csv %v (a header row of them, or for one object a line for each):\n%s", path, csvHeader, tsvOut)
 				}
@@ -278,6 +283,8 @@ func TestEveryCommandKeepsTheOutputContract(t *testing.T) {
 				switch format {
 				case cmdutil.OutputTSV:
 					tsvOut = stdout
+				case cmdutil.OutputTable:
+					tableOut = stdout
 				case cmdutil.OutputCSV:
 					if rows, _ := csv.NewReader(strings.NewReader(stdout)).ReadAll(); len(rows) > 0 {
 						csvHeader = rows[0]

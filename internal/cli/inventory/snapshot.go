@@ -91,7 +91,7 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 	}
 	// The key that took it decides whether it can be a baseline when that key is suspected.
 	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s: %d resources (%s); taken with key %s (%s)\n", path, sum.Count, strings.Join(parts, ", "), sum.KeyName, credentials.ShortFingerprint(sum.KeyFingerprint))
-	if !cmdutil.HumanText(opts.Output()) {
+	if opts.Output() != cmdutil.OutputDefault { // the summary above is for people; -o asks for data
 		return cmdutil.PrintObject(opts.IO, opts.Output(), SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
 	}
 	return nil
