@@ -106,7 +106,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	err = cmdutil.PrintObject(opts.IO, opts.Output(), v, []cmdutil.Column[StatusView]{
 		{Header: "BACKEND", Value: func(v StatusView) string { return v.Backend }},
 		{Header: "DATABASE", Value: func(v StatusView) string { return v.Database }},
-		{Header: "SCHEMA", Value: func(v StatusView) string {
+		{Header: "SCHEMA", Field: "schemaVersion", Value: func(v StatusView) string {
 			if v.SchemaVersion == 0 {
 				return "none (run 'waasctl team init')"
 			}
