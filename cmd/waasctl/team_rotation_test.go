@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -391,9 +392,18 @@ func TestTeamConcurrentRotationsOneExits6NamingTheHost(t *testing.T) {
 	a := r.start(r.a, "keys", "rotate", "prod", "--yes")
 	r.reach(p, a, "create")
 	b := r.run(r.b, "keys", "rotate", "prod", "--yes")
+	// auth remove takes the same lock; keys status names its holder and the rotation's step.
+	rm := r.run(r.b, "auth", "remove", "prod", "--yes")
+	status := r.run(r.b, "keys", "status", "prod")
 	p.Release(t)
 	if b.code != 6 || !strings.Contains(b.stderr, "@host-a") || strings.Count(strings.TrimSpace(b.stderr), "\n") != 0 {
 		t.Fatalf("host B, while A rotates: %s\nwant exit 6 and one line naming host-a", b)
+	}
+	if rm.code != 6 || !strings.Contains(rm.stderr, "@host-a") {
+		t.Fatalf("auth remove on host B, while A rotates: %s\nwant exit 6 naming host-a", rm)
+	}
+	if status.code != 0 || !strings.Contains(status.stdout, "in the team store") || !regexp.MustCompile(`lock held by \S+@host-a \(pid \d+, keys rotate, step create\)`).MatchString(status.stdout) {
+		t.Fatalf("keys status on host B, while A rotates: %s\nwant the rotation at create, its lock held by host-a", status)
 	}
 	if code := a.wait(t); code != 0 {
 		t.Fatalf("host A: exit %d:\n%s", code, a.stderr.String())
