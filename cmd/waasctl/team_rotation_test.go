@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/team"
@@ -48,6 +49,7 @@ type teamRig struct {
 	url     string
 	envPath string
 	a, b    *teamHost
+	secrets []string // lines of keys the sink was given, for noKeyInStateRows
 	// hold, when set, is asked about every request before it is served; a request it
 	// matches waits until released.
 	hold atomic.Pointer[holdPoint]
@@ -381,6 +383,70 @@ func TestTeamRotationKilledOnOneHostIsRecoveredOnTheOther(t *testing.T) {
 		}
 		t.Logf("%s: CURRENT %s -> %s", round.name, rotation.MaskKeyName(before.Name), rotation.MaskKeyName(after.Name))
 		before = after
+		r.noteSinkKey()
+	}
+	r.noKeyInStateRows()
+}
+
+// noteSinkKey remembers the key the sink holds now, for noKeyInStateRows.
+func (r *teamRig) noteSinkKey() {
+	r.t.Helper()
+	data, err := os.ReadFile(r.envPath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	k, err := credentials.ParseKeyInput(data, "sink")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	secret, err := k.SecretText()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, line := range strings.Split(secret, "\n") {
+		if len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+			r.secrets = append(r.secrets, line)
+		}
+	}
+}
+
+// noKeyInStateRows checks that no journal (in progress or archived), audit row or lock row in the
+// team store holds a key the sink was given or looks like a PEM private key, and that the hosts
+// kept no journal of their own: team mode writes rotations' state to the store only.
+func (r *teamRig) noKeyInStateRows() {
+	r.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, r.dsn)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT body FROM waasctl.journals UNION ALL SELECT body FROM waasctl.journal_archive
+		UNION ALL SELECT line FROM waasctl.audit_log UNION ALL SELECT row_to_json(h)::text FROM waasctl.lock_holders h`)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if len(texts) < 10 || len(r.secrets) == 0 {
+		r.t.Fatalf("%d rows, %d key lines: nothing to check", len(texts), len(r.secrets))
+	}
+	for _, text := range texts {
+		if strings.Contains(text, "PRIVATE KEY") {
+			r.t.Fatalf("a team store row holds a PEM private key")
+		}
+		for _, n := range r.secrets {
+			if strings.Contains(text, n) {
+				r.t.Fatalf("a team store row holds a key the sink was given")
+			}
+		}
+	}
+	for _, h := range []*teamHost{r.a, r.b} {
+		if m, _ := filepath.Glob(filepath.Join(r.dir, h.name, "state", "waasctl", "journals", "*")); len(m) > 0 {
+			r.t.Fatalf("%s kept journals of its own in team mode: %v", h.name, m)
+		}
 	}
 }
 
