@@ -75,7 +75,8 @@ authenticates and sees the same pools) -> deliver (every sink in the profile) ->
 (the sinks' restart commands) -> promote (PENDING becomes CURRENT, CURRENT becomes
 PREVIOUS) -> revoke (after the grace period, the old key is revoked and seen refused).
 Once done, an inventory snapshot is taken with the new key (snapshots/ in the state
-folder): the baseline 'incident assess' diffs against if this key ever leaks. A failed
+folder, and the team store in team mode): the baseline 'incident assess' diffs against if
+this key ever leaks. A failed
 snapshot is a warning, not a failed rotation; --no-snapshot skips it, and an emergency
 rotation (keys revoke --rotate-first) takes none, not even on --resume.
 
@@ -317,6 +318,26 @@ func snapshotAtPromotion(ctx context.Context, opts *RotateOptions) {
 		return
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Inventory snapshot saved to %s (%d resources).\n", path, sum.Count)
+	// In team mode the baseline also goes to the team store, so that a responder on another
+	// host (a CI runner's disk is gone after the job) finds it.
+	if opts.Factory == nil {
+		return
+	}
+	s, done, err := cmdutil.OpenStateStore(ctx, opts.Factory, opts.Profile, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the snapshot was not stored in the team store: %v; store it with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
+		return
+	}
+	if s == nil {
+		return // local mode
+	}
+	defer done()
+	info, err := cmdutil.ShareSnapshot(ctx, s, path)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the snapshot was not stored in the team store: %v; store it with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
+		return
+	}
+	fmt.Fprintln(opts.IO.ErrOut, cmdutil.SharedSnapshotNote(s, info, true))
 }
 
 func takeSnapshot(ctx context.Context, opts *RotateOptions) (string, inventory.SnapshotSummary, error) {
