@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -558,5 +560,83 @@ func TestTeamFrozenHolderIsFencedAfterItsSessionEnds(t *testing.T) {
 	hostsSeen, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil || !slices.Equal(hostsSeen, []string{"host-a", "host-b"}) {
 		t.Fatalf("audit rows name hosts %v (%v), want host-a and host-b", hostsSeen, err)
+	}
+}
+
+var (
+	teamKillSeed   = flag.Uint64("team.seed", 1, "TestTeamRotationRandomKillsAlternatingHosts: the seed of its kill points and recoveries (printed by every run)")
+	teamKillRounds = flag.Int("team.rounds", 8, "TestTeamRotationRandomKillsAlternatingHosts: rounds to run")
+)
+
+// TestTeamRotationRandomKillsAlternatingHosts: a rotation is killed with SIGKILL on one host at
+// a request drawn at random (any of the first 24 it sends: preflight, create, verify, the
+// promotion snapshot, revoke, its confirmation), then resumed or aborted (drawn too) on the
+// other host, the hosts swapping roles each round. After every round exactly one ACTIVE key is
+// left at the key-admin API, the one both hosts use and, once any key was delivered, the one
+// the sink holds; no journal is left; the audit table verifies; no state row holds a key.
+// -team.seed replays a run, -team.rounds runs more.
+func TestTeamRotationRandomKillsAlternatingHosts(t *testing.T) {
+	r := newTeamRig(t)
+	seed := *teamKillSeed
+	t.Logf("kill points and recoveries from -team.seed=%d", seed)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	r.settled(true)
+	delivered := false // the sink holds a key once any rotation delivered one
+	hosts := []*teamHost{r.a, r.b}
+	for round := range *teamKillRounds {
+		killer, other := hosts[round%2], hosts[1-round%2]
+		nth := int32(1 + rng.IntN(24))
+		recovery := []string{"--resume", "--abort"}[rng.IntN(2)]
+		what := fmt.Sprintf("round %d: %s killed at its request %d, %s on %s", round, killer.name, nth, recovery, other.name)
+		var seen atomic.Int32
+		p := r.holdAt(func(*http.Request) bool { return seen.Add(1) == nth })
+		s := r.start(killer, "keys", "rotate", "prod", "--yes")
+		select {
+		case <-p.reached:
+			if err := s.cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			if code := s.wait(t); code != -1 {
+				t.Fatalf("%s: exited %d before the kill landed:\n%s", what, code, s.stderr.String())
+			}
+			p.Release(t) // the server still acts on the request of a dead client
+		case <-s.done:
+			// The rotation needed fewer requests than nth: it ran to the end.
+			if code := s.wait(t); code != 0 {
+				t.Fatalf("%s: the whole rotation exited %d:\n%s", what, code, s.stderr.String())
+			}
+			what += " (finished first)"
+		}
+		r.hold.Store(nil)
+		rec := r.run(other, "keys", "rotate", "prod", recovery, "--yes")
+		if rec.code != 0 && recovery == "--abort" && strings.Contains(rec.stderr, "--resume") {
+			// An abort is refused once the old key's revocation was asked for: resume instead,
+			// as its message says.
+			what += ", abort refused, resumed"
+			rec = r.run(other, "keys", "rotate", "prod", "--resume", "--yes")
+		}
+		if rec.code != 0 {
+			t.Fatalf("%s: %s\n--- the killed host's stderr:\n%s", what, rec, s.stderr.String())
+		}
+		if name, _, err := rotation.ReadEnvKey(r.envPath); err == nil && name != "" {
+			delivered = true
+		}
+		var cur rotation.KeyRef
+		if delivered {
+			cur = r.settled()
+		} else {
+			cur = r.settled(true)
+		}
+		t.Logf("%s: CURRENT %s", what, rotation.MaskKeyName(cur.Name))
+		r.noteSinkKeyIfAny()
+	}
+	r.noKeyInStateRows()
+}
+
+// noteSinkKeyIfAny is noteSinkKey once the sink holds a key.
+func (r *teamRig) noteSinkKeyIfAny() {
+	r.t.Helper()
+	if name, _, err := rotation.ReadEnvKey(r.envPath); err == nil && name != "" {
+		r.noteSinkKey()
 	}
 }
