@@ -5,6 +5,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // NewTestIdentity makes an identity that lives only in memory.
@@ -42,4 +43,13 @@ func Setting(s *Store, ctx context.Context, name string) (string, error) {
 	var v string
 	err := s.pool.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
 	return v, err
+}
+
+// CheckTransport runs Open's TLS check on dsn.
+func CheckTransport(dsn string, getenv func(string) string) error {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	return checkTransport(cfg, getenv)
 }

@@ -52,6 +52,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, errors.New("team store: the DSN is not a valid PostgreSQL URL or connection string (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING)")
 	}
 	cc := cfg.ConnConfig
+	if err := checkTransport(&cc.Config, os.Getenv); err != nil {
+		return nil, fmt.Errorf("team store (postgres database %s as %s): %w", cc.Database, cc.User, err)
+	}
 	if cc.ConnectTimeout == 0 {
 		cc.ConnectTimeout = connectTimeout
 	}
