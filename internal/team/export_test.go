@@ -53,3 +53,6 @@ func CheckTransport(dsn string, getenv func(string) string) error {
 	}
 	return checkTransport(cfg, getenv)
 }
+
+// MaxItemCiphertext is the cap on a stored key item.
+const MaxItemCiphertext = maxItemCiphertext
