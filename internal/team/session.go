@@ -99,6 +99,10 @@ func (e *idleEndedError) Error() string {
 
 const idleEndedText = "the database ended this command's session: its transaction sat idle too long (idle_in_transaction_session_timeout; was this process stopped or the machine suspended?), so nothing of it was kept: run it again"
 
+// sessionEndedHint follows an error of a transaction whose connection is gone before its
+// commit: the server rolled it back.
+const sessionEndedHint = "the database had ended this command's session (an idle transaction is ended after idle_in_transaction_session_timeout: was this process stopped or the machine suspended? or the server restarted), so nothing of it was kept: run it again"
+
 // commitError says what a commit that could not be sent means: the server had ended the
 // session (the usual cause being idle_in_transaction_session_timeout while this process was
 // stopped), and nothing was kept. An error after the commit was sent passes through: the

@@ -161,6 +161,28 @@ func TestAFrozenTransactionIsCutOffAndOthersProceed(t *testing.T) {
 	if v := itemVersion(t, s, "prod"); v != 2 {
 		t.Errorf("prod's version = %d, want 2 (the frozen holder's +100 was not kept)", v)
 	}
+
+	// Thawed in the middle of its work rather than at the commit: its next statement fails,
+	// saying the same.
+	err = team.InTx(frozen, t.Context(), func(tx pgx.Tx) error {
+		var pid int32
+		if err := tx.QueryRow(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(t.Context(), `UPDATE waasctl.key_items SET version = version + 100 WHERE profile = 'prod'`); err != nil {
+			return err
+		}
+		waitSessionGone(t, watcher, pid)
+		_, err := tx.Exec(t.Context(), `UPDATE waasctl.key_items SET version = version + 100 WHERE profile = 'prod'`)
+		return err
+	})
+	t.Logf("thawed mid-transaction: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "nothing of it was kept") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("a statement after the session was ended: %v", err)
+	}
+	if v := itemVersion(t, s, "prod"); v != 2 {
+		t.Errorf("prod's version = %d, want 2", v)
+	}
 }
 
 func itemVersion(t *testing.T, s *team.Store, profile string) int64 {

@@ -157,6 +157,9 @@ func (s *Store) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
 	if err := f(tx); err != nil {
+		if tx.Conn().IsClosed() && ctx.Err() == nil {
+			return fmt.Errorf("%w; %s", err, sessionEndedHint)
+		}
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
