@@ -70,6 +70,10 @@ func poolAppName(user, host string, pid int) string {
 	return s
 }
 
+// ErrLockWait is matched by the error of a statement that gave up waiting for another
+// session's lock (lock_timeout): the command exits 6, like a held rotation lock.
+var ErrLockWait = errors.New("gave up waiting for another session's lock")
+
 // lockWaitError is a statement that gave up waiting for another session's lock
 // (lock_timeout), naming that session when it can be found.
 type lockWaitError struct {
@@ -88,6 +92,8 @@ func (e *lockWaitError) Error() string {
 }
 
 func (e *lockWaitError) Unwrap() error { return e.err }
+
+func (e *lockWaitError) Is(target error) bool { return target == ErrLockWait }
 
 // idleEndedError: the server ended this process's session because its transaction sat idle
 // past idle_in_transaction_session_timeout (this process was stopped or suspended meanwhile).

@@ -2,6 +2,7 @@ package team_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,9 @@ func TestAWriterBehindAFrozenTransactionGivesUpNamingIt(t *testing.T) {
 		took := time.Since(start)
 		if err == nil {
 			t.Fatalf("%s behind a frozen transaction succeeded", what)
+		}
+		if !errors.Is(err, team.ErrLockWait) {
+			t.Errorf("%s: %v does not match ErrLockWait (exit 6)", what, err)
 		}
 		msg := err.Error()
 		for _, want := range []string{"gave up after 300ms", "waasctl alice@laptop 4242", "idle in transaction", "pg_terminate_backend"} {
