@@ -49,6 +49,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password and all.
+		if strings.Contains(err.Error(), "failed to read service") {
+			return nil, errors.New("team store: cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
+		}
 		return nil, errors.New("team store: the DSN is not a valid PostgreSQL URL or connection string (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING)")
 	}
 	cc := cfg.ConnConfig

@@ -58,3 +58,13 @@ func TestOpenRefusesPlaintextToAnotherHost(t *testing.T) {
 		t.Errorf("Open took %s: it tried to connect", took)
 	}
 }
+
+// PGSERVICE naming a service that cannot be read is said as such, not as a DSN typo.
+func TestOpenNamesAnUnreadableService(t *testing.T) {
+	t.Setenv("PGSERVICE", "nosuch")
+	t.Setenv("PGSERVICEFILE", t.TempDir()+"/pg_service.conf")
+	_, err := team.Open(t.Context(), "postgres://u:pw@127.0.0.1:1/team")
+	if err == nil || !strings.Contains(err.Error(), "PGSERVICE") || strings.Contains(err.Error(), "not a valid PostgreSQL URL") {
+		t.Fatalf("Open with PGSERVICE=nosuch: %v", err)
+	}
+}

@@ -106,7 +106,7 @@ func TestRecipientsRemoveAsksAndNamesTheKeysToRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Removed recipient bob (" + bob.Recipient() + "); re-encrypted 1 profiles' keys", "  waasctl keys rotate prod\n"} {
+	for _, want := range []string{"Removed recipient bob (" + bob.Recipient() + "); re-encrypted 1 profile's key to", "bob could read the key of 1 profile and may have kept it: rotate it now:\n  waasctl keys rotate prod\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
