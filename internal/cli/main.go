@@ -218,6 +218,9 @@ func exitCode(stderr io.Writer, cmd *cobra.Command, err error, interrupted bool)
 		return cmdutil.ExitUsage
 	case errors.Is(err, cmdutil.SilentError):
 		return cmdutil.ExitFailure
+	case errors.Is(err, team.ErrLockWait):
+		printError(stderr, err)
+		return cmdutil.ExitLocked
 	default:
 		printError(stderr, err)
 		return cmdutil.ExitFailure

@@ -13,6 +13,7 @@ import (
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/cli/prompter"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/testctx"
 )
 
@@ -43,6 +44,8 @@ func TestExitCode(t *testing.T) {
 			"error: stopped\n"},
 		{"locked, wrapped", fmt.Errorf("rotate: %w", cmdutil.ExitErrorf(cmdutil.ExitLocked, "held by ci@host")), false, 6,
 			"error: held by ci@host\n"},
+		{"team store lock wait gave up", fmt.Errorf("team store (db): storing profile p: %w", team.ErrLockWait), false, 6,
+			"error: team store (db): storing profile p: gave up waiting for another session's lock\n"},
 		{"exit error with nil Err", &cmdutil.ExitError{Code: 3}, false, 3, ""},
 		{"interrupted", fmt.Errorf("listing pools: %w", context.Canceled), true, 130, "interrupted\n"},
 		{"canceled without a signal is an error", context.Canceled, false, 1, "error: context canceled\n"},

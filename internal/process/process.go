@@ -20,9 +20,15 @@ import (
 // secretVariables are the environment variables, or prefixes of them (a
 // trailing _), that hold a key, a passphrase or what opens one: the file
 // keyring's passphrase and folder, waasctl's and the official client's key
-// variables, the CDP SDKs' key variables, and team mode's identity and
-// database DSN. A child that needs a key is handed the one its protocol
-// says, explicitly.
+// variables, the CDP SDKs' key variables, team mode's identity and
+// database DSN, and libpq's PGPASSWORD (which the docs offer for the team
+// store's and the ledger's password). A child that needs a key is handed the
+// one its protocol says, explicitly.
+//
+// libpq's variables that name a file (PGPASSFILE, PGSSLKEY, PGSERVICEFILE)
+// are kept: a child runs as the same user and can read those files anyway,
+// so dropping their names protects nothing and would break a child's own
+// psql.
 var secretVariables = []string{
 	"WAASCTL_KEYRING_",
 	"WAASCTL_API_KEY_",
@@ -30,6 +36,7 @@ var secretVariables = []string{
 	"CDP_API_KEY_",
 	"WAASCTL_AGE_IDENTITY",
 	"WAASCTL_STATE_DSN",
+	"PGPASSWORD",
 }
 
 // IsSecretVariable reports whether the environment variable name is one

@@ -26,12 +26,14 @@ func TestEnvironDropsEverySecretVariable(t *testing.T) {
 		"CDP_API_KEY_SECRET=s",
 		"WAASCTL_AGE_IDENTITY=AGE-SECRET-KEY-1",
 		"WAASCTL_STATE_DSN=postgres://u:pw@h/db",
+		"PGPASSWORD=team-db-password",
+		"PGPASSFILE=/home/u/.pgpass", // a path: the child can read the file anyway
 		"WAASCTL_PROFILE=prod",
 		"WAASCTL_KEYRINGX=kept", // not the prefix WAASCTL_KEYRING_
 		"HOME=/root",
 	}
 	got := Environ(in)
-	want := []string{"PATH=/usr/bin", "WAASCTL_PROFILE=prod", "WAASCTL_KEYRINGX=kept", "HOME=/root"}
+	want := []string{"PATH=/usr/bin", "PGPASSFILE=/home/u/.pgpass", "WAASCTL_PROFILE=prod", "WAASCTL_KEYRINGX=kept", "HOME=/root"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("Environ kept:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

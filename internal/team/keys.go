@@ -45,12 +45,16 @@ func (k *KeyStore) Get(ctx context.Context, profile string) (*credentials.Item, 
 		return nil, err
 	}
 	var ct []byte
-	err := k.s.pool.QueryRow(ctx, `SELECT ciphertext FROM waasctl.key_items WHERE profile = $1`, profile).Scan(&ct)
+	var size int64
+	err := k.s.pool.QueryRow(ctx, `SELECT `+itemCiphertext+` FROM waasctl.key_items WHERE profile = $1`, profile).Scan(&ct, &size)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, credentials.ItemNotFound(profile, BackendName)
 	}
 	if err != nil {
 		return nil, k.s.errorf("reading profile %s: %w", profile, err)
+	}
+	if err := checkItemSize(profile, size); err != nil {
+		return nil, err
 	}
 	if k.id == nil {
 		return nil, fmt.Errorf("profile %s: reading its key from the team store: %w", profile, ErrNoIdentity)
@@ -92,6 +96,9 @@ func (k *KeyStore) Put(ctx context.Context, item *credentials.Item) error {
 		ct, err := encrypt(plain, keys)
 		if err != nil {
 			return err
+		}
+		if len(ct) > maxItemCiphertext {
+			return fmt.Errorf("profile %s: its key item encrypted to %d recipients is %d bytes, over the %d an item may be", item.Profile, len(keys), len(ct), maxItemCiphertext)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO waasctl.key_items (profile, ciphertext, encrypted_to, version, updated_by)
 			VALUES ($1, $2, $3, 1, $4)
@@ -142,17 +149,18 @@ type ItemInfo struct {
 // Items lists every profile's item: its version and whom it is encrypted to, and whether id can
 // read it (false with no id).
 func (s *Store) Items(ctx context.Context, id *Identity) ([]ItemInfo, error) {
-	rows, err := s.pool.Query(ctx, `SELECT profile, version, encrypted_to, ciphertext FROM waasctl.key_items ORDER BY profile COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT profile, version, encrypted_to, `+itemCiphertext+` FROM waasctl.key_items ORDER BY profile COLLATE "C"`)
 	if err != nil {
 		return nil, s.errorf("listing key items: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ItemInfo, error) {
 		var x ItemInfo
 		var ct []byte
-		if err := r.Scan(&x.Profile, &x.Version, &x.EncryptedTo, &ct); err != nil {
+		var size int64
+		if err := r.Scan(&x.Profile, &x.Version, &x.EncryptedTo, &ct, &size); err != nil {
 			return x, err
 		}
-		if id != nil {
+		if id != nil && size <= maxItemCiphertext { // an oversized one is not readable
 			plain, err := decrypt(ct, id)
 			x.Readable = err == nil
 			clear(plain)

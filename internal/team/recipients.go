@@ -182,14 +182,15 @@ func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, rs []Recipient, id 
 	type row struct {
 		profile    string
 		ciphertext []byte
+		size       int64
 	}
-	rows, err := tx.Query(ctx, `SELECT profile, ciphertext FROM waasctl.key_items ORDER BY profile FOR UPDATE`)
+	rows, err := tx.Query(ctx, `SELECT profile, `+itemCiphertext+` FROM waasctl.key_items ORDER BY profile FOR UPDATE`)
 	if err != nil {
 		return 0, s.errorf("reading key items: %w", err)
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		err := r.Scan(&x.profile, &x.ciphertext)
+		err := r.Scan(&x.profile, &x.ciphertext, &x.size)
 		return x, err
 	})
 	if err != nil {
@@ -209,6 +210,9 @@ func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, rs []Recipient, id 
 		return 0, err
 	}
 	for _, it := range items {
+		if err := checkItemSize(it.profile, it.size); err != nil {
+			return 0, fmt.Errorf("%w (nothing was changed)", err)
+		}
 		plain, err := decrypt(it.ciphertext, id)
 		if errors.Is(err, errNotARecipient) {
 			return 0, fmt.Errorf("profile %s: this host's %s cannot read its key, so it cannot re-encrypt it; run this on a host that can (nothing was changed)", it.profile, id)

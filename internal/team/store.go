@@ -21,7 +21,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/waasctl/waasctl/internal/reconcile"
 )
 
 // Store is an open connection pool to the team database.
@@ -30,6 +29,7 @@ type Store struct {
 	connCfg  *pgx.ConnConfig // for the dedicated connection of each Lock
 	desc     string
 	password string // scrubbed from every error
+	app      string // the pool sessions' application_name
 	// Host and User name this process in lock rows and audit entries.
 	Host, User string
 	// LockIdleTimeout and LockHeartbeat override the package's defaults (tests); zero keeps
@@ -49,9 +49,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password and all.
+		if strings.Contains(err.Error(), "failed to read service") {
+			return nil, errors.New("team store: cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
+		}
 		return nil, errors.New("team store: the DSN is not a valid PostgreSQL URL or connection string (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING)")
 	}
 	cc := cfg.ConnConfig
+	if err := checkTransport(&cc.Config, os.Getenv); err != nil {
+		return nil, fmt.Errorf("team store (postgres database %s as %s): %w", cc.Database, cc.User, err)
+	}
 	if cc.ConnectTimeout == 0 {
 		cc.ConnectTimeout = connectTimeout
 	}
@@ -67,12 +73,17 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		host = "socket " + host
 	}
 	s := &Store{
-		connCfg:  cc.Copy(),
+		connCfg:  cc.Copy(), // before poolSettings: a lock's session sets its own
 		desc:     fmt.Sprintf("postgres database %s on %s as %s", cc.Database, host, cc.User),
 		password: cc.Password,
 		Host:     hostName(),
 		User:     userName(),
 	}
+	if cc.RuntimeParams["application_name"] == "waasctl" {
+		delete(cc.RuntimeParams, "application_name") // poolSettings names this process
+	}
+	poolSettings(cc, s.User, s.Host)
+	s.app = cc.RuntimeParams["application_name"]
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, s.errorf("cannot connect: %w", err)
@@ -97,7 +108,7 @@ func (s *Store) String() string { return s.desc }
 func (s *Store) errorf(format string, args ...any) error {
 	for i, a := range args {
 		if err, ok := a.(error); ok && !isOwnError(err) {
-			args[i] = reconcile.ScrubDSNError(err, s.password)
+			args[i] = s.scrub(err)
 		}
 	}
 	return fmt.Errorf("team store (%s): "+format, append([]any{s.desc}, args...)...)
@@ -157,10 +168,13 @@ func (s *Store) inTx(ctx context.Context, f func(pgx.Tx) error) error {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
 	if err := f(tx); err != nil {
+		if tx.Conn().IsClosed() && ctx.Err() == nil {
+			return fmt.Errorf("%w; %s", err, sessionEndedHint)
+		}
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return s.errorf("commit: %w", err)
+		return s.errorf("commit: %w", commitError(err))
 	}
 	return nil
 }

@@ -29,6 +29,6 @@ var ExitCodes = []ExitCodeDoc{
 	{ExitFindings, "findings", "An audit, scan or key check found something, or a policy is violated (for example a key older than the maximum age)."},
 	{ExitAuth, "auth rejected", "WaaS rejected the API key: it is wrong, revoked or not allowed to do this."},
 	{ExitIncomplete, "incomplete", "The operation stopped part way and can be resumed; for a rotation, run it again with --resume (or roll back with --abort)."},
-	{ExitLocked, "locked", "Another command holds the profile's lock (a rotation, keys revoke, auth add or auth remove); the message names the holder, host and start time. Also a rotation that another host took over while this one ran (its lock's database session ended, or the journal moved on without it): it stopped without any further change."},
+	{ExitLocked, "locked", "Another command holds the profile's lock (a rotation, keys revoke, auth add or auth remove), or a team store write gave up waiting for another session's lock; the message names the holder, host and start time. Also a rotation that another host took over while this one ran (its lock's database session ended, or the journal moved on without it): it stopped without any further change."},
 	{ExitInterrupted, "interrupted", "Interrupted by SIGINT (Ctrl-C), SIGTERM, or Ctrl-C at a prompt, with nothing left to resume (a rotation in progress exits 5 instead)."},
 }

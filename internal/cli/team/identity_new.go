@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/team"
 )
 
@@ -18,12 +22,18 @@ type IdentityNewOptions struct {
 	IO           *iostreams.IOStreams
 	LocalKeyring func() (credentials.Store, error)
 	Getenv       func(string) string
-	Replace      bool
+	// StateDir is this host's state folder, where the command's lock file lives.
+	StateDir func() (string, error)
+	Replace  bool
 }
+
+// identityLockTimeout bounds the wait for another 'team identity new' on this host (a keyring
+// call may take up to its own 10 s timeout).
+const identityLockTimeout = 30 * time.Second
 
 // NewCmdIdentityNew returns `team identity new`.
 func NewCmdIdentityNew(f *cmdutil.Factory, runF func(context.Context, *IdentityNewOptions) error) *cobra.Command {
-	opts := &IdentityNewOptions{IO: f.IOStreams, LocalKeyring: f.LocalKeyring, Getenv: os.Getenv}
+	opts := &IdentityNewOptions{IO: f.IOStreams, LocalKeyring: f.LocalKeyring, Getenv: os.Getenv, StateDir: config.StateDir}
 	cmd := &cobra.Command{
 		Use:   "new",
 		Short: "Make this host's age identity and print its public key",
@@ -61,9 +71,33 @@ func identityNewRun(ctx context.Context, opts *IdentityNewOptions) error {
 	if !ok {
 		return fmt.Errorf("the %s keyring cannot hold an age identity", kr.Backend())
 	}
+	// One at a time on this host: three concurrent runs each made and printed an identity, and
+	// only the last one was kept (the others' public keys, once sent to the team, unlocked
+	// nothing here). The second waits, then finds the first's and says so.
+	dir, err := opts.StateDir()
+	if err != nil {
+		return err
+	}
+	if err := fsutil.MkdirPrivate(dir); err != nil {
+		return fmt.Errorf("state folder: %w", err)
+	}
+	unlock, err := fsutil.Lock(filepath.Join(dir, "team-identity.lock"), true, identityLockTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	id, err := team.NewIdentity(ctx, ss, kr.Backend(), opts.Replace)
 	if err != nil {
 		return err
+	}
+	// A run sharing this keyring from another state folder is not held off by the lock: print
+	// only what the keyring kept.
+	kept, err := team.LoadIdentity(ctx, func(string) string { return "" }, ss, kr.Backend())
+	if err != nil {
+		return fmt.Errorf("reading back the identity just kept: %w", err)
+	}
+	if kept.Recipient() != id.Recipient() {
+		return fmt.Errorf("%w (%s): another 'waasctl team identity new' kept its own at the same moment; use that one", team.ErrIdentityExists, kept.Recipient())
 	}
 	fmt.Fprintln(opts.IO.Out, id.Recipient())
 	fmt.Fprintf(opts.IO.ErrOut, "Kept this host's age identity in the %s keyring. Have a team member add it:\n  waasctl team recipients add NAME %s\n", kr.Backend(), id.Recipient())

@@ -74,13 +74,25 @@ func recipientsRemoveRun(ctx context.Context, opts *RecipientsRemoveOptions) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Removed recipient %s (%s); re-encrypted %d profiles' keys to the remaining recipients.\n", rm.Recipient.Name, rm.Recipient.PublicKey, rm.Reencrypted)
+	fmt.Fprintf(opts.IO.ErrOut, "Removed recipient %s (%s); re-encrypted %s to the remaining recipients.\n", rm.Recipient.Name, rm.Recipient.PublicKey, profilesKeys(rm.Reencrypted))
 	if len(rm.Exposed) == 0 {
 		return nil
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "%s could read the keys of %d profiles and may have kept them: rotate each now:\n", rm.Recipient.Name, len(rm.Exposed))
+	if len(rm.Exposed) == 1 {
+		fmt.Fprintf(opts.IO.ErrOut, "%s could read the key of 1 profile and may have kept it: rotate it now:\n", rm.Recipient.Name)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "%s could read the keys of %d profiles and may have kept them: rotate each now:\n", rm.Recipient.Name, len(rm.Exposed))
+	}
 	for _, p := range rm.Exposed {
 		fmt.Fprintf(opts.IO.ErrOut, "  waasctl keys rotate %s\n", p)
 	}
 	return nil
+}
+
+// profilesKeys is "1 profile's key" or "N profiles' keys".
+func profilesKeys(n int) string {
+	if n == 1 {
+		return "1 profile's key"
+	}
+	return fmt.Sprintf("%d profiles' keys", n)
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
@@ -104,7 +106,7 @@ func TestRecipientsRemoveAsksAndNamesTheKeysToRotate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Removed recipient bob (" + bob.Recipient() + "); re-encrypted 1 profiles' keys", "  waasctl keys rotate prod\n"} {
+	for _, want := range []string{"Removed recipient bob (" + bob.Recipient() + "); re-encrypted 1 profile's key to", "bob could read the key of 1 profile and may have kept it: rotate it now:\n  waasctl keys rotate prod\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -118,9 +120,10 @@ func TestRecipientsRemoveAsksAndNamesTheKeysToRotate(t *testing.T) {
 // win over the identity it just made.
 func TestIdentityNewPrintsThePublicKeyAndWarnsOfTheVariable(t *testing.T) {
 	kr := credentials.NewMemoryStore()
+	state := t.TempDir()
 	for _, env := range []string{"", "AGE-SECRET-KEY-1..."} {
 		ios, _, stdout, stderr := iostreams.Test()
-		opts := &IdentityNewOptions{IO: ios, Replace: true,
+		opts := &IdentityNewOptions{IO: ios, Replace: true, StateDir: func() (string, error) { return state, nil },
 			LocalKeyring: func() (credentials.Store, error) { return kr, nil },
 			Getenv: func(k string) string {
 				if k == team.IdentityEnv {
@@ -141,5 +144,102 @@ func TestIdentityNewPrintsThePublicKeyAndWarnsOfTheVariable(t *testing.T) {
 		if strings.Contains(stdout.String()+stderr.String(), "AGE-SECRET-KEY-1") && env == "" {
 			t.Fatalf("the identity was printed")
 		}
+	}
+}
+
+// racingKeyring holds every GetSecret until n callers are inside it at once (or until bound has
+// passed once, after which it holds nobody): without a lock around check-then-put, n concurrent
+// 'identity new' all find no identity and each keeps its own.
+type racingKeyring struct {
+	credentials.Store
+	ss      credentials.SecretStore
+	n       int
+	bound   time.Duration
+	mu      sync.Mutex
+	arrived int
+	inside  int // callers inside GetSecret now
+	most    int // the most that ever were at once
+	open    chan struct{}
+	once    sync.Once
+}
+
+func (r *racingKeyring) GetSecret(ctx context.Context, name string) (string, error) {
+	r.mu.Lock()
+	r.arrived++
+	r.inside++
+	r.most = max(r.most, r.inside)
+	if r.arrived >= r.n {
+		r.once.Do(func() { close(r.open) })
+	}
+	r.mu.Unlock()
+	defer func() { r.mu.Lock(); r.inside--; r.mu.Unlock() }()
+	select {
+	case <-r.open:
+	case <-time.After(r.bound): // only one caller at a time got here: the lock works
+		r.once.Do(func() { close(r.open) })
+	}
+	return r.ss.GetSecret(ctx, name)
+}
+
+func (r *racingKeyring) PutSecret(ctx context.Context, name, value string) error {
+	return r.ss.PutSecret(ctx, name, value)
+}
+
+func (r *racingKeyring) RemoveSecret(ctx context.Context, name string) error {
+	return r.ss.RemoveSecret(ctx, name)
+}
+
+// Three 'team identity new' at once on one host: exactly one makes and prints an identity, the
+// others say this host has one, naming the kept public key (they each printed their own, exit 0,
+// and only the last was kept).
+func TestIdentityNewConcurrentlyKeepsAndPrintsOne(t *testing.T) {
+	mem := credentials.NewMemoryStore()
+	ss := mem.(credentials.SecretStore)
+	kr := &racingKeyring{Store: mem, ss: ss, n: 3, bound: 2 * time.Second, open: make(chan struct{})}
+	state := t.TempDir()
+	type result struct {
+		out string
+		err error
+	}
+	results := make([]result, kr.n)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ios, _, stdout, _ := iostreams.Test()
+			opts := &IdentityNewOptions{IO: ios, StateDir: func() (string, error) { return state, nil },
+				LocalKeyring: func() (credentials.Store, error) { return kr, nil },
+				Getenv:       func(string) string { return "" }}
+			err := identityNewRun(context.Background(), opts)
+			results[i] = result{strings.TrimSpace(stdout.String()), err}
+		}()
+	}
+	wg.Wait()
+	kept, err := team.LoadIdentity(t.Context(), func(string) string { return "" }, ss, "memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := 0
+	for i, r := range results {
+		switch {
+		case r.err == nil:
+			made++
+			if r.out != kept.Recipient() {
+				t.Errorf("run %d printed %s, but the keyring kept %s", i, r.out, kept.Recipient())
+			}
+		case errors.Is(r.err, team.ErrIdentityExists):
+			if r.out != "" || !strings.Contains(r.err.Error(), kept.Recipient()) {
+				t.Errorf("run %d: printed %q, error %v; want nothing printed and the kept key named", i, r.out, r.err)
+			}
+		default:
+			t.Errorf("run %d: %v", i, r.err)
+		}
+	}
+	if made != 1 {
+		t.Errorf("%d runs made an identity, want exactly 1", made)
+	}
+	if kr.most != 1 {
+		t.Errorf("%d runs read the keyring at once: the check and the put are not under one lock", kr.most)
 	}
 }

@@ -1,0 +1,70 @@
+package team_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/team"
+)
+
+// A DSN that could go unencrypted to another host is refused; one that cannot (TLS required,
+// a Unix socket, loopback) or that the operator deliberately allows is not.
+func TestTransportWithoutTLSToAnotherHostIsRefused(t *testing.T) {
+	none := func(string) string { return "" }
+	for dsn, refused := range map[string]bool{
+		"postgres://u@db.internal/team":                            true, // no sslmode: prefer, plaintext fallback
+		"postgres://u@db.internal/team?sslmode=prefer":             true,
+		"postgres://u@db.internal/team?sslmode=allow":              true,
+		"postgres://u@db.internal/team?sslmode=disable":            true,
+		"host=10.0.0.5 user=u dbname=team":                         true,
+		"postgres://u@db1.internal,127.0.0.1/team?sslmode=disable": true, // one of the hosts is remote
+		"postgres://u@db.internal/team?sslmode=require":            false,
+		"postgres://u@db.internal/team?sslmode=verify-full":        false,
+		"postgres://u@db.internal/team?sslmode=verify-ca":          false,
+		"postgres://u@127.0.0.1:5432/team?sslmode=disable":         false,
+		"postgres://u@[::1]:5432/team":                             false,
+		"postgres://u@localhost/team?sslmode=disable":              false,
+		"postgres://u@/team?host=/run/postgresql&sslmode=disable":  false,
+		"host=/tmp user=u dbname=team":                             false,
+	} {
+		err := team.CheckTransport(dsn, none)
+		if (err != nil) != refused {
+			t.Errorf("%s: %v; want refused=%v", dsn, err, refused)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "sslmode=verify-full") || !strings.Contains(err.Error(), team.PlaintextEnv)) {
+			t.Errorf("%s: the error does not say what to do: %v", dsn, err)
+		}
+		if err := team.CheckTransport(dsn, func(k string) string { return map[string]string{team.PlaintextEnv: "1"}[k] }); err != nil {
+			t.Errorf("%s with %s=1: %v", dsn, team.PlaintextEnv, err)
+		}
+	}
+}
+
+// Open refuses before connecting (nothing is sent in clear, not even the password), in one line
+// without the password.
+func TestOpenRefusesPlaintextToAnotherHost(t *testing.T) {
+	t.Setenv(team.PlaintextEnv, "")
+	const pw = "s3cr3t-Pa55word"
+	start := time.Now()
+	_, err := team.Open(t.Context(), "postgres://u:"+pw+"@db.invalid:5432/team")
+	if err == nil || !strings.Contains(err.Error(), "without TLS") {
+		t.Fatalf("Open without TLS to db.invalid: %v", err)
+	}
+	if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error shows the password or spans lines: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Open took %s: it tried to connect", took)
+	}
+}
+
+// PGSERVICE naming a service that cannot be read is said as such, not as a DSN typo.
+func TestOpenNamesAnUnreadableService(t *testing.T) {
+	t.Setenv("PGSERVICE", "nosuch")
+	t.Setenv("PGSERVICEFILE", t.TempDir()+"/pg_service.conf")
+	_, err := team.Open(t.Context(), "postgres://u:pw@127.0.0.1:1/team")
+	if err == nil || !strings.Contains(err.Error(), "PGSERVICE") || strings.Contains(err.Error(), "not a valid PostgreSQL URL") {
+		t.Fatalf("Open with PGSERVICE=nosuch: %v", err)
+	}
+}
