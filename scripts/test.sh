@@ -44,7 +44,7 @@ if [[ ${#gofiles[@]} -gt 0 ]]; then
 fi
 
 step "go test -race (with a throwaway Secret Service and PostgreSQL server: scripts/with-keyring.sh, scripts/with-postgres.sh)"
-scripts/with-keyring.sh scripts/with-postgres.sh go test -race -count=1 ./...
+scripts/with-keyring.sh scripts/with-postgres.sh go test -race -count=1 -timeout 30m ./...
 
 step "fuzz (FUZZTIME=${FUZZTIME:-50000x} per target)"
 scripts/fuzz.sh
