@@ -35,7 +35,16 @@ func OpenTeamStore(ctx context.Context, f *Factory, getenv func(string) string) 
 	if dsn == "" {
 		return nil, ErrNoTeamStore
 	}
-	return team.Open(ctx, dsn)
+	pins, err := TeamPins(f, "")
+	if err != nil {
+		return nil, err
+	}
+	s, err := team.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.Pins = pins
+	return s, nil
 }
 
 // LoadAgeIdentity finds this host's age identity: WAASCTL_AGE_IDENTITY, else the local keyring
@@ -66,6 +75,10 @@ func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, o
 	if dsn == "" {
 		return openLocal()
 	}
+	pins, err := TeamPins(f, f.Profile)
+	if err != nil {
+		return nil, err
+	}
 	var s *team.Store
 	if top, _ := StateDSN(f, "", getenv); top == dsn && f.TeamStore != nil {
 		s, err = f.TeamStore()
@@ -78,6 +91,7 @@ func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, o
 	if err := s.CheckSchema(ctx); err != nil {
 		return nil, err
 	}
+	s.Pins = pins
 	var id *team.Identity
 	if f.AgeIdentity != nil {
 		id, err = f.AgeIdentity()

@@ -16,12 +16,14 @@ type InitOptions struct {
 	IO          *iostreams.IOStreams
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
+	// Repin records the new set of recipients in config.yaml (state.recipients).
+	Repin func(*team.Pins) error
 	Recipients  []team.Recipient
 }
 
 // NewCmdInit returns `team init`.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	opts := &InitOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity}
+	opts := &InitOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Repin: cmdutil.TeamRepin(f)}
 	var recipients []string
 	cmd := &cobra.Command{
 		Use:   "init [--recipient NAME=age1...]...",
@@ -79,12 +81,13 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := s.AddRecipients(ctx, opts.Recipients, id); err != nil {
+		if err := s.AddRecipients(ctx, opts.Recipients, id, opts.Repin); err != nil {
 			return err
 		}
 		for _, r := range opts.Recipients {
 			fmt.Fprintf(opts.IO.ErrOut, "Added recipient %s (%s).\n", r.Name, r.PublicKey)
 		}
+		printPinned(opts.IO.ErrOut, s)
 	}
 	return nil
 }

@@ -16,12 +16,14 @@ type RecipientsAddOptions struct {
 	IO          *iostreams.IOStreams
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
+	// Repin records the new set of recipients in config.yaml (state.recipients).
+	Repin func(*team.Pins) error
 	Recipient   team.Recipient
 }
 
 // NewCmdRecipientsAdd returns `team recipients add`.
 func NewCmdRecipientsAdd(f *cmdutil.Factory, runF func(context.Context, *RecipientsAddOptions) error) *cobra.Command {
-	opts := &RecipientsAddOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity}
+	opts := &RecipientsAddOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Repin: cmdutil.TeamRepin(f)}
 	return &cobra.Command{
 		Use:   "add NAME age1...",
 		Short: "Add a member (a person's host or a CI job) to the team",
@@ -54,9 +56,10 @@ func recipientsAddRun(ctx context.Context, opts *RecipientsAddOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := s.AddRecipients(ctx, []team.Recipient{opts.Recipient}, id); err != nil {
+	if err := s.AddRecipients(ctx, []team.Recipient{opts.Recipient}, id, opts.Repin); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Added recipient %s (%s); every stored key is now encrypted to it too.\n", opts.Recipient.Name, opts.Recipient.PublicKey)
+	printPinned(opts.IO.ErrOut, s)
 	return nil
 }

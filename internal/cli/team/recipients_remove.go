@@ -16,6 +16,8 @@ type RecipientsRemoveOptions struct {
 	IO          *iostreams.IOStreams
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
+	// Repin records the new set of recipients in config.yaml (state.recipients).
+	Repin func(*team.Pins) error
 	Prompter    prompter.Prompter
 	Name        string
 	Yes         bool
@@ -23,7 +25,7 @@ type RecipientsRemoveOptions struct {
 
 // NewCmdRecipientsRemove returns `team recipients remove`.
 func NewCmdRecipientsRemove(f *cmdutil.Factory, runF func(context.Context, *RecipientsRemoveOptions) error) *cobra.Command {
-	opts := &RecipientsRemoveOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Prompter: f.Prompter}
+	opts := &RecipientsRemoveOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Repin: cmdutil.TeamRepin(f), Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:     "remove NAME",
 		Aliases: []string{"rm"},
@@ -70,11 +72,12 @@ func recipientsRemoveRun(ctx context.Context, opts *RecipientsRemoveOptions) err
 			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing removed")
 		}
 	}
-	rm, err := s.RemoveRecipient(ctx, opts.Name, id)
+	rm, err := s.RemoveRecipient(ctx, opts.Name, id, opts.Repin)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Removed recipient %s (%s); re-encrypted %d profiles' keys to the remaining recipients.\n", rm.Recipient.Name, rm.Recipient.PublicKey, rm.Reencrypted)
+	printPinned(opts.IO.ErrOut, s)
 	if len(rm.Exposed) == 0 {
 		return nil
 	}
