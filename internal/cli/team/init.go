@@ -17,8 +17,8 @@ type InitOptions struct {
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
 	// Repin records the new set of recipients in config.yaml (state.recipients).
-	Repin func(*team.Pins) error
-	Recipients  []team.Recipient
+	Repin      func(*team.Pins) error
+	Recipients []team.Recipient
 }
 
 // NewCmdInit returns `team init`.

@@ -17,8 +17,8 @@ type RecipientsAddOptions struct {
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
 	// Repin records the new set of recipients in config.yaml (state.recipients).
-	Repin func(*team.Pins) error
-	Recipient   team.Recipient
+	Repin     func(*team.Pins) error
+	Recipient team.Recipient
 }
 
 // NewCmdRecipientsAdd returns `team recipients add`.

@@ -17,10 +17,10 @@ type RecipientsRemoveOptions struct {
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
 	// Repin records the new set of recipients in config.yaml (state.recipients).
-	Repin func(*team.Pins) error
-	Prompter    prompter.Prompter
-	Name        string
-	Yes         bool
+	Repin    func(*team.Pins) error
+	Prompter prompter.Prompter
+	Name     string
+	Yes      bool
 }
 
 // NewCmdRecipientsRemove returns `team recipients remove`.
