@@ -313,3 +313,13 @@ func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, id *Identity, write
 
 // who names this process's host and user in rows it writes.
 func (s *Store) who() string { return s.User + "@" + s.Host }
+
+// CheckPins says in one line how the recipients table differs from the pins (ErrNoPins when
+// config.yaml pins none); nil when they agree, which every write requires.
+func (s *Store) CheckPins(ctx context.Context) error {
+	rs, err := s.Recipients(ctx)
+	if err != nil {
+		return err
+	}
+	return s.pins().checkMatches(rs)
+}

@@ -31,7 +31,9 @@ func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) err
 		Long: `Create the team store's tables (schema "waasctl" in the configured database) or migrate
 them to this waasctl's version. Safe to run again, and from two hosts at once: migrations are
 applied once, under a database lock. Each --recipient adds a member of the team by the public
-key its 'waasctl team identity new' printed.`,
+key its 'waasctl team identity new' printed, and pins it in config.yaml (state.recipients),
+which the team keeps in its ops repository: keys are encrypted only to pinned recipients. A
+recipient already there with the same key is left as it is.`,
 		Example: `  waasctl team identity new
   waasctl team init --recipient alice=age1...`,
 		Args: cmdutil.NoArgs,

@@ -28,8 +28,10 @@ func NewCmdRecipientsAdd(f *cmdutil.Factory, runF func(context.Context, *Recipie
 		Use:   "add NAME age1...",
 		Short: "Add a member (a person's host or a CI job) to the team",
 		Long: `Add a recipient by the public key its 'waasctl team identity new' printed, and re-encrypt
-every stored key to the team including it, in one transaction. Re-encrypting needs this
-host to read the stored keys: run it on a host that is already a recipient.`,
+every stored key to the team including it, in one transaction, and pin it in config.yaml
+(state.recipients): commit that to the team's ops repository, since a host without the pin
+neither writes nor reads the keys. Re-encrypting needs this host to read the stored keys: run
+it on a host that is already a recipient.`,
 		Args: cmdutil.ExactArgs(2, "give the recipient's NAME and its public key age1..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := team.CheckRecipientName(args[0]); err != nil {

@@ -33,8 +33,11 @@ func NewCmdRecipientsRemove(f *cmdutil.Factory, runF func(context.Context, *Reci
 		Long: `Remove a recipient and re-encrypt every stored key to the remaining recipients, in one
 transaction: once it commits, nothing in the database can be read with the removed identity.
 The member may have kept copies of the keys it could read, so those keys must be rotated:
-the command names the profiles and the commands to run. Run it on a host that can read every
-stored key. Asks for confirmation on a terminal; elsewhere --yes is required.`,
+the command names the profiles and the commands to run. The recipient's pin is removed from
+config.yaml (commit that to the team's ops repository). Run it on a host that can read every
+stored key and is not the one removed. A recipient the table lists but config.yaml does not
+pin (someone wrote to the database) is removed the same way. Asks for confirmation on a
+terminal; elsewhere --yes is required.`,
 		Args: cmdutil.ExactArgs(1, "give the NAME of the recipient to remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := team.CheckRecipientName(args[0]); err != nil {
