@@ -23,17 +23,17 @@ type StatusOptions struct {
 
 // StatusView is what `team status` shows.
 type StatusView struct {
-	Backend       string                 `json:"backend"`
-	Database      string                 `json:"database"` // without the password
-	SchemaVersion int                    `json:"schemaVersion"`
-	Recipients    []team.Recipient       `json:"recipients"`
+	Backend       string           `json:"backend"`
+	Database      string           `json:"database"` // without the password
+	SchemaVersion int              `json:"schemaVersion"`
+	Recipients    []team.Recipient `json:"recipients"`
 	// Pins are the recipients config.yaml pins (state.recipients); PinsProblem says how the
 	// table differs from them, or that there are none ("" when they agree).
-	Pins        []team.Recipient `json:"pins"`
-	PinsProblem string           `json:"pinsProblem,omitempty"`
-	Profiles      []team.ItemInfo        `json:"profiles"`
-	Rotations     []team.InProgress      `json:"rotations"`
-	Locks         map[string]team.Holder `json:"locks"`
+	Pins        []team.Recipient       `json:"pins"`
+	PinsProblem string                 `json:"pinsProblem,omitempty"`
+	Profiles    []team.ItemInfo        `json:"profiles"`
+	Rotations   []team.InProgress      `json:"rotations"`
+	Locks       map[string]team.Holder `json:"locks"`
 	// Identity is this host's age public key, "" without one.
 	Identity       string `json:"identity"`
 	IdentitySource string `json:"identitySource,omitempty"`
