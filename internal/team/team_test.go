@@ -646,6 +646,11 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 			if bytes.Contains(bytes.ToUpper(out), []byte(strings.ToUpper(team.SecretOf(id)))) {
 				t.Fatalf("%s dump holds an age identity", format)
 			}
+			for _, needle := range scalarCanaries(id) {
+				if bytes.Contains(out, needle) {
+					t.Fatalf("%s dump holds an identity's X25519 scalar (the seals are made with it)", format)
+				}
+			}
 		}
 	}
 	// The server's data folder (tables, WAL) and its log: only ciphertext ever reached them.
@@ -678,6 +683,11 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 			for _, id := range []*team.Identity{alice, bob} {
 				if bytes.Contains(upper, []byte(strings.ToUpper(team.SecretOf(id)))) {
 					return fmt.Errorf("%s holds an age identity", path)
+				}
+				for _, needle := range scalarCanaries(id) {
+					if bytes.Contains(data, needle) {
+						return fmt.Errorf("%s holds an identity's X25519 scalar", path)
+					}
 				}
 			}
 			return nil
@@ -839,4 +849,11 @@ func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
 	if rep, err := a.VerifyAudit(ctx, anchor); err != nil || rep.OK || rep.Problem.Kind != auditlog.KindTruncated {
 		t.Fatalf("a cut-off log with an anchor: %+v, %v", rep, err)
 	}
+}
+
+// scalarCanaries are the encodings of an identity's X25519 scalar a dump could show: raw, hex
+// (bytea's text form) and base64.
+func scalarCanaries(id *team.Identity) [][]byte {
+	raw := team.ScalarOf(id)
+	return [][]byte{raw, []byte(hex.EncodeToString(raw)), []byte(base64.StdEncoding.EncodeToString(raw)), []byte(base64.RawURLEncoding.EncodeToString(raw))}
 }
