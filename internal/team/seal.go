@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/btcsuite/btcd/btcutil/bech32"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
@@ -173,6 +174,10 @@ type SealError struct {
 	Profile string
 	Reason  string
 }
+
+// Unwrap makes a refused item a damaged one: 'auth remove' deletes it, 'auth add --force'
+// replaces it, and checks over every profile skip it.
+func (e *SealError) Unwrap() error { return credentials.ErrItemDamaged }
 
 func (e *SealError) Error() string {
 	return fmt.Sprintf("profile %s: refusing its key in the team store: %s; if a member stored it, re-store it with 'waasctl auth add %s --force', else remove it with 'waasctl auth remove %s' (see docs/team.md)", e.Profile, e.Reason, e.Profile, e.Profile)
