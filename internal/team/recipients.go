@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"time"
@@ -129,8 +130,9 @@ func (s *Store) AddRecipients(ctx context.Context, add []Recipient, id *Identity
 // Removal is what RemoveRecipient did.
 type Removal struct {
 	Recipient Recipient
-	// Exposed are the profiles whose keys the removed member could read: every key item that
-	// was encrypted to it. They must be rotated, since the member may have kept a copy.
+	// Exposed are the profiles whose keys the removed member could read: every key item whose
+	// seal shows it was encrypted to it (not the encrypted_to column, which anyone who can
+	// write the database can edit). They must be rotated, since the member may have kept a copy.
 	Exposed []string
 	// Reencrypted is how many key items were re-encrypted to the remaining recipients.
 	Reencrypted int
@@ -147,6 +149,7 @@ func (s *Store) RemoveRecipient(ctx context.Context, name string, id *Identity, 
 		return nil, err
 	}
 	var out Removal
+	var res resealed
 	before := s.pins()
 	after := before.with(nil, name)
 	err := s.changeRecipients(ctx, id, before, after, repin, func(tx pgx.Tx, current []Recipient) ([]Recipient, error) {
@@ -158,18 +161,20 @@ func (s *Store) RemoveRecipient(ctx context.Context, name string, id *Identity, 
 		if _, err := tx.Exec(ctx, `DELETE FROM waasctl.recipients WHERE name = $1`, name); err != nil {
 			return nil, s.errorf("removing recipient %s: %w", name, err)
 		}
-		rows, err := tx.Query(ctx, `SELECT profile FROM waasctl.key_items WHERE $1 = ANY(encrypted_to) ORDER BY profile`, name)
-		if err != nil {
-			return nil, s.errorf("%w", err)
-		}
-		out.Exposed, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return nil, s.errorf("%w", err)
-		}
 		return slices.Delete(current, i, i+1), nil
-	}, &out.Reencrypted)
+	}, &res)
 	if err != nil {
 		return nil, err
+	}
+	out.Reencrypted = res.n
+	removed := out.Recipient.PublicKey
+	if k, err := ParseRecipient(removed); err == nil {
+		removed = k.String()
+	}
+	for _, p := range slices.Sorted(maps.Keys(res.sealedFor)) {
+		if _, ok := res.sealedFor[p].byKey(removed); ok {
+			out.Exposed = append(out.Exposed, p)
+		}
 	}
 	return &out, nil
 }
@@ -186,7 +191,7 @@ func (s *Store) pins() *Pins {
 // meanwhile); the set it returns must be after, the new pins. Every key item is then checked
 // (sealed by a member pinned before, for the database's set or the pins before) and
 // re-encrypted and re-sealed to after; repin records after before the commit.
-func (s *Store) changeRecipients(ctx context.Context, id *Identity, before, after *Pins, repin func(*Pins) error, change func(pgx.Tx, []Recipient) ([]Recipient, error), reencrypted *int) error {
+func (s *Store) changeRecipients(ctx context.Context, id *Identity, before, after *Pins, repin func(*Pins) error, change func(pgx.Tx, []Recipient) ([]Recipient, error), res *resealed) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, recipientsKey); err != nil {
 			return s.errorf("taking the recipients lock: %w", err)
@@ -209,12 +214,12 @@ func (s *Store) changeRecipients(ctx context.Context, id *Identity, before, afte
 			}
 		}
 		if !slices.Equal(current, next) { // else nothing changed in the database ('team init' again)
-			n, err := s.reencryptAll(ctx, tx, id, before, []*Pins{dbBefore, before}, after)
+			r, err := s.reencryptAll(ctx, tx, id, before, []*Pins{dbBefore, before}, after)
 			if err != nil {
 				return err
 			}
-			if reencrypted != nil {
-				*reencrypted = n
+			if res != nil {
+				*res = r
 			}
 		}
 		if repin != nil && !slices.Equal(before.recipients, after.recipients) {
@@ -243,9 +248,15 @@ func tablePins(rs []Recipient) (*Pins, error) {
 	return p, nil
 }
 
+// resealed is what reencryptAll did: how many items, and the set each was sealed for before.
+type resealed struct {
+	n         int
+	sealedFor map[string]*Pins
+}
+
 // reencryptAll checks every key item's seal (a writer pinned in writers, for one of the sets
 // sealedFor), then re-encrypts it to after and re-seals it, bumping each version.
-func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, id *Identity, writers *Pins, sealedFor []*Pins, after *Pins) (int, error) {
+func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, id *Identity, writers *Pins, sealedFor []*Pins, after *Pins) (resealed, error) {
 	type row struct {
 		profile    string
 		ciphertext []byte
@@ -254,7 +265,7 @@ func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, id *Identity, write
 	}
 	rows, err := tx.Query(ctx, `SELECT profile, ciphertext, version, coalesce(seal, '') FROM waasctl.key_items ORDER BY profile FOR UPDATE`)
 	if err != nil {
-		return 0, s.errorf("reading key items: %w", err)
+		return resealed{}, s.errorf("reading key items: %w", err)
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
@@ -262,53 +273,55 @@ func (s *Store) reencryptAll(ctx context.Context, tx pgx.Tx, id *Identity, write
 		return x, err
 	})
 	if err != nil {
-		return 0, s.errorf("reading key items: %w", err)
+		return resealed{}, s.errorf("reading key items: %w", err)
 	}
 	if len(items) == 0 {
-		return 0, nil
+		return resealed{}, nil
 	}
 	if len(after.recipients) == 0 {
-		return 0, fmt.Errorf("refusing to leave the team without recipients while %d profiles' keys are stored: nobody could read them", len(items))
+		return resealed{}, fmt.Errorf("refusing to leave the team without recipients while %d profiles' keys are stored: nobody could read them", len(items))
 	}
 	if id == nil {
-		return 0, fmt.Errorf("re-encrypting the stored keys needs this host to read them: %w", ErrNoIdentity)
+		return resealed{}, fmt.Errorf("re-encrypting the stored keys needs this host to read them: %w", ErrNoIdentity)
 	}
 	if _, ok := after.byKey(id.Recipient()); !ok {
-		return 0, fmt.Errorf("this host's %s would not be pinned afterwards, so it cannot seal the re-encrypted keys: run this on another member's host (nothing was changed)", id)
+		return resealed{}, fmt.Errorf("this host's %s would not be pinned afterwards, so it cannot seal the re-encrypted keys: run this on another member's host (nothing was changed)", id)
 	}
 	keys, names, err := parseAll(after.recipients)
 	if err != nil {
-		return 0, err
+		return resealed{}, err
 	}
+	out := resealed{n: len(items), sealedFor: map[string]*Pins{}}
 	for _, it := range items {
 		var plain []byte
 		for _, set := range sealedFor {
 			plain, err = s.open(id, writers, set, it.profile, it.version, it.ciphertext, it.seal)
 			if err == nil {
+				out.sealedFor[it.profile] = set
 				break
 			}
 		}
 		var na *NotARecipientError
 		if errors.As(err, &na) {
-			return 0, fmt.Errorf("profile %s: this host's %s cannot read its key, so it cannot re-encrypt it; run this on a host that can (nothing was changed)", it.profile, id)
+			return resealed{}, fmt.Errorf("profile %s: this host's %s cannot read its key, so it cannot re-encrypt it; run this on a host that can (nothing was changed)", it.profile, id)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%w (nothing was changed)", err)
+			return resealed{}, fmt.Errorf("%w (nothing was changed)", err)
 		}
 		ct, err := encrypt(plain, keys)
 		clear(plain)
 		if err != nil {
-			return 0, err
+			return resealed{}, err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE waasctl.key_items SET ciphertext = $2, encrypted_to = $3, version = $5, updated_at = now(), updated_by = $4 WHERE profile = $1`,
 			it.profile, ct, names, s.who(), it.version+1); err != nil {
-			return 0, s.errorf("re-encrypting profile %s: %w", it.profile, err)
+			return resealed{}, s.errorf("re-encrypting profile %s: %w", it.profile, err)
 		}
 		if err := s.writeSeal(ctx, tx, id, after, it.profile, it.version+1, ct); err != nil {
-			return 0, err
+			return resealed{}, err
 		}
 	}
-	return len(items), nil
+	return out, nil
 }
 
 // who names this process's host and user in rows it writes.

@@ -279,3 +279,21 @@ func TestRemovingYourselfAndAddingTwice(t *testing.T) {
 		t.Fatal("bob with another key was accepted")
 	}
 }
+
+// The profiles a removal names for rotation come from the seals, not from encrypted_to, which
+// anyone who can write the database can edit to hide one.
+func TestRemovalNamesExposedProfilesFromTheSeals(t *testing.T) {
+	t.Parallel()
+	dsn, s, alice, _ := twoMembers(t)
+	c := sqlConn(t, dsn)
+	if _, err := c.Exec(t.Context(), `UPDATE waasctl.key_items SET encrypted_to = '{alice}'`); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := s.RemoveRecipient(t.Context(), "bob", alice, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rm.Exposed, ",") != "prod" {
+		t.Fatalf("exposed = %v; want prod", rm.Exposed)
+	}
+}
