@@ -185,6 +185,8 @@ func (k *KeyStore) Profiles(ctx context.Context) ([]string, error) {
 type ItemInfo struct {
 	Profile     string   `json:"profile"`
 	Version     int64    `json:"version"`
+	// EncryptedTo names the recipients: the pinned ones when the seal verifies, else what the
+	// row's encrypted_to column says (unverified).
 	EncryptedTo []string `json:"encryptedTo"`
 	// Readable: this host's identity decrypts the item, and its seal shows that a pinned
 	// member wrote it for the pinned set.
@@ -211,6 +213,14 @@ func (s *Store) Items(ctx context.Context, id *Identity) ([]ItemInfo, error) {
 			plain, err := s.open(id, s.Pins, s.Pins, x.Profile, x.Version, ct, seal)
 			x.Readable = err == nil
 			clear(plain)
+			if x.Readable {
+				// What the seal proves, rather than the column, which anyone who can
+				// write the database can edit.
+				x.EncryptedTo = nil
+				for _, r := range s.Pins.recipients {
+					x.EncryptedTo = append(x.EncryptedTo, r.Name)
+				}
+			}
 			var se *SealError
 			if errors.As(err, &se) {
 				x.Problem = se.Reason
