@@ -297,3 +297,41 @@ func TestRemovalNamesExposedProfilesFromTheSeals(t *testing.T) {
 		t.Fatalf("exposed = %v; want prod", rm.Exposed)
 	}
 }
+
+// The pins are recorded before the transaction commits: when config.yaml cannot be written,
+// the database is not changed either, and the pins in memory stay as they were.
+func TestARecipientChangeThatCannotBePinnedChangesNothing(t *testing.T) {
+	t.Parallel()
+	_, s, alice, bob := twoMembers(t)
+	carol := team.NewTestIdentity()
+	var pinned *team.Pins
+	failing := func(p *team.Pins) error { pinned = p; return errors.New("config.yaml: read-only file system") }
+	err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "carol", PublicKey: carol.Recipient()}}, alice, failing)
+	if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("AddRecipients: %v", err)
+	}
+	if names := recipientNames(pinned.Recipients()); names != "alice,bob,carol" {
+		t.Fatalf("repin was given %s", names)
+	}
+	rs, err := s.Recipients(t.Context())
+	if err != nil || recipientNames(rs) != "alice,bob" || recipientNames(s.Pins.Recipients()) != "alice,bob" {
+		t.Fatalf("after a failed repin: table %v, pins %v (%v)", rs, s.Pins.Recipients(), err)
+	}
+	if _, err := s.Keys(bob).Get(t.Context(), "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveRecipient(t.Context(), "bob", alice, failing); err == nil {
+		t.Fatal("RemoveRecipient with a failing repin succeeded")
+	}
+	if _, err := s.Keys(bob).Get(t.Context(), "prod"); err != nil {
+		t.Fatalf("bob after a failed removal: %v", err)
+	}
+}
+
+func recipientNames(rs []team.Recipient) string {
+	var names []string
+	for _, r := range rs {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ",")
+}
