@@ -183,8 +183,8 @@ func (k *KeyStore) Profiles(ctx context.Context) ([]string, error) {
 
 // ItemInfo is what the team store says about a profile's item without decrypting it.
 type ItemInfo struct {
-	Profile     string   `json:"profile"`
-	Version     int64    `json:"version"`
+	Profile string `json:"profile"`
+	Version int64  `json:"version"`
 	// EncryptedTo names the recipients: the pinned ones when the seal verifies, else what the
 	// row's encrypted_to column says (unverified).
 	EncryptedTo []string `json:"encryptedTo"`
