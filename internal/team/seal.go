@@ -324,11 +324,16 @@ func bech32Bytes(s, hrp string) ([]byte, error) {
 }
 
 // textsafeName is a name or key read from the database, safe to print.
-func textsafeName(s string) string { return textsafe.Value(s) }
+func textsafeName(s string) string {
+	if CheckRecipientName(s) == nil {
+		return s // letters, digits and . _ @ -: nothing to neutralise
+	}
+	return textsafe.Value(s)
+}
 
 func shortKey(k string) string {
-	if len(k) > 16 && strings.HasPrefix(k, "age1") {
-		return k[:12] + "…"
+	if r, err := ParseRecipient(k); err == nil {
+		return r.String()[:12] + "…"
 	}
-	return textsafeName(k)
+	return textsafe.Value(k) // read from the database: maybe anything
 }

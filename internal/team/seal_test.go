@@ -70,7 +70,7 @@ func TestARecipientTheConfigDoesNotPinIsNeverEncryptedTo(t *testing.T) {
 	before := readRow(t, c, "prod")
 	err := s.Keys(alice).Put(t.Context(), &credentials.Item{Profile: "ci", Current: storetest.Key(t, 1, "ci")})
 	var up *team.UnpinnedError
-	if !errors.As(err, &up) || !strings.Contains(err.Error(), `recipient "backup"`) || !strings.Contains(err.Error(), "does not pin") || strings.Contains(err.Error(), "\n") {
+	if !errors.As(err, &up) || !strings.Contains(err.Error(), "recipient backup (age1") || !strings.Contains(err.Error(), "does not pin") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("Put with an unpinned recipient in the table: %v", err)
 	}
 	err = s.Keys(alice).Put(t.Context(), &credentials.Item{Profile: "prod", Current: storetest.Key(t, 2, "prod")})
@@ -116,7 +116,7 @@ func TestAHostWithoutTheNewPinRefusesToWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := stale.Keys(bob).Put(t.Context(), &credentials.Item{Profile: "ci", Current: storetest.Key(t, 1, "ci")})
-	if !strings.Contains(err.Error(), `recipient "carol"`) {
+	if !strings.Contains(err.Error(), "recipient carol (age1") {
 		t.Fatalf("Put on a host without carol's pin: %v", err)
 	}
 	var se *team.SealError
@@ -334,4 +334,18 @@ func recipientNames(rs []team.Recipient) string {
 		names = append(names, r.Name)
 	}
 	return strings.Join(names, ",")
+}
+
+// A recipient row with terminal escapes in its name and key is named without them.
+func TestAnUnpinnedRowIsNamedSafely(t *testing.T) {
+	t.Parallel()
+	dsn, s, alice, _ := twoMembers(t)
+	c := sqlConn(t, dsn)
+	if _, err := c.Exec(t.Context(), `INSERT INTO waasctl.recipients (name, public_key, added_by) VALUES ($1, $2, 'x')`, "ev\x1b[2Jil", "age1\x1b]0;pwned\x07zzzzzzzzzzzz"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Keys(alice).Put(t.Context(), &credentials.Item{Profile: "ci", Current: storetest.Key(t, 1, "ci")})
+	if err == nil || strings.ContainsAny(err.Error(), "\x1b\x07") {
+		t.Fatalf("Put: %q", err)
+	}
 }
