@@ -3,6 +3,7 @@ package team
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -83,10 +84,19 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		if err != nil {
 			return err
 		}
+		had, err := s.Recipients(ctx)
+		if err != nil {
+			return err
+		}
 		if err := s.AddRecipients(ctx, opts.Recipients, id, opts.Repin); err != nil {
 			return err
 		}
 		for _, r := range opts.Recipients {
+			key, _ := team.ParseRecipient(r.PublicKey) // checked when the flag was read
+			if slices.ContainsFunc(had, func(h team.Recipient) bool { return h.Name == r.Name && h.PublicKey == key.String() }) {
+				fmt.Fprintf(opts.IO.ErrOut, "Recipient %s (%s) was already in the team.\n", r.Name, r.PublicKey)
+				continue
+			}
 			fmt.Fprintf(opts.IO.ErrOut, "Added recipient %s (%s).\n", r.Name, r.PublicKey)
 		}
 		printPinned(opts.IO.ErrOut, s)
