@@ -181,6 +181,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	err = f.FinishOutputFilter(err)
 	f.FinishRun(context.WithoutCancel(ctx))
 	if cmd == nil {
 		cmd = root

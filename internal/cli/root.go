@@ -69,7 +69,12 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 	cmd.Flags().Bool("version", false, "Print the version of waasctl")
 
 	addGlobalFlags(cmd, f)
-	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkOutputFlag(c, f) }
+	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if err := checkOutputFlag(c, f); err != nil {
+			return err
+		}
+		return f.PrepareOutput(c.Context())
+	}
 
 	cmd.SetHelpCommand(newCmdHelp())
 	cmd.AddCommand(newHelpTopic(f.IOStreams, "exit-codes", "Exit codes and what they mean", exitCodesHelp()))
@@ -101,6 +106,7 @@ Exit codes are documented by 'waasctl help exit-codes'.`,
 	// ---- end of command groups ----
 
 	requireSubcommand(cmd)
+	applyOutputContract(cmd, f)
 	addCompletions(cmd, f)
 	return cmd
 }
@@ -117,7 +123,13 @@ func addGlobalFlags(cmd *cobra.Command, f *cmdutil.Factory) {
 	pf.BoolVar(&f.InsecureHTTP, "insecure-http", false,
 		"Allow a plain http:// endpoint that is not loopback (the API key's JWT then travels in clear)")
 	pf.VarP(&f.Output, "output", "o",
-		"Output format: table, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated when piped)")
+		"Output format: table, tsv, json, jsonl, csv or yaml (default: a table on a terminal, tab-separated without a header row when piped)")
+	pf.StringVar(&f.JQ, "jq", "", "Filter the JSON output with a jq `expression` (implies -o json; a string result prints raw)")
+	pf.StringVar(&f.Template, "template", "", "Format the JSON output with a Go `template` (implies -o json; helpers: "+cmdutil.TemplateHelpers+")")
+	pf.BoolVar(&f.NoHeaders, "no-headers", false, "Print no header row in table, tsv and csv output")
+	for _, name := range []string{"jq", "template"} {
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions) // an expression, not a file
+	}
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cmdutil.OutputFormatNames(), cobra.ShellCompDirectiveNoFileComp))
 	pf.StringVar(&f.KeyFile, "key-file", "",
 		"API key `file` as downloaded from the portal ({\"name\",\"privateKey\"}); overrides "+credentials.EnvKeyName+"/"+credentials.EnvKeyPrivateKey)

@@ -98,6 +98,15 @@ func InProgress(dir, profile string) (*Journal, error) {
 	return j, nil
 }
 
+// InProgressIn is InProgress for the journal in st (the state folder or the team store).
+func InProgressIn(ctx context.Context, st StateBackend, profile string) (*Journal, error) {
+	j, _, err := st.LoadJournal(ctx, profile)
+	if errors.Is(err, ErrNoJournal) || err == nil && j.Step.Finished() {
+		return nil, nil
+	}
+	return j, err
+}
+
 // InProgressError is the refusal of a command that would change the profile's keys while the
 // rotation j is in progress.
 func (j *Journal) InProgressError() error {

@@ -5,11 +5,15 @@
 //   - lock.go: one rotation per profile at a time (invariant 5);
 //   - journal.go: the per-profile record of how far a rotation got, which --resume and --abort
 //     read, and which never holds a secret (invariants 4 and 6);
-//   - envfile.go: the envfile sink, which puts a key into the reference proxy's .env.
+//   - envfile.go: the envfile sink, which puts a key into the reference proxy's .env;
+//   - state.go: StateBackend, where the engine keeps the journal, the lock and the audit log:
+//     the state folder (LocalState) or, in team mode, the team store (internal/team), both
+//     passing the contract in statetest.
 //
-// Everything lives under the state folder (config.StateDir): locks/<profile>.lock and
+// Locally everything lives under the state folder (config.StateDir): locks/<profile>.lock and
 // journals/<profile>.json, with finished journals moved to journals/history/. Folders are 0700,
-// files 0600.
+// files 0600. A journal is saved at the version last loaded or saved (locally a hash of the
+// file), so a process whose rotation was taken over is fenced at its next save.
 //
 // # The lock
 //

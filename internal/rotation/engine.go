@@ -79,10 +79,196 @@ type Engine struct {
 	// listed for deletion by hand (ManualRevokeError) instead of failing the abort.
 	ForceAbort bool
 
+	// State is where the journal, the lock and the audit log live; nil: the state folder
+	// StateDir and the file log Audit (LocalState, with Holder and Force).
+	State StateBackend
+
+	// version is the journal's version as last loaded or saved, passed to every save; held is
+	// the profile's lock; lost, once set, is why this process no longer owns the rotation
+	// (another took it over: its save was fenced, or its lock is gone), and from then on
+	// nothing is changed or written.
+	version Version
+	held    HeldLock
+	lost    error
+
 	// guard holds the profile's keys, as last read from the keyring, so that the journal and
 	// the audit log refuse them in any encoding. Journals point at it, so a new read reaches
 	// them.
 	guard credentials.Guard
+}
+
+// stateTimeout bounds one call to the state backend. Saves do not use the run's context: the
+// journal of an interrupted run must still be saved, to say so.
+const stateTimeout = time.Minute
+
+func stateCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), stateTimeout)
+}
+
+// TakenOverError stops a rotation that another host (or process) took over: its journal
+// moved on without this process (ErrFenced) or its lock is gone (ErrLockLost). The process
+// makes no further change: no issuer call, delivery, keyring write or journal save.
+type TakenOverError struct {
+	Profile string
+	Err     error
+}
+
+func (e *TakenOverError) Error() string {
+	why := strings.TrimPrefix(oneLine(e.Err).Error(), "profile "+e.Profile+": ")
+	why = strings.TrimSuffix(why, "; stopping without further changes")
+	return fmt.Sprintf("another host took over the rotation of profile %s, so this one stopped without any further change: %s; see `waasctl keys status %s`", e.Profile, why, e.Profile)
+}
+
+func (e *TakenOverError) Unwrap() error { return e.Err }
+
+func (e *Engine) takenOver(err error) error {
+	if e.lost == nil {
+		e.lost = &TakenOverError{Profile: e.Profile, Err: err}
+	}
+	return e.lost
+}
+
+// state is the engine's StateBackend.
+func (e *Engine) state() StateBackend {
+	if e.State == nil {
+		e.State = &LocalState{Dir: e.StateDir, Audit: e.Audit, Holder: e.Holder, Force: e.Force}
+	}
+	return e.State
+}
+
+// loadJournal loads the profile's journal and keeps its version; nil when there is none.
+func (e *Engine) loadJournal(ctx context.Context) (*Journal, error) {
+	j, v, err := e.state().LoadJournal(ctx, e.Profile)
+	if errors.Is(err, ErrNoJournal) {
+		e.version = 0
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.version = v
+	j.GuardAgainst(&e.guard)
+	return j, nil
+}
+
+// save writes the journal at the version last loaded or saved. A save refused because the
+// journal moved on without this process stops the rotation (TakenOverError).
+func (e *Engine) save(j *Journal) error {
+	if e.lost != nil {
+		return e.lost
+	}
+	ctx, cancel := stateCtx()
+	defer cancel()
+	v, err := e.state().SaveJournal(ctx, j, e.version)
+	if errors.Is(err, ErrFenced) {
+		return e.takenOver(err)
+	}
+	if err != nil {
+		return err
+	}
+	e.version = v
+	return nil
+}
+
+// archive saves the finished journal and moves it to the history.
+func (e *Engine) archive(j *Journal) error {
+	if !j.Step.Finished() {
+		return fmt.Errorf("rotation %s is at %s; only a done or aborted rotation is archived", j.ID, j.Step)
+	}
+	if err := e.save(j); err != nil {
+		return err
+	}
+	ctx, cancel := stateCtx()
+	defer cancel()
+	err := e.state().ArchiveJournal(ctx, e.Profile, e.version)
+	if errors.Is(err, ErrFenced) {
+		return e.takenOver(err)
+	}
+	if err != nil {
+		return err
+	}
+	e.version = 0
+	return nil
+}
+
+// mayChange is called before every external change (an issuer's create or revoke, a sink's
+// delivery or restart, a keyring write): it fails once this process no longer holds the
+// profile's lock, so that a holder whose session ended (team mode) or whose lock was taken
+// over changes nothing more.
+func (e *Engine) mayChange() error {
+	if e.lost != nil {
+		return e.lost
+	}
+	if e.held == nil {
+		return nil
+	}
+	ctx, cancel := stateCtx()
+	defer cancel()
+	if err := e.held.Check(ctx); err != nil {
+		if errors.Is(err, ErrLockLost) {
+			return e.takenOver(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// put writes the profile's keyring item, if this process still holds the lock.
+func (e *Engine) put(ctx context.Context, it *credentials.Item) error {
+	if err := e.mayChange(); err != nil {
+		return err
+	}
+	return e.Store.Put(ctx, it)
+}
+
+// The issuer's and the sinks' changes, each only while this process holds the lock.
+
+func (e *Engine) issuerCreate(ctx context.Context, requestID string) (*NewKey, error) {
+	if err := e.mayChange(); err != nil {
+		return nil, err
+	}
+	return e.Issuer.Create(ctx, requestID)
+}
+
+func (e *Engine) issuerRevoke(ctx context.Context, name string) error {
+	if err := e.mayChange(); err != nil {
+		return err
+	}
+	return e.Issuer.Revoke(ctx, name)
+}
+
+func (e *Engine) deliverTo(ctx context.Context, s Sink, d Delivery) error {
+	if err := e.mayChange(); err != nil {
+		return err
+	}
+	return s.Deliver(ctx, d)
+}
+
+func (e *Engine) restart(ctx context.Context, s Sink) error {
+	if err := e.mayChange(); err != nil {
+		return err
+	}
+	return s.Restart(ctx)
+}
+
+// release releases the lock and forgets it.
+func (e *Engine) release() {
+	if e.held == nil {
+		return
+	}
+	ctx, cancel := stateCtx()
+	defer cancel()
+	_ = e.held.Release(ctx)
+	e.held = nil
+}
+
+// stopped is err, or the TakenOverError when this process lost the rotation on the way: that
+// is what the operator must be told, whatever the step then failed on.
+func (e *Engine) stopped(err error) error {
+	if e.lost != nil && err != nil {
+		return e.lost
+	}
+	return err
 }
 
 // maxCreateAttempts bounds the create retries after answers lost in transit.
@@ -183,21 +369,19 @@ func sinkType(s Sink) string {
 // Rotate starts a rotation and runs it as far as it goes. It refuses when a journal shows a
 // rotation in progress. A *LockedError passes through.
 func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
-	lock, err := e.lock()
-	if err != nil {
+	if err := e.lock(ctx); err != nil {
 		return nil, err
 	}
-	defer lock.Release()
-	j, err := LoadJournal(e.StateDir, e.Profile)
+	defer e.release()
+	j, err := e.loadJournal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if j != nil {
-		j.GuardAgainst(&e.guard)
 		if !j.Step.Finished() {
 			return j, j.InProgressError()
 		}
-		if _, err := j.Archive(e.StateDir); err != nil { // a crash left it unarchived
+		if err := e.archive(j); err != nil { // a crash left it unarchived
 			return nil, err
 		}
 	}
@@ -221,28 +405,28 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 		e.audit(j, "rotate.preflight", outcome, oneLine(err).Error()+"; nothing was changed and no rotation is in progress")
 		return nil, oneLine(err)
 	}
-	if err := j.Save(e.StateDir); err != nil {
+	if err := e.save(j); err != nil {
 		return nil, err
 	}
 	if err := e.advance(j, StepCreate, msg); err != nil {
 		return j, err
 	}
-	return j, oneLine(e.run(ctx, lock, j))
+	return j, oneLine(e.stopped(e.run(ctx, j)))
 }
 
 // Resume finishes the rotation in progress. With none in progress it returns (nil, nil).
 func (e *Engine) Resume(ctx context.Context) (*Journal, error) {
-	lock, j, err := e.inProgress()
-	if lock == nil || j == nil {
+	j, err := e.inProgress(ctx)
+	if j == nil {
 		return j, err
 	}
-	defer lock.Release()
+	defer e.release()
 	if j.Aborting {
 		return j, fmt.Errorf("rotation %s is being aborted (the old key %s may be back in some sinks): finish the abort with `waasctl keys rotate %s --abort`", j.ID, short(j.OldKey), e.Profile)
 	}
 	e.report(j.Step, "resuming rotation %s at %s", j.ID, j.Step)
 	e.noteIssuerChange(j)
-	return j, oneLine(e.run(ctx, lock, j))
+	return j, oneLine(e.stopped(e.run(ctx, j)))
 }
 
 // noteIssuerChange says so when another issuer than the one that started the rotation goes on
@@ -256,52 +440,57 @@ func (e *Engine) noteIssuerChange(j *Journal) {
 // inProgress takes the lock and loads the rotation in progress. With none
 // (or one that finished but a crash kept it from the archive, which it
 // archives) it releases the lock and returns a nil journal.
-func (e *Engine) inProgress() (*Lock, *Journal, error) {
-	lock, err := e.lock()
-	if err != nil {
-		return nil, nil, err
+func (e *Engine) inProgress(ctx context.Context) (*Journal, error) {
+	if err := e.lock(ctx); err != nil {
+		return nil, err
 	}
-	j, err := LoadJournal(e.StateDir, e.Profile)
-	if j != nil {
-		j.GuardAgainst(&e.guard)
-	}
+	j, err := e.loadJournal(ctx)
 	if err == nil && j != nil && j.Step.Finished() {
-		if _, err = j.Archive(e.StateDir); err == nil {
+		if err = e.archive(j); err == nil {
 			j = nil
 		}
 	}
 	if err != nil || j == nil {
-		lock.Release()
-		return nil, j, err
+		e.release()
+		return j, err
 	}
-	return lock, j, nil
+	return j, nil
 }
 
-func (e *Engine) lock() (*Lock, error) {
-	h := e.Holder
-	if h.Command == "" {
-		h.Command = "keys rotate"
+// lock takes the profile's lock from the state backend (a *LockedError naming the holder if
+// another has it) and keeps it in e.held.
+func (e *Engine) lock(ctx context.Context) error {
+	command := e.Holder.Command
+	if command == "" {
+		command = "keys rotate"
 	}
-	l, err := AcquireLock(e.StateDir, e.Profile, h, e.Force)
+	l, err := e.state().AcquireLock(ctx, e.Profile, command)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	e.held, e.lost = l, nil
 	// A forced takeover is logged, as is finding a crashed holder's record.
-	if l.TookOver != nil {
-		e.report(StepPreflight, "took over the lock held by %s (--force)", l.TookOver)
-		e.auditLock("lock.takeover", "took over the lock held by "+l.TookOver.String())
-	} else if l.Abandoned != nil {
-		e.auditLock("lock.abandoned", "the previous holder, "+l.Abandoned.String()+", ended without releasing the lock")
+	if h, ok := l.(lockHistory); ok {
+		if tookOver, abandoned := h.history(); tookOver != nil {
+			e.report(StepPreflight, "took over the lock held by %s (--force)", tookOver)
+			e.auditLock("lock.takeover", "took over the lock held by "+tookOver.String())
+		} else if abandoned != nil {
+			e.auditLock("lock.abandoned", "the previous holder, "+abandoned.String()+", ended without releasing the lock")
+		}
 	}
-	return l, nil
+	return nil
+}
+
+// appendAudit appends e through the state backend, with the profile's keys guarded.
+func (e *Engine) appendAudit(entry auditlog.Entry) error {
+	ctx, cancel := stateCtx()
+	defer cancel()
+	_, err := e.state().AppendAudit(ctx, entry, &e.guard)
+	return err
 }
 
 func (e *Engine) auditLock(action, detail string) {
-	if e.Audit == nil {
-		return
-	}
-	e.Audit.GuardAgainst(&e.guard)
-	if _, err := e.Audit.Append(auditlog.Entry{Command: "keys rotate", Profile: e.Profile, Action: action, Outcome: auditlog.OutcomeOK, Detail: detail}); err != nil {
+	if err := e.appendAudit(auditlog.Entry{Command: "keys rotate", Profile: e.Profile, Action: action, Outcome: auditlog.OutcomeOK, Detail: detail}); err != nil {
 		e.report(StepPreflight, "the audit log was not written: %v", err)
 	}
 }
@@ -321,7 +510,7 @@ func (e *Engine) advance(j *Journal, to Step, msg string) error {
 	if err := j.Advance(to, msg); err != nil {
 		return err
 	}
-	if err := j.Save(e.StateDir); err != nil {
+	if err := e.save(j); err != nil {
 		return err
 	}
 	e.report(from, "%s", msg)
@@ -333,7 +522,7 @@ func (e *Engine) advance(j *Journal, to Step, msg string) error {
 func (e *Engine) fail(j *Journal, err error) error {
 	msg := oneLine(err).Error()
 	_ = j.Advance(j.Step, "failed: "+msg)
-	if serr := j.Save(e.StateDir); serr != nil {
+	if serr := e.save(j); serr != nil {
 		e.report(j.Step, "%s", serr.Error())
 	}
 	e.audit(j, "rotate."+string(j.Step), auditlog.OutcomeFailed, msg)
@@ -346,7 +535,7 @@ func (e *Engine) fail(j *Journal, err error) error {
 func (e *Engine) interrupted(j *Journal) error {
 	msg := fmt.Sprintf("interrupted during %s; the step runs again on resume", j.Step)
 	_ = j.Advance(j.Step, msg)
-	if serr := j.Save(e.StateDir); serr != nil {
+	if serr := e.save(j); serr != nil {
 		e.report(j.Step, "%s", serr.Error())
 	}
 	e.audit(j, "rotate."+string(j.Step), auditlog.OutcomeInterrupted, msg)
@@ -356,8 +545,12 @@ func (e *Engine) interrupted(j *Journal) error {
 // audit appends an entry if there is an audit log. A failed append is reported and returned;
 // callers other than preflight's go on: the journal, which resume needs, is saved already.
 func (e *Engine) audit(j *Journal, action, outcome, detail string) error {
-	if e.Audit == nil {
-		return nil
+	if err := e.mayChange(); err != nil {
+		if e.lost != nil {
+			// Another host owns the rotation now; its own entries tell what happens to it.
+			return nil
+		}
+		return err
 	}
 	var names, fps []string
 	for _, k := range []KeyRef{j.OldKey, j.NewKey} {
@@ -366,8 +559,7 @@ func (e *Engine) audit(j *Journal, action, outcome, detail string) error {
 			fps = append(fps, k.Fingerprint)
 		}
 	}
-	e.Audit.GuardAgainst(&e.guard)
-	_, err := e.Audit.Append(auditlog.Entry{
+	err := e.appendAudit(auditlog.Entry{
 		Command: "keys rotate", Profile: e.Profile, Action: action,
 		KeyNames: names, Fingerprints: fps, Outcome: outcome,
 		Detail: "rotation " + j.ID + ": " + detail,
@@ -379,10 +571,19 @@ func (e *Engine) audit(j *Journal, action, outcome, detail string) error {
 }
 
 // run runs the steps from the journal's until done, or until one stops.
-func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
+func (e *Engine) run(ctx context.Context, j *Journal) error {
 	for !j.Step.Finished() {
-		if err := lock.Verify(); err != nil {
+		if err := e.mayChange(); err != nil {
 			return err
+		}
+		if e.held != nil {
+			// For keys status and the exit-6 message of another host (team mode).
+			sctx, cancel := stateCtx()
+			err := e.held.SetStep(sctx, string(j.Step))
+			cancel()
+			if errors.Is(err, ErrLockLost) {
+				return e.takenOver(err)
+			}
 		}
 		if err := ctx.Err(); err != nil {
 			if j.Step == StepPreflight {
@@ -429,11 +630,14 @@ func (e *Engine) run(ctx context.Context, lock *Lock, j *Journal) error {
 			// wait) failed because waasctl was told to stop, not by its own fault.
 			return e.interrupted(j)
 		}
+		if e.lost != nil {
+			return e.lost
+		}
 		if err != nil {
 			return e.fail(j, err)
 		}
 	}
-	if _, err := j.Archive(e.StateDir); err != nil {
+	if err := e.archive(j); err != nil {
 		return err
 	}
 	if len(j.ManualChecks) > 0 {
@@ -455,7 +659,7 @@ func (e *Engine) closeAtPreflight(j *Journal, cause error, interrupted bool) err
 	if err := j.Advance(StepAborted, msg); err != nil {
 		return err
 	}
-	if _, err := j.Archive(e.StateDir); err != nil {
+	if err := e.archive(j); err != nil {
 		return err
 	}
 	e.audit(j, "rotate.preflight", outcome, msg+"; the rotation is closed")
@@ -605,7 +809,7 @@ func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
 		if err := j.Advance(StepCreate, "creating with a new request id"); err != nil {
 			return err
 		}
-		return j.Save(e.StateDir)
+		return e.save(j)
 	case err != nil:
 		// Not knowing whether a key was made, a second create could forget the first.
 		return fmt.Errorf("finding the key of interrupted request %s: %w", j.RequestID, err)
@@ -615,7 +819,7 @@ func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
 	if err := e.refuseHeld(ctx, name); err != nil {
 		return err
 	}
-	if err := e.Issuer.Revoke(ctx, name); err != nil {
+	if err := e.issuerRevoke(ctx, name); err != nil {
 		return fmt.Errorf("revoking %s, created by request %s whose answer was lost: %w", name, j.RequestID, err)
 	}
 	e.report(StepCreate, "revoked %s, created by a request whose answer was lost", name)
@@ -624,7 +828,7 @@ func (e *Engine) revokeLostCreate(ctx context.Context, j *Journal) error {
 	if err := j.Advance(StepCreate, "creating with a new request id"); err != nil {
 		return err
 	}
-	return j.Save(e.StateDir)
+	return e.save(j)
 }
 
 func (e *Engine) create(ctx context.Context, j *Journal) error {
@@ -643,7 +847,7 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 	}
 	if j.RequestID == "" {
 		j.RequestID = uuid.NewString()
-		if err := j.Save(e.StateDir); err != nil {
+		if err := e.save(j); err != nil {
 			return err
 		}
 	} else if err := e.revokeLostCreate(ctx, j); err != nil {
@@ -655,7 +859,7 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 	}
 	var nk *NewKey
 	for attempt := 1; ; attempt++ {
-		nk, err = e.Issuer.Create(ctx, j.RequestID)
+		nk, err = e.issuerCreate(ctx, j.RequestID)
 		if err == nil {
 			break
 		}
@@ -663,7 +867,7 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 			// find may name one key of that request; an answer that could not be read may
 			// stand for more, so the request stays on the list to check by hand.
 			j.addManual(ManualCheck{RequestID: j.RequestID, Reason: fmt.Sprintf("the %s issuer's answer to it could not be read, so it may have made keys waasctl never learnt of; look in the portal for keys created since %s", e.Issuer.Name(), j.StartedAt.UTC().Format(time.RFC3339))})
-			if serr := j.Save(e.StateDir); serr != nil {
+			if serr := e.save(j); serr != nil {
 				return serr
 			}
 		}
@@ -679,7 +883,7 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 			if err := e.refuseHeld(ctx, name); err != nil {
 				return err
 			}
-			if err := e.Issuer.Revoke(ctx, name); err != nil {
+			if err := e.issuerRevoke(ctx, name); err != nil {
 				return fmt.Errorf("revoking %s, created by request %s whose answer was lost: %w", name, j.RequestID, err)
 			}
 			e.report(StepCreate, "revoked %s, created by a request whose answer was lost", name)
@@ -689,7 +893,7 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 		if err := j.Advance(StepCreate, "retrying create with a new request id"); err != nil {
 			return err
 		}
-		if err := j.Save(e.StateDir); err != nil {
+		if err := e.save(j); err != nil {
 			return err
 		}
 	}
@@ -703,9 +907,9 @@ func (e *Engine) create(ctx context.Context, j *Journal) error {
 		Algorithm: nk.Key.Algorithm(), AddedAt: e.now().UTC(), AddedBy: "keys rotate",
 		Source: nk.Key.Source,
 	}
-	if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Pending: stored, Previous: it.Previous}); err != nil {
+	if err := e.put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Pending: stored, Previous: it.Previous}); err != nil {
 		// The key must not outlive our knowledge of it.
-		if rerr := e.Issuer.Revoke(ctx, nk.Key.Name); rerr != nil {
+		if rerr := e.issuerRevoke(ctx, nk.Key.Name); rerr != nil {
 			return fmt.Errorf("storing the new key %s as PENDING: %w; revoking it failed too (%v): revoke it at the issuer", nk.Key.Name, err, rerr)
 		}
 		return fmt.Errorf("storing the new key %s as PENDING: %w; it was revoked", nk.Key.Name, err)
@@ -788,7 +992,7 @@ func (e *Engine) deliverKey(ctx context.Context, j *Journal, key *credentials.St
 			j.RecordSink(res)
 			continue
 		}
-		err := s.Deliver(ctx, Delivery{Profile: e.Profile, Name: key.Name, PrivateKey: key.PrivateKey, Fingerprint: key.Fingerprint})
+		err := e.deliverTo(ctx, s, Delivery{Profile: e.Profile, Name: key.Name, PrivateKey: key.PrivateKey, Fingerprint: key.Fingerprint})
 		res.At = e.now().UTC()
 		if err != nil {
 			res.Error = oneLine(err).Error()
@@ -798,7 +1002,7 @@ func (e *Engine) deliverKey(ctx context.Context, j *Journal, key *credentials.St
 			e.report(j.Step, "delivered %s to %s", short(ref(key)), names[i])
 		}
 		j.RecordSink(res)
-		if serr := j.Save(e.StateDir); serr != nil {
+		if serr := e.save(j); serr != nil {
 			failed = append(failed, serr.Error())
 			return failed
 		}
@@ -829,7 +1033,7 @@ func (e *Engine) deliver(ctx context.Context, j *Journal) error {
 
 func (e *Engine) observe(ctx context.Context, j *Journal) error {
 	for i, s := range e.Sinks {
-		if err := s.Restart(ctx); err != nil {
+		if err := e.restart(ctx, s); err != nil {
 			return fmt.Errorf("%w: restarting %s: %s; the old key is still current and valid; run %s", ErrIncomplete, sinkNames(e.Sinks)[i], oneLine(err).Error(), e.resumeHint())
 		}
 	}
@@ -860,7 +1064,7 @@ func (e *Engine) promote(ctx context.Context, j *Journal) error {
 		// Promoted before a crash kept the journal from saying so.
 	case it.Pending != nil && it.Pending.Fingerprint == j.NewKey.Fingerprint:
 		// One write: a reader sees the old item or the new one, so exactly one CURRENT.
-		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Pending, Previous: it.Current}); err != nil {
+		if err := e.put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Pending, Previous: it.Current}); err != nil {
 			return err
 		}
 	default:
@@ -897,7 +1101,7 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 	}
 	if now := e.now(); now.Before(j.GraceUntil) {
 		_ = j.Advance(StepRevoke, "waiting for the grace period")
-		if err := j.Save(e.StateDir); err != nil {
+		if err := e.save(j); err != nil {
 			return err
 		}
 		if e.WaitUntil != nil {
@@ -937,11 +1141,11 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 	if j.RevokedAt.IsZero() {
 		if j.RevokeRequestedAt.IsZero() {
 			j.RevokeRequestedAt = e.now().UTC()
-			if err := j.Save(e.StateDir); err != nil {
+			if err := e.save(j); err != nil {
 				return err
 			}
 		}
-		err := e.Issuer.Revoke(ctx, j.OldKey.Name)
+		err := e.issuerRevoke(ctx, j.OldKey.Name)
 		switch {
 		case errors.Is(err, ErrCannotConfirm):
 			// The old key left the keyring before it was seen refused: finish, and have the
@@ -951,7 +1155,7 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 			if err := j.Advance(StepRevoke, "the old key "+short(j.OldKey)+" is to be deleted by hand"); err != nil {
 				return err
 			}
-			if err := j.Save(e.StateDir); err != nil {
+			if err := e.save(j); err != nil {
 				return err
 			}
 		case err != nil:
@@ -968,13 +1172,13 @@ func (e *Engine) revoke(ctx context.Context, j *Journal) error {
 			if err := j.Advance(StepRevoke, "revoked the old key "+short(j.OldKey)+"; it is rejected"); err != nil {
 				return err
 			}
-			if err := j.Save(e.StateDir); err != nil {
+			if err := e.save(j); err != nil {
 				return err
 			}
 		}
 	}
 	if it.Previous != nil {
-		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Pending: it.Pending}); err != nil {
+		if err := e.put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Pending: it.Pending}); err != nil {
 			return err
 		}
 	}
@@ -1018,13 +1222,13 @@ func (e *Engine) confirmRejected(ctx context.Context, k *credentials.StoredKey) 
 // the keyring, ends the abort without that revocation, and the *ManualRevokeError lists what
 // the operator must delete in the portal. Every way an abort ends is in the audit log.
 func (e *Engine) Abort(ctx context.Context) (*Journal, error) {
-	lock, j, err := e.inProgress()
-	if lock == nil || j == nil {
+	j, err := e.inProgress(ctx)
+	if j == nil {
 		return j, err
 	}
-	defer lock.Release()
+	defer e.release()
 	e.noteIssuerChange(j)
-	if err := e.abort(ctx, j); err != nil {
+	if err := e.stopped(e.abort(ctx, j)); err != nil {
 		var manual *ManualRevokeError
 		if !errors.As(err, &manual) { // that one is audited as the abort's outcome
 			e.audit(j, "rotate.abort", auditlog.OutcomeFailed, oneLine(err).Error())
@@ -1042,7 +1246,7 @@ func (e *Engine) markAborting(j *Journal) error {
 		return nil
 	}
 	j.Aborting = true
-	return j.Save(e.StateDir)
+	return e.save(j)
 }
 
 // checkCurrentWorks refuses to go on unless the keyring's CURRENT key authenticates now.
@@ -1113,7 +1317,7 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 		if err := e.markAborting(j); err != nil {
 			return err
 		}
-		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: old, Pending: it.Current}); err != nil {
+		if err := e.put(ctx, &credentials.Item{Profile: e.Profile, Current: old, Pending: it.Current}); err != nil {
 			return err
 		}
 		e.report(j.Step, "the old key %s is CURRENT again", short(j.OldKey))
@@ -1136,7 +1340,7 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 				return fmt.Errorf("putting the current key back failed (%s); fix it and abort again", strings.Join(failed, "; "))
 			}
 			for i := range redo {
-				if err := e.Sinks[i].Restart(ctx); err != nil {
+				if err := e.restart(ctx, e.Sinks[i]); err != nil {
 					return fmt.Errorf("restarting %s: %s; fix it and abort again", names[i], oneLine(err).Error())
 				}
 			}
@@ -1184,7 +1388,7 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			e.report(j.Step, "not revoking %s: %s still hold it", name, strings.Join(gone, ", "))
 			continue
 		}
-		if err := e.Issuer.Revoke(ctx, name); err != nil {
+		if err := e.issuerRevoke(ctx, name); err != nil {
 			if !e.ForceAbort {
 				return fmt.Errorf("revoking the new key %s: %w; %s", name, err, forceHint)
 			}
@@ -1196,7 +1400,7 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 		e.report(j.Step, "revoked the new key %s", name)
 	}
 	if it.Pending != nil {
-		if err := e.Store.Put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Previous: it.Previous}); err != nil {
+		if err := e.put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Previous: it.Previous}); err != nil {
 			return err
 		}
 	}
@@ -1209,7 +1413,7 @@ func (e *Engine) closeAborted(j *Journal, msg string) error {
 	if err := j.Advance(StepAborted, msg); err != nil {
 		return err
 	}
-	if _, err := j.Archive(e.StateDir); err != nil {
+	if err := e.archive(j); err != nil {
 		return err
 	}
 	if len(j.ManualChecks) > 0 {
@@ -1319,7 +1523,7 @@ func (e *Engine) ensureSinksHold(ctx context.Context, j *Journal, key *credentia
 		return fmt.Errorf("%w: a sink lacks the CURRENT key and delivering it failed (%s); the old key is not revoked; fix it and run %s", ErrIncomplete, strings.Join(failed, "; "), e.resumeHint())
 	}
 	for i := range missing {
-		if err := e.Sinks[i].Restart(ctx); err != nil {
+		if err := e.restart(ctx, e.Sinks[i]); err != nil {
 			return fmt.Errorf("%w: restarting %s: %s; the old key is not revoked; run %s", ErrIncomplete, names[i], oneLine(err).Error(), e.resumeHint())
 		}
 	}

@@ -222,17 +222,10 @@ var writeAtomic = fsutil.Write
 // cut. The state machine saves before every remote action, so a failed Save must stop it; it
 // holds the profile's lock, which is what keeps two writers apart.
 func (j *Journal) Save(dir string) error {
-	if err := j.validate(); err != nil {
-		return fmt.Errorf("rotation journal not saved: %w", err)
-	}
-	data, err := json.MarshalIndent(j, "", "  ")
+	data, err := j.Encode()
 	if err != nil {
-		return fmt.Errorf("rotation journal not saved: %w", err)
+		return err
 	}
-	if field := secretField(data, j.guard); field != "" {
-		return fmt.Errorf("rotation journal of profile %s not saved: %s holds key material (a PEM private key, or a private key in base64 or hex); the journal holds key names and fingerprints only", j.Profile, field)
-	}
-	data = append(data, '\n')
 	journals := filepath.Join(dir, "journals")
 	if err := fsutil.MkdirPrivate(journals); err != nil {
 		return fmt.Errorf("creating the journal folder: %w", err)
@@ -246,6 +239,36 @@ func (j *Journal) Save(dir string) error {
 		return fmt.Errorf("saving the rotation journal %s: %w", path, err)
 	}
 	return nil
+}
+
+// Encode checks the journal (what LoadJournal would check, and the secret guard: no key
+// material in any field) and returns what Save writes. A backend other than the state folder
+// (the team store) stores these bytes, so the guard runs whatever the backend.
+func (j *Journal) Encode() ([]byte, error) {
+	if err := j.validate(); err != nil {
+		return nil, fmt.Errorf("rotation journal not saved: %w", err)
+	}
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("rotation journal not saved: %w", err)
+	}
+	if field := secretField(data, j.guard); field != "" {
+		return nil, fmt.Errorf("rotation journal of profile %s not saved: %s holds key material (a PEM private key, or a private key in base64 or hex); the journal holds key names and fingerprints only", j.Profile, field)
+	}
+	return append(data, '\n'), nil
+}
+
+// DecodeJournal reads profile's journal from data as Encode wrote it, checking it as
+// LoadJournal does; where names where it came from in the error, which quotes nothing of data.
+func DecodeJournal(data []byte, profile, where string) (*Journal, error) {
+	if len(data) > maxJournalSize {
+		return nil, damaged(where, fmt.Sprintf("it is larger than %d bytes, far more than waasctl writes", maxJournalSize))
+	}
+	j, reason := decodeJournal(data, profile)
+	if reason != "" {
+		return nil, damaged(where, reason)
+	}
+	return j, nil
 }
 
 // validate checks what LoadJournal would check, so that Save never writes a journal that
@@ -403,19 +426,7 @@ func (j *Journal) Archive(dir string) (string, error) {
 	if err := j.Save(dir); err != nil {
 		return "", err
 	}
-	history := filepath.Join(dir, "journals", "history")
-	if err := fsutil.MkdirPrivate(history); err != nil {
-		return "", fmt.Errorf("creating the journal history folder: %w", err)
-	}
-	name := fmt.Sprintf("%s-%s-%s.json", j.Profile, j.StartedAt.UTC().Format("20060102T150405Z"), j.ID)
-	dest := filepath.Join(history, name)
-	if err := os.Rename(journalPath(dir, j.Profile), dest); err != nil {
-		return "", fmt.Errorf("archiving the rotation journal: %w", err)
-	}
-	// The rename touches two folders; both must reach the disk for it to survive a power cut.
-	syncDir(filepath.Dir(journalPath(dir, j.Profile)))
-	syncDir(history)
-	return dest, nil
+	return j.moveToHistory(dir)
 }
 
 // syncDir makes a folder's entries durable. Some filesystems refuse to sync a folder; the

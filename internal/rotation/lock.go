@@ -117,9 +117,15 @@ type LockedError struct {
 	Running bool
 	// Remote: the holder is on another host sharing the state folder; it cannot be checked.
 	Remote bool
+	// Message, when set, is the whole error (a StateBackend other than the state folder says
+	// what is to be done about its own lock).
+	Message string
 }
 
 func (e *LockedError) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
 	if e.Holder == (Holder{}) {
 		return fmt.Sprintf("profile %s is being rotated by a process that left no record in %s; --force takes the lock over", e.Profile, e.Path)
 	}

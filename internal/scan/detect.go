@@ -22,9 +22,11 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf16"
@@ -64,9 +66,20 @@ type keyHit struct {
 	key      heldKey
 }
 
-// heldKey keeps a found key for --verify. Every fmt verb prints a placeholder, so a Match or
-// Finding logged by mistake does not print the key.
-type heldKey struct{ signer crypto.Signer }
+// heldKey keeps a found key for --verify. Every fmt verb prints a placeholder; and as a field
+// (where fmt prints by reflection, calling no method) it holds the key only inside a closure,
+// which fmt prints as an address whatever the verb: a Match logged by mistake does not print
+// the key (an Ed25519 key is a byte slice, which fmt would print in full).
+type heldKey struct{ get func() crypto.Signer }
+
+func holdKey(k crypto.Signer) heldKey { return heldKey{get: func() crypto.Signer { return k }} }
+
+func (k heldKey) signer() crypto.Signer {
+	if k.get == nil {
+		return nil
+	}
+	return k.get()
+}
 
 func (heldKey) String() string               { return "(key held for verification)" }
 func (heldKey) GoString() string             { return "(key held for verification)" }
@@ -89,8 +102,10 @@ type detector struct {
 }
 
 var (
-	anchorDashes    = []byte("-----")
-	anchorPad       = []byte("==")
+	anchorDashes = []byte("-----")
+	// anchorEquals is every '=': the "==" padding of a base64 Ed25519 secret, and an
+	// assignment whose value may be one written without padding (NAME=value).
+	anchorEquals    = []byte("=")
 	anchorPadURL    = []byte("%3D%3D")
 	anchorPadURLLow = []byte("%3d%3d")
 	anchorAPIKeys   = []byte("apiKeys")
@@ -100,7 +115,19 @@ var (
 	anchorUTF16PadB = []byte("\x00=\x00=")
 	// base64Anchors find base64-wrapped text holding a key: the base64 forms, at each of the
 	// three alignments, of a PEM's dashes and of the words a key file or .env file holds.
-	base64Anchors = base64WordAnchors("-----", "LS0tLS", "rivateKey", "ECRET")
+	base64Anchors = base64WordAnchors("-----", "LS0tLS", "rivateKey", "ECRET",
+		"-\x00-\x00-\x00-\x00-\x00", "\x00-\x00-\x00-\x00-\x00-") // and of UTF-16 text's dashes
+	// derAnchors find a private key's DER in base64 with no PEM armour around it ("privateKey":
+	// "MHcCAQEE..."): the fixed first bytes of a P-256 SEC1 key (with and without its public
+	// key), of a P-256 PKCS#8 key (likewise) and of an Ed25519 PKCS#8 key.
+	derAnchors = [][]byte{[]byte("MHcCAQEE"), []byte("MDECAQEE"), []byte("MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg"),
+		[]byte("MEECAQAwEwYHKoZIzj0CAQYIKoZIzj0DAQc"), []byte("MC4CAQAwBQYDK2VwBCIEI")}
+	// secretAnchors find the names a CDP Ed25519 secret is the value of ("privateKey": ...,
+	// apiKeySecret: ..., CDP_API_KEY_SECRET: ...): its unpadded base64 (86 characters) or hex
+	// (128) has no padding to find it by. They share the 'K' pass of "apiKeys". Any assignment
+	// (NAME=value, name = "value") is looked at from its '=' (anchorEquals), in the pass for
+	// padding: lower-case names (api_key_secret) would cost a pass of their own.
+	secretAnchors = [][]byte{[]byte("KeySecret"), []byte("KEY_SECRET"), []byte("rivateKey"), []byte("RIVATE_KEY")}
 )
 
 // base64WordAnchors returns, for each word and each of the three byte alignments, the part of
@@ -155,7 +182,7 @@ type groupMember struct {
 // groupAnchors groups anchors by the byte of each that is least frequent in source text.
 func groupAnchors(anchors [][]byte) []anchorGroup {
 	// From rare to common in source code and prose; a byte not listed is rarer than any.
-	const byFrequency = "QJZXKVWYUGBHFMPDCLNRSOIATE%98765432zqxjkvbpygfwmucldrhsnioate10=-\\"
+	const byFrequency = "QJZXKVWYUGBHFMPDCLNRSOIATE%98765432zqxjkvbpygfwmucldrhsnioate10=-\\_"
 	rank := func(c byte) int { return strings.IndexByte(byFrequency, c) }
 	var groups []anchorGroup
 	for ai, a := range anchors {
@@ -218,7 +245,7 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 				for _, m := range g.members {
 					a := anchors[m.anchor]
 					j := k - m.pos
-					if j >= 0 && j+len(a) <= len(data) && bytes.Equal(data[j:j+len(a)], a) {
+					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && bytes.Equal(data[j:j+len(a)], a) {
 						fn(m.anchor, j)
 					}
 				}
@@ -231,7 +258,7 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 // The anchors, in the order forEachHit reports them within a block.
 const (
 	aDashes = iota
-	aPad
+	aEquals
 	aPadURL
 	aPadURLLow
 	aUTF16LE
@@ -239,11 +266,15 @@ const (
 	aUTF16PadL
 	aUTF16PadB
 	aAPIKeys
-	aBase64 // and every base64 anchor after it
+	aDER // and every DER anchor after it, then the secret anchors, then the base64 ones
 )
 
-var textAnchors = append([][]byte{anchorDashes, anchorPad, anchorPadURL, anchorPadURLLow,
-	anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, base64Anchors...)
+var (
+	aSecret     = aDER + len(derAnchors)
+	aBase64     = aSecret + len(secretAnchors)
+	textAnchors = slices.Concat([][]byte{anchorDashes, anchorEquals, anchorPadURL, anchorPadURLLow,
+		anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, derAnchors, secretAnchors, base64Anchors)
+)
 
 // scanBuffer finds the keys in data, which starts at offset base of the outermost buffer (for
 // a decoded layer, base is where the encoded text starts and every hit is reported there).
@@ -254,7 +285,8 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 		}
 		return base + off
 	}
-	var runs [][2]int
+	var runs []base64Run
+	var bodies []int // where unarmoured DER starts
 	utf16At := -1
 	if depth < maxDecodeDepth && len(data) >= 2 && (data[0] == 0xff && data[1] == 0xfe || data[0] == 0xfe && data[1] == 0xff) {
 		// UTF-16 with a byte order mark: decoded whole, whatever it holds.
@@ -266,9 +298,21 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 		switch {
 		case a == aDashes:
 			if j >= pemDone {
-				pemDone = max(d.pemAt(data, j, layer, at), j+len(anchorDashes))
+				next, _ := d.pemAt(data, j, layer, at)
+				pemDone = max(next, j+len(anchorDashes))
 			}
-		case a == aPad || a == aPadURL || a == aPadURLLow:
+		case a >= aDER && a < aSecret:
+			bodies = append(bodies, j)
+		case a >= aSecret && a < aBase64:
+			d.namedEd25519At(data, j+len(textAnchors[a]), layer, at)
+		case a == aEquals:
+			switch {
+			case j+1 < len(data) && data[j+1] == '=':
+				d.ed25519At(data, j, 2, layer, at)
+			case mayBeLongValue(data, j+1):
+				d.ed25519ValueAt(data, j, layer, at)
+			}
+		case a == aPadURL || a == aPadURLLow:
 			d.ed25519At(data, j, len(textAnchors[a]), layer, at)
 		case a == aAPIKeys:
 			d.legacyNameAt(data, j, at)
@@ -284,31 +328,55 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				d.scanBuffer(decodeUTF16(data[start:], bigEndian), depth+1, joinLayer(layer, "utf16"), at(0))
 			}
 		default:
-			if len(runs) > 0 && j < runs[len(runs)-1][1] {
+			if len(runs) > 0 && j < runs[len(runs)-1].end {
 				return // inside the run already found
 			}
-			s, e := base64RunAround(data, j, len(textAnchors[a]))
-			runs = append(runs, [2]int{s, e})
+			s := base64Back(data, j)
+			_, e := collectBase64(data, s, maxBase64Run)
+			runs = append(runs, base64Run{start: s, end: e, line: segmentStart(data, j)})
 		}
 	})
+	for _, j := range bodies {
+		d.derAt(data, j, layer, at)
+	}
 	if depth >= maxDecodeDepth || len(runs) == 0 {
 		return
 	}
-	sort.Slice(runs, func(a, b int) bool { return runs[a][0] < runs[b][0] })
+	sort.Slice(runs, func(a, b int) bool { return runs[a].start < runs[b].start })
 	done := -1
 	for _, r := range runs {
-		if r[0] < done {
+		if r.start < done {
 			continue
 		}
-		done = r[1]
-		if r[1]-r[0] < 24 {
+		done = r.end
+		if r.end-r.start < 24 {
 			continue
 		}
-		if dec := decodeBase64Loose(data[r[0]:r[1]]); len(dec) > 0 {
-			d.scanBuffer(dec, depth+1, joinLayer(layer, "base64"), at(r[0]))
+		// The run as walked, then from the start of the anchor's own line: a word on a line
+		// of its own before a wrapped block (YAML's ">-", a heading) joins the run and shifts
+		// every byte after it.
+		for i, start := range []int{r.start, r.line} {
+			if i == 1 && (start == r.start || start < 0) {
+				break
+			}
+			found := len(d.keys)
+			text, _ := collectBase64(data, start, maxBase64Run)
+			if dec := decodeBase64Loose(text); len(dec) > 0 {
+				d.scanBuffer(dec, depth+1, joinLayer(layer, "base64"), at(start))
+			}
+			if len(d.keys) > found {
+				break
+			}
 		}
 	}
 }
+
+// base64Run is a run of base64 text around an anchor, and where the anchor's own line of it
+// starts.
+type base64Run struct{ start, end, line int }
+
+// maxBase64Run bounds how far a run of base64 text is followed either way from an anchor.
+const maxBase64Run = 1 << 20
 
 func joinLayer(outer, inner string) string {
 	if outer == "" {
@@ -320,23 +388,23 @@ func joinLayer(outer, inner string) string {
 // ---- PEM ----
 
 // pemAt looks for a PEM private key whose BEGIN line starts at data[j:] ("-----"). It returns
-// where scanning may resume.
-func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) int {
+// where scanning may resume, and whether a key parsed there.
+func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) (int, bool) {
 	hdr := data[j+5:]
 	if len(hdr) < 6 || !asciiPrefixFold(hdr, "BEGIN") {
-		return j + 5
+		return j + 5, false
 	}
 	// The label: up to the next "-----", on the same line.
 	lim := min(len(hdr), 120)
 	end := bytes.Index(hdr[:lim], anchorDashes)
 	if end < 0 {
-		return j + 5
+		return j + 5, false
 	}
 	label := string(hdr[5:end])
 	label = strings.NewReplacer("%20", " ", "+", " ", "_", " ").Replace(label)
 	label = strings.ToUpper(strings.TrimSpace(label))
 	if !strings.HasSuffix(label, "PRIVATE KEY") || strings.Contains(label, "ENCRYPTED") {
-		return j + 5 // a public key, a certificate, an encrypted key: nothing to report
+		return j + 5, false // a public key, a certificate, an encrypted key: nothing to report
 	}
 	bodyStart := j + 5 + end + 5
 	// The body: up to "-----END", case-insensitive, within maxPEMSpan.
@@ -359,7 +427,7 @@ func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) int
 		k = m + 5
 	}
 	if stop < 0 {
-		return bodyStart
+		return bodyStart, false
 	}
 	quote := byte(0)
 	if j > 0 && (data[j-1] == '"' || data[j-1] == '\'' || data[j-1] == '`') {
@@ -367,14 +435,14 @@ func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) int
 	}
 	der := pemBodyDER(region[:stop], quote)
 	if der == nil {
-		return bodyStart
+		return bodyStart, false
 	}
 	signer, ok := parseDER(der)
 	if !ok {
-		return bodyStart
+		return bodyStart, false
 	}
 	d.addKey(signer, data, j, bodyStart+stop, "pem", layer, at, redactPEM(label))
-	return bodyStart + stop
+	return bodyStart + stop, true
 }
 
 // pemBodyDER turns a PEM body as it was written into DER: line breaks real or escaped
@@ -485,7 +553,7 @@ func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
 		return k, true
 	}
-	return nil, false
+	return parseSecp256k1(der)
 }
 
 // sec1Key mirrors RFC 5915 to read the public key a SEC1 key stores.
@@ -560,18 +628,148 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 		text = append(text, rev[i])
 	}
 	text = append(text, '=', '=')
-	raw := decodeBase64Loose(text)
-	if len(raw) != ed25519.PrivateKeySize {
+	key, ok := ed25519Secret(decodeBase64Loose(text))
+	if !ok {
 		return
-	}
-	key := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
-	if !bytes.Equal(key[ed25519.SeedSize:], raw[ed25519.SeedSize:]) {
-		return // the stored public half is not its seed's: not a key
 	}
 	start := k + 1
 	// The public half is the last 43 characters: showing a few of them reveals nothing.
 	redacted := "…" + string(text[len(text)-8:])
 	d.addKey(key, data, start, j+padLen, "ed25519", layer, at, redacted)
+}
+
+// ed25519Secret checks 64 bytes for an Ed25519 secret: a seed, then the public key it derives.
+func ed25519Secret(raw []byte) (ed25519.PrivateKey, bool) {
+	if len(raw) != ed25519.PrivateKeySize {
+		return nil, false
+	}
+	key := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
+	if !bytes.Equal(key[ed25519.SeedSize:], raw[ed25519.SeedSize:]) {
+		return nil, false // the stored public half is not its seed's: not a key
+	}
+	return key, true
+}
+
+// namedEd25519At checks the value of the field or variable whose name goes on at data[p:]
+// (CDP_API_KEY_SECRET=..., "privateKey": "...") for an Ed25519 secret written without padding
+// (86 base64 characters, either alphabet) or in hex (128 digits). Padded base64 is found by its
+// padding wherever it is; these forms only as such a value.
+func (d *detector) namedEd25519At(data []byte, p int, layer string, at func(int) int) {
+	q := p
+	for q < len(data) && q-p < 48 && (isBase64Byte(data[q]) || data[q] == '.') {
+		q++ // the rest of the name: CDP_API_KEY_SECRET_VALUE, secretKey
+	}
+	d.ed25519ValueAt(data, q, layer, at)
+}
+
+// mayBeLongValue says cheaply whether data[p:], past a blank or a quote, could start the
+// 86 characters of an unpadded Ed25519 secret: it runs at every '=' of the text, and almost
+// every one is followed by a short name or an expression.
+func mayBeLongValue(data []byte, p int) bool {
+	for i := 0; i < 3 && p < len(data) && (data[p] == ' ' || data[p] == '"' || data[p] == '\''); i++ {
+		p++
+	}
+	return p+85 < len(data) && isBase64Byte(data[p]) && isBase64Byte(data[p+21]) && isBase64Byte(data[p+42]) && isBase64Byte(data[p+63]) && isBase64Byte(data[p+85])
+}
+
+// ed25519ValueAt checks the value after the separator at data[q:] (=, :, quotes, blanks) for
+// an unpadded or hex Ed25519 secret. It runs at every '=' of the text, so it gives up after a
+// few bytes on anything else (x = f(y), a == b) without allocating.
+func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int) int) {
+	r := q
+	for r < len(data) && r-q < 16 && strings.IndexByte(" \t\"'`:=\\", data[r]) >= 0 {
+		r++
+	}
+	if r == q || r == len(data) {
+		return // no separator, or nothing after it
+	}
+	n := 0
+	for r+n < len(data) && n <= 130 && (isBase64Byte(data[r+n]) || data[r+n] == '\\' || data[r+n] == '%') {
+		n++
+	}
+	if n < 86 {
+		return
+	}
+	text, end := collectBase64(data, r, 256)
+	if nl := bytes.IndexAny(data[r:end], "\r\n"); nl >= 0 {
+		// One line: the value is not wrapped, and the next line is not part of it.
+		text, end = collectBase64(data[:r+nl], r, 256)
+	}
+	var raw []byte
+	switch len(text) {
+	case 86:
+		raw = decodeBase64Loose(text)
+	case 128:
+		raw = make([]byte, 64)
+		if _, err := hex.Decode(raw, text); err != nil {
+			return
+		}
+	default:
+		return
+	}
+	key, ok := ed25519Secret(raw)
+	if !ok {
+		return
+	}
+	d.addKey(key, data, r, end, "ed25519", layer, at, "…"+string(text[len(text)-8:]))
+}
+
+// derAt looks for a private key's DER written in base64 without PEM armour, starting at data[j]
+// (one of derAnchors). The DER's own length says where it ends, whatever follows it.
+func (d *detector) derAt(data []byte, j int, layer string, at func(int) int) {
+	if armoured(data, j) {
+		return // a PEM body: pemAt's, which refuses a key cut short (no END line)
+	}
+	text, end := collectBase64(data, j, maxPEMSpan)
+	der := derSequence(decodeBase64Loose(text))
+	if der == nil {
+		return
+	}
+	signer, ok := parseDER(der)
+	if !ok {
+		return
+	}
+	// The first 8 characters are the DER's fixed header (version, lengths): no secret.
+	d.addKey(signer, data, j, end, "der", layer, at, string(text[:8])+"…(redacted)")
+}
+
+// armoured reports whether the text before data[j], line breaks (real or escaped), blanks and
+// quotes aside, ends with a PEM line's "-----".
+func armoured(data []byte, j int) bool {
+	k := j
+	for k > 0 && j-k < 64 {
+		c := data[k-1]
+		switch {
+		case strings.IndexByte("\r\n \t\"'+\\", c) >= 0:
+			k--
+		case (c == 'n' || c == 'r') && k >= 2 && data[k-2] == '\\':
+			k -= 2
+		default:
+			return k >= 5 && bytes.Equal(data[k-5:k], anchorDashes)
+		}
+	}
+	return false
+}
+
+// derSequence returns the DER SEQUENCE at the start of b, cut to the length its header gives,
+// or nil.
+func derSequence(b []byte) []byte {
+	if len(b) < 2 || b[0] != 0x30 {
+		return nil
+	}
+	n, hdr := int(b[1]), 2
+	switch {
+	case b[1] == 0x81 && len(b) > 2:
+		n, hdr = int(b[2]), 3
+	case b[1] == 0x82 && len(b) > 3:
+		n, hdr = int(b[2])<<8|int(b[3]), 4
+	case b[1] >= 0x80:
+		return nil
+	}
+	if hdr+n > len(b) {
+		return nil
+	}
+	return b[:hdr+n]
 }
 
 // cdpContext holds the words that make a 64-byte Ed25519 secret a CDP key rather than any
@@ -607,13 +805,16 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 		return
 	}
 	fp := credentials.Fingerprint(signer.Public())
+	if k, ok := signer.(otherCurveKey); ok {
+		fp = k.fingerprint()
+	}
 	off := at(start)
 	id := fp + "@" + itoa(off)
 	if d.seen[id] {
 		return
 	}
 	d.seen[id] = true
-	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: heldKey{signer}})
+	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: holdKey(signer)})
 	// Bare key ids are looked for only where a key is: a UUID alone is no secret.
 	d.bareIDsNear(data, start, end, at)
 }
@@ -705,49 +906,132 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// base64RunAround returns the run of base64 text (wrapped lines included) around data[j:j+n].
-func base64RunAround(data []byte, j, n int) (int, int) {
-	in := func(c byte) bool { return isBase64Byte(c) || c == '\n' || c == '\r' }
+// base64Back walks back from data[j] over base64 text as it is written: wrapped lines (real
+// breaks with their indentation, as in a YAML block or folded scalar, or \n escapes as in a
+// JSON string) and JSON-escaped slashes. It returns where the text starts.
+func base64Back(data []byte, j int) int {
 	s := j
-	for s > 0 && in(data[s-1]) && j-s < 1<<20 {
-		s--
+	for s > 0 && j-s < maxBase64Run {
+		c := data[s-1]
+		switch {
+		case isBase64Byte(c) || c == '\n' || c == '\r':
+			s--
+		case c == '\\' && s < len(data) && strings.IndexByte("nr/\\", data[s]) >= 0:
+			s--
+		case c == ' ' || c == '\t':
+			// Indentation only: blanks between a line break and the text.
+			q := s - 1
+			for q > 0 && (data[q-1] == ' ' || data[q-1] == '\t') {
+				q--
+			}
+			if q == 0 || data[q-1] != '\n' && data[q-1] != '\r' {
+				return s
+			}
+			s = q
+		default:
+			return s
+		}
 	}
-	e := j + n
-	for e < len(data) && in(data[e]) && e-j < 1<<20 {
-		e++
-	}
-	// Padding ends a run: "NAME=value" is two runs.
-	for e < len(data) && data[e] == '=' {
-		e++
-	}
-	return s, e
+	return s
 }
 
-// decodeBase64Loose decodes standard or URL-safe base64, padded or not, ignoring line breaks.
-// It returns nil when text is not base64.
+// segmentStart returns where the line of base64 text holding data[j] starts.
+func segmentStart(data []byte, j int) int {
+	s := j
+	for s > 0 && j-s < maxBase64Run {
+		c := data[s-1]
+		if c == '\\' && s < len(data) && data[s] == '/' || isBase64Byte(c) && !((c == 'n' || c == 'r') && s >= 2 && data[s-2] == '\\') {
+			s--
+			continue
+		}
+		break
+	}
+	return s
+}
+
+// collectBase64 reads the base64 text that starts at data[p], at most limit bytes of it, as
+// base64Back walks it (line breaks real or escaped, indentation, \/) and URL-encoded (%2B,
+// %2F, %3D). It returns the base64 characters alone, and where the text ends: after its
+// padding, or at the first byte that is not part of it.
+func collectBase64(data []byte, p, limit int) ([]byte, int) {
+	out := make([]byte, 0, 128)
+	k := p
+	for k < len(data) && k-p < limit {
+		c := data[k]
+		switch {
+		case isBase64Byte(c):
+			out = append(out, c)
+			k++
+		case c == '=':
+			for k < len(data) && data[k] == '=' {
+				k++
+			}
+			return out, k // padding ends a run: "NAME=value" is two runs
+		case c == '\n' || c == '\r':
+			q := k + 1
+			for q < len(data) && strings.IndexByte("\r\n \t", data[q]) >= 0 {
+				q++
+			}
+			if q == len(data) || !isBase64Byte(data[q]) {
+				return out, k
+			}
+			k = q
+		case c == '\\':
+			q := k
+			for q < len(data) && data[q] == '\\' {
+				q++
+			}
+			switch {
+			case q < len(data) && (data[q] == 'n' || data[q] == 'r'):
+				k = q + 1
+			case q < len(data) && data[q] == '/':
+				out = append(out, '/')
+				k = q + 1
+			default:
+				return out, k
+			}
+		case c == '%' && k+2 < len(data) && isHex(data[k+1]) && isHex(data[k+2]):
+			switch v := unhex(data[k+1])<<4 | unhex(data[k+2]); v {
+			case '+', '/':
+				out = append(out, v)
+				k += 3
+			case '=':
+				for k+2 < len(data) && data[k] == '%' && data[k+1] == '3' && (data[k+2] == 'D' || data[k+2] == 'd') {
+					k += 3
+				}
+				return out, k
+			default:
+				return out, k
+			}
+		default:
+			return out, k
+		}
+	}
+	return out, k
+}
+
+// decodeBase64Loose decodes standard or URL-safe base64, padded or not, ignoring line breaks
+// and blanks. The two alphabets decode alike, so a word of another alphabet next to the text
+// (a YAML key with '_') spoils only its own bytes. It returns nil when text is not base64.
 func decodeBase64Loose(text []byte) []byte {
 	clean := make([]byte, 0, len(text))
-	url := false
 	for _, c := range text {
-		switch {
-		case c == '\n' || c == '\r':
-		case c == '-' || c == '_':
-			url = true
-			clean = append(clean, c)
+		switch c {
+		case '\n', '\r', ' ', '\t':
+		case '-':
+			clean = append(clean, '+')
+		case '_':
+			clean = append(clean, '/')
 		default:
 			clean = append(clean, c)
 		}
 	}
 	clean = bytes.TrimRight(clean, "=")
-	enc := base64.RawStdEncoding
-	if url {
-		enc = base64.RawURLEncoding
-	}
 	if len(clean)%4 == 1 {
 		clean = clean[:len(clean)-1]
 	}
-	out := make([]byte, enc.DecodedLen(len(clean)))
-	n, err := enc.Decode(out, clean)
+	out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+	n, err := base64.RawStdEncoding.Decode(out, clean)
 	if err != nil {
 		return nil
 	}

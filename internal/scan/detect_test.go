@@ -274,6 +274,10 @@ func FuzzDetect(f *testing.F) {
 	f.Add([]byte(base64.StdEncoding.EncodeToString([]byte(k.pkcs8))))
 	f.Add([]byte(utf16LE(k.sec1, true)))
 	f.Add([]byte("-----BEGIN EC PRIVATE KEY-----\n-----END"))
+	blk, _ := pem.Decode([]byte(k.sec1))
+	f.Add([]byte(`{"privateKey": "` + base64.StdEncoding.EncodeToString(blk.Bytes) + `"}`))
+	f.Add([]byte("CDP_API_KEY_SECRET=" + strings.TrimRight(e.b64, "=")))
+	f.Add([]byte("data:\n  k: |\n    " + strings.ReplaceAll(wrap(base64.StdEncoding.EncodeToString([]byte(k.sec1)), 64), "\n", "\n    ")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := Detect(data, true)
 		for _, m := range got.Keys {

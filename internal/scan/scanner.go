@@ -5,9 +5,11 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"crypto"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -414,6 +416,9 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, lr.err)
 		}
 		return
+	case isZip(head) && depth+1 > s.opts.Limits.MaxArchiveDepth:
+		s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
+		return
 	case isZip(head) && depth == 0 && isFile(r):
 		// A zip on disk is read in place: random access without holding it in memory.
 		f := r.(*os.File)
@@ -433,10 +438,6 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		}
 		return
 	case isZip(head):
-		if depth+1 > s.opts.Limits.MaxArchiveDepth {
-			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
-			return
-		}
 		// Room for the largest nested zip is taken first, the unused part given back after
 		// reading. A worker that holds none waits for room; one that holds some already (a
 		// zip in a zip) must not wait, or two such workers could wait on each other.
@@ -471,6 +472,8 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 			s.addError(path, err)
 		}
 		return
+	case depth == 0 && s.opts.Limits.MaxArchiveDepth > 0 && !isZip(head) && !isTar(head) && s.scanZipBehind(ctx, path, r, br, b):
+		// A self-extracting archive's members were scanned; its stub is scanned as text below.
 	case isTar(head):
 		if depth+1 > s.opts.Limits.MaxArchiveDepth {
 			s.addError(path, fmt.Errorf("archive nested deeper than %d levels; not opened", s.opts.Limits.MaxArchiveDepth))
@@ -485,6 +488,68 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 	s.scanText(ctx, path, br, depth, b)
 }
 
+// eocdLen is the size of a zip's end-of-central-directory record, without its comment.
+const eocdLen = 22
+
+// maxEOCDComment is the longest comment after a zip's end record that is looked behind for it.
+// A zip's own comment may be 64 KiB, but a self-extracting archive's is short or absent, and
+// every file of a scan has its end read for this.
+const maxEOCDComment = 1 << 10
+
+// zipEndIn reports whether tail, the end of a file, ends with a zip's end-of-central-directory
+// record (and a comment of the length the record gives).
+func zipEndIn(tail []byte) bool {
+	for i := len(tail) - eocdLen; i >= 0; i-- {
+		if tail[i] == 'P' && tail[i+1] == 'K' && tail[i+2] == 5 && tail[i+3] == 6 &&
+			int(binary.LittleEndian.Uint16(tail[i+20:])) == len(tail)-i-eocdLen {
+			return true
+		}
+	}
+	return false
+}
+
+// scanZipBehind scans the members of a zip that starts after other bytes (a self-extracting
+// archive: a shell script or a program with a zip appended), found by the record at its end
+// as unzip finds it. It reports whether there was one; the file is then still to be scanned
+// as text (its stub), from br, which nothing here reads.
+func (s *Scanner) scanZipBehind(ctx context.Context, path string, r io.Reader, br *bufio.Reader, b *archiveBudget) bool {
+	var (
+		ra   io.ReaderAt
+		size int64
+	)
+	if all, err := br.Peek(br.Size()); err == io.EOF {
+		// The whole file is in the buffer already.
+		if len(all) < eocdLen || !zipEndIn(all[max(0, len(all)-eocdLen-maxEOCDComment):]) {
+			return false
+		}
+		ra, size = bytes.NewReader(all), int64(len(all))
+	} else if isFile(r) {
+		f := r.(*os.File)
+		info, err := f.Stat()
+		if err != nil {
+			return false
+		}
+		size = info.Size()
+		var tail [eocdLen + maxEOCDComment]byte
+		n := min(size, int64(len(tail)))
+		if _, err := f.ReadAt(tail[:n], size-n); err != nil || !zipEndIn(tail[:n]) {
+			return false
+		}
+		ra = f
+	} else {
+		return false
+	}
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		return false // text that happens to end like a zip
+	}
+	s.files.Add(1)
+	if err := s.scanZip(ctx, path, zr, 1, b, isFile(r)); err != nil {
+		s.addError(path, err)
+	}
+	return true
+}
+
 // scanZip scans a zip's members. Those of a zip read in place from disk (parallel) are handed
 // to other goroutines while member slots are free (as many as workers, for the whole scan);
 // the rest, and those of nested zips, are scanned in this one.
@@ -497,13 +562,13 @@ func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, dept
 		bomb error // the first cap reached ends the whole archive
 	)
 	one := func(m *zip.File, name string, mb *archiveBudget) {
-		rc, err := m.Open()
+		rc, counter, err := openMember(m)
 		if err != nil {
 			s.addError(name, err)
 			return
 		}
 		defer rc.Close()
-		lr := &limitReader{r: rc, compressed: int64(m.CompressedSize64), b: mb, limits: s.opts.Limits, what: name}
+		lr := &limitReader{r: rc, counter: counter, b: mb, limits: s.opts.Limits, what: name}
 		s.scanStream(ctx, name, lr, depth, mb)
 		if lr.err != nil {
 			mu.Lock()
@@ -540,6 +605,25 @@ func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, dept
 	return context.Cause(ctx)
 }
 
+// openMember opens a zip member for reading, counting the compressed bytes really read: the
+// ratio cap must not trust the sizes the archive declares (a bomb can claim a compressed size
+// as large as its output). Stored and deflated members, which is what zip, apk, ipa and jar
+// hold, are decompressed here; any other method is refused.
+func openMember(m *zip.File) (io.ReadCloser, *countingReader, error) {
+	raw, err := m.OpenRaw()
+	if err != nil {
+		return nil, nil, err
+	}
+	counter := &countingReader{r: raw}
+	switch m.Method {
+	case zip.Store:
+		return io.NopCloser(counter), counter, nil
+	case zip.Deflate:
+		return flate.NewReader(counter), counter, nil
+	}
+	return nil, nil, fmt.Errorf("compression method %d not supported; not scanned", m.Method)
+}
+
 func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, depth int, b *archiveBudget) error {
 	for {
 		if ctx.Err() != nil {
@@ -567,14 +651,13 @@ func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, dept
 // limitReader enforces an archive's caps on one member: total decompressed bytes, and the
 // compression ratio (when the compressed size is known).
 type limitReader struct {
-	r          io.Reader
-	compressed int64
-	counter    *countingReader // the compressed input, when its size is not known up front
-	n          int64
-	b          *archiveBudget
-	limits     Limits
-	what       string
-	err        error
+	r       io.Reader
+	counter *countingReader // the compressed input as really read, for the ratio cap
+	n       int64
+	b       *archiveBudget
+	limits  Limits
+	what    string
+	err     error
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -584,7 +667,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	used := l.b.pkg.used.Add(int64(n))
-	compressed := l.compressed
+	var compressed int64
 	if l.counter != nil {
 		compressed = l.counter.n
 	}
@@ -665,11 +748,12 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 		}
 		det := Detect(buf, s.opts.OtherKeys)
 		names = appendNew(names, det.Names...)
-		for _, m := range det.Keys {
+		allow := allowedKeys(buf, det.Keys)
+		for i, m := range det.Keys {
 			if !final && m.Offset >= chunkSize {
 				continue // seen whole in the next chunk
 			}
-			if allowed(buf, m.Offset) {
+			if allow[i] {
 				f := s.finding(path, base, line, m)
 				f.Suppressed = "allow comment"
 				pending, keys = append(pending, f), append(keys, m.key)
@@ -733,6 +817,9 @@ func (s *Scanner) verify(ctx context.Context, f Finding, k heldKey) string {
 	if f.KeyName == "" {
 		return "not checked: no key name found with it"
 	}
+	if f.Kind == KindOtherPrivateKey {
+		return "not checked: not a WaaS or CDP key"
+	}
 	m := &s.verified
 	if s.vshare != nil {
 		m = s.vshare
@@ -740,7 +827,7 @@ func (s *Scanner) verify(ctx context.Context, f Finding, k heldKey) string {
 	if v, ok := m.Load(f.Fingerprint + "\x00" + f.KeyName); ok {
 		return v.(string)
 	}
-	v := s.opts.Verify(ctx, f.KeyName, k.signer)
+	v := s.opts.Verify(ctx, f.KeyName, k.signer())
 	m.Store(f.Fingerprint+"\x00"+f.KeyName, v)
 	return v
 }
@@ -781,24 +868,58 @@ func pairName(names []string, kind string) string {
 	return names[0]
 }
 
-// AllowMarker on the line of a key, or the line before it, suppresses the finding.
+// AllowMarker suppresses one finding: see allowedKeys.
 const AllowMarker = "waasctl:allow"
 
-// allowed reports whether the line holding off, or the line before, carries AllowMarker.
-func allowed(buf []byte, off int) bool {
-	if off > len(buf) {
-		return false
+// allowedKeys says which of keys (sorted by offset) an AllowMarker in buf allows. Each marker
+// allows one key: the first that starts after it on its line; else the last that starts
+// before it on its line (a trailing comment); else, when its line holds none, the first that
+// starts on the next line (a comment line above a key). On a minified line of a megabyte that
+// holds many keys, a marker allows only the one written next to it, not the whole line.
+func allowedKeys(buf []byte, keys []Match) []bool {
+	out := make([]bool, len(keys))
+	if len(keys) == 0 {
+		return out
 	}
-	start := bytes.LastIndexByte(buf[:off], '\n')
-	prev := 0
-	if start > 0 {
-		prev = bytes.LastIndexByte(buf[:start], '\n') + 1
+	marker := []byte(AllowMarker)
+	lineEnd := func(from int) int {
+		if e := bytes.IndexByte(buf[from:], '\n'); e >= 0 {
+			return from + e
+		}
+		return len(buf)
 	}
-	end := bytes.IndexByte(buf[off:], '\n')
-	if end < 0 {
-		end = len(buf)
-	} else {
-		end += off
+	for i := 0; i < len(buf); {
+		k := bytes.Index(buf[i:], marker)
+		if k < 0 {
+			break
+		}
+		p := i + k
+		i = p + len(marker)
+		start, end := bytes.LastIndexByte(buf[:p], '\n')+1, lineEnd(p)
+		pick := -1
+		for j, m := range keys {
+			if m.Offset >= p && m.Offset < end {
+				pick = j
+				break
+			}
+		}
+		for j := len(keys) - 1; pick < 0 && j >= 0; j-- {
+			if keys[j].Offset >= start && keys[j].Offset < p {
+				pick = j
+			}
+		}
+		if pick < 0 && end < len(buf) {
+			next := lineEnd(end + 1)
+			for j, m := range keys {
+				if m.Offset > end && m.Offset < next {
+					pick = j
+					break
+				}
+			}
+		}
+		if pick >= 0 {
+			out[pick] = true
+		}
 	}
-	return bytes.Contains(buf[prev:end], []byte(AllowMarker))
+	return out
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -48,6 +50,9 @@ func ParseIgnore(data []byte) (Ignore, error) {
 		path := ""
 		if len(fields) == 2 {
 			path = fields[1]
+			if _, err := pathMatch(path, ""); err != nil {
+				return nil, fmt.Errorf("line %d: %q is not a valid pattern (see docs/scan.md)", n, path)
+			}
 		}
 		ig[fields[0]] = append(ig[fields[0]], path)
 	}
@@ -59,11 +64,64 @@ type Ignore map[string][]string
 
 func (ig Ignore) matches(f Finding) bool {
 	for _, p := range ig[f.Fingerprint] {
-		if p == "" || p == f.Path {
+		if ok, _ := pathMatch(p, f.Path); p == "" || ok {
 			return true
 		}
 	}
 	return false
+}
+
+// pathMatch matches a finding's path against an ignore file's pattern as .gitignore matches
+// a line, with path.Match's syntax (*, ?, [...]; no **), '/' and the '!' of archive members
+// both separating names:
+//   - a pattern with no slash but a trailing one matches any name in the path, at any depth
+//     ("key.json", "*.pem");
+//   - a pattern with one is anchored: it matches the path from its start, whole or a leading
+//     part of it, so a folder or an archive stands for everything inside ("testdata/key.json",
+//     "build/app.zip"); a leading "/" only anchors;
+//   - a trailing slash matches folders only, never the file itself ("testdata/").
+//
+// A leading "./" of either is dropped. An error is a bad pattern.
+func pathMatch(pattern, p string) (bool, error) {
+	pattern = strings.TrimPrefix(pattern, "./")
+	p = strings.TrimPrefix(filepath.ToSlash(p), "./")
+	dirOnly := strings.HasSuffix(pattern, "/")
+	pattern = strings.TrimSuffix(pattern, "/")
+	anchored := strings.Contains(pattern, "/")
+	pattern = strings.TrimPrefix(pattern, "/")
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '!' })
+	}
+	pats, names := split(pattern), split(p)
+	if len(pats) == 0 {
+		return false, fmt.Errorf("empty pattern")
+	}
+	for _, pat := range pats {
+		if _, err := path.Match(pat, ""); err != nil {
+			return false, err
+		}
+	}
+	last := len(names) // names a match may end at: a folder-only one must leave a name after it
+	if dirOnly {
+		last--
+	}
+	if !anchored {
+		for i := 0; i < last; i++ {
+			if ok, _ := path.Match(pats[0], names[i]); ok {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if len(pats) > last {
+		return false, nil
+	}
+	for i, pat := range pats {
+		if ok, _ := path.Match(pat, names[i]); !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Baseline is an earlier report: what it found is not reported again.

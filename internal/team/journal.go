@@ -7,10 +7,12 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/waasctl/waasctl/internal/rotation"
 )
 
-// ErrNoJournal: the profile has no journal (no rotation in progress, or it was archived).
-var ErrNoJournal = errors.New("no rotation journal for this profile")
+// ErrNoJournal: the profile has no journal (no rotation in progress, or it was archived). It is
+// the rotation engine's own (rotation.ErrNoJournal).
+var ErrNoJournal = rotation.ErrNoJournal
 
 // ErrFenced is matched by SaveJournal's and ArchiveJournal's error when the journal is not at
 // the version the writer last read: another host moved it (or took the rotation over). The
@@ -31,7 +33,10 @@ func (e *FencedError) Error() string {
 	return fmt.Sprintf("profile %s: the rotation journal is at version %d (written by %s), not %d as this host last saw: another host took the rotation over; stopping without further changes", e.Profile, e.Found, e.By, e.Expected)
 }
 
-func (e *FencedError) Is(target error) bool { return target == ErrFenced }
+// Is matches ErrFenced and the engine's rotation.ErrFenced.
+func (e *FencedError) Is(target error) bool {
+	return target == ErrFenced || target == rotation.ErrFenced
+}
 
 // JournalVersion is a journal's row version: 0 for "no journal", then 1, 2, ... per save.
 type JournalVersion = int64

@@ -58,7 +58,16 @@ func (e *LockedError) Error() string {
 
 // ErrLockLost is matched by Lock's errors once its session is gone: the lock may be someone
 // else's now, and the holder must make no further change.
-var ErrLockLost = errors.New("the team store's rotation lock was lost (its database session ended)")
+// It also matches the engine's rotation.ErrLockLost.
+var ErrLockLost error = lockLostError{}
+
+type lockLostError struct{}
+
+func (lockLostError) Error() string {
+	return "the team store's rotation lock was lost (its database session ended)"
+}
+
+func (lockLostError) Is(target error) bool { return target == rotation.ErrLockLost }
 
 // Lock is a held rotation lock: a session advisory lock on a connection of its own, held until
 // Release or until that session ends, plus a row naming the holder.

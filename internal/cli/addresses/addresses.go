@@ -17,5 +17,5 @@ func NewCmdAddresses(f *cmdutil.Factory) *cobra.Command {
 // Columns is how an address prints.
 var Columns = []cmdutil.Column[waasapi.Address]{
 	{Header: "NAME", Value: func(a waasapi.Address) string { return a.Name }},
-	{Header: "WALLET", Value: func(a waasapi.Address) string { return a.MPCWallet }},
+	{Header: "WALLET", Field: "mpcWallet", Value: func(a waasapi.Address) string { return a.MPCWallet }},
 }

@@ -183,14 +183,19 @@ func printQuota(opts *QuotaOptions, r QuotaReport) error {
 		{Header: "RESOURCE", Value: func(u inventory.Usage) string { return u.Resource }},
 		{Header: "COUNT", Value: func(u inventory.Usage) string { return strconv.Itoa(u.Count) }},
 		{Header: "LIMIT", Value: func(u inventory.Usage) string { return orDash(u.Limit > 0, strconv.Itoa(u.Limit)) }},
-		{Header: "USED", Value: func(u inventory.Usage) string {
+		{Header: "USED", Field: "percent", Value: func(u inventory.Usage) string {
 			return orDash(u.Percent != nil, func() string { return fmt.Sprintf("%.1f%%", derefOr(u.Percent)) }())
 		}},
 		{Header: "STATUS", Value: func(u inventory.Usage) string { return u.Status }},
 	}
-	if r.Since != nil {
-		cols = append(cols, cmdutil.Column[inventory.Usage]{Header: "GROWTH", Value: func(u inventory.Usage) string { return fmt.Sprintf("%+d", *u.Growth) }})
-	}
+	// GROWTH is there on every run for TSV and CSV, so that their columns do not change after the
+	// first run (empty without a census to compare with); the table shows it only when it has it.
+	cols = append(cols, cmdutil.Column[inventory.Usage]{Header: "GROWTH", Hidden: r.Since == nil, Value: func(u inventory.Usage) string {
+		if u.Growth == nil {
+			return ""
+		}
+		return fmt.Sprintf("%+d", *u.Growth)
+	}})
 	if err := cmdutil.PrintList(opts.IO, format, r.Usage, cols); err != nil {
 		return err
 	}

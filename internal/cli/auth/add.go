@@ -31,6 +31,9 @@ type AddOptions struct {
 	Verify func(ctx context.Context, key *credentials.APIKey, endpoint string) error
 	// AuditDir is the audit log's folder.
 	AuditDir func() (string, error)
+	// TeamState is the team store as the profile's lock, journal and audit log; nil (or a nil
+	// answer) keeps them on this host.
+	TeamState TeamStateFunc
 	// StateDir is where the profile's rotation lock and journal live.
 	StateDir func() (string, error)
 
@@ -45,7 +48,7 @@ type AddOptions struct {
 
 // NewCmdAdd returns `auth add`.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
-	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, AuditDir: auditlog.DefaultDir, StateDir: config.StateDir}
+	opts := &AddOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, Config: f.Config, AuditDir: auditlog.DefaultDir, StateDir: config.StateDir, TeamState: teamStateOf(f)}
 	opts.Verify = verifyKey(f, &opts.Profile)
 	cmd := &cobra.Command{
 		Use:   "add [PROFILE] [--key-file FILE | --key-stdin]",
@@ -124,7 +127,7 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 		if stored {
 			outcome = auditlog.OutcomeOK
 		}
-		auditKeyring(opts.IO.ErrOut, opts.AuditDir, credentials.NewGuard(secret), auditlog.Entry{
+		auditKeyring(ctx, opts.IO.ErrOut, opts.AuditDir, opts.TeamState, credentials.NewGuard(secret), auditlog.Entry{
 			Command: "auth add", Profile: opts.Profile, Action: "add", Outcome: outcome, Detail: detail,
 			KeyNames: []string{key.Name}, Fingerprints: []string{key.Fingerprint},
 		})
@@ -147,11 +150,11 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	lock, err := lockProfile(ctx, opts.StateDir, opts.Profile, "auth add")
+	lock, err := lockProfile(ctx, opts.StateDir, opts.TeamState, opts.Profile, "auth add")
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
+	defer lock.Release(context.WithoutCancel(ctx))
 	item, err := store.Get(ctx, opts.Profile)
 	switch {
 	case errors.Is(err, credentials.ErrNotFound):
@@ -199,6 +202,9 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	item.Current = &credentials.StoredKey{
 		Name: key.Name, PrivateKey: secret, Fingerprint: key.Fingerprint, Algorithm: key.Algorithm(),
 		AddedAt: time.Now().UTC(), AddedBy: "auth add", Source: source,
+	}
+	if err := stillLocked(ctx, lock, opts.Profile); err != nil {
+		return err
 	}
 	if err := store.Put(ctx, item); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -14,7 +15,18 @@ import (
 // remove did to a profile's keys, with the outcome they had. guard refuses the keys at hand in
 // any encoding. A log that cannot be written is a warning on w, not a failed command: the
 // keyring change it records has happened (or not) already.
-func auditKeyring(w io.Writer, dir func() (string, error), guard *credentials.Guard, e auditlog.Entry) {
+// In team mode (teamState gives a store) it goes to the team's audit table, naming this host and
+// its age identity.
+func auditKeyring(ctx context.Context, w io.Writer, dir func() (string, error), teamState TeamStateFunc, guard *credentials.Guard, e auditlog.Entry) {
+	ctx = context.WithoutCancel(ctx)
+	ts, err := teamState.open(ctx, e.Profile)
+	if err == nil && ts != nil {
+		_, err = ts.AppendAudit(ctx, e, guard)
+		if err != nil {
+			fmt.Fprintf(w, "warning: the audit log was not written: %v\n", err)
+		}
+		return
+	}
 	d, err := dir()
 	if err == nil {
 		var log *auditlog.Log

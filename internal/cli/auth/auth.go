@@ -4,6 +4,8 @@ package auth
 import (
 	"context"
 	"errors"
+	"github.com/waasctl/waasctl/internal/team"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,15 +55,37 @@ func humanAge(d time.Duration) string {
 	return cmdutil.Age(d)
 }
 
-// lockProfile takes the profile's lock, the one keys rotate and keys revoke take, and refuses
-// while a rotation of the profile is in progress: the answer --resume and --abort give, from the
-// same journal. A lock another command holds exits 6, naming it.
-func lockProfile(_ context.Context, stateDir func() (string, error), profile, command string) (*rotation.Lock, error) {
-	dir, err := stateDir()
+// TeamStateFunc is the team store as profile's rotation state (lock, journal, audit table), or
+// nil when the profile's state stays on this host.
+type TeamStateFunc func(ctx context.Context, profile string) (*team.RotationState, error)
+
+// teamStateOf is f's TeamStateFunc.
+func teamStateOf(f *cmdutil.Factory) TeamStateFunc {
+	return func(ctx context.Context, profile string) (*team.RotationState, error) {
+		return cmdutil.TeamRotationState(ctx, f, profile, os.Getenv)
+	}
+}
+
+// lockProfile takes the profile's lock, the one keys rotate and keys revoke take (in the team
+// store in team mode, else in the state folder), and refuses while a rotation of the profile is
+// in progress: the answer --resume and --abort give, from the same journal. A lock another
+// command holds exits 6, naming it.
+func lockProfile(ctx context.Context, stateDir func() (string, error), teamState TeamStateFunc, profile, command string) (rotation.HeldLock, error) {
+	var st rotation.StateBackend
+	ts, err := teamState.open(ctx, profile)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := rotation.AcquireLock(dir, profile, rotation.Holder{Command: command}, false)
+	if ts != nil {
+		st = ts
+	} else {
+		dir, err := stateDir()
+		if err != nil {
+			return nil, err
+		}
+		st = &rotation.LocalState{Dir: dir}
+	}
+	lock, err := st.AcquireLock(ctx, profile, command)
 	var locked *rotation.LockedError
 	if errors.As(err, &locked) {
 		return nil, cmdutil.NewExitError(cmdutil.ExitLocked, err)
@@ -69,13 +93,33 @@ func lockProfile(_ context.Context, stateDir func() (string, error), profile, co
 	if err != nil {
 		return nil, err
 	}
-	j, err := rotation.InProgress(dir, profile)
+	j, err := rotation.InProgressIn(ctx, st, profile)
 	if err == nil && j != nil {
 		err = j.InProgressError()
 	}
 	if err != nil {
-		lock.Release()
+		lock.Release(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return lock, nil
+}
+
+// open calls t, if set.
+func (t TeamStateFunc) open(ctx context.Context, profile string) (*team.RotationState, error) {
+	if t == nil {
+		return nil, nil
+	}
+	return t(ctx, profile)
+}
+
+// stillLocked fails (exit 6) once the profile's lock is no longer this process's: its team
+// store session ended, and another host may hold it. Called before the keyring changes.
+func stillLocked(ctx context.Context, lock rotation.HeldLock, profile string) error {
+	if err := lock.Check(ctx); err != nil {
+		if errors.Is(err, rotation.ErrLockLost) {
+			return cmdutil.ExitErrorf(cmdutil.ExitLocked, "profile %s: this host lost the profile's lock (%v), so it changed nothing: another host may hold it now; run the command again", profile, err)
+		}
+		return err
+	}
+	return nil
 }

@@ -68,15 +68,15 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	now := opts.Now()
 	cols := []cmdutil.Column[ProfileView]{
 		{Header: "PROFILE", Value: func(p ProfileView) string { return p.Profile }},
-		{Header: "KEY", Value: func(p ProfileView) string { return orNone(p.Current, func(k *KeyView) string { return k.Name }) }},
-		{Header: "FINGERPRINT", Value: func(p ProfileView) string {
+		{Header: "KEY", Field: "current.name", Value: func(p ProfileView) string { return orNone(p.Current, func(k *KeyView) string { return k.Name }) }},
+		{Header: "FINGERPRINT", Field: "current.fingerprint", Value: func(p ProfileView) string {
 			return orNone(p.Current, func(k *KeyView) string { return credentials.ShortFingerprint(k.Fingerprint) })
 		}},
 		{Header: "AGE", Value: func(p ProfileView) string {
 			return orNone(p.Current, func(k *KeyView) string { return humanAge(now.Sub(k.AddedAt)) })
 		}},
 		{Header: "BACKEND", Value: func(p ProfileView) string { return p.Backend }},
-		{Header: "SOURCE", Value: func(p ProfileView) string { return orNone(p.Current, func(k *KeyView) string { return k.Source }) }},
+		{Header: "SOURCE", Field: "current.source", Value: func(p ProfileView) string { return orNone(p.Current, func(k *KeyView) string { return k.Source }) }},
 		{Header: "ROTATION", Value: func(p ProfileView) string {
 			switch {
 			case p.Pending != nil:

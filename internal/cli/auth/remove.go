@@ -23,13 +23,16 @@ type RemoveOptions struct {
 	Prompter prompter.Prompter
 	// AuditDir is the audit log's folder.
 	AuditDir func() (string, error)
-	Profile  string
-	Yes      bool
+	// TeamState is the team store as the profile's lock, journal and audit log; nil (or a nil
+	// answer) keeps them on this host.
+	TeamState TeamStateFunc
+	Profile   string
+	Yes       bool
 }
 
 // NewCmdRemove returns `auth remove`.
 func NewCmdRemove(f *cmdutil.Factory, runF func(context.Context, *RemoveOptions) error) *cobra.Command {
-	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, AuditDir: auditlog.DefaultDir, StateDir: config.StateDir}
+	opts := &RemoveOptions{IO: f.IOStreams, Keyring: f.Keyring, Prompter: f.Prompter, AuditDir: auditlog.DefaultDir, StateDir: config.StateDir, TeamState: teamStateOf(f)}
 	cmd := &cobra.Command{
 		Use:     "remove [PROFILE]",
 		Aliases: []string{"rm"},
@@ -64,11 +67,11 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	lock, err := lockProfile(ctx, opts.StateDir, opts.Profile, "auth remove")
+	lock, err := lockProfile(ctx, opts.StateDir, opts.TeamState, opts.Profile, "auth remove")
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
+	defer lock.Release(context.WithoutCancel(ctx))
 	item, err := store.Get(ctx, opts.Profile)
 	if errors.Is(err, credentials.ErrNotFound) {
 		return fmt.Errorf("profile %q has no keys in the %s keyring", opts.Profile, store.Backend())
@@ -102,7 +105,7 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 				}
 			}
 		}
-		auditKeyring(opts.IO.ErrOut, opts.AuditDir, credentials.NewGuard(secrets...), auditlog.Entry{
+		auditKeyring(ctx, opts.IO.ErrOut, opts.AuditDir, opts.TeamState, credentials.NewGuard(secrets...), auditlog.Entry{
 			Command: "auth remove", Profile: opts.Profile, Action: "remove", Outcome: outcome, Detail: detail,
 			KeyNames: names, Fingerprints: fps,
 		})
@@ -120,6 +123,9 @@ func removeRun(ctx context.Context, opts *RemoveOptions) (err error) {
 			declined = true
 			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing removed")
 		}
+	}
+	if err := stillLocked(ctx, lock, opts.Profile); err != nil {
+		return err
 	}
 	if err := store.Remove(ctx, opts.Profile); err != nil {
 		return err

@@ -135,9 +135,8 @@ func keyInUse(ctx context.Context, opts *StatusOptions) (*credentials.APIKey, ti
 }
 
 func printStatus(opts *StatusOptions, st Status, added time.Time) error {
-	format := opts.Output().Resolve(opts.IO)
-	if format != cmdutil.OutputTable && format != cmdutil.OutputTSV {
-		return cmdutil.PrintObject(opts.IO, format, st, nil)
+	if !cmdutil.HumanText(opts.Output()) {
+		return cmdutil.PrintObject(opts.IO, opts.Output(), st, nil)
 	}
 	w := opts.IO.Out
 	fmt.Fprintf(w, "Profile:      %s\n", st.Profile)

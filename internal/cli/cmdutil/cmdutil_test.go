@@ -97,7 +97,7 @@ func TestOutputFormatFlag(t *testing.T) {
 		t.Fatalf("-o jsonl: %v, %q", err, o)
 	}
 	err := fs.Parse([]string{"-o", "xml"})
-	if err == nil || !strings.Contains(err.Error(), "must be one of table, json, jsonl, csv, yaml") {
+	if err == nil || !strings.Contains(err.Error(), "must be one of table, tsv, json, jsonl, csv, yaml") {
 		t.Fatalf("-o xml: %v", err)
 	}
 }

@@ -9,7 +9,7 @@ const (
 	ExitFindings    = 3   // an audit, scan or key check found something, or a policy is violated
 	ExitAuth        = 4   // WaaS rejected the API key
 	ExitIncomplete  = 5   // stopped part way, can be resumed
-	ExitLocked      = 6   // another command holds the profile's lock
+	ExitLocked      = 6   // another command holds the profile's lock, or took the rotation over
 	ExitInterrupted = 130 // SIGINT or SIGTERM (128 + SIGINT, as shells report it)
 )
 
@@ -29,6 +29,6 @@ var ExitCodes = []ExitCodeDoc{
 	{ExitFindings, "findings", "An audit, scan or key check found something, or a policy is violated (for example a key older than the maximum age)."},
 	{ExitAuth, "auth rejected", "WaaS rejected the API key: it is wrong, revoked or not allowed to do this."},
 	{ExitIncomplete, "incomplete", "The operation stopped part way and can be resumed; for a rotation, run it again with --resume (or roll back with --abort)."},
-	{ExitLocked, "locked", "Another command holds the profile's lock (a rotation, keys revoke, auth add or auth remove); the message names the holder, host and start time."},
+	{ExitLocked, "locked", "Another command holds the profile's lock (a rotation, keys revoke, auth add or auth remove); the message names the holder, host and start time. Also a rotation that another host took over while this one ran (its lock's database session ended, or the journal moved on without it): it stopped without any further change."},
 	{ExitInterrupted, "interrupted", "Interrupted by SIGINT (Ctrl-C), SIGTERM, or Ctrl-C at a prompt, with nothing left to resume (a rotation in progress exits 5 instead)."},
 }

@@ -63,6 +63,9 @@ type Factory struct {
 	Profile        string
 	Endpoint       string
 	Output         OutputFormat
+	JQ             string // --jq: a jq expression over the JSON output
+	Template       string // --template: a Go template over the JSON output
+	NoHeaders      bool   // --no-headers: no header row in table, tsv and csv
 	KeyFile        string
 	KeyringBackend string
 	KeyringTimeout time.Duration
@@ -75,7 +78,8 @@ type Factory struct {
 	// is allowed (with a warning) instead of refused.
 	InsecureHTTP bool
 
-	insecureWarning sync.Once // the cleartext warning is printed once a run
+	insecureWarning sync.Once     // the cleartext warning is printed once a run
+	filter          *filterWriter // --jq or --template, while the command runs
 	adaptive        adaptiveClients
 }
 

@@ -12,7 +12,7 @@ import (
 type OutputFormat string
 
 // The output formats. The zero value means the default: a table on a terminal, tab-separated
-// values without headers when piped.
+// values without a header row when piped.
 const (
 	OutputDefault OutputFormat = ""
 	OutputTable   OutputFormat = "table"
@@ -21,14 +21,14 @@ const (
 	OutputCSV     OutputFormat = "csv"
 	OutputYAML    OutputFormat = "yaml"
 
-	// OutputTSV is what the default becomes when stdout is not a terminal: tab-separated values,
-	// no header, one line per item, for cut, awk and while-read loops. It is not in OutputFormats
-	// because -o does not offer it; asking for it by name would only duplicate the default.
+	// OutputTSV is tab-separated values, one line per item, every column (docs/output.md). It is
+	// also what the default becomes when stdout is not a terminal, for cut, awk and while-read
+	// loops: then without the header row that -o tsv prints (see IOStreams.TSVHeader).
 	OutputTSV OutputFormat = "tsv"
 )
 
 // OutputFormats lists the values -o accepts, in the order help shows them.
-var OutputFormats = []OutputFormat{OutputTable, OutputJSON, OutputJSONL, OutputCSV, OutputYAML}
+var OutputFormats = []OutputFormat{OutputTable, OutputTSV, OutputJSON, OutputJSONL, OutputCSV, OutputYAML}
 
 func (o *OutputFormat) String() string { return string(*o) }
 

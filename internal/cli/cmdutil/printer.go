@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
@@ -24,10 +26,37 @@ import (
 // ignore columns and print the whole item, so a script that needs a field not in the table can
 // always get it with -o json.
 type Column[T any] struct {
-	// Header is printed exactly as given, in the table header and the CSV header row. By the
-	// convention of the GitHub CLI it is upper case, words separated by spaces: "CREATED AT".
+	// Header is the table's header, for a person: by the convention of the GitHub CLI upper
+	// case, words separated by spaces: "CREATED AT".
 	Header string
+	// Field names the column in the header row of TSV and CSV, for a program: the JSON field it
+	// shows ("createTime", or a dotted path such as "current.name"). Empty means Header in
+	// lower camel case ("CREATED AT" is "createdAt"); see FieldName.
+	Field string
+	// Hidden leaves the column out of the table only: TSV and CSV always have the same columns,
+	// so that a script reading them by position does not break when a run has more to say.
+	Hidden bool
 	Value  func(T) string
+}
+
+// FieldName is the column's name in TSV and CSV header rows: Field, or Header in lower camel
+// case, its words being what is left between characters other than letters and digits
+// ("DISPLAY NAME" is "displayName", "USED %" is "used").
+func (c Column[T]) FieldName() string {
+	if c.Field != "" {
+		return c.Field
+	}
+	words := strings.FieldsFunc(c.Header, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	var b strings.Builder
+	for i, w := range words {
+		w = strings.ToLower(w)
+		if i > 0 {
+			r, size := utf8.DecodeRuneInString(w)
+			w = string(unicode.ToUpper(r)) + w[size:]
+		}
+		b.WriteString(w)
+	}
+	return b.String()
 }
 
 // ListPrinter prints a list in the chosen format as items arrive, so that a long enumeration
@@ -39,6 +68,9 @@ type ListPrinter[T any] struct {
 	format OutputFormat
 	cols   []Column[T]
 
+	noHeaders bool // --no-headers
+	tsvHeader bool // -o tsv by name: a header row of field names
+
 	n      int
 	rows   [][]string  // table only
 	csv    *csv.Writer // csv only, created with the header on first use
@@ -49,7 +81,7 @@ type ListPrinter[T any] struct {
 // NewListPrinter returns a printer for cols writing to ios.Out. format is normally f.Output; the
 // default resolves to a table on a terminal and TSV when piped (see OutputFormat.Resolve).
 func NewListPrinter[T any](ios *iostreams.IOStreams, format OutputFormat, cols []Column[T]) *ListPrinter[T] {
-	p := &ListPrinter[T]{w: ios.Out, format: format.Resolve(ios), cols: cols}
+	p := &ListPrinter[T]{w: ios.Out, format: format.Resolve(ios), cols: cols, noHeaders: ios.NoHeaders(), tsvHeader: ios.TSVHeader()}
 	if p.format != OutputTable {
 		p.fw = newFlushWriter(ios.Out)
 		p.w = p.fw
@@ -78,7 +110,10 @@ func (p *ListPrinter[T]) Add(item T) error {
 		p.n++
 		return nil
 	case OutputTSV:
-		buf = []byte(strings.Join(p.values(item), "\t") + "\n")
+		if p.n == 0 && p.tsvHeader {
+			buf = []byte(strings.Join(p.fieldNames(), "\t") + "\n")
+		}
+		buf = append(buf, strings.Join(p.values(item), "\t")+"\n"...)
 	case OutputJSON, OutputJSONL:
 		b, err := marshalJSON(item)
 		if err != nil {
@@ -160,7 +195,11 @@ func (p *ListPrinter[T]) finish() error {
 		if p.n == 0 {
 			return nil
 		}
-		b, err := renderTable(p.headers(), p.rows)
+		var headers []string
+		if !p.noHeaders {
+			headers = p.tableHeaders()
+		}
+		b, err := renderTable(headers, p.tableRows())
 		if err != nil {
 			return err
 		}
@@ -175,6 +214,10 @@ func (p *ListPrinter[T]) finish() error {
 		// A header with no rows still tells a spreadsheet or csvkit what the columns are.
 		if p.n == 0 {
 			return p.writeCSV(nil)
+		}
+	case OutputTSV:
+		if p.n == 0 && p.tsvHeader {
+			return p.write([]byte(strings.Join(p.fieldNames(), "\t") + "\n"))
 		}
 	case OutputYAML:
 		if p.n == 0 {
@@ -196,7 +239,9 @@ func (p *ListPrinter[T]) write(b []byte) error {
 func (p *ListPrinter[T]) writeCSV(row []string) error {
 	if p.csv == nil {
 		p.csv = csv.NewWriter(p.w)
-		_ = p.csv.Write(p.headers())
+		if !p.noHeaders {
+			_ = p.csv.Write(p.fieldNames())
+		}
 	}
 	if row != nil {
 		_ = p.csv.Write(row)
@@ -208,10 +253,38 @@ func (p *ListPrinter[T]) writeCSV(row []string) error {
 	return p.err
 }
 
-func (p *ListPrinter[T]) headers() []string {
+// tableHeaders are the headers of the columns the table shows.
+func (p *ListPrinter[T]) tableHeaders() []string {
+	var h []string
+	for _, c := range p.cols {
+		if !c.Hidden {
+			h = append(h, c.Header)
+		}
+	}
+	return h
+}
+
+// tableRows are the queued rows without the hidden columns.
+func (p *ListPrinter[T]) tableRows() [][]string {
+	if !slices.ContainsFunc(p.cols, func(c Column[T]) bool { return c.Hidden }) {
+		return p.rows
+	}
+	rows := make([][]string, len(p.rows))
+	for i, r := range p.rows {
+		for j, c := range p.cols {
+			if !c.Hidden {
+				rows[i] = append(rows[i], r[j])
+			}
+		}
+	}
+	return rows
+}
+
+// fieldNames is the header row of TSV and CSV: every column, by field name.
+func (p *ListPrinter[T]) fieldNames() []string {
 	h := make([]string, len(p.cols))
 	for i, c := range p.cols {
-		h[i] = c.Header
+		h[i] = c.FieldName()
 	}
 	return h
 }
@@ -277,9 +350,20 @@ func escapeUnsafe(b []byte) []byte {
 //     usually has more fields than fit across a terminal;
 //   - tsv (piped, no -o): one "HEADER<tab>value" line per column, so that a script can pick a
 //     field with awk -F'\t' '$1 == "ID" {print $2}' without knowing the column order.
+//
+// With nil cols, the table, TSV and CSV show the object's top-level JSON fields, in order, by
+// name: a nested value as compact JSON, null as an empty cell.
 func PrintObject[T any](ios *iostreams.IOStreams, format OutputFormat, v T, cols []Column[T]) error {
 	var out []byte
-	switch format = format.Resolve(ios); format {
+	format = format.Resolve(ios)
+	if cols == nil && (format == OutputTable || format == OutputTSV || format == OutputCSV) {
+		fields, err := jsonFields(v)
+		if err != nil {
+			return err
+		}
+		return PrintObject(ios, format, fields, fieldColumns(fields))
+	}
+	switch format {
 	case OutputJSON:
 		b, err := marshalJSON(v)
 		if err != nil {
@@ -299,9 +383,19 @@ func PrintObject[T any](ios *iostreams.IOStreams, format OutputFormat, v T, cols
 	case OutputJSONL, OutputCSV:
 		return PrintList(ios, format, []T{v}, cols)
 	case OutputTable, OutputTSV:
-		rows := make([][]string, len(cols))
-		for i, c := range cols {
-			rows[i] = []string{c.Header, flatten(c.Value(v))}
+		// -o tsv by name names the fields as TSV and CSV headers do; the piped default keeps the
+		// table's labels. --no-headers has no header row to drop here: the first column is the
+		// object's keys.
+		var rows [][]string
+		for _, c := range cols {
+			if c.Hidden && format == OutputTable {
+				continue
+			}
+			key := c.Header
+			if format == OutputTSV && ios.TSVHeader() {
+				key = c.FieldName()
+			}
+			rows = append(rows, []string{key, flatten(c.Value(v))})
 		}
 		if format == OutputTSV {
 			var b strings.Builder
@@ -486,4 +580,63 @@ func PrintList[T any](ios *iostreams.IOStreams, format OutputFormat, items []T, 
 		}
 	}
 	return p.Close()
+}
+
+// jsonField is one top-level field of an object's JSON form, for PrintObject without columns.
+type jsonField struct{ Name, Value string }
+
+// jsonFields is v's JSON form as its top-level fields, in order; a value that is not an object
+// is one field named "value".
+func jsonFields(v any) ([]jsonField, error) {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return []jsonField{{"value", cellValue(b)}}, nil
+	}
+	var fields []jsonField
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		k, _ := key.(string)
+		fields = append(fields, jsonField{k, cellValue(raw)})
+	}
+	return fields, nil
+}
+
+// cellValue is a JSON value as a cell: a string unquoted, null empty, anything else as JSON.
+func cellValue(raw []byte) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if string(raw) == "null" {
+		return ""
+	}
+	return string(raw)
+}
+
+// fieldColumns makes one column per field, named by it, for an object printed as its fields.
+func fieldColumns(fields []jsonField) []Column[[]jsonField] {
+	cols := make([]Column[[]jsonField], len(fields))
+	for i, f := range fields {
+		cols[i] = Column[[]jsonField]{Header: f.Name, Field: f.Name, Value: func(fs []jsonField) string { return fs[i].Value }}
+	}
+	return cols
+}
+
+// HumanText reports whether a command may print its own text for a person rather than a format:
+// on a terminal with no -o (or -o table), or piped with no -o, where scripts have always read it.
+// An -o tsv or csv asked for by name must get the format.
+func HumanText(format OutputFormat) bool {
+	return format == OutputDefault || format == OutputTable
 }

@@ -24,9 +24,9 @@ type pool struct {
 }
 
 var poolColumns = []Column[pool]{
-	{"ID", func(p pool) string { return p.ID }},
-	{"DISPLAY NAME", func(p pool) string { return p.Name }},
-	{"WALLETS", func(p pool) string { return fmt.Sprint(p.Wallets) }},
+	{Header: "ID", Value: func(p pool) string { return p.ID }},
+	{Header: "DISPLAY NAME", Value: func(p pool) string { return p.Name }},
+	{Header: "WALLETS", Field: "walletCount", Value: func(p pool) string { return fmt.Sprint(p.Wallets) }},
 }
 
 var pools = []pool{
@@ -78,7 +78,7 @@ func TestListPrinterFormats(t *testing.T) {
 			`{"id":"pools/1","displayName":"Main","walletCount":12,"tags":["prod","eu"]}` + "\n" +
 			`{"id":"pools/22","displayName":"tab\there, \"quoted\" <b>","walletCount":0}` + "\n"},
 		{"csv", OutputCSV, false, "" +
-			"ID,DISPLAY NAME,WALLETS\n" +
+			"id,displayName,walletCount\n" +
 			"pools/1,Main,12\n" +
 			"pools/22,\"tab here, \"\"quoted\"\" <b>\",0\n"}, // a control character (a tab) becomes a space, as in TSV
 		{"yaml", OutputYAML, false, "" +
@@ -107,7 +107,7 @@ func TestListPrinterEmpty(t *testing.T) {
 		OutputTSV:   "",
 		OutputJSON:  "[]\n",
 		OutputJSONL: "",
-		OutputCSV:   "ID,DISPLAY NAME,WALLETS\n",
+		OutputCSV:   "id,displayName,walletCount\n",
 		OutputYAML:  "[]\n",
 	}
 	for format, w := range want {
@@ -364,7 +364,7 @@ func TestPrintObject(t *testing.T) {
 			"  ]\n" +
 			"}\n"},
 		{OutputJSONL, false, `{"id":"pools/1","displayName":"Main","walletCount":12,"tags":["prod","eu"]}` + "\n"},
-		{OutputCSV, false, "ID,DISPLAY NAME,WALLETS\npools/1,Main,12\n"},
+		{OutputCSV, false, "id,displayName,walletCount\npools/1,Main,12\n"},
 		{OutputYAML, false, "id: pools/1\ndisplayName: Main\nwalletCount: 12\ntags:\n  - prod\n  - eu\n"},
 	}
 	for _, tt := range tests {
@@ -404,8 +404,8 @@ func TestOutputFormatResolve(t *testing.T) {
 		t.Errorf("explicit json = %q", got)
 	}
 	var o OutputFormat
-	if err := o.Set("tsv"); err == nil {
-		t.Error("-o tsv accepted; it is internal")
+	if err := o.Set("tsv"); err != nil || o.Resolve(ios) != OutputTSV {
+		t.Errorf("-o tsv: %v, resolves to %q", err, o.Resolve(ios))
 	}
 }
 

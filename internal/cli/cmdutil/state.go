@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/team"
 )
 
@@ -64,18 +66,14 @@ func LoadAgeIdentity(ctx context.Context, f *Factory, getenv func(string) string
 	return team.LoadIdentity(ctx, getenv, ss, kr.Backend())
 }
 
-// OpenKeyStore is the credential store for the profile f names: the team store's when its
-// state backend is postgres (schema checked; reading with this host's identity, or with none,
-// which Get then reports), else open() (the local keyring).
-func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, openLocal func() (credentials.Store, error)) (credentials.Store, error) {
-	dsn, err := StateDSN(f, f.Profile, getenv)
-	if err != nil {
+// openProfileStore opens the team store of profile's state backend (schema checked), sharing
+// the Factory's when it is the top-level one; nil when the profile's state stays on this host.
+func openProfileStore(ctx context.Context, f *Factory, profile string, getenv func(string) string) (*team.Store, error) {
+	dsn, err := StateDSN(f, profile, getenv)
+	if err != nil || dsn == "" {
 		return nil, err
 	}
-	if dsn == "" {
-		return openLocal()
-	}
-	pins, err := TeamPins(f, f.Profile)
+	pins, err := TeamPins(f, profile)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +90,68 @@ func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, o
 		return nil, err
 	}
 	s.Pins = pins
+	return s, nil
+}
+
+// OpenRotationState is where profile's rotation journal, lock and audit log live: the team
+// store when its state backend is postgres (audit rows naming this host and its age identity,
+// if it has one), else the state folder and the audit log folder of this host, whose lock
+// records holder and is taken over with force (docs/rotation.md).
+func OpenRotationState(ctx context.Context, f *Factory, profile string, getenv func(string) string, holder rotation.Holder, force bool) (rotation.StateBackend, error) {
+	st, err := TeamRotationState(ctx, f, profile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		return st, nil
+	}
+	dir, err := config.StateDir()
+	if err != nil {
+		return nil, err
+	}
+	auditDir, err := auditlog.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	log, err := auditlog.Open(auditDir)
+	if err != nil {
+		return nil, err
+	}
+	return &rotation.LocalState{Dir: dir, Audit: log, Holder: holder, Force: force}, nil
+}
+
+// TeamRotationState is the team store as profile's rotation state (journal, lock, audit table
+// naming this host and its age identity, if it has one), or nil when the profile's state
+// stays on this host.
+func TeamRotationState(ctx context.Context, f *Factory, profile string, getenv func(string) string) (*team.RotationState, error) {
+	s, err := openProfileStore(ctx, f, profile, getenv)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	recipient := ""
+	if f.AgeIdentity != nil {
+		id, err := f.AgeIdentity()
+		if err != nil && !errors.Is(err, team.ErrNoIdentity) {
+			return nil, err
+		}
+		if id != nil {
+			recipient = id.Recipient()
+		}
+	}
+	return s.RotationState(recipient), nil
+}
+
+// OpenKeyStore is the credential store for the profile f names: the team store's when its
+// state backend is postgres (schema checked; reading with this host's identity, or with none,
+// which Get then reports), else open() (the local keyring).
+func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, openLocal func() (credentials.Store, error)) (credentials.Store, error) {
+	s, err := openProfileStore(ctx, f, f.Profile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return openLocal()
+	}
 	var id *team.Identity
 	if f.AgeIdentity != nil {
 		id, err = f.AgeIdentity()

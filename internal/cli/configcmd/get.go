@@ -16,16 +16,18 @@ type GetOptions struct {
 	IO         *iostreams.IOStreams
 	ConfigFile func() (string, error)
 	Key        config.KeyPath
+	Output     func() cmdutil.OutputFormat
 }
 
 // NewCmdGet returns `config get`.
 func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *GetOptions) error) *cobra.Command {
-	opts := &GetOptions{IO: f.IOStreams, ConfigFile: config.ConfigFile}
+	opts := &GetOptions{IO: f.IOStreams, ConfigFile: config.ConfigFile, Output: func() cmdutil.OutputFormat { return f.Output }}
 	cmd := &cobra.Command{
 		Use:   "get KEY",
 		Short: "Print one setting (a section prints as YAML); exit 1 when it is not set",
 		Long: `Print one setting of the config file: a value on one line, a list or a section as YAML.
-A DSN's password is masked. Exit 1, with nothing on stdout, when the setting is not set.`,
+A DSN's password is masked. Exit 1, with nothing on stdout, when the setting is not set.
+-o json prints the setting as JSON, -o yaml as YAML (a value too).`,
 		Example: `  waasctl config get profiles.prod.endpoint
   waasctl config get profiles.prod.sinks[0]
   waasctl config get profiles.prod`,
@@ -57,12 +59,19 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 	if n == nil {
 		return cmdutil.ExitErrorf(cmdutil.ExitFailure, "%s is not set in %s", opts.Key, path)
 	}
+	m := masked(n)
 	if n.Kind == yaml.ScalarNode {
-		last := opts.Key[len(opts.Key)-1].Key
-		fmt.Fprintln(opts.IO.Out, maskedValue(last, n.Value))
+		c := *n
+		c.Value = maskedValue(opts.Key[len(opts.Key)-1].Key, n.Value)
+		m = &c
+	}
+	if opts.Output != nil && opts.Output() == cmdutil.OutputJSON {
+		return printJSON(opts.IO, m)
+	}
+	if n.Kind == yaml.ScalarNode && (opts.Output == nil || opts.Output() != cmdutil.OutputYAML) {
+		fmt.Fprintln(opts.IO.Out, m.Value)
 		return nil
 	}
-	m := masked(n)
 	m.Style &^= yaml.FlowStyle // a section reads best as a block, whatever the file's layout
 	out, err := config.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{m}})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +36,31 @@ type ValidateOptions struct {
 	LedgerTimeout time.Duration
 	// LookPath finds a command as the shell would (exec.LookPath); replaced in tests.
 	LookPath func(string) (string, error)
+	Output   func() cmdutil.OutputFormat
+}
+
+// ProblemView is one problem as -o json, csv and the others print it.
+type ProblemView struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Profile string `json:"profile,omitempty"`
+	Key     string `json:"key,omitempty"`
+	Message string `json:"message"`
+}
+
+var problemColumns = []cmdutil.Column[ProblemView]{
+	{Header: "FILE", Value: func(p ProblemView) string { return p.File }},
+	{Header: "LINE", Value: func(p ProblemView) string { return strconv.Itoa(p.Line) }},
+	{Header: "COLUMN", Value: func(p ProblemView) string { return strconv.Itoa(p.Column) }},
+	{Header: "PROFILE", Value: func(p ProblemView) string { return p.Profile }},
+	{Header: "KEY", Value: func(p ProblemView) string { return p.Key }},
+	{Header: "MESSAGE", Value: func(p ProblemView) string { return p.Message }},
 }
 
 // NewCmdValidate returns `config validate`.
 func NewCmdValidate(f *cmdutil.Factory, runF func(context.Context, *ValidateOptions) error) *cobra.Command {
-	opts := &ValidateOptions{IO: f.IOStreams, ConfigFile: config.ConfigFile, LookPath: exec.LookPath}
+	opts := &ValidateOptions{IO: f.IOStreams, ConfigFile: config.ConfigFile, LookPath: exec.LookPath, Output: func() cmdutil.OutputFormat { return f.Output }}
 	cmd := &cobra.Command{
 		Use:   "validate [PROFILE...]",
 		Short: "Check the config file and what each profile names: exit 1 naming every problem",
@@ -83,6 +104,9 @@ func validateRun(ctx context.Context, opts *ValidateOptions) error {
 	data, err := fsutil.ReadFile(ctx, path, "config file", config.MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(opts.IO.ErrOut, "%s does not exist: nothing to check (waasctl config set creates it)\n", path)
+		if opts.Output != nil && !cmdutil.HumanText(opts.Output()) {
+			return cmdutil.PrintList(opts.IO, opts.Output(), []ProblemView{}, problemColumns)
+		}
 		return nil
 	}
 	if err != nil {
@@ -117,8 +141,18 @@ func validateRun(ctx context.Context, opts *ValidateOptions) error {
 			}
 		}
 	}
-	for _, p := range problems {
-		fmt.Fprintln(opts.IO.Out, textsafe.Line(formatProblem(path, p)))
+	if opts.Output != nil && !cmdutil.HumanText(opts.Output()) {
+		views := make([]ProblemView, len(problems))
+		for i, p := range problems {
+			views[i] = ProblemView{File: path, Line: p.Line, Column: p.Column, Profile: p.Profile, Key: p.Key, Message: p.Message}
+		}
+		if err := cmdutil.PrintList(opts.IO, opts.Output(), views, problemColumns); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintln(opts.IO.Out, textsafe.Line(formatProblem(path, p)))
+		}
 	}
 	if len(problems) > 0 {
 		s := "s"

@@ -37,5 +37,5 @@ type Listed struct {
 // ListedColumns is how a listed device group prints.
 var ListedColumns = []cmdutil.Column[Listed]{
 	{Header: "NAME", Value: func(g Listed) string { return g.Name }},
-	{Header: "WALLET", Value: func(g Listed) string { return g.MPCWallet }},
+	{Header: "WALLET", Field: "mpcWallet", Value: func(g Listed) string { return g.MPCWallet }},
 }

@@ -32,6 +32,9 @@ type AssessOptions struct {
 	UseProfile func(string)
 	StateDir   func() (string, error)
 	Now        func() time.Time
+	// ActiveJournal reads the profile's rotation journal in progress (nil: none): from the team
+	// store in team mode, else from stateDir. Nil reads stateDir.
+	ActiveJournal func(ctx context.Context, stateDir, profile string) (*rotation.Journal, error)
 
 	Profile     string
 	Since       string
@@ -55,6 +58,20 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		},
 		Output:     func() cmdutil.OutputFormat { return f.Output },
 		UseProfile: func(p string) { f.Profile = p },
+		ActiveJournal: func(ctx context.Context, stateDir, profile string) (*rotation.Journal, error) {
+			st, err := cmdutil.TeamRotationState(ctx, f, profile, os.Getenv)
+			if err != nil {
+				return nil, err
+			}
+			if st == nil {
+				return rotation.LoadJournal(stateDir, profile)
+			}
+			j, _, err := st.LoadJournal(ctx, profile)
+			if errors.Is(err, rotation.ErrNoJournal) {
+				return nil, nil
+			}
+			return j, err
+		},
 	}
 	cmd := &cobra.Command{
 		Use:   "assess [PROFILE] [--leaked-since TIME | --since SNAPSHOT] [--key NAME|FINGERPRINT] [--ledger SOURCE]",
@@ -313,7 +330,13 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 	if err != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation history was not read (%v): the assessment knows less of when keys came into use\n", err)
 	}
-	active, err := rotation.LoadJournal(stateDir, opts.Profile)
+	loadActive := opts.ActiveJournal
+	if loadActive == nil {
+		loadActive = func(_ context.Context, dir, profile string) (*rotation.Journal, error) {
+			return rotation.LoadJournal(dir, profile)
+		}
+	}
+	active, err := loadActive(context.Background(), stateDir, opts.Profile)
 	switch {
 	case err != nil:
 		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation journal was not read (%v): the assessment knows less of when keys came into use\n", err)

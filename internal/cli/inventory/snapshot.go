@@ -115,9 +115,8 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 	if shared != "" {
 		fmt.Fprintln(opts.IO.ErrOut, shared)
 	}
-	switch format := opts.Output().Resolve(opts.IO); format {
-	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
-		return cmdutil.PrintObject(opts.IO, format, SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
+	if opts.Output() != cmdutil.OutputDefault { // the summary above is for people; -o asks for data
+		return cmdutil.PrintObject(opts.IO, opts.Output(), SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
 	}
 	return nil
 }

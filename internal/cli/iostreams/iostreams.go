@@ -31,6 +31,10 @@ type IOStreams struct {
 	colorOverride *bool
 	neverPrompt   bool
 	widthOverride int
+	// noHeaders (--no-headers) drops the header row of tables, TSV and CSV; tsvHeader (-o tsv
+	// asked for by name) gives TSV the header row that the piped default goes without.
+	noHeaders, tsvHeader bool
+
 	// dumbTerminal: TERM=dumb, a terminal that takes no escape sequences (no colour, plain prompts).
 	dumbTerminal bool
 
@@ -119,6 +123,18 @@ func (s *IOStreams) CanPrompt() bool {
 
 // SetNeverPrompt forbids prompting even on a terminal.
 func (s *IOStreams) SetNeverPrompt(v bool) { s.neverPrompt = v }
+
+// SetHeaderRows records --no-headers and whether -o tsv was asked for by name.
+func (s *IOStreams) SetHeaderRows(noHeaders, tsvHeader bool) {
+	s.noHeaders, s.tsvHeader = noHeaders, tsvHeader
+}
+
+// NoHeaders reports --no-headers: no header row in a table, TSV or CSV.
+func (s *IOStreams) NoHeaders() bool { return s.noHeaders }
+
+// TSVHeader reports whether TSV starts with a header row of field names: with -o tsv, not with the
+// piped default, and never with --no-headers.
+func (s *IOStreams) TSVHeader() bool { return s.tsvHeader && !s.noHeaders }
 
 // TerminalWidth returns the width of the terminal on stdout, or 80 when it is not a terminal.
 func (s *IOStreams) TerminalWidth() int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -136,21 +137,17 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing revoked")
 		}
 	}
+	// The profile's journal, lock and audit log: the team store's in team mode.
+	st, err := cmdutil.OpenRotationState(ctx, f, opts.Profile, os.Getenv, rotation.Holder{Command: "keys revoke"}, false)
+	if err != nil {
+		return err
+	}
 	audit := func(action, outcome, detail string) {
-		dir, err := auditlog.DefaultDir()
-		if err != nil {
-			return
-		}
-		log, err := auditlog.Open(dir)
-		if err != nil {
-			return
-		}
-		log.GuardAgainst(guard)
 		e := auditlog.Entry{Command: "keys revoke", Profile: opts.Profile, Action: action, KeyNames: []string{name}, Outcome: outcome, Detail: detail}
 		if target != nil {
 			e.Fingerprints = []string{target.Fingerprint}
 		}
-		if _, err := log.Append(e); err != nil {
+		if _, err := st.AppendAudit(context.WithoutCancel(ctx), e, guard); err != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "warning: the audit log was not written: %v\n", err)
 		}
 	}
@@ -158,7 +155,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if isCurrent && opts.RotateFirst {
 		// A rotation in progress has a PENDING key made before the leak may have been noticed:
 		// the emergency needs a key made now, so that one is aborted first, not resumed.
-		if j := journalInProgress(opts.Profile); j != nil {
+		if j := journalInProgress(ctx, st, opts.Profile); j != nil {
 			if j.Emergency {
 				return fmt.Errorf("an emergency rotation of profile %s is in progress (rotation %s, at %s): finish it with `waasctl keys rotate %s --resume`", opts.Profile, j.ID, j.Step, opts.Profile)
 			}
@@ -175,7 +172,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		rot := &RotateOptions{IO: opts.IO, Factory: f, Prompter: f.Prompter, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", Yes: true,
 			// A snapshot now would be taken after the leak: it must never become the
 			// baseline an incident assessment compares with. The journal records it, for --resume.
-			NoSnapshot: true, Emergency: true, EmergencyReason: opts.Reason, RevokeShared: true}
+			NoSnapshot: true, Emergency: true, EmergencyReason: opts.Reason, RevokeShared: true, state: st}
 		if err := rotateRun(ctx, rot); err != nil {
 			outcome := auditlog.OutcomeFailed
 			if errors.Is(err, context.Canceled) || cmdutil.IsUserCancellation(err) {
@@ -188,18 +185,18 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		return nil
 	}
 
-	rot := &RotateOptions{IO: opts.IO, Factory: f, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0"}
+	rot := &RotateOptions{IO: opts.IO, Factory: f, Profile: opts.Profile, Issuer: opts.Issuer, Grace: "0", state: st}
 	eng, err := newEngine(ctx, rot)
 	if err != nil {
 		return err
 	}
 	// The profile's lock, shared with keys rotate and auth add/remove: a revocation must not
 	// race a rotation, nor empty a slot a rotation is waiting on.
-	lock, err := rotation.AcquireLock(eng.StateDir, opts.Profile, rotation.Holder{Command: "keys revoke"}, false)
+	lock, err := st.AcquireLock(ctx, opts.Profile, "keys revoke")
 	if err != nil {
-		return rotationError(opts.Profile, err)
+		return rotationError(ctx, st, opts.Profile, err)
 	}
-	defer lock.Release()
+	defer lock.Release(context.WithoutCancel(ctx))
 	if item, err = store.Get(ctx, opts.Profile); errors.Is(err, credentials.ErrNotFound) {
 		item = &credentials.Item{Profile: opts.Profile}
 	} else if err != nil {
@@ -208,7 +205,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if again, againSlot := pickKey(item, opts.Key); againSlot != slot || again != nil && target != nil && again.Fingerprint != target.Fingerprint {
 		return fmt.Errorf("profile %q's keys changed while waiting for the lock; run the command again", opts.Profile)
 	}
-	if err := refuseRotationKey(eng.StateDir, opts.Profile, item, name, target); err != nil {
+	if err := refuseRotationKey(ctx, st, opts.Profile, item, name, target); err != nil {
 		audit("revoke", "refused", opts.Reason+": "+err.Error())
 		return err
 	}
@@ -231,6 +228,10 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "warning: %s is also %s, which stops working now.\n", name, h)
 		}
 	}
+	// A holder whose lock is gone (its team store session ended) changes nothing.
+	if err := lock.Check(ctx); err != nil {
+		return lockLost(opts.Profile, err)
+	}
 	if err := eng.Issuer.Revoke(ctx, name); err != nil {
 		audit("revoke", "failed", opts.Reason)
 		return cmdutil.APIError(fmt.Errorf("revoking %s: %w", name, err))
@@ -252,6 +253,9 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			item.Pending = nil
 		}
 		if slot != "current" {
+			if err := lock.Check(ctx); err != nil {
+				return lockLost(opts.Profile, err)
+			}
 			if err := store.Put(ctx, item); err != nil {
 				return err
 			}
@@ -265,12 +269,21 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	return nil
 }
 
+// lockLost is the error of a command whose profile lock was lost before a change: another host
+// may hold it now (exit 6).
+func lockLost(profile string, err error) error {
+	if errors.Is(err, rotation.ErrLockLost) {
+		return cmdutil.NewExitError(cmdutil.ExitLocked, &rotation.TakenOverError{Profile: profile, Err: err})
+	}
+	return err
+}
+
 // refuseRotationKey refuses to revoke a key that the rotation in progress still works with: its
 // old key (which its revoke step revokes, and checks), its new key, or the keyring's PENDING
 // key (which its --abort revokes). Revoking one behind its back left the rotation, and every
 // --resume, waiting for a key that was gone.
-func refuseRotationKey(stateDir, profile string, item *credentials.Item, name string, target *credentials.StoredKey) error {
-	j, err := rotation.InProgress(stateDir, profile)
+func refuseRotationKey(ctx context.Context, st rotation.StateBackend, profile string, item *credentials.Item, name string, target *credentials.StoredKey) error {
+	j, err := rotation.InProgressIn(ctx, st, profile)
 	if err != nil || j == nil {
 		return err
 	}

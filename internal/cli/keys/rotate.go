@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -45,6 +46,21 @@ type RotateOptions struct {
 	Emergency bool
 	// EmergencyReason is keys revoke's --reason, recorded in the journal.
 	EmergencyReason string
+
+	state rotation.StateBackend // opened once by stateBackend
+}
+
+// stateBackend is where the profile's journal, lock and audit log live: the team store in team
+// mode, else this host's state folder (opened once).
+func (opts *RotateOptions) stateBackend(ctx context.Context) (rotation.StateBackend, error) {
+	if opts.state == nil {
+		st, err := cmdutil.OpenRotationState(ctx, opts.Factory, opts.Profile, os.Getenv, rotation.Holder{Command: "keys rotate"}, opts.Force)
+		if err != nil {
+			return nil, err
+		}
+		opts.state = st
+	}
+	return opts.state, nil
 }
 
 // NewCmdRotate returns `keys rotate`.
@@ -59,7 +75,8 @@ authenticates and sees the same pools) -> deliver (every sink in the profile) ->
 (the sinks' restart commands) -> promote (PENDING becomes CURRENT, CURRENT becomes
 PREVIOUS) -> revoke (after the grace period, the old key is revoked and seen refused).
 Once done, an inventory snapshot is taken with the new key (snapshots/ in the state
-folder): the baseline 'incident assess' diffs against if this key ever leaks. A failed
+folder, and the team store in team mode): the baseline 'incident assess' diffs against if
+this key ever leaks. A failed
 snapshot is a warning, not a failed rotation; --no-snapshot skips it, and an emergency
 rotation (keys revoke --rotate-first) takes none, not even on --resume.
 
@@ -205,7 +222,7 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			auditEmergencyEnd(ctx, opts, j, outcome)
 		}
 	}
-	return rotationError(opts.Profile, err)
+	return rotationError(ctx, opts.state, opts.Profile, err)
 }
 
 // currentKey is the profile's CURRENT key in the keyring, or nil when there is none or the
@@ -272,15 +289,10 @@ func auditEmergencyEnd(ctx context.Context, opts *RotateOptions, j *rotation.Jou
 			}
 		}
 	}
-	dir, err := auditlog.DefaultDir()
+	st, err := opts.stateBackend(ctx)
 	if err != nil {
 		return
 	}
-	log, err := auditlog.Open(dir)
-	if err != nil {
-		return
-	}
-	log.GuardAgainst(credentials.NewGuard(secrets...))
 	detail := "emergency rotation " + j.ID + " ended by keys rotate --resume"
 	if opts.Abort {
 		detail = "emergency rotation " + j.ID + " rolled back by keys rotate --abort"
@@ -290,7 +302,7 @@ func auditEmergencyEnd(ctx context.Context, opts *RotateOptions, j *rotation.Jou
 	}
 	e := auditlog.Entry{Command: "keys rotate", Profile: opts.Profile, Action: "revoke.rotate-first",
 		KeyNames: []string{j.OldKey.Name}, Fingerprints: []string{j.OldKey.Fingerprint}, Outcome: outcome, Detail: detail}
-	if _, err := log.Append(e); err != nil {
+	if _, err := st.AppendAudit(context.WithoutCancel(ctx), e, credentials.NewGuard(secrets...)); err != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: the audit log was not written: %v\n", err)
 	}
 }
@@ -306,6 +318,26 @@ func snapshotAtPromotion(ctx context.Context, opts *RotateOptions) {
 		return
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Inventory snapshot saved to %s (%d resources).\n", path, sum.Count)
+	// In team mode the baseline also goes to the team store, so that a responder on another
+	// host (a CI runner's disk is gone after the job) finds it.
+	if opts.Factory == nil {
+		return
+	}
+	s, done, err := cmdutil.OpenStateStore(ctx, opts.Factory, opts.Profile, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the snapshot was not stored in the team store: %v; store it with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
+		return
+	}
+	if s == nil {
+		return // local mode
+	}
+	defer done()
+	info, err := cmdutil.ShareSnapshot(ctx, s, path)
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the snapshot was not stored in the team store: %v; store it with: waasctl inventory snapshot --profile %s\n", err, opts.Profile)
+		return
+	}
+	fmt.Fprintln(opts.IO.ErrOut, cmdutil.SharedSnapshotNote(s, info, true))
 }
 
 func takeSnapshot(ctx context.Context, opts *RotateOptions) (string, inventory.SnapshotSummary, error) {
@@ -353,20 +385,25 @@ func profileEndpoint(f *cmdutil.Factory, prof config.Profile) string {
 	return waas.DefaultEndpoint
 }
 
-// rotationError gives an engine error its documented exit code.
-func rotationError(profile string, err error) error {
+// rotationError gives an engine error its documented exit code; st (nil: none opened) tells
+// whether a rotation is in progress.
+func rotationError(ctx context.Context, st rotation.StateBackend, profile string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var locked *rotation.LockedError
+	var takenOver *rotation.TakenOverError
 	switch {
 	case errors.As(err, &locked):
+		return cmdutil.NewExitError(cmdutil.ExitLocked, err)
+	case errors.As(err, &takenOver):
+		// Another host holds the rotation now: the same answer as finding its lock taken.
 		return cmdutil.NewExitError(cmdutil.ExitLocked, err)
 	case errors.Is(err, context.Canceled):
 		// Stopped by Ctrl-C or SIGTERM (or Ctrl-C at a prompt): with a rotation in progress
 		// it is resumable, which says more than 130; with none, nothing changed and the
 		// error goes on to be the plain interruption (130).
-		if j := journalInProgress(profile); j != nil {
+		if j := journalInProgress(context.WithoutCancel(ctx), st, profile); j != nil {
 			return cmdutil.NewExitError(cmdutil.ExitIncomplete, &interruptedError{cause: err,
 				msg: fmt.Sprintf("rotation of profile %s interrupted during %s; continue with: waasctl keys rotate %s --resume (or roll back with --abort)", profile, j.Step, profile)})
 		}
@@ -392,15 +429,14 @@ type interruptedError struct {
 func (e *interruptedError) Error() string { return e.msg }
 func (e *interruptedError) Unwrap() error { return e.cause }
 
-// journalInProgress is profile's rotation journal, or nil if there is none or it cannot be read
-// (an unreadable one is reported by the next rotate, resume or abort).
-func journalInProgress(profile string) *rotation.Journal {
-	dir, err := config.StateDir()
-	if err != nil {
+// journalInProgress is profile's rotation journal in st, or nil if there is none or it cannot
+// be read (an unreadable one is reported by the next rotate, resume or abort).
+func journalInProgress(ctx context.Context, st rotation.StateBackend, profile string) *rotation.Journal {
+	if st == nil {
 		return nil
 	}
-	j, err := rotation.LoadJournal(dir, profile)
-	if err != nil || j == nil || j.Step.Finished() {
+	j, _, err := st.LoadJournal(ctx, profile)
+	if err != nil || j.Step.Finished() {
 		return nil
 	}
 	return j
@@ -419,7 +455,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	if err != nil {
 		return nil, err
 	}
-	stateDir, err := config.StateDir()
+	st, err := opts.stateBackend(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +481,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 		}
 		return names, nil
 	}
-	kind, err := issuerKind(opts, prof, stateDir)
+	kind, err := issuerKind(ctx, opts, prof, st)
 	if err != nil {
 		return nil, err
 	}
@@ -468,17 +504,9 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 			return nil, fmt.Errorf("profile %q sink %d: type %s: want envfile or exec", opts.Profile, i+1, textsafe.Value(s.Type))
 		}
 	}
-	auditDir, err := auditlog.DefaultDir()
-	if err != nil {
-		return nil, err
-	}
-	audit, err := auditlog.Open(auditDir)
-	if err != nil {
-		return nil, err
-	}
 	return &rotation.Engine{
-		Profile: opts.Profile, StateDir: stateDir, Store: store, Issuer: issuer, Sinks: sinks,
-		Check: check, Audit: audit, Grace: grace, GraceSet: opts.Grace != "",
+		Profile: opts.Profile, State: st, Store: store, Issuer: issuer, Sinks: sinks,
+		Check: check, Grace: grace, GraceSet: opts.Grace != "",
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
 		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
 		Promoted: func(ctx context.Context) {
@@ -495,13 +523,13 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 // the rotation in progress (the profile's may have changed since, or differ on this host), else
 // the profile's. An --issuer other than the journal's is allowed (a key made by hand may be
 // revoked by a plugin) and the engine says so when it takes over.
-func issuerKind(opts *RotateOptions, prof config.Profile, stateDir string) (string, error) {
+func issuerKind(ctx context.Context, opts *RotateOptions, prof config.Profile, st rotation.StateBackend) (string, error) {
 	if opts.Issuer != "" {
 		return opts.Issuer, nil
 	}
 	if opts.Resume || opts.Abort {
 		// Unreadable journals are reported by the engine, under the lock.
-		if j, err := rotation.LoadJournal(stateDir, opts.Profile); err == nil && j != nil && !j.Step.Finished() && j.Issuer != "" {
+		if j := journalInProgress(ctx, st, opts.Profile); j != nil && j.Issuer != "" {
 			if j.Issuer == "exec" && (prof.Issuer == nil || len(prof.Issuer.Command) == 0) {
 				return "", fmt.Errorf("rotation %s of profile %s was started with the exec issuer, but the profile has no issuer command now: restore it in the config, or name another issuer with --issuer", j.ID, opts.Profile)
 			}

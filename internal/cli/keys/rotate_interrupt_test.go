@@ -22,7 +22,7 @@ func TestRotationErrorInterrupted(t *testing.T) {
 	t.Setenv("WAASCTL_STATE_DIR", dir)
 	cancelled := fmt.Errorf("the new key: %w", prompter.ErrCancelled)
 
-	err := rotationError("prod", cancelled)
+	err := rotationError(t.Context(), &rotation.LocalState{Dir: dir}, "prod", cancelled)
 	var exitErr *cmdutil.ExitError
 	if errors.As(err, &exitErr) || !cmdutil.IsUserCancellation(err) {
 		t.Fatalf("no rotation in progress: %v (want the cancellation itself, for exit 130)", err)
@@ -38,7 +38,7 @@ func TestRotationErrorInterrupted(t *testing.T) {
 	if err := j.Save(dir); err != nil {
 		t.Fatal(err)
 	}
-	err = rotationError("prod", cancelled)
+	err = rotationError(t.Context(), &rotation.LocalState{Dir: dir}, "prod", cancelled)
 	if !errors.As(err, &exitErr) || exitErr.Code != cmdutil.ExitIncomplete {
 		t.Fatalf("rotation in progress: %v, want exit 5", err)
 	}

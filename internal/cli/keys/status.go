@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/rotation"
+	"github.com/waasctl/waasctl/internal/team"
 )
 
 // StatusOptions is what `keys status` needs.
@@ -20,8 +22,11 @@ type StatusOptions struct {
 	IO       *iostreams.IOStreams
 	Keyring  func() (credentials.Store, error)
 	StateDir func() (string, error)
-	Output   func() cmdutil.OutputFormat
-	Now      func() time.Time
+	// TeamState is the team store as profile's rotation state, nil when the profile's state
+	// stays on this host (then the journal is read from StateDir).
+	TeamState func(ctx context.Context, profile string) (*team.RotationState, error)
+	Output    func() cmdutil.OutputFormat
+	Now       func() time.Time
 	// Profiles are the profiles to show; nil shows every profile in the keyring.
 	Profiles []string
 }
@@ -36,11 +41,17 @@ type SlotStatus struct {
 	Rotation    string    `json:"rotation,omitempty"` // the step of a rotation in progress
 	// GraceUntil: when a rotation waiting out its grace period may revoke the old key.
 	GraceUntil time.Time `json:"graceUntil,omitzero"`
+	// LockHolder names who holds the profile's lock in the team store (host, user, pid,
+	// command, step), when someone does.
+	LockHolder string `json:"lockHolder,omitempty"`
 }
 
 // NewCmdStatus returns `keys status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, Keyring: f.Keyring, StateDir: config.StateDir, Now: time.Now, Output: func() cmdutil.OutputFormat { return f.Output }}
+	opts := &StatusOptions{IO: f.IOStreams, Keyring: f.Keyring, StateDir: config.StateDir, Now: time.Now, Output: func() cmdutil.OutputFormat { return f.Output },
+		TeamState: func(ctx context.Context, profile string) (*team.RotationState, error) {
+			return cmdutil.TeamRotationState(ctx, f, profile, os.Getenv)
+		}}
 	return &cobra.Command{
 		Use:   "status [PROFILE...]",
 		Short: "Each profile's current, pending and previous keys, their ages, and any rotation in progress",
@@ -105,19 +116,22 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 		inProgress := ""
-		j, err := rotation.LoadJournal(stateDir, name)
+		j, where, holder, err := statusJournal(ctx, opts, stateDir, name)
 		if err != nil {
 			return err
 		}
 		var graceUntil time.Time
 		if j != nil && !j.Step.Finished() {
-			inProgress = string(j.Step) + " (since " + j.UpdatedAt.Local().Format(time.DateTime) + ", journal " + filepath.Join(stateDir, "journals", name+".json") + ")"
+			inProgress = string(j.Step) + " (since " + j.UpdatedAt.Local().Format(time.DateTime) + ", journal " + where + ")"
 			if j.Step == rotation.StepRevoke && j.RevokedAt.IsZero() && now.Before(j.GraceUntil) {
 				// When the wait ends is what an operator asks first.
 				graceUntil = j.GraceUntil
 				inProgress = fmt.Sprintf("revoke after the grace period, which ends %s (in %s); then: waasctl keys rotate %s --resume",
 					j.GraceUntil.Local().Format(time.DateTime), cmdutil.Age(j.GraceUntil.Sub(now)), name)
 			}
+		}
+		if inProgress != "" && holder != "" {
+			inProgress += "; lock held by " + holder
 		}
 		for _, slot := range []struct {
 			name string
@@ -130,6 +144,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			if slot.name == "current" {
 				st.Rotation = inProgress
 				st.GraceUntil = graceUntil
+				st.LockHolder = holder
 			}
 			if err := p.Add(st); err != nil {
 				return err
@@ -137,4 +152,36 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 	}
 	return p.Close()
+}
+
+// statusJournal reads profile's journal (nil when there is none) and says where it is; in team
+// mode also who holds the profile's lock ("" when nobody does).
+func statusJournal(ctx context.Context, opts *StatusOptions, stateDir, profile string) (*rotation.Journal, string, string, error) {
+	var ts *team.RotationState
+	if opts.TeamState != nil {
+		var err error
+		if ts, err = opts.TeamState(ctx, profile); err != nil {
+			return nil, "", "", err
+		}
+	}
+	if ts == nil {
+		j, err := rotation.LoadJournal(stateDir, profile)
+		return j, filepath.Join(stateDir, "journals", profile+".json"), "", err
+	}
+	j, _, err := ts.LoadJournal(ctx, profile)
+	if errors.Is(err, rotation.ErrNoJournal) {
+		j, err = nil, nil
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	holders, err := ts.Store().LockHolders(ctx)
+	if err != nil {
+		return nil, "", "", err
+	}
+	holder := ""
+	if h, ok := holders[profile]; ok {
+		holder = h.String()
+	}
+	return j, "in the team store", holder, nil
 }

@@ -125,17 +125,14 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 		return err
 	}
 
-	switch format := opts.Output().Resolve(opts.IO); format {
-	case cmdutil.OutputTable, cmdutil.OutputTSV:
+	if cmdutil.HumanText(opts.Output()) {
 		if r.OK {
 			if err := printOK(opts.IO, r, len(anchors)); err != nil {
 				return err
 			}
 		}
-	default:
-		if err := cmdutil.PrintObject(opts.IO, format, r, verifyColumns); err != nil {
-			return err
-		}
+	} else if err := cmdutil.PrintObject(opts.IO, opts.Output(), r, verifyColumns); err != nil {
+		return err
 	}
 	if r.OK {
 		return nil
@@ -153,8 +150,7 @@ func verifyTeam(ctx context.Context, opts *VerifyOptions, store *team.Store, anc
 	if err != nil {
 		return err
 	}
-	switch format := opts.Output().Resolve(opts.IO); format {
-	case cmdutil.OutputTable, cmdutil.OutputTSV:
+	if cmdutil.HumanText(opts.Output()) {
 		if r.OK {
 			msg := fmt.Sprintf("team audit log OK: %d entries", r.Entries)
 			switch n := len(anchors); {
@@ -171,10 +167,8 @@ func verifyTeam(ctx context.Context, opts *VerifyOptions, store *team.Store, anc
 				return err
 			}
 		}
-	default:
-		if err := cmdutil.PrintObject(opts.IO, format, r, verifyColumns); err != nil {
-			return err
-		}
+	} else if err := cmdutil.PrintObject(opts.IO, opts.Output(), r, verifyColumns); err != nil {
+		return err
 	}
 	if r.OK {
 		if len(anchors) == 0 && r.Entries > 0 {

@@ -42,5 +42,5 @@ func newOperation(op waasapi.MPCOperation, group, wallet string) Operation {
 var Columns = []cmdutil.Column[Operation]{
 	{Header: "NAME", Value: func(o Operation) string { return o.Name }},
 	{Header: "KIND", Value: func(o Operation) string { return o.Kind }},
-	{Header: "WALLET", Value: func(o Operation) string { return o.MPCWallet }},
+	{Header: "WALLET", Field: "mpcWallet", Value: func(o Operation) string { return o.MPCWallet }},
 }

@@ -19,8 +19,26 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations"`
+	Results     []sarifResult     `json:"results"`
+}
+
+// sarifInvocation says whether the scan was complete, and if not, what it could not read.
+type sarifInvocation struct {
+	ExecutionSuccessful bool                `json:"executionSuccessful"`
+	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifMessage    `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"` // "inSource" (an allow comment) or "external"
+	Justification string `json:"justification"`
 }
 
 type sarifTool struct {
@@ -45,11 +63,14 @@ type sarifMessage struct {
 }
 
 type sarifResult struct {
-	RuleID              string            `json:"ruleId"`
-	Level               string            `json:"level"`
-	Message             sarifMessage      `json:"message"`
-	Locations           []sarifLocation   `json:"locations"`
-	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	RuleID              string             `json:"ruleId"`
+	Level               string             `json:"level"`
+	Message             sarifMessage       `json:"message"`
+	Locations           []sarifLocation    `json:"locations"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	// Properties are the finding's fields as -o json gives them.
+	Properties map[string]any `json:"properties"`
 }
 
 type sarifLocation struct {
@@ -58,7 +79,7 @@ type sarifLocation struct {
 
 type sarifPhysical struct {
 	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           sarifRegion   `json:"region"`
+	Region           *sarifRegion  `json:"region,omitempty"`
 }
 
 type sarifArtifact struct {
@@ -94,9 +115,11 @@ func sarifURI(p string) string {
 	return strings.TrimPrefix(b.String(), "./")
 }
 
-func sarifReport(findings []scan.Finding) ([]byte, error) {
+// sarifReport is the SARIF log of a scan: the findings shown, those suppressed (listed with
+// --verbose, as SARIF suppressions), and what could not be scanned.
+func sarifReport(findings, suppressed []scan.Finding, errs []scan.ScanError) ([]byte, error) {
 	results := []sarifResult{}
-	for _, f := range findings {
+	for _, f := range append(append([]scan.Finding{}, findings...), suppressed...) {
 		msg := fmt.Sprintf("%s key %s", f.Kind, f.Fingerprint)
 		if f.KeyName != "" {
 			msg += " (" + f.KeyName + ")"
@@ -107,23 +130,59 @@ func sarifReport(findings []scan.Finding) ([]byte, error) {
 		if f.Commit != "" {
 			msg += "; in commit " + f.Commit
 		}
-		results = append(results, sarifResult{
+		props, err := recordProperties(findingRecord(f))
+		if err != nil {
+			return nil, err
+		}
+		r := sarifResult{
 			RuleID: f.Kind, Level: "error", Message: sarifMessage{msg},
 			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
 				ArtifactLocation: sarifArtifact{URI: sarifURI(f.Path)},
-				Region:           sarifRegion{StartLine: max(f.Line, 1)},
+				Region:           &sarifRegion{StartLine: max(f.Line, 1)},
 			}}},
 			PartialFingerprints: map[string]string{"waasctlKey/v1": f.Fingerprint},
-		})
+			Properties:          props,
+		}
+		if f.Suppressed != "" {
+			kind := "external"
+			if f.Suppressed == "allow comment" {
+				kind = "inSource"
+			}
+			r.Suppressions = []sarifSuppression{{Kind: kind, Justification: f.Suppressed}}
+		}
+		results = append(results, r)
+	}
+	inv := sarifInvocation{ExecutionSuccessful: len(errs) == 0}
+	for _, e := range errs {
+		n := sarifNotification{Level: "error", Message: sarifMessage{e.Reason}}
+		if e.Path != "" {
+			n.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(e.Path)}}}}
+		}
+		inv.Notifications = append(inv.Notifications, n)
 	}
 	log := sarifLog{
 		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:    sarifTool{Driver: sarifDriver{Name: "waasctl scan", InformationURI: "https://github.com/waasctl/waasctl/blob/main/docs/scan.md", Rules: sarifRules}},
-			Results: results,
+			Tool:        sarifTool{Driver: sarifDriver{Name: "waasctl scan", InformationURI: "https://github.com/waasctl/waasctl/blob/main/docs/scan.md", Rules: sarifRules}},
+			Invocations: []sarifInvocation{inv},
+			Results:     results,
 		}},
 	}
 	data, err := json.MarshalIndent(log, "", "  ")
 	return append(data, '\n'), err
+}
+
+// recordProperties is a finding's JSON record, without its "type", as a SARIF property bag.
+func recordProperties(r FindingRecord) (map[string]any, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "type")
+	return m, nil
 }

@@ -15,7 +15,7 @@ func TestSARIFShape(t *testing.T) {
 	data, err := sarifReport([]scan.Finding{
 		{Path: "./build/app.zip!Payload/My App.app/main.jsbundle", Line: 7, Kind: scan.KindWaaSP256, Fingerprint: "SHA256:abc", KeyName: "organizations/o/apiKeys/k", Live: true, Profile: "prod", Slot: "CURRENT"},
 		{Path: "-", Line: 0, Kind: scan.KindCDPEd25519, Fingerprint: "SHA256:def", Commit: "0123"},
-	})
+	}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
@@ -20,8 +21,10 @@ import (
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/scan"
 	"github.com/waasctl/waasctl/internal/textsafe"
-	"github.com/waasctl/waasctl/internal/waas"
 )
+
+// writeSARIF writes the --sarif report; a variable so that a test can make it fail.
+var writeSARIF = fsutil.WriteFile
 
 // maxSideFile caps the ignore file and the baseline report.
 const maxSideFile = 64 << 20
@@ -68,9 +71,9 @@ not. A finding shows the key's name, a redacted form and its fingerprint, never 
 that is a keyring profile's CURRENT, PENDING or PREVIOUS key is marked live, with the command
 that replaces and revokes it.
 
-Suppress a finding with "waasctl:allow" on its line or the line before, an --ignore-file of
-fingerprints, or a --baseline report (-o json or jsonl of an earlier scan); --verbose lists what
-was suppressed.
+Suppress a finding with "waasctl:allow" next to its key (one marker allows one key: see
+docs/scan.md), an --ignore-file of fingerprints, or a --baseline report (-o json or jsonl of an
+earlier scan); --verbose lists what was suppressed.
 
 Exit codes: 3 when a key was found (even if the scan was incomplete); else 1 when part of the
 scan could not be completed (an unreadable file, an archive past a cap: see stderr, or the
@@ -86,9 +89,7 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 				opts.Paths = []string{"."}
 			}
 			if verify {
-				opts.Verify = func(ctx context.Context, keyName string, key crypto.Signer) string {
-					return verifyKey(ctx, f, keyName, key)
-				}
+				opts.Verify = newVerifier(f).verify
 			}
 			if opts.Git && opts.Staged {
 				return cmdutil.FlagErrorf("--git and --staged cannot be used together")
@@ -111,7 +112,7 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 	fl.StringVar(&opts.Baseline, "baseline", "", "Earlier report (-o json or jsonl) whose findings are not reported again")
 	fl.StringVar(&opts.SARIF, "sarif", "", "Also write a SARIF 2.1.0 report to `file` (\"-\": stdout instead of the usual output)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "List suppressed findings too (on stderr for the table; marked in JSON)")
-	fl.BoolVar(&verify, "verify", false, "Ask the API whether each found key still authenticates (one read-only GetPool of a random name per key; 404 means it does)")
+	fl.BoolVar(&verify, "verify", false, "Ask the API whether each found key still authenticates (one read-only GetPool of a random name per key; at most 10s a key, 30s in all)")
 	fl.BoolVar(&opts.NoKeyring, "no-keyring", false, "Do not open the keyring to tell which findings are live keys")
 	fl.IntVar(&opts.Workers, "workers", 0, "Files scanned at once (default: one per CPU)")
 	fl.IntVar(&opts.MaxDepth, "max-archive-depth", scan.DefaultLimits.MaxArchiveDepth, "How deep nested archives are opened (a file inside an archive is at depth 1)")
@@ -184,6 +185,12 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 
+	if opts.SARIF != "" && opts.SARIF != "-" {
+		if err := checkWritable(opts.SARIF); err != nil {
+			return cmdutil.FlagErrorf("--sarif %s: cannot write the report there (%s); nothing was scanned", opts.SARIF, textsafe.Line(err.Error()))
+		}
+	}
+
 	limits := scan.DefaultLimits
 	limits.MaxArchiveDepth = opts.MaxDepth
 	sopts := scan.Options{Limits: limits, Workers: opts.Workers, OtherKeys: opts.OtherKeys, Stdin: opts.IO.In}
@@ -220,6 +227,16 @@ func run(ctx context.Context, opts *Options) error {
 	if err := printResult(opts, shown, suppressed, res.Errors); err != nil {
 		return err
 	}
+	sarifFailed := false
+	if opts.SARIF != "" && opts.SARIF != "-" {
+		// After the usual output: a report that cannot be written must not take the findings
+		// with it.
+		err := writeSARIFReport(opts.SARIF, shown, verboseOnly(opts, suppressed), res.Errors)
+		if err != nil {
+			sarifFailed = true
+			fmt.Fprintf(opts.IO.ErrOut, "waasctl: --sarif %s not written: %s; the findings are in the output above\n", textsafe.Line(opts.SARIF), textsafe.Line(err.Error()))
+		}
+	}
 	for _, e := range res.Errors {
 		fmt.Fprintf(opts.IO.ErrOut, "scan incomplete: %s: %s\n", textsafe.Line(e.Path), e.Reason)
 	}
@@ -232,34 +249,10 @@ func run(ctx context.Context, opts *Options) error {
 	switch {
 	case len(shown) > 0:
 		return cmdutil.SilentExit(cmdutil.ExitFindings)
-	case len(res.Errors) > 0:
+	case len(res.Errors) > 0 || sarifFailed:
 		return cmdutil.SilentExit(cmdutil.ExitFailure)
 	}
 	return nil
-}
-
-// verifyKey asks WaaS about one key with a read that changes nothing: GetPool of a pool that
-// cannot exist. 404 means the request authenticated; 401 or 403 that the key is rejected.
-func verifyKey(ctx context.Context, f *cmdutil.Factory, keyName string, key crypto.Signer) string {
-	endpoint := f.Endpoint
-	if endpoint == "" {
-		endpoint = waas.DefaultEndpoint
-	}
-	c, err := cmdutil.ClientForKey(&credentials.APIKey{Name: keyName, Signer: key}, f.Profile, endpoint, f)
-	if err != nil {
-		return "not checked: " + textsafe.Message(err.Error())
-	}
-	_, err = c.GetPool(ctx, "pools/"+uuid.NewString())
-	var apiErr *waas.APIError
-	switch {
-	case err == nil:
-		return "authenticates"
-	case errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusNotFound:
-		return "authenticates"
-	case errors.As(err, &apiErr) && (apiErr.HTTPStatus == http.StatusUnauthorized || apiErr.HTTPStatus == http.StatusForbidden):
-		return "rejected"
-	}
-	return "unknown: " + textsafe.Message(err.Error())
 }
 
 // keyringSlots lists every profile's keys by fingerprint.
@@ -293,38 +286,46 @@ func keyringSlots(ctx context.Context, open func() (credentials.Store, error)) (
 	return slots, nil
 }
 
+// printResult prints the findings in the format asked for. JSON, JSONL, YAML and SARIF carry
+// the same records (FindingRecord), suppressed ones too under --verbose; the table and CSV show
+// the columns below, and list suppressed findings on stderr. What made the scan incomplete is
+// in JSON records and SARIF notifications, and always on stderr.
 func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.ScanError) error {
-	if opts.SARIF != "" {
-		data, err := sarifReport(shown)
+	listed := shown
+	if opts.Verbose {
+		listed = append(append([]scan.Finding{}, shown...), suppressed...)
+	}
+	if opts.SARIF == "-" {
+		data, err := sarifReport(shown, verboseOnly(opts, suppressed), errs)
 		if err != nil {
 			return err
 		}
-		if opts.SARIF == "-" {
-			_, err = opts.IO.Out.Write(data)
-			return err
-		}
-		if err := fsutil.WriteFile(opts.SARIF, data, 0o600); err != nil {
-			return err
-		}
+		_, err = opts.IO.Out.Write(data)
+		return err
 	}
 	format := opts.Output()
 	switch format {
 	case cmdutil.OutputJSON, cmdutil.OutputJSONL:
 		var recs []any
-		for _, f := range shown {
+		for _, f := range listed {
 			recs = append(recs, findingRecord(f))
-		}
-		if opts.Verbose {
-			for _, f := range suppressed {
-				recs = append(recs, findingRecord(f))
-			}
 		}
 		for _, e := range errs {
 			recs = append(recs, ErrorRecord{Type: "error", Path: e.Path, Reason: e.Reason})
 		}
 		return writeRecords(opts.IO.Out, format, recs)
+	case cmdutil.OutputYAML:
+		var recs []FindingRecord
+		for _, f := range listed {
+			recs = append(recs, findingRecord(f))
+		}
+		return cmdutil.PrintList(opts.IO, format, recs, columns)
 	}
-	if err := cmdutil.PrintList(opts.IO, format, shown, columns); err != nil {
+	var recs []FindingRecord
+	for _, f := range shown {
+		recs = append(recs, findingRecord(f))
+	}
+	if err := cmdutil.PrintList(opts.IO, format, recs, columns); err != nil {
 		return err
 	}
 	if opts.Verbose {
@@ -333,6 +334,40 @@ func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.Sc
 		}
 	}
 	return nil
+}
+
+// verboseOnly is the suppressed findings when --verbose lists them, else none.
+func verboseOnly(opts *Options, suppressed []scan.Finding) []scan.Finding {
+	if opts.Verbose {
+		return suppressed
+	}
+	return nil
+}
+
+func writeSARIFReport(path string, shown, suppressed []scan.Finding, errs []scan.ScanError) error {
+	data, err := sarifReport(shown, suppressed, errs)
+	if err != nil {
+		return err
+	}
+	return writeSARIF(path, data, 0o600)
+}
+
+// checkWritable says whether a report can be written at path: not a folder, and a file can be
+// created beside it (the report is written atomically, through a temporary file there).
+func checkWritable(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return errors.New("it is a folder")
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".waasctl-sarif-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func writeRecords(w io.Writer, format cmdutil.OutputFormat, recs []any) error {
@@ -354,18 +389,18 @@ func writeRecords(w io.Writer, format cmdutil.OutputFormat, recs []any) error {
 	return nil
 }
 
-var columns = []cmdutil.Column[scan.Finding]{
-	{Header: "PATH", Value: func(f scan.Finding) string { return f.Path }},
-	{Header: "LINE", Value: func(f scan.Finding) string { return strconv.Itoa(f.Line) }},
-	{Header: "KIND", Value: func(f scan.Finding) string { return f.Kind }},
-	{Header: "KEY NAME", Value: func(f scan.Finding) string { return f.KeyName }},
-	{Header: "FINGERPRINT", Value: func(f scan.Finding) string { return f.Fingerprint }},
-	{Header: "LIVE", Value: func(f scan.Finding) string {
+var columns = []cmdutil.Column[FindingRecord]{
+	{Header: "PATH", Value: func(f FindingRecord) string { return f.Path }},
+	{Header: "LINE", Value: func(f FindingRecord) string { return strconv.Itoa(f.Line) }},
+	{Header: "KIND", Value: func(f FindingRecord) string { return f.Kind }},
+	{Header: "KEY NAME", Value: func(f FindingRecord) string { return f.KeyName }},
+	{Header: "FINGERPRINT", Value: func(f FindingRecord) string { return f.Fingerprint }},
+	{Header: "LIVE", Value: func(f FindingRecord) string {
 		if !f.Live {
 			return "-"
 		}
 		return f.Profile + " " + f.Slot
 	}},
-	{Header: "COMMIT", Value: func(f scan.Finding) string { return f.Commit }},
-	{Header: "VERIFIED", Value: func(f scan.Finding) string { return f.Verified }},
+	{Header: "COMMIT", Value: func(f FindingRecord) string { return f.Commit }},
+	{Header: "VERIFIED", Value: func(f FindingRecord) string { return f.Verified }},
 }

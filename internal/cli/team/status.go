@@ -116,7 +116,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	err = cmdutil.PrintObject(opts.IO, opts.Output(), v, []cmdutil.Column[StatusView]{
 		{Header: "BACKEND", Value: func(v StatusView) string { return v.Backend }},
 		{Header: "DATABASE", Value: func(v StatusView) string { return v.Database }},
-		{Header: "SCHEMA", Value: func(v StatusView) string {
+		{Header: "SCHEMA", Field: "schemaVersion", Value: func(v StatusView) string {
 			if v.SchemaVersion == 0 {
 				return "none (run 'waasctl team init')"
 			}
@@ -125,7 +125,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		{Header: "RECIPIENTS", Value: func(v StatusView) string {
 			return joinOr(v.Recipients, func(r team.Recipient) string { return r.Name })
 		}},
-		{Header: "PINNED", Value: func(v StatusView) string {
+		{Header: "PINNED", Field: "pins", Value: func(v StatusView) string {
 			s := joinOr(v.Pins, func(r team.Recipient) string { return r.Name })
 			if v.PinsProblem != "" {
 				s += " (" + v.PinsProblem + ")"

@@ -230,6 +230,15 @@ func text(ext string, body func(k keyText) (string, bool)) func(c *corpus, k key
 	}
 }
 
+func wrap(s string, n int) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(s[:n] + "\n")
+		s = s[n:]
+	}
+	return b.String() + s
+}
+
 func jsConcat(pemText string) string {
 	lines := strings.Split(strings.TrimSpace(pemText), "\n")
 	for i, l := range lines {
@@ -288,6 +297,27 @@ var encodings = []encoding{
 		return "CDP=" + base64.StdEncoding.EncodeToString([]byte(`{"id": "`+k.id+`", "privateKey": "`+k.edB64+`"}`)), true
 	})},
 	{"ed25519-pkcs8", text(".pem", func(k keyText) (string, bool) { return "# CDP API key\n" + k.edPKCS8, true })},
+	{"base64-pem-yaml-block", text(".yaml", func(k keyText) (string, bool) {
+		return "apiVersion: v1\nkind: Secret\ndata:\n  key.pem: |\n    " + strings.ReplaceAll(wrap(base64.StdEncoding.EncodeToString([]byte(k.sec1)), 64), "\n", "\n    "), false
+	})},
+	{"base64-escaped-pem-json", text(".json", func(k keyText) (string, bool) {
+		return `{"key": "` + base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(k.sec1, "\n", `\n`))) + `"}`, false
+	})},
+	{"unarmored-der-json", text(".json", func(k keyText) (string, bool) {
+		b, _ := pem.Decode([]byte(k.sec1))
+		return `{"name": "` + k.name + `", "privateKey": "` + base64.StdEncoding.EncodeToString(b.Bytes) + `"}`, false
+	})},
+	{"base64-utf16", text(".txt", func(k keyText) (string, bool) {
+		return "blob=" + base64.StdEncoding.EncodeToString(utf16LE(k.pkcs8)), false
+	})},
+	{"ed25519-unpadded", text(".env", func(k keyText) (string, bool) {
+		return "CDP_API_KEY_ID=" + k.id + "\nCDP_API_KEY_SECRET=" + strings.TrimRight(k.edB64, "="), true
+	})},
+	{"self-extracting-zip", func(c *corpus, k keyText) (string, string, string) {
+		_, rel := c.path(".sh")
+		c.write(rel, append([]byte("#!/bin/sh\nexec unzip -o \"$0\"\n"), zipOf(member{"config/key.json", []byte(keyFile(k.name, k.sec1))})...))
+		return rel, "config/key.json", k.fp
+	}},
 	{"apk", func(c *corpus, k keyText) (string, string, string) {
 		_, rel := c.path(".apk")
 		c.write(rel, zipOf(member{"AndroidManifest.xml", []byte("\x03\x00\x08\x00binary xml")},

@@ -1,0 +1,59 @@
+package scan
+
+import (
+	"strings"
+	"testing"
+)
+
+// The path after a fingerprint in an ignore file is a pattern, matched like a .gitignore line
+// (docs/scan.md): without a slash at any depth, with one from the start of the path.
+func TestIgnoreFilePaths(t *testing.T) {
+	const fp = "SHA256:P7kkui1SkDRvPA+tlIwnmsKBaV80udm4A7mpFm0xEpE"
+	cases := []struct {
+		pattern string
+		match   []string
+		noMatch []string
+	}{
+		{"testdata/key.json", []string{"testdata/key.json", "./testdata/key.json"}, []string{"src/testdata/key.json", "testdata/key.json.bak"}},
+		{"/testdata/key.json", []string{"testdata/key.json"}, []string{"src/testdata/key.json"}},
+		{"key.json", []string{"key.json", "src/testdata/key.json", "app.zip!assets/key.json"}, []string{"key.json.bak", "src/key.json5"}},
+		{"testdata/", []string{"testdata/a.pem", "src/testdata/x/b.pem"}, []string{"testdata", "src/testdata.pem"}},
+		{"*.pem", []string{"a.pem", "src/b.pem", "x.zip!c.pem"}, []string{"a.pem.txt"}},
+		{"src/*.pem", []string{"src/a.pem"}, []string{"src/x/a.pem", "lib/src/a.pem"}},
+		{"build/app.zip", []string{"build/app.zip", "build/app.zip!assets/key.json", "build/app.zip!a.ipa!b"}, []string{"app.zip!x", "build/app.zip.old"}},
+		{"build/app.zip!assets/*.json", []string{"build/app.zip!assets/key.json"}, []string{"build/app.zip!key.json"}},
+	}
+	for _, c := range cases {
+		ig, err := ParseIgnore([]byte(fp + "  " + c.pattern + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range c.match {
+			if !ig.matches(Finding{Fingerprint: fp, Path: p}) {
+				t.Errorf("%q does not match %q", c.pattern, p)
+			}
+		}
+		for _, p := range c.noMatch {
+			if ig.matches(Finding{Fingerprint: fp, Path: p}) {
+				t.Errorf("%q matches %q", c.pattern, p)
+			}
+		}
+	}
+	if _, err := ParseIgnore([]byte(fp + " src/[a.pem\n")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("a bad pattern: %v", err)
+	}
+}
+
+func FuzzIgnoreFile(f *testing.F) {
+	f.Add([]byte("SHA256:abc testdata/\nSHA256:def  *.pem # x\n"), "src/testdata/a.pem")
+	f.Add([]byte("SHA256:abc /build/app.zip!a/[b]\n"), "build/app.zip!a/b")
+	f.Fuzz(func(t *testing.T, data []byte, p string) {
+		ig, err := ParseIgnore(data)
+		if err != nil {
+			return
+		}
+		for fp := range ig {
+			ig.matches(Finding{Fingerprint: fp, Path: p})
+		}
+	})
+}

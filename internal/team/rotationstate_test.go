@@ -1,0 +1,49 @@
+package team_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/waasctl/waasctl/internal/rotation"
+	"github.com/waasctl/waasctl/internal/rotation/statetest"
+	"github.com/waasctl/waasctl/internal/team"
+)
+
+// The team store passes the StateBackend contract the state folder passes, with two hosts
+// (their own connections, host names and users) sharing one database.
+func TestRotationStateContract(t *testing.T) {
+	t.Parallel()
+	dsns := map[rotation.StateBackend]string{}
+	statetest.Run(t, statetest.Options{
+		New: func(t *testing.T) (rotation.StateBackend, rotation.StateBackend) {
+			dsn, a := initialised(t)
+			b := open(t, dsn)
+			a.Host, a.User = "host-a", "alice"
+			b.Host, b.User = "host-b", "bob"
+			ra, rb := a.RotationState(team.NewTestIdentity().Recipient()), b.RotationState("")
+			dsns[ra] = dsn
+			return ra, rb
+		},
+		LoseLock: func(t *testing.T, a rotation.StateBackend, profile string) {
+			// The server ends the holder's session, as when its keepalives go unanswered or it
+			// stayed frozen past idle_session_timeout; it waits (up to 10 s) for the session to end.
+			admin, err := pgx.Connect(t.Context(), dsns[a])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close(context.Background())
+			var ended bool
+			if err := admin.QueryRow(t.Context(), `SELECT pg_terminate_backend(backend_pid, 10000) FROM waasctl.lock_holders WHERE profile = $1`, profile).Scan(&ended); err != nil || !ended {
+				t.Fatalf("ending the holder's session: %v, %v", ended, err)
+			}
+		},
+		VerifyAudit: func(t *testing.T, a rotation.StateBackend) uint64 {
+			rep, err := a.(*team.RotationState).Store().VerifyAudit(t.Context())
+			if err != nil || !rep.OK {
+				t.Fatalf("audit table: %+v, %v", rep, err)
+			}
+			return uint64(rep.Entries)
+		},
+	})
+}
