@@ -126,6 +126,7 @@ func scriptParams() testscript.Params {
 			"ageidentity":      cmdAgeIdentity,
 			"onhost":           cmdOnHost,
 			"teamdump":         cmdTeamDump,
+			"teamsql":          cmdTeamSQL,
 		},
 		RequireExplicitExec: true,
 	}

@@ -113,3 +113,26 @@ func cmdTeamDump(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(out.String()), 0o600))
 	ts.Logf("teamdump: %d tables, %d bytes", len(tables), out.Len())
 }
+
+// cmdTeamSQL implements "teamsql SQL [ARG...]": run SQL on $TEAM_DSN as anyone who can write
+// the database would, each ARG a parameter ($1, ...); an ARG @FILE is that file's content,
+// trimmed.
+func cmdTeamSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: teamsql SQL [ARG...]")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, ts.Getenv("TEAM_DSN"))
+	ts.Check(err)
+	defer conn.Close(ctx)
+	var params []any
+	for _, a := range args[1:] {
+		if f, ok := strings.CutPrefix(a, "@"); ok {
+			a = strings.TrimSpace(ts.ReadFile(f))
+		}
+		params = append(params, a)
+	}
+	tag, err := conn.Exec(ctx, args[0], params...)
+	ts.Check(err)
+	ts.Logf("teamsql: %s", tag)
+}

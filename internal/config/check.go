@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/waasctl/waasctl/internal/textsafe"
 	"gopkg.in/yaml.v3"
 )
@@ -274,6 +276,30 @@ func (c *checker) semantics(root *yaml.Node, cfg *Config) {
 			p := KeyPath{{Key: "profiles"}, {Key: name}, {Key: "state"}}
 			c.add(Lookup(root, p), p, "%s", stateMessage(err, cfg.Path))
 		}
+	}
+	// The pinned team recipients: each an age public key, no key twice (team mode refuses to
+	// run on such pins, so say where they are wrong before).
+	checkPins := func(st *State, base KeyPath) {
+		if st == nil {
+			return
+		}
+		seen := map[string]string{}
+		for _, name := range slices.Sorted(maps.Keys(st.Recipients)) {
+			p := append(slices.Clone(base), PathElem{Key: "recipients"}, PathElem{Key: name})
+			r, err := age.ParseX25519Recipient(strings.TrimSpace(st.Recipients[name]))
+			if err != nil {
+				c.add(Lookup(root, p), p, "not an age public key: want the age1... that the member's 'waasctl team identity new' printed")
+				continue
+			}
+			if other, ok := seen[r.String()]; ok {
+				c.add(Lookup(root, p), p, "the same key as %s: pin each member once", other)
+			}
+			seen[r.String()] = name
+		}
+	}
+	checkPins(cfg.State, KeyPath{{Key: "state"}})
+	for _, name := range names {
+		checkPins(cfg.Profiles[name].State, KeyPath{{Key: "profiles"}, {Key: name}, {Key: "state"}})
 	}
 	slices.SortStableFunc(c.problems, func(a, b Problem) int {
 		if a.Line != b.Line {

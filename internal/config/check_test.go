@@ -98,3 +98,20 @@ func TestCheckAndSetState(t *testing.T) {
 		}
 	}
 }
+
+// Pinned team recipients that team mode would refuse are reported with their position.
+func TestCheckReportsBadPins(t *testing.T) {
+	const key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	data := []byte("state:\n  recipients:\n    alice: " + key + "\n    bob: AGE-SECRET-KEY-1XYZ\n    carol: " + key + "\n")
+	var got []string
+	for _, p := range Check(data) {
+		got = append(got, p.String())
+	}
+	want := []string{
+		`line 4, column 10: state.recipients.bob: not an age public key: want the age1... that the member's 'waasctl team identity new' printed`,
+		`line 5, column 12: state.recipients.carol: the same key as alice: pin each member once`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,45 @@ profiles:
 		_, err = c.StateBackend("p", none)
 		if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+// The pins come from the block StateBackend chooses; recording them keeps the rest of the file.
+func TestStatePinsAndPinStateRecipients(t *testing.T) {
+	path := t.TempDir() + "/config.yaml"
+	const yml = `# ops repository
+state:
+  backend: postgres # the team store
+  recipients:
+    alice: age1a
+profiles:
+  lab: {state: {backend: postgres, dsn: "postgres://x", recipients: {lab-ci: age1l}}}
+  prod: {endpoint: "https://x"}
+`
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := PinStateRecipients(path, map[string]string{"bob": "age1b"}, []string{"alice"}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, where := c.StatePins("prod"); len(m) != 1 || m["bob"] != "age1b" || where != "state.recipients in "+path {
+		t.Fatalf("prod's pins = %v (%s)", m, where)
+	}
+	if m, where := c.StatePins("lab"); len(m) != 1 || m["lab-ci"] != "age1l" || !strings.HasPrefix(where, "profiles.lab.state.recipients in ") {
+		t.Fatalf("lab's pins = %v (%s)", m, where)
+	}
+	for _, keep := range []string{"# ops repository", "backend: postgres # the team store", "lab-ci: age1l"} {
+		if !strings.Contains(string(data), keep) {
+			t.Errorf("lost %q:\n%s", keep, data)
 		}
 	}
 }

@@ -26,3 +26,8 @@ func checkItemSize(profile string, size int64) error {
 	return fmt.Errorf("profile %s: its key item in the team store is %d bytes, over the %d an item may be: waasctl did not write it; remove it with 'waasctl auth remove %s' (%w)",
 		profile, size, maxItemCiphertext, profile, credentials.ErrItemDamaged)
 }
+
+// itemSealColumn selects a row's seal, "" when it has none or when it is too long to be one (a seal
+// holds a MAC for each recipient: a few KiB for a large team), so that a hostile row's seal
+// never leaves the server either; such a row is then refused as unsealed.
+const itemSealColumn = "CASE WHEN octet_length(seal) <= 262144 THEN coalesce(seal, '') ELSE '' END"

@@ -52,7 +52,7 @@ func TestAnOversizedKeyItemIsRefusedNamingItsProfile(t *testing.T) {
 			t.Errorf("%s readable = %v", it.Profile, it.Readable)
 		}
 	}
-	if _, err := s.RemoveRecipient(t.Context(), "bob", alice); err == nil || !strings.Contains(err.Error(), "waasctl auth remove huge") || !strings.Contains(err.Error(), "nothing was changed") {
+	if _, err := s.RemoveRecipient(t.Context(), "bob", alice, nil); err == nil || !strings.Contains(err.Error(), "waasctl auth remove huge") || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("RemoveRecipient with an oversized row: %v", err)
 	}
 	if rs, _ := s.Recipients(t.Context()); len(rs) != 2 {
@@ -62,7 +62,7 @@ func TestAnOversizedKeyItemIsRefusedNamingItsProfile(t *testing.T) {
 	if err := s.Keys(alice).Remove(t.Context(), "huge"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RemoveRecipient(t.Context(), "bob", alice); err != nil {
+	if _, err := s.RemoveRecipient(t.Context(), "bob", alice, nil); err != nil {
 		t.Fatalf("RemoveRecipient once it is gone: %v", err)
 	}
 }

@@ -45,8 +45,9 @@ func (k *KeyStore) Get(ctx context.Context, profile string) (*credentials.Item, 
 		return nil, err
 	}
 	var ct []byte
-	var size int64
-	err := k.s.pool.QueryRow(ctx, `SELECT `+itemCiphertext+` FROM waasctl.key_items WHERE profile = $1`, profile).Scan(&ct, &size)
+	var size, version int64
+	var seal string
+	err := k.s.pool.QueryRow(ctx, `SELECT `+itemCiphertext+`, version, `+itemSealColumn+` FROM waasctl.key_items WHERE profile = $1`, profile).Scan(&ct, &size, &version, &seal)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, credentials.ItemNotFound(profile, BackendName)
 	}
@@ -59,18 +60,47 @@ func (k *KeyStore) Get(ctx context.Context, profile string) (*credentials.Item, 
 	if k.id == nil {
 		return nil, fmt.Errorf("profile %s: reading its key from the team store: %w", profile, ErrNoIdentity)
 	}
-	plain, err := decrypt(ct, k.id)
-	if errors.Is(err, errNotARecipient) {
-		return nil, &NotARecipientError{Profile: profile, Recipient: k.id.Recipient()}
-	}
+	plain, err := k.s.open(k.id, k.s.Pins, k.s.Pins, profile, version, ct, seal)
 	if err != nil {
-		return nil, fmt.Errorf("profile %s: %w (%w, team store)", profile, err, credentials.ErrItemDamaged)
+		return nil, err
 	}
 	defer clear(plain)
 	return credentials.DecodeItem(plain, profile, BackendName)
 }
 
+// open checks a row's seal (written by one of writers, for the set sealedFor) and then
+// decrypts it with id: a row no pinned member wrote is refused before age reads it.
+func (s *Store) open(id *Identity, writers, sealedFor *Pins, profile string, version int64, ct []byte, seal string) ([]byte, error) {
+	if writers == nil || len(writers.recipients) == 0 {
+		return nil, fmt.Errorf("profile %s: %w", profile, ErrNoPins)
+	}
+	if _, ok := sealedFor.byKey(id.Recipient()); !ok {
+		return nil, &NotARecipientError{Profile: profile, Recipient: id.Recipient()}
+	}
+	if err := verifySeal(id, writers, sealedFor, profile, version, ct, seal); err != nil {
+		return nil, err
+	}
+	plain, err := decrypt(ct, id)
+	if errors.Is(err, errNotARecipient) {
+		return nil, &NotARecipientError{Profile: profile, Recipient: id.Recipient()}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w (%w, team store)", profile, err, credentials.ErrItemDamaged)
+	}
+	return plain, nil
+}
+
 func (k *KeyStore) Put(ctx context.Context, item *credentials.Item) error {
+	if k.id == nil {
+		return fmt.Errorf("profile %s: storing its key in the team store needs this host's identity to seal it: %w", item.Profile, ErrNoIdentity)
+	}
+	pins := k.s.Pins
+	if pins == nil || len(pins.recipients) == 0 {
+		return fmt.Errorf("profile %s: cannot store its key in the team store: %w", item.Profile, ErrNoPins)
+	}
+	if _, ok := pins.byKey(k.id.Recipient()); !ok {
+		return fmt.Errorf("profile %s: this host's %s is not pinned in %s: only a pinned member can store the team's keys", item.Profile, k.id, pins.Where)
+	}
 	plain, err := credentials.EncodeItem(item)
 	if err != nil {
 		return err
@@ -89,7 +119,12 @@ func (k *KeyStore) Put(ctx context.Context, item *credentials.Item) error {
 		if len(rs) == 0 {
 			return fmt.Errorf("profile %s: cannot store its key in the team store: %w", item.Profile, ErrNoRecipients)
 		}
-		keys, names, err := parseAll(rs)
+		// Encrypt to the pinned set only, and only while the table agrees with it: a row
+		// someone inserted is never encrypted to, and is reported.
+		if err := pins.checkMatches(rs); err != nil {
+			return fmt.Errorf("profile %s: not stored: %w", item.Profile, err)
+		}
+		keys, names, err := parseAll(pins.recipients)
 		if err != nil {
 			return err
 		}
@@ -100,15 +135,30 @@ func (k *KeyStore) Put(ctx context.Context, item *credentials.Item) error {
 		if len(ct) > maxItemCiphertext {
 			return fmt.Errorf("profile %s: its key item encrypted to %d recipients is %d bytes, over the %d an item may be", item.Profile, len(keys), len(ct), maxItemCiphertext)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO waasctl.key_items (profile, ciphertext, encrypted_to, version, updated_by)
+		var version int64
+		if err := tx.QueryRow(ctx, `INSERT INTO waasctl.key_items (profile, ciphertext, encrypted_to, version, updated_by)
 			VALUES ($1, $2, $3, 1, $4)
 			ON CONFLICT (profile) DO UPDATE SET ciphertext = excluded.ciphertext, encrypted_to = excluded.encrypted_to,
-				version = waasctl.key_items.version + 1, updated_at = now(), updated_by = excluded.updated_by`,
-			item.Profile, ct, names, k.s.who()); err != nil {
+				version = waasctl.key_items.version + 1, updated_at = now(), updated_by = excluded.updated_by
+			RETURNING version`,
+			item.Profile, ct, names, k.s.who()).Scan(&version); err != nil {
 			return k.s.errorf("storing profile %s: %w", item.Profile, err)
 		}
-		return nil
+		return k.s.writeSeal(ctx, tx, k.id, pins, item.Profile, version, ct)
 	})
+}
+
+// writeSeal seals the row just written (its version known, the row locked by this
+// transaction).
+func (s *Store) writeSeal(ctx context.Context, tx pgx.Tx, id *Identity, pins *Pins, profile string, version int64, ct []byte) error {
+	seal, err := sealItem(id, pins, profile, version, ct)
+	if err != nil {
+		return fmt.Errorf("profile %s: %w", profile, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE waasctl.key_items SET seal = $2 WHERE profile = $1`, profile, seal); err != nil {
+		return s.errorf("sealing profile %s: %w", profile, err)
+	}
+	return nil
 }
 
 func (k *KeyStore) Remove(ctx context.Context, profile string) error {
@@ -139,17 +189,22 @@ func (k *KeyStore) Profiles(ctx context.Context) ([]string, error) {
 
 // ItemInfo is what the team store says about a profile's item without decrypting it.
 type ItemInfo struct {
-	Profile     string   `json:"profile"`
-	Version     int64    `json:"version"`
+	Profile string `json:"profile"`
+	Version int64  `json:"version"`
+	// EncryptedTo names the recipients: the pinned ones when the seal verifies, else what the
+	// row's encrypted_to column says (unverified).
 	EncryptedTo []string `json:"encryptedTo"`
-	// Readable: this host's identity decrypts the item.
+	// Readable: this host's identity decrypts the item, and its seal shows that a pinned
+	// member wrote it for the pinned set.
 	Readable bool `json:"readable"`
+	// Problem says why an item this host is a recipient of is refused ("" otherwise).
+	Problem string `json:"problem,omitempty"`
 }
 
 // Items lists every profile's item: its version and whom it is encrypted to, and whether id can
 // read it (false with no id).
 func (s *Store) Items(ctx context.Context, id *Identity) ([]ItemInfo, error) {
-	rows, err := s.pool.Query(ctx, `SELECT profile, version, encrypted_to, `+itemCiphertext+` FROM waasctl.key_items ORDER BY profile COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT profile, version, encrypted_to, `+itemCiphertext+`, `+itemSealColumn+` FROM waasctl.key_items ORDER BY profile COLLATE "C"`)
 	if err != nil {
 		return nil, s.errorf("listing key items: %w", err)
 	}
@@ -157,13 +212,26 @@ func (s *Store) Items(ctx context.Context, id *Identity) ([]ItemInfo, error) {
 		var x ItemInfo
 		var ct []byte
 		var size int64
-		if err := r.Scan(&x.Profile, &x.Version, &x.EncryptedTo, &ct, &size); err != nil {
+		var seal string
+		if err := r.Scan(&x.Profile, &x.Version, &x.EncryptedTo, &ct, &size, &seal); err != nil {
 			return x, err
 		}
 		if id != nil && size <= maxItemCiphertext { // an oversized one is not readable
-			plain, err := decrypt(ct, id)
+			plain, err := s.open(id, s.Pins, s.Pins, x.Profile, x.Version, ct, seal)
 			x.Readable = err == nil
 			clear(plain)
+			if x.Readable {
+				// What the seal proves, rather than the column, which anyone who can
+				// write the database can edit.
+				x.EncryptedTo = nil
+				for _, r := range s.Pins.recipients {
+					x.EncryptedTo = append(x.EncryptedTo, r.Name)
+				}
+			}
+			var se *SealError
+			if errors.As(err, &se) {
+				x.Problem = se.Reason
+			}
 		}
 		return x, nil
 	})

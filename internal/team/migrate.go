@@ -81,6 +81,9 @@ var migrations = []string{
 	// header line (endpoint, organisation, the key that took it), so that a baseline can be
 	// chosen without reading any content.
 	`ALTER TABLE waasctl.snapshots ADD COLUMN path text NOT NULL DEFAULT '', ADD COLUMN header text NOT NULL DEFAULT '';`,
+	// 3: each key item's seal (seal.go): its writer and one MAC per pinned recipient. Rows
+	// written before have none, and are refused until re-stored.
+	`ALTER TABLE waasctl.key_items ADD COLUMN IF NOT EXISTS seal text;`,
 }
 
 // SchemaVersion is the schema this waasctl writes and reads.

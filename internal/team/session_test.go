@@ -75,6 +75,7 @@ func TestAWriterBehindAFrozenTransactionGivesUpNamingIt(t *testing.T) {
 	}
 
 	w := open(t, dsn+"&lock_timeout=300ms")
+	w.Pins = s.Pins // the same config.yaml pins alice
 	for what, write := range map[string]func() error{
 		"auth add":    func() error { return w.Keys(alice).Put(t.Context(), &credentials.Item{Profile: "prod", Current: k1}) },
 		"auth remove": func() error { return w.Keys(alice).Remove(t.Context(), "prod") },

@@ -35,6 +35,9 @@ type Store struct {
 	// LockIdleTimeout and LockHeartbeat override the package's defaults (tests); zero keeps
 	// them.
 	LockIdleTimeout, LockHeartbeat time.Duration
+	// Pins are config.yaml's pinned recipients (seal.go); nil: none, and keys are neither
+	// written nor read.
+	Pins *Pins
 }
 
 // connectTimeout bounds connecting when the DSN does not say.
@@ -115,7 +118,7 @@ func (s *Store) errorf(format string, args ...any) error {
 }
 
 func isOwnError(err error) bool {
-	for _, e := range []error{ErrNotInitialised, ErrNoRecipients, ErrFenced, ErrLockLost, ErrNoIdentity, errNotARecipient, ErrNoJournal} {
+	for _, e := range []error{ErrNotInitialised, ErrNoRecipients, ErrFenced, ErrLockLost, ErrNoIdentity, errNotARecipient, ErrNoJournal, ErrNoPins} {
 		if errors.Is(err, e) {
 			return true
 		}

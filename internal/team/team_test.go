@@ -53,9 +53,23 @@ func addRecipients(t *testing.T, s *team.Store, by *team.Identity, ids map[strin
 	for name, id := range ids {
 		rs = append(rs, team.Recipient{Name: name, PublicKey: id.Recipient()})
 	}
-	if err := s.AddRecipients(t.Context(), rs, by); err != nil {
+	if err := s.AddRecipients(t.Context(), rs, by, nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pins are what a config.yaml naming ids would pin.
+func pins(t *testing.T, ids map[string]*team.Identity) *team.Pins {
+	t.Helper()
+	m := map[string]string{}
+	for name, id := range ids {
+		m[name] = id.Recipient()
+	}
+	p, err := team.NewPins(m, "state.recipients in config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // Two hosts running 'team init' at the same moment: both succeed, every migration is applied
@@ -124,7 +138,11 @@ func TestKeyStoreContract(t *testing.T) {
 	dsn, s := initialised(t)
 	a, b := team.NewTestIdentity(), team.NewTestIdentity()
 	addRecipients(t, s, nil, map[string]*team.Identity{"alice": a, "ci": b})
-	storetest.Run(t, s.Keys(a), storetest.Options{Reopen: func(t *testing.T) credentials.Store { return open(t, dsn).Keys(b) }})
+	storetest.Run(t, s.Keys(a), storetest.Options{Reopen: func(t *testing.T) credentials.Store {
+		r := open(t, dsn)
+		r.Pins = s.Pins // the second host's config.yaml pins the same members
+		return r.Keys(b)
+	}})
 }
 
 func TestKeyStoreWithoutRecipientsOrIdentity(t *testing.T) {
@@ -133,6 +151,11 @@ func TestKeyStoreWithoutRecipientsOrIdentity(t *testing.T) {
 	a := team.NewTestIdentity()
 	k := storetest.Key(t, 0, "k")
 	err := s.Keys(a).Put(t.Context(), &credentials.Item{Profile: "p", Current: k})
+	if !errors.Is(err, team.ErrNoPins) {
+		t.Fatalf("Put with no pins: %v", err)
+	}
+	s.Pins = pins(t, map[string]*team.Identity{"alice": a})
+	err = s.Keys(a).Put(t.Context(), &credentials.Item{Profile: "p", Current: k})
 	if !errors.Is(err, team.ErrNoRecipients) {
 		t.Fatalf("Put with no recipients: %v", err)
 	}
@@ -173,10 +196,10 @@ func TestRemoveRecipientLocksTheMemberOut(t *testing.T) {
 		t.Fatalf("bob before removal: %v", err)
 	}
 	// bob cannot remove himself from a host that has no identity able to re-encrypt.
-	if _, err := s.RemoveRecipient(t.Context(), "bob", nil); !errors.Is(err, team.ErrNoIdentity) {
+	if _, err := s.RemoveRecipient(t.Context(), "bob", nil, nil); !errors.Is(err, team.ErrNoIdentity) {
 		t.Fatalf("removal without an identity: %v", err)
 	}
-	rm, err := s.RemoveRecipient(t.Context(), "bob", alice)
+	rm, err := s.RemoveRecipient(t.Context(), "bob", alice, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +231,7 @@ func TestRemoveRecipientLocksTheMemberOut(t *testing.T) {
 		t.Fatal("bob still reads staging")
 	}
 	// The last recipient cannot leave while keys are stored.
-	if _, err := s.RemoveRecipient(t.Context(), "alice", alice); err == nil || !strings.Contains(err.Error(), "without recipients") {
+	if _, err := s.RemoveRecipient(t.Context(), "alice", alice, nil); err == nil || !strings.Contains(err.Error(), "without recipients") {
 		t.Fatalf("removing the last recipient: %v", err)
 	}
 }
@@ -222,10 +245,10 @@ func TestAddRecipientReencryptsStoredKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Adding a member when keys are stored needs a host that can read them.
-	if err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "carol", PublicKey: carol.Recipient()}}, carol); err == nil {
+	if err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "carol", PublicKey: carol.Recipient()}}, carol, nil); err == nil {
 		t.Fatal("carol added herself without being able to read the keys")
 	}
-	if err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "carol", PublicKey: carol.Recipient()}}, alice); err != nil {
+	if err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "carol", PublicKey: carol.Recipient()}}, alice, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Keys(carol).Get(t.Context(), "prod"); err != nil {
@@ -238,10 +261,10 @@ func TestAddRecipientReencryptsStoredKeys(t *testing.T) {
 		{Name: "dave", PublicKey: team.SecretOf(team.NewTestIdentity())},
 		{Name: "bad/name", PublicKey: team.NewTestIdentity().Recipient()},
 	} {
-		err := s.AddRecipients(t.Context(), []team.Recipient{bad}, alice)
+		err := s.AddRecipients(t.Context(), []team.Recipient{bad}, alice, nil)
 		if err == nil {
 			t.Errorf("AddRecipients(%s) was accepted", bad.Name)
-		} else if bad.Name == "carol3" && !strings.Contains(err.Error(), "already in the team as carol") {
+		} else if bad.Name == "carol3" && !strings.Contains(err.Error(), "as carol") {
 			t.Errorf("the same key spelt otherwise: %v", err)
 		} else if strings.Contains(err.Error(), "AGE-SECRET-KEY") {
 			t.Errorf("the error quotes an identity: %v", err)
@@ -597,7 +620,7 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 	if err := ks.Put(ctx, &credentials.Item{Profile: "staging", Current: keys[2], Pending: keys[3]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RemoveRecipient(ctx, "bob", alice); err != nil {
+	if _, err := s.RemoveRecipient(ctx, "bob", alice, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, format := range []string{"plain", "custom"} {
@@ -622,6 +645,11 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 		for _, id := range []*team.Identity{alice, bob} {
 			if bytes.Contains(bytes.ToUpper(out), []byte(strings.ToUpper(team.SecretOf(id)))) {
 				t.Fatalf("%s dump holds an age identity", format)
+			}
+			for _, needle := range scalarCanaries(id) {
+				if bytes.Contains(out, needle) {
+					t.Fatalf("%s dump holds an identity's X25519 scalar (the seals are made with it)", format)
+				}
 			}
 		}
 	}
@@ -655,6 +683,11 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 			for _, id := range []*team.Identity{alice, bob} {
 				if bytes.Contains(upper, []byte(strings.ToUpper(team.SecretOf(id)))) {
 					return fmt.Errorf("%s holds an age identity", path)
+				}
+				for _, needle := range scalarCanaries(id) {
+					if bytes.Contains(data, needle) {
+						return fmt.Errorf("%s holds an identity's X25519 scalar", path)
+					}
 				}
 			}
 			return nil
@@ -816,4 +849,11 @@ func TestAuditEntriesVerifyWithTheFileLogsVerifier(t *testing.T) {
 	if rep, err := a.VerifyAudit(ctx, anchor); err != nil || rep.OK || rep.Problem.Kind != auditlog.KindTruncated {
 		t.Fatalf("a cut-off log with an anchor: %+v, %v", rep, err)
 	}
+}
+
+// scalarCanaries are the encodings of an identity's X25519 scalar a dump could show: raw, hex
+// (bytea's text form) and base64.
+func scalarCanaries(id *team.Identity) [][]byte {
+	raw := team.ScalarOf(id)
+	return [][]byte{raw, []byte(hex.EncodeToString(raw)), []byte(base64.StdEncoding.EncodeToString(raw)), []byte(base64.RawURLEncoding.EncodeToString(raw))}
 }

@@ -159,6 +159,11 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	switch {
 	case errors.Is(err, credentials.ErrNotFound):
 		item = &credentials.Item{Profile: opts.Profile}
+	case errors.Is(err, credentials.ErrItemDamaged) && opts.Force:
+		// What cannot be read (or, in team mode, was not sealed by a pinned member) is not
+		// kept: --force stores the key given as the only one.
+		fmt.Fprintf(opts.IO.ErrOut, "warning: replacing what profile %q held, which cannot be used: %v\n", opts.Profile, err)
+		item = &credentials.Item{Profile: opts.Profile}
 	case err != nil:
 		return err
 	}

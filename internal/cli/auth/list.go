@@ -3,7 +3,9 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,10 +88,17 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}},
 	}
 	printer := cmdutil.NewListPrinter(opts.IO, opts.Output().Resolve(opts.IO), cols)
+	var damaged []string
 	for _, name := range names {
 		item, err := store.Get(ctx, name)
 		if errors.Is(err, credentials.ErrNotFound) {
 			continue // removed while we listed
+		}
+		if errors.Is(err, credentials.ErrItemDamaged) {
+			// One bad item does not hide the others; the error says how to get rid of it.
+			fmt.Fprintf(opts.IO.ErrOut, "warning: %v\n", err)
+			damaged = append(damaged, name)
+			continue
 		}
 		if err != nil {
 			return err
@@ -100,6 +109,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if err := printer.Close(); err != nil {
 		return err
+	}
+	if len(damaged) > 0 {
+		return fmt.Errorf("%d profiles could not be read (%s): see the warnings above", len(damaged), strings.Join(damaged, ", "))
 	}
 	if printer.Count() == 0 && opts.IO.IsStderrTTY() {
 		opts.IO.ErrOut.Write([]byte("no keys stored; add one with 'waasctl auth add PROFILE --key-file FILE'\n"))

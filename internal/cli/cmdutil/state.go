@@ -37,7 +37,16 @@ func OpenTeamStore(ctx context.Context, f *Factory, getenv func(string) string) 
 	if dsn == "" {
 		return nil, ErrNoTeamStore
 	}
-	return team.Open(ctx, dsn)
+	pins, err := TeamPins(f, "")
+	if err != nil {
+		return nil, err
+	}
+	s, err := team.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.Pins = pins
+	return s, nil
 }
 
 // LoadAgeIdentity finds this host's age identity: WAASCTL_AGE_IDENTITY, else the local keyring
@@ -64,6 +73,10 @@ func openProfileStore(ctx context.Context, f *Factory, profile string, getenv fu
 	if err != nil || dsn == "" {
 		return nil, err
 	}
+	pins, err := TeamPins(f, profile)
+	if err != nil {
+		return nil, err
+	}
 	var s *team.Store
 	if top, _ := StateDSN(f, "", getenv); top == dsn && f.TeamStore != nil {
 		s, err = f.TeamStore()
@@ -76,6 +89,7 @@ func openProfileStore(ctx context.Context, f *Factory, profile string, getenv fu
 	if err := s.CheckSchema(ctx); err != nil {
 		return nil, err
 	}
+	s.Pins = pins
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package team
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,12 +17,14 @@ type InitOptions struct {
 	IO          *iostreams.IOStreams
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
-	Recipients  []team.Recipient
+	// Repin records the new set of recipients in config.yaml (state.recipients).
+	Repin      func(*team.Pins) error
+	Recipients []team.Recipient
 }
 
 // NewCmdInit returns `team init`.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	opts := &InitOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity}
+	opts := &InitOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Repin: cmdutil.TeamRepin(f)}
 	var recipients []string
 	cmd := &cobra.Command{
 		Use:   "init [--recipient NAME=age1...]...",
@@ -29,7 +32,9 @@ func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) err
 		Long: `Create the team store's tables (schema "waasctl" in the configured database) or migrate
 them to this waasctl's version. Safe to run again, and from two hosts at once: migrations are
 applied once, under a database lock. Each --recipient adds a member of the team by the public
-key its 'waasctl team identity new' printed.`,
+key its 'waasctl team identity new' printed, and pins it in config.yaml (state.recipients),
+which the team keeps in its ops repository: keys are encrypted only to pinned recipients. A
+recipient already there with the same key is left as it is.`,
 		Example: `  waasctl team identity new
   waasctl team init --recipient alice=age1...`,
 		Args: cmdutil.NoArgs,
@@ -79,12 +84,22 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := s.AddRecipients(ctx, opts.Recipients, id); err != nil {
+		had, err := s.Recipients(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.AddRecipients(ctx, opts.Recipients, id, opts.Repin); err != nil {
 			return err
 		}
 		for _, r := range opts.Recipients {
+			key, _ := team.ParseRecipient(r.PublicKey) // checked when the flag was read
+			if slices.ContainsFunc(had, func(h team.Recipient) bool { return h.Name == r.Name && h.PublicKey == key.String() }) {
+				fmt.Fprintf(opts.IO.ErrOut, "Recipient %s (%s) was already in the team.\n", r.Name, r.PublicKey)
+				continue
+			}
 			fmt.Fprintf(opts.IO.ErrOut, "Added recipient %s (%s).\n", r.Name, r.PublicKey)
 		}
+		printPinned(opts.IO.ErrOut, s)
 	}
 	return nil
 }

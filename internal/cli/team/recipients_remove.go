@@ -16,14 +16,16 @@ type RecipientsRemoveOptions struct {
 	IO          *iostreams.IOStreams
 	TeamStore   func() (*team.Store, error)
 	AgeIdentity func() (*team.Identity, error)
-	Prompter    prompter.Prompter
-	Name        string
-	Yes         bool
+	// Repin records the new set of recipients in config.yaml (state.recipients).
+	Repin    func(*team.Pins) error
+	Prompter prompter.Prompter
+	Name     string
+	Yes      bool
 }
 
 // NewCmdRecipientsRemove returns `team recipients remove`.
 func NewCmdRecipientsRemove(f *cmdutil.Factory, runF func(context.Context, *RecipientsRemoveOptions) error) *cobra.Command {
-	opts := &RecipientsRemoveOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Prompter: f.Prompter}
+	opts := &RecipientsRemoveOptions{IO: f.IOStreams, TeamStore: f.TeamStore, AgeIdentity: f.AgeIdentity, Repin: cmdutil.TeamRepin(f), Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:     "remove NAME",
 		Aliases: []string{"rm"},
@@ -31,8 +33,11 @@ func NewCmdRecipientsRemove(f *cmdutil.Factory, runF func(context.Context, *Reci
 		Long: `Remove a recipient and re-encrypt every stored key to the remaining recipients, in one
 transaction: once it commits, nothing in the database can be read with the removed identity.
 The member may have kept copies of the keys it could read, so those keys must be rotated:
-the command names the profiles and the commands to run. Run it on a host that can read every
-stored key. Asks for confirmation on a terminal; elsewhere --yes is required.`,
+the command names the profiles and the commands to run. The recipient's pin is removed from
+config.yaml (commit that to the team's ops repository). Run it on a host that can read every
+stored key and is not the one removed. A recipient the table lists but config.yaml does not
+pin (someone wrote to the database) is removed the same way. Asks for confirmation on a
+terminal; elsewhere --yes is required.`,
 		Args: cmdutil.ExactArgs(1, "give the NAME of the recipient to remove"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := team.CheckRecipientName(args[0]); err != nil {
@@ -70,11 +75,12 @@ func recipientsRemoveRun(ctx context.Context, opts *RecipientsRemoveOptions) err
 			return cmdutil.ExitErrorf(cmdutil.ExitFailure, "nothing removed")
 		}
 	}
-	rm, err := s.RemoveRecipient(ctx, opts.Name, id)
+	rm, err := s.RemoveRecipient(ctx, opts.Name, id, opts.Repin)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Removed recipient %s (%s); re-encrypted %s to the remaining recipients.\n", rm.Recipient.Name, rm.Recipient.PublicKey, profilesKeys(rm.Reencrypted))
+	printPinned(opts.IO.ErrOut, s)
 	if len(rm.Exposed) == 0 {
 		return nil
 	}

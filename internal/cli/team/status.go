@@ -23,13 +23,17 @@ type StatusOptions struct {
 
 // StatusView is what `team status` shows.
 type StatusView struct {
-	Backend       string                 `json:"backend"`
-	Database      string                 `json:"database"` // without the password
-	SchemaVersion int                    `json:"schemaVersion"`
-	Recipients    []team.Recipient       `json:"recipients"`
-	Profiles      []team.ItemInfo        `json:"profiles"`
-	Rotations     []team.InProgress      `json:"rotations"`
-	Locks         map[string]team.Holder `json:"locks"`
+	Backend       string           `json:"backend"`
+	Database      string           `json:"database"` // without the password
+	SchemaVersion int              `json:"schemaVersion"`
+	Recipients    []team.Recipient `json:"recipients"`
+	// Pins are the recipients config.yaml pins (state.recipients); PinsProblem says how the
+	// table differs from them, or that there are none ("" when they agree).
+	Pins        []team.Recipient       `json:"pins"`
+	PinsProblem string                 `json:"pinsProblem,omitempty"`
+	Profiles    []team.ItemInfo        `json:"profiles"`
+	Rotations   []team.InProgress      `json:"rotations"`
+	Locks       map[string]team.Holder `json:"locks"`
 	// Identity is this host's age public key, "" without one.
 	Identity       string `json:"identity"`
 	IdentitySource string `json:"identitySource,omitempty"`
@@ -89,6 +93,12 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		if v.Recipients, err = s.Recipients(ctx); err != nil {
 			return err
 		}
+		if s.Pins != nil {
+			v.Pins = s.Pins.Recipients()
+		}
+		if err := s.CheckPins(ctx); err != nil {
+			v.PinsProblem = textsafe.Line(err.Error())
+		}
 		if v.Profiles, err = s.Items(ctx, id); err != nil {
 			return err
 		}
@@ -114,6 +124,13 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}},
 		{Header: "RECIPIENTS", Value: func(v StatusView) string {
 			return joinOr(v.Recipients, func(r team.Recipient) string { return r.Name })
+		}},
+		{Header: "PINNED", Field: "pins", Value: func(v StatusView) string {
+			s := joinOr(v.Pins, func(r team.Recipient) string { return r.Name })
+			if v.PinsProblem != "" {
+				s += " (" + v.PinsProblem + ")"
+			}
+			return s
 		}},
 		{Header: "PROFILES", Value: func(v StatusView) string {
 			return joinOr(v.Profiles, func(p team.ItemInfo) string {

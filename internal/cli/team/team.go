@@ -5,6 +5,8 @@ package team
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
@@ -72,4 +74,12 @@ func identityOrNil(load func() (*team.Identity, error)) (*team.Identity, error) 
 		return nil, nil
 	}
 	return id, err
+}
+
+// printPinned tells the operator where the new pins are and that every host needs them.
+func printPinned(w io.Writer, s *team.Store) {
+	if s.Pins == nil {
+		return
+	}
+	fmt.Fprintf(w, "Pinned the recipients in %s: commit it to the team's ops repository; a host whose config.yaml lacks these pins neither reads nor writes the keys.\n", s.Pins.Where)
 }

@@ -80,7 +80,7 @@ func TestRecipientsRemoveAsksAndNamesTheKeysToRotate(t *testing.T) {
 	}
 	alice, _ := teamtest.NewIdentity(t)
 	bob, _ := teamtest.NewIdentity(t)
-	if err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "alice", PublicKey: alice.Recipient()}, {Name: "bob", PublicKey: bob.Recipient()}}, nil); err != nil {
+	if err := s.AddRecipients(t.Context(), []team.Recipient{{Name: "alice", PublicKey: alice.Recipient()}, {Name: "bob", PublicKey: bob.Recipient()}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Keys(alice).Put(t.Context(), &credentials.Item{Profile: "prod", Current: storetest.Key(t, 0, "prod")}); err != nil {
