@@ -61,6 +61,9 @@ drops it at the end, so the role needs CREATEDB; a team's store is never touched
 			if opts.StateDSN == "" {
 				opts.StateDSN = strings.TrimSpace(os.Getenv(config.StateDSNEnv))
 			}
+			if opts.StateDSN != "" && !isPostgresURL(opts.StateDSN) {
+				return cmdutil.ExitErrorf(cmdutil.ExitUsage, "sandbox demo: the team step's DSN (--state-dsn or %s) must be a postgres:// URL: the demo creates a database of its own on that server", config.StateDSNEnv)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

@@ -191,12 +191,19 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
+// isPostgresURL says whether dsn is a postgres:// (or postgresql://) URL, the form whose
+// database the demo can replace with its own.
+func isPostgresURL(dsn string) bool {
+	u, err := url.Parse(dsn)
+	return err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql")
+}
+
 // createDemoDatabase creates a database of the demo's own on the server adminDSN names and
 // returns its DSN and a func that drops it. The demo's team store lives there, so that a DSN of
 // a team's real store is never written to.
 func createDemoDatabase(ctx context.Context, adminDSN string) (string, func() error, error) {
 	u, err := url.Parse(adminDSN)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+	if err != nil || !isPostgresURL(adminDSN) {
 		return "", nil, errors.New("team step: --state-dsn must be a postgres:// URL (the demo creates a database of its own on that server)")
 	}
 	password, _ := u.User.Password()
