@@ -165,14 +165,14 @@ func (d *demo) teamStep(ctx context.Context, tmp string) (err error) {
 		return err
 	}
 	fmt.Fprintln(d.out, "\nThe on-call laptop sees the rotation, the host that started it and its step, and finishes it.")
-	if _, err := run(b, 0, "keys", "status", "prod"); err != nil {
+	if _, err := run(b, 0, "keys", "status", "prod", "-o", "table"); err != nil {
 		return err
 	}
 	if _, err := run(b, 0, "keys", "rotate", "prod", "--resume"); err != nil {
 		return err
 	}
 	fmt.Fprintln(d.out, "\nBoth hosts' entries are in one hash-chained audit log, which either host can verify.")
-	if _, err := run(a, 0, "log", "show", "--profile", "prod"); err != nil {
+	if _, err := run(a, 0, "log", "show", "--profile", "prod", "-o", "table"); err != nil {
 		return err
 	}
 	if _, err := run(a, 0, "log", "verify"); err != nil {
