@@ -102,6 +102,13 @@ func (d *demo) teamStep(ctx context.Context, tmp string) (err error) {
 			config.StateDSNEnv + "=" + dsn,
 			team.HostNameEnv + "=" + h.name,
 		}
+		// The libpq variables the DSN may rely on (PGPASSWORD, PGSSLROOTCERT, ...) reach the hosts:
+		// they connect as the demo does. (Their own children do not get PGPASSWORD.)
+		for _, kv := range os.Environ() {
+			if strings.HasPrefix(kv, "PG") {
+				h.env = append(h.env, kv)
+			}
+		}
 		hosts[h.name] = h
 	}
 	a, b := hosts["host-a"], hosts["host-b"]
