@@ -21,6 +21,7 @@ import (
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/reconcile"
@@ -35,25 +36,42 @@ type DemoOptions struct {
 	IO    *iostreams.IOStreams
 	Seed  int64
 	Shape sandbox.EstateShape
+	// StateDSN is --state-dsn, else WAASCTL_STATE_DSN: a PostgreSQL server for the team step,
+	// which is skipped without one.
+	StateDSN string
 }
 
 // NewCmdDemo returns `sandbox demo`, the README's quick start.
 func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *DemoOptions) error) *cobra.Command {
 	opts := &DemoOptions{IO: f.IOStreams, Seed: 42, Shape: sandbox.EstateShape{Pools: 3, WalletsPerPool: 4, AddressesPerWallet: 1, OperationsPerGroup: 2}}
-	return &cobra.Command{
-		Use:   "demo",
+	cmd := &cobra.Command{
+		Use:   "demo [--state-dsn postgres://...]",
 		Short: "Walk through what waasctl does, against an embedded sandbox",
 		Long: `Start an embedded WaaS sandbox on loopback with a small seeded estate, walk through
 what waasctl does with real requests and real output, then stop it and remove
-everything it wrote. Needs no Coinbase account and no configuration.`,
+everything it wrote. Needs no Coinbase account and no configuration.
+
+Given a PostgreSQL server (--state-dsn, or WAASCTL_STATE_DSN), it also shows team
+mode (docs/team.md): two hosts, each with its own state folder, keyring and age
+identity in the demo's temporary folder, share one rotation that one starts and
+the other finishes. The demo creates a database of its own on that server and
+drops it at the end, so the role needs CREATEDB; a team's store is never touched.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.StateDSN == "" {
+				opts.StateDSN = strings.TrimSpace(os.Getenv(config.StateDSNEnv))
+			}
+			if opts.StateDSN != "" && !isPostgresURL(opts.StateDSN) {
+				return cmdutil.ExitErrorf(cmdutil.ExitUsage, "sandbox demo: the team step's DSN (--state-dsn or %s) must be a postgres:// URL: the demo creates a database of its own on that server", config.StateDSNEnv)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return demoRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.StateDSN, "state-dsn", "", "A postgres:// URL of a PostgreSQL server for the team step (default $"+config.StateDSNEnv+"); the demo makes and drops a database of its own there")
+	return cmd
 }
 
 // demo is one run of the walk-through.
@@ -65,6 +83,8 @@ type demo struct {
 	key    waasapi.APIKey
 	step   int
 	seed   int64
+	// stateDSN is the PostgreSQL server of the team step; "" skips it.
+	stateDSN string
 
 	// Set by the rotation step, for the responder's: the engine that rotates profile demo,
 	// its audit log, and the snapshot taken with the new key (the baseline if it leaks).
@@ -101,8 +121,8 @@ func demoRun(ctx context.Context, opts *DemoOptions) (err error) {
 		return fmt.Errorf("starting the sandbox: %w", err)
 	}
 
-	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL, seed: opts.Seed}
-	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.rotate, d.respond, d.forgeries, d.counts} {
+	d := &demo{out: opts.IO.Out, srv: srv, url: baseURL, seed: opts.Seed, stateDSN: opts.StateDSN}
+	for _, step := range []func(context.Context, string) error{d.start, d.pools, d.wallets, d.operations, d.enumerate, d.quota, d.createPool, d.keyAdmin, d.rotate, d.respond, d.forgeries, d.counts, d.teamStep} {
 		if err := step(ctx, tmp); err != nil {
 			return err
 		}
