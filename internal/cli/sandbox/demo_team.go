@@ -155,6 +155,13 @@ func (d *demo) teamStep(ctx context.Context, tmp string) (err error) {
 	if _, err := run(a, 0, "team", "init", "--recipient", "host-a="+pub["host-a"], "--recipient", "host-b="+pub["host-b"]); err != nil {
 		return err
 	}
+	// team init pinned both members in host A's config.yaml; a team commits that to its ops
+	// repository and every host pulls it. Here host B's copy gets the same pins.
+	pins := map[string]string{"host-a": pub["host-a"], "host-b": pub["host-b"]}
+	if err := config.PinStateRecipients(filepath.Join(b.dir, "config", "config.yaml"), pins, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "(host B's config.yaml gets the same pins, as a team's hosts pull it from the ops repository)\n")
 	keyFile := filepath.Join(a.dir, "cdp_api_key.json")
 	data, _ := json.Marshal(bootstrapKeyFile{Name: key.Name, PrivateKey: key.PrivateKey})
 	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
