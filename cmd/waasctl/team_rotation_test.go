@@ -527,7 +527,7 @@ func TestTeamFrozenHolderIsFencedAfterItsSessionEnds(t *testing.T) {
 	p.Release(t)
 	code := a.wait(t)
 	stderr := a.stderr.String()
-	if code != 6 || !strings.Contains(stderr, "another host took over the rotation of profile prod") {
+	if code != 6 || !strings.Contains(stderr, "rotation of profile prod lost its lock") || !strings.Contains(stderr, "stopped without any further change") {
 		t.Fatalf("host A, thawed after B took over: exit %d, want 6 saying another host took over:\n%s", code, stderr)
 	}
 	if again := r.settled(); again != after {

@@ -116,7 +116,12 @@ type TakenOverError struct {
 func (e *TakenOverError) Error() string {
 	why := strings.TrimPrefix(oneLine(e.Err).Error(), "profile "+e.Profile+": ")
 	why = strings.TrimSuffix(why, "; stopping without further changes")
-	return fmt.Sprintf("another host took over the rotation of profile %s, so this one stopped without any further change: %s; see `waasctl keys status %s`", e.Profile, why, e.Profile)
+	if errors.Is(e.Err, ErrFenced) {
+		return fmt.Sprintf("another host took over the rotation of profile %s, so this one stopped without any further change: %s; see `waasctl keys status %s`", e.Profile, why, e.Profile)
+	}
+	// The lock's session ended: another host may have ended it to take over, or the database
+	// went away (a restart, a network cut). Either way nothing more is changed from here.
+	return fmt.Sprintf("the rotation of profile %s lost its lock (%s): another host may have taken it over, or the connection to the team store was lost; this one stopped without any further change: see `waasctl keys status %s`, and if no host is running it, `waasctl keys rotate %s --resume`", e.Profile, why, e.Profile, e.Profile)
 }
 
 func (e *TakenOverError) Unwrap() error { return e.Err }

@@ -103,6 +103,9 @@ func OpenRotationState(ctx context.Context, f *Factory, profile string, getenv f
 		return nil, err
 	}
 	if st != nil {
+		if err := refuseLocalRotation(profile); err != nil {
+			return nil, err
+		}
 		return st, nil
 	}
 	dir, err := config.StateDir()
@@ -160,4 +163,24 @@ func OpenKeyStore(ctx context.Context, f *Factory, getenv func(string) string, o
 		}
 	}
 	return s.Keys(id), nil
+}
+
+// refuseLocalRotation refuses team mode for profile while this host's state folder holds a
+// rotation of it that is not finished (started before the profile's state moved to the team
+// store): the team store knows nothing of it, so a new rotation would overwrite its sinks and
+// its old key would never be revoked, or its PENDING key lost.
+func refuseLocalRotation(profile string) error {
+	dir, err := config.StateDir()
+	if err != nil {
+		return nil // no state folder: no local rotation
+	}
+	j, err := rotation.LoadJournal(dir, profile)
+	if err != nil {
+		return fmt.Errorf("profile %s: this host's state folder has a rotation journal from before team mode that cannot be read (%w): finish or move it aside before rotating in team mode", profile, err)
+	}
+	if j == nil || j.Step.Finished() {
+		return nil
+	}
+	return fmt.Errorf("profile %s: this host's state folder (%s) holds rotation %s, stopped at %s before the profile's state moved to the team store, which knows nothing of it: finish it in local mode first (unset %s and the profile's 'state:' in config.yaml, run 'waasctl keys rotate %s --resume' or '--abort'), then come back to team mode",
+		profile, dir, j.ID, j.Step, config.StateDSNEnv, profile)
 }
