@@ -48,6 +48,14 @@ func ReadDocument(ctx context.Context, path string) (*yaml.Node, []byte, error) 
 		}
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	// The node tree keeps aliases as references; whoever walks it (config view masking values,
+	// config get) expands them. Decoding the values once applies yaml's limit on alias
+	// expansion, so that a few hundred bytes of nested aliases (a "billion laughs") are refused
+	// here instead of filling memory there.
+	var values any
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w: rewrite it without nested aliases", path, err)
+	}
 	if doc.Kind == 0 && len(bytes.TrimSpace(data)) > 0 {
 		// Only comments: yaml.v3 gives no document to hang them on, so keep them as the head
 		// of the one set will create.

@@ -88,3 +88,36 @@ func TestConcurrentEditsAreAllKept(t *testing.T) {
 		t.Fatalf("%d of %d profiles kept: concurrent edits undid each other", len(cfg.Profiles), n)
 	}
 }
+
+// TestReadDocumentRefusesAnAliasBomb: 400 bytes of nested aliases (a "billion laughs") are
+// refused when read, instead of expanding without end in whatever walks the tree (config view
+// and get used gigabytes until killed).
+func TestReadDocumentRefusesAnAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [", i, i)
+		for j := range 9 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := ReadDocument(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "excessive aliasing") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("ReadDocument of an alias bomb: %v", err)
+	}
+	// An ordinary anchor and alias still reads.
+	if err := os.WriteFile(path, []byte("profiles:\n  a: &p {endpoint: https://x.example}\n  b: *p\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadDocument(t.Context(), path); err != nil {
+		t.Fatal(err)
+	}
+}
