@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
@@ -71,6 +72,16 @@ func ReadDocument(ctx context.Context, path string) (*yaml.Node, []byte, error) 
 // config that is a symlink (a dotfile manager's) stays one, and the file it points to is
 // replaced. A file that does not parse as YAML is never rewritten.
 func EditFile(path string, edit func(doc *yaml.Node) error) error {
+	return editFile(path, nil, edit)
+}
+
+// SetFile is EditFile for an edit that sets key: the result is also refused when Check finds a
+// new problem in key or inside it (config set).
+func SetFile(path string, key KeyPath, edit func(doc *yaml.Node) error) error {
+	return editFile(path, &key, edit)
+}
+
+func editFile(path string, checkKey *KeyPath, edit func(doc *yaml.Node) error) error {
 	target := path
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		target = real
@@ -90,7 +101,7 @@ func EditFile(path string, edit func(doc *yaml.Node) error) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer unlock()
-	doc, _, err := ReadDocument(context.Background(), path)
+	doc, before, err := ReadDocument(context.Background(), path)
 	if err != nil {
 		return err
 	}
@@ -103,6 +114,19 @@ func EditFile(path string, edit func(doc *yaml.Node) error) error {
 	}
 	if _, err := Parse(path, out); err != nil {
 		return fmt.Errorf("not written: the result would not load: %w", err)
+	}
+	if checkKey != nil {
+		// A value the loader reads but no command can use (a grace of "forever", an issuer
+		// type waasctl does not know) is refused too, as config validate would report it.
+		// Only problems of the key set (or inside it): a setup made one key at a time passes
+		// through states that are not whole yet (an exec issuer before its command).
+		if p := newProblems(before, out, checkKey.String()); len(p) > 0 {
+			more := ""
+			if len(p) > 1 {
+				more = fmt.Sprintf(" (and %d more)", len(p)-1)
+			}
+			return fmt.Errorf("not written: %s%s; the file is unchanged", p[0], more)
+		}
 	}
 	return fsutil.WriteFile(target, out, 0o600)
 }
@@ -133,4 +157,29 @@ func Encode(doc *yaml.Node) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// newProblems is what Check finds in after and not in before (compared by key and message:
+// an edit moves lines) in key or inside it, or in the name of the profile key is in.
+func newProblems(before, after []byte, key string) []Problem {
+	had := map[string]bool{}
+	for _, p := range Check(before) {
+		had[p.Key+"\x00"+p.Message] = true
+	}
+	profile := ""
+	if rest, ok := strings.CutPrefix(key, "profiles."); ok {
+		name, _, _ := strings.Cut(rest, ".")
+		name, _, _ = strings.Cut(name, "[")
+		profile = "profiles." + name
+	}
+	var out []Problem
+	for _, p := range Check(after) {
+		mine := p.Key == key || strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") ||
+			(profile != "" && p.Key == profile)
+		if mine && !had[p.Key+"\x00"+p.Message] {
+			p.Line, p.Column = 0, 0 // the result's lines, not the file's
+			out = append(out, p)
+		}
+	}
+	return out
 }

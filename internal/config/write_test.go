@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestSetProfileEndpointKeepsTheRest(t *testing.T) {
@@ -119,5 +121,39 @@ func TestReadDocumentRefusesAnAliasBomb(t *testing.T) {
 	}
 	if _, _, err := ReadDocument(t.Context(), path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSetFileRefusesAValueNoCommandCanUse: config set refuses a value every command would then
+// refuse (config validate's checks), leaving the file as it was, while a setup made one key at a
+// time may pass through states that are not whole yet (an exec issuer before its command).
+func TestSetFileRefusesAValueNoCommandCanUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	set := func(key, value string) error {
+		k, err := ParseKeyPath(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return SetFile(path, k, func(doc *yaml.Node) error {
+			return Set(doc, k, &yaml.Node{Kind: yaml.ScalarNode, Value: value})
+		})
+	}
+	if err := set("profiles.prod.issuer.type", "exec"); err != nil {
+		t.Fatalf("an exec issuer before its command: %v", err)
+	}
+	before, _ := os.ReadFile(path)
+	for key, value := range map[string]string{
+		"profiles.prod.policy.grace": "forever",
+		"profiles.prod.issuer.type":  "bogus",
+		"profiles.prod.endpoint":     "ftp://x",
+		"profiles.a/b.endpoint":      "https://x.example",
+	} {
+		err := set(key, value)
+		if err == nil || !strings.Contains(err.Error(), "not written") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%s: %v", key, value, err)
+		}
+		if after, _ := os.ReadFile(path); string(after) != string(before) {
+			t.Fatalf("%s=%s changed the file", key, value)
+		}
 	}
 }

@@ -82,7 +82,7 @@ func setRun(_ context.Context, opts *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := config.EditFile(path, func(doc *yaml.Node) error { return config.Set(doc, opts.Key, opts.Value) }); err != nil {
+	if err := config.SetFile(path, opts.Key, func(doc *yaml.Node) error { return config.Set(doc, opts.Key, opts.Value) }); err != nil {
 		return err
 	}
 	if opts.IO.IsStderrTTY() {
