@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -113,7 +114,9 @@ func (e *contractEnv) teamStore(t *testing.T) {
 // run executes waasctl with args the way Main does and returns its exit code and output.
 func (e *contractEnv) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()
-	ctx := testctx.New(e.t)
+	// One bound for the whole sweep (e.t is the parent test: every command of every format
+	// runs under it), as long as a loaded machine needs; a hang still ends it.
+	ctx := testctx.WithBound(e.t, 15*time.Minute)
 	f := newFactory(ctx)
 	ios, _, out, errOut := iostreams.Test()
 	f.IOStreams = ios
