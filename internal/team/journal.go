@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/waasctl/waasctl/internal/rotation"
 )
 
@@ -62,16 +63,25 @@ func (s *Store) LoadJournal(ctx context.Context, profile string) ([]byte, Journa
 // overwriting the journal of the host that took over. body must be JSON; the caller has checked
 // it holds no secret.
 func (s *Store) SaveJournal(ctx context.Context, profile string, body []byte, expected JournalVersion) (JournalVersion, error) {
+	return s.saveJournal(ctx, s.pool, profile, body, expected)
+}
+
+// execer is a connection or the pool.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func (s *Store) saveJournal(ctx context.Context, db execer, profile string, body []byte, expected JournalVersion) (JournalVersion, error) {
 	if !json.Valid(body) {
 		return 0, fmt.Errorf("profile %s: refusing to save a journal that is not JSON", profile)
 	}
 	var tag interface{ RowsAffected() int64 }
 	var err error
 	if expected == 0 {
-		tag, err = s.pool.Exec(ctx, `INSERT INTO waasctl.journals (profile, body, version, updated_by) VALUES ($1, $2, 1, $3) ON CONFLICT (profile) DO NOTHING`,
+		tag, err = db.Exec(ctx, `INSERT INTO waasctl.journals (profile, body, version, updated_by) VALUES ($1, $2, 1, $3) ON CONFLICT (profile) DO NOTHING`,
 			profile, string(body), s.who())
 	} else {
-		tag, err = s.pool.Exec(ctx, `UPDATE waasctl.journals SET body = $2, version = version + 1, updated_at = now(), updated_by = $4 WHERE profile = $1 AND version = $3`,
+		tag, err = db.Exec(ctx, `UPDATE waasctl.journals SET body = $2, version = version + 1, updated_at = now(), updated_by = $4 WHERE profile = $1 AND version = $3`,
 			profile, string(body), expected, s.who())
 	}
 	if err != nil {

@@ -333,3 +333,20 @@ func (l *Lock) Release(ctx context.Context) error {
 	}
 	return nil
 }
+
+// saveJournal saves the profile's journal on the lock's own session, so that a holder whose
+// session ended (frozen, cut off, its lock taken over) cannot write one: a journal is written
+// only by the session holding the lock (Check before a save would leave a gap between the two).
+func (l *Lock) saveJournal(ctx context.Context, body []byte, expected JournalVersion) (JournalVersion, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.check(ctx); err != nil {
+		return 0, err
+	}
+	v, err := l.s.saveJournal(ctx, l.conn, l.profile, body, expected)
+	var fe *FencedError
+	if err != nil && !errors.As(err, &fe) && ctx.Err() == nil {
+		return 0, fmt.Errorf("profile %s: %w: %v", l.profile, ErrLockLost, err)
+	}
+	return v, err
+}

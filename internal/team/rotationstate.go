@@ -18,6 +18,8 @@ type RotationState struct {
 	s *Store
 	// identity is this host's age recipient ("" without one), named in each audit row.
 	identity string
+	// held is the lock AcquireLock took, if any: journals are saved on its session.
+	held *Lock
 }
 
 var _ rotation.StateBackend = (*RotationState)(nil)
@@ -48,6 +50,9 @@ func (r *RotationState) SaveJournal(ctx context.Context, j *rotation.Journal, ex
 	if err != nil {
 		return 0, err
 	}
+	if r.held != nil && r.held.profile == j.Profile {
+		return r.held.saveJournal(ctx, body, expected)
+	}
 	return r.s.SaveJournal(ctx, j.Profile, body, expected)
 }
 
@@ -65,6 +70,7 @@ func (r *RotationState) AcquireLock(ctx context.Context, profile, command string
 	if err != nil {
 		return nil, err
 	}
+	r.held = l
 	return l, nil
 }
 

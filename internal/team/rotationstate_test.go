@@ -2,6 +2,7 @@ package team_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -46,4 +47,39 @@ func TestRotationStateContract(t *testing.T) {
 			return uint64(rep.Entries)
 		},
 	})
+}
+
+// A holder whose session ended before its first journal save (frozen right after taking the
+// lock, its session ended so that another host could proceed) cannot write that journal: saves
+// go over the lock's own session. It used to insert a journal at preflight after waking, which
+// blocked every later rotation until someone resumed or aborted it.
+func TestAHolderWithoutItsSessionSavesNoJournal(t *testing.T) {
+	t.Parallel()
+	dsn, s := initialised(t)
+	st := s.RotationState("")
+	held, err := st.AcquireLock(t.Context(), "prod", "keys rotate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(context.Background())
+	admin, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var ended bool
+	if err := admin.QueryRow(t.Context(), `SELECT pg_terminate_backend(backend_pid, 10000) FROM waasctl.lock_holders WHERE profile = 'prod'`).Scan(&ended); err != nil || !ended {
+		t.Fatalf("ending the holder's session: %v, %v", ended, err)
+	}
+	j, err := rotation.NewJournal("prod", "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SaveJournal(t.Context(), j, 0); !errors.Is(err, rotation.ErrLockLost) {
+		t.Fatalf("the first save without the lock's session: %v, want ErrLockLost", err)
+	}
+	var n int
+	if err := admin.QueryRow(t.Context(), `SELECT count(*) FROM waasctl.journals WHERE profile = 'prod'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d journals written (%v), want none", n, err)
+	}
 }
