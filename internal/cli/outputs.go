@@ -36,6 +36,7 @@ var outputContract = map[string][]cmdutil.OutputFormat{
 	"waasctl config get":             {cmdutil.OutputJSON, cmdutil.OutputYAML},
 	"waasctl config view":            {cmdutil.OutputJSON, cmdutil.OutputYAML},
 	"waasctl help exit-codes":        nil,
+	"waasctl help":                   nil,
 	"waasctl completion bash":        nil,
 	"waasctl completion zsh":         nil,
 	"waasctl completion fish":        nil,
