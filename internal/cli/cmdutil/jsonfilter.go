@@ -94,7 +94,7 @@ func (f *JSONFilter) Apply(ctx context.Context, w io.Writer, data []byte, pretty
 		} else {
 			err = f.tmpl.Execute(&out, v)
 			if err != nil {
-				err = fmt.Errorf("%s: %s", f.flag, textsafe.Line(strings.TrimPrefix(err.Error(), "template: ")))
+				err = errors.New(textsafe.Line(strings.TrimPrefix(err.Error(), "template: "))) // "--template:LINE:COL: ..." names the flag
 			}
 		}
 		if err != nil {
