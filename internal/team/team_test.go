@@ -600,6 +600,36 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The server compresses a long value before it writes it (TOAST), and a compressed value is
+	// invisible to a byte search of the data folder: every text and byte column of the schema
+	// is stored uncompressed here, so that the search below sees what was written.
+	cols, err := admin.Query(t.Context(), `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = 'waasctl' AND data_type IN ('text', 'bytea', 'jsonb', 'character varying', 'ARRAY')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alters []string
+	for cols.Next() {
+		var table, column string
+		if err := cols.Scan(&table, &column); err != nil {
+			t.Fatal(err)
+		}
+		alters = append(alters, "ALTER TABLE "+pgx.Identifier{"waasctl", table}.Sanitize()+" ALTER COLUMN "+pgx.Identifier{column}.Sanitize()+" SET STORAGE EXTERNAL")
+	}
+	if err := cols.Err(); err != nil || len(alters) == 0 {
+		t.Fatalf("the schema's columns: %v (%d)", err, len(alters))
+	}
+	for _, a := range alters {
+		if _, err := admin.Exec(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The search's own check: a long journal row holding a marker (no key) must be found by it.
+	marker := "waasctl-search-self-check-" + strings.Repeat("0123456789abcdef", 256)
+	if _, err := admin.Exec(t.Context(), `INSERT INTO waasctl.journals (profile, body, version, updated_by) VALUES ('self-check', $1, 1, 'test')`,
+		`{"marker": "`+marker+`"}`); err != nil {
+		t.Fatal(err)
+	}
 	admin.Close(context.Background())
 	s.Close()
 	s = open(t, dsn) // new sessions, with the settings
@@ -654,7 +684,19 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 		}
 	}
 	// The server's data folder (tables, WAL) and its log: only ciphertext ever reached them.
+	// The test server writes lazily (fsync and synchronous_commit off): a checkpoint puts
+	// everything written so far into the files searched.
+	if conn, err := pgx.Connect(t.Context(), dsn); err != nil {
+		t.Fatal(err)
+	} else {
+		_, err := conn.Exec(t.Context(), "CHECKPOINT")
+		conn.Close(context.Background())
+		if err != nil {
+			t.Fatalf("CHECKPOINT: %v", err)
+		}
+	}
 	var searched int
+	markerSeen := false
 	for _, root := range []string{os.Getenv("WAASCTL_TEST_POSTGRES_DATA"), os.Getenv("WAASCTL_TEST_POSTGRES_LOG")} {
 		if root == "" {
 			if os.Getenv("WAASCTL_REQUIRE_POSTGRES") == "1" {
@@ -671,6 +713,9 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 				return err
 			}
 			searched += len(data)
+			if bytes.Contains(data, []byte(marker[:64])) { // out of line, a value is cut in chunks of about 2 kB
+				markerSeen = true
+			}
 			upper := bytes.ToUpper(data)
 			for _, k := range keys {
 				signer, _ := credentials.ParsePrivateKey(k.PrivateKey)
@@ -706,6 +751,9 @@ func TestDatabaseDumpHoldsNoPrivateKey(t *testing.T) {
 		}
 	}
 	t.Logf("searched %d bytes of the server's files", searched)
+	if os.Getenv("WAASCTL_TEST_POSTGRES_DATA") != "" && !markerSeen {
+		t.Fatal("the search of the data folder did not find the marker row: it cannot see what the server wrote (compressed?)")
+	}
 }
 
 // canaries are the encodings of a key's secret a dump could show: each PEM body line, the whole
