@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/waasctl/waasctl/internal/credentials"
@@ -112,6 +113,9 @@ func (k *KeyStore) Put(ctx context.Context, item *credentials.Item) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, recipientsKey); err != nil {
 			return k.s.errorf("%w", err)
 		}
+		if err := k.s.refuseOthersLock(ctx, tx, item.Profile); err != nil {
+			return err
+		}
 		rs, err := k.s.recipients(ctx, tx)
 		if err != nil {
 			return err
@@ -165,14 +169,42 @@ func (k *KeyStore) Remove(ctx context.Context, profile string) error {
 	if err := credentials.CheckProfile(profile); err != nil {
 		return err
 	}
-	tag, err := k.s.pool.Exec(ctx, `DELETE FROM waasctl.key_items WHERE profile = $1`, profile)
+	return k.s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := k.s.refuseOthersLock(ctx, tx, profile); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM waasctl.key_items WHERE profile = $1`, profile)
+		if err != nil {
+			return k.s.errorf("removing profile %s: %w", profile, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return credentials.ItemNotFound(profile, BackendName)
+		}
+		return nil
+	})
+}
+
+// refuseOthersLock refuses, within tx, a write of profile's key item while another process
+// holds the profile's rotation lock (its holder row names a live session that is not this
+// process's): a holder frozen between its lock check and its write, and taken over meanwhile,
+// must not overwrite the item the new holder wrote. The holder row is read FOR SHARE, so that
+// a host taking the lock waits for this write to end.
+func (s *Store) refuseOthersLock(ctx context.Context, tx pgx.Tx, profile string) error {
+	var host, user string
+	var pid int
+	err := tx.QueryRow(ctx, `SELECT h.host, h.username, h.pid FROM waasctl.lock_holders h
+		WHERE h.profile = $1 AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.backend_pid)
+		FOR SHARE OF h`, profile).Scan(&host, &user, &pid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
 	if err != nil {
-		return k.s.errorf("removing profile %s: %w", profile, err)
+		return s.errorf("checking the lock of profile %s: %w", profile, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return credentials.ItemNotFound(profile, BackendName)
+	if host == s.Host && pid == os.Getpid() {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("profile %s: %w: %s@%s (pid %d) holds its lock now, so this process stores nothing", profile, ErrLockLost, user, host, pid)
 }
 
 func (k *KeyStore) Profiles(ctx context.Context) ([]string, error) {

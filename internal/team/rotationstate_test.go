@@ -3,9 +3,12 @@ package team_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/credentials/storetest"
 	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/rotation/statetest"
 	"github.com/waasctl/waasctl/internal/team"
@@ -81,5 +84,49 @@ func TestAHolderWithoutItsSessionSavesNoJournal(t *testing.T) {
 	var n int
 	if err := admin.QueryRow(t.Context(), `SELECT count(*) FROM waasctl.journals WHERE profile = 'prod'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d journals written (%v), want none", n, err)
+	}
+}
+
+// A key item is not written by a process while another holds the profile's rotation lock: a
+// holder frozen between its lock check and its write, and taken over meanwhile, must not
+// overwrite what the new holder stored. The holder itself, and anyone when nobody holds the
+// lock, writes as before.
+func TestKeyItemWritesRespectAnotherHostsLock(t *testing.T) {
+	t.Parallel()
+	dsn, a := initialised(t)
+	alice := team.NewTestIdentity()
+	addRecipients(t, a, nil, map[string]*team.Identity{"alice": alice})
+	b := open(t, dsn)
+	b.Pins = a.Pins
+	a.Host, b.Host = "host-a", "host-b"
+	item := func(i int) *credentials.Item {
+		return &credentials.Item{Profile: "prod", Current: storetest.Key(t, i, "prod")}
+	}
+	if err := a.Keys(alice).Put(t.Context(), item(0)); err != nil {
+		t.Fatalf("with no holder: %v", err)
+	}
+	held, err := b.RotationState("").AcquireLock(t.Context(), "prod", "keys rotate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Keys(alice).Put(t.Context(), item(1)); err != nil {
+		t.Fatalf("the holder's own write: %v", err)
+	}
+	err = a.Keys(alice).Put(t.Context(), item(2))
+	if !errors.Is(err, rotation.ErrLockLost) || !strings.Contains(err.Error(), "host-b") {
+		t.Fatalf("a write while host-b holds the lock: %v", err)
+	}
+	if err := a.Keys(alice).Remove(t.Context(), "prod"); !errors.Is(err, rotation.ErrLockLost) {
+		t.Fatalf("a removal while host-b holds the lock: %v", err)
+	}
+	got, err := a.Keys(alice).Get(t.Context(), "prod")
+	if err != nil || got.Current.Fingerprint != item(1).Current.Fingerprint {
+		t.Fatalf("the item after the refused writes: %v, %v", got, err)
+	}
+	if err := held.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Keys(alice).Put(t.Context(), item(2)); err != nil {
+		t.Fatalf("once the lock is released: %v", err)
 	}
 }
