@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"io/fs"
 	"regexp"
 	"strconv"
@@ -130,6 +131,20 @@ func loadFile(ctx context.Context, path string) (*Config, error) {
 const MaxFileSize = 1 << 20
 
 func readConfig(ctx context.Context, path string) ([]byte, error) {
+	// A FIFO or a device would block every command (or never end) instead of failing: the
+	// config is a file (a symlink to one is followed).
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		kind := "not a regular file"
+		switch m := fi.Mode(); {
+		case m&os.ModeNamedPipe != 0:
+			kind = "a named pipe, not a file"
+		case m&os.ModeDevice != 0:
+			kind = "a device, not a file"
+		case m.IsDir():
+			kind = "a folder, not a file"
+		}
+		return nil, fmt.Errorf("%s is %s: point WAASCTL_CONFIG at the config file", path, kind)
+	}
 	return fsutil.ReadFile(ctx, path, "config file", MaxFileSize)
 }
 

@@ -157,3 +157,18 @@ func TestSetFileRefusesAValueNoCommandCanUse(t *testing.T) {
 		}
 	}
 }
+
+// TestAConfigThatIsNotAFileIsRefused: a named pipe would block every command until a writer came
+// (Ctrl-C was the only way out), a device would never end: both are refused in one line.
+func TestAConfigThatIsNotAFileIsRefused(t *testing.T) {
+	if _, err := os.Stat(os.DevNull); err != nil || os.DevNull != "/dev/null" {
+		t.Skip("no /dev/null here") // Windows: NUL is no file to stat
+	}
+	_, err := LoadFile(os.DevNull)
+	if err == nil || !strings.Contains(err.Error(), "a device, not a file") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("LoadFile(%s): %v", os.DevNull, err)
+	}
+	if _, _, err := ReadDocument(t.Context(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "a folder, not a file") {
+		t.Fatalf("ReadDocument of a folder: %v", err)
+	}
+}
