@@ -41,14 +41,14 @@ func Lock(path string, exclusive bool, timeout time.Duration) (unlock func(), er
 	deadline := time.Now().Add(timeout)
 	// Polling rather than a blocking call, so that the wait has a deadline.
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		ok, err := tryLock(f, exclusive)
+		ok, err := TryLock(f, exclusive)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
 		if ok {
 			return func() {
-				unlockFile(f)
+				UnlockFile(f)
 				f.Close()
 			}, nil
 		}

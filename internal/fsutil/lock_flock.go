@@ -10,7 +10,9 @@ import (
 
 const lockHint = "check for a stuck waasctl process"
 
-func tryLock(f *os.File, exclusive bool) (bool, error) {
+// TryLock takes an flock on f without waiting: exclusive, or shared. A flock belongs to the open
+// file, so a second open of the same file, even in this process, conflicts with it.
+func TryLock(f *os.File, exclusive bool) (bool, error) {
 	how := syscall.LOCK_SH
 	if exclusive {
 		how = syscall.LOCK_EX
@@ -30,4 +32,5 @@ func tryLock(f *os.File, exclusive bool) (bool, error) {
 	}
 }
 
-func unlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+// UnlockFile releases TryLock's lock.
+func UnlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

@@ -13,7 +13,8 @@ import (
 
 const lockHint = "if no waasctl is running, delete the .held file beside it"
 
-func tryLock(f *os.File, _ bool) (bool, error) {
+// TryLock takes a lock on f without waiting: exclusive, or shared.
+func TryLock(f *os.File, _ bool) (bool, error) {
 	g, err := os.OpenFile(f.Name()+".held", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
@@ -24,4 +25,5 @@ func tryLock(f *os.File, _ bool) (bool, error) {
 	return true, g.Close()
 }
 
-func unlockFile(f *os.File) { _ = os.Remove(f.Name() + ".held") }
+// UnlockFile releases TryLock's lock.
+func UnlockFile(f *os.File) { _ = os.Remove(f.Name() + ".held") }

@@ -11,7 +11,8 @@ import (
 
 const lockHint = "check for a stuck waasctl process"
 
-func tryLock(f *os.File, exclusive bool) (bool, error) {
+// TryLock takes a lock on f without waiting: exclusive, or shared.
+func TryLock(f *os.File, exclusive bool) (bool, error) {
 	flags := uint32(windows.LOCKFILE_FAIL_IMMEDIATELY)
 	if exclusive {
 		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
@@ -27,6 +28,7 @@ func tryLock(f *os.File, exclusive bool) (bool, error) {
 	}
 }
 
-func unlockFile(f *os.File) {
+// UnlockFile releases TryLock's lock.
+func UnlockFile(f *os.File) {
 	_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }

@@ -16,25 +16,10 @@ func openLockFile(path string) (*os.File, error) {
 	return fsutil.OpenNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
 }
 
-// tryLock takes an exclusive flock without waiting. A flock belongs to the open file, so a
-// second open of the same file, even in this process, conflicts with it.
-func tryLock(f *os.File) (bool, error) {
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, syscall.EWOULDBLOCK):
-			return false, nil
-		case errors.Is(err, syscall.EINTR):
-			continue
-		default:
-			return false, err
-		}
-	}
-}
+// tryLock takes an exclusive flock without waiting (fsutil.TryLock).
+func tryLock(f *os.File) (bool, error) { return fsutil.TryLock(f, true) }
 
-func unlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+func unlockFile(f *os.File) { fsutil.UnlockFile(f) }
 
 // processAlive reports whether pid exists. EPERM means it exists but belongs to someone else;
 // any answer but "no such process" counts as alive, so that doubt never allows a takeover.
