@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -100,14 +99,7 @@ func (s *Store) lockConnConfig(h Holder) *pgx.ConnConfig {
 	cc.RuntimeParams["tcp_keepalives_count"] = fmt.Sprint(LockKeepaliveCount)
 	cc.RuntimeParams["tcp_user_timeout"] = fmt.Sprint(LockTCPUserTimeout.Milliseconds())
 	cc.RuntimeParams["application_name"] = appName(h)
-	d := &net.Dialer{
-		Timeout: cc.ConnectTimeout,
-		KeepAliveConfig: net.KeepAliveConfig{
-			Enable: true, Idle: LockKeepaliveIdle, Interval: LockKeepaliveInterval, Count: LockKeepaliveCount,
-		},
-		Control: setTCPUserTimeout,
-	}
-	cc.DialFunc = d.DialContext
+	dialWithKeepalives(cc)
 	return cc
 }
 

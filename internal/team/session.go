@@ -51,6 +51,12 @@ func poolSettings(cc *pgx.ConnConfig, user, host string) {
 			cc.RuntimeParams[k] = v
 		}
 	}
+	dialWithKeepalives(cc)
+}
+
+// dialWithKeepalives has cc's connections probe a silent peer (keepalives) and give up on
+// unacknowledged data (TCP_USER_TIMEOUT), as the rotation lock's connection does.
+func dialWithKeepalives(cc *pgx.ConnConfig) {
 	d := &net.Dialer{
 		Timeout: cc.ConnectTimeout,
 		KeepAliveConfig: net.KeepAliveConfig{

@@ -126,16 +126,11 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 		return err
 	}
 	var all iter.Seq2[auditlog.Entry, error]
-	var store *team.Store
-	if opts.TeamLog != nil && !opts.Local {
-		var done func()
-		if store, done, err = opts.TeamLog(ctx, opts.Profile); err != nil {
-			return err
-		}
-		if store != nil {
-			defer done()
-		}
+	store, done, err := opts.TeamLog.teamStore(ctx, opts.Local, opts.Profile)
+	if err != nil {
+		return err
 	}
+	defer done()
 	if store != nil {
 		noteLocalLog(opts.IO, opts.Dir, store, "showing", "show")
 		all = teamEntries(ctx, store)

@@ -65,3 +65,16 @@ func noteLocalLog(ios *iostreams.IOStreams, dir func() (string, error), s *team.
 	fmt.Fprintf(ios.ErrOut, "note: %s the team store's audit log (%s); this host also keeps an audit log file, %s (from before team mode, or from profiles whose state is local): 'waasctl log %s --local' reads that one\n",
 		verb, s, filepath.Join(d, auditlog.FileName), command)
 }
+
+// teamStore is the team store to read, nil with --local or when the log stays on this host;
+// done is always safe to call.
+func (open TeamLogFunc) teamStore(ctx context.Context, local bool, profile string) (store *team.Store, done func(), err error) {
+	if open == nil || local {
+		return nil, func() {}, nil
+	}
+	store, done, err = open(ctx, profile)
+	if err != nil || store == nil {
+		return nil, func() {}, err
+	}
+	return store, done, nil
+}

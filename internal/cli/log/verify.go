@@ -102,17 +102,11 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 		}
 		anchors = append(anchors, cp)
 	}
-	var store *team.Store
-	if opts.TeamLog != nil && !opts.Local {
-		var err error
-		var done func()
-		if store, done, err = opts.TeamLog(ctx, opts.Profile); err != nil {
-			return err
-		}
-		if store != nil {
-			defer done()
-		}
+	store, done, err := opts.TeamLog.teamStore(ctx, opts.Local, opts.Profile)
+	if err != nil {
+		return err
 	}
+	defer done()
 	if store != nil {
 		return verifyTeam(ctx, opts, store, anchors)
 	}
