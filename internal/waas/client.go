@@ -67,9 +67,9 @@ type Options struct {
 	// Adaptive finds the rate the service allows while running (see
 	// pacer.go) instead of sending at Rate.
 	Adaptive bool
-	// StartRate is a rate learned by an earlier run against the same
-	// service and key, to start near; 0: start modestly.
-	StartRate float64
+	// Start is what an earlier run against the same service and key
+	// learned, to start near; the zero value: start modestly.
+	Start LearnedRate
 	// OnRateChange, if set, is called (from any goroutine, one call at a
 	// time) when the adaptive rate or concurrency changes.
 	OnRateChange func(RateChange)
@@ -99,6 +99,7 @@ type Client struct {
 	ua          string
 	limiter     *rate.Limiter // nil: unlimited, or adaptive
 	pacer       *pacer        // nil: not adaptive
+	pacing      chan struct{} // the turn to wait on the pacer (nextSlot)
 	inflight    gate
 	rate        float64 // the configured rate; the limiter backs off below it after a 429
 	concurrency int
@@ -159,7 +160,8 @@ func New(opts Options) (*Client, error) {
 		if report != nil {
 			report = func(rc RateChange) { mu.Lock(); defer mu.Unlock(); opts.OnRateChange(rc) }
 		}
-		c.pacer = newPacer(time.Now(), true, max(opts.Rate, 0), c.concurrency, opts.StartRate, report)
+		c.pacer = newPacer(time.Now(), true, max(opts.Rate, 0), c.concurrency, opts.Start, report)
+		c.pacing = make(chan struct{}, 1)
 	} else if opts.Rate > 0 {
 		// Burst 1 paces requests evenly, so a server-side bucket of the same
 		// rate never sees a burst it would refuse.
@@ -336,14 +338,9 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string
 			return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
 		}
 		defer func() { c.inflight.release(c.pacer.concurrency()) }()
-		for {
-			sl = c.pacer.reserve(time.Now())
-			if err := sleepUntil(ctx, sl.at); err != nil {
-				return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
-			}
-			if !c.pacer.stale(sl, time.Now()) {
-				break
-			}
+		var err error
+		if sl, err = c.nextSlot(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
 		}
 	} else if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
@@ -460,14 +457,39 @@ func (c *Client) RateNow() RateChange {
 	return c.pacer.current()
 }
 
-// LearnedRate is the rate this run found the service to allow, worth
-// starting the next run near; 0 if nothing limited it.
-func (c *Client) LearnedRate() float64 {
+// LearnedRate is what this run learned of the service's rate, worth
+// starting the next run near; the zero value if nothing (or only the
+// --rate ceiling) limited it.
+func (c *Client) LearnedRate() LearnedRate {
 	if c.pacer == nil {
-		return 0
+		return LearnedRate{}
 	}
 	return c.pacer.learned()
 }
 
-// sleepUntil waits until t or until ctx is done.
-func sleepUntil(ctx context.Context, t time.Time) error { return ctxwait.Until(ctx, t) }
+// nextSlot waits for the pacer's next send slot. One lane at a time waits
+// on the pacer (the others queue for their turn), so that a slot every
+// 1/rate wakes one goroutine, not every lane.
+func (c *Client) nextSlot(ctx context.Context) (slot, error) {
+	select {
+	case c.pacing <- struct{}{}:
+	case <-ctx.Done():
+		return slot{}, ctx.Err()
+	}
+	defer func() { <-c.pacing }()
+	for {
+		sl, askAgain, sooner, ok := c.pacer.take(time.Now())
+		if ok {
+			return sl, nil
+		}
+		timer := time.NewTimer(time.Until(askAgain))
+		select {
+		case <-timer.C:
+		case <-sooner:
+			timer.Stop()
+		case <-ctx.Done():
+			timer.Stop()
+			return slot{}, ctx.Err()
+		}
+	}
+}

@@ -15,8 +15,11 @@ import (
 // adaptive retry mode and TCP congestion control do:
 //
 //   - It starts modestly and, while answers are clean and latency flat,
-//     grows as TCP's slow start does: each clean answer adds 1/latency to
-//     the rate, so the rate doubles about every round trip.
+//     grows as TCP's slow start does, a little slower: each clean answer
+//     adds 0.7/latency to the rate, so the rate grows about 1.7 times every
+//     round trip (doubling overshoots a burst allowance too far before the
+//     first 429 comes back). A run that nothing limited is remembered too,
+//     and the next one slow-starts from an eighth of the rate it reached.
 //   - A 429 ends slow start and cuts the rate multiplicatively, to what the
 //     service was seen to deliver; growth then follows a cubic curve (CUBIC,
 //     as the AWS SDKs use): back to the rate of the 429 within a few
@@ -33,7 +36,9 @@ import (
 //
 // Requests are evenly spaced, 1/rate apart (a token bucket of burst 1, as
 // GCRA keeps it: the time the next one may go), so that at most N+1 arrive
-// in any second while the rate is at most N. golang.org/x/time/rate is not
+// in any second while the rate is at most N. A slot is taken when it is
+// due, not booked ahead: in slow start a slot booked 1/rate ahead would go
+// at the rate of a round trip before. golang.org/x/time/rate is not
 // used for this: its reservations are token debt, which a raised limit
 // repays faster, so requests reserved before a raise and after it can
 // overlap and briefly exceed the new rate.
@@ -71,15 +76,17 @@ const (
 // Tuning of the pacer. A penalty box is a Retry-After of penaltyRetryAfter
 // or more: no ordinary limiter asks for that long.
 const (
-	pacerStartRate    = 20.0            // requests per second when nothing is known
-	pacerBeta         = 0.7             // multiplicative decrease on a 429
-	pacerLatencyBeta  = 0.9             // multiplicative decrease on rising latency
-	pacerPlateau      = 0.95            // of the rate the service was seen to deliver
-	pacerFirstProbe   = 8 * time.Second // time scale of the first probe above the plateau; doubles at each 429
-	pacerMaxProbe     = time.Minute
-	penaltyRetryAfter = 10 * time.Second
-	penaltyMargin     = 0.85 // of the rate delivered before a penalty box
-	pacerHeadroom     = 1.5  // lanes beyond rate x latency
+	pacerStartRate        = 20.0            // requests per second when nothing is known
+	pacerSlowStartGain    = 0.7             // of 1/latency added to the rate per clean answer in slow start
+	pacerUnlimitedRestart = 0.125           // of an unlimited run's rate, where the next run's slow start begins
+	pacerBeta             = 0.7             // multiplicative decrease on a 429
+	pacerLatencyBeta      = 0.9             // multiplicative decrease on rising latency
+	pacerPlateau          = 0.95            // of the rate the service was seen to deliver
+	pacerFirstProbe       = 8 * time.Second // time scale of the first probe above the plateau; doubles at each 429
+	pacerMaxProbe         = time.Minute
+	penaltyRetryAfter     = 10 * time.Second
+	penaltyMargin         = 0.85 // of the rate delivered before a penalty box
+	pacerHeadroom         = 1.5  // lanes beyond rate x latency
 )
 
 type pacer struct {
@@ -107,13 +114,15 @@ type pacer struct {
 	sends      []time.Time   // the slots given in the last 2 s
 	resumed    time.Time     // when the last pause ended
 
+	sooner chan struct{} // closed when the next slot moves earlier (take)
+
 	onChange func(RateChange)
 	reported RateChange
 }
 
 // newPacer returns a pacer. ceiling 0 means no ceiling; start 0 means
 // nothing is known of the service (else it is a rate learned before).
-func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start float64, onChange func(RateChange)) *pacer {
+func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start LearnedRate, onChange func(RateChange)) *pacer {
 	p := &pacer{adapt: adapt, ceiling: ceiling, maxLane: max(maxLanes, 1), onChange: onChange, cause: CauseStart}
 	switch {
 	case !adapt:
@@ -122,8 +131,12 @@ func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start fl
 			p.rate = math.Inf(1)
 		}
 		p.lanes = p.maxLane
-	case start > 0:
-		p.rate, p.wMax, p.lastCut = start, start, now // resume on the plateau
+	case start.Rate > 0 && start.Unlimited:
+		// Nothing limited the last run: slow start again, from a share of
+		// the rate it reached, in case the service is busier now.
+		p.rate, p.slowStart = max(pacerStartRate, start.Rate*pacerUnlimitedRestart), true
+	case start.Rate > 0:
+		p.rate, p.wMax, p.lastCut = start.Rate, start.Rate, now // resume on the plateau
 	default:
 		p.rate, p.slowStart = pacerStartRate, true
 	}
@@ -147,53 +160,48 @@ func (p *pacer) lanesFor(latency time.Duration) int {
 	return min(max(n, 1), p.maxLane)
 }
 
-// slot is when one request may be sent, and the pacer's epoch when it was
-// given: answers to requests of an earlier epoch were paced by a rate
-// already cut, and do not cut it again (as TCP cuts once per window).
+// slot is when one request was sent, and the pacer's epoch then: answers
+// to requests of an earlier epoch were paced by a rate already cut, and do
+// not cut it again (as TCP cuts once per window).
 type slot struct {
 	at    time.Time
 	epoch int
 }
 
-// reserve takes a slot for one request at now: after any Retry-After
-// pause, at the paced rate. Before sending at the slot's time, the caller
-// asks stale whether a pause began meanwhile.
-func (p *pacer) reserve(now time.Time) slot {
+// take gives the caller the next send slot if it is due at now. If it is
+// not, take returns when to ask again and a channel closed as soon as the
+// slot may come sooner (the rate was raised): a slot is never booked ahead
+// at the rate of the moment, because in slow start the rate doubles every
+// round trip, and a request booked 1/rate ahead would still go at the rate
+// of the round trip before.
+func (p *pacer) take(now time.Time) (s slot, askAgain time.Time, sooner <-chan struct{}, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return slot{at: p.reserveLocked(now), epoch: p.epoch}
+	due := p.pauseUntil
+	if !math.IsInf(p.rate, 1) && p.next.After(due) {
+		due = p.next
+	}
+	if now.Before(due) {
+		if p.sooner == nil {
+			p.sooner = make(chan struct{})
+		}
+		return slot{}, due, p.sooner, false
+	}
+	p.last = now
+	if !math.IsInf(p.rate, 1) {
+		p.sends = append(p.sends, now)
+		p.next = now.Add(time.Duration(float64(time.Second) / p.rate))
+	}
+	return slot{at: now, epoch: p.epoch}, time.Time{}, nil, true
 }
 
-// stale says whether a pause began after s was given and is still on at
-// now: the request must then take a new slot.
-func (p *pacer) stale(s slot, now time.Time) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return s.epoch != p.epoch && now.Before(p.pauseUntil)
-}
-
-func (p *pacer) reserveLocked(now time.Time) time.Time {
-	at := now
-	if at.Before(p.pauseUntil) {
-		at = p.pauseUntil
+// wakeLocked tells the callers waiting in take that their slot may have
+// come sooner.
+func (p *pacer) wakeLocked() {
+	if p.sooner != nil {
+		close(p.sooner)
+		p.sooner = nil
 	}
-	if math.IsInf(p.rate, 1) {
-		return at
-	}
-	if at.Before(p.next) {
-		at = p.next
-	}
-	p.last = at
-	p.sends = append(p.sends, at)
-	p.next = at.Add(time.Duration(float64(time.Second) / p.rate))
-	return at
-}
-
-// pausedUntil is the end of the Retry-After pause, if one is on.
-func (p *pacer) pausedUntil() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.pauseUntil
 }
 
 // concurrency is how many requests may be in flight now.
@@ -210,15 +218,29 @@ func (p *pacer) current() RateChange {
 	return RateChange{Rate: p.rate, Concurrency: p.lanes, Cause: p.cause}
 }
 
+// LearnedRate is what a run learned of the service's rate, for the next
+// run to start from: the rate it allowed, or (Unlimited) the rate a run
+// reached with nothing limiting it. The zero value: nothing learned.
+type LearnedRate struct {
+	Rate      float64
+	Unlimited bool
+}
+
 // learned is the rate worth remembering for the next run: what the
-// service was seen to allow, or 0 if nothing limited this run.
-func (p *pacer) learned() float64 {
+// service was seen to allow, or the rate reached if nothing limited it.
+func (p *pacer) learned() LearnedRate {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.adapt || (p.wMax == 0 && p.penaltyCap == 0) {
-		return 0
+	switch {
+	case !p.adapt || math.IsInf(p.rate, 1):
+		return LearnedRate{}
+	case p.wMax == 0 && p.penaltyCap == 0:
+		if p.ceiling > 0 && p.rate >= p.ceiling {
+			return LearnedRate{} // the ceiling, not the service, set the rate
+		}
+		return LearnedRate{Rate: p.rate, Unlimited: true}
 	}
-	return p.rate
+	return LearnedRate{Rate: p.rate}
 }
 
 // answered records a clean answer to a request sent at sentAt in slot s.
@@ -242,7 +264,7 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 		// Never more than twice what the lanes could ever carry, so that a
 		// rate bound by the lanes does not grow without end.
 		limit := 2 * float64(p.maxLane) / max(p.minLatency, time.Millisecond).Seconds()
-		p.setRate(now, min(p.rate+1/max(p.minLatency, time.Millisecond).Seconds(), max(limit, p.rate)), CauseClean)
+		p.setRate(now, min(p.rate+pacerSlowStartGain/max(p.minLatency, time.Millisecond).Seconds(), max(limit, p.rate)), CauseClean)
 	default:
 		p.setRate(now, max(p.rate, p.cubic(now)), CauseClean)
 	}
@@ -369,8 +391,15 @@ func (p *pacer) setRate(now time.Time, r float64, cause string) {
 	p.rate = r
 	// The next slot is 1/rate after the last one at the new rate, sooner
 	// or later than the old rate had it.
-	if !p.last.IsZero() && !math.IsInf(r, 1) {
-		p.next = p.last.Add(time.Duration(float64(time.Second) / r))
+	switch {
+	case math.IsInf(r, 1):
+		p.wakeLocked()
+	case !p.last.IsZero():
+		next := p.last.Add(time.Duration(float64(time.Second) / r))
+		if next.Before(p.next) {
+			p.wakeLocked()
+		}
+		p.next = next
 	}
 	if cause != CauseClean || p.cause == CauseStart {
 		p.cause = cause

@@ -18,9 +18,9 @@ type simRun struct {
 	limits   []string
 	latency  time.Duration
 	requests int
-	ceiling  float64 // --rate; 0: none
-	lanes    int     // --concurrency
-	start    float64 // a rate learned before
+	ceiling  float64     // --rate; 0: none
+	lanes    int         // --concurrency
+	start    LearnedRate // what a run before learned
 }
 
 type simResult struct {
@@ -30,7 +30,7 @@ type simResult struct {
 	penalties int64
 	arrivals  []time.Time
 	changes   []RateChange
-	learned   float64
+	learned   LearnedRate
 }
 
 func (r simRun) run(t *testing.T) simResult {
@@ -53,58 +53,70 @@ func (r simRun) run(t *testing.T) simResult {
 			t.Logf("%8.3fs %v (done %d)", now.Sub(t0).Seconds(), c, done)
 		}
 	})
-	// Events: a request due to be sent at its slot's time, or its answer.
-	type event struct {
+	// Events: the answers to requests sent. Requests admitted by the
+	// concurrency wait for the pacer's slot one at a time, as the client's
+	// lanes do (nextSlot): the first asks at tryAt, and asks again as soon as
+	// an answer may have changed the pacer's timing.
+	type answer struct {
 		at         time.Time
 		slot       slot
-		sent       bool // the answer, not the send
 		ok         bool
 		retryAfter time.Duration
 	}
-	var events []event
-	inflight := 0 // sent or waiting for their slot
+	var answers []answer
+	inflight, waiting := 0, 0 // admitted (waiting for a slot or sent); waiting for a slot
+	var tryAt time.Time
 	for done < r.requests {
 		for pending > 0 && inflight < p.concurrency() {
-			sl := p.reserve(now)
-			events = append(events, event{at: sl.at, slot: sl})
+			if waiting == 0 {
+				tryAt = now
+			}
 			pending--
 			inflight++
+			waiting++
 		}
-		i := 0
-		for j := range events {
-			if events[j].at.Before(events[i].at) || (events[j].at.Equal(events[i].at) && !events[j].sent && events[i].sent) {
+		i := -1
+		for j := range answers {
+			if i < 0 || answers[j].at.Before(answers[i].at) {
 				i = j
 			}
 		}
-		ev := events[i]
-		events = slices.Delete(events, i, i+1)
+		if waiting > 0 && (i < 0 || !answers[i].at.Before(tryAt)) {
+			if tryAt.After(now) {
+				now = tryAt
+			}
+			sl, askAgain, _, ok := p.take(now)
+			if !ok {
+				tryAt = askAgain
+				continue
+			}
+			ra, admitted := lim.Admit("organizations/o/apiKeys/k", "o", now)
+			res.arrivals = append(res.arrivals, now)
+			res.sent++
+			if !admitted {
+				res.throttled++
+			}
+			answers = append(answers, answer{at: now.Add(r.latency), slot: sl, ok: admitted, retryAfter: ra})
+			waiting--
+			continue
+		}
+		ev := answers[i]
+		answers = slices.Delete(answers, i, i+1)
 		if ev.at.After(now) {
 			now = ev.at
 		}
-		switch {
-		case !ev.sent && p.stale(ev.slot, now):
-			sl := p.reserve(now)
-			events = append(events, event{at: sl.at, slot: sl})
-		case !ev.sent:
-			ra, ok := lim.Admit("organizations/o/apiKeys/k", "o", now)
-			res.arrivals = append(res.arrivals, now)
-			res.sent++
-			if !ok {
-				res.throttled++
-			}
-			events = append(events, event{at: now.Add(r.latency), slot: ev.slot, sent: true, ok: ok, retryAfter: ra})
-		case ev.ok:
+		if ev.ok {
 			p.answered(ev.slot, ev.at.Add(-r.latency), now)
 			done++
-			inflight--
-		default:
+		} else {
 			if testing.Verbose() && os.Getenv("PACER_TRACE") == "2" {
 				t.Logf("%8.3fs 429 sent %.3f epoch %d/%d retry-after %v", now.Sub(t0).Seconds(), ev.at.Add(-r.latency).Sub(t0).Seconds(), ev.slot.epoch, p.epoch, ev.retryAfter)
 			}
 			p.throttled(ev.slot, ev.at.Add(-r.latency), now, ev.retryAfter)
 			pending++
-			inflight--
 		}
+		inflight--
+		tryAt = now // the answer may have brought the next slot sooner
 		if now.Sub(t0) > 2*time.Hour {
 			t.Fatalf("%+v: not done after 2 hours (%d of %d)", r, done, r.requests)
 		}
@@ -179,7 +191,7 @@ func TestAdaptiveRateNearTheBoundOnEveryShape(t *testing.T) {
 				// the goal: within 1.2x of the bound, at most 2% (or 5) answered 429, a
 				// penalty box entered at most once.
 				warm := simRun{limits: shape.limits, latency: lat, requests: requests, lanes: 64, start: res.learned}.run(t)
-				t.Logf("%s next run (starting at %.1f/s): %v (%.2fx), %d sent, %d answered 429 (%.2f%%), %d penalties", name, res.learned, warm.elapsed.Round(time.Millisecond), warm.elapsed.Seconds()/bound.Seconds(), warm.sent, warm.throttled, 100*float64(warm.throttled)/float64(warm.sent), warm.penalties)
+				t.Logf("%s next run (starting at %.1f/s): %v (%.2fx), %d sent, %d answered 429 (%.2f%%), %d penalties", name, res.learned.Rate, warm.elapsed.Round(time.Millisecond), warm.elapsed.Seconds()/bound.Seconds(), warm.sent, warm.throttled, 100*float64(warm.throttled)/float64(warm.sent), warm.penalties)
 				if warm.elapsed.Seconds() > bound.Seconds()*1.2 {
 					t.Errorf("next run took %v, more than 1.2x the bound of %v", warm.elapsed, bound)
 				}
@@ -207,18 +219,55 @@ func TestCeilingIsNeverExceeded(t *testing.T) {
 }
 
 func TestUnlimitedServiceReachesTheLaneCeilingFast(t *testing.T) {
-	res := simRun{latency: 20 * time.Millisecond, requests: 201, lanes: 64}.run(t)
+	const rtt = 20 * time.Millisecond
+	res := simRun{latency: rtt, requests: 201, lanes: 64}.run(t)
 	// A fixed 64 lanes needs 5 round trips (1 for the pools, 4 for 200
-	// wallet listings); slow start from 20/s costs about 10 more.
-	if res.elapsed > 16*20*time.Millisecond {
-		t.Errorf("201 requests took %v, more than 16 round trips", res.elapsed)
-	}
-	t.Logf("201 requests at 20 ms, no limit: %v; %v", res.elapsed, res.changes)
-	if res.learned != 0 {
-		t.Errorf("learned %v from an unlimited run, want 0", res.learned)
+	// wallet listings); a slow start from 20/s, doubling about every round
+	// trip, needs about 9 (1, 2, 4, ... 64 in flight).
+	t.Logf("201 requests at 20 ms, no limit, cold: %v (%.1f round trips)", res.elapsed, res.elapsed.Seconds()/rtt.Seconds())
+	if res.elapsed > 13*rtt {
+		t.Errorf("201 requests took %v, more than 13 round trips", res.elapsed)
 	}
 	if math.IsInf(res.changes[len(res.changes)-1].Rate, 1) {
 		t.Error("rate unbounded")
+	}
+	if !res.learned.Unlimited || res.learned.Rate < 1000 {
+		t.Fatalf("learned %+v from an unlimited run, want the rate it reached, marked unlimited", res.learned)
+	}
+	// The next run slow-starts from a share of that rate: fewer round trips.
+	warm := simRun{latency: rtt, requests: 201, lanes: 64, start: res.learned}.run(t)
+	t.Logf("the next run, starting from %.0f/s: %v (%.1f round trips)", res.learned.Rate, warm.elapsed, warm.elapsed.Seconds()/rtt.Seconds())
+	if warm.elapsed > 9*rtt {
+		t.Errorf("the next run took %v, more than 9 round trips", warm.elapsed)
+	}
+}
+
+// TestUnlimitedBeforeLimitedNow: the rate an unlimited run reached is not
+// trusted as a limit. If the service limits the next run (another client
+// now shares the limit, or the limit changed), that run slow-starts from an
+// eighth of the rate reached and finds the limit as a cold one does: a
+// penalty box entered at most once, and no more 429s than a cold start's
+// bound plus the one round trip sent at the restart rate before the first
+// 429 comes back (the price of starting faster; docs/inventory.md).
+func TestUnlimitedBeforeLimitedNow(t *testing.T) {
+	const rtt = 20 * time.Millisecond
+	unlimited := simRun{latency: rtt, requests: 201, lanes: 64}.run(t).learned
+	restart := unlimited.Rate * pacerUnlimitedRestart
+	firstRoundTrip := int(math.Ceil(restart*rtt.Seconds()*pacerHeadroom)) + 1
+	for _, limit := range []string{"3/1s", "30/1s", "25/1s,burst=50", "100/1s,penalty=30s"} {
+		rl, err := sandbox.ParseRateLimit(limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requests := int(30 * float64(rl.N) / rl.Per.Seconds())
+		res := simRun{limits: []string{limit}, latency: rtt, requests: requests, lanes: 64, start: unlimited}.run(t)
+		t.Logf("%s after an unlimited run (%.0f/s): %v, %d sent, %d answered 429, %d penalties", limit, unlimited.Rate, res.elapsed, res.sent, res.throttled, res.penalties)
+		if res.throttled > max(5, res.sent*7/100)+firstRoundTrip {
+			t.Errorf("%s: %d of %d requests answered 429, more than 7%% (or 5) and %d", limit, res.throttled, res.sent, firstRoundTrip)
+		}
+		if res.penalties > 1 {
+			t.Errorf("%s: penalty box entered %d times", limit, res.penalties)
+		}
 	}
 }
 
@@ -229,9 +278,13 @@ func TestUnlimitedServiceReachesTheLaneCeilingFast(t *testing.T) {
 func TestRisingLatencyCutsTheRateAndTheCutHolds(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	var causes []string
-	p := newPacer(now, true, 0, 64, 0, func(c RateChange) { causes = append(causes, c.Cause) })
+	p := newPacer(now, true, 0, 64, LearnedRate{}, func(c RateChange) { causes = append(causes, c.Cause) })
 	answer := func(lat time.Duration) {
-		s := p.reserve(now)
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			s, _, _, _ = p.take(now)
+		}
 		now = s.at.Add(lat)
 		p.answered(s, s.at, now)
 	}

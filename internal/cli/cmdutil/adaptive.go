@@ -38,8 +38,11 @@ type learnedRates struct {
 }
 
 type learnedRate struct {
-	Rate    float64   `json:"rate"`
-	Updated time.Time `json:"updated"`
+	Rate float64 `json:"rate"`
+	// Unlimited: nothing limited the run that learned Rate; the next run
+	// slow-starts from a share of it rather than resuming at it.
+	Unlimited bool      `json:"unlimited,omitempty"`
+	Updated   time.Time `json:"updated"`
 }
 
 // learnedRateMaxAge is how long a learned rate is trusted: a service's
@@ -79,7 +82,7 @@ func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
 
 // saveLearnedRate records rate for endpoint and fingerprint in ratesFile,
 // written whole and atomically, 0600 in a 0700 folder.
-func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate float64, now time.Time) error {
+func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waas.LearnedRate, now time.Time) error {
 	dir, err := config.StateDir()
 	if err != nil {
 		return err
@@ -88,7 +91,7 @@ func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate flo
 		return err
 	}
 	lr := loadLearnedRates(ctx, io.Discard)
-	lr.Rates[rateKey(endpoint, fingerprint)] = learnedRate{Rate: rate, Updated: now.UTC()}
+	lr.Rates[rateKey(endpoint, fingerprint)] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
 	for k, v := range lr.Rates {
 		if now.Sub(v.Updated) > learnedRateMaxAge {
 			delete(lr.Rates, k)
@@ -134,7 +137,7 @@ func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *
 	opts.Adaptive = true
 	fp := credentials.Fingerprint(key.Signer.Public())
 	if lr, ok := loadLearnedRates(ctx, f.IOStreams.ErrOut).Rates[rateKey(opts.Endpoint, fp)]; ok && time.Since(lr.Updated) < learnedRateMaxAge {
-		opts.StartRate = lr.Rate
+		opts.Start = waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited}
 	}
 	verbose, errOut := f.Verbose, f.IOStreams.ErrOut
 	opts.OnRateChange = func(rc waas.RateChange) {
@@ -169,7 +172,7 @@ func (f *Factory) FinishRun(ctx context.Context) {
 			fmt.Fprintf(f.IOStreams.ErrOut, "waasctl: %d requests, %d answered 429 (%.1f%%); rate at the end %s, concurrency %d\n",
 				st.Requests, st.Throttled, share, describeRate(rc), rc.Concurrency)
 		}
-		if r := ac.client.LearnedRate(); r > 0 {
+		if r := ac.client.LearnedRate(); r.Rate > 0 {
 			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, time.Now()); err != nil {
 				fmt.Fprintf(f.IOStreams.ErrOut, "warning: could not remember the rate learned: %v\n", err)
 			}
