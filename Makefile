@@ -60,6 +60,12 @@ bench-scan:
 mutate:
 	scripts/mutate.sh $(PKGS)
 
+## mutate-cases: the mutants gremlins skips, in case conditions (docs/testing.md); PKGS as above
+CASE_PKGS ?= ./internal/auditlog ./internal/rotation ./internal/credentials ./internal/reconcile ./internal/waas ./internal/sandbox:jwtverify.go
+.PHONY: mutate-cases
+mutate-cases:
+	scripts/with-keyring.sh scripts/with-postgres.sh go run ./scripts/mutate-cases -workers $(or $(WORKERS),1) -out mutate-out $(or $(PKGS),$(CASE_PKGS))
+
 ## model-check: the rotation model test with thousands of random sequences (SEQUENCES=N)
 SEQUENCES ?= 3000
 .PHONY: model-check
