@@ -103,16 +103,22 @@ type pacer struct {
 	wMax       float64 // rate at the last cut
 	lastCut    time.Time
 	penaltyCap float64 // 0: no penalty box seen
-	probe      time.Duration
-	pauseUntil time.Time
-	epoch      int // cuts so far
-	cause      string
+	// serviceLimited: a 429 cut the rate in this run (rising latency alone
+	// does not make it so).
+	serviceLimited bool
+	probe          time.Duration
+	pauseUntil     time.Time
+	epoch          int // cuts so far
+	cause          string
 
 	minLatency time.Duration
 	latency    time.Duration // exponentially weighted average
-	delivered  []time.Time   // when the requests answered cleanly in the last 2 s were sent
-	sends      []time.Time   // the slots given in the last 2 s
-	resumed    time.Time     // when the last pause ended
+	// latencyAtCut is the average latency at the last cut for rising
+	// latency, while it stays high; 0 once it is flat again.
+	latencyAtCut time.Duration
+	delivered    []time.Time // when the requests answered cleanly in the last 2 s were sent
+	sends        []time.Time // the slots given in the last 2 s
+	resumed      time.Time   // when the last pause ended
 
 	sooner chan struct{} // closed when the next slot moves earlier (take)
 
@@ -234,13 +240,15 @@ func (p *pacer) learned() LearnedRate {
 	switch {
 	case !p.adapt || math.IsInf(p.rate, 1):
 		return LearnedRate{}
-	case p.wMax == 0 && p.penaltyCap == 0:
-		if p.ceiling > 0 && p.rate >= p.ceiling {
-			return LearnedRate{} // the ceiling, not the service, set the rate
-		}
-		return LearnedRate{Rate: p.rate, Unlimited: true}
+	case p.serviceLimited:
+		return LearnedRate{Rate: p.rate}
+	case p.ceiling > 0 && p.rate >= p.ceiling:
+		return LearnedRate{} // the ceiling, not the service, set the rate
 	}
-	return LearnedRate{Rate: p.rate}
+	// Nothing but latency, if anything, held the rate back: this host's
+	// load, or the network's, is not the service's limit, and remembering
+	// it as one would lower every next run's start a little more.
+	return LearnedRate{Rate: p.rate, Unlimited: true}
 }
 
 // answered records a clean answer to a request sent at sentAt in slot s.
@@ -254,11 +262,19 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	if !p.adapt {
 		return
 	}
+	if !p.latencyRising() {
+		p.latencyAtCut = 0
+	}
 	switch {
 	case s.epoch != p.epoch:
 		// An answer to a request sent before the last cut says nothing of
 		// the new rate.
-	case p.latencyRising():
+	case p.latencyRising() && (p.latencyAtCut == 0 || p.latency > p.latencyAtCut*5/4):
+		// Cut again only if latency rose further since the last cut: latency
+		// that stays high though the rate was cut is not this client's
+		// queue (a loaded host, a slow network), and cutting on would take
+		// the rate towards nothing.
+		p.latencyAtCut = p.latency
 		p.cut(now, p.rate*pacerLatencyBeta, CauseLatency)
 	case p.slowStart:
 		// Never more than twice what the lanes could ever carry, so that a
@@ -288,6 +304,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	if !p.adapt || s.epoch != p.epoch {
 		return // one cut per congestion event, as TCP cuts once per window
 	}
+	p.serviceLimited = true
 	// What the service let through of the requests sent in the second
 	// before this one is its limit per second, whatever its shape (a
 	// window's count, a bucket's rate), if the client sent throughout that

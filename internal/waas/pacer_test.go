@@ -271,6 +271,41 @@ func TestUnlimitedBeforeLimitedNow(t *testing.T) {
 	}
 }
 
+// answerer returns a function that sends one request through p at *now,
+// as soon as the pacer allows, and answers it after lat.
+func answerer(p *pacer, now *time.Time) func(lat time.Duration) {
+	return func(lat time.Duration) {
+		s, askAgain, _, ok := p.take(*now)
+		if !ok {
+			*now = askAgain
+			s, _, _, _ = p.take(*now)
+		}
+		*now = s.at.Add(lat)
+		p.answered(s, s.at, *now)
+	}
+}
+
+// TestHighLatencyThatStaysDoesNotStarveTheRate: latency that rises once and
+// stays (a loaded host, a slow link), whatever the rate, cuts the rate a
+// few times, not at every round trip: cutting on would take the rate
+// towards nothing (a run on a busy CI machine ended at 15/s against a
+// sandbox that serves hundreds).
+func TestHighLatencyThatStaysDoesNotStarveTheRate(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{}, nil)
+	answer := answerer(p, &now)
+	for range 20 {
+		answer(20 * time.Millisecond)
+	}
+	before := p.current().Rate
+	for range 300 {
+		answer(100 * time.Millisecond)
+	}
+	if after := p.current().Rate; after < before/2 {
+		t.Fatalf("rate %.0f/s after 300 answers at a steady 100 ms; it was %.0f/s at 20 ms", after, before)
+	}
+}
+
 // TestRisingLatencyCutsTheRateAndTheCutHolds: answers that queue (latency
 // from 20 ms to 100 ms) end slow start and cut the rate, and once latency is
 // flat again the rate grows from the cut, not straight back to the rate
@@ -278,20 +313,15 @@ func TestUnlimitedBeforeLimitedNow(t *testing.T) {
 func TestRisingLatencyCutsTheRateAndTheCutHolds(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	var causes []string
-	p := newPacer(now, true, 0, 64, LearnedRate{}, func(c RateChange) { causes = append(causes, c.Cause) })
-	answer := func(lat time.Duration) {
-		s, askAgain, _, ok := p.take(now)
-		if !ok {
-			now = askAgain
-			s, _, _, _ = p.take(now)
-		}
-		now = s.at.Add(lat)
-		p.answered(s, s.at, now)
-	}
+	peak := 0.0 // the highest rate reached: the one that queued
+	p := newPacer(now, true, 0, 64, LearnedRate{}, func(c RateChange) {
+		causes = append(causes, c.Cause)
+		peak = max(peak, c.Rate)
+	})
+	answer := answerer(p, &now)
 	for range 20 {
 		answer(20 * time.Millisecond)
 	}
-	peak := p.current().Rate
 	for range 20 {
 		answer(100 * time.Millisecond)
 	}
@@ -307,5 +337,11 @@ func TestRisingLatencyCutsTheRateAndTheCutHolds(t *testing.T) {
 		if r := p.current().Rate; r >= peak {
 			t.Fatalf("back to %v/s, the rate that queued (%v/s), as soon as latency fell", r, peak)
 		}
+	}
+	// Latency is this host's or the network's load, not the service's limit:
+	// a run that only latency held back is not remembered as limited, or
+	// each run on a busy machine would start the next lower.
+	if l := p.learned(); !l.Unlimited {
+		t.Fatalf("learned %+v from a run that no 429 limited, want it marked unlimited", l)
 	}
 }
