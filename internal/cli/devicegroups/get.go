@@ -20,5 +20,5 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 			return c.GetDeviceGroup(ctx, name)
 		},
 		Columns: GroupColumns,
-	})
+	}, nil)
 }

@@ -21,5 +21,5 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 			return c.GetMPCWallet(ctx, name)
 		},
 		Columns: Columns,
-	})
+	}, nil)
 }
