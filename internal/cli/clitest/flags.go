@@ -27,15 +27,17 @@ func AsSubcommand[O any](newCmd NewCmdFunc[O]) NewCmdFunc[O] {
 	}
 }
 
-// WantUsageError fails the test unless err is a usage error (exit 2) whose message holds want:
-// the part of the message that tells the user what to do.
+// WantUsageError fails the test unless err is a usage error (exit 2: a *cmdutil.FlagError, or an
+// ExitError with that code) whose message holds want: the part that tells the user what to do.
 func WantUsageError(t *testing.T, args []string, err error, want string) {
 	t.Helper()
 	var fe *cmdutil.FlagError
+	var ee *cmdutil.ExitError
+	usage := errors.As(err, &fe) || (errors.As(err, &ee) && ee.Code == cmdutil.ExitUsage)
 	switch {
 	case err == nil:
 		t.Errorf("%q: accepted, want the usage error %q", args, want)
-	case !errors.As(err, &fe):
+	case !usage:
 		t.Errorf("%q: error %q (%T) is not a usage error (exit 2)", args, err, err)
 	case !strings.Contains(err.Error(), want):
 		t.Errorf("%q: usage error %q, want it to say %q", args, err, want)

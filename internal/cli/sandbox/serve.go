@@ -71,6 +71,9 @@ developer portal, and how to complete MPC operations in tests.`,
   waasctl sandbox serve --rate-limit 25/1s,burst=50,scope=org --rate-limit 100/1s,penalty=30s`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := opts.config(); err != nil {
+				return err // a bad value is a usage error before runF, as in every command
+			}
 			if runF != nil {
 				return runF(cmd, opts)
 			}
