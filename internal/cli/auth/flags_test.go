@@ -15,7 +15,7 @@ func TestNewCmdAdd(t *testing.T) {
 	t.Setenv(cmdutil.ProfileEnv, "")
 	env := clitest.New(t, clitest.SeededEstate())
 	type fields struct {
-		Profile, KeyFile, Endpoint               string
+		Profile, KeyFile, Endpoint              string
 		KeyStdin, NoVerify, RemoveSource, Force bool
 	}
 	for _, tc := range []struct {

@@ -1,15 +1,11 @@
 package sandbox
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/waasctl/waasctl/internal/cli/clitest"
-	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/config"
 	"github.com/waasctl/waasctl/internal/sandbox"
 )
@@ -49,11 +45,6 @@ func TestNewCmdDemo(t *testing.T) {
 			}
 		})
 	}
-}
-
-// newCmdServe is NewCmdServe in the shape clitest.ParseFlags takes.
-func newCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
-	return NewCmdServe(f, func(cmd *cobra.Command, o *ServeOptions) error { return runF(cmd.Context(), o) })
 }
 
 func TestNewCmdServe(t *testing.T) {
@@ -98,7 +89,7 @@ func TestNewCmdServe(t *testing.T) {
 		{name: "argument", args: []string{"8080"}, wantErr: `unexpected argument "8080"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := clitest.ParseFlags(t, env, clitest.AsSubcommand(newCmdServe), tc.args...)
+			got, err := clitest.ParseFlags(t, env, clitest.AsSubcommand(NewCmdServe), tc.args...)
 			if tc.wantErr != "" {
 				clitest.WantUsageError(t, tc.args, err, tc.wantErr)
 				return
