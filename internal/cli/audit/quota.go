@@ -60,6 +60,9 @@ Exits 3 when any count reaches --warn-at percent of its limit (or the limit itse
 			if _, err := cmdutil.ResolveProfile(cmd, f, nil); err != nil {
 				return err
 			}
+			if _, _, err := opts.parseFlags(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -96,12 +99,22 @@ func (o *QuotaOptions) limits() (inventory.Limits, float64, error) {
 		return nil, 0, err
 	}
 	limits := inventory.ConfigLimits(cfg.Profiles[o.Profile()].Quota)
-	flagLimits, err := inventory.ParseLimits(o.Limits)
+	flagLimits, warnAt, err := o.parseFlags()
 	if err != nil {
-		return nil, 0, cmdutil.FlagErrorf("--limit: %v", err)
+		return nil, 0, err
 	}
 	for k, v := range flagLimits {
 		limits[k] = v
+	}
+	return limits, warnAt, nil
+}
+
+// parseFlags reads --limit and --warn-at; the command calls it before anything else, so that a
+// bad value is a usage error before any request.
+func (o *QuotaOptions) parseFlags() (inventory.Limits, float64, error) {
+	limits, err := inventory.ParseLimits(o.Limits)
+	if err != nil {
+		return nil, 0, cmdutil.FlagErrorf("--limit: %v", err)
 	}
 	warnAt, err := inventory.ParsePercent(o.WarnAt)
 	if err != nil {

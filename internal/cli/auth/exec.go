@@ -62,6 +62,9 @@ COMMAND's own. Running auth exec inside an auth exec is refused.`,
 				return err
 			}
 			opts.Command = args[dash:]
+			if len(opts.Command) == 0 {
+				return cmdutil.FlagErrorf("auth exec needs a command after --: auth exec PROFILE -- COMMAND")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

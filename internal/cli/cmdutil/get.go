@@ -18,28 +18,37 @@ type GetSpec[T any] struct {
 	Columns          []Column[T]
 }
 
-// NewGetCmd builds a get command from spec.
-func NewGetCmd[T any](f *Factory, spec GetSpec[T]) *cobra.Command {
+// GetOptions is what a get command's run function is given.
+type GetOptions struct {
+	Name string // the resource's name, normalised and checked
+}
+
+// NewGetCmd builds a get command from spec. runF, when not nil, runs instead of the fetch, as
+// every NewCmdX's does (tests of the flags pass one).
+func NewGetCmd[T any](f *Factory, spec GetSpec[T], runF func(context.Context, *GetOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   spec.Use,
 		Short: spec.Short,
 		Long:  spec.Long,
 		Args:  ExactArgs(1, spec.ArgError),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
+			opts := &GetOptions{Name: args[0]}
 			if spec.Name != nil {
-				name = spec.Name(name)
+				opts.Name = spec.Name(opts.Name)
 			}
 			if spec.Pattern != "" {
-				if err := CheckName("name", name, spec.Pattern); err != nil {
+				if err := CheckName("name", opts.Name, spec.Pattern); err != nil {
 					return err
 				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
 			c, err := f.APIClient()
 			if err != nil {
 				return err
 			}
-			v, err := spec.Fetch(cmd.Context(), c, name)
+			v, err := spec.Fetch(cmd.Context(), c, opts.Name)
 			if err != nil {
 				return APIError(err)
 			}

@@ -2,6 +2,7 @@
 package completion
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -23,7 +24,7 @@ type CompletionOptions struct {
 }
 
 // NewCmdCompletion returns the completion command. runF replaces the run function in tests.
-func NewCmdCompletion(f *cmdutil.Factory, runF func(*CompletionOptions) error) *cobra.Command {
+func NewCmdCompletion(f *cmdutil.Factory, runF func(context.Context, *CompletionOptions) error) *cobra.Command {
 	opts := &CompletionOptions{IO: f.IOStreams}
 	return &cobra.Command{
 		Use:   "completion {bash|zsh|fish|powershell}",
@@ -68,7 +69,7 @@ an API that does not answer) offers nothing rather than holding the shell.`,
 			opts.Shell = args[0]
 			opts.Root = cmd.Root()
 			if runF != nil {
-				return runF(opts)
+				return runF(cmd.Context(), opts)
 			}
 			return completionRun(opts)
 		},

@@ -1,6 +1,7 @@
 package completion
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestCompletionUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}, {"completion", "bash", "zsh"}} {
 		ios, _, _, _ := iostreams.Test()
 		root := &cobra.Command{Use: "waasctl", SilenceErrors: true, SilenceUsage: true}
-		root.AddCommand(NewCmdCompletion(&cmdutil.Factory{IOStreams: ios}, func(*CompletionOptions) error {
+		root.AddCommand(NewCmdCompletion(&cmdutil.Factory{IOStreams: ios}, func(context.Context, *CompletionOptions) error {
 			t.Fatalf("%v: run called", args)
 			return nil
 		}))

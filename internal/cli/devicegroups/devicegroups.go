@@ -18,7 +18,7 @@ func NewCmdDeviceGroups(f *cmdutil.Factory) *cobra.Command {
 		Long: `A device group holds the MPC keys of a wallet and the devices that share them. WaaS has
 no call that lists device groups: 'device-groups list' finds them through wallets.`,
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil))
 	return cmd
 }
 

@@ -42,6 +42,7 @@ func TestDeviceGroupsList(t *testing.T) {
 }
 
 func TestDeviceGroupsGet(t *testing.T) {
-	clitest.GoldenTerminalAndPiped(t, "get", clitest.SeededEstate(), NewCmdGet,
+	clitest.GoldenTerminalAndPiped(t, "get", clitest.SeededEstate(),
+		func(f *cmdutil.Factory) *cobra.Command { return NewCmdGet(f, nil) },
 		func(env *clitest.Env) []string { return []string{env.Sandbox.Inventory().DeviceGroups[0].Name} })
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // NewCmdGet returns `device-groups get`.
-func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
+func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *cmdutil.GetOptions) error) *cobra.Command {
 	return cmdutil.NewGetCmd(f, cmdutil.GetSpec[waasapi.DeviceGroup]{
 		Use:      "get GROUP",
 		Short:    "Show one device group and its devices",
@@ -20,5 +20,5 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 			return c.GetDeviceGroup(ctx, name)
 		},
 		Columns: GroupColumns,
-	})
+	}, runF)
 }

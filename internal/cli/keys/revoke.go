@@ -66,6 +66,9 @@ audit log.`,
 			if err := cmdutil.Exclusive(map[string]bool{"rotate-first": opts.RotateFirst, "force": opts.Force}); err != nil {
 				return err
 			}
+			if err := checkIssuer(opts.Issuer); err != nil {
+				return err
+			}
 			if !opts.Yes && !opts.IO.CanPrompt() {
 				return cmdutil.FlagErrorf("refusing to revoke without confirmation: pass --yes (there is no terminal to ask on)")
 			}

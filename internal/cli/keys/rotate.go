@@ -107,6 +107,9 @@ waits until WaaS refuses it.`,
 			if err := cmdutil.Exclusive(map[string]bool{"resume": opts.Resume, "abort": opts.Abort, "dry-run": opts.DryRun}); err != nil {
 				return err
 			}
+			if err := checkIssuer(opts.Issuer); err != nil {
+				return err
+			}
 			if opts.Grace != "" {
 				if _, err := parseGrace(opts.Grace); err != nil {
 					return cmdutil.FlagErrorf("--grace: %v", err)
@@ -540,6 +543,16 @@ func issuerKind(ctx context.Context, opts *RotateOptions, prof config.Profile, s
 		return prof.Issuer.Type, nil
 	}
 	return "", nil
+}
+
+// checkIssuer refuses an --issuer that names no issuer, before the keyring, the lock or the
+// state is touched.
+func checkIssuer(name string) error {
+	switch name {
+	case "", "sandbox", "manual", "exec":
+		return nil
+	}
+	return cmdutil.FlagErrorf("--issuer %s: want sandbox, manual or exec", textsafe.Value(name))
 }
 
 func newIssuer(ctx context.Context, opts *RotateOptions, kind string, prof config.Profile, store credentials.Store, endpoint string, check func(context.Context, *credentials.APIKey) ([]string, error)) (rotation.Issuer, error) {

@@ -76,6 +76,9 @@ host's own file instead; without it, a note on stderr says when that file exists
 			if len(chosen) == 1 {
 				opts.Profile = chosen[0]
 			}
+			if _, err := opts.checkedSince(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -117,11 +120,17 @@ func keys(e auditlog.Entry) string {
 	return strings.Join(short, ",")
 }
 
-func showRun(ctx context.Context, opts *ShowOptions) error {
-	if opts.Limit < 0 {
-		return cmdutil.FlagErrorf("--limit must not be negative (0 shows every entry)")
+// checkedSince checks --limit and returns the time --since names (zero for none). The command
+// calls it before anything else, so that a bad value is a usage error before the log is opened.
+func (o *ShowOptions) checkedSince() (time.Time, error) {
+	if o.Limit < 0 {
+		return time.Time{}, cmdutil.FlagErrorf("--limit must not be negative (0 shows every entry)")
 	}
-	since, err := parseSince(opts.Since, opts.Now())
+	return parseSince(o.Since, o.Now())
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	since, err := opts.checkedSince()
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,9 @@ checks this host's own file instead.`,
 			if len(chosen) == 1 {
 				opts.Profile = chosen[0]
 			}
+			if _, err := opts.anchors(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -93,14 +96,24 @@ var verifyColumns = []cmdutil.Column[auditlog.Report]{
 	}},
 }
 
-func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+// anchors parses --anchor. The command calls it before anything else, so that a bad value is a
+// usage error before the log is opened.
+func (o *VerifyOptions) anchors() ([]auditlog.Checkpoint, error) {
 	var anchors []auditlog.Checkpoint
-	for _, a := range opts.Anchors {
+	for _, a := range o.Anchors {
 		cp, err := auditlog.ParseCheckpoint(a)
 		if err != nil {
-			return cmdutil.FlagErrorf("--anchor: %v", err)
+			return nil, cmdutil.FlagErrorf("--anchor: %v", err)
 		}
 		anchors = append(anchors, cp)
+	}
+	return anchors, nil
+}
+
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+	anchors, err := opts.anchors()
+	if err != nil {
+		return err
 	}
 	store, done, err := opts.TeamLog.teamStore(ctx, opts.Local, opts.Profile)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // NewCmdGet returns `pools get`.
-func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
+func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *cmdutil.GetOptions) error) *cobra.Command {
 	return cmdutil.NewGetCmd(f, cmdutil.GetSpec[waasapi.Pool]{
 		Use:      "get POOL",
 		Short:    "Show one pool",
@@ -21,5 +21,5 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 			return c.GetPool(ctx, name)
 		},
 		Columns: Columns,
-	})
+	}, runF)
 }

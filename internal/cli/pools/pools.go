@@ -14,7 +14,7 @@ func NewCmdPools(f *cmdutil.Factory) *cobra.Command {
 		Short: "List, show and create pools",
 		Long:  "A pool is the top-level container of WaaS resources: MPC wallets and device groups live in one.",
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f), NewCmdCreate(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil), NewCmdCreate(f, nil))
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ type ServeOptions struct {
 }
 
 // NewCmdServe returns `sandbox serve`. runF replaces the run function in tests.
-func NewCmdServe(f *cmdutil.Factory, runF func(*cobra.Command, *ServeOptions) error) *cobra.Command {
+func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
 	opts := &ServeOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -71,10 +72,13 @@ developer portal, and how to complete MPC operations in tests.`,
   waasctl sandbox serve --rate-limit 25/1s,burst=50,scope=org --rate-limit 100/1s,penalty=30s`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd, opts)
+			if _, err := opts.config(); err != nil {
+				return err // a bad value is a usage error before runF, as in every command
 			}
-			return serveRun(cmd, opts)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -129,7 +133,7 @@ func (o *ServeOptions) config() (sandbox.Config, error) {
 	return cfg, nil
 }
 
-func serveRun(cmd *cobra.Command, opts *ServeOptions) error {
+func serveRun(ctx context.Context, opts *ServeOptions) error {
 	cfg, err := opts.config()
 	if err != nil {
 		return err
@@ -155,7 +159,7 @@ func serveRun(cmd *cobra.Command, opts *ServeOptions) error {
 			return err
 		}
 	}
-	err = srv.ListenAndServe(cmd.Context(), opts.Addr, opts.AllowRemote, func(baseURL string) {
+	err = srv.ListenAndServe(ctx, opts.Addr, opts.AllowRemote, func(baseURL string) {
 		fmt.Fprintln(opts.IO.Out, baseURL)
 		st := srv.Stats(srv.DefaultOrg())
 		cfg.Logger.Info("sandbox serving", "url", baseURL, "org", srv.DefaultOrg(), "pools", st.Pools, "wallets", st.MPCWallets, "device_groups", st.DeviceGroups,

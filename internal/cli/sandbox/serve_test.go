@@ -1,12 +1,12 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/sandbox"
@@ -18,7 +18,7 @@ func serveConfig(t *testing.T, args ...string) (sandbox.Config, error) {
 	t.Helper()
 	ios, _, _, _ := iostreams.Test()
 	var got *ServeOptions
-	cmd := NewCmdServe(&cmdutil.Factory{IOStreams: ios}, func(_ *cobra.Command, o *ServeOptions) error {
+	cmd := NewCmdServe(&cmdutil.Factory{IOStreams: ios}, func(_ context.Context, o *ServeOptions) error {
 		got = o
 		return nil
 	})
@@ -26,7 +26,7 @@ func serveConfig(t *testing.T, args ...string) (sandbox.Config, error) {
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)
 	if err := cmd.Execute(); err != nil {
-		t.Fatal(err)
+		return sandbox.Config{}, err // a bad value stops the command before its run function
 	}
 	return got.config()
 }

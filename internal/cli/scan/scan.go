@@ -97,6 +97,9 @@ scan could not be completed (an unreadable file, an archive past a cap: see stde
 			if opts.MaxDepth < 0 || opts.MaxDepth > 16 {
 				return cmdutil.FlagErrorf("--max-archive-depth must be between 0 and 16")
 			}
+			if opts.Workers < 0 {
+				return cmdutil.FlagErrorf("--workers must not be negative (0: one per CPU)")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}

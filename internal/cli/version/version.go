@@ -2,6 +2,7 @@
 package version
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ type VersionOptions struct {
 }
 
 // NewCmdVersion returns the version command. runF replaces the run function in tests.
-func NewCmdVersion(f *cmdutil.Factory, runF func(*VersionOptions) error) *cobra.Command {
+func NewCmdVersion(f *cmdutil.Factory, runF func(context.Context, *VersionOptions) error) *cobra.Command {
 	opts := &VersionOptions{
 		IO:      f.IOStreams,
 		Version: f.AppVersion,
@@ -34,7 +35,7 @@ The same line is printed by 'waasctl --version'.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
-				return runF(opts)
+				return runF(cmd.Context(), opts)
 			}
 			return versionRun(opts)
 		},

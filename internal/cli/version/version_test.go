@@ -1,6 +1,7 @@
 package version
 
 import (
+	"context"
 	"testing"
 
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
@@ -23,7 +24,7 @@ func TestVersion(t *testing.T) {
 
 func TestVersionRejectsArguments(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
-	cmd := NewCmdVersion(&cmdutil.Factory{IOStreams: ios}, func(*VersionOptions) error {
+	cmd := NewCmdVersion(&cmdutil.Factory{IOStreams: ios}, func(context.Context, *VersionOptions) error {
 		t.Fatal("run called despite a bad argument")
 		return nil
 	})

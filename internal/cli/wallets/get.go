@@ -10,7 +10,7 @@ import (
 )
 
 // NewCmdGet returns `wallets get`.
-func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
+func NewCmdGet(f *cmdutil.Factory, runF func(context.Context, *cmdutil.GetOptions) error) *cobra.Command {
 	return cmdutil.NewGetCmd(f, cmdutil.GetSpec[waasapi.MPCWallet]{
 		Use:      "get WALLET",
 		Short:    "Show one MPC wallet",
@@ -21,5 +21,5 @@ func NewCmdGet(f *cmdutil.Factory) *cobra.Command {
 			return c.GetMPCWallet(ctx, name)
 		},
 		Columns: Columns,
-	})
+	}, runF)
 }

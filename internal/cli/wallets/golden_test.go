@@ -22,6 +22,7 @@ func TestWalletsListOnePool(t *testing.T) {
 }
 
 func TestWalletsGet(t *testing.T) {
-	clitest.GoldenTerminalAndPiped(t, "get", clitest.SeededEstate(), NewCmdGet,
+	clitest.GoldenTerminalAndPiped(t, "get", clitest.SeededEstate(),
+		func(f *cmdutil.Factory) *cobra.Command { return NewCmdGet(f, nil) },
 		func(env *clitest.Env) []string { return []string{env.Sandbox.Inventory().Wallets[0].Name} })
 }

@@ -13,7 +13,7 @@ func NewCmdWallets(f *cmdutil.Factory) *cobra.Command {
 		Use:   "wallets <command>",
 		Short: "List and show MPC wallets",
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdGet(f, nil))
 	return cmd
 }
 
