@@ -139,17 +139,17 @@ func printStatus(opts *StatusOptions, st Status, added time.Time) error {
 		return cmdutil.PrintObject(opts.IO, opts.Output(), st, nil)
 	}
 	w := opts.IO.Out
-	fmt.Fprintf(w, "Profile:      %s\n", st.Profile)
-	fmt.Fprintf(w, "Key:          %s (%s)\n", st.Key, credentials.ShortFingerprint(st.Fingerprint))
-	fmt.Fprintf(w, "Source:       %s\n", st.Source)
-	fmt.Fprintf(w, "Endpoint:     %s\n", st.Endpoint)
+	fmt.Fprintf(w, "Profile:       %s\n", st.Profile)
+	fmt.Fprintf(w, "Key:           %s (%s)\n", st.Key, credentials.ShortFingerprint(st.Fingerprint))
+	fmt.Fprintf(w, "Source:        %s\n", st.Source)
+	fmt.Fprintf(w, "Endpoint:      %s\n", st.Endpoint)
 	if st.Authenticates {
 		fmt.Fprintln(w, "Authenticates: yes")
 	} else {
 		fmt.Fprintf(w, "Authenticates: no: %s\n", st.Error)
 	}
 	if !added.IsZero() {
-		line := fmt.Sprintf("Age:          %s (added %s)", humanAge(opts.Now().Sub(added)), added.Local().Format(time.DateOnly))
+		line := fmt.Sprintf("Age:           %s (added %s)", humanAge(opts.Now().Sub(added)), added.Local().Format(time.DateOnly))
 		if st.MaxAge != "" {
 			verdict := "within"
 			if st.Overdue {
