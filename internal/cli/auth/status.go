@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,13 +18,15 @@ import (
 
 // StatusOptions is what `auth status` needs.
 type StatusOptions struct {
-	IO       *iostreams.IOStreams
-	Keyring  func() (credentials.Store, error)
-	Config   func() (*config.Config, error)
-	Output   func() cmdutil.OutputFormat
-	Verify   func(ctx context.Context, key *credentials.APIKey, endpoint string) error
-	Getenv   func(string) string
-	Now      func() time.Time
+	IO      *iostreams.IOStreams
+	Keyring func() (credentials.Store, error)
+	Config  func() (*config.Config, error)
+	Output  func() cmdutil.OutputFormat
+	Verify  func(ctx context.Context, key *credentials.APIKey, endpoint string) error
+	Getenv  func(string) string
+	Now     func() time.Time
+	// Location is the zone dates are printed in; nil: the local one.
+	Location *time.Location
 	Profile  string
 	Endpoint string
 	KeyFile  string
@@ -149,7 +152,7 @@ func printStatus(opts *StatusOptions, st Status, added time.Time) error {
 		fmt.Fprintf(w, "Authenticates: no: %s\n", st.Error)
 	}
 	if !added.IsZero() {
-		line := fmt.Sprintf("Age:           %s (added %s)", humanAge(opts.Now().Sub(added)), added.Local().Format(time.DateOnly))
+		line := fmt.Sprintf("Age:           %s (added %s)", humanAge(opts.Now().Sub(added)), added.In(cmp.Or(opts.Location, time.Local)).Format(time.DateOnly))
 		if st.MaxAge != "" {
 			verdict := "within"
 			if st.Overdue {

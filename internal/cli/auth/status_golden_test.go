@@ -21,7 +21,8 @@ import (
 // terminal, piped and as JSON.
 func TestAuthStatus(t *testing.T) {
 	now := clitest.FixedNow
-	// Added at noon UTC, so the date printed in local time is the same in every TZ from -11 to +11.
+	// Added at noon UTC and printed in UTC (StatusOptions.Location): the dates do not depend on
+	// the zone the test runs in.
 	noon := func(daysAgo int) time.Time {
 		return time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, time.UTC).AddDate(0, 0, -daysAgo)
 	}
@@ -88,7 +89,8 @@ func TestAuthStatus(t *testing.T) {
 						}
 						return nil
 					},
-					Profile: tc.profile,
+					Location: time.UTC,
+					Profile:  tc.profile,
 				}
 				err := statusRun(testctx.New(t), opts)
 				var ee *cmdutil.ExitError
