@@ -1,6 +1,7 @@
 package configcmd
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -226,4 +227,45 @@ func TestConfigValidate(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestConfigSetAndUnsetGolden: the file after `config set` (a value changed, a list and a
+// section added) and `config unset`, comments and layout kept, and what each says on stderr.
+func TestConfigSetAndUnsetGolden(t *testing.T) {
+	file := inConfigDir(t, goldenConfig)
+	ios, stdout, stderr := goldenStreams(true)
+	f := &cmdutil.Factory{IOStreams: ios}
+	for _, args := range [][]string{
+		{"profiles.prod.policy.max_age", "60d"},
+		{"profiles.prod.sinks[1].restart", "systemctl", "restart", "vault-agent"},
+		{"profiles.stage.endpoint", "https://api.developer.coinbase.com"},
+	} {
+		var opts *SetOptions
+		if err := run(t, NewCmdSet(f, func(_ context.Context, o *SetOptions) error { opts = o; return nil }), args...); err != nil {
+			t.Fatalf("set %q: %v", args, err)
+		}
+		opts.ConfigFile = file
+		if err := setRun(testctx.New(t), opts); err != nil {
+			t.Fatalf("set %q: %v", args, err)
+		}
+	}
+	for _, key := range []string{"profiles.prod.quota", "profiles.sandbox.issuer"} {
+		var opts *UnsetOptions
+		if err := run(t, NewCmdUnset(f, func(_ context.Context, o *UnsetOptions) error { opts = o; return nil }), key); err != nil {
+			t.Fatalf("unset %s: %v", key, err)
+		}
+		opts.ConfigFile = file
+		if err := unsetRun(testctx.New(t), opts); err != nil {
+			t.Fatalf("unset %s: %v", key, err)
+		}
+	}
+	data, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "" {
+		t.Fatalf("stdout %q: set and unset print on stderr only", stdout)
+	}
+	clitest.Golden(t, "set_unset_file.golden", string(data))
+	clitest.Golden(t, "set_unset.stderr.golden", stderr.String())
 }
