@@ -182,13 +182,15 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.UnknownOperations = ops.Unknown
+		a.UnknownOperations = append(a.UnknownOperations, ops.Unknown...)
 		if provides(in.Ledger, Wallet) && provides(in.Ledger, DeviceGroup) {
 			res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(ctx, in.Snapshot), nil)
 			if err != nil {
 				return nil, err
 			}
-			a.UnknownResources, a.MissingResources = res.Unknown, res.Missing
+			// Appended, not assigned: none found is an empty list in the JSON, not null.
+			a.UnknownResources = append(a.UnknownResources, res.Unknown...)
+			a.MissingResources = append(a.MissingResources, res.Missing...)
 		} else {
 			a.ResourcesUnchecked = true
 		}

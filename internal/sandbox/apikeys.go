@@ -167,6 +167,38 @@ func (s *Server) createKeyLocked(org string, req waasapi.CreateAPIKeyRequest) (w
 	return v, nil
 }
 
+// AddAPIKey registers an active key of org with the given ID and public key (ECDSA P-256 or
+// Ed25519), whose private half the caller holds: a test's fixed key, whose name and fingerprint
+// are then the same on every run, where CreateAPIKey mints a new one each time.
+func (s *Server) AddAPIKey(org, id string, pub crypto.PublicKey, nickname string) (waasapi.APIKey, error) {
+	alg := ""
+	switch k := pub.(type) {
+	case ed25519.PublicKey:
+		alg = "Ed25519"
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			alg = "ES256"
+		}
+	}
+	if alg == "" {
+		return waasapi.APIKey{}, invalidArg("public key %T: want ECDSA P-256 or Ed25519", pub)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return waasapi.APIKey{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.state.Keys[id]; ok {
+		return waasapi.APIKey{}, errorf(waasapi.AlreadyExists, "API key %s already exists", id)
+	}
+	rec := &keyRecord{ID: id, Org: org, Algorithm: alg, PublicDER: der, State: waasapi.APIKeyActive,
+		CreateTime: s.now().UTC(), Nickname: nickname, Fingerprint: credentials.Fingerprint(pub), pub: pub}
+	s.state.Keys[id] = rec
+	s.dirty.Store(true)
+	return rec.view(), nil
+}
+
 // resolveKey finds a key by the JWT's kid or sub: a full key name or, as
 // CDP keys are often given, the bare key ID.
 func (s *Server) resolveKey(id string) (resolvedKey, bool) {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,13 +18,15 @@ import (
 
 // StatusOptions is what `auth status` needs.
 type StatusOptions struct {
-	IO       *iostreams.IOStreams
-	Keyring  func() (credentials.Store, error)
-	Config   func() (*config.Config, error)
-	Output   func() cmdutil.OutputFormat
-	Verify   func(ctx context.Context, key *credentials.APIKey, endpoint string) error
-	Getenv   func(string) string
-	Now      func() time.Time
+	IO      *iostreams.IOStreams
+	Keyring func() (credentials.Store, error)
+	Config  func() (*config.Config, error)
+	Output  func() cmdutil.OutputFormat
+	Verify  func(ctx context.Context, key *credentials.APIKey, endpoint string) error
+	Getenv  func(string) string
+	Now     func() time.Time
+	// Location is the zone dates are printed in; nil: the local one.
+	Location *time.Location
 	Profile  string
 	Endpoint string
 	KeyFile  string
@@ -139,17 +142,17 @@ func printStatus(opts *StatusOptions, st Status, added time.Time) error {
 		return cmdutil.PrintObject(opts.IO, opts.Output(), st, nil)
 	}
 	w := opts.IO.Out
-	fmt.Fprintf(w, "Profile:      %s\n", st.Profile)
-	fmt.Fprintf(w, "Key:          %s (%s)\n", st.Key, credentials.ShortFingerprint(st.Fingerprint))
-	fmt.Fprintf(w, "Source:       %s\n", st.Source)
-	fmt.Fprintf(w, "Endpoint:     %s\n", st.Endpoint)
+	fmt.Fprintf(w, "Profile:       %s\n", st.Profile)
+	fmt.Fprintf(w, "Key:           %s (%s)\n", st.Key, credentials.ShortFingerprint(st.Fingerprint))
+	fmt.Fprintf(w, "Source:        %s\n", st.Source)
+	fmt.Fprintf(w, "Endpoint:      %s\n", st.Endpoint)
 	if st.Authenticates {
 		fmt.Fprintln(w, "Authenticates: yes")
 	} else {
 		fmt.Fprintf(w, "Authenticates: no: %s\n", st.Error)
 	}
 	if !added.IsZero() {
-		line := fmt.Sprintf("Age:          %s (added %s)", humanAge(opts.Now().Sub(added)), added.Local().Format(time.DateOnly))
+		line := fmt.Sprintf("Age:           %s (added %s)", humanAge(opts.Now().Sub(added)), added.In(cmp.Or(opts.Location, time.Local)).Format(time.DateOnly))
 		if st.MaxAge != "" {
 			verdict := "within"
 			if st.Overdue {

@@ -21,6 +21,16 @@ import (
 // Review the diff before committing it; that review is the test.
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with the output of this run")
 
+// testdata is the package's testdata folder, found before any test runs: a test that changes
+// folder (t.Chdir, to print relative paths) still reads and writes the package's golden files.
+var testdata = func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Join(wd, "testdata")
+}()
+
 // FixedNow is the sandbox's clock in golden tests, so that times in the output do not change.
 var FixedNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
@@ -77,7 +87,7 @@ func Golden(t *testing.T, name, got string) {
 	if credentials.LooksSecret(got) {
 		t.Fatalf("the output for %s holds private key material; it must print only names and fingerprints", name)
 	}
-	path := filepath.Join("testdata", name)
+	path := filepath.Join(testdata, name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)

@@ -27,7 +27,7 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 		p("- Suspected key: %s (%s): %s\n", orNone(k.Name), orNone(k.Fingerprint), k.Why)
 	}
 	if b := a.Since; b != nil {
-		p("- Baseline: `%s` (%s, %s before this report)\n", b.Path, b.Time.UTC().Format(time.RFC3339), a.Now.Time.Sub(b.Time).Round(time.Second))
+		p("- Baseline: `%s` (%s, %s before this report)\n", b.Path, b.Time.UTC().Format(time.RFC3339), ago(a.Now.Time.Sub(b.Time)))
 		if b.KeyFingerprint != "" {
 			p("  - taken with key %s (%s)%s\n", b.KeyName, b.KeyFingerprint, map[bool]string{true: ", the suspected key", false: ""}[a.Suspect != nil && b.KeyFingerprint == a.Suspect.Fingerprint])
 		} else {
@@ -131,7 +131,11 @@ func writeMarkdown(out io.Writer, profile string, a *reconcile.Assessment) error
 		}
 		p("\n")
 		for _, k := range a.Unexplained {
-			p("Added %s not accounted for%s:\n\n", plural(k), map[bool]string{true: " (a ledger records no pools)", false: " (no ledger)"}[a.Ledger != ""])
+			why := " (no ledger)"
+			if a.Ledger != "" {
+				why = " (the ledger records no " + plural(k) + ")"
+			}
+			p("Added %s not accounted for%s:\n\n", plural(k), why)
 			for i, n := range k.Added {
 				if i == maxListed {
 					p("- ...and %d more (see -o json)\n", len(k.Added)-maxListed)
@@ -173,6 +177,22 @@ func plural(k inventory.KindDiff) string {
 		return "addresses"
 	}
 	return k.Kind + "s"
+}
+
+// ago is how long before the report the baseline was taken, as people say it (3d, 2d 5h, 7h,
+// 12m, 40s); its exact time is printed beside it.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d%(24*time.Hour) < time.Hour:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours()/24), int(d.Hours())%24)
 }
 
 func orNone(s string) string {

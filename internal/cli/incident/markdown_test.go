@@ -36,3 +36,20 @@ func TestMarkdownTablesHoldOddValues(t *testing.T) {
 	}
 	t.Fatalf("no missing-resource row in:\n%s", b.String())
 }
+
+// The baseline's age reads as people say it, never as Go's 72h0m0s.
+func TestAgo(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		40 * time.Second:              "40s",
+		12 * time.Minute:              "12m",
+		7*time.Hour + 59*time.Minute:  "7h",
+		47 * time.Hour:                "47h",
+		72 * time.Hour:                "3d",
+		72*time.Hour + 30*time.Minute: "3d",
+		53 * time.Hour:                "2d 5h",
+	} {
+		if got := ago(d); got != want {
+			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -29,6 +29,8 @@ type SnapshotOptions struct {
 	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
 
 	Out string
+	// Now is the snapshot's time (time.Now); a fixed clock in tests.
+	Now func() time.Time
 }
 
 // SnapshotResult is the -o json output.
@@ -40,7 +42,7 @@ type SnapshotResult struct {
 // NewCmdSnapshot returns `inventory snapshot`.
 func NewCmdSnapshot(f *cmdutil.Factory, runF func(context.Context, *SnapshotOptions) error) *cobra.Command {
 	opts := &SnapshotOptions{
-		IO: f.IOStreams, APIClient: f.APIClient, StateDir: config.StateDir,
+		IO: f.IOStreams, APIClient: f.APIClient, StateDir: config.StateDir, Now: time.Now,
 		Output:  func() cmdutil.OutputFormat { return f.Output },
 		Profile: func() string { return f.Profile },
 		TeamStore: func(ctx context.Context, profile string) (*team.Store, func(), error) {
@@ -85,7 +87,11 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile()}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	meta := inventory.SnapshotMeta{Time: now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile()}
 	stateDir, err := opts.StateDir()
 	if err != nil {
 		return err
@@ -108,7 +114,7 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 	}
 	var parts []string
 	for _, k := range inventory.ResourceKinds {
-		parts = append(parts, fmt.Sprintf("%d %s", sum.Counts[k], k))
+		parts = append(parts, kindCount(sum.Counts[k], k))
 	}
 	// The key that took it decides whether it can be a baseline when that key is suspected.
 	fmt.Fprintf(opts.IO.ErrOut, "snapshot saved to %s: %d resources (%s); taken with key %s (%s)\n", path, sum.Count, strings.Join(parts, ", "), sum.KeyName, credentials.ShortFingerprint(sum.KeyFingerprint))
@@ -119,6 +125,23 @@ func snapshotRun(ctx context.Context, opts *SnapshotOptions) error {
 		return cmdutil.PrintObject(opts.IO, opts.Output(), SnapshotResult{Path: path, SnapshotSummary: sum}, nil)
 	}
 	return nil
+}
+
+// kindNouns are the resource kinds as the summary says them, singular and plural.
+var kindNouns = map[string][2]string{
+	inventory.KindPool:        {"pool", "pools"},
+	inventory.KindWallet:      {"wallet", "wallets"},
+	inventory.KindDeviceGroup: {"device group", "device groups"},
+	inventory.KindOperation:   {"operation", "operations"},
+	inventory.KindAddress:     {"address", "addresses"},
+}
+
+// kindCount is "4 wallets", "1 device group": n resources of kind as the summary says them.
+func kindCount(n int, kind string) string {
+	if w, ok := kindNouns[kind]; ok {
+		return cmdutil.Count(n, w[0], w[1])
+	}
+	return fmt.Sprintf("%d %s", n, kind)
 }
 
 // share stores the snapshot in the team store in team mode, and says what it stored; "" in

@@ -29,7 +29,7 @@ type StatusView struct {
 	Recipients    []team.Recipient `json:"recipients"`
 	// Pins are the recipients config.yaml pins (state.recipients); PinsProblem says how the
 	// table differs from them, or that there are none ("" when they agree).
-	Pins        []team.Recipient       `json:"pins"`
+	Pins        []Pin                  `json:"pins"`
 	PinsProblem string                 `json:"pinsProblem,omitempty"`
 	Profiles    []team.ItemInfo        `json:"profiles"`
 	Rotations   []team.InProgress      `json:"rotations"`
@@ -44,6 +44,13 @@ type StatusView struct {
 	Recipient string `json:"recipient"`
 	// CanDecrypt: this host reads every stored key.
 	CanDecrypt bool `json:"canDecrypt"`
+}
+
+// Pin is a recipient config.yaml pins: a name and a public key, with no time or author (the
+// recipients table has those).
+type Pin struct {
+	Name      string `json:"name"`
+	PublicKey string `json:"publicKey"`
 }
 
 // NewCmdStatus returns `team status`.
@@ -94,7 +101,9 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 		if s.Pins != nil {
-			v.Pins = s.Pins.Recipients()
+			for _, r := range s.Pins.Recipients() {
+				v.Pins = append(v.Pins, Pin{Name: r.Name, PublicKey: r.PublicKey})
+			}
 		}
 		if err := s.CheckPins(ctx); err != nil {
 			v.PinsProblem = textsafe.Line(err.Error())
@@ -126,7 +135,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return joinOr(v.Recipients, func(r team.Recipient) string { return r.Name })
 		}},
 		{Header: "PINNED", Field: "pins", Value: func(v StatusView) string {
-			s := joinOr(v.Pins, func(r team.Recipient) string { return r.Name })
+			s := joinOr(v.Pins, func(p Pin) string { return p.Name })
 			if v.PinsProblem != "" {
 				s += " (" + v.PinsProblem + ")"
 			}

@@ -12,7 +12,7 @@ func TestVersion(t *testing.T) {
 	ios, _, stdout, _ := iostreams.Test()
 	f := &cmdutil.Factory{IOStreams: ios, AppVersion: "v1.2.3", AppCommit: "abc123", AppDate: "2026-01-02T03:04:05Z"}
 	cmd := NewCmdVersion(f, nil)
-	cmd.SetArgs(nil)
+	cmd.SetArgs([]string{}) // nil would make cobra read the test binary's own flags (-update)
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
