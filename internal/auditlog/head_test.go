@@ -38,3 +38,37 @@ func TestHeadParserRefusesMalformedCheckpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendGuardComparesTheLastLineWithTheHead: before appending, the last
+// line and the head must agree (or the line be the one the head announced);
+// each case differs from an accepted one in one field.
+func TestAppendGuardComparesTheLastLineWithTheHead(t *testing.T) {
+	h := func(c string) string { return strings.Repeat(c, 64) }
+	head := headState{exists: true, cp: Checkpoint{Seq: 3, Hash: h("3")}}
+	announced := headState{exists: true, cp: Checkpoint{Seq: 3, Hash: h("3")}, pending: &Checkpoint{Seq: 4, Hash: h("4")}}
+	for _, tc := range []struct {
+		name     string
+		tail     Checkpoint
+		tailPrev string
+		head     headState
+		want     string // "" when the append may go on
+	}{
+		{"the last line is the checkpoint", Checkpoint{Seq: 3, Hash: h("3")}, h("2"), head, ""},
+		{"the last line has the checkpoint's seq, another hash (rewritten)", Checkpoint{Seq: 3, Hash: h("9")}, h("2"), head, "does not match"},
+		{"the last line has the checkpoint's hash, another seq", Checkpoint{Seq: 2, Hash: h("3")}, h("1"), head, "does not match"},
+		{"one past the checkpoint, announced", Checkpoint{Seq: 4, Hash: h("4")}, h("3"), announced, ""},
+		{"one past the checkpoint, not announced", Checkpoint{Seq: 4, Hash: h("4")}, h("3"), head, "neither recorded nor announced"},
+		{"one past the checkpoint, announced with another hash", Checkpoint{Seq: 4, Hash: h("5")}, h("3"), announced, "neither recorded nor announced"},
+		{"one past the checkpoint, not chained to it", Checkpoint{Seq: 4, Hash: h("4")}, h("8"), announced, "does not match"},
+		{"two past the checkpoint, chained to it", Checkpoint{Seq: 5, Hash: h("4")}, h("3"), announced, "does not match"},
+		{"no head and no line", Checkpoint{}, "", headState{}, ""},
+		{"no head but lines", Checkpoint{Seq: 1, Hash: h("1")}, GenesisHash, headState{}, "is missing but the log has entries"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tailMatchesHead(tc.tail, tc.tailPrev, tc.head)
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
