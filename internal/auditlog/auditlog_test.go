@@ -269,9 +269,19 @@ func TestTamperingIsDetected(t *testing.T) {
 			}
 			lines, head := tc.mutate(readLines(t, dir), head)
 			applyMutation(t, dir, lines, head)
-			checkProblem(t, mustVerify(t, dir), tc.kind, tc.line)
+			r := mustVerify(t, dir)
+			checkProblem(t, r, tc.kind, tc.line)
+			// Where the kind alone does not say it, the detail must: a responder reads it.
+			if want, ok := detailSays[tc.name]; ok && !strings.Contains(r.Problem.Detail, want) {
+				t.Fatalf("detail %q, want it to say %q", r.Problem.Detail, want)
+			}
 		})
 	}
+}
+
+// detailSays is what the problem's detail must say for some cases of TestTamperingIsDetected.
+var detailSays = map[string]string{
+	"forge the whole log from another genesis": "not the genesis hash",
 }
 
 func applyMutation(t *testing.T, dir string, lines [][]byte, head []byte) {
