@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -328,7 +329,7 @@ func printResult(opts *Options, shown, suppressed []scan.Finding, errs []scan.Sc
 	for _, f := range shown {
 		recs = append(recs, findingRecord(f))
 	}
-	if err := cmdutil.PrintList(opts.IO, format, recs, columns); err != nil {
+	if err := cmdutil.PrintList(opts.IO, format, recs, tableColumns(opts.IO.IsStdoutTTY() && (format == cmdutil.OutputDefault || format == cmdutil.OutputTable), recs)); err != nil {
 		return err
 	}
 	if opts.Verbose {
@@ -390,6 +391,21 @@ func writeRecords(w io.Writer, format cmdutil.OutputFormat, recs []any) error {
 		}
 	}
 	return nil
+}
+
+// tableColumns are the columns to print: all of them for a script (the
+// same columns every time), and for a person at a terminal without COMMIT
+// and VERIFIED when no finding has one (no --git, no --verify), which would
+// otherwise widen every line by two empty columns.
+func tableColumns(terminal bool, recs []FindingRecord) []cmdutil.Column[FindingRecord] {
+	if !terminal {
+		return columns
+	}
+	hasCommit := slices.ContainsFunc(recs, func(r FindingRecord) bool { return r.Commit != "" })
+	hasVerified := slices.ContainsFunc(recs, func(r FindingRecord) bool { return r.Verified != "" })
+	return slices.DeleteFunc(slices.Clone(columns), func(c cmdutil.Column[FindingRecord]) bool {
+		return (c.Header == "COMMIT" && !hasCommit) || (c.Header == "VERIFIED" && !hasVerified)
+	})
 }
 
 var columns = []cmdutil.Column[FindingRecord]{
