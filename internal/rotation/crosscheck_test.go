@@ -1,0 +1,48 @@
+package rotation
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/waasctl/waasctl/internal/credentials"
+)
+
+// TestCheckRevokeOldRefusesEveryDisagreement: the cross-check before the old
+// key is revoked passes only when the journal's new key is the keyring's
+// CURRENT and its old key is another key (PREVIOUS's, if PREVIOUS holds one).
+// Each refused case differs from an accepted one in one thing; a journal
+// that names no old key would otherwise have an empty name revoked.
+func TestCheckRevokeOldRefusesEveryDisagreement(t *testing.T) {
+	oldKey := &credentials.StoredKey{Name: "organizations/o/apiKeys/old", Fingerprint: "SHA256:old"}
+	newKey := &credentials.StoredKey{Name: "organizations/o/apiKeys/new", Fingerprint: "SHA256:new"}
+	other := &credentials.StoredKey{Name: "organizations/o/apiKeys/other", Fingerprint: "SHA256:other"}
+	oldRef, newRef := KeyRef{Name: oldKey.Name, Fingerprint: oldKey.Fingerprint}, KeyRef{Name: newKey.Name, Fingerprint: newKey.Fingerprint}
+	e := &Engine{Profile: "prod"}
+	for _, tc := range []struct {
+		name       string
+		old, new   KeyRef
+		item       *credentials.Item
+		wantRefuse bool
+	}{
+		{"promoted, the old key PREVIOUS", oldRef, newRef, &credentials.Item{Current: newKey, Previous: oldKey}, false},
+		{"promoted, no PREVIOUS", oldRef, newRef, &credentials.Item{Current: newKey}, false},
+		{"the journal names no old key", KeyRef{}, newRef, &credentials.Item{Current: newKey}, true},
+		{"the journal names no new key", oldRef, KeyRef{}, &credentials.Item{Current: newKey, Previous: oldKey}, true},
+		{"old and new the same name", KeyRef{Name: newKey.Name, Fingerprint: "SHA256:x"}, newRef, &credentials.Item{Current: newKey}, true},
+		{"old and new the same fingerprint", KeyRef{Name: "organizations/o/apiKeys/x", Fingerprint: newKey.Fingerprint}, newRef, &credentials.Item{Current: newKey}, true},
+		{"CURRENT is the old key", oldRef, newRef, &credentials.Item{Current: oldKey, Previous: newKey}, true},
+		{"CURRENT has the new name, another fingerprint", oldRef, newRef, &credentials.Item{Current: &credentials.StoredKey{Name: newKey.Name, Fingerprint: "SHA256:x"}}, true},
+		{"no CURRENT", oldRef, newRef, &credentials.Item{Previous: oldKey}, true},
+		{"PREVIOUS is another key", oldRef, newRef, &credentials.Item{Current: newKey, Previous: other}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.checkRevokeOld(&Journal{ID: "r1", OldKey: tc.old, NewKey: tc.new}, tc.item)
+			switch {
+			case tc.wantRefuse && !errors.Is(err, ErrJournalMismatch):
+				t.Fatalf("err %v, want a journal mismatch", err)
+			case !tc.wantRefuse && err != nil:
+				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+}
