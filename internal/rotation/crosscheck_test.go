@@ -1,10 +1,13 @@
 package rotation
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/testctx"
 )
 
 // TestCheckRevokeOldRefusesEveryDisagreement: the cross-check before the old
@@ -42,6 +45,50 @@ func TestCheckRevokeOldRefusesEveryDisagreement(t *testing.T) {
 				t.Fatalf("err %v, want a journal mismatch", err)
 			case !tc.wantRefuse && err != nil:
 				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+}
+
+// TestJournalSaysWhatDeliverAndObserveDid: the journal's history (and the
+// audit entries, which carry the same words) says what each step did, for
+// every combination of sinks and an observe hook; an operator reads it in
+// `keys status` to know whether consumers were restarted and watched.
+func TestJournalSaysWhatDeliverAndObserveDid(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		sinks, observe    bool
+		deliver, observed string
+	}{
+		{"a sink and an observe hook", true, true, "the new key is in the sink", "the sinks' restart commands ran and the consumers were observed"},
+		{"a sink only", true, false, "the new key is in the sink", "the sinks' restart commands ran"},
+		{"an observe hook only", false, true, "no sinks configured: nothing to deliver", "the consumers were observed"},
+		{"neither", false, false, "no sinks configured: nothing to deliver", "nothing to restart or observe"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			if !tc.sinks {
+				r.e.Sinks = nil
+			}
+			observed := false
+			if tc.observe {
+				r.e.Observe = func(context.Context) error { observed = true; return nil }
+			}
+			j, err := r.e.Rotate(testctx.New(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if observed != tc.observe {
+				t.Fatalf("observe hook called: %v, want %v", observed, tc.observe)
+			}
+			var messages []string
+			for _, ev := range j.Events {
+				messages = append(messages, ev.Message)
+			}
+			for _, want := range []string{tc.deliver, tc.observed} {
+				if !slices.Contains(messages, want) {
+					t.Errorf("the journal's history %q lacks %q", messages, want)
+				}
 			}
 		})
 	}
