@@ -93,3 +93,47 @@ func TestJournalSaysWhatDeliverAndObserveDid(t *testing.T) {
 		})
 	}
 }
+
+// TestPromoteRefusesAPendingKeyThatIsNotTheJournals: a rotation stopped before
+// promote (its observe hook failed) is resumed after PENDING was replaced by
+// another key, or emptied: promote must refuse, and CURRENT stay the old key.
+// Promoting whatever PENDING holds would hand the profile a key this rotation
+// never delivered to its consumers.
+func TestPromoteRefusesAPendingKeyThatIsNotTheJournals(t *testing.T) {
+	for _, replace := range []string{"another key", "nothing"} {
+		t.Run(replace, func(t *testing.T) {
+			r := newRig(t)
+			ctx := testctx.New(t)
+			fail := true
+			r.e.Observe = func(context.Context) error {
+				if fail {
+					return errors.New("consumers not healthy yet")
+				}
+				return nil
+			}
+			if _, err := r.e.Rotate(ctx); !errors.Is(err, ErrIncomplete) {
+				t.Fatalf("rotate with a failing observe: %v", err)
+			}
+			it := r.item()
+			if it.Pending == nil {
+				t.Fatal("no PENDING key after deliver")
+			}
+			old := it.Current
+			it.Pending = nil
+			if replace == "another key" {
+				k := newEnvKey(t, "0f0e0d0c-0b0a-4908-8706-050403020100")
+				it.Pending = &credentials.StoredKey{Name: k.name, PrivateKey: k.pem, Fingerprint: k.fingerprint}
+			}
+			if err := r.store.Put(ctx, it); err != nil {
+				t.Fatal(err)
+			}
+			fail = false
+			if _, err := r.e.Resume(ctx); err == nil {
+				t.Fatal("resume promoted with PENDING replaced")
+			}
+			if got := r.item(); got.Current == nil || got.Current.Fingerprint != old.Fingerprint {
+				t.Fatalf("CURRENT is %v, want the old key %s still", got.Current, old.Fingerprint)
+			}
+		})
+	}
+}
