@@ -100,6 +100,8 @@ type detector struct {
 	keys      []keyHit
 	names     []nameHit
 	seen      map[string]bool // fingerprint+offset, so layers do not report a key twice
+	derRead   int             // bytes read for unarmoured DER, all layers: bounded by the input
+	derived   int             // Ed25519 public keys derived to check a 64-byte value
 }
 
 var (
@@ -380,8 +382,12 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			runs = append(runs, base64Run{start: s, end: e, line: segmentStart(data, j)})
 		}
 	})
+	derEnd := 0
 	for _, j := range bodies {
-		d.derAt(data, j, layer, at)
+		if j < derEnd {
+			continue // inside the base64 text read from an earlier anchor: not a key's start
+		}
+		derEnd = d.derAt(data, j, layer, at)
 	}
 	if depth >= maxDecodeDepth || len(runs) == 0 {
 		return
@@ -672,6 +678,10 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 		text = append(text, rev[i])
 	}
 	text = append(text, '=', '=')
+	if !d.otherKeys && !hasCDPContext(data, k+1, j+padLen) {
+		return // would not be reported: spare the derivation (a file of signatures or hashes)
+	}
+	d.derived++
 	key, ok := ed25519Secret(decodeBase64Loose(text))
 	if !ok {
 		return
@@ -773,6 +783,10 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 		// One line: the value is not wrapped, and the next line is not part of it.
 		text, end = collectBase64(data[:r+nl], r, 256)
 	}
+	if !d.otherKeys && !hasCDPContext(data, r, end) {
+		return // would not be reported: spare the derivation
+	}
+	d.derived++
 	key, ok := ed25519Text(text)
 	if !ok && len(text) >= 112 && len(text) <= 176 {
 		// The secret's text in base64 (a Kubernetes Secret's data: CDP_API_KEY_SECRET: ...),
@@ -790,23 +804,32 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 }
 
 // derAt looks for a private key's DER written in base64 without PEM armour, starting at data[j]
-// (one of derAnchors). The DER's own length says where it ends, whatever follows it.
-func (d *detector) derAt(data []byte, j int, layer string, at func(int) int) {
+// (one of derAnchors). The DER's own length says where it ends, whatever follows it. It
+// returns where the base64 text read ends: an anchor before it is not a key's start.
+func (d *detector) derAt(data []byte, j int, layer string, at func(int) int) int {
 	if armoured(data, j) {
-		return // a PEM body: pemAt's, which refuses a key cut short (no END line)
+		return j // a PEM body: pemAt's, which refuses a key cut short (no END line)
 	}
-	text, end := collectBase64(data, j, maxPEMSpan)
+	text, end := collectBase64(data, j, maxDERSpan)
+	d.derRead += end - j
 	der := derSequence(decodeBase64Loose(text))
 	if der == nil {
-		return
+		return end
 	}
 	signer, ok := parseDER(der)
 	if !ok {
-		return
+		return end
 	}
 	// The first 8 characters are the DER's fixed header (version, lengths): no secret.
 	d.addKey(signer, data, j, end, "der", layer, at, string(text[:8])+"…(redacted)")
+	return end
 }
+
+// maxDERSpan bounds the text read for an unarmoured key: the DER anchors are of P-256 and
+// Ed25519 keys, at most 138 bytes (184 base64 characters), here with room for line breaks,
+// escapes and indentation. A file of nothing but anchors ("MHcCAQEE" a million times) must
+// not make every anchor read far ahead.
+const maxDERSpan = 1 << 10
 
 // armoured reports whether the text before data[j], line breaks (real or escaped), blanks and
 // quotes aside, ends with a PEM line's "-----".
@@ -851,8 +874,6 @@ func derSequence(b []byte) []byte {
 // Ed25519 key: the variable names and JSON fields CDP's SDKs and key files use.
 var cdpContext = []string{"cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "secret"}
 
-var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
-
 func hasCDPContext(data []byte, start, end int) bool {
 	w := bytes.ToLower(data[max(0, start-contextRadius):min(len(data), end+contextRadius)])
 	for _, word := range cdpContext {
@@ -860,7 +881,19 @@ func hasCDPContext(data []byte, start, end int) bool {
 			return true
 		}
 	}
-	return uuidRE.Match(w)
+	// A UUID: looked for at each '-', not with a regular expression (this runs for every
+	// 64-byte value, before its key is derived).
+	for i := 0; i < len(w); {
+		k := bytes.IndexByte(w[i:], '-')
+		if k < 0 {
+			break
+		}
+		if u := i + k - 8; u >= 0 && u+36 <= len(w) && isUUID(w[u:u+36]) {
+			return true
+		}
+		i += k + 1
+	}
+	return false
 }
 
 // addKey records a parsed key found at data[start:end] of the current layer.
