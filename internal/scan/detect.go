@@ -102,6 +102,8 @@ type detector struct {
 	seen      map[string]bool // fingerprint+offset, so layers do not report a key twice
 	derRead   int             // bytes read for unarmoured DER, all layers: bounded by the input
 	derived   int             // Ed25519 public keys derived to check a 64-byte value
+	// base64Walked is the bytes walked to find runs of base64 text: bounded by the input.
+	base64Walked int
 }
 
 var (
@@ -374,12 +376,18 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				d.scanBuffer(decodeUTF16(data[start:], bigEndian), depth+1, joinLayer(layer, "utf16"), at(0))
 			}
 		default:
-			if len(runs) > 0 && j < runs[len(runs)-1].end {
-				return // inside the run already found
+			floor := 0
+			if len(runs) > 0 {
+				if floor = runs[len(runs)-1].end; j < floor {
+					return // inside the run already found
+				}
 			}
-			s := base64Back(data, j)
+			// Not back past the run before: a line of base64 longer than maxBase64Run would
+			// be walked again from each anchor after the first run's end.
+			s := base64Back(data, j, floor)
 			_, e := collectBase64(data, s, maxBase64Run)
-			runs = append(runs, base64Run{start: s, end: e, line: segmentStart(data, j)})
+			d.base64Walked += j - s + e - s
+			runs = append(runs, base64Run{start: s, end: max(e, j+1), line: segmentStart(data, j, floor)})
 		}
 	})
 	derEnd := 0
@@ -1042,9 +1050,9 @@ func unhex(c byte) byte {
 // base64Back walks back from data[j] over base64 text as it is written: wrapped lines (real
 // breaks with their indentation, as in a YAML block or folded scalar, or \n escapes as in a
 // JSON string) and JSON-escaped slashes. It returns where the text starts.
-func base64Back(data []byte, j int) int {
+func base64Back(data []byte, j, floor int) int {
 	s := j
-	for s > 0 && j-s < maxBase64Run {
+	for s > floor && j-s < maxBase64Run {
 		c := data[s-1]
 		switch {
 		case isBase64Byte(c) || c == '\n' || c == '\r':
@@ -1069,9 +1077,9 @@ func base64Back(data []byte, j int) int {
 }
 
 // segmentStart returns where the line of base64 text holding data[j] starts.
-func segmentStart(data []byte, j int) int {
+func segmentStart(data []byte, j, floor int) int {
 	s := j
-	for s > 0 && j-s < maxBase64Run {
+	for s > floor && j-s < maxBase64Run {
 		c := data[s-1]
 		if c == '\\' && s < len(data) && data[s] == '/' || isBase64Byte(c) && !((c == 'n' || c == 'r') && s >= 2 && data[s-2] == '\\') {
 			s--

@@ -59,3 +59,15 @@ func TestNoDerivationWithoutCDPContext(t *testing.T) {
 }
 
 func newTestRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
+
+// TestALongBase64LineIsWalkedOnce: one line of base64 longer than the 1 MiB a run is followed
+// ("LS0t" over and over: base64 of dashes) was walked back 1 MiB from every anchor after the
+// first run's end; 32 MiB of it did not finish in 60 s.
+func TestALongBase64LineIsWalkedOnce(t *testing.T) {
+	data := []byte(strings.Repeat("LS0t", (3<<20)/4))
+	d := &detector{seen: map[string]bool{}}
+	d.scanBuffer(data, 0, "", 0)
+	if d.base64Walked > 3*len(data) {
+		t.Fatalf("%d bytes walked for %d of text", d.base64Walked, len(data))
+	}
+}
