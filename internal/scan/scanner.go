@@ -370,6 +370,10 @@ type archiveBudget struct {
 // pkgState is what the members of one outermost archive share, whichever goroutine scans them.
 type pkgState struct {
 	used atomic.Int64 // decompressed bytes read
+	// capped is the first cap reached anywhere in the archive, nested ones included: it ends
+	// the whole outermost archive, so a bomb of nested zips (42.zip) gives one error, not one
+	// per inner zip.
+	capped atomic.Pointer[errArchiveLimit]
 
 	// A key in one member of a package and its name in another (an app's bundled key and its
 	// config) are paired once the whole outermost archive has been read.
@@ -454,7 +458,9 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		data, err := fsutil.ReadAll(br, "nested zip", s.opts.Limits.MaxBuffered)
 		if err != nil {
 			s.mem.Release(want)
-			s.addError(path, err)
+			if !errors.As(err, new(errArchiveLimit)) {
+				s.addError(path, err) // a cap is reported by the archive whose member reached it
+			}
 			return
 		}
 		s.mem.Release(want - int64(len(data)))
@@ -580,7 +586,7 @@ func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, dept
 		}
 	}
 	for _, m := range zr.File {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || b.pkg.capped.Load() != nil {
 			break
 		}
 		if m.FileInfo().IsDir() || !m.Mode().IsRegular() && m.Mode()&fs.ModeSymlink == 0 {
@@ -629,6 +635,9 @@ func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, dept
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if b.pkg.capped.Load() != nil {
+			return nil // a cap reached in a nested archive, reported there
+		}
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil
@@ -664,6 +673,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if l.err != nil {
 		return 0, l.err
 	}
+	if c := l.b.pkg.capped.Load(); c != nil {
+		return 0, *c // reached by another member: reported there
+	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	used := l.b.pkg.used.Add(int64(n))
@@ -678,6 +690,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		l.err = errArchiveLimit{fmt.Sprintf("member %s expands more than %d:1; the rest of the archive is not scanned (a zip bomb?)", l.what, l.limits.MaxRatio)}
 	}
 	if l.err != nil {
+		l.b.pkg.capped.CompareAndSwap(nil, &errArchiveLimit{l.err.Error()})
 		return n, l.err
 	}
 	return n, err
