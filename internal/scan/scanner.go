@@ -193,7 +193,13 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 		if root == "-" {
 			if s.opts.Stdin != nil {
 				b := newBudget()
-				s.scanStream(ctx, "-", s.opts.Stdin, 0, b)
+				in := s.opts.Stdin
+				if f, ok := in.(*os.File); ok {
+					if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+						in = &openedFile{File: f, left: info.Size(), size: info.Size()} // scan - < app.apk: read in place
+					}
+				}
+				s.scanStream(ctx, "-", in, 0, b)
 				s.flushPackage(ctx, b)
 			}
 			continue
@@ -325,20 +331,38 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 		}
 	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		s.addError(path, err)
+		return
+	}
 	b := newBudget()
-	s.scanStream(ctx, path, f, 0, b)
+	// What the file held when opened: a log written faster than it is read would never end.
+	s.scanStream(ctx, path, &openedFile{File: f, left: info.Size(), size: info.Size()}, 0, b)
 	s.flushPackage(ctx, b)
 }
 
-// isFile reports whether r is a regular file, which a zip can be read from in place (stdin
-// may be a pipe).
-func isFile(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
+// openedFile reads a file up to the size it had when opened. A zip is read in place from the
+// *os.File (random access), within that size.
+type openedFile struct {
+	*os.File
+	left, size int64
+}
+
+func (o *openedFile) Read(p []byte) (int, error) {
+	if o.left <= 0 {
+		return 0, io.EOF
 	}
-	info, err := f.Stat()
-	return err == nil && info.Mode().IsRegular()
+	n, err := o.File.Read(p[:min(int64(len(p)), o.left)])
+	o.left -= int64(n)
+	return n, err
+}
+
+// isFile reports whether r is a regular file opened for the scan, which a zip can be read
+// from in place (stdin may be a pipe).
+func isFile(r io.Reader) bool {
+	_, ok := r.(*openedFile)
+	return ok
 }
 
 func isZip(b []byte) bool {
@@ -425,13 +449,8 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		return
 	case isZip(head) && depth == 0 && isFile(r):
 		// A zip on disk is read in place: random access without holding it in memory.
-		f := r.(*os.File)
-		info, err := f.Stat()
-		if err != nil {
-			s.addError(path, err)
-			return
-		}
-		zr, err := zip.NewReader(f, info.Size())
+		f := r.(*openedFile)
+		zr, err := zip.NewReader(f.File, f.size)
 		if err != nil {
 			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
 			return
@@ -530,12 +549,8 @@ func (s *Scanner) scanZipBehind(ctx context.Context, path string, r io.Reader, b
 		}
 		ra, size = bytes.NewReader(all), int64(len(all))
 	} else if isFile(r) {
-		f := r.(*os.File)
-		info, err := f.Stat()
-		if err != nil {
-			return false
-		}
-		size = info.Size()
+		f := r.(*openedFile).File
+		size = r.(*openedFile).size
 		var tail [eocdLen + maxEOCDComment]byte
 		n := min(size, int64(len(tail)))
 		if _, err := f.ReadAt(tail[:n], size-n); err != nil || !zipEndIn(tail[:n]) {
