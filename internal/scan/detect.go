@@ -339,6 +339,15 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			case mayBeLongValue(data, j+1):
 				d.ed25519ValueAt(data, j, layer, at)
 			}
+			if j+1 < len(data) && data[j+1] == '"' {
+				// An XML element named by an attribute, its text the value (Android's
+				// <string name="cdp_api_key_secret">...</string>).
+				if q := bytes.IndexByte(data[j+2:min(len(data), j+66)], '"'); q >= 0 {
+					if gt := j + 2 + q + 1; gt < len(data) && data[gt] == '>' && mayBeLongValue(data, gt+1) {
+						d.ed25519ValueAt(data, gt, layer, at)
+					}
+				}
+			}
 		case a == aColon:
 			if mayBeLongValue(data, j+1) {
 				d.ed25519ValueAt(data, j, layer, at)

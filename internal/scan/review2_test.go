@@ -40,6 +40,8 @@ func TestDetectFindsSecondReviewGaps(t *testing.T) {
 		// UTF-16 without a byte order mark, and nothing but an unpadded secret to find it by.
 		{"utf16le no bom", "\x00" + utf16LE("CDP_API_KEY_ID="+testKeyID+"\r\nCDP_API_KEY_SECRET="+unpadded+"\r\n", false), testKeyID},
 		{"utf16be no bom", u16(`{"id": "`+testKeyID+`", "privateKey": "`+rawURL+`"}`, true, false), testKeyID},
+		// An Android string resource: the value is the element's text.
+		{"android string resource", `<resources><string name="cdp_api_key_id">` + testKeyID + `</string><string name="cdp_api_key_secret">` + unpadded + `</string></resources>`, testKeyID},
 		// The key id further than 4 KiB from the key, in the same file.
 		{"key id 8 KiB away", "{\n  \"id\": \"" + testKeyID + "\",\n  \"notes\": \"" + strings.Repeat("x", 8<<10) + "\",\n  \"privateKey\": \"" + e.b64 + "\"\n}\n", testKeyID},
 	}
