@@ -29,6 +29,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"github.com/waasctl/waasctl/internal/credentials"
@@ -99,6 +100,10 @@ type detector struct {
 	keys      []keyHit
 	names     []nameHit
 	seen      map[string]bool // fingerprint+offset, so layers do not report a key twice
+	derRead   int             // bytes read for unarmoured DER, all layers: bounded by the input
+	derived   int             // Ed25519 public keys derived to check a 64-byte value
+	// base64Walked is the bytes walked to find runs of base64 text: bounded by the input.
+	base64Walked int
 }
 
 var (
@@ -113,6 +118,15 @@ var (
 	anchorUTF16BE   = []byte("\x00-\x00-\x00-\x00-\x00-")
 	anchorUTF16PadL = []byte("=\x00=\x00")
 	anchorUTF16PadB = []byte("\x00=\x00=")
+	// anchorColon is every ':': a YAML, JSON or Ruby name's value may be an Ed25519 secret
+	// written without padding (secret: value, "api_key_secret": "value"), whatever the name's
+	// case.
+	anchorColon = []byte(":")
+	// anchorUTF16Eq is an '=' of UTF-16 text without a byte order mark (either byte order:
+	// ASCII text reads alike from the right byte) where the first NUL byte of its block is not
+	// (a program's UTF-16 strings): an unpadded secret has no dashes or padding to find it
+	// by. Searched only in blocks with a NUL byte, in the pass of the UTF-16 padding.
+	anchorUTF16Eq = []byte("=\x00")
 	// base64Anchors find base64-wrapped text holding a key: the base64 forms, at each of the
 	// three alignments, of a PEM's dashes and of the words a key file or .env file holds.
 	base64Anchors = base64WordAnchors("-----", "LS0tLS", "rivateKey", "ECRET",
@@ -182,7 +196,9 @@ type groupMember struct {
 // groupAnchors groups anchors by the byte of each that is least frequent in source text.
 func groupAnchors(anchors [][]byte) []anchorGroup {
 	// From rare to common in source code and prose; a byte not listed is rarer than any.
-	const byFrequency = "QJZXKVWYUGBHFMPDCLNRSOIATE%98765432zqxjkvbpygfwmucldrhsnioate10=-\\_"
+	// '%' (format strings aside, rare in source) before 'D': the two URL-encoded paddings share
+	// its pass.
+	const byFrequency = "QJZXKVWYUGBHFMP%DCLNRSOIATE98765432zqxjkvbpygfwmucldrhsnioate10=-\\_"
 	rank := func(c byte) int { return strings.IndexByte(byFrequency, c) }
 	var groups []anchorGroup
 	for ai, a := range anchors {
@@ -224,12 +240,20 @@ func groupAnchors(anchors [][]byte) []anchorGroup {
 
 var textGroups = groupAnchors(textAnchors)
 
+// firstNUL is the anchor number forEachHit reports the first NUL byte of a block with: where
+// UTF-16 text with no byte order mark may start.
+const firstNUL = -1
+
 // forEachHit calls fn for every occurrence of every anchor of groups (built from anchors) in
-// data, block by block.
+// data, block by block, and for the first NUL byte of each block (firstNUL).
 func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anchor, j int)) {
 	for b := 0; b < len(data); b += blockSize {
 		blockEnd := min(len(data), b+blockSize)
-		hasNUL := bytes.IndexByte(data[b:blockEnd], 0) >= 0
+		nul := bytes.IndexByte(data[b:blockEnd], 0)
+		hasNUL := nul >= 0
+		if hasNUL {
+			fn(firstNUL, b+nul)
+		}
 		for _, g := range groups {
 			if g.nul && !hasNUL {
 				continue
@@ -266,6 +290,8 @@ const (
 	aUTF16PadL
 	aUTF16PadB
 	aAPIKeys
+	aColon
+	aUTF16Eq
 	aDER // and every DER anchor after it, then the secret anchors, then the base64 ones
 )
 
@@ -273,7 +299,8 @@ var (
 	aSecret     = aDER + len(derAnchors)
 	aBase64     = aSecret + len(secretAnchors)
 	textAnchors = slices.Concat([][]byte{anchorDashes, anchorEquals, anchorPadURL, anchorPadURLLow,
-		anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys}, derAnchors, secretAnchors, base64Anchors)
+		anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys,
+		anchorColon, anchorUTF16Eq}, derAnchors, secretAnchors, base64Anchors)
 )
 
 // scanBuffer finds the keys in data, which starts at offset base of the outermost buffer (for
@@ -312,11 +339,41 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			case mayBeLongValue(data, j+1):
 				d.ed25519ValueAt(data, j, layer, at)
 			}
+			if j+1 < len(data) && data[j+1] == '"' {
+				// An XML element named by an attribute, its text the value (Android's
+				// <string name="cdp_api_key_secret">...</string>).
+				if q := bytes.IndexByte(data[j+2:min(len(data), j+66)], '"'); q >= 0 {
+					if gt := j + 2 + q + 1; gt < len(data) && data[gt] == '>' && mayBeLongValue(data, gt+1) {
+						d.ed25519ValueAt(data, gt, layer, at)
+					}
+				}
+			}
+		case a == aColon:
+			if mayBeLongValue(data, j+1) {
+				d.ed25519ValueAt(data, j, layer, at)
+			}
 		case a == aPadURL || a == aPadURLLow:
 			d.ed25519At(data, j, len(textAnchors[a]), layer, at)
 		case a == aAPIKeys:
 			d.legacyNameAt(data, j, at)
 		case depth >= maxDecodeDepth:
+		case a == firstNUL:
+			// UTF-16 text without a byte order mark and without a dash or padding to find
+			// it by (base64, an unpadded secret): the NUL of an ASCII character, either byte
+			// order.
+			for _, lo := range []int{j - 1, j + 1} {
+				if utf16At < 0 && utf16ASCIIRun(data, lo, 16) {
+					utf16At = lo
+					d.scanBuffer(decodeUTF16(data[lo%2:], false), depth+1, joinLayer(layer, "utf16"), at(0))
+				}
+			}
+		case a == aUTF16Eq:
+			if utf16At < 0 && utf16ASCIIRun(data, j-8, 9) {
+				// ASCII text decodes alike as little-endian from the '=' or as big-endian
+				// from the byte before it.
+				utf16At = j
+				d.scanBuffer(decodeUTF16(data[j%2:], false), depth+1, joinLayer(layer, "utf16"), at(0))
+			}
 		case a >= aUTF16LE && a <= aUTF16PadB:
 			if utf16At < 0 {
 				utf16At = j
@@ -328,16 +385,26 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				d.scanBuffer(decodeUTF16(data[start:], bigEndian), depth+1, joinLayer(layer, "utf16"), at(0))
 			}
 		default:
-			if len(runs) > 0 && j < runs[len(runs)-1].end {
-				return // inside the run already found
+			floor := 0
+			if len(runs) > 0 {
+				if floor = runs[len(runs)-1].end; j < floor {
+					return // inside the run already found
+				}
 			}
-			s := base64Back(data, j)
+			// Not back past the run before: a line of base64 longer than maxBase64Run would
+			// be walked again from each anchor after the first run's end.
+			s := base64Back(data, j, floor)
 			_, e := collectBase64(data, s, maxBase64Run)
-			runs = append(runs, base64Run{start: s, end: e, line: segmentStart(data, j)})
+			d.base64Walked += j - s + e - s
+			runs = append(runs, base64Run{start: s, end: max(e, j+1), line: segmentStart(data, j, floor)})
 		}
 	})
+	derEnd := 0
 	for _, j := range bodies {
-		d.derAt(data, j, layer, at)
+		if j < derEnd {
+			continue // inside the base64 text read from an earlier anchor: not a key's start
+		}
+		derEnd = d.derAt(data, j, layer, at)
 	}
 	if depth >= maxDecodeDepth || len(runs) == 0 {
 		return
@@ -628,6 +695,10 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 		text = append(text, rev[i])
 	}
 	text = append(text, '=', '=')
+	if !d.otherKeys && !hasCDPContext(data, k+1, j+padLen) {
+		return // would not be reported: spare the derivation (a file of signatures or hashes)
+	}
+	d.derived++
 	key, ok := ed25519Secret(decodeBase64Loose(text))
 	if !ok {
 		return
@@ -636,6 +707,40 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 	// The public half is the last 43 characters: showing a few of them reveals nothing.
 	redacted := "…" + string(text[len(text)-8:])
 	d.addKey(key, data, start, j+padLen, "ed25519", layer, at, redacted)
+}
+
+// ed25519Text reads an Ed25519 secret written without padding (86 base64 characters, either
+// alphabet) or in hex (128 digits).
+func ed25519Text(text []byte) (ed25519.PrivateKey, bool) {
+	var raw []byte
+	switch len(text) {
+	case 86:
+		raw = decodeBase64Loose(text)
+	case 128:
+		raw = make([]byte, 64)
+		if _, err := hex.Decode(raw, text); err != nil {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	return ed25519Secret(raw)
+}
+
+// utf16ASCIIRun reports whether data[lo:] starts n characters of ASCII text in UTF-16: each
+// a printable or blank byte, then a NUL byte. Little-endian from lo, or big-endian from the
+// byte before it: ASCII text reads alike either way.
+func utf16ASCIIRun(data []byte, lo, n int) bool {
+	if lo < 0 || lo+2*n > len(data) {
+		return false
+	}
+	for i := lo; i < lo+2*n; i += 2 {
+		c := data[i]
+		if data[i+1] != 0 || c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // ed25519Secret checks 64 bytes for an Ed25519 secret: a seed, then the public key it derives.
@@ -662,14 +767,23 @@ func (d *detector) namedEd25519At(data []byte, p int, layer string, at func(int)
 	d.ed25519ValueAt(data, q, layer, at)
 }
 
-// mayBeLongValue says cheaply whether data[p:], past a blank or a quote, could start the
-// 86 characters of an unpadded Ed25519 secret: it runs at every '=' of the text, and almost
-// every one is followed by a short name or an expression.
+// mayBeLongValue says cheaply whether data[p:], past a blank, a quote or the '>' of "=>",
+// could start the 86 characters of an unpadded Ed25519 secret: it runs at every '=' and ':' of
+// the text, and almost every one is followed by a short name or an expression.
 func mayBeLongValue(data []byte, p int) bool {
-	for i := 0; i < 3 && p < len(data) && (data[p] == ' ' || data[p] == '"' || data[p] == '\''); i++ {
+	for i := 0; i < 4 && p < len(data) && (data[p] == ' ' || data[p] == '"' || data[p] == '\'' || data[p] == '\t' || data[p] == '>'); i++ {
 		p++
 	}
-	return p+85 < len(data) && isBase64Byte(data[p]) && isBase64Byte(data[p+21]) && isBase64Byte(data[p+42]) && isBase64Byte(data[p+63]) && isBase64Byte(data[p+85])
+	if p+85 >= len(data) {
+		return false
+	}
+	// Every eighth byte: text with blanks and punctuation (most of code) fails within a few.
+	for i := p; i <= p+80; i += 8 {
+		if !isBase64Byte(data[i]) {
+			return false
+		}
+	}
+	return isBase64Byte(data[p+85])
 }
 
 // ed25519ValueAt checks the value after the separator at data[q:] (=, :, quotes, blanks) for
@@ -677,14 +791,14 @@ func mayBeLongValue(data []byte, p int) bool {
 // few bytes on anything else (x = f(y), a == b) without allocating.
 func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int) int) {
 	r := q
-	for r < len(data) && r-q < 16 && strings.IndexByte(" \t\"'`:=\\", data[r]) >= 0 {
+	for r < len(data) && r-q < 16 && strings.IndexByte(" \t\"'`:=>\\", data[r]) >= 0 {
 		r++
 	}
 	if r == q || r == len(data) {
 		return // no separator, or nothing after it
 	}
 	n := 0
-	for r+n < len(data) && n <= 130 && (isBase64Byte(data[r+n]) || data[r+n] == '\\' || data[r+n] == '%') {
+	for r+n < len(data) && n <= 180 && (isBase64Byte(data[r+n]) || data[r+n] == '\\' || data[r+n] == '%') {
 		n++
 	}
 	if n < 86 {
@@ -695,19 +809,20 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 		// One line: the value is not wrapped, and the next line is not part of it.
 		text, end = collectBase64(data[:r+nl], r, 256)
 	}
-	var raw []byte
-	switch len(text) {
-	case 86:
-		raw = decodeBase64Loose(text)
-	case 128:
-		raw = make([]byte, 64)
-		if _, err := hex.Decode(raw, text); err != nil {
-			return
-		}
-	default:
-		return
+	if !d.otherKeys && !hasCDPContext(data, r, end) {
+		return // would not be reported: spare the derivation
 	}
-	key, ok := ed25519Secret(raw)
+	d.derived++
+	key, ok := ed25519Text(text)
+	if !ok && len(text) >= 112 && len(text) <= 176 {
+		// The secret's text in base64 (a Kubernetes Secret's data: CDP_API_KEY_SECRET: ...),
+		// maybe with the line break echo or a file gave it.
+		inner := bytes.TrimRight(decodeBase64Loose(text), "\r\n")
+		if len(inner) == 88 && bytes.HasSuffix(inner, []byte("==")) {
+			inner = inner[:86]
+		}
+		key, ok = ed25519Text(inner)
+	}
 	if !ok {
 		return
 	}
@@ -715,23 +830,32 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 }
 
 // derAt looks for a private key's DER written in base64 without PEM armour, starting at data[j]
-// (one of derAnchors). The DER's own length says where it ends, whatever follows it.
-func (d *detector) derAt(data []byte, j int, layer string, at func(int) int) {
+// (one of derAnchors). The DER's own length says where it ends, whatever follows it. It
+// returns where the base64 text read ends: an anchor before it is not a key's start.
+func (d *detector) derAt(data []byte, j int, layer string, at func(int) int) int {
 	if armoured(data, j) {
-		return // a PEM body: pemAt's, which refuses a key cut short (no END line)
+		return j // a PEM body: pemAt's, which refuses a key cut short (no END line)
 	}
-	text, end := collectBase64(data, j, maxPEMSpan)
+	text, end := collectBase64(data, j, maxDERSpan)
+	d.derRead += end - j
 	der := derSequence(decodeBase64Loose(text))
 	if der == nil {
-		return
+		return end
 	}
 	signer, ok := parseDER(der)
 	if !ok {
-		return
+		return end
 	}
 	// The first 8 characters are the DER's fixed header (version, lengths): no secret.
 	d.addKey(signer, data, j, end, "der", layer, at, string(text[:8])+"…(redacted)")
+	return end
 }
+
+// maxDERSpan bounds the text read for an unarmoured key: the DER anchors are of P-256 and
+// Ed25519 keys, at most 138 bytes (184 base64 characters), here with room for line breaks,
+// escapes and indentation. A file of nothing but anchors ("MHcCAQEE" a million times) must
+// not make every anchor read far ahead.
+const maxDERSpan = 1 << 10
 
 // armoured reports whether the text before data[j], line breaks (real or escaped), blanks and
 // quotes aside, ends with a PEM line's "-----".
@@ -776,8 +900,6 @@ func derSequence(b []byte) []byte {
 // Ed25519 key: the variable names and JSON fields CDP's SDKs and key files use.
 var cdpContext = []string{"cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "secret"}
 
-var uuidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
-
 func hasCDPContext(data []byte, start, end int) bool {
 	w := bytes.ToLower(data[max(0, start-contextRadius):min(len(data), end+contextRadius)])
 	for _, word := range cdpContext {
@@ -785,7 +907,19 @@ func hasCDPContext(data []byte, start, end int) bool {
 			return true
 		}
 	}
-	return uuidRE.Match(w)
+	// A UUID: looked for at each '-', not with a regular expression (this runs for every
+	// 64-byte value, before its key is derived).
+	for i := 0; i < len(w); {
+		k := bytes.IndexByte(w[i:], '-')
+		if k < 0 {
+			break
+		}
+		if u := i + k - 8; u >= 0 && u+36 <= len(w) && isUUID(w[u:u+36]) {
+			return true
+		}
+		i += k + 1
+	}
+	return false
 }
 
 // addKey records a parsed key found at data[start:end] of the current layer.
@@ -808,6 +942,9 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 	if k, ok := signer.(otherCurveKey); ok {
 		fp = k.fingerprint()
 	}
+	if publishedTestKeys()[fp] {
+		return // a test vector of an RFC: everyone has it, it leaks nothing
+	}
 	off := at(start)
 	id := fp + "@" + itoa(off)
 	if d.seen[id] {
@@ -818,6 +955,28 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 	// Bare key ids are looked for only where a key is: a UUID alone is no secret.
 	d.bareIDsNear(data, start, end, at)
 }
+
+// publishedTestKeys are the fingerprints of private keys published as test vectors, which
+// crypto libraries' tests and docs copy: RFC 8032's Ed25519 vectors (TEST 1, 2, 3, 1024 and
+// SHA(abc); TEST 1 is RFC 8037's too) and RFC 6979's P-256 key (A.2.5).
+var publishedTestKeys = sync.OnceValue(func() map[string]bool {
+	out := map[string]bool{}
+	for _, seed := range []string{
+		"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+		"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+		"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+		"f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
+		"833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
+	} {
+		b, _ := hex.DecodeString(seed)
+		out[credentials.Fingerprint(ed25519.NewKeyFromSeed(b).Public())] = true
+	}
+	d, _ := hex.DecodeString("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721")
+	if k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d); err == nil {
+		out[credentials.Fingerprint(&k.PublicKey)] = true
+	}
+	return out
+})
 
 // ---- key names ----
 
@@ -871,9 +1030,9 @@ func isUUID(b []byte) bool {
 }
 
 // idLike reports whether the text before a UUID makes it a key id: it ends with a name such as
-// id, key_id, keyName or name, then quotes, spaces, ':' or '='.
+// id, key_id, keyName or name, then quotes, spaces, ':', '=' or "=>".
 func idLike(before []byte) bool {
-	t := bytes.TrimRight(before, " \t\"':=")
+	t := bytes.TrimRight(before, " \t\"':=>")
 	if len(t) == len(before) {
 		return false // no separator: "organizations/<uuid>" or part of a word
 	}
@@ -909,9 +1068,9 @@ func unhex(c byte) byte {
 // base64Back walks back from data[j] over base64 text as it is written: wrapped lines (real
 // breaks with their indentation, as in a YAML block or folded scalar, or \n escapes as in a
 // JSON string) and JSON-escaped slashes. It returns where the text starts.
-func base64Back(data []byte, j int) int {
+func base64Back(data []byte, j, floor int) int {
 	s := j
-	for s > 0 && j-s < maxBase64Run {
+	for s > floor && j-s < maxBase64Run {
 		c := data[s-1]
 		switch {
 		case isBase64Byte(c) || c == '\n' || c == '\r':
@@ -936,9 +1095,9 @@ func base64Back(data []byte, j int) int {
 }
 
 // segmentStart returns where the line of base64 text holding data[j] starts.
-func segmentStart(data []byte, j int) int {
+func segmentStart(data []byte, j, floor int) int {
 	s := j
-	for s > 0 && j-s < maxBase64Run {
+	for s > floor && j-s < maxBase64Run {
 		c := data[s-1]
 		if c == '\\' && s < len(data) && data[s] == '/' || isBase64Byte(c) && !((c == 'n' || c == 'r') && s >= 2 && data[s-2] == '\\') {
 			s--
@@ -1107,6 +1266,10 @@ func Detect(data []byte, otherKeys bool) Detected {
 	var out Detected
 	if len(d.keys) == 0 && len(d.names) == 0 {
 		return out
+	}
+	if len(d.names) == 0 && len(d.keys) > 0 {
+		// No name within 4 KiB of any key: a key id anywhere in the buffer (a long file), once.
+		d.bareIDsNear(data, 0, len(data), func(off int) int { return off })
 	}
 	sort.Slice(d.keys, func(a, b int) bool { return d.keys[a].off < d.keys[b].off })
 	// Lines: one pass over the buffer, however many keys.

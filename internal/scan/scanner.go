@@ -193,7 +193,13 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 		if root == "-" {
 			if s.opts.Stdin != nil {
 				b := newBudget()
-				s.scanStream(ctx, "-", s.opts.Stdin, 0, b)
+				in := s.opts.Stdin
+				if f, ok := in.(*os.File); ok {
+					if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+						in = &openedFile{File: f, left: info.Size(), size: info.Size()} // scan - < app.apk: read in place
+					}
+				}
+				s.scanStream(ctx, "-", in, 0, b)
 				s.flushPackage(ctx, b)
 			}
 			continue
@@ -325,20 +331,38 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 		}
 	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		s.addError(path, err)
+		return
+	}
 	b := newBudget()
-	s.scanStream(ctx, path, f, 0, b)
+	// What the file held when opened: a log written faster than it is read would never end.
+	s.scanStream(ctx, path, &openedFile{File: f, left: info.Size(), size: info.Size()}, 0, b)
 	s.flushPackage(ctx, b)
 }
 
-// isFile reports whether r is a regular file, which a zip can be read from in place (stdin
-// may be a pipe).
-func isFile(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
+// openedFile reads a file up to the size it had when opened. A zip is read in place from the
+// *os.File (random access), within that size.
+type openedFile struct {
+	*os.File
+	left, size int64
+}
+
+func (o *openedFile) Read(p []byte) (int, error) {
+	if o.left <= 0 {
+		return 0, io.EOF
 	}
-	info, err := f.Stat()
-	return err == nil && info.Mode().IsRegular()
+	n, err := o.File.Read(p[:min(int64(len(p)), o.left)])
+	o.left -= int64(n)
+	return n, err
+}
+
+// isFile reports whether r is a regular file opened for the scan, which a zip can be read
+// from in place (stdin may be a pipe).
+func isFile(r io.Reader) bool {
+	_, ok := r.(*openedFile)
+	return ok
 }
 
 func isZip(b []byte) bool {
@@ -370,6 +394,10 @@ type archiveBudget struct {
 // pkgState is what the members of one outermost archive share, whichever goroutine scans them.
 type pkgState struct {
 	used atomic.Int64 // decompressed bytes read
+	// capped is the first cap reached anywhere in the archive, nested ones included: it ends
+	// the whole outermost archive, so a bomb of nested zips (42.zip) gives one error, not one
+	// per inner zip.
+	capped atomic.Pointer[errArchiveLimit]
 
 	// A key in one member of a package and its name in another (an app's bundled key and its
 	// config) are paired once the whole outermost archive has been read.
@@ -421,13 +449,8 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		return
 	case isZip(head) && depth == 0 && isFile(r):
 		// A zip on disk is read in place: random access without holding it in memory.
-		f := r.(*os.File)
-		info, err := f.Stat()
-		if err != nil {
-			s.addError(path, err)
-			return
-		}
-		zr, err := zip.NewReader(f, info.Size())
+		f := r.(*openedFile)
+		zr, err := zip.NewReader(f.File, f.size)
 		if err != nil {
 			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
 			return
@@ -454,7 +477,9 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 		data, err := fsutil.ReadAll(br, "nested zip", s.opts.Limits.MaxBuffered)
 		if err != nil {
 			s.mem.Release(want)
-			s.addError(path, err)
+			if !errors.As(err, new(errArchiveLimit)) {
+				s.addError(path, err) // a cap is reported by the archive whose member reached it
+			}
 			return
 		}
 		s.mem.Release(want - int64(len(data)))
@@ -524,12 +549,8 @@ func (s *Scanner) scanZipBehind(ctx context.Context, path string, r io.Reader, b
 		}
 		ra, size = bytes.NewReader(all), int64(len(all))
 	} else if isFile(r) {
-		f := r.(*os.File)
-		info, err := f.Stat()
-		if err != nil {
-			return false
-		}
-		size = info.Size()
+		f := r.(*openedFile).File
+		size = r.(*openedFile).size
 		var tail [eocdLen + maxEOCDComment]byte
 		n := min(size, int64(len(tail)))
 		if _, err := f.ReadAt(tail[:n], size-n); err != nil || !zipEndIn(tail[:n]) {
@@ -580,7 +601,7 @@ func (s *Scanner) scanZip(ctx context.Context, path string, zr *zip.Reader, dept
 		}
 	}
 	for _, m := range zr.File {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || b.pkg.capped.Load() != nil {
 			break
 		}
 		if m.FileInfo().IsDir() || !m.Mode().IsRegular() && m.Mode()&fs.ModeSymlink == 0 {
@@ -629,6 +650,9 @@ func (s *Scanner) scanTar(ctx context.Context, path string, tr *tar.Reader, dept
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if b.pkg.capped.Load() != nil {
+			return nil // a cap reached in a nested archive, reported there
+		}
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil
@@ -664,6 +688,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	if l.err != nil {
 		return 0, l.err
 	}
+	if c := l.b.pkg.capped.Load(); c != nil {
+		return 0, *c // reached by another member: reported there
+	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	used := l.b.pkg.used.Add(int64(n))
@@ -678,6 +705,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		l.err = errArchiveLimit{fmt.Sprintf("member %s expands more than %d:1; the rest of the archive is not scanned (a zip bomb?)", l.what, l.limits.MaxRatio)}
 	}
 	if l.err != nil {
+		l.b.pkg.capped.CompareAndSwap(nil, &errArchiveLimit{l.err.Error()})
 		return n, l.err
 	}
 	return n, err

@@ -154,7 +154,11 @@ func ParseBaseline(data []byte) (Baseline, error) {
 		}
 	}
 	b := Baseline{}
-	for _, r := range recs {
+	for i, r := range recs {
+		if r.Type != "finding" && r.Type != "error" {
+			// Another JSON file (a SARIF report, a package.json) would suppress nothing, silently.
+			return nil, fmt.Errorf("record %d is not a finding or error record: not a -o json or jsonl report of waasctl scan", i+1)
+		}
 		if r.Type == "finding" && r.Fingerprint != "" {
 			b[baselineKey(r.Fingerprint, r.Path, r.Commit)] = true
 		}

@@ -57,3 +57,22 @@ func FuzzIgnoreFile(f *testing.F) {
 		}
 	})
 }
+
+// TestBaselineRefusesOtherJSON: a SARIF report or any other JSON file given as --baseline was
+// read as a report with no findings, and suppressed nothing without a word.
+func TestBaselineRefusesOtherJSON(t *testing.T) {
+	for _, data := range []string{
+		`{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": []}`,
+		`{"name": "app", "version": "1.0.0"}`,
+		`[{"path": "a", "fingerprint": "SHA256:x"}]`,
+	} {
+		if _, err := ParseBaseline([]byte(data)); err == nil {
+			t.Errorf("accepted as a baseline: %s", data)
+		}
+	}
+	for _, data := range []string{"", "[]\n", `{"type":"error","path":"x","reason":"y"}` + "\n" + `{"type":"finding","path":"a","fingerprint":"SHA256:x"}`} {
+		if _, err := ParseBaseline([]byte(data)); err != nil {
+			t.Errorf("a report refused: %q: %v", data, err)
+		}
+	}
+}

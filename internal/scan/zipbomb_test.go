@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,5 +79,31 @@ func TestAZipBehindAStubIsOpened(t *testing.T) {
 	got := strings.Join(paths(res.Findings), " ")
 	if got != "./install.sh!app/config/key.pem ./setup.bin!key.pem" || len(res.Errors) != 0 {
 		t.Fatalf("found %q, errors %+v", got, res.Errors)
+	}
+}
+
+// TestANestedZipBombIsOneError: a bomb of nested zips (42.zip: zips of zips of members that
+// each expand past the ratio cap) ended only the innermost zip at each cap, and the scan went
+// on to the next: 4,096 error lines for a 16 KB file. The first cap ends the outermost archive.
+func TestANestedZipBombIsOneError(t *testing.T) {
+	zeros := zipOf(t, member{"zeros", make([]byte, 4<<20)})
+	level := zeros
+	for range 2 {
+		var ms []member
+		for i := range 4 {
+			ms = append(ms, member{fmt.Sprintf("%d.zip", i), level})
+		}
+		level = zipOf(t, ms...)
+	}
+	k := newP256(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "bomb.zip"), level)
+	write(t, filepath.Join(dir, "key.pem"), []byte(k.sec1))
+	res := New(Options{}).Scan(context.Background(), []string{dir})
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Reason, "expands more than") {
+		t.Fatalf("got %d errors, want one naming the ratio: %+v", len(res.Errors), res.Errors)
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("the rest of the scan was not completed: %+v", res.Findings)
 	}
 }
