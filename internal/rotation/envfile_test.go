@@ -478,3 +478,24 @@ func sameOthers(before, after []envEntry) bool {
 	}
 	return true
 }
+
+// TestUnquoteEnvValues: the value a sink reads back from a dotenv file, for
+// each quoting; a value too short to be quoted is taken as it is.
+func TestUnquoteEnvValues(t *testing.T) {
+	for in, want := range map[string]string{
+		`""`:        "",
+		`''`:        "",
+		`"`:         `"`,
+		`'`:         `'`,
+		`ab`:        "ab",
+		`"a"`:       "a",
+		`'a\nb'`:    `a\nb`,
+		`"a\nb"`:    "a\nb",
+		`"a'`:       `"a'`,
+		`plain "q"`: `plain "q"`,
+	} {
+		if got := unquoteEnv(in); got != want {
+			t.Errorf("unquoteEnv(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
