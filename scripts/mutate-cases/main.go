@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/parser"
 	"go/token"
 	"os"
@@ -161,6 +162,10 @@ func findMutants(dir, only string) ([]mutant, map[string][]byte, error) {
 		if strings.HasSuffix(base, "_test.go") || (len(keep) > 0 && !keep[base]) {
 			continue
 		}
+		// Files for other systems (lock_windows.go, a //go:build line): no test here reaches them.
+		if ok, err := build.Default.MatchFile(dir, base); err != nil || !ok {
+			continue
+		}
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return nil, nil, err
@@ -168,9 +173,6 @@ func findMutants(dir, only string) ([]mutant, map[string][]byte, error) {
 		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, nil, err
-		}
-		if !builtOnThisSystem(f) {
-			continue
 		}
 		sources[path] = src
 		ast.Inspect(f, func(n ast.Node) bool {
@@ -193,20 +195,6 @@ func findMutants(dir, only string) ([]mutant, map[string][]byte, error) {
 		return a.offset - b.offset
 	})
 	return out, sources, nil
-}
-
-// builtOnThisSystem skips files for other systems (a //go:build line naming
-// another GOOS), whose mutants no test here can reach.
-func builtOnThisSystem(f *ast.File) bool {
-	for _, cg := range f.Comments {
-		for _, c := range cg.List {
-			if strings.HasPrefix(c.Text, "//go:build") {
-				expr := strings.TrimSpace(strings.TrimPrefix(c.Text, "//go:build"))
-				return !(strings.HasPrefix(expr, "windows") || strings.HasPrefix(expr, "darwin") || strings.HasPrefix(expr, "!linux") || strings.HasPrefix(expr, "!unix"))
-			}
-		}
-	}
-	return true
 }
 
 // mutantsIn lists the mutants of one case condition, nested function
