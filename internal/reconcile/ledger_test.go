@@ -212,3 +212,29 @@ func TestLedgerErrorsAreInert(t *testing.T) {
 		})
 	}
 }
+
+// TestClassifyLedgerSources: which kind of ledger each way of writing a
+// source names. libpq's key=value form is a PostgreSQL DSN only without a
+// scheme: a URL that holds "host=" in its query is what its scheme says.
+func TestClassifyLedgerSources(t *testing.T) {
+	for _, tc := range []struct{ src, kind, target string }{
+		{"postgres://u@db/l", "postgres", "postgres://u@db/l"},
+		{"PostgreSQL://u@db/l", "postgres", "PostgreSQL://u@db/l"},
+		{"host=db dbname=l user=u", "postgres", "host=db dbname=l user=u"},
+		{"dbname=l sslmode=disable", "postgres", "dbname=l sslmode=disable"},
+		{"sqlite://ledger?host=a b", "sqlite", "ledger?host=a b"},
+		{"mysql://u@db/l?host=a b", "", "mysql://u@db/l?host=a b"},
+		{"host=db", "", "host=db"}, // one word: a file named so, not a DSN
+		{"sqlite:ledger.db", "sqlite", "ledger.db"},
+		{"csv:ledger.txt", "csv", "ledger.txt"},
+		{"JSONL:ledger", "jsonl", "ledger"},
+		{"ledger.csv", "csv", "ledger.csv"},
+		{"ledger.ndjson", "jsonl", "ledger.ndjson"},
+		{"ledger.sqlite3", "sqlite", "ledger.sqlite3"},
+		{"ledger.txt", "", "ledger.txt"},
+	} {
+		if kind, target := classify(tc.src); kind != tc.kind || target != tc.target {
+			t.Errorf("classify(%q) = %q, %q; want %q, %q", tc.src, kind, target, tc.kind, tc.target)
+		}
+	}
+}
