@@ -120,3 +120,26 @@ func TestCDPKeyFile(t *testing.T) {
 		t.Fatalf("%v %v", k, err)
 	}
 }
+
+// TestLookupRefusesHalfAPair: one variable of a pair set without the other
+// is a mistake to name, not a pair to skip (skipping would fall through to
+// another key, or the keyring's, silently).
+func TestLookupRefusesHalfAPair(t *testing.T) {
+	for _, tc := range []struct {
+		set  map[string]string
+		want string
+	}{
+		{map[string]string{EnvKeyName: "organizations/o/apiKeys/k"}, EnvKeyName + " is set but " + EnvKeyPrivateKey + " is not"},
+		{map[string]string{EnvKeyPrivateKey: "x"}, EnvKeyPrivateKey + " is set but " + EnvKeyName + " is not"},
+		{map[string]string{EnvOfficialName: "organizations/o/apiKeys/k"}, EnvOfficialName + " is set but " + EnvOfficialPrivateKey + " is not"},
+		{map[string]string{EnvOfficialPrivateKey: "x"}, EnvOfficialPrivateKey + " is set but " + EnvOfficialName + " is not"},
+	} {
+		_, err := Lookup("", func(k string) string { return tc.set[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want %q", tc.set, err, tc.want)
+		}
+	}
+	if _, err := Lookup("", func(string) string { return "" }); !errors.Is(err, ErrNoCredentials) {
+		t.Errorf("nothing set: err %v, want ErrNoCredentials", err)
+	}
+}

@@ -238,3 +238,13 @@ func TestClassifyLedgerSources(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRefusesAFolderAsAFileLedger: a file ledger's path must be a file.
+func TestOpenRefusesAFolderAsAFileLedger(t *testing.T) {
+	dir := t.TempDir()
+	for _, src := range []string{"csv:" + dir, "jsonl:" + dir, "sqlite:" + dir} {
+		if _, err := Open(testctx.New(t), Spec{Source: src}); err == nil || !strings.Contains(err.Error(), "is a folder, not a file") {
+			t.Errorf("%s: err %v, want a folder refused", src, err)
+		}
+	}
+}
