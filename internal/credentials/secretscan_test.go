@@ -243,3 +243,34 @@ func TestGuardPassesLongIdentifierPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomLookingDecisions pins the fallback rule for runs that are not a
+// key's size or DER: upper case, lower case and digits all present, at most
+// one separator in 12 characters, and at most one lower-lower letter pair in 3.
+// Each case sits on one edge of one rule ('A', 'Z', 'a', 'z', '0', '9' being
+// the only letter or digit of their class; the separator and pair limits).
+func TestRandomLookingDecisions(t *testing.T) {
+	rep := func(s string, n int) string { return strings.Repeat(s, n) }
+	for _, tc := range []struct {
+		name string
+		run  string
+		want bool
+	}{
+		{"base64-looking", "q8Zr3Kx0Vt7Lm2Np5Bw9Hc4Jd6Fg1Sy8Ue3Ri0Ok7Wa2Xb5Yv9Tn4Mz6Pl1Qh8C", true},
+		{"only A, a and 0", rep("Aa0", 22), true},
+		{"only Z, z and 9", rep("Zz9", 22), true},
+		{"no upper case", rep("a0b1", 16), false},
+		{"no lower case", rep("A0B1", 16), false},
+		{"no digit", rep("AbCd", 16), false},
+		{"padding is not a separator", rep("Aa0", 20) + "==", true},
+		{"one separator in 12", rep("Aa0Bb1Cc2Dd+", 5), true},
+		{"more than one separator in 12", rep("Aa0Bb1Cc2D+/", 5), false},
+		{"a path", "/tmp/TestSomething/001/state/waasctl/rates-2026-12-06.json/x/y/z", false},
+		{"one lower pair in 3", rep("Ab0cd", 12) + "E", true},
+		{"words", "thisIsAVeryLongCamelCaseIdentifierWithNumbers123AndMoreWordsHere", false},
+	} {
+		if got := randomLooking(tc.run); got != tc.want {
+			t.Errorf("%s: randomLooking(%q) = %v, want %v", tc.name, tc.run, got, tc.want)
+		}
+	}
+}
