@@ -274,3 +274,32 @@ func TestRandomLookingDecisions(t *testing.T) {
 		}
 	}
 }
+
+// TestBare32ByteValues: 32 bytes in base64 (an Ed25519 seed, a P-256 scalar)
+// are refused unless they are marked as a fingerprint, and 45 bytes (no
+// key's size) only when the run is at least 60 characters, nearly a PEM line.
+func TestBare32ByteValues(t *testing.T) {
+	seed := sha256.Sum256([]byte("a seed for TestBare32ByteValues"))
+	b64 := base64.StdEncoding.EncodeToString(seed[:])
+	if !randomLooking(b64) {
+		t.Fatalf("the fixture %s does not look random; pick another", b64)
+	}
+	if !LooksSecret("seed: " + b64) {
+		t.Errorf("a bare 32-byte value %s was not refused", b64)
+	}
+	if LooksSecret("fingerprint SHA256:" + strings.TrimRight(b64, "=")) {
+		t.Errorf("a fingerprint was refused: SHA256:%s", b64)
+	}
+	h := sha256.Sum256(seed[:])
+	raw45 := append(seed[:], h[:13]...)
+	b45 := base64.RawStdEncoding.EncodeToString(raw45) // 60 characters: minRandomRun
+	if len(b45) != minRandomRun || !randomLooking(b45) {
+		t.Fatalf("the fixture %s is not %d random-looking characters; pick another", b45, minRandomRun)
+	}
+	if !LooksSecret("token " + b45) {
+		t.Errorf("a 45-byte random run of 60 characters was not refused")
+	}
+	if LooksSecret("token " + b45[:56]) {
+		t.Errorf("a 42-byte run of 56 characters (shorter than minRandomRun, no key's size) was refused")
+	}
+}
