@@ -303,3 +303,28 @@ func TestBare32ByteValues(t *testing.T) {
 		t.Errorf("a 42-byte run of 56 characters (shorter than minRandomRun, no key's size) was refused")
 	}
 }
+
+// TestDERKeyStartHeaders: the start of a DER private key is a SEQUENCE with
+// a definite length (short, or long in one or two bytes) and an INTEGER
+// version 0 or 1 (PKCS#8, SEC1). An indefinite length (0x80, not DER) or a
+// longer length form is not one.
+func TestDERKeyStartHeaders(t *testing.T) {
+	pad := make([]byte, 8)
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want bool
+	}{
+		{"short length, version 1", []byte{0x30, 0x77, 0x02, 0x01, 0x01}, true},
+		{"one length byte, version 0", []byte{0x30, 0x81, 0x87, 0x02, 0x01, 0x00}, true},
+		{"two length bytes", []byte{0x30, 0x82, 0x01, 0x20, 0x02, 0x01, 0x00}, true},
+		{"indefinite length", []byte{0x30, 0x80, 0x02, 0x01, 0x00}, false},
+		{"three length bytes", []byte{0x30, 0x83, 0x01, 0x00, 0x00, 0x02, 0x01, 0x00}, false},
+		{"version 2", []byte{0x30, 0x77, 0x02, 0x01, 0x02}, false},
+		{"not a SEQUENCE", []byte{0x31, 0x77, 0x02, 0x01, 0x01}, false},
+	} {
+		if got := isDERKeyStart(append(tc.raw, pad...)); got != tc.want {
+			t.Errorf("%s: isDERKeyStart(% x) = %v, want %v", tc.name, tc.raw, got, tc.want)
+		}
+	}
+}
