@@ -215,6 +215,10 @@ func TestCeilingIsNeverExceeded(t *testing.T) {
 		if min := 10 * time.Second * 95 / 100; res.elapsed < min || res.elapsed > 11*time.Second {
 			t.Errorf("--rate %v: %d requests took %v, want about 10 s", ceiling, int(10*ceiling), res.elapsed)
 		}
+		// The ceiling held the rate, not the service: nothing is learned of the service.
+		if res.learned != (LearnedRate{}) {
+			t.Errorf("--rate %v: learned %+v from a run the ceiling held", ceiling, res.learned)
+		}
 	}
 }
 
