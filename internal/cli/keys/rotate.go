@@ -152,6 +152,10 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			return err
 		}
 		for _, line := range eng.Plan() {
+			// "step: what", the step padded as in a run's report, so that the plan reads as a column.
+			if step, what, ok := strings.Cut(line, ": "); ok {
+				line = fmt.Sprintf("%-10s %s", step+":", what)
+			}
 			fmt.Fprintln(opts.IO.Out, line)
 		}
 		return nil

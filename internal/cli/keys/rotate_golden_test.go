@@ -123,3 +123,27 @@ func TestKeysRotateGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysRotateDryRunGolden: --dry-run's plan, on stdout (for a reviewer to read or a script to
+// keep), on a terminal and piped; nothing is created, so nothing else is printed.
+func TestKeysRotateDryRunGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		terminal bool
+	}{{"rotate_dry_run_tty", true}, {"rotate_dry_run_nontty", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGoldenKeysEnv(t, tc.terminal, false)
+			env := &clitest.Env{Factory: e.f, Stdout: e.out, Stderr: e.err}
+			before := len(e.srv.APIKeys(e.srv.DefaultOrg()))
+			stdout, stderr, err := env.Run(t, NewCmdRotate(e.f, nil), "prod", "--dry-run")
+			if err != nil {
+				t.Fatalf("err %v, stderr %s", err, stderr)
+			}
+			if n := len(e.srv.APIKeys(e.srv.DefaultOrg())); n != before {
+				t.Fatalf("--dry-run made %d keys at the sandbox", n-before)
+			}
+			clitest.Golden(t, tc.name+".golden", stdout)
+			clitest.Golden(t, tc.name+".stderr.golden", stderr)
+		})
+	}
+}
