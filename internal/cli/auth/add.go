@@ -225,6 +225,10 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Stored %s (%s) as the current key of profile %q in the %s keyring%s.\n",
 		key.Name, credentials.ShortFingerprint(key.Fingerprint), opts.Profile, store.Backend(), verified)
+	if replaced != "" {
+		// Say where the replaced key went: the keyring still holds it (and WaaS may still accept it).
+		fmt.Fprintf(opts.IO.ErrOut, "The replaced key %s (%s) is kept as the profile's previous key.\n", item.Previous.Name, replaced)
+	}
 	if opts.RemoveSource {
 		if err := os.Remove(opts.KeyFile); err != nil {
 			return fmt.Errorf("the key is stored, but deleting %s failed: %w; delete it by hand", opts.KeyFile, err)

@@ -16,6 +16,9 @@ type BackendsOptions struct {
 	Output func() cmdutil.OutputFormat
 	// Probe opens a backend and lists its items, to see whether it works.
 	Probe func(ctx context.Context, backend string) error
+	// Backends lists the backends built in (nil: credentials.AvailableBackends, which depends on
+	// the OS); tests fix it.
+	Backends func() []string
 }
 
 // BackendStatus is one keyring backend and whether it works here.
@@ -56,7 +59,11 @@ func backendsRun(ctx context.Context, opts *BackendsOptions) error {
 		{Header: "DETAIL", Value: func(b BackendStatus) string { return b.Detail }},
 	}
 	p := cmdutil.NewListPrinter(opts.IO, opts.Output().Resolve(opts.IO), cols)
-	for _, b := range credentials.AvailableBackends() {
+	backends := credentials.AvailableBackends
+	if opts.Backends != nil {
+		backends = opts.Backends
+	}
+	for _, b := range backends() {
 		st := BackendStatus{Backend: b, Works: true}
 		if err := opts.Probe(ctx, b); err != nil {
 			st.Works, st.Detail = false, err.Error()

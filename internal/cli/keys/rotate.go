@@ -46,6 +46,8 @@ type RotateOptions struct {
 	Emergency bool
 	// EmergencyReason is keys revoke's --reason, recorded in the journal.
 	EmergencyReason string
+	// Now stamps the inventory snapshot taken at promotion (and so names its file); nil: time.Now.
+	Now func() time.Time
 
 	state rotation.StateBackend // opened once by stateBackend
 }
@@ -150,6 +152,10 @@ func rotateRun(ctx context.Context, opts *RotateOptions) error {
 			return err
 		}
 		for _, line := range eng.Plan() {
+			// "step: what", the step padded as in a run's report, so that the plan reads as a column.
+			if step, what, ok := strings.Cut(line, ": "); ok {
+				line = fmt.Sprintf("%-10s %s", step+":", what)
+			}
 			fmt.Fprintln(opts.IO.Out, line)
 		}
 		return nil
@@ -373,7 +379,11 @@ func takeSnapshot(ctx context.Context, opts *RotateOptions) (string, inventory.S
 	if err != nil {
 		return "", inventory.SnapshotSummary{}, err
 	}
-	meta := inventory.SnapshotMeta{Time: time.Now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile, Source: inventory.SourceRotation}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	meta := inventory.SnapshotMeta{Time: now().UTC(), Endpoint: c.Endpoint(), Organization: c.Organization(), Profile: opts.Profile, Source: inventory.SourceRotation}
 	return inventory.SaveSnapshot(ctx, c, inventory.SnapshotDir(stateDir), "", meta)
 }
 
@@ -510,7 +520,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	return &rotation.Engine{
 		Profile: opts.Profile, State: st, Store: store, Issuer: issuer, Sinks: sinks,
 		Check: check, Grace: grace, GraceSet: opts.Grace != "",
-		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-9s %s\n", step+":", msg) },
+		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-10s %s\n", step+":", msg) },
 		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
 		Promoted: func(ctx context.Context) {
 			if !opts.NoSnapshot {

@@ -396,7 +396,7 @@ func (d *demo) rotate(ctx context.Context, tmp string) error {
 		Issuer: &rotation.SandboxIssuer{Client: d.client},
 		Sinks:  []rotation.Sink{&rotation.EnvfileSink{Path: envPath}},
 		Check:  check, Audit: audit,
-		Report: func(step rotation.Step, msg string) { fmt.Fprintf(d.out, "%-9s %s\n", step+":", msg) },
+		Report: func(step rotation.Step, msg string) { fmt.Fprintf(d.out, "%-10s %s\n", step+":", msg) },
 		Holder: rotation.Holder{Command: "sandbox demo"},
 	}
 	j, err := eng.Rotate(ctx)

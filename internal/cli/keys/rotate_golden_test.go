@@ -1,0 +1,149 @@
+package keys
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"testing/cryptotest"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/cli/clitest"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/credentials"
+	"github.com/waasctl/waasctl/internal/sandbox"
+	"github.com/waasctl/waasctl/internal/testctx"
+)
+
+// goldenKeysEnv is a seeded sandbox and a keyring whose profile prod holds FixedKey(1) as
+// CURRENT (and FixedKey(2) as PREVIOUS if withPrevious), both registered at the sandbox, with an envfile sink,
+// run in a folder of its own with a relative state folder: what a rotation or a revocation
+// prints is the same on every run once crypto/rand is seeded (the sandbox mints the new key's
+// ID and key pair from it).
+type goldenKeysEnv struct {
+	f     *cmdutil.Factory
+	ios   *iostreams.IOStreams
+	out   interface{ String() string }
+	err   interface{ String() string }
+	store credentials.Store
+	srv   *sandbox.Server
+}
+
+func newGoldenKeysEnv(t *testing.T, terminal, withPrevious bool) *goldenKeysEnv {
+	t.Helper()
+	cryptotest.SetGlobalRandom(t, 1)
+	t.Chdir(t.TempDir())
+	t.Setenv("WAASCTL_STATE_DIR", "state")
+	cfg := clitest.SeededEstate()
+	// The wall clock: the commands sign their tokens with it (cmdutil.ClientForKey has no clock to
+	// inject), and nothing the sandbox stamps with it is printed.
+	cfg.Now = nil
+	srv, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	store := credentials.NewMemoryStore()
+	item := &credentials.Item{Profile: "prod"}
+	slots := []**credentials.StoredKey{&item.Current}
+	if withPrevious {
+		slots = append(slots, &item.Previous)
+	}
+	for i, slot := range slots {
+		k := clitest.FixedKey(t, byte(i+1), clitest.FixedNow, "")
+		signer, err := credentials.ParsePrivateKey(k.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, err := srv.AddAPIKey(srv.DefaultOrg(), k.Name[len(k.Name)-36:], signer.Public(), "golden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Name = view.Name // FixedKey's organization is not the seeded sandbox's
+		*slot = k
+	}
+	if err := store.Put(testctx.New(t), item); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("app.env", []byte("OTHER=kept\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stdout, stderr := iostreams.Test()
+	if terminal {
+		ios.SetStdoutTTY(true)
+		ios.SetTerminalWidth(120)
+	}
+	conf := &config.Config{Path: "config.yaml", Profiles: map[string]config.Profile{"prod": {
+		Endpoint: ts.URL,
+		Issuer:   &config.Issuer{Type: "sandbox"},
+		Sinks:    []config.Sink{{Type: "envfile", Path: "app.env"}},
+	}}}
+	f := &cmdutil.Factory{
+		IOStreams: ios, Profile: "prod",
+		Config:  func() (*config.Config, error) { return conf, nil },
+		Keyring: func() (credentials.Store, error) { return store, nil },
+	}
+	return &goldenKeysEnv{f: f, ios: ios, out: stdout, err: stderr, store: store, srv: srv}
+}
+
+// TestKeysRotateGolden: a full rotation (--yes, no grace) against the seeded sandbox with an
+// envfile sink: each step's line on stderr, nothing on stdout.
+func TestKeysRotateGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		terminal bool
+	}{{"rotate_tty", true}, {"rotate_nontty", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGoldenKeysEnv(t, tc.terminal, false)
+			cmd := NewCmdRotate(e.f, func(ctx context.Context, opts *RotateOptions) error {
+				opts.Now = func() time.Time { return clitest.FixedNow }
+				return rotateRun(ctx, opts)
+			})
+			env := &clitest.Env{Factory: e.f, Stdout: e.out, Stderr: e.err}
+			stdout, stderr, err := env.Run(t, cmd, "prod", "--yes")
+			if err != nil {
+				t.Fatalf("err %v, stderr %s", err, stderr)
+			}
+			// What the lines say happened: the keyring's new CURRENT key is in the envfile.
+			it, err := e.store.Get(testctx.New(t), "prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			envfile, err := os.ReadFile("app.env")
+			if err != nil || !strings.Contains(string(envfile), it.Current.Name) || !strings.Contains(stderr, it.Current.Name) {
+				t.Fatalf("app.env (%v) or the output does not hold the new CURRENT key %s", err, it.Current.Name)
+			}
+			clitest.Golden(t, tc.name+".golden", stdout)
+			clitest.Golden(t, tc.name+".stderr.golden", stderr)
+		})
+	}
+}
+
+// TestKeysRotateDryRunGolden: --dry-run's plan, on stdout (for a reviewer to read or a script to
+// keep), on a terminal and piped; nothing is created, so nothing else is printed.
+func TestKeysRotateDryRunGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		terminal bool
+	}{{"rotate_dry_run_tty", true}, {"rotate_dry_run_nontty", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGoldenKeysEnv(t, tc.terminal, false)
+			env := &clitest.Env{Factory: e.f, Stdout: e.out, Stderr: e.err}
+			before := len(e.srv.APIKeys(e.srv.DefaultOrg()))
+			stdout, stderr, err := env.Run(t, NewCmdRotate(e.f, nil), "prod", "--dry-run")
+			if err != nil {
+				t.Fatalf("err %v, stderr %s", err, stderr)
+			}
+			if n := len(e.srv.APIKeys(e.srv.DefaultOrg())); n != before {
+				t.Fatalf("--dry-run made %d keys at the sandbox", n-before)
+			}
+			clitest.Golden(t, tc.name+".golden", stdout)
+			clitest.Golden(t, tc.name+".stderr.golden", stderr)
+		})
+	}
+}
