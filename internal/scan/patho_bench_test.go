@@ -1,0 +1,46 @@
+package scan
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// BenchmarkPathologicalInputs: inputs made of one anchor repeated (256 KiB each), two of which
+// once made detection quadratic (a file of DER anchors, a long base64 line). Every anchor is a
+// candidate here, so they run far below ordinary text (3 to 85 MB/s against hundreds), but the
+// time grows with the input, not its square: compare -benchtime runs at two sizes when changing
+// the detectors. The quadratic cases have tests of their own (TestDERAnchorsReadEachByteOnce,
+// TestALongBase64LineIsWalkedOnce). go test ./internal/scan -run '^$' -bench Pathological
+func BenchmarkPathologicalInputs(b *testing.B) {
+	rb := make([]byte, 64)
+	for i := range rb {
+		rb[i] = byte(i*37 + 11)
+	}
+	v := base64.RawStdEncoding.EncodeToString(rb)
+	const n = 256 << 10
+	inputs := map[string]string{
+		"der":     strings.Repeat("MHcCAQEE", n/8),
+		"dash64":  strings.Repeat("LS0t", n/4),
+		"begin":   strings.Repeat("-----BEGIN EC PRIVATE KEY-----\n", n/31),
+		"colon":   strings.Repeat("secret: "+v+"\n", n/96),
+		"eq":      strings.Repeat("X="+v+"\n", n/90),
+		"noend":   strings.Repeat("-----BEGIN EC PRIVATE KEY-----"+strings.Repeat("A", 16000)+"\n", n/16032+1),
+		"equals":  strings.Repeat("=", n),
+		"dashes":  strings.Repeat("-", n),
+		"apikeys": strings.Repeat("organizations/apiKeys/", n/22),
+		"utf16":   strings.Repeat("=\x00", n/2),
+		"pad":     strings.Repeat("A==", n/3),
+		"b64pad":  strings.Repeat(base64.StdEncoding.EncodeToString(rb)+"\n", n/89),
+		"secretK": strings.Repeat("KeySecret", n/9),
+	}
+	for name, in := range inputs {
+		data := []byte(in)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				Detect(data, false)
+			}
+		})
+	}
+}
