@@ -549,8 +549,9 @@ func (s *Scanner) scanZipBehind(ctx context.Context, path string, r io.Reader, b
 		}
 		ra, size = bytes.NewReader(all), int64(len(all))
 	} else if isFile(r) {
-		f := r.(*openedFile).File
-		size = r.(*openedFile).size
+		of := r.(*openedFile)
+		f := of.File
+		size = of.size
 		var tail [eocdLen + maxEOCDComment]byte
 		n := min(size, int64(len(tail)))
 		if _, err := f.ReadAt(tail[:n], size-n); err != nil || !zipEndIn(tail[:n]) {

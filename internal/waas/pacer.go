@@ -126,8 +126,8 @@ type pacer struct {
 	reported RateChange
 }
 
-// newPacer returns a pacer. ceiling 0 means no ceiling; start 0 means
-// nothing is known of the service (else it is a rate learned before).
+// newPacer returns a pacer. ceiling 0 means no ceiling; start is what an
+// earlier run learned (the zero value: nothing is known of the service).
 func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start LearnedRate, onChange func(RateChange)) *pacer {
 	p := &pacer{adapt: adapt, ceiling: ceiling, maxLane: max(maxLanes, 1), onChange: onChange, cause: CauseStart}
 	switch {
@@ -177,7 +177,7 @@ type slot struct {
 // take gives the caller the next send slot if it is due at now. If it is
 // not, take returns when to ask again and a channel closed as soon as the
 // slot may come sooner (the rate was raised): a slot is never booked ahead
-// at the rate of the moment, because in slow start the rate doubles every
+// at the rate of the moment, because in slow start the rate grows every
 // round trip, and a request booked 1/rate ahead would still go at the rate
 // of the round trip before.
 func (p *pacer) take(now time.Time) (s slot, askAgain time.Time, sooner <-chan struct{}, ok bool) {

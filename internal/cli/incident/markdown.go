@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/inventory"
 	"github.com/waasctl/waasctl/internal/reconcile"
 )
@@ -185,14 +186,10 @@ func ago(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return d.Round(time.Second).String()
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	case d%(24*time.Hour) < time.Hour:
-		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	case d < 48*time.Hour || d%(24*time.Hour) < time.Hour:
+		return cmdutil.Age(d)
 	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours()/24), int(d.Hours())%24)
+	return fmt.Sprintf("%s %dh", cmdutil.Age(d), int(d.Hours())%24)
 }
 
 func orNone(s string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -558,11 +559,16 @@ func issuerKind(ctx context.Context, opts *RotateOptions, prof config.Profile, s
 // checkIssuer refuses an --issuer that names no issuer, before the keyring, the lock or the
 // state is touched.
 func checkIssuer(name string) error {
-	switch name {
-	case "", "sandbox", "manual", "exec":
+	if name == "" || slices.Contains(config.IssuerTypes, name) {
 		return nil
 	}
-	return cmdutil.FlagErrorf("--issuer %s: want sandbox, manual or exec", textsafe.Value(name))
+	return cmdutil.FlagErrorf("--issuer %s: want %s", textsafe.Value(name), issuerChoices())
+}
+
+// issuerChoices is config.IssuerTypes as a sentence: "sandbox, manual or exec".
+func issuerChoices() string {
+	n := len(config.IssuerTypes)
+	return strings.Join(config.IssuerTypes[:n-1], ", ") + " or " + config.IssuerTypes[n-1]
 }
 
 func newIssuer(ctx context.Context, opts *RotateOptions, kind string, prof config.Profile, store credentials.Store, endpoint string, check func(context.Context, *credentials.APIKey) ([]string, error)) (rotation.Issuer, error) {
@@ -628,7 +634,7 @@ func newIssuer(ctx context.Context, opts *RotateOptions, kind string, prof confi
 			},
 		}, nil
 	}
-	return nil, cmdutil.FlagErrorf("issuer %s: want sandbox, manual or exec", textsafe.Value(kind))
+	return nil, cmdutil.FlagErrorf("issuer %s: want %s", textsafe.Value(kind), issuerChoices())
 }
 
 // waitUntil is the engine's wait for the grace period under --wait, else nil (stop, exit 5).
