@@ -3,6 +3,8 @@ package rotation
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -56,19 +58,25 @@ func TestCheckRevokeOldRefusesEveryDisagreement(t *testing.T) {
 // `keys status` to know whether consumers were restarted and watched.
 func TestJournalSaysWhatDeliverAndObserveDid(t *testing.T) {
 	for _, tc := range []struct {
-		name              string
-		sinks, observe    bool
-		deliver, observed string
+		name                    string
+		sinks, restart, observe bool
+		deliver, observed       string
 	}{
-		{"a sink and an observe hook", true, true, "the new key is in the sink", "the sinks' restart commands ran and the consumers were observed"},
-		{"a sink only", true, false, "the new key is in the sink", "the sinks' restart commands ran"},
-		{"an observe hook only", false, true, "no sinks configured: nothing to deliver", "the consumers were observed"},
-		{"neither", false, false, "no sinks configured: nothing to deliver", "nothing to restart or observe"},
+		{"a sink with a restart command and an observe hook", true, true, true, "the new key is in the sink", "1 sink's restart command ran and the consumers were observed"},
+		{"a sink with a restart command", true, true, false, "the new key is in the sink", "1 sink's restart command ran"},
+		{"a sink without one and an observe hook", true, false, true, "the new key is in the sink", "the consumers were observed"},
+		{"a sink without one", true, false, false, "the new key is in the sink", "nothing to restart or observe"},
+		{"an observe hook only", false, false, true, "no sinks configured: nothing to deliver", "the consumers were observed"},
+		{"neither", false, false, false, "no sinks configured: nothing to deliver", "nothing to restart or observe"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
 			if !tc.sinks {
 				r.e.Sinks = nil
+			}
+			restarted := filepath.Join(t.TempDir(), "restarted")
+			if tc.restart {
+				r.env.RestartCommand = []string{"touch", restarted}
 			}
 			observed := false
 			if tc.observe {
@@ -80,6 +88,9 @@ func TestJournalSaysWhatDeliverAndObserveDid(t *testing.T) {
 			}
 			if observed != tc.observe {
 				t.Fatalf("observe hook called: %v, want %v", observed, tc.observe)
+			}
+			if _, err := os.Stat(restarted); (err == nil) != tc.restart {
+				t.Fatalf("the restart command ran: %v, want %v", err == nil, tc.restart)
 			}
 			var messages []string
 			for _, ev := range j.Events {
@@ -133,6 +144,37 @@ func TestPromoteRefusesAPendingKeyThatIsNotTheJournals(t *testing.T) {
 			}
 			if got := r.item(); got.Current == nil || got.Current.Fingerprint != old.Fingerprint {
 				t.Fatalf("CURRENT is %v, want the old key %s still", got.Current, old.Fingerprint)
+			}
+		})
+	}
+}
+
+// TestPlanSaysWhatObserveWillRun: --dry-run's observe line names the restart commands only when
+// sinks have them, and the health check only when one is set.
+func TestPlanSaysWhatObserveWillRun(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		restarts int
+		observe  bool
+		want     string
+	}{
+		{"two sinks with restart commands and a health check", 2, true, "observe: run 2 sinks' restart commands and the health check / confirmation"},
+		{"one of two sinks with a restart command", 1, false, "observe: run 1 sink's restart command"},
+		{"a health check only", 0, true, "observe: run the health check / confirmation"},
+		{"sinks without restart commands", 0, false, "observe: nothing to restart or observe"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			second := &EnvfileSink{Path: filepath.Join(t.TempDir(), ".env")}
+			r.e.Sinks = []Sink{r.env, second}
+			for _, s := range []*EnvfileSink{r.env, second}[:tc.restarts] {
+				s.RestartCommand = []string{"systemctl", "restart", "waas-proxy"}
+			}
+			if tc.observe {
+				r.e.Observe = func(context.Context) error { return nil }
+			}
+			if plan := r.e.Plan(); !slices.Contains(plan, tc.want) {
+				t.Fatalf("the plan %q lacks %q", plan, tc.want)
 			}
 		})
 	}

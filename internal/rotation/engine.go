@@ -327,8 +327,16 @@ func (e *Engine) Plan() []string {
 	for _, name := range sinkNames(e.Sinks) {
 		plan = append(plan, "deliver: put the new key into "+name)
 	}
-	plan = append(plan,
-		"observe: run the sinks' restart commands"+map[bool]string{true: " and the health check / confirmation", false: ""}[e.Observe != nil],
+	observe := "observe: nothing to restart or observe"
+	switch restarts, commands := e.restartCommands(); {
+	case restarts > 0 && e.Observe != nil:
+		observe = "observe: run " + commands + " and the health check / confirmation"
+	case restarts > 0:
+		observe = "observe: run " + commands
+	case e.Observe != nil:
+		observe = "observe: run the health check / confirmation"
+	}
+	plan = append(plan, observe,
 		"promote: make the new key CURRENT and the old one PREVIOUS, in one keyring write",
 	)
 	if e.Grace > 0 {
@@ -337,6 +345,21 @@ func (e *Engine) Plan() []string {
 		plan = append(plan, "revoke: revoke the old key and check that it is rejected")
 	}
 	return append(plan, "done: archive the rotation journal")
+}
+
+// restartCommands counts the sinks with a restart command (a sink that cannot say counts as
+// one) and names them: "1 sink's restart command", "2 sinks' restart commands".
+func (e *Engine) restartCommands() (int, string) {
+	n := 0
+	for _, s := range e.Sinks {
+		if r, ok := s.(restartConfigurer); !ok || r.HasRestart() {
+			n++
+		}
+	}
+	if n == 1 {
+		return n, "1 sink's restart command"
+	}
+	return n, fmt.Sprintf("%d sinks' restart commands", n)
 }
 
 func (e *Engine) storeBackend() string {
@@ -1047,12 +1070,14 @@ func (e *Engine) observe(ctx context.Context, j *Journal) error {
 			return fmt.Errorf("%w: observe: %s; the old key is still current and valid; run %s", ErrIncomplete, oneLine(err).Error(), e.resumeHint())
 		}
 	}
+	restarts, commands := e.restartCommands()
+	ran := commands + " ran"
 	msg := "nothing to restart or observe"
 	switch {
-	case len(e.Sinks) > 0 && e.Observe != nil:
-		msg = "the sinks' restart commands ran and the consumers were observed"
-	case len(e.Sinks) > 0:
-		msg = "the sinks' restart commands ran"
+	case restarts > 0 && e.Observe != nil:
+		msg = ran + " and the consumers were observed"
+	case restarts > 0:
+		msg = ran
 	case e.Observe != nil:
 		msg = "the consumers were observed"
 	}

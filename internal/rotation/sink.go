@@ -31,6 +31,10 @@ type Sink interface {
 	Restart(ctx context.Context) error
 }
 
+// restartConfigurer is a sink that can say whether it has a restart command, so that the
+// operator is told a restart ran only when one did (a sink that cannot say is counted as one).
+type restartConfigurer interface{ HasRestart() bool }
+
 // Delivery is what a sink receives.
 type Delivery struct {
 	Profile     string `json:"profile"`
@@ -98,6 +102,9 @@ func (s *EnvfileSink) Restart(ctx context.Context) error {
 	return runHook(ctx, s.RestartCommand, s.Stderr, nil)
 }
 
+// HasRestart says whether Restart runs a command.
+func (s *EnvfileSink) HasRestart() bool { return len(s.RestartCommand) > 0 }
+
 // ExecSink runs a command that receives the Delivery as JSON on stdin,
 // e.g. a small script around `vault kv put`, `kubectl create secret`,
 // `aws secretsmanager put-secret-value` or `gh secret set`. A non-zero exit
@@ -128,6 +135,9 @@ func (s *ExecSink) Holds(context.Context) (string, bool, error) { return "", fal
 func (s *ExecSink) Restart(ctx context.Context) error {
 	return runHook(ctx, s.RestartCommand, s.Stderr, nil)
 }
+
+// HasRestart says whether Restart runs a command.
+func (s *ExecSink) HasRestart() bool { return len(s.RestartCommand) > 0 }
 
 // runHook runs argv with stdin (if any) and its output going to stderr, so
 // that nothing a hook prints can mix with waasctl's own stdout. The secret,

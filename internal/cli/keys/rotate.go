@@ -47,7 +47,9 @@ type RotateOptions struct {
 	Emergency bool
 	// EmergencyReason is keys revoke's --reason, recorded in the journal.
 	EmergencyReason string
-	// Now stamps the inventory snapshot taken at promotion (and so names its file); nil: time.Now.
+	// Now is the rotation's clock (the journal's times, the grace period, the new key's
+	// AddedAt) and stamps the inventory snapshot taken at promotion; nil: time.Now. Tokens are
+	// signed with the wall clock whatever it is.
 	Now func() time.Time
 
 	state rotation.StateBackend // opened once by stateBackend
@@ -520,7 +522,7 @@ func newEngine(ctx context.Context, opts *RotateOptions) (*rotation.Engine, erro
 	}
 	return &rotation.Engine{
 		Profile: opts.Profile, State: st, Store: store, Issuer: issuer, Sinks: sinks,
-		Check: check, Grace: grace, GraceSet: opts.Grace != "",
+		Check: check, Grace: grace, GraceSet: opts.Grace != "", Now: opts.Now,
 		Report: func(step rotation.Step, msg string) { fmt.Fprintf(opts.IO.ErrOut, "%-10s %s\n", step+":", msg) },
 		Holder: rotation.Holder{Command: "keys rotate"}, Force: opts.Force, Emergency: opts.Emergency,
 		Promoted: func(ctx context.Context) {

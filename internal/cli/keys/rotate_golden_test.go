@@ -2,8 +2,10 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/cryptotest"
@@ -16,6 +18,7 @@ import (
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/sandbox"
 	"github.com/waasctl/waasctl/internal/testctx"
+	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
 // goldenKeysEnv is a seeded sandbox and a keyring whose profile prod holds FixedKey(1) as
@@ -146,4 +149,68 @@ func TestKeysRotateDryRunGolden(t *testing.T) {
 			clitest.Golden(t, tc.name+".stderr.golden", stderr)
 		})
 	}
+}
+
+// TestKeysRotateGraceStopGolden: a rotation with --grace 24h promotes the new key, delivers it,
+// and stops (exit 5) before revoking the old one, saying when to resume; keys status an hour
+// later shows the wait and the command that ends it.
+func TestKeysRotateGraceStopGolden(t *testing.T) {
+	e := newGoldenKeysEnv(t, false, false)
+	before, err := e.store.Get(testctx.New(t), "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey := before.Current.Name
+	cmd := NewCmdRotate(e.f, func(ctx context.Context, opts *RotateOptions) error {
+		opts.Now = func() time.Time { return clitest.FixedNow }
+		return rotateRun(ctx, opts)
+	})
+	env := &clitest.Env{Factory: e.f, Stdout: e.out, Stderr: e.err}
+	stdout, stderr, err := env.Run(t, cmd, "prod", "--yes", "--grace", "24h")
+	var exit *cmdutil.ExitError
+	if !errors.As(err, &exit) || exit.Code != cmdutil.ExitIncomplete {
+		t.Fatalf("err %v, want exit %d (resumable); stderr %s", err, cmdutil.ExitIncomplete, stderr)
+	}
+	// What the lines say: the new key is CURRENT and delivered, the old one still valid.
+	it, gerr := e.store.Get(testctx.New(t), "prod")
+	if gerr != nil || it.Previous == nil || it.Previous.Name != oldKey {
+		t.Fatalf("keyring prod: %+v (%v), want the old key %s kept as PREVIOUS", it, gerr, oldKey)
+	}
+	for _, k := range e.srv.APIKeys(e.srv.DefaultOrg()) {
+		if k.Name == oldKey && k.State == waasapi.APIKeyRevoked {
+			t.Fatalf("the old key %s was revoked before the grace period ended", oldKey)
+		}
+	}
+	clitest.Golden(t, "rotate_grace_stop_nontty.golden", stdout)
+	clitest.Golden(t, "rotate_grace_stop_nontty.stderr.golden", stderr+"error: "+err.Error()+"\n")
+
+	ios, _, statusOut, statusErr := iostreams.Test()
+	status := &StatusOptions{IO: ios, Keyring: e.f.Keyring, StateDir: config.StateDir,
+		Output: func() cmdutil.OutputFormat { return "" }, Now: func() time.Time { return clitest.FixedNow.Add(time.Hour) },
+		Location: time.UTC, Profiles: []string{"prod"}}
+	if err := statusRun(testctx.New(t), status); err != nil || statusErr.Len() != 0 {
+		t.Fatalf("keys status: err %v, stderr %q", err, statusErr)
+	}
+	clitest.Golden(t, "status_grace_nontty.golden", statusOut.String())
+
+	// A day and an hour later the grace period is over: --resume revokes the old key.
+	resume := NewCmdRotate(e.f, func(ctx context.Context, opts *RotateOptions) error {
+		opts.Now = func() time.Time { return clitest.FixedNow.Add(25 * time.Hour) }
+		return rotateRun(ctx, opts)
+	})
+	stdout, stderr, err = env.Run(t, resume, "prod", "--resume")
+	if err != nil {
+		t.Fatalf("--resume: err %v, stderr %s", err, stderr)
+	}
+	revoked := false
+	for _, k := range e.srv.APIKeys(e.srv.DefaultOrg()) {
+		revoked = revoked || k.Name == oldKey && k.State == waasapi.APIKeyRevoked
+	}
+	if !revoked {
+		t.Fatalf("--resume after the grace period left the old key %s unrevoked", oldKey)
+	}
+	clitest.Golden(t, "rotate_resume_nontty.golden", stdout)
+	// The one field normalised: a rotation's id is a UUIDv7, stamped with the wall clock.
+	stderr = regexp.MustCompile(`rotation [0-9a-f-]{36} `).ReplaceAllString(stderr, "rotation ID ")
+	clitest.Golden(t, "rotate_resume_nontty.stderr.golden", stderr)
 }

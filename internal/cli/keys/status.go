@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,8 @@ type StatusOptions struct {
 	TeamState func(ctx context.Context, profile string) (*team.RotationState, error)
 	Output    func() cmdutil.OutputFormat
 	Now       func() time.Time
+	// Location is the zone times are printed in; nil: the local one.
+	Location *time.Location
 	// Profiles are the profiles to show; nil shows every profile in the keyring.
 	Profiles []string
 }
@@ -121,13 +124,14 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			return err
 		}
 		var graceUntil time.Time
+		zone := cmp.Or(opts.Location, time.Local)
 		if j != nil && !j.Step.Finished() {
-			inProgress = string(j.Step) + " (since " + j.UpdatedAt.Local().Format(time.DateTime) + ", journal " + where + ")"
+			inProgress = string(j.Step) + " (since " + j.UpdatedAt.In(zone).Format(time.DateTime) + ", journal " + where + ")"
 			if j.Step == rotation.StepRevoke && j.RevokedAt.IsZero() && now.Before(j.GraceUntil) {
 				// When the wait ends is what an operator asks first.
 				graceUntil = j.GraceUntil
 				inProgress = fmt.Sprintf("revoke after the grace period, which ends %s (in %s); then: waasctl keys rotate %s --resume",
-					j.GraceUntil.Local().Format(time.DateTime), cmdutil.Age(j.GraceUntil.Sub(now)), name)
+					j.GraceUntil.In(zone).Format(time.DateTime), cmdutil.Age(j.GraceUntil.Sub(now)), name)
 			}
 		}
 		if inProgress != "" && holder != "" {

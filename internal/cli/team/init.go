@@ -91,6 +91,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		if err := s.AddRecipients(ctx, opts.Recipients, id, opts.Repin); err != nil {
 			return err
 		}
+		added := 0
 		for _, r := range opts.Recipients {
 			key, _ := team.ParseRecipient(r.PublicKey) // checked when the flag was read
 			if slices.ContainsFunc(had, func(h team.Recipient) bool { return h.Name == r.Name && h.PublicKey == key.String() }) {
@@ -98,8 +99,11 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 				continue
 			}
 			fmt.Fprintf(opts.IO.ErrOut, "Added recipient %s (%s).\n", r.Name, r.PublicKey)
+			added++
 		}
-		printPinned(opts.IO.ErrOut, s)
+		if added > 0 { // nothing new to commit when every recipient was there
+			printPinned(opts.IO.ErrOut, s)
+		}
 	}
 	return nil
 }

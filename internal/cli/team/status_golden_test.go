@@ -74,6 +74,9 @@ func bech32Encode(hrp string, data []byte) string {
 	return out
 }
 
+// goldenPinsWhere is where a host's config.yaml pins the recipients (config.StatePins).
+const goldenPinsWhere = "state.recipients in /home/op/.config/waasctl/config.yaml"
+
 // goldenTeamStore is a team store on the test PostgreSQL server (skipped without one, failed
 // under WAASCTL_REQUIRE_POSTGRES=1, as every team test) holding recipients alice and bob, added
 // at clitest.FixedNow by "alice@build-01" (set in the table: the server stamps now() and the
@@ -94,7 +97,7 @@ func goldenTeamStore(t *testing.T, alice, bob *team.Identity) *team.Store {
 	if err := s.AddRecipients(ctx, recipients, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pins, err = team.NewPins(map[string]string{"alice": alice.Recipient(), "bob": bob.Recipient()}, "config.yaml"); err != nil {
+	if s.Pins, err = team.NewPins(map[string]string{"alice": alice.Recipient(), "bob": bob.Recipient()}, goldenPinsWhere); err != nil {
 		t.Fatal(err)
 	}
 	for i, p := range []string{"prod", "stage"} {
