@@ -458,9 +458,10 @@ func (c *Client) RateNow() RateChange {
 }
 
 // LearnedRate is what this run learned of the service's rate, worth
-// starting the next run near: the limit a 429 showed, or the rate reached
-// with nothing limiting it (Unlimited); the zero value when the --rate
-// ceiling held it, or it did not adapt.
+// starting the next run near: the limit a 429 showed (or, with no 429, the
+// limit it resumed at), or the rate reached with nothing limiting it
+// (Unlimited); the zero value when the --rate ceiling held it, or it did
+// not adapt.
 func (c *Client) LearnedRate() LearnedRate {
 	if c.pacer == nil {
 		return LearnedRate{}

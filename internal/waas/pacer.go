@@ -106,10 +106,15 @@ type pacer struct {
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
 	// does not make it so).
 	serviceLimited bool
-	probe          time.Duration
-	pauseUntil     time.Time
-	epoch          int // cuts so far
-	cause          string
+	// startLimit is the limit an earlier run learned from 429s, which this
+	// run resumed at (0: none); peakDelivered the most requests answered
+	// cleanly that were sent within one second.
+	startLimit    float64
+	peakDelivered float64
+	probe         time.Duration
+	pauseUntil    time.Time
+	epoch         int // cuts so far
+	cause         string
 
 	minLatency time.Duration
 	latency    time.Duration // exponentially weighted average
@@ -143,6 +148,7 @@ func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start Le
 		p.rate, p.slowStart = max(pacerStartRate, start.Rate*pacerUnlimitedRestart), true
 	case start.Rate > 0:
 		p.rate, p.wMax, p.lastCut = start.Rate, start.Rate, now // resume on the plateau
+		p.startLimit = start.Rate
 	default:
 		p.rate, p.slowStart = pacerStartRate, true
 	}
@@ -244,6 +250,13 @@ func (p *pacer) learned() LearnedRate {
 		return LearnedRate{Rate: p.rate}
 	case p.ceiling > 0 && p.rate >= p.ceiling:
 		return LearnedRate{} // the ceiling, not the service, set the rate
+	case p.startLimit > 0:
+		// No 429 in a run that resumed at a limit learned from them: the
+		// service is still limited as far as anyone knows (a short command
+		// does not reach the limit). The limit stays, raised to what this
+		// run saw delivered if that was more: the rate itself may have
+		// grown on the cubic curve past what the lanes could carry.
+		return LearnedRate{Rate: max(p.startLimit, min(p.rate, p.peakDelivered))}
 	}
 	// Nothing but latency, if anything, held the rate back: this host's
 	// load, or the network's, is not the service's limit, and remembering
@@ -259,6 +272,7 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	p.observeLatency(lat)
 	p.delivered = append(p.delivered, sentAt)
 	p.trimDelivered(now)
+	p.peakDelivered = max(p.peakDelivered, float64(countWithin(p.delivered, sentAt.Add(-time.Second), sentAt)))
 	if !p.adapt {
 		return
 	}
@@ -446,6 +460,17 @@ func (p *pacer) latencyRising() bool {
 func (p *pacer) trimDelivered(now time.Time) {
 	p.delivered = trimBefore(p.delivered, now.Add(-2*time.Second))
 	p.sends = trimBefore(p.sends, now.Add(-2*time.Second))
+}
+
+// countWithin counts the times in ts, which is about sorted, in [from, to].
+func countWithin(ts []time.Time, from, to time.Time) int {
+	cmp := func(a, b time.Time) int { return a.Compare(b) }
+	i, _ := slices.BinarySearchFunc(ts, from, cmp)
+	j, found := slices.BinarySearchFunc(ts, to, cmp)
+	for found && j < len(ts) && ts[j].Equal(to) {
+		j++
+	}
+	return max(j-i, 0)
 }
 
 // trimBefore drops the times before cutoff from ts, which is about sorted.

@@ -349,3 +349,42 @@ func TestRisingLatencyCutsTheRateAndTheCutHolds(t *testing.T) {
 		t.Fatalf("learned %+v from a run that no 429 limited, want it marked unlimited", l)
 	}
 }
+
+// TestACleanRunKeepsTheLimitItStartedFrom: a run that resumes at a limit an
+// earlier run learned from 429s, and meets no 429 itself (a short command,
+// or one that stayed on the plateau), has not shown the service unlimited:
+// it keeps the limit, or the next run would slow-start from 20/s into the
+// limit again, and every other run would find it anew.
+func TestACleanRunKeepsTheLimitItStartedFrom(t *testing.T) {
+	limited := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 40, lanes: 64}.run(t).learned
+	if limited.Unlimited || limited.Rate <= 0 {
+		t.Fatalf("a run limited to 4/s learned %+v", limited)
+	}
+	// A short command (three requests) resumes at it and meets no 429.
+	short := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 3, lanes: 64, start: limited}.run(t)
+	if short.throttled != 0 {
+		t.Fatalf("the short run was answered 429 %d times", short.throttled)
+	}
+	if short.learned.Unlimited || short.learned.Rate != limited.Rate {
+		t.Fatalf("a clean short run after a limited one learned %+v, want the limit it started from, %+v", short.learned, limited)
+	}
+	// And the run after it, resuming at that limit, is not answered 429 more
+	// than a warm run is allowed (2%, or 5).
+	next := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 120, lanes: 64, start: short.learned}.run(t)
+	if next.throttled > 5 {
+		t.Fatalf("the run after the short one: %d of %d answered 429", next.throttled, next.sent)
+	}
+	// Latency that rises on a clean run does not lower the limit remembered.
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 50}, nil)
+	answer := answerer(p, &now)
+	for range 20 {
+		answer(20 * time.Millisecond)
+	}
+	for range 40 {
+		answer(300 * time.Millisecond)
+	}
+	if l := p.learned(); l.Unlimited || l.Rate < 50 {
+		t.Fatalf("a clean run from a limit of 50/s whose latency rose learned %+v", l)
+	}
+}
