@@ -87,6 +87,11 @@ const (
 	penaltyRetryAfter     = 10 * time.Second
 	penaltyMargin         = 0.85 // of the rate delivered before a penalty box
 	pacerHeadroom         = 1.5  // lanes beyond rate x latency
+	// pacerMinRate is the least the pacer cuts to, and pacerMaxStart the
+	// most it starts at: a rate an earlier run learned is clamped to them,
+	// as rates.json can be edited by hand.
+	pacerMinRate  = 0.5
+	pacerMaxStart = 1e6
 )
 
 type pacer struct {
@@ -135,6 +140,11 @@ type pacer struct {
 // earlier run learned (the zero value: nothing is known of the service).
 func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start LearnedRate, onChange func(RateChange)) *pacer {
 	p := &pacer{adapt: adapt, ceiling: ceiling, maxLane: max(maxLanes, 1), onChange: onChange, cause: CauseStart}
+	if start.Rate > 0 { // NaN is not
+		start.Rate = min(max(start.Rate, pacerMinRate), pacerMaxStart)
+	} else {
+		start = LearnedRate{}
+	}
 	switch {
 	case !adapt:
 		p.rate = ceiling
@@ -168,8 +178,10 @@ func (p *pacer) lanesFor(latency time.Duration) int {
 	if latency <= 0 {
 		return min(p.maxLane, 2)
 	}
-	n := int(math.Ceil(p.rate*latency.Seconds()*pacerHeadroom)) + 1
-	return min(max(n, 1), p.maxLane)
+	// Bounded before the conversion: a float beyond an int's range does
+	// not convert to a large int.
+	n := math.Ceil(p.rate*latency.Seconds()*pacerHeadroom) + 1
+	return int(min(max(n, 1), float64(p.maxLane)))
 }
 
 // slot is when one request was sent, and the pacer's epoch then: answers
@@ -202,9 +214,19 @@ func (p *pacer) take(now time.Time) (s slot, askAgain time.Time, sooner <-chan s
 	p.last = now
 	if !math.IsInf(p.rate, 1) {
 		p.sends = append(p.sends, now)
-		p.next = now.Add(time.Duration(float64(time.Second) / p.rate))
+		p.next = now.Add(interval(p.rate))
 	}
 	return slot{at: now, epoch: p.epoch}, time.Time{}, nil, true
+}
+
+// interval is the time between requests at rate r, saturated: a rate so
+// small that 1/r overflows a Duration must not wrap to a wait in the past.
+func interval(r float64) time.Duration {
+	d := float64(time.Second) / r
+	if !(d < float64(math.MaxInt64)) {
+		return math.MaxInt64
+	}
+	return time.Duration(d)
 }
 
 // wakeLocked tells the callers waiting in take that their slot may have
@@ -395,7 +417,7 @@ func (p *pacer) cut(now time.Time, r float64, cause string) {
 	if p.wMax == 0 || cause == CauseLatency {
 		p.wMax = r // grow again from the cut rate, not from the one that queued
 	}
-	p.setRate(now, max(r, 0.5), cause)
+	p.setRate(now, max(r, pacerMinRate), cause)
 	p.lanes = p.lanesFor(p.latency)
 	p.report()
 }
@@ -426,7 +448,7 @@ func (p *pacer) setRate(now time.Time, r float64, cause string) {
 	case math.IsInf(r, 1):
 		p.wakeLocked()
 	case !p.last.IsZero():
-		next := p.last.Add(time.Duration(float64(time.Second) / r))
+		next := p.last.Add(interval(r))
 		if next.Before(p.next) {
 			p.wakeLocked()
 		}

@@ -388,3 +388,39 @@ func TestACleanRunKeepsTheLimitItStartedFrom(t *testing.T) {
 		t.Fatalf("a clean run from a limit of 50/s whose latency rose learned %+v", l)
 	}
 }
+
+// TestAbsurdRatesAreClamped: a hand-edited rates.json (or a library caller)
+// can give any rate to start from, and --rate any ceiling. A rate so high
+// that rate x latency overflows an int must still give every lane; a rate
+// so low that 1/rate overflows a Duration must not turn into no pacing at
+// all, nor into a wait of years.
+func TestAbsurdRatesAreClamped(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, start := range []LearnedRate{{Rate: 1e300}, {Rate: 1e300, Unlimited: true}} {
+		now := t0
+		p := newPacer(now, true, 0, 64, start, nil)
+		answerer(p, &now)(20 * time.Millisecond)
+		if got := p.concurrency(); got != 64 {
+			t.Errorf("start %+v: concurrency %d after an answer, want the ceiling of 64", start, got)
+		}
+	}
+	// A tiny start rate: the next request within the pacer's floor (2 s), not in years.
+	now := t0
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 1e-300}, nil)
+	if _, _, _, ok := p.take(now); !ok {
+		t.Fatal("no first slot")
+	}
+	if _, askAgain, _, ok := p.take(now); ok || askAgain.Sub(now) > 2*time.Second {
+		t.Errorf("start 1e-300/s: next slot at %v (ok %v), want within 2 s", askAgain.Sub(now), ok)
+	}
+	// A tiny ceiling holds: not a second slot in the next hour.
+	for _, adapt := range []bool{true, false} {
+		p := newPacer(t0, adapt, 1e-300, 64, LearnedRate{}, nil)
+		if _, _, _, ok := p.take(t0); !ok {
+			t.Fatal("no first slot")
+		}
+		if _, _, _, ok := p.take(t0.Add(time.Hour)); ok {
+			t.Errorf("adapt %v, --rate 1e-300: a second slot an hour later", adapt)
+		}
+	}
+}
