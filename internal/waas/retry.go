@@ -105,13 +105,14 @@ func jitter(ceiling time.Duration) time.Duration {
 }
 
 // throttle slows the client's limiter after a 429 (to 70% of its rate, at
-// least one request a second); recovered brings it back gradually, as
-// answers come, to the configured rate.
+// least one request a second, or the configured rate if that is less: the
+// floor must not raise a --rate under 1/s); recovered brings it back
+// gradually, as answers come, to the configured rate.
 func (c *Client) throttle() {
 	if c.limiter == nil {
 		return
 	}
-	c.limiter.SetLimit(rate.Limit(max(float64(c.limiter.Limit())*0.7, 1)))
+	c.limiter.SetLimit(rate.Limit(max(float64(c.limiter.Limit())*0.7, min(1, c.rate))))
 }
 
 func (c *Client) recovered() {
