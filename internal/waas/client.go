@@ -46,6 +46,9 @@ const (
 	DefaultPageSize = 1000
 	// DefaultMaxAttempts bounds the tries of one call, first one included.
 	DefaultMaxAttempts = 10
+	// MaxConcurrency bounds Options.Concurrency: a fan-out sizes its queue
+	// by it, and no service wants more requests in flight from one client.
+	MaxConcurrency = 1024
 )
 
 // Options configures a Client.
@@ -61,7 +64,7 @@ type Options struct {
 	// the adaptation never exceeds.
 	Rate float64
 	// Concurrency bounds the list calls a fan-out runs at once; 0 means
-	// DefaultConcurrency. With Adaptive, it is the ceiling of the requests
+	// DefaultConcurrency, and more than MaxConcurrency means MaxConcurrency. With Adaptive, it is the ceiling of the requests
 	// in flight, which otherwise follow from the rate and the latency.
 	Concurrency int
 	// Adaptive finds the rate the service allows while running (see
@@ -136,7 +139,7 @@ func New(opts Options) (*Client, error) {
 		// idle connections per host would mean a new TLS handshake for most
 		// calls of a fan-out.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 2 * max(opts.Concurrency, DefaultConcurrency)
+		tr.MaxIdleConnsPerHost = 2 * min(max(opts.Concurrency, DefaultConcurrency), MaxConcurrency)
 		hc = &http.Client{Timeout: 60 * time.Second, Transport: tr}
 	}
 	// A copy, so that the caller's client keeps its own policy.
@@ -154,6 +157,7 @@ func New(opts Options) (*Client, error) {
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
 	}
+	c.concurrency = min(c.concurrency, MaxConcurrency)
 	if opts.Adaptive {
 		var mu sync.Mutex // one report at a time
 		report := opts.OnRateChange
