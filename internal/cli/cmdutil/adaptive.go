@@ -80,9 +80,14 @@ func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
 	return out
 }
 
-// saveLearnedRate records rate for endpoint and fingerprint in ratesFile,
-// written whole and atomically, 0600 in a 0700 folder.
-func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waas.LearnedRate, now time.Time) error {
+// ratesLockTimeout bounds the wait for another waasctl finishing at the
+// same time to write ratesFile.
+const ratesLockTimeout = 5 * time.Second
+
+// saveLearnedRate records rate, learned by a run that started at started,
+// for endpoint and fingerprint in ratesFile, written whole and atomically,
+// 0600 in a 0700 folder.
+func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waas.LearnedRate, started, now time.Time) error {
 	dir, err := config.StateDir()
 	if err != nil {
 		return err
@@ -90,8 +95,23 @@ func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waa
 	if err := fsutil.MkdirPrivate(dir); err != nil {
 		return err
 	}
+	// Read and write under a lock beside the file: commands finishing at
+	// once (two shells, a script's loop) would otherwise each write back
+	// the file as they read it, and lose the others' rates.
+	unlock, err := fsutil.Lock(filepath.Join(dir, ratesFile+".lock"), true, ratesLockTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	lr := loadLearnedRates(ctx, io.Discard)
-	lr.Rates[rateKey(endpoint, fingerprint)] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
+	key := rateKey(endpoint, fingerprint)
+	if old, ok := lr.Rates[key]; ok && rate.Unlimited && !old.Unlimited && old.Updated.After(started) {
+		// Another run with this key learned a limit from 429s while this
+		// one ran: this one met none (it was short, or the other left it
+		// room), which does not show the service unlimited.
+		return nil
+	}
+	lr.Rates[key] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
 	for k, v := range lr.Rates {
 		if now.Sub(v.Updated) > learnedRateMaxAge {
 			delete(lr.Rates, k)
@@ -126,6 +146,7 @@ type adaptiveClient struct {
 	client      *waas.Client
 	endpoint    string
 	fingerprint string
+	started     time.Time
 }
 
 // adaptiveOptions fills in opts for an adaptive client of key at endpoint,
@@ -155,7 +176,7 @@ func (f *Factory) trackAdaptive(c *waas.Client, endpoint string, key *credential
 	}
 	f.adaptive.mu.Lock()
 	defer f.adaptive.mu.Unlock()
-	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, fingerprint: credentials.Fingerprint(key.Signer.Public())})
+	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, fingerprint: credentials.Fingerprint(key.Signer.Public()), started: time.Now()})
 }
 
 // FinishRun remembers the rate each adaptive client learned and, with -v,
@@ -173,7 +194,7 @@ func (f *Factory) FinishRun(ctx context.Context) {
 				st.Requests, st.Throttled, share, describeRate(rc), rc.Concurrency)
 		}
 		if r := ac.client.LearnedRate(); r.Rate > 0 {
-			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, time.Now()); err != nil {
+			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, ac.started, time.Now()); err != nil {
 				fmt.Fprintf(f.IOStreams.ErrOut, "warning: could not remember the rate learned: %v\n", err)
 			}
 		}

@@ -1,0 +1,67 @@
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/waasctl/waasctl/internal/waas"
+)
+
+// TestRunsAtOnceDoNotLoseEachOthersRates: commands finishing at the same
+// time (two shells, a script's loop) each remember their rate; without a
+// lock around the read and the write, each wrote back the file as it read
+// it, and the rates of the others were lost.
+func TestRunsAtOnceDoNotLoseEachOthersRates(t *testing.T) {
+	t.Setenv("WAASCTL_STATE_DIR", t.TempDir())
+	ctx := context.Background()
+	now := time.Now()
+	const runs = 24
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			err := saveLearnedRate(ctx, "https://example.invalid", fmt.Sprintf("SHA256:key%02d", i), waas.LearnedRate{Rate: float64(i + 1)}, now, now)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := loadLearnedRates(ctx, io.Discard).Rates
+	for i := range runs {
+		if lr, ok := got[rateKey("https://example.invalid", fmt.Sprintf("SHA256:key%02d", i))]; !ok || lr.Rate != float64(i+1) {
+			t.Errorf("run %d's rate: %+v (present %v); %d of %d rates kept", i, lr, ok, len(got), runs)
+		}
+	}
+}
+
+// TestAnUnlimitedRunDoesNotOverwriteALimitLearnedMeanwhile: two runs with
+// the same key at once: the one that met 429s remembers the limit; the
+// other, which started before that and finishes after it without meeting a
+// 429 (a short command, or one the first left room for), must not replace
+// the limit with "unlimited". A run that started after the limit was
+// learned, and met no limit, may.
+func TestAnUnlimitedRunDoesNotOverwriteALimitLearnedMeanwhile(t *testing.T) {
+	t.Setenv("WAASCTL_STATE_DIR", t.TempDir())
+	ctx := context.Background()
+	const ep, fp = "https://example.invalid", "SHA256:k"
+	t0 := time.Now().Add(-time.Minute)
+	if err := saveLearnedRate(ctx, ep, fp, waas.LearnedRate{Rate: 4}, t0.Add(10*time.Second), t0.Add(20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveLearnedRate(ctx, ep, fp, waas.LearnedRate{Rate: 300, Unlimited: true}, t0, t0.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := loadLearnedRates(ctx, io.Discard).Rates[rateKey(ep, fp)]; got.Rate != 4 || got.Unlimited {
+		t.Fatalf("after a run that overlapped the limited one: %+v, want the limit of 4/s", got)
+	}
+	if err := saveLearnedRate(ctx, ep, fp, waas.LearnedRate{Rate: 300, Unlimited: true}, t0.Add(40*time.Second), t0.Add(50*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := loadLearnedRates(ctx, io.Discard).Rates[rateKey(ep, fp)]; got.Rate != 300 || !got.Unlimited {
+		t.Fatalf("after a later run that nothing limited: %+v, want 300/s unlimited", got)
+	}
+}
