@@ -26,7 +26,7 @@ import (
 //     seconds, a long plateau there, then probing above it.
 //   - Latency well above the smallest seen (queueing, before any error)
 //     also ends slow start and cuts the rate a little (Netflix's
-//     concurrency-limits' gradient).
+//     concurrency-limits' gradient), never below the starting rate.
 //   - Retry-After pauses every lane at once.
 //   - A long Retry-After is a penalty box: the rate is then capped below
 //     what was delivered before it, for the rest of the run, so the box is
@@ -310,8 +310,12 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 		// that stays high though the rate was cut is not this client's
 		// queue (a loaded host, a slow network), and cutting on would take
 		// the rate towards nothing.
+		// Never below where a cold start begins: latency alone does not
+		// show the service's limit, and latency that comes and goes (bursts
+		// of slow answers) would otherwise cut at each burst and starve the
+		// run (720/s fell to 2/s in the simulation).
 		p.latencyAtCut = p.latency
-		p.cut(now, p.rate*pacerLatencyBeta, CauseLatency)
+		p.cut(now, max(p.rate*pacerLatencyBeta, min(p.rate, pacerStartRate)), CauseLatency)
 	case p.slowStart:
 		// Never more than twice what the lanes could ever carry, so that a
 		// rate bound by the lanes does not grow without end.

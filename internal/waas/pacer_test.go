@@ -424,3 +424,30 @@ func TestAbsurdRatesAreClamped(t *testing.T) {
 		}
 	}
 }
+
+// TestLatencyJitterDoesNotStarveTheRate: latency that comes and goes (a
+// link with bursts of 200 ms among answers at 20 ms, and no 429 ever) cut
+// the rate at each burst and never let it grow back: 720/s fell to 2/s and
+// 3,000 answers took half an hour. Latency alone does not show the
+// service's limit, so it never cuts below where a cold start begins.
+func TestLatencyJitterDoesNotStarveTheRate(t *testing.T) {
+	for _, block := range []int{15, 30} {
+		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		p := newPacer(now, true, 0, 64, LearnedRate{}, nil)
+		answer := answerer(p, &now)
+		for range 20 {
+			answer(20 * time.Millisecond)
+		}
+		for range 100 {
+			for range block {
+				answer(200 * time.Millisecond)
+			}
+			for range block {
+				answer(20 * time.Millisecond)
+			}
+		}
+		if got := p.current(); got.Rate < pacerStartRate {
+			t.Errorf("bursts of %d slow answers: the rate fell to %.1f/s (%s), below the cold start's %v/s", block, got.Rate, got.Cause, pacerStartRate)
+		}
+	}
+}
