@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -60,9 +61,17 @@ func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
 		return out
 	}
 	path := filepath.Join(dir, ratesFile)
-	data, err := fsutil.ReadFile(ctx, path, "learned rates", maxRatesFile)
+	// Only a regular file: opening a FIFO waits for a writer, for good.
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out
+	}
+	var data []byte
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err == nil {
+		data, err = fsutil.ReadFile(ctx, path, "learned rates", maxRatesFile)
 	}
 	var lr learnedRates
 	if err == nil {
