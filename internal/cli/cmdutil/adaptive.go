@@ -52,6 +52,25 @@ const learnedRateMaxAge = 7 * 24 * time.Hour
 
 func rateKey(endpoint, fingerprint string) string { return endpoint + " " + fingerprint }
 
+// fresh says whether a rate learned at updated is still trusted at now:
+// less than learnedRateMaxAge old, and not dated ahead of now by more than
+// a clock's drift (a hand-edited date years ahead would be trusted, and
+// kept, for ever).
+func fresh(updated, now time.Time) bool {
+	age := now.Sub(updated)
+	return age > -time.Hour && age < learnedRateMaxAge
+}
+
+// learnedRateFor is the rate rates holds for endpoint and fingerprint, if
+// it is still trusted at now.
+func learnedRateFor(rates learnedRates, endpoint, fingerprint string, now time.Time) (waas.LearnedRate, bool) {
+	lr, ok := rates.Rates[rateKey(endpoint, fingerprint)]
+	if !ok || !fresh(lr.Updated, now) {
+		return waas.LearnedRate{}, false
+	}
+	return waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited}, true
+}
+
 // loadLearnedRates reads ratesFile; a missing file is empty, and a bad one
 // is ignored with a warning on warn.
 func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
@@ -122,7 +141,7 @@ func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waa
 	}
 	lr.Rates[key] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
 	for k, v := range lr.Rates {
-		if now.Sub(v.Updated) > learnedRateMaxAge {
+		if !fresh(v.Updated, now) {
 			delete(lr.Rates, k)
 		}
 	}
@@ -166,8 +185,8 @@ func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *
 	}
 	opts.Adaptive = true
 	fp := credentials.Fingerprint(key.Signer.Public())
-	if lr, ok := loadLearnedRates(ctx, f.IOStreams.ErrOut).Rates[rateKey(opts.Endpoint, fp)]; ok && time.Since(lr.Updated) < learnedRateMaxAge {
-		opts.Start = waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited}
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, f.IOStreams.ErrOut), opts.Endpoint, fp, time.Now()); ok {
+		opts.Start = lr
 	}
 	verbose, errOut := f.Verbose, f.IOStreams.ErrOut
 	opts.OnRateChange = func(rc waas.RateChange) {

@@ -65,3 +65,28 @@ func TestAnUnlimitedRunDoesNotOverwriteALimitLearnedMeanwhile(t *testing.T) {
 		t.Fatalf("after a later run that nothing limited: %+v, want 300/s unlimited", got)
 	}
 }
+
+// TestARateDatedInTheFutureIsNotTrusted: a hand-edited (or clock-skewed)
+// "updated" years ahead made a rate trusted, and kept, for ever: the week
+// a learned rate is trusted counts from a time that had not come.
+func TestARateDatedInTheFutureIsNotTrusted(t *testing.T) {
+	t.Setenv("WAASCTL_STATE_DIR", t.TempDir())
+	ctx := context.Background()
+	now := time.Now()
+	future := now.Add(50 * 365 * 24 * time.Hour)
+	if err := saveLearnedRate(ctx, "https://a.invalid", "SHA256:k", waas.LearnedRate{Rate: 1}, future, future); err != nil {
+		t.Fatal(err)
+	}
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://a.invalid", "SHA256:k", now); ok {
+		t.Errorf("a rate dated %v trusted now: %+v", future, lr)
+	}
+	if err := saveLearnedRate(ctx, "https://b.invalid", "SHA256:k", waas.LearnedRate{Rate: 2}, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := loadLearnedRates(ctx, io.Discard).Rates[rateKey("https://a.invalid", "SHA256:k")]; ok {
+		t.Error("a rate dated 50 years ahead was kept by the next write")
+	}
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://b.invalid", "SHA256:k", now); !ok || lr.Rate != 2 {
+		t.Errorf("a rate saved now: %+v, %v", lr, ok)
+	}
+}
