@@ -305,7 +305,7 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	case s.epoch != p.epoch:
 		// An answer to a request sent before the last cut says nothing of
 		// the new rate.
-	case p.latencyRising() && (p.latencyAtCut == 0 || p.latency > p.latencyAtCut*5/4):
+	case p.latencyRising() && p.queued(lat) && (p.latencyAtCut == 0 || p.latency > p.latencyAtCut*5/4):
 		// Cut again only if latency rose further since the last cut: latency
 		// that stays high though the rate was cut is not this client's
 		// queue (a loaded host, a slow network), and cutting on would take
@@ -480,7 +480,17 @@ func (p *pacer) observeLatency(lat time.Duration) {
 // latencyRising says whether answers queue: the average latency more than
 // twice the smallest seen, and by more than scheduling noise.
 func (p *pacer) latencyRising() bool {
-	return p.latency > 2*p.minLatency+20*time.Millisecond
+	return p.queued(p.latency)
+}
+
+// queued says whether a latency is well above the smallest seen. A cut
+// needs this answer's latency to be so, as well as the average: the
+// average starts from the first answers, which are slow over HTTPS (each
+// new connection's handshake), and took a while to fall to the flat
+// latency after them: that looked like latency rising, and ended slow
+// start at the first answers.
+func (p *pacer) queued(lat time.Duration) bool {
+	return lat > 2*p.minLatency+20*time.Millisecond
 }
 
 func (p *pacer) trimDelivered(now time.Time) {

@@ -451,3 +451,32 @@ func TestLatencyJitterDoesNotStarveTheRate(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowFirstAnswersDoNotEndSlowStart: the first answers of a run are
+// slower than the rest over HTTPS (each new connection's TLS handshake), or
+// from a service warming up. The average latency starts from them and takes
+// a while to fall to the flat latency after; that was taken for latency
+// rising, which ended slow start at the first answers: one answer at 80 ms
+// and then only 20 ms left a run at 26/s where it reached 2,000/s.
+func TestSlowFirstAnswersDoNotEndSlowStart(t *testing.T) {
+	reach := func(slow int) (float64, []string) {
+		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		var causes []string
+		p := newPacer(now, true, 0, 64, LearnedRate{}, func(c RateChange) { causes = append(causes, c.Cause) })
+		answer := answerer(p, &now)
+		for range slow {
+			answer(80 * time.Millisecond)
+		}
+		for range 60 {
+			answer(20 * time.Millisecond)
+		}
+		return p.current().Rate, causes
+	}
+	flat, _ := reach(0)
+	for _, slow := range []int{1, 2, 4} {
+		got, causes := reach(slow)
+		if slices.Contains(causes, CauseLatency) || got < flat/2 {
+			t.Errorf("%d slow first answers: rate %.0f/s (%.0f/s without them), changes %q", slow, got, flat, causes)
+		}
+	}
+}
