@@ -311,6 +311,14 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt
 			}
+			// A 429 that ends the call says what to do about it.
+			switch {
+			case ae == nil || ae.HTTPStatus != http.StatusTooManyRequests:
+			case ae.RetryAfter > MaxRetryAfter:
+				err = fmt.Errorf("%w (the service asks to wait %v: try again then)", err, ae.RetryAfter.Round(time.Second))
+			case r.throttleSpent:
+				return fmt.Errorf("%w (the service refused %d attempts over %v: try again later)", err, attempt, maxThrottleWait)
+			}
 			if attempt > 1 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt)
 			}

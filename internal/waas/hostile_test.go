@@ -187,6 +187,10 @@ func TestLongRetryAfterDoesNotStallTheClient(t *testing.T) {
 			if ae.RetryAfter <= MaxRetryAfter {
 				t.Fatalf("Retry-After %s read as %s", retryAfter, ae.RetryAfter)
 			}
+			// The error says how long the server asked to wait: the call did not.
+			if want := "the service asks to wait " + ae.RetryAfter.Round(time.Second).String() + ": try again then"; !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %q, want it to say %q", err, want)
+			}
 			// A deadline only so that the bug fails the test instead of hanging it.
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -219,5 +223,9 @@ func TestEndless429sEndTheCall(t *testing.T) {
 	_, err = c.ListPools(ctx, PageRequest{})
 	if HTTPCode(err) != http.StatusTooManyRequests {
 		t.Fatalf("err = %v after %d requests, want the 429 once the budget is spent", err, requests.Load())
+	}
+	// The error says what happened and what to do, on one line.
+	if msg := err.Error(); !strings.Contains(msg, "attempts over 3s") || !strings.Contains(msg, "try again later") || strings.Contains(msg, "\n") {
+		t.Fatalf("err = %q, want it to say how long the service refused and to try again later", msg)
 	}
 }

@@ -32,6 +32,8 @@ type retryState struct {
 	failures       int           // failed attempts other than 429s
 	throttled      time.Duration // time spent waiting out 429s (without the pacer)
 	throttledSince time.Time     // the first 429 (with the pacer)
+	// throttleSpent: the call ends because 429s used up MaxThrottleWait.
+	throttleSpent bool
 }
 
 // shouldRetry decides whether a failed attempt is tried again, and after how
@@ -64,6 +66,7 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 				r.throttledSince = time.Now()
 			}
 			if time.Since(r.throttledSince)+ae.RetryAfter > maxThrottleWait {
+				r.throttleSpent = true
 				return 0, false
 			}
 			return 0, true
@@ -71,6 +74,7 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 		c.throttle()
 		wait := ae.RetryAfter + jitter(c.backoff<<min(r.failures+2, 5))
 		if r.throttled+wait > maxThrottleWait {
+			r.throttleSpent = true
 			return 0, false
 		}
 		r.throttled += wait
