@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -423,6 +424,13 @@ func decodeError(call string, resp *http.Response, data []byte) *APIError {
 		const longest = 24 * time.Hour
 		if secs, err := strconv.ParseUint(ra, 10, 64); err == nil {
 			e.RetryAfter = time.Duration(min(secs, uint64(longest/time.Second))) * time.Second
+		} else if secs, err := strconv.ParseFloat(ra, 64); err == nil {
+			// No RFC allows a fraction, but servers send one: the wait
+			// asked for, rounded up. A negative, NaN or infinite number is
+			// no wait asked for.
+			if secs > 0 && !math.IsInf(secs, 1) {
+				e.RetryAfter = time.Duration(min(math.Ceil(secs), longest.Seconds())) * time.Second
+			}
 		} else if t, err := http.ParseTime(ra); err == nil {
 			e.RetryAfter = min(max(0, time.Until(t)), longest)
 		}
