@@ -184,6 +184,13 @@ func (p *pacer) lanesFor(latency time.Duration) int {
 	return int(min(max(n, 1), float64(p.maxLane)))
 }
 
+// laneLimit is twice what the lanes could ever carry: growth stops there,
+// in slow start and in probing, so that a rate bound by the lanes does not
+// grow without end.
+func (p *pacer) laneLimit() float64 {
+	return 2 * float64(p.maxLane) / max(p.minLatency, time.Millisecond).Seconds()
+}
+
 // slot is when one request was sent, and the pacer's epoch then: answers
 // to requests of an earlier epoch were paced by a rate already cut, and do
 // not cut it again (as TCP cuts once per window).
@@ -317,12 +324,9 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 		p.latencyAtCut = p.latency
 		p.cut(now, max(p.rate*pacerLatencyBeta, min(p.rate, pacerStartRate)), CauseLatency)
 	case p.slowStart:
-		// Never more than twice what the lanes could ever carry, so that a
-		// rate bound by the lanes does not grow without end.
-		limit := 2 * float64(p.maxLane) / max(p.minLatency, time.Millisecond).Seconds()
-		p.setRate(now, min(p.rate+pacerSlowStartGain/max(p.minLatency, time.Millisecond).Seconds(), max(limit, p.rate)), CauseClean)
+		p.setRate(now, min(p.rate+pacerSlowStartGain/max(p.minLatency, time.Millisecond).Seconds(), max(p.laneLimit(), p.rate)), CauseClean)
 	default:
-		p.setRate(now, max(p.rate, p.cubic(now)), CauseClean)
+		p.setRate(now, max(p.rate, min(p.cubic(now), p.laneLimit())), CauseClean)
 	}
 	p.lanes = p.lanesFor(p.latency)
 	p.report()

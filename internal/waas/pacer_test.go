@@ -480,3 +480,40 @@ func TestSlowFirstAnswersDoNotEndSlowStart(t *testing.T) {
 		}
 	}
 }
+
+// TestProbingStaysWithinWhatTheLanesCarry: after a cut, the cubic probe
+// grows the rate for as long as no 429 comes; where the lanes, not the
+// service, bound the requests (64 in flight at 20 ms: 3,200/s), it grew
+// without end (1,000,000/s and more in a long run), which -v then showed,
+// and which the next run took as a rate reached and started from an eighth
+// of. As in slow start, it stays within twice what the lanes could carry.
+func TestProbingStaysWithinWhatTheLanesCarry(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 100}, nil)
+	answer := answerer(p, &now)
+	for now.Before(time.Date(2026, 12, 6, 12, 2, 0, 0, time.UTC)) {
+		answer(20 * time.Millisecond)
+	}
+	if got, most := p.current().Rate, 2*64/0.020; got > most {
+		t.Fatalf("after two minutes of probing at 64 lanes and 20 ms: %.0f/s, more than %.0f/s", got, most)
+	}
+}
+
+// TestRetryAfterPausesEveryLane: a 429's Retry-After holds every slot, not
+// only the retry of the call that got it, whatever the rate.
+func TestRetryAfterPausesEveryLane(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 1000}, nil)
+	s, _, _, ok := p.take(now)
+	if !ok {
+		t.Fatal("no first slot")
+	}
+	p.throttled(s, now, now.Add(20*time.Millisecond), 3*time.Second)
+	at := now.Add(20 * time.Millisecond)
+	if _, askAgain, _, ok := p.take(at.Add(3*time.Second - time.Millisecond)); ok || askAgain.Before(at.Add(3*time.Second)) {
+		t.Fatalf("a slot given (%v) or promised (%v) before the Retry-After of 3 s ended", ok, askAgain.Sub(at))
+	}
+	if _, _, _, ok := p.take(at.Add(3 * time.Second)); !ok {
+		t.Fatal("no slot once the Retry-After ended")
+	}
+}
