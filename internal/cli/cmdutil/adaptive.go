@@ -8,8 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +52,17 @@ type learnedRate struct {
 // limits, or the other clients sharing them, change.
 const learnedRateMaxAge = 7 * 24 * time.Hour
 
-func rateKey(endpoint, fingerprint string) string { return endpoint + " " + fingerprint }
+// rateKey keys a rate by the service, not by how its URL was typed: no
+// user or password (never written to the state folder), no trailing
+// slash, scheme and host in lower case.
+func rateKey(endpoint, fingerprint string) string {
+	if u, err := url.Parse(strings.TrimRight(endpoint, "/")); err == nil {
+		u.User = nil
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		endpoint = u.String()
+	}
+	return endpoint + " " + fingerprint
+}
 
 // fresh says whether a rate learned at updated is still trusted at now:
 // less than learnedRateMaxAge old, and not dated ahead of now by more than

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,5 +91,33 @@ func TestARateDatedInTheFutureIsNotTrusted(t *testing.T) {
 	}
 	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://b.invalid", "SHA256:k", now); !ok || lr.Rate != 2 {
 		t.Errorf("a rate saved now: %+v, %v", lr, ok)
+	}
+}
+
+// TestRatesAreKeyedByTheServiceNotItsSpelling: the endpoint as typed keys
+// the rate: a trailing slash or a capital made another service of it, and a
+// user and password in the URL were written to rates.json.
+func TestRatesAreKeyedByTheServiceNotItsSpelling(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("WAASCTL_STATE_DIR", dir)
+	ctx := context.Background()
+	now := time.Now()
+	if err := saveLearnedRate(ctx, "https://ops:hunter2@API.example.invalid/", "SHA256:k", waas.LearnedRate{Rate: 7}, now, now); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ratesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "hunter2") || strings.Contains(string(data), "ops") {
+		t.Errorf("rates.json holds the URL's user or password:\n%s", data)
+	}
+	for _, ep := range []string{"https://api.example.invalid", "https://api.example.invalid/", "HTTPS://api.EXAMPLE.invalid"} {
+		if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), ep, "SHA256:k", now); !ok || lr.Rate != 7 {
+			t.Errorf("%s: %+v, %v; want the rate saved for the same service", ep, lr, ok)
+		}
+	}
+	if _, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://other.example.invalid", "SHA256:k", now); ok {
+		t.Error("another endpoint got the rate")
 	}
 }
