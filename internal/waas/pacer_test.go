@@ -517,3 +517,17 @@ func TestRetryAfterPausesEveryLane(t *testing.T) {
 		t.Fatal("no slot once the Retry-After ended")
 	}
 }
+
+// TestCeilingHoldsWhateverTheRunStartsFrom: --rate holds from the first
+// request, whatever an earlier run learned (a limit or an unlimited rate far
+// above it), and through the 429s, pauses and cuts of a limited service.
+func TestCeilingHoldsWhateverTheRunStartsFrom(t *testing.T) {
+	for _, start := range []LearnedRate{{}, {Rate: 500}, {Rate: 5000, Unlimited: true}, {Rate: 1e300}} {
+		for _, limits := range [][]string{nil, {"25/1s,burst=50"}, {"20/1s,penalty=12s"}} {
+			res := simRun{limits: limits, latency: 20 * time.Millisecond, requests: 300, ceiling: 30, lanes: 64, start: start}.run(t)
+			if got := maxInAnySecond(res.arrivals); got > 31 {
+				t.Errorf("--rate 30, start %+v, limits %v: %d arrivals in one second", start, limits, got)
+			}
+		}
+	}
+}
