@@ -55,11 +55,20 @@ type RateChange struct {
 }
 
 func (c RateChange) String() string {
-	r := "unpaced"
-	if !math.IsInf(c.Rate, 1) {
-		r = fmt.Sprintf("%.0f/s", c.Rate)
+	return fmt.Sprintf("rate %s, concurrency %d: %s", c.RateString(), c.Concurrency, c.Cause)
+}
+
+// RateString is the rate as -v and the progress line show it: "41/s",
+// "2.6/s" (to a tenth below 10/s, so that the floor of 0.5/s does not read
+// "0/s"), or "unpaced".
+func (c RateChange) RateString() string {
+	switch {
+	case math.IsInf(c.Rate, 1):
+		return "unpaced"
+	case c.Rate < 9.95 && math.Round(c.Rate*10) != 10*math.Round(c.Rate):
+		return fmt.Sprintf("%.1f/s", c.Rate)
 	}
-	return fmt.Sprintf("rate %s, concurrency %d: %s", r, c.Concurrency, c.Cause)
+	return fmt.Sprintf("%.0f/s", c.Rate)
 }
 
 // Causes of a RateChange.

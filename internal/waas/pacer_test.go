@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -528,6 +529,16 @@ func TestCeilingHoldsWhateverTheRunStartsFrom(t *testing.T) {
 			if got := maxInAnySecond(res.arrivals); got > 31 {
 				t.Errorf("--rate 30, start %+v, limits %v: %d arrivals in one second", start, limits, got)
 			}
+		}
+	}
+}
+
+// TestSlowRatesAreShownAsTheyAre: the rate is shown to the unit, which made
+// the floor of 0.5/s "0/s" (a stall, to whoever reads -v) and 2.6/s "3/s".
+func TestSlowRatesAreShownAsTheyAre(t *testing.T) {
+	for rate, want := range map[float64]string{0.5: "rate 0.5/s,", 2.64: "rate 2.6/s,", 3: "rate 3/s,", 41.4: "rate 41/s,", math.Inf(1): "rate unpaced,"} {
+		if got := (RateChange{Rate: rate, Concurrency: 1, Cause: CauseThrottled}).String(); !strings.HasPrefix(got, want) {
+			t.Errorf("%v/s shown as %q, want %q...", rate, got, want)
 		}
 	}
 }

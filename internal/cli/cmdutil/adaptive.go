@@ -169,10 +169,7 @@ var rateStatus atomic.Pointer[string]
 
 // describeRate is a rate change as the progress line and -v show it.
 func describeRate(rc waas.RateChange) string {
-	if math.IsInf(rc.Rate, 1) {
-		return "unpaced, " + rc.Cause
-	}
-	return fmt.Sprintf("%.0f/s, %s", rc.Rate, rc.Cause)
+	return rc.RateString() + ", " + rc.Cause
 }
 
 // adaptiveClients are the adaptive clients this run built, to remember
