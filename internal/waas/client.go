@@ -478,10 +478,11 @@ func (c *Client) RateNow() RateChange {
 }
 
 // LearnedRate is what this run learned of the service's rate, worth
-// starting the next run near: the limit a 429 showed (or, with no 429, the
-// limit it resumed at), or the rate reached with nothing limiting it
-// (Unlimited); the zero value when the --rate ceiling held it, or it did
-// not adapt.
+// starting the next run near: the limit a 429 showed (or, with no 429, a
+// higher one than it resumed at), or the rate reached with nothing
+// limiting it (Unlimited); the zero value when it learned nothing new: the
+// --rate ceiling held it, it resumed at a limit and stayed within it,
+// nothing got through, or it did not adapt.
 func (c *Client) LearnedRate() LearnedRate {
 	if c.pacer == nil {
 		return LearnedRate{}

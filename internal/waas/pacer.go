@@ -284,6 +284,10 @@ func (p *pacer) learned() LearnedRate {
 	switch {
 	case !p.adapt || math.IsInf(p.rate, 1):
 		return LearnedRate{}
+	case p.serviceLimited && p.peakDelivered == 0:
+		// Every answer a 429 (an outage, a key throttled for good): the
+		// rate fell to the floor, which says nothing of the limit.
+		return LearnedRate{}
 	case p.serviceLimited:
 		return LearnedRate{Rate: p.rate}
 	case p.ceiling > 0 && p.rate >= p.ceiling:
@@ -291,10 +295,14 @@ func (p *pacer) learned() LearnedRate {
 	case p.startLimit > 0:
 		// No 429 in a run that resumed at a limit learned from them: the
 		// service is still limited as far as anyone knows (a short command
-		// does not reach the limit). The limit stays, raised to what this
-		// run saw delivered if that was more: the rate itself may have
-		// grown on the cubic curve past what the lanes could carry.
-		return LearnedRate{Rate: max(p.startLimit, min(p.rate, p.peakDelivered))}
+		// does not reach the limit), and the limit stays as it was, date
+		// included: this is no fresh evidence of it. Only a run that saw
+		// more delivered raises it (not to its rate: that may have grown
+		// on the cubic curve past what the lanes carried).
+		if raised := min(p.rate, p.peakDelivered); raised > p.startLimit {
+			return LearnedRate{Rate: raised}
+		}
+		return LearnedRate{}
 	}
 	// Nothing but latency, if anything, held the rate back: this host's
 	// load, or the network's, is not the service's limit, and remembering

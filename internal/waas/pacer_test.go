@@ -366,12 +366,15 @@ func TestACleanRunKeepsTheLimitItStartedFrom(t *testing.T) {
 	if short.throttled != 0 {
 		t.Fatalf("the short run was answered 429 %d times", short.throttled)
 	}
-	if short.learned.Unlimited || short.learned.Rate != limited.Rate {
-		t.Fatalf("a clean short run after a limited one learned %+v, want the limit it started from, %+v", short.learned, limited)
+	// Nothing new: the limit stays as the run that met the 429s left it,
+	// date included (a clean run is no fresh evidence of a limit, and must
+	// not keep one alive past its week).
+	if short.learned != (LearnedRate{}) {
+		t.Fatalf("a clean short run after a limited one learned %+v, want nothing new (the limit it started from, %+v, stays)", short.learned, limited)
 	}
 	// And the run after it, resuming at that limit, is not answered 429 more
 	// than a warm run is allowed (2%, or 5).
-	next := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 120, lanes: 64, start: short.learned}.run(t)
+	next := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 120, lanes: 64, start: limited}.run(t)
 	if next.throttled > 5 {
 		t.Fatalf("the run after the short one: %d of %d answered 429", next.throttled, next.sent)
 	}
@@ -385,8 +388,33 @@ func TestACleanRunKeepsTheLimitItStartedFrom(t *testing.T) {
 	for range 40 {
 		answer(300 * time.Millisecond)
 	}
-	if l := p.learned(); l.Unlimited || l.Rate < 50 {
+	if l := p.learned(); l.Unlimited || (l.Rate != 0 && l.Rate < 50) {
 		t.Fatalf("a clean run from a limit of 50/s whose latency rose learned %+v", l)
+	}
+}
+
+// TestARunThatGotNothingThroughLearnsNothing: a service that refused every
+// request (an outage, a key throttled for good) drove the rate to the floor
+// of 0.5/s, which was remembered as its limit, and each next run started
+// there (30 requests to a service allowing 30/s took 22 s instead of
+// 0.2 s). A run that got nothing through has seen no limit to remember.
+func TestARunThatGotNothingThroughLearnsNothing(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{}, nil)
+	for range 50 {
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		now = now.Add(20 * time.Millisecond)
+		p.throttled(s, s.at, now, 0)
+	}
+	if r := p.current().Rate; r > 1 {
+		t.Fatalf("rate %v/s after nothing but 429s", r)
+	}
+	if l := p.learned(); l != (LearnedRate{}) {
+		t.Fatalf("a run that got nothing through learned %+v", l)
 	}
 }
 
