@@ -19,7 +19,9 @@ import (
 //     adds 0.7/latency to the rate, so the rate grows about 1.7 times every
 //     round trip (doubling overshoots a burst allowance too far before the
 //     first 429 comes back). A run that nothing limited is remembered too,
-//     and the next one slow-starts from an eighth of the rate it reached.
+//     and the next one slow-starts from an eighth of the rate it reached;
+//     a run that resumed at a limit learned from 429s and met none keeps
+//     that limit (learned).
 //   - A 429 ends slow start and cuts the rate multiplicatively, to what the
 //     service was seen to deliver; growth then follows a cubic curve (CUBIC,
 //     as the AWS SDKs use): back to the rate of the 429 within a few
