@@ -127,10 +127,13 @@ type pacer struct {
 	// cleanly that were sent within one second.
 	startLimit    float64
 	peakDelivered float64
-	probe         time.Duration
-	pauseUntil    time.Time
-	epoch         int // cuts so far
-	cause         string
+	// startUnlimited is the rate an earlier run reached with nothing
+	// limiting it, which this run slow-starts from a share of (0: none).
+	startUnlimited float64
+	probe          time.Duration
+	pauseUntil     time.Time
+	epoch          int // cuts so far
+	cause          string
 
 	minLatency time.Duration
 	latency    time.Duration // exponentially weighted average
@@ -167,6 +170,7 @@ func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start Le
 		// Nothing limited the last run: slow start again, from a share of
 		// the rate it reached, in case the service is busier now.
 		p.rate, p.slowStart = max(pacerStartRate, start.Rate*pacerUnlimitedRestart), true
+		p.startUnlimited = start.Rate
 	case start.Rate > 0:
 		p.rate, p.wMax, p.lastCut = start.Rate, start.Rate, now // resume on the plateau
 		p.startLimit = start.Rate
@@ -308,7 +312,12 @@ func (p *pacer) learned() LearnedRate {
 	}
 	// Nothing but latency, if anything, held the rate back: this host's
 	// load, or the network's, is not the service's limit, and remembering
-	// it as one would lower every next run's start a little more.
+	// it as one would lower every next run's start a little more. Nor does
+	// a run that stopped below the unlimited rate it started from (a short
+	// command ends long before slow start gets back there) lower it.
+	if p.rate <= p.startUnlimited {
+		return LearnedRate{}
+	}
 	return LearnedRate{Rate: p.rate, Unlimited: true}
 }
 

@@ -570,3 +570,26 @@ func TestSlowRatesAreShownAsTheyAre(t *testing.T) {
 		}
 	}
 }
+
+// TestAShortRunDoesNotShrinkTheUnlimitedRate: a short command (three
+// requests) after an unlimited listing slow-starts from an eighth of the
+// rate the listing reached and stops long before reaching it again; it
+// remembered the little it reached, and each short command divided the
+// next run's start by about 8, to the cold 20/s after two of them.
+func TestAShortRunDoesNotShrinkTheUnlimitedRate(t *testing.T) {
+	const rtt = 20 * time.Millisecond
+	listing := simRun{latency: rtt, requests: 201, lanes: 64}.run(t).learned
+	if !listing.Unlimited {
+		t.Fatalf("an unlimited listing learned %+v", listing)
+	}
+	start := listing
+	for range 3 {
+		short := simRun{latency: rtt, requests: 3, lanes: 64, start: start}.run(t).learned
+		if short != (LearnedRate{}) {
+			start = short
+		}
+	}
+	if start.Rate < listing.Rate || !start.Unlimited {
+		t.Fatalf("after three short commands the next run starts from %+v; the listing before them reached %+v", start, listing)
+	}
+}
