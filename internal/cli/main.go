@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -129,8 +130,14 @@ func newAPIClient(ctx context.Context, f *cmdutil.Factory, getenv func(string) s
 	if f.Concurrency < 1 {
 		return nil, cmdutil.FlagErrorf("--concurrency must be at least 1")
 	}
+	if f.Concurrency > waas.MaxConcurrency {
+		return nil, cmdutil.FlagErrorf("--concurrency must be at most %d", waas.MaxConcurrency)
+	}
 	if f.Rate < 0 {
 		return nil, cmdutil.FlagErrorf("--rate must not be negative (0 means no ceiling)")
+	}
+	if math.IsNaN(f.Rate) || math.IsInf(f.Rate, 0) {
+		return nil, cmdutil.FlagErrorf("--rate must be a number of requests per second, 0 for no ceiling")
 	}
 	if f.PageSize < 1 {
 		return nil, cmdutil.FlagErrorf("--page-size must be at least 1")

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,6 +47,9 @@ const (
 	DefaultPageSize = 1000
 	// DefaultMaxAttempts bounds the tries of one call, first one included.
 	DefaultMaxAttempts = 10
+	// MaxConcurrency bounds Options.Concurrency: a fan-out sizes its queue
+	// by it, and no service wants more requests in flight from one client.
+	MaxConcurrency = 1024
 )
 
 // Options configures a Client.
@@ -61,7 +65,7 @@ type Options struct {
 	// the adaptation never exceeds.
 	Rate float64
 	// Concurrency bounds the list calls a fan-out runs at once; 0 means
-	// DefaultConcurrency. With Adaptive, it is the ceiling of the requests
+	// DefaultConcurrency, and more than MaxConcurrency means MaxConcurrency. With Adaptive, it is the ceiling of the requests
 	// in flight, which otherwise follow from the rate and the latency.
 	Concurrency int
 	// Adaptive finds the rate the service allows while running (see
@@ -136,7 +140,7 @@ func New(opts Options) (*Client, error) {
 		// idle connections per host would mean a new TLS handshake for most
 		// calls of a fan-out.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 2 * max(opts.Concurrency, DefaultConcurrency)
+		tr.MaxIdleConnsPerHost = 2 * min(max(opts.Concurrency, DefaultConcurrency), MaxConcurrency)
 		hc = &http.Client{Timeout: 60 * time.Second, Transport: tr}
 	}
 	// A copy, so that the caller's client keeps its own policy.
@@ -154,6 +158,7 @@ func New(opts Options) (*Client, error) {
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
 	}
+	c.concurrency = min(c.concurrency, MaxConcurrency)
 	if opts.Adaptive {
 		var mu sync.Mutex // one report at a time
 		report := opts.OnRateChange
@@ -307,6 +312,14 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			if errors.As(err, &ae) {
 				ae.Attempts = attempt
 			}
+			// A 429 that ends the call says what to do about it.
+			switch {
+			case ae == nil || ae.HTTPStatus != http.StatusTooManyRequests:
+			case ae.RetryAfter > MaxRetryAfter:
+				err = fmt.Errorf("%w (the service asks to wait %v: try again then)", err, ae.RetryAfter.Round(time.Second))
+			case r.throttleSpent:
+				return fmt.Errorf("%w (the service refused %d attempts over %v: try again later)", err, attempt, maxThrottleWait)
+			}
 			if attempt > 1 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt)
 			}
@@ -411,6 +424,13 @@ func decodeError(call string, resp *http.Response, data []byte) *APIError {
 		const longest = 24 * time.Hour
 		if secs, err := strconv.ParseUint(ra, 10, 64); err == nil {
 			e.RetryAfter = time.Duration(min(secs, uint64(longest/time.Second))) * time.Second
+		} else if secs, err := strconv.ParseFloat(ra, 64); err == nil {
+			// No RFC allows a fraction, but servers send one: the wait
+			// asked for, rounded up. A negative, NaN or infinite number is
+			// no wait asked for.
+			if secs > 0 && !math.IsInf(secs, 1) {
+				e.RetryAfter = time.Duration(min(math.Ceil(secs), longest.Seconds())) * time.Second
+			}
 		} else if t, err := http.ParseTime(ra); err == nil {
 			e.RetryAfter = min(max(0, time.Until(t)), longest)
 		}
@@ -458,9 +478,11 @@ func (c *Client) RateNow() RateChange {
 }
 
 // LearnedRate is what this run learned of the service's rate, worth
-// starting the next run near: the limit a 429 showed, or the rate reached
-// with nothing limiting it (Unlimited); the zero value when the --rate
-// ceiling held it, or it did not adapt.
+// starting the next run near: the limit a 429 showed (or, with no 429, a
+// higher one than it resumed at), or the rate reached with nothing
+// limiting it (Unlimited); the zero value when it learned nothing new: the
+// --rate ceiling held it, it resumed at a limit and stayed within it,
+// nothing got through, or it did not adapt.
 func (c *Client) LearnedRate() LearnedRate {
 	if c.pacer == nil {
 		return LearnedRate{}

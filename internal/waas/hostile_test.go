@@ -187,6 +187,10 @@ func TestLongRetryAfterDoesNotStallTheClient(t *testing.T) {
 			if ae.RetryAfter <= MaxRetryAfter {
 				t.Fatalf("Retry-After %s read as %s", retryAfter, ae.RetryAfter)
 			}
+			// The error says how long the server asked to wait: the call did not.
+			if want := "the service asks to wait " + ae.RetryAfter.Round(time.Second).String() + ": try again then"; !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %q, want it to say %q", err, want)
+			}
 			// A deadline only so that the bug fails the test instead of hanging it.
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -219,5 +223,37 @@ func TestEndless429sEndTheCall(t *testing.T) {
 	_, err = c.ListPools(ctx, PageRequest{})
 	if HTTPCode(err) != http.StatusTooManyRequests {
 		t.Fatalf("err = %v after %d requests, want the 429 once the budget is spent", err, requests.Load())
+	}
+	// The error says what happened and what to do, on one line.
+	if msg := err.Error(); !strings.Contains(msg, "attempts over 3s") || !strings.Contains(msg, "try again later") || strings.Contains(msg, "\n") {
+		t.Fatalf("err = %q, want it to say how long the service refused and to try again later", msg)
+	}
+}
+
+// TestRetryAfterOfEveryShape: what a server may put in Retry-After, and the
+// wait read from it: seconds (capped at a day), an HTTP date (past: none),
+// and what no RFC allows but servers send: a fraction (rounded up, so that
+// the wait asked for is waited), a negative number or garbage (none).
+func TestRetryAfterOfEveryShape(t *testing.T) {
+	now := time.Now()
+	for header, want := range map[string]time.Duration{
+		"0":                 0,
+		"7":                 7 * time.Second,
+		"1.5":               2 * time.Second,
+		"0.2":               time.Second,
+		"-5":                0,
+		"-0.5":              0,
+		"NaN":               0,
+		"Inf":               0,
+		"1e400":             0,
+		"soon":              0,
+		"99999999999999999": 24 * time.Hour,
+		"1e12":              24 * time.Hour,
+		now.Add(-time.Hour).UTC().Format(http.TimeFormat): 0,
+	} {
+		resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {header}}}
+		if got := decodeError("ListPools", resp, nil).RetryAfter; got != want {
+			t.Errorf("Retry-After %q: waits %v, want %v", header, got, want)
+		}
 	}
 }

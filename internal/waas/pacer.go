@@ -19,14 +19,16 @@ import (
 //     adds 0.7/latency to the rate, so the rate grows about 1.7 times every
 //     round trip (doubling overshoots a burst allowance too far before the
 //     first 429 comes back). A run that nothing limited is remembered too,
-//     and the next one slow-starts from an eighth of the rate it reached.
+//     and the next one slow-starts from an eighth of the rate it reached;
+//     a run that resumed at a limit learned from 429s and met none keeps
+//     that limit (learned).
 //   - A 429 ends slow start and cuts the rate multiplicatively, to what the
 //     service was seen to deliver; growth then follows a cubic curve (CUBIC,
 //     as the AWS SDKs use): back to the rate of the 429 within a few
 //     seconds, a long plateau there, then probing above it.
 //   - Latency well above the smallest seen (queueing, before any error)
 //     also ends slow start and cuts the rate a little (Netflix's
-//     concurrency-limits' gradient).
+//     concurrency-limits' gradient), never below the starting rate.
 //   - Retry-After pauses every lane at once.
 //   - A long Retry-After is a penalty box: the rate is then capped below
 //     what was delivered before it, for the rest of the run, so the box is
@@ -55,11 +57,20 @@ type RateChange struct {
 }
 
 func (c RateChange) String() string {
-	r := "unpaced"
-	if !math.IsInf(c.Rate, 1) {
-		r = fmt.Sprintf("%.0f/s", c.Rate)
+	return fmt.Sprintf("rate %s, concurrency %d: %s", c.RateString(), c.Concurrency, c.Cause)
+}
+
+// RateString is the rate as -v and the progress line show it: "41/s",
+// "2.6/s" (to a tenth below 10/s, so that the floor of 0.5/s does not read
+// "0/s"), or "unpaced".
+func (c RateChange) RateString() string {
+	switch {
+	case math.IsInf(c.Rate, 1):
+		return "unpaced"
+	case c.Rate < 9.95 && math.Round(c.Rate*10) != 10*math.Round(c.Rate):
+		return fmt.Sprintf("%.1f/s", c.Rate)
 	}
-	return fmt.Sprintf("rate %s, concurrency %d: %s", r, c.Concurrency, c.Cause)
+	return fmt.Sprintf("%.0f/s", c.Rate)
 }
 
 // Causes of a RateChange.
@@ -87,6 +98,11 @@ const (
 	penaltyRetryAfter     = 10 * time.Second
 	penaltyMargin         = 0.85 // of the rate delivered before a penalty box
 	pacerHeadroom         = 1.5  // lanes beyond rate x latency
+	// pacerMinRate is the least the pacer cuts to, and pacerMaxStart the
+	// most it starts at: a rate an earlier run learned is clamped to them,
+	// as rates.json can be edited by hand.
+	pacerMinRate  = 0.5
+	pacerMaxStart = 1e6
 )
 
 type pacer struct {
@@ -106,6 +122,14 @@ type pacer struct {
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
 	// does not make it so).
 	serviceLimited bool
+	// startLimit is the limit an earlier run learned from 429s, which this
+	// run resumed at (0: none); peakDelivered the most requests answered
+	// cleanly that were sent within one second.
+	startLimit    float64
+	peakDelivered float64
+	// startUnlimited is the rate an earlier run reached with nothing
+	// limiting it, which this run slow-starts from a share of (0: none).
+	startUnlimited float64
 	probe          time.Duration
 	pauseUntil     time.Time
 	epoch          int // cuts so far
@@ -130,6 +154,11 @@ type pacer struct {
 // earlier run learned (the zero value: nothing is known of the service).
 func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start LearnedRate, onChange func(RateChange)) *pacer {
 	p := &pacer{adapt: adapt, ceiling: ceiling, maxLane: max(maxLanes, 1), onChange: onChange, cause: CauseStart}
+	if start.Rate > 0 { // NaN is not
+		start.Rate = min(max(start.Rate, pacerMinRate), pacerMaxStart)
+	} else {
+		start = LearnedRate{}
+	}
 	switch {
 	case !adapt:
 		p.rate = ceiling
@@ -141,8 +170,10 @@ func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start Le
 		// Nothing limited the last run: slow start again, from a share of
 		// the rate it reached, in case the service is busier now.
 		p.rate, p.slowStart = max(pacerStartRate, start.Rate*pacerUnlimitedRestart), true
+		p.startUnlimited = start.Rate
 	case start.Rate > 0:
 		p.rate, p.wMax, p.lastCut = start.Rate, start.Rate, now // resume on the plateau
+		p.startLimit = start.Rate
 	default:
 		p.rate, p.slowStart = pacerStartRate, true
 	}
@@ -162,8 +193,17 @@ func (p *pacer) lanesFor(latency time.Duration) int {
 	if latency <= 0 {
 		return min(p.maxLane, 2)
 	}
-	n := int(math.Ceil(p.rate*latency.Seconds()*pacerHeadroom)) + 1
-	return min(max(n, 1), p.maxLane)
+	// Bounded before the conversion: a float beyond an int's range does
+	// not convert to a large int.
+	n := math.Ceil(p.rate*latency.Seconds()*pacerHeadroom) + 1
+	return int(min(max(n, 1), float64(p.maxLane)))
+}
+
+// laneLimit is twice what the lanes could ever carry: growth stops there,
+// in slow start and in probing, so that a rate bound by the lanes does not
+// grow without end.
+func (p *pacer) laneLimit() float64 {
+	return 2 * float64(p.maxLane) / max(p.minLatency, time.Millisecond).Seconds()
 }
 
 // slot is when one request was sent, and the pacer's epoch then: answers
@@ -196,9 +236,19 @@ func (p *pacer) take(now time.Time) (s slot, askAgain time.Time, sooner <-chan s
 	p.last = now
 	if !math.IsInf(p.rate, 1) {
 		p.sends = append(p.sends, now)
-		p.next = now.Add(time.Duration(float64(time.Second) / p.rate))
+		p.next = now.Add(interval(p.rate))
 	}
 	return slot{at: now, epoch: p.epoch}, time.Time{}, nil, true
+}
+
+// interval is the time between requests at rate r, saturated: a rate so
+// small that 1/r overflows a Duration must not wrap to a wait in the past.
+func interval(r float64) time.Duration {
+	d := float64(time.Second) / r
+	if !(d < float64(math.MaxInt64)) {
+		return math.MaxInt64
+	}
+	return time.Duration(d)
 }
 
 // wakeLocked tells the callers waiting in take that their slot may have
@@ -240,14 +290,34 @@ func (p *pacer) learned() LearnedRate {
 	switch {
 	case !p.adapt || math.IsInf(p.rate, 1):
 		return LearnedRate{}
+	case p.serviceLimited && p.peakDelivered == 0:
+		// Every answer a 429 (an outage, a key throttled for good): the
+		// rate fell to the floor, which says nothing of the limit.
+		return LearnedRate{}
 	case p.serviceLimited:
 		return LearnedRate{Rate: p.rate}
 	case p.ceiling > 0 && p.rate >= p.ceiling:
 		return LearnedRate{} // the ceiling, not the service, set the rate
+	case p.startLimit > 0:
+		// No 429 in a run that resumed at a limit learned from them: the
+		// service is still limited as far as anyone knows (a short command
+		// does not reach the limit), and the limit stays as it was, date
+		// included: this is no fresh evidence of it. Only a run that saw
+		// more delivered raises it (not to its rate: that may have grown
+		// on the cubic curve past what the lanes carried).
+		if raised := min(p.rate, p.peakDelivered); raised > p.startLimit {
+			return LearnedRate{Rate: raised}
+		}
+		return LearnedRate{}
 	}
 	// Nothing but latency, if anything, held the rate back: this host's
 	// load, or the network's, is not the service's limit, and remembering
-	// it as one would lower every next run's start a little more.
+	// it as one would lower every next run's start a little more. Nor does
+	// a run that stopped below the unlimited rate it started from (a short
+	// command ends long before slow start gets back there) lower it.
+	if p.rate <= p.startUnlimited {
+		return LearnedRate{}
+	}
 	return LearnedRate{Rate: p.rate, Unlimited: true}
 }
 
@@ -259,6 +329,7 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	p.observeLatency(lat)
 	p.delivered = append(p.delivered, sentAt)
 	p.trimDelivered(now)
+	p.peakDelivered = max(p.peakDelivered, float64(countWithin(p.delivered, sentAt.Add(-time.Second), sentAt)))
 	if !p.adapt {
 		return
 	}
@@ -269,20 +340,21 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	case s.epoch != p.epoch:
 		// An answer to a request sent before the last cut says nothing of
 		// the new rate.
-	case p.latencyRising() && (p.latencyAtCut == 0 || p.latency > p.latencyAtCut*5/4):
+	case p.latencyRising() && p.queued(lat) && (p.latencyAtCut == 0 || p.latency > p.latencyAtCut*5/4):
 		// Cut again only if latency rose further since the last cut: latency
 		// that stays high though the rate was cut is not this client's
 		// queue (a loaded host, a slow network), and cutting on would take
 		// the rate towards nothing.
+		// Never below where a cold start begins: latency alone does not
+		// show the service's limit, and latency that comes and goes (bursts
+		// of slow answers) would otherwise cut at each burst and starve the
+		// run (720/s fell to 2/s in the simulation).
 		p.latencyAtCut = p.latency
-		p.cut(now, p.rate*pacerLatencyBeta, CauseLatency)
+		p.cut(now, max(p.rate*pacerLatencyBeta, min(p.rate, pacerStartRate)), CauseLatency)
 	case p.slowStart:
-		// Never more than twice what the lanes could ever carry, so that a
-		// rate bound by the lanes does not grow without end.
-		limit := 2 * float64(p.maxLane) / max(p.minLatency, time.Millisecond).Seconds()
-		p.setRate(now, min(p.rate+pacerSlowStartGain/max(p.minLatency, time.Millisecond).Seconds(), max(limit, p.rate)), CauseClean)
+		p.setRate(now, min(p.rate+pacerSlowStartGain/max(p.minLatency, time.Millisecond).Seconds(), max(p.laneLimit(), p.rate)), CauseClean)
 	default:
-		p.setRate(now, max(p.rate, p.cubic(now)), CauseClean)
+		p.setRate(now, max(p.rate, min(p.cubic(now), p.laneLimit())), CauseClean)
 	}
 	p.lanes = p.lanesFor(p.latency)
 	p.report()
@@ -381,7 +453,7 @@ func (p *pacer) cut(now time.Time, r float64, cause string) {
 	if p.wMax == 0 || cause == CauseLatency {
 		p.wMax = r // grow again from the cut rate, not from the one that queued
 	}
-	p.setRate(now, max(r, 0.5), cause)
+	p.setRate(now, max(r, pacerMinRate), cause)
 	p.lanes = p.lanesFor(p.latency)
 	p.report()
 }
@@ -412,7 +484,7 @@ func (p *pacer) setRate(now time.Time, r float64, cause string) {
 	case math.IsInf(r, 1):
 		p.wakeLocked()
 	case !p.last.IsZero():
-		next := p.last.Add(time.Duration(float64(time.Second) / r))
+		next := p.last.Add(interval(r))
 		if next.Before(p.next) {
 			p.wakeLocked()
 		}
@@ -440,12 +512,33 @@ func (p *pacer) observeLatency(lat time.Duration) {
 // latencyRising says whether answers queue: the average latency more than
 // twice the smallest seen, and by more than scheduling noise.
 func (p *pacer) latencyRising() bool {
-	return p.latency > 2*p.minLatency+20*time.Millisecond
+	return p.queued(p.latency)
+}
+
+// queued says whether a latency is well above the smallest seen. A cut
+// needs this answer's latency to be so, as well as the average: the
+// average starts from the first answers, which are slow over HTTPS (each
+// new connection's handshake), and took a while to fall to the flat
+// latency after them: that looked like latency rising, and ended slow
+// start at the first answers.
+func (p *pacer) queued(lat time.Duration) bool {
+	return lat > 2*p.minLatency+20*time.Millisecond
 }
 
 func (p *pacer) trimDelivered(now time.Time) {
 	p.delivered = trimBefore(p.delivered, now.Add(-2*time.Second))
 	p.sends = trimBefore(p.sends, now.Add(-2*time.Second))
+}
+
+// countWithin counts the times in ts, which is about sorted, in [from, to].
+func countWithin(ts []time.Time, from, to time.Time) int {
+	cmp := func(a, b time.Time) int { return a.Compare(b) }
+	i, _ := slices.BinarySearchFunc(ts, from, cmp)
+	j, found := slices.BinarySearchFunc(ts, to, cmp)
+	for found && j < len(ts) && ts[j].Equal(to) {
+		j++
+	}
+	return max(j-i, 0)
 }
 
 // trimBefore drops the times before cutoff from ts, which is about sorted.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -347,5 +348,248 @@ func TestRisingLatencyCutsTheRateAndTheCutHolds(t *testing.T) {
 	// each run on a busy machine would start the next lower.
 	if l := p.learned(); !l.Unlimited {
 		t.Fatalf("learned %+v from a run that no 429 limited, want it marked unlimited", l)
+	}
+}
+
+// TestACleanRunKeepsTheLimitItStartedFrom: a run that resumes at a limit an
+// earlier run learned from 429s, and meets no 429 itself (a short command,
+// or one that stayed on the plateau), has not shown the service unlimited:
+// it keeps the limit, or the next run would slow-start from 20/s into the
+// limit again, and every other run would find it anew.
+func TestACleanRunKeepsTheLimitItStartedFrom(t *testing.T) {
+	limited := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 40, lanes: 64}.run(t).learned
+	if limited.Unlimited || limited.Rate <= 0 {
+		t.Fatalf("a run limited to 4/s learned %+v", limited)
+	}
+	// A short command (three requests) resumes at it and meets no 429.
+	short := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 3, lanes: 64, start: limited}.run(t)
+	if short.throttled != 0 {
+		t.Fatalf("the short run was answered 429 %d times", short.throttled)
+	}
+	// Nothing new: the limit stays as the run that met the 429s left it,
+	// date included (a clean run is no fresh evidence of a limit, and must
+	// not keep one alive past its week).
+	if short.learned != (LearnedRate{}) {
+		t.Fatalf("a clean short run after a limited one learned %+v, want nothing new (the limit it started from, %+v, stays)", short.learned, limited)
+	}
+	// And the run after it, resuming at that limit, is not answered 429 more
+	// than a warm run is allowed (2%, or 5).
+	next := simRun{limits: []string{"4/1s"}, latency: 20 * time.Millisecond, requests: 120, lanes: 64, start: limited}.run(t)
+	if next.throttled > 5 {
+		t.Fatalf("the run after the short one: %d of %d answered 429", next.throttled, next.sent)
+	}
+	// Latency that rises on a clean run does not lower the limit remembered.
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 50}, nil)
+	answer := answerer(p, &now)
+	for range 20 {
+		answer(20 * time.Millisecond)
+	}
+	for range 40 {
+		answer(300 * time.Millisecond)
+	}
+	if l := p.learned(); l.Unlimited || (l.Rate != 0 && l.Rate < 50) {
+		t.Fatalf("a clean run from a limit of 50/s whose latency rose learned %+v", l)
+	}
+}
+
+// TestARunThatGotNothingThroughLearnsNothing: a service that refused every
+// request (an outage, a key throttled for good) drove the rate to the floor
+// of 0.5/s, which was remembered as its limit, and each next run started
+// there (30 requests to a service allowing 30/s took 22 s instead of
+// 0.2 s). A run that got nothing through has seen no limit to remember.
+func TestARunThatGotNothingThroughLearnsNothing(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{}, nil)
+	for range 50 {
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		now = now.Add(20 * time.Millisecond)
+		p.throttled(s, s.at, now, 0)
+	}
+	if r := p.current().Rate; r > 1 {
+		t.Fatalf("rate %v/s after nothing but 429s", r)
+	}
+	if l := p.learned(); l != (LearnedRate{}) {
+		t.Fatalf("a run that got nothing through learned %+v", l)
+	}
+}
+
+// TestAbsurdRatesAreClamped: a hand-edited rates.json (or a library caller)
+// can give any rate to start from, and --rate any ceiling. A rate so high
+// that rate x latency overflows an int must still give every lane; a rate
+// so low that 1/rate overflows a Duration must not turn into no pacing at
+// all, nor into a wait of years.
+func TestAbsurdRatesAreClamped(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, start := range []LearnedRate{{Rate: 1e300}, {Rate: 1e300, Unlimited: true}} {
+		now := t0
+		p := newPacer(now, true, 0, 64, start, nil)
+		answerer(p, &now)(20 * time.Millisecond)
+		if got := p.concurrency(); got != 64 {
+			t.Errorf("start %+v: concurrency %d after an answer, want the ceiling of 64", start, got)
+		}
+	}
+	// A tiny start rate: the next request within the pacer's floor (2 s), not in years.
+	now := t0
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 1e-300}, nil)
+	if _, _, _, ok := p.take(now); !ok {
+		t.Fatal("no first slot")
+	}
+	if _, askAgain, _, ok := p.take(now); ok || askAgain.Sub(now) > 2*time.Second {
+		t.Errorf("start 1e-300/s: next slot at %v (ok %v), want within 2 s", askAgain.Sub(now), ok)
+	}
+	// A tiny ceiling holds: not a second slot in the next hour.
+	for _, adapt := range []bool{true, false} {
+		p := newPacer(t0, adapt, 1e-300, 64, LearnedRate{}, nil)
+		if _, _, _, ok := p.take(t0); !ok {
+			t.Fatal("no first slot")
+		}
+		if _, _, _, ok := p.take(t0.Add(time.Hour)); ok {
+			t.Errorf("adapt %v, --rate 1e-300: a second slot an hour later", adapt)
+		}
+	}
+}
+
+// TestLatencyJitterDoesNotStarveTheRate: latency that comes and goes (a
+// link with bursts of 200 ms among answers at 20 ms, and no 429 ever) cut
+// the rate at each burst and never let it grow back: 720/s fell to 2/s and
+// 3,000 answers took half an hour. Latency alone does not show the
+// service's limit, so it never cuts below where a cold start begins.
+func TestLatencyJitterDoesNotStarveTheRate(t *testing.T) {
+	for _, block := range []int{15, 30} {
+		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		p := newPacer(now, true, 0, 64, LearnedRate{}, nil)
+		answer := answerer(p, &now)
+		for range 20 {
+			answer(20 * time.Millisecond)
+		}
+		for range 100 {
+			for range block {
+				answer(200 * time.Millisecond)
+			}
+			for range block {
+				answer(20 * time.Millisecond)
+			}
+		}
+		if got := p.current(); got.Rate < pacerStartRate {
+			t.Errorf("bursts of %d slow answers: the rate fell to %.1f/s (%s), below the cold start's %v/s", block, got.Rate, got.Cause, pacerStartRate)
+		}
+	}
+}
+
+// TestSlowFirstAnswersDoNotEndSlowStart: the first answers of a run are
+// slower than the rest over HTTPS (each new connection's TLS handshake), or
+// from a service warming up. The average latency starts from them and takes
+// a while to fall to the flat latency after; that was taken for latency
+// rising, which ended slow start at the first answers: one answer at 80 ms
+// and then only 20 ms left a run at 26/s where it reached 2,000/s.
+func TestSlowFirstAnswersDoNotEndSlowStart(t *testing.T) {
+	reach := func(slow int) (float64, []string) {
+		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		var causes []string
+		p := newPacer(now, true, 0, 64, LearnedRate{}, func(c RateChange) { causes = append(causes, c.Cause) })
+		answer := answerer(p, &now)
+		for range slow {
+			answer(80 * time.Millisecond)
+		}
+		for range 60 {
+			answer(20 * time.Millisecond)
+		}
+		return p.current().Rate, causes
+	}
+	flat, _ := reach(0)
+	for _, slow := range []int{1, 2, 4} {
+		got, causes := reach(slow)
+		if slices.Contains(causes, CauseLatency) || got < flat/2 {
+			t.Errorf("%d slow first answers: rate %.0f/s (%.0f/s without them), changes %q", slow, got, flat, causes)
+		}
+	}
+}
+
+// TestProbingStaysWithinWhatTheLanesCarry: after a cut, the cubic probe
+// grows the rate for as long as no 429 comes; where the lanes, not the
+// service, bound the requests (64 in flight at 20 ms: 3,200/s), it grew
+// without end (1,000,000/s and more in a long run), which -v then showed,
+// and which the next run took as a rate reached and started from an eighth
+// of. As in slow start, it stays within twice what the lanes could carry.
+func TestProbingStaysWithinWhatTheLanesCarry(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 100}, nil)
+	answer := answerer(p, &now)
+	for now.Before(time.Date(2026, 12, 6, 12, 2, 0, 0, time.UTC)) {
+		answer(20 * time.Millisecond)
+	}
+	if got, most := p.current().Rate, 2*64/0.020; got > most {
+		t.Fatalf("after two minutes of probing at 64 lanes and 20 ms: %.0f/s, more than %.0f/s", got, most)
+	}
+}
+
+// TestRetryAfterPausesEveryLane: a 429's Retry-After holds every slot, not
+// only the retry of the call that got it, whatever the rate.
+func TestRetryAfterPausesEveryLane(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 1000}, nil)
+	s, _, _, ok := p.take(now)
+	if !ok {
+		t.Fatal("no first slot")
+	}
+	p.throttled(s, now, now.Add(20*time.Millisecond), 3*time.Second)
+	at := now.Add(20 * time.Millisecond)
+	if _, askAgain, _, ok := p.take(at.Add(3*time.Second - time.Millisecond)); ok || askAgain.Before(at.Add(3*time.Second)) {
+		t.Fatalf("a slot given (%v) or promised (%v) before the Retry-After of 3 s ended", ok, askAgain.Sub(at))
+	}
+	if _, _, _, ok := p.take(at.Add(3 * time.Second)); !ok {
+		t.Fatal("no slot once the Retry-After ended")
+	}
+}
+
+// TestCeilingHoldsWhateverTheRunStartsFrom: --rate holds from the first
+// request, whatever an earlier run learned (a limit or an unlimited rate far
+// above it), and through the 429s, pauses and cuts of a limited service.
+func TestCeilingHoldsWhateverTheRunStartsFrom(t *testing.T) {
+	for _, start := range []LearnedRate{{}, {Rate: 500}, {Rate: 5000, Unlimited: true}, {Rate: 1e300}} {
+		for _, limits := range [][]string{nil, {"25/1s,burst=50"}, {"20/1s,penalty=12s"}} {
+			res := simRun{limits: limits, latency: 20 * time.Millisecond, requests: 300, ceiling: 30, lanes: 64, start: start}.run(t)
+			if got := maxInAnySecond(res.arrivals); got > 31 {
+				t.Errorf("--rate 30, start %+v, limits %v: %d arrivals in one second", start, limits, got)
+			}
+		}
+	}
+}
+
+// TestSlowRatesAreShownAsTheyAre: the rate is shown to the unit, which made
+// the floor of 0.5/s "0/s" (a stall, to whoever reads -v) and 2.6/s "3/s".
+func TestSlowRatesAreShownAsTheyAre(t *testing.T) {
+	for rate, want := range map[float64]string{0.5: "rate 0.5/s,", 2.64: "rate 2.6/s,", 3: "rate 3/s,", 41.4: "rate 41/s,", math.Inf(1): "rate unpaced,"} {
+		if got := (RateChange{Rate: rate, Concurrency: 1, Cause: CauseThrottled}).String(); !strings.HasPrefix(got, want) {
+			t.Errorf("%v/s shown as %q, want %q...", rate, got, want)
+		}
+	}
+}
+
+// TestAShortRunDoesNotShrinkTheUnlimitedRate: a short command (three
+// requests) after an unlimited listing slow-starts from an eighth of the
+// rate the listing reached and stops long before reaching it again; it
+// remembered the little it reached, and each short command divided the
+// next run's start by about 8, to the cold 20/s after two of them.
+func TestAShortRunDoesNotShrinkTheUnlimitedRate(t *testing.T) {
+	const rtt = 20 * time.Millisecond
+	listing := simRun{latency: rtt, requests: 201, lanes: 64}.run(t).learned
+	if !listing.Unlimited {
+		t.Fatalf("an unlimited listing learned %+v", listing)
+	}
+	start := listing
+	for range 3 {
+		short := simRun{latency: rtt, requests: 3, lanes: 64, start: start}.run(t).learned
+		if short != (LearnedRate{}) {
+			start = short
+		}
+	}
+	if start.Rate < listing.Rate || !start.Unlimited {
+		t.Fatalf("after three short commands the next run starts from %+v; the listing before them reached %+v", start, listing)
 	}
 }

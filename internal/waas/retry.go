@@ -32,6 +32,8 @@ type retryState struct {
 	failures       int           // failed attempts other than 429s
 	throttled      time.Duration // time spent waiting out 429s (without the pacer)
 	throttledSince time.Time     // the first 429 (with the pacer)
+	// throttleSpent: the call ends because 429s used up MaxThrottleWait.
+	throttleSpent bool
 }
 
 // shouldRetry decides whether a failed attempt is tried again, and after how
@@ -64,6 +66,7 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 				r.throttledSince = time.Now()
 			}
 			if time.Since(r.throttledSince)+ae.RetryAfter > maxThrottleWait {
+				r.throttleSpent = true
 				return 0, false
 			}
 			return 0, true
@@ -71,6 +74,7 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 		c.throttle()
 		wait := ae.RetryAfter + jitter(c.backoff<<min(r.failures+2, 5))
 		if r.throttled+wait > maxThrottleWait {
+			r.throttleSpent = true
 			return 0, false
 		}
 		r.throttled += wait
@@ -105,13 +109,14 @@ func jitter(ceiling time.Duration) time.Duration {
 }
 
 // throttle slows the client's limiter after a 429 (to 70% of its rate, at
-// least one request a second); recovered brings it back gradually, as
-// answers come, to the configured rate.
+// least one request a second, or the configured rate if that is less: the
+// floor must not raise a --rate under 1/s); recovered brings it back
+// gradually, as answers come, to the configured rate.
 func (c *Client) throttle() {
 	if c.limiter == nil {
 		return
 	}
-	c.limiter.SetLimit(rate.Limit(max(float64(c.limiter.Limit())*0.7, 1)))
+	c.limiter.SetLimit(rate.Limit(max(float64(c.limiter.Limit())*0.7, min(1, c.rate))))
 }
 
 func (c *Client) recovered() {

@@ -176,3 +176,23 @@ func TestUnreachableIsReportedOnceAtTheFirstRetry(t *testing.T) {
 		t.Fatalf("a 429 retried: %v, reported as unreachable: %v", err, reported)
 	}
 }
+
+// TestThrottleNeverRaisesTheRateAboveTheCeiling: with --no-adapt and a
+// --rate under 1/s, a 429 slows the client down, never up to 1/s (the
+// floor of the backoff), and the recovery never passes --rate either.
+func TestThrottleNeverRaisesTheRateAboveTheCeiling(t *testing.T) {
+	c, err := New(Options{Endpoint: "https://example.invalid", Signer: newSigner(t, newP256(t), FormWaaS), Rate: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.throttle()
+	if got := float64(c.limiter.Limit()); got > 0.5 {
+		t.Fatalf("--rate 0.5: after a 429 the limit is %v/s", got)
+	}
+	for range 200 {
+		c.recovered()
+	}
+	if got := float64(c.limiter.Limit()); got > 0.5 {
+		t.Fatalf("--rate 0.5: after recovering the limit is %v/s", got)
+	}
+}

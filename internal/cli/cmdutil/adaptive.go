@@ -8,7 +8,10 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +52,36 @@ type learnedRate struct {
 // limits, or the other clients sharing them, change.
 const learnedRateMaxAge = 7 * 24 * time.Hour
 
-func rateKey(endpoint, fingerprint string) string { return endpoint + " " + fingerprint }
+// rateKey keys a rate by the service, not by how its URL was typed: no
+// user or password (never written to the state folder), no trailing
+// slash, scheme and host in lower case.
+func rateKey(endpoint, fingerprint string) string {
+	if u, err := url.Parse(strings.TrimRight(endpoint, "/")); err == nil {
+		u.User = nil
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		endpoint = u.String()
+	}
+	return endpoint + " " + fingerprint
+}
+
+// fresh says whether a rate learned at updated is still trusted at now:
+// less than learnedRateMaxAge old, and not dated ahead of now by more than
+// a clock's drift (a hand-edited date years ahead would be trusted, and
+// kept, for ever).
+func fresh(updated, now time.Time) bool {
+	age := now.Sub(updated)
+	return age > -time.Hour && age < learnedRateMaxAge
+}
+
+// learnedRateFor is the rate rates holds for endpoint and fingerprint, if
+// it is still trusted at now.
+func learnedRateFor(rates learnedRates, endpoint, fingerprint string, now time.Time) (waas.LearnedRate, bool) {
+	lr, ok := rates.Rates[rateKey(endpoint, fingerprint)]
+	if !ok || !fresh(lr.Updated, now) {
+		return waas.LearnedRate{}, false
+	}
+	return waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited}, true
+}
 
 // loadLearnedRates reads ratesFile; a missing file is empty, and a bad one
 // is ignored with a warning on warn.
@@ -60,9 +92,17 @@ func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
 		return out
 	}
 	path := filepath.Join(dir, ratesFile)
-	data, err := fsutil.ReadFile(ctx, path, "learned rates", maxRatesFile)
+	// Only a regular file: opening a FIFO waits for a writer, for good.
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out
+	}
+	var data []byte
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err == nil {
+		data, err = fsutil.ReadFile(ctx, path, "learned rates", maxRatesFile)
 	}
 	var lr learnedRates
 	if err == nil {
@@ -80,9 +120,14 @@ func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
 	return out
 }
 
-// saveLearnedRate records rate for endpoint and fingerprint in ratesFile,
-// written whole and atomically, 0600 in a 0700 folder.
-func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waas.LearnedRate, now time.Time) error {
+// ratesLockTimeout bounds the wait for another waasctl finishing at the
+// same time to write ratesFile.
+const ratesLockTimeout = 5 * time.Second
+
+// saveLearnedRate records rate, learned by a run that started at started,
+// for endpoint and fingerprint in ratesFile, written whole and atomically,
+// 0600 in a 0700 folder.
+func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waas.LearnedRate, started, now time.Time) error {
 	dir, err := config.StateDir()
 	if err != nil {
 		return err
@@ -90,10 +135,25 @@ func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waa
 	if err := fsutil.MkdirPrivate(dir); err != nil {
 		return err
 	}
+	// Read and write under a lock beside the file: commands finishing at
+	// once (two shells, a script's loop) would otherwise each write back
+	// the file as they read it, and lose the others' rates.
+	unlock, err := fsutil.Lock(filepath.Join(dir, ratesFile+".lock"), true, ratesLockTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	lr := loadLearnedRates(ctx, io.Discard)
-	lr.Rates[rateKey(endpoint, fingerprint)] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
+	key := rateKey(endpoint, fingerprint)
+	if old, ok := lr.Rates[key]; ok && rate.Unlimited && !old.Unlimited && old.Updated.After(started) {
+		// Another run with this key learned a limit from 429s while this
+		// one ran: this one met none (it was short, or the other left it
+		// room), which does not show the service unlimited.
+		return nil
+	}
+	lr.Rates[key] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
 	for k, v := range lr.Rates {
-		if now.Sub(v.Updated) > learnedRateMaxAge {
+		if !fresh(v.Updated, now) {
 			delete(lr.Rates, k)
 		}
 	}
@@ -109,10 +169,7 @@ var rateStatus atomic.Pointer[string]
 
 // describeRate is a rate change as the progress line and -v show it.
 func describeRate(rc waas.RateChange) string {
-	if math.IsInf(rc.Rate, 1) {
-		return "unpaced, " + rc.Cause
-	}
-	return fmt.Sprintf("%.0f/s, %s", rc.Rate, rc.Cause)
+	return rc.RateString() + ", " + rc.Cause
 }
 
 // adaptiveClients are the adaptive clients this run built, to remember
@@ -126,6 +183,7 @@ type adaptiveClient struct {
 	client      *waas.Client
 	endpoint    string
 	fingerprint string
+	started     time.Time
 }
 
 // adaptiveOptions fills in opts for an adaptive client of key at endpoint,
@@ -136,8 +194,8 @@ func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *
 	}
 	opts.Adaptive = true
 	fp := credentials.Fingerprint(key.Signer.Public())
-	if lr, ok := loadLearnedRates(ctx, f.IOStreams.ErrOut).Rates[rateKey(opts.Endpoint, fp)]; ok && time.Since(lr.Updated) < learnedRateMaxAge {
-		opts.Start = waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited}
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, f.IOStreams.ErrOut), opts.Endpoint, fp, time.Now()); ok {
+		opts.Start = lr
 	}
 	verbose, errOut := f.Verbose, f.IOStreams.ErrOut
 	opts.OnRateChange = func(rc waas.RateChange) {
@@ -155,7 +213,7 @@ func (f *Factory) trackAdaptive(c *waas.Client, endpoint string, key *credential
 	}
 	f.adaptive.mu.Lock()
 	defer f.adaptive.mu.Unlock()
-	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, fingerprint: credentials.Fingerprint(key.Signer.Public())})
+	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, fingerprint: credentials.Fingerprint(key.Signer.Public()), started: time.Now()})
 }
 
 // FinishRun remembers the rate each adaptive client learned and, with -v,
@@ -173,7 +231,7 @@ func (f *Factory) FinishRun(ctx context.Context) {
 				st.Requests, st.Throttled, share, describeRate(rc), rc.Concurrency)
 		}
 		if r := ac.client.LearnedRate(); r.Rate > 0 {
-			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, time.Now()); err != nil {
+			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, ac.started, time.Now()); err != nil {
 				fmt.Fprintf(f.IOStreams.ErrOut, "warning: could not remember the rate learned: %v\n", err)
 			}
 		}
