@@ -135,7 +135,7 @@ var maxThrottleWait = MaxThrottleWait // shorter in tests
 
 // MaxRetryAfter is the longest single Retry-After the client waits out; a
 // longer one ends the call with the 429, which says what the server asked for.
-const MaxRetryAfter = 30 * time.Second
+const MaxRetryAfter = 2 * time.Minute
 
 // Stats counts what the client did, for progress reports and benchmarks.
 type Stats struct {

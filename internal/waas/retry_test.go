@@ -84,7 +84,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 }
 
 func TestRetryGivesUpOnAnUnreasonableRetryAfter(t *testing.T) {
-	for _, retryAfter := range []string{"3600", "31"} { // an hour, and just over MaxRetryAfter
+	for _, retryAfter := range []string{"3600", "121"} { // an hour, and just over MaxRetryAfter
 		srv, requests := throttlingServer(t, 1, retryAfter)
 		c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS)})
 		if err != nil {
@@ -103,7 +103,7 @@ func TestRetryGivesUpOnAnUnreasonableRetryAfter(t *testing.T) {
 }
 
 func TestRetryWaitsOutARetryAfterAtTheLimit(t *testing.T) {
-	srv, requests := throttlingServer(t, 1, "30") // MaxRetryAfter exactly: waited out
+	srv, requests := throttlingServer(t, 1, "120") // MaxRetryAfter exactly: waited out
 	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS)})
 	if err != nil {
 		t.Fatal(err)
