@@ -177,6 +177,9 @@ func describeRate(rc waas.RateChange) string {
 type adaptiveClients struct {
 	mu      sync.Mutex
 	clients []adaptiveClient
+	// warned: a bad rates.json was said once already (keys check builds a
+	// client per profile, and each read it).
+	warned bool
 }
 
 type adaptiveClient struct {
@@ -194,7 +197,15 @@ func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *
 	}
 	opts.Adaptive = true
 	fp := credentials.Fingerprint(key.Signer.Public())
-	if lr, ok := learnedRateFor(loadLearnedRates(ctx, f.IOStreams.ErrOut), opts.Endpoint, fp, time.Now()); ok {
+	var warning strings.Builder
+	rates := loadLearnedRates(ctx, &warning)
+	f.adaptive.mu.Lock()
+	if warning.Len() > 0 && !f.adaptive.warned {
+		f.adaptive.warned = true
+		fmt.Fprint(f.IOStreams.ErrOut, warning.String())
+	}
+	f.adaptive.mu.Unlock()
+	if lr, ok := learnedRateFor(rates, opts.Endpoint, fp, time.Now()); ok {
 		opts.Start = lr
 	}
 	verbose, errOut := f.Verbose, f.IOStreams.ErrOut

@@ -2,6 +2,9 @@ package cmdutil
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waasctl/waasctl/internal/cli/iostreams"
+	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -119,5 +124,29 @@ func TestRatesAreKeyedByTheServiceNotItsSpelling(t *testing.T) {
 	}
 	if _, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://other.example.invalid", "SHA256:k", now); ok {
 		t.Error("another endpoint got the rate")
+	}
+}
+
+// TestABadRatesFileIsSaidOnce: a command that builds a client per profile
+// (keys check over every profile) reads rates.json for each; a bad file is
+// said once, not once per client.
+func TestABadRatesFileIsSaidOnce(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("WAASCTL_STATE_DIR", dir)
+	if err := os.WriteFile(filepath.Join(dir, ratesFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, stderr := iostreams.Test()
+	f := &Factory{IOStreams: ios}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := &credentials.APIKey{Name: "organizations/o/apiKeys/k", Signer: priv}
+	for range 3 {
+		f.adaptiveOptions(context.Background(), &waas.Options{Endpoint: "https://example.invalid"}, key, false)
+	}
+	if n := strings.Count(stderr.String(), "warning"); n != 1 {
+		t.Fatalf("stderr %q: %d warnings, want 1", stderr, n)
 	}
 }
