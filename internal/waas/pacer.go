@@ -119,6 +119,10 @@ type pacer struct {
 	wMax       float64 // rate at the last cut
 	lastCut    time.Time
 	penaltyCap float64 // 0: no penalty box seen
+	// penaltyLoose: the cap was estimated from a slow start's climb, which
+	// places the box's limit only within a factor of 2 (boxLimit); one
+	// found while probing near the limit is close to it.
+	penaltyLoose bool
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
 	// does not make it so).
 	serviceLimited bool
@@ -158,6 +162,10 @@ func newPacer(now time.Time, adapt bool, ceiling float64, maxLanes int, start Le
 		start.Rate = min(max(start.Rate, pacerMinRate), pacerMaxStart)
 	} else {
 		start = LearnedRate{}
+	}
+	if adapt && start.PenaltyCap > 0 && !start.Unlimited {
+		p.penaltyCap = min(max(start.PenaltyCap, pacerMinRate), pacerMaxStart)
+		start.Rate = min(start.Rate, p.penaltyCap)
 	}
 	switch {
 	case !adapt:
@@ -280,6 +288,11 @@ func (p *pacer) current() RateChange {
 type LearnedRate struct {
 	Rate      float64
 	Unlimited bool
+	// PenaltyCap is a penalty box's limit, less a margin, as a run that
+	// found it while probing near it estimated it: the next runs never go
+	// above it, so the box is entered once or twice (a cold start's
+	// estimate is loose and is not kept), not once in every run. 0: none.
+	PenaltyCap float64
 }
 
 // learned is the rate worth remembering for the next run: what the
@@ -295,7 +308,7 @@ func (p *pacer) learned() LearnedRate {
 		// rate fell to the floor, which says nothing of the limit.
 		return LearnedRate{}
 	case p.serviceLimited:
-		return LearnedRate{Rate: p.rate}
+		return LearnedRate{Rate: p.rate, PenaltyCap: p.keptPenaltyCap()}
 	case p.ceiling > 0 && p.rate >= p.ceiling:
 		return LearnedRate{} // the ceiling, not the service, set the rate
 	case p.startLimit > 0:
@@ -306,7 +319,7 @@ func (p *pacer) learned() LearnedRate {
 		// more delivered raises it (not to its rate: that may have grown
 		// on the cubic curve past what the lanes carried).
 		if raised := min(p.rate, p.peakDelivered); raised > p.startLimit {
-			return LearnedRate{Rate: raised}
+			return LearnedRate{Rate: raised, PenaltyCap: p.keptPenaltyCap()}
 		}
 		return LearnedRate{}
 	}
@@ -319,6 +332,16 @@ func (p *pacer) learned() LearnedRate {
 		return LearnedRate{}
 	}
 	return LearnedRate{Rate: p.rate, Unlimited: true}
+}
+
+// keptPenaltyCap is the penalty cap worth remembering: one estimated
+// closely, not a slow start's loose one (the next run may then find the
+// box once more, from a probe, and learn it closely).
+func (p *pacer) keptPenaltyCap() float64 {
+	if p.penaltyLoose {
+		return 0
+	}
+	return p.penaltyCap
 }
 
 // answered records a clean answer to a request sent at sentAt in slot s.
@@ -400,6 +423,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	if retryAfter >= penaltyRetryAfter {
 		// A penalty box: never again above what got through before it.
 		p.penaltyCap = max(0.5, boxLimit(p.sends, sentAt)*penaltyMargin)
+		p.penaltyLoose = p.slowStart
 		p.wMax = min(p.rate, p.penaltyCap)
 		p.cut(now, p.wMax, CausePenalty)
 		return

@@ -593,3 +593,40 @@ func TestAShortRunDoesNotShrinkTheUnlimitedRate(t *testing.T) {
 		t.Fatalf("after three short commands the next run starts from %+v; the listing before them reached %+v", start, listing)
 	}
 }
+
+// TestPenaltyBoxIsNotEnteredInEveryRun: runs one after another, each
+// starting from what the last learned (as rates.json gives it), against a
+// penalty box: the cold run finds the box from slow start's climb, which
+// places its limit only within a factor of 2, and the next may find it once
+// more while probing near it; from then on the box's limit is known closely
+// and no run enters it again, each within 1.3x of requests / limit (the
+// cap keeps a margin below the estimate: the bound for a run that
+// starts cold is requests / limit plus the penalty, 2x that here).
+func TestPenaltyBoxIsNotEnteredInEveryRun(t *testing.T) {
+	for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+		t.Run(lat.String(), func(t *testing.T) {
+			const limit, requests = 100, 3000
+			var start LearnedRate
+			var boxes int64
+			for run := range 5 {
+				res := simRun{limits: []string{"100/1s,penalty=30s"}, latency: lat, requests: requests, lanes: 64, start: start}.run(t)
+				boxes += res.penalties
+				t.Logf("run %d from %+v: %v, %d penalties, learned %+v", run+1, start, res.elapsed.Round(time.Millisecond), res.penalties, res.learned)
+				if run >= 2 {
+					if res.penalties != 0 {
+						t.Errorf("run %d entered the penalty box again (%d times in %d runs)", run+1, boxes, run+1)
+					}
+					if bound := float64(requests) / limit; res.elapsed.Seconds() > 1.3*bound {
+						t.Errorf("run %d took %v, more than 1.3x requests / limit (%vs)", run+1, res.elapsed, bound)
+					}
+				}
+				if res.learned.Rate > 0 {
+					start = res.learned
+				}
+			}
+			if boxes > 2 {
+				t.Errorf("the penalty box was entered %d times in 5 runs, want at most 2", boxes)
+			}
+		})
+	}
+}

@@ -44,8 +44,11 @@ type learnedRate struct {
 	Rate float64 `json:"rate"`
 	// Unlimited: nothing limited the run that learned Rate; the next run
 	// slow-starts from a share of it rather than resuming at it.
-	Unlimited bool      `json:"unlimited,omitempty"`
-	Updated   time.Time `json:"updated"`
+	Unlimited bool `json:"unlimited,omitempty"`
+	// PenaltyCap: the service has a penalty box, whose limit (less a
+	// margin) a run found closely; no run goes above it.
+	PenaltyCap float64   `json:"penalty_cap,omitempty"`
+	Updated    time.Time `json:"updated"`
 }
 
 // learnedRateMaxAge is how long a learned rate is trusted: a service's
@@ -80,7 +83,7 @@ func learnedRateFor(rates learnedRates, endpoint, fingerprint string, now time.T
 	if !ok || !fresh(lr.Updated, now) {
 		return waas.LearnedRate{}, false
 	}
-	return waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited}, true
+	return waas.LearnedRate{Rate: lr.Rate, Unlimited: lr.Unlimited, PenaltyCap: lr.PenaltyCap}, true
 }
 
 // loadLearnedRates reads ratesFile; a missing file is empty, and a bad one
@@ -151,7 +154,7 @@ func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waa
 		// room), which does not show the service unlimited.
 		return nil
 	}
-	lr.Rates[key] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, Updated: now.UTC()}
+	lr.Rates[key] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, PenaltyCap: rate.PenaltyCap, Updated: now.UTC()}
 	for k, v := range lr.Rates {
 		if !fresh(v.Updated, now) {
 			delete(lr.Rates, k)
