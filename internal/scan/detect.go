@@ -772,7 +772,7 @@ func (d *detector) namedEd25519At(data []byte, p int, layer string, at func(int)
 // could start the 86 characters of an unpadded Ed25519 secret: it runs at every '=' and ':' of
 // the text, and almost every one is followed by a short name or an expression.
 func mayBeLongValue(data []byte, p int) bool {
-	for i := 0; i < 4 && p < len(data) && (data[p] == ' ' || data[p] == '"' || data[p] == '\'' || data[p] == '\t' || data[p] == '>'); i++ {
+	for i := 0; i < 4 && p < len(data) && beforeValue[data[p]]; i++ {
 		p++
 	}
 	if p+85 >= len(data) {
@@ -786,6 +786,9 @@ func mayBeLongValue(data []byte, p int) bool {
 	}
 	return isBase64Byte(data[p+85])
 }
+
+// beforeValue holds what mayBeLongValue skips before a value: a blank, a quote, the '>' of "=>".
+var beforeValue = [256]bool{' ': true, '"': true, '\'': true, '\t': true, '>': true}
 
 // ed25519ValueAt checks the value after the separator at data[q:] (=, :, quotes, blanks) for
 // an unpadded or hex Ed25519 secret. It runs at every '=' of the text, so it gives up after a
@@ -1048,9 +1051,16 @@ func idLike(before []byte) bool {
 
 // ---- decoding helpers ----
 
-func isBase64Byte(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+func isBase64Byte(c byte) bool { return base64Bytes[c] }
+
+// base64Bytes holds the characters of either base64 alphabet: a lookup is cheaper than the
+// comparisons, and this runs for most bytes near an '=' or ':'.
+var base64Bytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
