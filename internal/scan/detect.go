@@ -824,6 +824,9 @@ var beforeValue = [256]bool{' ': true, '"': true, '\'': true, '\t': true, '>': t
 func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int) int) {
 	r := q
 	for r < len(data) && r-q < 16 && strings.IndexByte(" \t\"'`:=>\\", data[r]) >= 0 {
+		if data[r] == '\\' && r+1 < len(data) && data[r+1] == '/' {
+			break // an escaped slash: the value's first character, not an escaped quote
+		}
 		r++
 	}
 	if r == q || r == len(data) {

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -101,5 +102,28 @@ func TestDetectIgnoresLookalikesInElementsAndOnLaterLines(t *testing.T) {
 	}
 	if got := Detect([]byte("digest:\n  "+s[:43]+"\n  "+s[43:]+"\n"), true); len(got.Keys) != 1 || got.Keys[0].Kind != KindOtherPrivateKey {
 		t.Errorf("with other keys: found %+v, want one %s", got.Keys, KindOtherPrivateKey)
+	}
+}
+
+// TestDetectReportsASecretStartingWithAnEscapedSlashOnce: a padded secret whose first
+// character is a JSON-escaped slash was reported twice, from its padding (starting at the
+// backslash) and from its name (starting after it), one time in 64 keys.
+func TestDetectReportsASecretStartingWithAnEscapedSlashOnce(t *testing.T) {
+	found := 0
+	for i := 0; found < 3 && i < 1<<16; i++ {
+		seed := make([]byte, 32)
+		seed[0], seed[1] = byte(i), byte(i>>8)
+		s := base64.StdEncoding.EncodeToString(ed25519.NewKeyFromSeed(seed))
+		if s[0] != '/' {
+			continue
+		}
+		found++
+		text := `{"id":"` + testKeyID + `","privateKey":"` + strings.ReplaceAll(s, "/", `\/`) + `"}`
+		if got := Detect([]byte(text), false); len(got.Keys) != 1 {
+			t.Fatalf("found %d keys in %s, want 1: %+v", len(got.Keys), text, got.Keys)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no seed gave a secret starting with '/'")
 	}
 }
