@@ -927,7 +927,7 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 	n, start, end := 0, -1, 0
 	for line := 0; line < maxWrappedLines; line++ {
 		if line > 0 {
-			for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+			for k := 0; k < 64 && i < len(data) && (data[i] == ' ' || data[i] == '\t'); k++ {
 				i++ // indentation
 			}
 			if i < len(data) && (data[i] == '"' || data[i] == '\'') {
