@@ -770,9 +770,20 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 	if s.opts.Progress != nil {
 		s.opts.Progress(s.files.Load())
 	}
-	bp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bp)
-	buf := (*bp)[:0]
+	var buf []byte
+	whole := false
+	if br, ok := r.(*bufio.Reader); ok {
+		if all, err := br.Peek(br.Size()); err == io.EOF {
+			// All that is left is in the reader's buffer already (most source files): it is
+			// scanned there, not copied into a chunk first.
+			buf, whole = all, true
+		}
+	}
+	if !whole {
+		bp := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(bp)
+		buf = (*bp)[:0]
+	}
 	base, line := 0, 1 // offset and line of buf[0] in the file
 	var names []string
 	var pending []Finding // findings without a name yet
@@ -781,8 +792,11 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 		if ctx.Err() != nil {
 			return
 		}
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := len(buf), error(io.EOF)
+		if !whole {
+			n, err = io.ReadFull(r, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+		}
 		s.bytes.Add(int64(n))
 		final := err != nil
 		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
