@@ -263,6 +263,19 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 			if g.nul && !hasNUL {
 				continue
 			}
+			if len(g.members) == 1 && len(anchors[g.members[0].anchor]) == 1 {
+				// A one-byte anchor ('=', ':'), the most frequent: every place of it is a hit.
+				a := g.members[0].anchor
+				for i := b; i < blockEnd; {
+					k := bytes.IndexByte(data[i:blockEnd], g.rare)
+					if k < 0 {
+						break
+					}
+					fn(a, i+k)
+					i += k + 1
+				}
+				continue
+			}
 			// memchr on the group's rare byte, then a compare of each anchor: bytes.Index
 			// would memchr on each anchor's first byte, often a common letter in source text.
 			for i := b; i < blockEnd; {
