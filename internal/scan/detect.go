@@ -287,7 +287,9 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 				for _, m := range g.members {
 					a := anchors[m.anchor]
 					j := k - m.pos
-					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && bytes.Equal(data[j:j+len(a)], a) {
+					// The first and last bytes before the call: most places of a rare byte
+					// are not an anchor ("x-1" for "-----").
+					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && data[j+len(a)-1] == a[len(a)-1] && bytes.Equal(data[j:j+len(a)], a) {
 						fn(m.anchor, j)
 					}
 				}
