@@ -143,6 +143,10 @@ var (
 	// (NAME=value, name = "value") is looked at from its '=' (anchorEquals), in the pass for
 	// padding: lower-case names (api_key_secret) would cost a pass of their own.
 	secretAnchors = [][]byte{[]byte("KeySecret"), []byte("KEY_SECRET"), []byte("rivateKey"), []byte("RIVATE_KEY")}
+	// anchorCloseTag ends an XML element whose own name may say secret (<secret>...</secret>):
+	// an unpadded Ed25519 secret as its text has no '=' or ':' to be found by. Last of the
+	// anchors, so that its pass ('<', rare in source code) comes after all the others.
+	anchorCloseTag = []byte("</")
 )
 
 // base64WordAnchors returns, for each word and each of the three byte alignments, the part of
@@ -259,6 +263,19 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 			if g.nul && !hasNUL {
 				continue
 			}
+			if len(g.members) == 1 && len(anchors[g.members[0].anchor]) == 1 {
+				// A one-byte anchor ('=', ':'), the most frequent: every place of it is a hit.
+				a := g.members[0].anchor
+				for i := b; i < blockEnd; {
+					k := bytes.IndexByte(data[i:blockEnd], g.rare)
+					if k < 0 {
+						break
+					}
+					fn(a, i+k)
+					i += k + 1
+				}
+				continue
+			}
 			// memchr on the group's rare byte, then a compare of each anchor: bytes.Index
 			// would memchr on each anchor's first byte, often a common letter in source text.
 			for i := b; i < blockEnd; {
@@ -270,7 +287,9 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 				for _, m := range g.members {
 					a := anchors[m.anchor]
 					j := k - m.pos
-					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && bytes.Equal(data[j:j+len(a)], a) {
+					// The first and last bytes before the call: most places of a rare byte
+					// are not an anchor ("x-1" for "-----").
+					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && data[j+len(a)-1] == a[len(a)-1] && bytes.Equal(data[j:j+len(a)], a) {
 						fn(m.anchor, j)
 					}
 				}
@@ -299,9 +318,10 @@ const (
 var (
 	aSecret     = aDER + len(derAnchors)
 	aBase64     = aSecret + len(secretAnchors)
+	aCloseTag   = aBase64 + len(base64Anchors)
 	textAnchors = slices.Concat([][]byte{anchorDashes, anchorEquals, anchorPadURL, anchorPadURLLow,
 		anchorUTF16LE, anchorUTF16BE, anchorUTF16PadL, anchorUTF16PadB, anchorAPIKeys,
-		anchorColon, anchorUTF16Eq}, derAnchors, secretAnchors, base64Anchors)
+		anchorColon, anchorUTF16Eq}, derAnchors, secretAnchors, base64Anchors, [][]byte{anchorCloseTag})
 )
 
 // scanBuffer finds the keys in data, which starts at offset base of the outermost buffer (for
@@ -324,6 +344,47 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 	pemDone := 0
 	forEachHit(data, textAnchors, textGroups, func(a, j int) {
 		switch {
+		case a == aEquals && j+1 < len(data) && data[j+1] == '=':
+			d.ed25519At(data, j, 2, layer, at)
+		case a == aEquals || a == aColon:
+			// The value after a name: on its line (ed25519ValueAt), or on the lines after
+			// it or wrapped (wrappedEd25519At). This runs at every '=' and ':', so the first
+			// bytes of what follows are looked at here, where it costs no call.
+			p := j + 1
+			for i := 0; i < 4 && p < len(data) && beforeValue[data[p]]; i++ {
+				p++
+			}
+			if p+minFirstPiece <= len(data) {
+				switch c := data[p]; {
+				case (c == '-' || c == '+') && (data[p+1] == '\n' || data[p+1] == '\r'):
+					d.wrappedEd25519At(data, j+1, layer, at) // ">-", ">+"
+				case isBase64Byte(c):
+					if !isBase64Byte(data[p+8]) {
+						break // most values end before: both looks need it
+					}
+					if mayBeLongValue(data, p) {
+						d.ed25519ValueAt(data, j, layer, at)
+					}
+					if isBase64Run(data, p, minFirstPiece) {
+						d.wrappedEd25519At(data, j+1, layer, at)
+					}
+				case c == '\n' || c == '\r':
+					if nextLineMayHoldValue(data, p) {
+						d.wrappedEd25519At(data, j+1, layer, at)
+					}
+				case c == '|' || c == '\\':
+					d.wrappedEd25519At(data, j+1, layer, at)
+				}
+			}
+			if a == aEquals && j+1 < len(data) && data[j+1] == '"' {
+				// An XML element named by an attribute, its text the value (Android's
+				// <string name="cdp_api_key_secret">...</string>).
+				if q := bytes.IndexByte(data[j+2:min(len(data), j+66)], '"'); q >= 0 {
+					if gt := j + 2 + q + 1; gt < len(data) && data[gt] == '>' && mayBeLongValue(data, gt+1) {
+						d.ed25519ValueAt(data, gt, layer, at)
+					}
+				}
+			}
 		case a == aDashes:
 			if j >= pemDone {
 				next, _ := d.pemAt(data, j, layer, at)
@@ -333,26 +394,8 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			bodies = append(bodies, j)
 		case a >= aSecret && a < aBase64:
 			d.namedEd25519At(data, j+len(textAnchors[a]), layer, at)
-		case a == aEquals:
-			switch {
-			case j+1 < len(data) && data[j+1] == '=':
-				d.ed25519At(data, j, 2, layer, at)
-			case mayBeLongValue(data, j+1):
-				d.ed25519ValueAt(data, j, layer, at)
-			}
-			if j+1 < len(data) && data[j+1] == '"' {
-				// An XML element named by an attribute, its text the value (Android's
-				// <string name="cdp_api_key_secret">...</string>).
-				if q := bytes.IndexByte(data[j+2:min(len(data), j+66)], '"'); q >= 0 {
-					if gt := j + 2 + q + 1; gt < len(data) && data[gt] == '>' && mayBeLongValue(data, gt+1) {
-						d.ed25519ValueAt(data, gt, layer, at)
-					}
-				}
-			}
-		case a == aColon:
-			if mayBeLongValue(data, j+1) {
-				d.ed25519ValueAt(data, j, layer, at)
-			}
+		case a == aCloseTag:
+			d.elementEd25519At(data, j, layer, at)
 		case a == aPadURL || a == aPadURLLow:
 			d.ed25519At(data, j, len(textAnchors[a]), layer, at)
 		case a == aAPIKeys:
@@ -772,7 +815,7 @@ func (d *detector) namedEd25519At(data []byte, p int, layer string, at func(int)
 // could start the 86 characters of an unpadded Ed25519 secret: it runs at every '=' and ':' of
 // the text, and almost every one is followed by a short name or an expression.
 func mayBeLongValue(data []byte, p int) bool {
-	for i := 0; i < 4 && p < len(data) && (data[p] == ' ' || data[p] == '"' || data[p] == '\'' || data[p] == '\t' || data[p] == '>'); i++ {
+	for i := 0; i < 4 && p < len(data) && beforeValue[data[p]]; i++ {
 		p++
 	}
 	if p+85 >= len(data) {
@@ -787,12 +830,18 @@ func mayBeLongValue(data []byte, p int) bool {
 	return isBase64Byte(data[p+85])
 }
 
+// beforeValue holds what mayBeLongValue skips before a value: a blank, a quote, the '>' of "=>".
+var beforeValue = [256]bool{' ': true, '"': true, '\'': true, '\t': true, '>': true}
+
 // ed25519ValueAt checks the value after the separator at data[q:] (=, :, quotes, blanks) for
 // an unpadded or hex Ed25519 secret. It runs at every '=' of the text, so it gives up after a
 // few bytes on anything else (x = f(y), a == b) without allocating.
 func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int) int) {
 	r := q
 	for r < len(data) && r-q < 16 && strings.IndexByte(" \t\"'`:=>\\", data[r]) >= 0 {
+		if data[r] == '\\' && r+1 < len(data) && data[r+1] == '/' {
+			break // an escaped slash: the value's first character, not an escaped quote
+		}
 		r++
 	}
 	if r == q || r == len(data) {
@@ -828,6 +877,211 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 		return
 	}
 	d.addKey(key, data, r, end, "ed25519", layer, at, "…"+string(text[len(text)-8:]))
+}
+
+// maxWrappedLines is how many lines a wrapped Ed25519 secret may take: 86 characters are
+// rarely cut into more than two, and each line is read at most once from each separator.
+const maxWrappedLines = 4
+
+// minFirstPiece is the least of a wrapped value that must be on its name's line, when any is.
+const minFirstPiece = 20
+
+// nextLineMayHoldValue says whether the line after the line break at data[p] starts, after
+// its indentation and a quote, with minFirstPiece characters of base64.
+func nextLineMayHoldValue(data []byte, p int) bool {
+	q := p + 1
+	if data[p] == '\r' && q < len(data) && data[q] == '\n' {
+		q++
+	}
+	for k := 0; k < 16 && q < len(data) && (data[q] == ' ' || data[q] == '\t' || data[q] == '"' || data[q] == '\''); k++ {
+		q++
+	}
+	return isBase64Run(data, q, minFirstPiece)
+}
+
+// isBase64Run reports whether data[p:] starts with n characters of base64.
+func isBase64Run(data []byte, p, n int) bool {
+	if p+n > len(data) {
+		return false
+	}
+	for _, c := range data[p : p+n] {
+		if !isBase64Byte(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// wrappedEd25519At reads an Ed25519 secret that is the value after a name's separator ('=' or
+// ':', just before data[p]) and is not on one line with it, which ed25519ValueAt reads: on
+// the lines after it (a YAML block scalar "secret: >-" or "|", "secret:" then the value
+// indented below, "NAME=\" and a line continuation), or wrapped across lines. Each line holds
+// nothing but a piece of it (base64 or hex; quotes around a piece, and ',' or ';' after the
+// last, allowed), and the pieces make 86 base64 characters (88 with padding) or 128 hex
+// digits. A piece on the name's line has at least minFirstPiece characters.
+func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(int) int) {
+	i, block := p, false
+	// Blanks, an opening quote, a YAML block indicator with its chomping and indentation
+	// ("|", ">-", "|2+"; and PHP's "=>").
+	for n := 0; n < 6 && i < len(data); n++ {
+		c := data[i]
+		if c == '|' || c == '>' {
+			block = true
+			i++
+			for m := 0; m < 2 && i < len(data) && (data[i] == '-' || data[i] == '+' || '1' <= data[i] && data[i] <= '9'); m++ {
+				i++
+			}
+			continue
+		}
+		if c != ' ' && c != '\t' && c != '"' && c != '\'' {
+			break
+		}
+		i++
+	}
+	var text [128]byte
+	n, start, end := 0, -1, 0
+	for line := 0; line < maxWrappedLines; line++ {
+		if line > 0 {
+			for k := 0; k < 64 && i < len(data) && (data[i] == ' ' || data[i] == '\t'); k++ {
+				i++ // indentation
+			}
+			if i < len(data) && (data[i] == '"' || data[i] == '\'') {
+				i++
+			}
+		}
+		s := i
+		for i < len(data) && i-s <= len(text) && isBase64Byte(data[i]) {
+			i++
+		}
+		k := i - s
+		if k > 0 {
+			if line == 0 && (block || k < minFirstPiece) || n+k > len(text) {
+				return // a block scalar's text starts on the next line; or too long
+			}
+			if start < 0 {
+				start = s
+			}
+			n += copy(text[n:], data[s:i])
+			end = i
+		}
+		padded := false
+		if n == 86 && i+1 < len(data) && data[i] == '=' && data[i+1] == '=' {
+			i, end, padded = i+2, i+2, true
+		}
+		if i < len(data) && (data[i] == '"' || data[i] == '\'') {
+			i++
+		}
+		if padded || n == 86 || n == 128 {
+			if i < len(data) && (data[i] == ',' || data[i] == ';') {
+				i++
+			}
+		}
+		if i < len(data) && data[i] == '\\' {
+			i++ // a line continuation
+		}
+		if i < len(data) && data[i] == '\r' {
+			i++
+		}
+		if i < len(data) && data[i] != '\n' {
+			return // more on the line than a piece of a value
+		}
+		if padded || n == 86 || n == 128 || i == len(data) {
+			if line == 0 {
+				return // on one line: ed25519ValueAt's
+			}
+			break
+		}
+		i++
+	}
+	if n != 86 && n != 128 {
+		return
+	}
+	if !d.otherKeys && !hasCDPContext(data, start, end) {
+		return // would not be reported: spare the derivation
+	}
+	d.derived++
+	key, ok := ed25519Text(text[:n])
+	if !ok {
+		return
+	}
+	d.addKey(key, data, start, end, "ed25519", layer, at, "…"+string(text[n-8:n]))
+}
+
+// elementEd25519At reads an Ed25519 secret (86 base64 characters, 88 with padding, or 128 hex
+// digits; on one line or wrapped) that is the text of an XML element whose own name says it
+// is one (<secret>, <api_key_secret>, <privateKey>), from its closing tag at data[j:] ("</").
+// An element named by an attribute (<string name="cdp_api_key_secret">) is found from the
+// attribute's '='.
+func (d *detector) elementEd25519At(data []byte, j int, layer string, at func(int) int) {
+	if j == 0 || !isBase64Byte(data[j-1]) && !strings.ContainsRune(" \t\r\n=", rune(data[j-1])) {
+		return // most closing tags end markup or prose, not a value
+	}
+	k := j + 2
+	for k < len(data) && k-j < 66 && (isBase64Byte(data[k]) || data[k] == '.' || data[k] == ':') {
+		k++
+	}
+	if k == j+2 || k == len(data) || data[k] != '>' || !secretName(data[j+2:k]) {
+		return
+	}
+	// Back from the closing tag over the text: blanks and line breaks, padding, then base64
+	// or hex (with line breaks and indentation between pieces), to the opening tag's '>'.
+	var rev [128]byte
+	n, i, end := 0, j, -1
+	for i > 0 && j-i < 400 {
+		c := data[i-1]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case c == '=' && n == 0:
+			if end < 0 {
+				end = i
+			}
+		case isBase64Byte(c):
+			if n == len(rev) {
+				return
+			}
+			if end < 0 {
+				end = i
+			}
+			rev[n] = c
+			n++
+		case c == '>':
+			if n != 86 && n != 128 {
+				return
+			}
+			text := rev[:n]
+			slices.Reverse(text)
+			start := i
+			for data[start] == ' ' || data[start] == '\t' || data[start] == '\n' || data[start] == '\r' {
+				start++
+			}
+			if !d.otherKeys && !hasCDPContext(data, start, end) {
+				return
+			}
+			d.derived++
+			key, ok := ed25519Text(text)
+			if !ok {
+				return
+			}
+			d.addKey(key, data, start, end, "ed25519", layer, at, "…"+string(text[n-8:]))
+			return
+		default:
+			return
+		}
+		i--
+	}
+}
+
+// secretName reports whether an XML element's name says its text is a secret.
+func secretName(name []byte) bool {
+	var buf [64]byte
+	n := buf[:0]
+	for _, c := range name[:min(len(name), len(buf))] {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		n = append(n, c)
+	}
+	return bytes.Contains(n, []byte("secret")) || bytes.Contains(n, []byte("privatekey")) || bytes.Contains(n, []byte("private_key"))
 }
 
 // derAt looks for a private key's DER written in base64 without PEM armour, starting at data[j]
@@ -1048,9 +1302,16 @@ func idLike(before []byte) bool {
 
 // ---- decoding helpers ----
 
-func isBase64Byte(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+func isBase64Byte(c byte) bool { return base64Bytes[c] }
+
+// base64Bytes holds the characters of either base64 alphabet: a lookup is cheaper than the
+// comparisons, and this runs for most bytes near an '=' or ':'.
+var base64Bytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

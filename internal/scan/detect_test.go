@@ -278,6 +278,9 @@ func FuzzDetect(f *testing.F) {
 	f.Add([]byte(`{"privateKey": "` + base64.StdEncoding.EncodeToString(blk.Bytes) + `"}`))
 	f.Add([]byte("CDP_API_KEY_SECRET=" + strings.TrimRight(e.b64, "=")))
 	f.Add([]byte("data:\n  k: |\n    " + strings.ReplaceAll(wrap(base64.StdEncoding.EncodeToString([]byte(k.sec1)), 64), "\n", "\n    ")))
+	unpadded := strings.TrimRight(e.b64, "=")
+	f.Add([]byte("<cdp><secret>\n  " + unpadded[:43] + "\n  " + unpadded[43:] + "\n</secret></cdp>"))
+	f.Add([]byte("api_key_secret: >-\n  " + unpadded[:40] + "\n  " + unpadded[40:] + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := Detect(data, true)
 		for _, m := range got.Keys {

@@ -330,6 +330,16 @@ func (g *holdoutGen) edPlants(t *testing.T) []plant {
 		add(dir+"settings.toml", "[cdp]\napi_key_id = \""+k.id+"\"\napi_key_secret = \""+s+"\"\n", k, k.id)
 		add(dir+"secret-tab.yaml", "cdp:\n  id:\t"+k.id+"\n  secret:\t"+s+"\n", k, k.id)
 		add(dir+"id-far.json", "{\n  \"id\": \""+k.id+"\",\n  \"notes\": \""+strings.Repeat("x", 8<<10)+"\",\n  \"privateKey\": \""+s+"\"\n}\n", k, k.id)
+		// The text of an element named by its own tag; a value on the lines after its name.
+		add(dir+"secret-element.xml", "<config>\n  <keyId>"+k.id+"</keyId>\n  <secret>"+s+"</secret>\n</config>\n", k, k.id)
+		add(dir+"snake-element.xml", "<cdp><api_key_id>"+k.id+"</api_key_id><api_key_secret>"+s+"</api_key_secret></cdp>", k, k.id)
+		add(dir+"element-wrapped.xml", "<credentials>\n  <id>"+k.id+"</id>\n  <secret>\n    "+s[:44]+"\n    "+s[44:]+"\n  </secret>\n</credentials>\n", k, k.id)
+		add(dir+"folded.yaml", "api_key_id: "+k.id+"\napi_key_secret: >-\n  "+s+"\n", k, k.id)
+		add(dir+"literal.yaml", "cdp:\n  key_id: "+k.id+"\n  secret: |\n    "+s+"\n", k, k.id)
+		add(dir+"next-line.yaml", "cdp:\n  key_id: "+k.id+"\n  secret:\n    "+s+"\n", k, k.id)
+		add(dir+"wrapped.yaml", "api_key_id: "+k.id+"\napi_key_secret: "+s[:43]+"\n  "+s[43:]+"\n", k, k.id)
+		add(dir+"folded-wrapped.yaml", "api_key_id: "+k.id+"\napi_key_secret: >-\n  "+s[:40]+"\n  "+s[40:]+"\n", k, k.id)
+		add(dir+"continued.properties", "cdp.api.key.id="+k.id+"\ncdp.api.key.secret=\\\n    "+s+"\n", k, k.id)
 	}
 	k := g.ed(t)
 	add("ed-pkcs8/cdp.pem", "# CDP API key "+k.id+"\n"+pemText("PRIVATE KEY", k.p8DER, upper, "\n"), k, "")
@@ -389,6 +399,17 @@ func (g *holdoutGen) decoyPlants(t *testing.T) []plant {
 	add("ed-seed-only.env", "CDP_API_KEY_SECRET="+base64.StdEncoding.EncodeToString(e.raw[:32])+"\n")
 	add("ed-public-only.env", "CDP_API_KEY_PUBLIC="+base64.StdEncoding.EncodeToString(e.raw[32:])+"\n")
 	add("ed-bad-char.env", "CDP_API_KEY_SECRET="+s[:40]+flipChar(s[40])+s[41:]+"\n")
+	// Elements and later lines: a placeholder, a public key, random 64 bytes, a wrong public
+	// half; and random 64 bytes with nothing secret about their place.
+	raw := base64.RawStdEncoding.EncodeToString
+	add("element-placeholder.xml", "<cdp>\n  <keyId>"+e.id+"</keyId>\n  <secret>YOUR_SECRET_HERE</secret>\n</cdp>\n")
+	add("element-public.xml", "<cdp><keyId>"+e.id+"</keyId><publicKey>"+raw(e.raw[32:])+"</publicKey><secret>"+raw(e.raw[32:])+"</secret></cdp>")
+	add("element-random.xml", "<cdp><keyId>"+e.id+"</keyId><secret>"+raw(g.bytes(64))+"</secret></cdp>")
+	add("element-wrong-pub.xml", "<cdp><keyId>"+e.id+"</keyId><secret>\n  "+raw(wrongPub)+"\n</secret></cdp>")
+	add("folded-random.yaml", "api_key_id: "+e.id+"\napi_key_secret: >-\n  "+raw(g.bytes(64))+"\n")
+	add("wrapped-wrong-pub.yaml", "api_key_id: "+e.id+"\napi_key_secret: "+raw(wrongPub)[:43]+"\n  "+raw(wrongPub)[43:]+"\n")
+	add("blob-element.xml", "<data>"+raw(g.bytes(64))+"</data>")
+	add("blob-next-line.yaml", "checksum:\n  "+raw(g.bytes(64))+"\n")
 	// Random 64-byte base64 values, as lock files and checksums hold them, not near a CDP name.
 	var sums strings.Builder
 	for range 20 {

@@ -8,4 +8,15 @@ import (
 	"github.com/waasctl/waasctl/internal/fsutil"
 )
 
-func openNoFollow(path string) (*os.File, error) { return fsutil.OpenNoFollow(path, os.O_RDONLY, 0) }
+func openNoFollow(path string) (randomAccessFile, int64, error) {
+	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, info.Size(), nil
+}

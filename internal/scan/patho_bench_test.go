@@ -33,6 +33,11 @@ func BenchmarkPathologicalInputs(b *testing.B) {
 		"pad":     strings.Repeat("A==", n/3),
 		"b64pad":  strings.Repeat(base64.StdEncoding.EncodeToString(rb)+"\n", n/89),
 		"secretK": strings.Repeat("KeySecret", n/9),
+		"folded":  strings.Repeat("secret: >-\n  "+v[:43]+"\n  "+v[43:]+"\n", n/104),
+		"nextln":  strings.Repeat("secret:\n"+strings.Repeat(" ", 60)+v+"\n", n/154),
+		"pipes":   strings.Repeat(":|\n", n/3),
+		"element": strings.Repeat("<secret>"+v+"</secret>\n", n/104),
+		"closing": strings.Repeat("</secret>", n/9),
 	}
 	for name, in := range inputs {
 		data := []byte(in)

@@ -196,7 +196,7 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 				in := s.opts.Stdin
 				if f, ok := in.(*os.File); ok {
 					if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
-						in = &openedFile{File: f, left: info.Size(), size: info.Size()} // scan - < app.apk: read in place
+						in = &openedFile{file: f, left: info.Size(), size: info.Size()} // scan - < app.apk: read in place
 					}
 				}
 				s.scanStream(ctx, "-", in, 0, b)
@@ -314,14 +314,17 @@ func asGiven(root, p string) string {
 }
 
 func (s *Scanner) scanFile(ctx context.Context, path string) {
-	f, err := openNoFollow(path)
+	f, size, err := openNoFollow(path)
 	if err != nil {
 		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
 		if errors.Is(err, fsutil.ErrSymlink) {
-			if f, err = fsutil.Open(ctx, path); err == nil {
-				if info, serr := f.Stat(); serr != nil || !info.Mode().IsRegular() {
-					f.Close()
-					f, err = nil, errors.New("not a regular file; not read")
+			var of *os.File
+			if of, err = fsutil.Open(ctx, path); err == nil {
+				if info, serr := of.Stat(); serr != nil || !info.Mode().IsRegular() {
+					of.Close()
+					err = errors.New("not a regular file; not read")
+				} else {
+					f, size = of, info.Size()
 				}
 			}
 		}
@@ -331,21 +334,24 @@ func (s *Scanner) scanFile(ctx context.Context, path string) {
 		}
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		s.addError(path, err)
-		return
-	}
 	b := newBudget()
 	// What the file held when opened: a log written faster than it is read would never end.
-	s.scanStream(ctx, path, &openedFile{File: f, left: info.Size(), size: info.Size()}, 0, b)
+	s.scanStream(ctx, path, &openedFile{file: f, left: size, size: size}, 0, b)
 	s.flushPackage(ctx, b)
 }
 
+// randomAccessFile is a file as a scan reads it: in order, or at offsets for a zip read in
+// place.
+type randomAccessFile interface {
+	io.Reader
+	io.ReaderAt
+	io.Closer
+}
+
 // openedFile reads a file up to the size it had when opened. A zip is read in place from the
-// *os.File (random access), within that size.
+// file (random access), within that size.
 type openedFile struct {
-	*os.File
+	file       randomAccessFile
 	left, size int64
 }
 
@@ -353,7 +359,7 @@ func (o *openedFile) Read(p []byte) (int, error) {
 	if o.left <= 0 {
 		return 0, io.EOF
 	}
-	n, err := o.File.Read(p[:min(int64(len(p)), o.left)])
+	n, err := o.file.Read(p[:min(int64(len(p)), o.left)])
 	o.left -= int64(n)
 	return n, err
 }
@@ -450,7 +456,7 @@ func (s *Scanner) scanStream(ctx context.Context, path string, r io.Reader, dept
 	case isZip(head) && depth == 0 && isFile(r):
 		// A zip on disk is read in place: random access without holding it in memory.
 		f := r.(*openedFile)
-		zr, err := zip.NewReader(f.File, f.size)
+		zr, err := zip.NewReader(f.file, f.size)
 		if err != nil {
 			s.addError(path, fmt.Errorf("not a readable zip: %w", err))
 			return
@@ -524,14 +530,24 @@ const maxEOCDComment = 1 << 10
 // zipEndIn reports whether tail, the end of a file, ends with a zip's end-of-central-directory
 // record (and a comment of the length the record gives).
 func zipEndIn(tail []byte) bool {
-	for i := len(tail) - eocdLen; i >= 0; i-- {
-		if tail[i] == 'P' && tail[i+1] == 'K' && tail[i+2] == 5 && tail[i+3] == 6 &&
-			int(binary.LittleEndian.Uint16(tail[i+20:])) == len(tail)-i-eocdLen {
+	// Every file's last kilobyte is looked at: bytes.Index (SIMD) rather than a loop over each
+	// byte, most of which are not 'P'. Any record that fits will do, so forwards is as good.
+	for i := 0; i+eocdLen <= len(tail); {
+		k := bytes.Index(tail[i:len(tail)-eocdLen+len(eocdSig)], eocdSig)
+		if k < 0 {
+			return false
+		}
+		i += k
+		if int(binary.LittleEndian.Uint16(tail[i+20:])) == len(tail)-i-eocdLen {
 			return true
 		}
+		i++
 	}
 	return false
 }
+
+// eocdSig starts a zip's end-of-central-directory record.
+var eocdSig = []byte("PK\x05\x06")
 
 // scanZipBehind scans the members of a zip that starts after other bytes (a self-extracting
 // archive: a shell script or a program with a zip appended), found by the record at its end
@@ -550,7 +566,7 @@ func (s *Scanner) scanZipBehind(ctx context.Context, path string, r io.Reader, b
 		ra, size = bytes.NewReader(all), int64(len(all))
 	} else if isFile(r) {
 		of := r.(*openedFile)
-		f := of.File
+		f := of.file
 		size = of.size
 		var tail [eocdLen + maxEOCDComment]byte
 		n := min(size, int64(len(tail)))
@@ -754,9 +770,20 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 	if s.opts.Progress != nil {
 		s.opts.Progress(s.files.Load())
 	}
-	bp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bp)
-	buf := (*bp)[:0]
+	var buf []byte
+	whole := false
+	if br, ok := r.(*bufio.Reader); ok {
+		if all, err := br.Peek(br.Size()); err == io.EOF {
+			// All that is left is in the reader's buffer already (most source files): it is
+			// scanned there, not copied into a chunk first.
+			buf, whole = all, true
+		}
+	}
+	if !whole {
+		bp := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(bp)
+		buf = (*bp)[:0]
+	}
 	base, line := 0, 1 // offset and line of buf[0] in the file
 	var names []string
 	var pending []Finding // findings without a name yet
@@ -765,8 +792,11 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 		if ctx.Err() != nil {
 			return
 		}
-		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := len(buf), error(io.EOF)
+		if !whole {
+			n, err = io.ReadFull(r, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+		}
 		s.bytes.Add(int64(n))
 		final := err != nil
 		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {

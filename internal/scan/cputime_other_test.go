@@ -1,0 +1,7 @@
+//go:build !linux
+
+package scan
+
+import "time"
+
+func cpuTime(bool) (time.Duration, bool) { return 0, false }
