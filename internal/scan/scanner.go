@@ -174,15 +174,15 @@ func reason(err error) string {
 
 // Scan scans every path (a file, a folder, or "-" for stdin) and returns what it found.
 func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
-	jobs := make(chan string, 256)
+	jobs := make(chan fileJob, 256)
 	var wg sync.WaitGroup
 	for range s.opts.workers() {
 		wg.Go(func() {
-			for p := range jobs {
+			for j := range jobs {
 				if ctx.Err() != nil {
 					continue
 				}
-				s.scanFile(ctx, p)
+				s.scanFile(ctx, j.path, j.arg)
 			}
 		})
 	}
@@ -255,14 +255,21 @@ func (s *Scanner) Finish() Result {
 	return r
 }
 
-func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- string) {
+// fileJob is a file for a worker to scan: a PATH argument (a symlink followed), or a file met
+// in a folder walk (a symlink refused, even one swapped in after the walk saw a file).
+type fileJob struct {
+	path string
+	arg  bool
+}
+
+func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- fileJob) {
 	info, err := os.Stat(root) // a PATH argument that is a symlink is followed, as grep -r does
 	if err != nil {
 		s.addError(root, err)
 		return
 	}
 	if !info.IsDir() {
-		jobs <- root
+		jobs <- fileJob{path: root, arg: true}
 		return
 	}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -289,7 +296,7 @@ func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- string) {
 				return filepath.SkipDir // history is --git's; its object files are compressed
 			}
 		case d.Type().IsRegular():
-			jobs <- p
+			jobs <- fileJob{path: p}
 		}
 		// Symlinks, FIFOs, devices and sockets are not followed or read.
 		return nil
@@ -313,11 +320,11 @@ func asGiven(root, p string) string {
 	return root + string(filepath.Separator) + rel
 }
 
-func (s *Scanner) scanFile(ctx context.Context, path string) {
+func (s *Scanner) scanFile(ctx context.Context, path string, arg bool) {
 	f, size, err := openNoFollow(path)
 	if err != nil {
 		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
-		if errors.Is(err, fsutil.ErrSymlink) {
+		if arg && errors.Is(err, fsutil.ErrSymlink) {
 			var of *os.File
 			if of, err = fsutil.Open(ctx, path); err == nil {
 				if info, serr := of.Stat(); serr != nil || !info.Mode().IsRegular() {
