@@ -893,10 +893,18 @@ func nextLineMayHoldValue(data []byte, p int) bool {
 	if data[p] == '\r' && q < len(data) && data[q] == '\n' {
 		q++
 	}
-	for k := 0; k < 16 && q < len(data) && (data[q] == ' ' || data[q] == '\t' || data[q] == '"' || data[q] == '\''); k++ {
+	for k := 0; k < 64 && q < len(data) && (data[q] == ' ' || data[q] == '\t' || data[q] == '"' || data[q] == '\''); k++ {
 		q++
 	}
 	return isBase64Run(data, q, minFirstPiece)
+}
+
+// skipBlanks returns where the blanks (spaces and tabs, at most 64) from data[i] end.
+func skipBlanks(data []byte, i int) int {
+	for k := 0; k < 64 && i < len(data) && (data[i] == ' ' || data[i] == '\t'); k++ {
+		i++
+	}
+	return i
 }
 
 // isBase64Run reports whether data[p:] starts with n characters of base64.
@@ -940,7 +948,8 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 	}
 	var text [128]byte
 	n, start, end := 0, -1, 0
-	for line := 0; line < maxWrappedLines; line++ {
+	lines := maxWrappedLines
+	for line := 0; line < lines; line++ {
 		if line > 0 {
 			for k := 0; k < 64 && i < len(data) && (data[i] == ' ' || data[i] == '\t'); k++ {
 				i++ // indentation
@@ -963,6 +972,8 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			}
 			n += copy(text[n:], data[s:i])
 			end = i
+		} else if line == 0 {
+			lines++ // a name's line with no piece ("secret: |"): the 4 lines are below it
 		}
 		padded := false
 		if n == 86 && i+1 < len(data) && data[i] == '=' && data[i+1] == '=' {
@@ -976,8 +987,9 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 				i++
 			}
 		}
+		i = skipBlanks(data, i) // trailing blanks, which editors leave
 		if i < len(data) && data[i] == '\\' {
-			i++ // a line continuation
+			i = skipBlanks(data, i+1) // a line continuation
 		}
 		if i < len(data) && data[i] == '\r' {
 			i++
@@ -1013,20 +1025,28 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 // An element named by an attribute (<string name="cdp_api_key_secret">) is found from the
 // attribute's '='.
 func (d *detector) elementEd25519At(data []byte, j int, layer string, at func(int) int) {
-	if j == 0 || !isBase64Byte(data[j-1]) && !strings.ContainsRune(" \t\r\n=", rune(data[j-1])) {
+	// The text may be a CDATA section (<secret><![CDATA[...]]></secret>).
+	cdata := j >= 3 && bytes.Equal(data[j-3:j], []byte("]]>"))
+	if j == 0 || !cdata && !isBase64Byte(data[j-1]) && !strings.ContainsRune(" \t\r\n=", rune(data[j-1])) {
 		return // most closing tags end markup or prose, not a value
 	}
 	k := j + 2
 	for k < len(data) && k-j < 66 && (isBase64Byte(data[k]) || data[k] == '.' || data[k] == ':') {
 		k++
 	}
-	if k == j+2 || k == len(data) || data[k] != '>' || !secretName(data[j+2:k]) {
+	name := data[j+2 : k]
+	k = skipBlanks(data, k) // </secret >
+	if len(name) == 0 || k == len(data) || data[k] != '>' || !secretName(name) {
 		return
 	}
 	// Back from the closing tag over the text: blanks and line breaks, padding, then base64
-	// or hex (with line breaks and indentation between pieces), to the opening tag's '>'.
+	// or hex (with line breaks and indentation between pieces), to the opening tag's '>' or
+	// the CDATA section's start.
 	var rev [128]byte
 	n, i, end := 0, j, -1
+	if cdata {
+		i -= 3
+	}
 	for i > 0 && j-i < 400 {
 		c := data[i-1]
 		switch {
@@ -1044,7 +1064,7 @@ func (d *detector) elementEd25519At(data []byte, j int, layer string, at func(in
 			}
 			rev[n] = c
 			n++
-		case c == '>':
+		case !cdata && c == '>' || cdata && c == '[' && i >= 9 && bytes.Equal(data[i-9:i], []byte("<![CDATA[")):
 			if n != 86 && n != 128 {
 				return
 			}

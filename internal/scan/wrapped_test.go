@@ -127,3 +127,49 @@ func TestDetectReportsASecretStartingWithAnEscapedSlashOnce(t *testing.T) {
 		t.Fatal("no seed gave a secret starting with '/'")
 	}
 }
+
+// TestDetectFindsSecretsInReviewedLaterLineForms: forms of the element and later-line values
+// the review found missed: a block scalar's four lines below its name (the name's line was
+// counted as one of the four), a value indented more than 16 blanks below its name (a
+// Kubernetes manifest's env nests deeper), trailing blanks after a piece, a CDATA section, a
+// blank before a closing tag's '>'.
+func TestDetectFindsSecretsInReviewedLaterLineForms(t *testing.T) {
+	e := newEd(t)
+	raw, _ := base64.StdEncoding.DecodeString(e.b64)
+	s := base64.RawStdEncoding.EncodeToString(raw)
+	h := hex.EncodeToString(raw)
+	deep := strings.Repeat(" ", 40)
+	for name, text := range map[string]string{
+		"hex in 4 lines of a block": "id: " + testKeyID + "\nsecret: |\n  " + h[:32] + "\n  " + h[32:64] + "\n  " + h[64:96] + "\n  " + h[96:] + "\n",
+		"4 lines of a block":        "id: " + testKeyID + "\nsecret: >-\n  " + s[:22] + "\n  " + s[22:44] + "\n  " + s[44:66] + "\n  " + s[66:] + "\n",
+		"deep next line":            "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + s + "\n",
+		"deep next line quoted":     "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + "\"" + s + "\"\n",
+		"trailing blanks":           "id: " + testKeyID + "\nsecret: |\n  " + s + "   \n",
+		"trailing blanks wrapped":   "id: " + testKeyID + "\nsecret: >\n  " + s[:43] + " \n  " + s[43:] + "\t\n",
+		"blank before continuation": "CDP_API_KEY_ID=" + testKeyID + "\nCDP_API_KEY_SECRET=" + s[:43] + " \\\n" + s[43:] + "\n",
+		"cdata":                     "<cdp><id>" + testKeyID + "</id><secret><![CDATA[" + s + "]]></secret></cdp>",
+		"cdata on its own lines":    "<cdp>\n <id>" + testKeyID + "</id>\n <secret><![CDATA[\n   " + s + "\n ]]></secret>\n</cdp>",
+		"blank in closing tag":      "<cdp><id>" + testKeyID + "</id><secret>" + s + "</secret ></cdp>",
+	} {
+		t.Run(name, func(t *testing.T) {
+			got := Detect([]byte(text), false)
+			if len(got.Keys) != 1 || got.Keys[0].Fingerprint != e.fp || got.Keys[0].Kind != KindCDPEd25519 {
+				t.Fatalf("found %+v, want the one %s key %s", got.Keys, KindCDPEd25519, e.fp)
+			}
+			if got.Keys[0].KeyName != testKeyID {
+				t.Fatalf("paired with %q, want %q", got.Keys[0].KeyName, testKeyID)
+			}
+		})
+	}
+	// Still no more than 4 lines, and CDATA holding a placeholder or a public key is nothing.
+	for _, text := range []string{
+		"id: " + testKeyID + "\nsecret: |\n  " + s[:20] + "\n  " + s[20:40] + "\n  " + s[40:60] + "\n  " + s[60:80] + "\n  " + s[80:] + "\n",
+		"<secret><![CDATA[YOUR_SECRET_HERE]]></secret>",
+		"<secret><![CDATA[" + base64.RawStdEncoding.EncodeToString(raw[32:]) + "]]></secret>",
+		"<secret><![CDATA[" + base64.RawStdEncoding.EncodeToString(append(append([]byte{}, raw[32:]...), raw[:32]...)) + "]]></secret>",
+	} {
+		if got := Detect([]byte(text), true); len(got.Keys) != 0 {
+			t.Errorf("reported %+v in %q", got.Keys, text)
+		}
+	}
+}
