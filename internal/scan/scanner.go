@@ -81,7 +81,12 @@ var DefaultLimits = Limits{MaxArchiveDepth: 4, MaxBuffered: 32 << 20, MaxBuffere
 const (
 	chunkSize    = 4 << 20
 	chunkOverlap = 64 << 10
-	ratioFloor   = 1 << 20
+	// chunkLookBack is how much of a chunk the next one starts with again: a key that starts
+	// just past a chunk is reported from the next, and a secret found from what precedes it
+	// (its name's ':' or '=', an element's opening tag, the CDP words within contextRadius,
+	// a key id within 4 KiB) needs that there too.
+	chunkLookBack = 8 << 10
+	ratioFloor    = 1 << 20
 )
 
 // Options configure a Scanner.
@@ -819,6 +824,9 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 			if !final && m.Offset >= chunkSize {
 				continue // seen whole in the next chunk
 			}
+			if base > 0 && m.Offset < chunkLookBack {
+				continue // reported from the chunk before
+			}
 			if allow[i] {
 				f := s.finding(path, base, line, m)
 				f.Suppressed = "allow comment"
@@ -830,10 +838,11 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 		if final {
 			break
 		}
-		line += bytes.Count(buf[:chunkSize], []byte{'\n'})
-		base += chunkSize
-		copy(buf, buf[chunkSize:])
-		buf = buf[:len(buf)-chunkSize]
+		const step = chunkSize - chunkLookBack
+		line += bytes.Count(buf[:step], []byte{'\n'})
+		base += step
+		copy(buf, buf[step:])
+		buf = buf[:len(buf)-step]
 	}
 	if depth > 0 {
 		b.pkg.mu.Lock()
