@@ -281,6 +281,8 @@ func FuzzDetect(f *testing.F) {
 	unpadded := strings.TrimRight(e.b64, "=")
 	f.Add([]byte("<cdp><secret>\n  " + unpadded[:43] + "\n  " + unpadded[43:] + "\n</secret></cdp>"))
 	f.Add([]byte("api_key_secret: >-\n  " + unpadded[:40] + "\n  " + unpadded[40:] + "\n"))
+	f.Add([]byte("<secret><![CDATA[" + unpadded + "]]></secret >"))
+	f.Add([]byte("secret: |\n  " + unpadded[:22] + " \n  " + unpadded[22:44] + "\t\n  " + unpadded[44:66] + "\n  " + unpadded[66:] + "  \\\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := Detect(data, true)
 		for _, m := range got.Keys {
