@@ -356,8 +356,10 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			}
 			if p+minFirstPiece <= len(data) {
 				switch c := data[p]; {
-				case (c == '-' || c == '+') && (data[p+1] == '\n' || data[p+1] == '\r'):
-					d.wrappedEd25519At(data, j+1, layer, at) // ">-", ">+"
+				case (c == '-' || c == '+') && (data[p+1] == '\n' || data[p+1] == '\r' || data[p+1] == ' ' || data[p+1] == '\t'):
+					d.wrappedEd25519At(data, j+1, layer, at) // ">-", ">+", maybe a comment after
+				case c == '#' && data[p-1] != ':' && data[p-1] != '=':
+					d.wrappedEd25519At(data, j+1, layer, at) // "> # comment"
 				case isBase64Byte(c):
 					if !isBase64Byte(data[p+8]) {
 						break // most values end before: both looks need it
@@ -376,12 +378,18 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					d.wrappedEd25519At(data, j+1, layer, at)
 				}
 			}
-			if a == aEquals && j+1 < len(data) && data[j+1] == '"' {
+			if a == aEquals && j+1 < len(data) && (data[j+1] == '"' || data[j+1] == '\'') {
 				// An XML element named by an attribute, its text the value (Android's
-				// <string name="cdp_api_key_secret">...</string>).
-				if q := bytes.IndexByte(data[j+2:min(len(data), j+66)], '"'); q >= 0 {
-					if gt := j + 2 + q + 1; gt < len(data) && data[gt] == '>' && mayBeLongValue(data, gt+1) {
-						d.ed25519ValueAt(data, gt, layer, at)
+				// <string name="cdp_api_key_secret">...</string>), on the tag's line or on
+				// lines of its own.
+				if q := bytes.IndexByte(data[j+2:min(len(data), j+66)], data[j+1]); q >= 0 {
+					if gt := j + 2 + q + 1; gt < len(data) && data[gt] == '>' {
+						switch {
+						case mayBeLongValue(data, gt+1):
+							d.ed25519ValueAt(data, gt, layer, at)
+						case gt+1 < len(data) && (data[gt+1] == '\n' || data[gt+1] == '\r') && nextLineMayHoldValue(data, gt+1):
+							d.wrappedEd25519At(data, gt+1, layer, at)
+						}
 					}
 				}
 			}
@@ -945,6 +953,17 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			break
 		}
 		i++
+	}
+	if block && i < len(data) && data[i] == '#' && (data[i-1] == ' ' || data[i-1] == '\t') {
+		// A comment after the block indicator ("secret: | # prod"): the value is below.
+		nl := bytes.IndexByte(data[i:min(len(data), i+256)], '\n')
+		if nl < 0 {
+			return
+		}
+		i += nl
+		if data[i-1] == '\r' {
+			i--
+		}
 	}
 	var text [128]byte
 	n, start, end := 0, -1, 0

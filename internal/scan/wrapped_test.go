@@ -132,7 +132,8 @@ func TestDetectReportsASecretStartingWithAnEscapedSlashOnce(t *testing.T) {
 // the review found missed: a block scalar's four lines below its name (the name's line was
 // counted as one of the four), a value indented more than 16 blanks below its name (a
 // Kubernetes manifest's env nests deeper), trailing blanks after a piece, a CDATA section, a
-// blank before a closing tag's '>'.
+// blank before a closing tag's '>', an element named by an attribute in single quotes or
+// with its text on lines of its own, a comment after a block scalar's indicator.
 func TestDetectFindsSecretsInReviewedLaterLineForms(t *testing.T) {
 	e := newEd(t)
 	raw, _ := base64.StdEncoding.DecodeString(e.b64)
@@ -140,16 +141,21 @@ func TestDetectFindsSecretsInReviewedLaterLineForms(t *testing.T) {
 	h := hex.EncodeToString(raw)
 	deep := strings.Repeat(" ", 40)
 	for name, text := range map[string]string{
-		"hex in 4 lines of a block": "id: " + testKeyID + "\nsecret: |\n  " + h[:32] + "\n  " + h[32:64] + "\n  " + h[64:96] + "\n  " + h[96:] + "\n",
-		"4 lines of a block":        "id: " + testKeyID + "\nsecret: >-\n  " + s[:22] + "\n  " + s[22:44] + "\n  " + s[44:66] + "\n  " + s[66:] + "\n",
-		"deep next line":            "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + s + "\n",
-		"deep next line quoted":     "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + "\"" + s + "\"\n",
-		"trailing blanks":           "id: " + testKeyID + "\nsecret: |\n  " + s + "   \n",
-		"trailing blanks wrapped":   "id: " + testKeyID + "\nsecret: >\n  " + s[:43] + " \n  " + s[43:] + "\t\n",
-		"blank before continuation": "CDP_API_KEY_ID=" + testKeyID + "\nCDP_API_KEY_SECRET=" + s[:43] + " \\\n" + s[43:] + "\n",
-		"cdata":                     "<cdp><id>" + testKeyID + "</id><secret><![CDATA[" + s + "]]></secret></cdp>",
-		"cdata on its own lines":    "<cdp>\n <id>" + testKeyID + "</id>\n <secret><![CDATA[\n   " + s + "\n ]]></secret>\n</cdp>",
-		"blank in closing tag":      "<cdp><id>" + testKeyID + "</id><secret>" + s + "</secret ></cdp>",
+		"hex in 4 lines of a block":    "id: " + testKeyID + "\nsecret: |\n  " + h[:32] + "\n  " + h[32:64] + "\n  " + h[64:96] + "\n  " + h[96:] + "\n",
+		"4 lines of a block":           "id: " + testKeyID + "\nsecret: >-\n  " + s[:22] + "\n  " + s[22:44] + "\n  " + s[44:66] + "\n  " + s[66:] + "\n",
+		"deep next line":               "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + s + "\n",
+		"deep next line quoted":        "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + "\"" + s + "\"\n",
+		"trailing blanks":              "id: " + testKeyID + "\nsecret: |\n  " + s + "   \n",
+		"trailing blanks wrapped":      "id: " + testKeyID + "\nsecret: >\n  " + s[:43] + " \n  " + s[43:] + "\t\n",
+		"blank before continuation":    "CDP_API_KEY_ID=" + testKeyID + "\nCDP_API_KEY_SECRET=" + s[:43] + " \\\n" + s[43:] + "\n",
+		"cdata":                        "<cdp><id>" + testKeyID + "</id><secret><![CDATA[" + s + "]]></secret></cdp>",
+		"cdata on its own lines":       "<cdp>\n <id>" + testKeyID + "</id>\n <secret><![CDATA[\n   " + s + "\n ]]></secret>\n</cdp>",
+		"blank in closing tag":         "<cdp><id>" + testKeyID + "</id><secret>" + s + "</secret ></cdp>",
+		"attribute, text below":        "<resources>\n  <string name=\"cdp_api_key_id\">" + testKeyID + "</string>\n  <string name=\"cdp_api_key_secret\">\n    " + s + "\n  </string>\n</resources>\n",
+		"attribute in single quotes":   "<resources><string name='cdp_api_key_id'>" + testKeyID + "</string><string name='cdp_api_key_secret'>" + s + "</string></resources>",
+		"comment after the block":      "id: " + testKeyID + "\nsecret: |  # production\n  " + s + "\n",
+		"comment after a folded block": "id: " + testKeyID + "\nsecret: > # production\n  " + s[:43] + "\n  " + s[43:] + "\n",
+		"comment after the block crlf": "id: " + testKeyID + "\r\nsecret: >- # production\r\n  " + s[:43] + "\r\n  " + s[43:] + "\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := Detect([]byte(text), false)
