@@ -1013,10 +1013,14 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 		if i < len(data) && data[i] == '\r' {
 			i++
 		}
+		complete := padded || n == 86 || n == 128
+		if complete && line > 0 && i < len(data) && (data[i] == '}' || data[i] == ']' || data[i] == '<' && i+1 < len(data) && data[i+1] == '/') {
+			break // the value below its name, closed on its line: "KEY</string>", JSON's "KEY"}
+		}
 		if i < len(data) && data[i] != '\n' {
 			return // more on the line than a piece of a value
 		}
-		if padded || n == 86 || n == 128 || i == len(data) {
+		if complete || i == len(data) {
 			if line == 0 {
 				return // on one line: ed25519ValueAt's
 			}

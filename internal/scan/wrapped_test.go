@@ -141,21 +141,23 @@ func TestDetectFindsSecretsInReviewedLaterLineForms(t *testing.T) {
 	h := hex.EncodeToString(raw)
 	deep := strings.Repeat(" ", 40)
 	for name, text := range map[string]string{
-		"hex in 4 lines of a block":    "id: " + testKeyID + "\nsecret: |\n  " + h[:32] + "\n  " + h[32:64] + "\n  " + h[64:96] + "\n  " + h[96:] + "\n",
-		"4 lines of a block":           "id: " + testKeyID + "\nsecret: >-\n  " + s[:22] + "\n  " + s[22:44] + "\n  " + s[44:66] + "\n  " + s[66:] + "\n",
-		"deep next line":               "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + s + "\n",
-		"deep next line quoted":        "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + "\"" + s + "\"\n",
-		"trailing blanks":              "id: " + testKeyID + "\nsecret: |\n  " + s + "   \n",
-		"trailing blanks wrapped":      "id: " + testKeyID + "\nsecret: >\n  " + s[:43] + " \n  " + s[43:] + "\t\n",
-		"blank before continuation":    "CDP_API_KEY_ID=" + testKeyID + "\nCDP_API_KEY_SECRET=" + s[:43] + " \\\n" + s[43:] + "\n",
-		"cdata":                        "<cdp><id>" + testKeyID + "</id><secret><![CDATA[" + s + "]]></secret></cdp>",
-		"cdata on its own lines":       "<cdp>\n <id>" + testKeyID + "</id>\n <secret><![CDATA[\n   " + s + "\n ]]></secret>\n</cdp>",
-		"blank in closing tag":         "<cdp><id>" + testKeyID + "</id><secret>" + s + "</secret ></cdp>",
-		"attribute, text below":        "<resources>\n  <string name=\"cdp_api_key_id\">" + testKeyID + "</string>\n  <string name=\"cdp_api_key_secret\">\n    " + s + "\n  </string>\n</resources>\n",
-		"attribute in single quotes":   "<resources><string name='cdp_api_key_id'>" + testKeyID + "</string><string name='cdp_api_key_secret'>" + s + "</string></resources>",
-		"comment after the block":      "id: " + testKeyID + "\nsecret: |  # production\n  " + s + "\n",
-		"comment after a folded block": "id: " + testKeyID + "\nsecret: > # production\n  " + s[:43] + "\n  " + s[43:] + "\n",
-		"comment after the block crlf": "id: " + testKeyID + "\r\nsecret: >- # production\r\n  " + s[:43] + "\r\n  " + s[43:] + "\r\n",
+		"hex in 4 lines of a block":                 "id: " + testKeyID + "\nsecret: |\n  " + h[:32] + "\n  " + h[32:64] + "\n  " + h[64:96] + "\n  " + h[96:] + "\n",
+		"4 lines of a block":                        "id: " + testKeyID + "\nsecret: >-\n  " + s[:22] + "\n  " + s[22:44] + "\n  " + s[44:66] + "\n  " + s[66:] + "\n",
+		"deep next line":                            "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + s + "\n",
+		"deep next line quoted":                     "id: " + testKeyID + "\n" + deep[:30] + "secret:\n" + deep + "\"" + s + "\"\n",
+		"trailing blanks":                           "id: " + testKeyID + "\nsecret: |\n  " + s + "   \n",
+		"trailing blanks wrapped":                   "id: " + testKeyID + "\nsecret: >\n  " + s[:43] + " \n  " + s[43:] + "\t\n",
+		"blank before continuation":                 "CDP_API_KEY_ID=" + testKeyID + "\nCDP_API_KEY_SECRET=" + s[:43] + " \\\n" + s[43:] + "\n",
+		"cdata":                                     "<cdp><id>" + testKeyID + "</id><secret><![CDATA[" + s + "]]></secret></cdp>",
+		"cdata on its own lines":                    "<cdp>\n <id>" + testKeyID + "</id>\n <secret><![CDATA[\n   " + s + "\n ]]></secret>\n</cdp>",
+		"blank in closing tag":                      "<cdp><id>" + testKeyID + "</id><secret>" + s + "</secret ></cdp>",
+		"attribute, text below":                     "<resources>\n  <string name=\"cdp_api_key_id\">" + testKeyID + "</string>\n  <string name=\"cdp_api_key_secret\">\n    " + s + "\n  </string>\n</resources>\n",
+		"attribute in single quotes":                "<resources><string name='cdp_api_key_id'>" + testKeyID + "</string><string name='cdp_api_key_secret'>" + s + "</string></resources>",
+		"comment after the block":                   "id: " + testKeyID + "\nsecret: |  # production\n  " + s + "\n",
+		"comment after a folded block":              "id: " + testKeyID + "\nsecret: > # production\n  " + s[:43] + "\n  " + s[43:] + "\n",
+		"comment after the block crlf":              "id: " + testKeyID + "\r\nsecret: >- # production\r\n  " + s[:43] + "\r\n  " + s[43:] + "\r\n",
+		"attribute, text below, closed on its line": "<resources>\n  <string name=\"cdp_api_key_id\">" + testKeyID + "</string>\n  <string name=\"cdp_api_key_secret\">\n    " + s + "</string>\n</resources>\n",
+		"json, value below, closed on its line":     "{\"name\": \"" + testKeyID + "\", \"privateKey\":\n  \"" + s + "\"}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := Detect([]byte(text), false)
@@ -171,6 +173,8 @@ func TestDetectFindsSecretsInReviewedLaterLineForms(t *testing.T) {
 	for _, text := range []string{
 		"id: " + testKeyID + "\nsecret: |\n  " + s[:20] + "\n  " + s[20:40] + "\n  " + s[40:60] + "\n  " + s[60:80] + "\n  " + s[80:] + "\n",
 		"<secret><![CDATA[YOUR_SECRET_HERE]]></secret>",
+		"<resources>\n  <string name=\"cdp_api_key_secret\">\n    " + s[:85] + "</string>\n</resources>\n",
+		"{\"name\": \"" + testKeyID + "\", \"privateKey\":\n  \"" + base64.RawStdEncoding.EncodeToString(append(append([]byte{}, raw[32:]...), raw[:32]...)) + "\"}\n",
 		"<secret><![CDATA[" + base64.RawStdEncoding.EncodeToString(raw[32:]) + "]]></secret>",
 		"<secret><![CDATA[" + base64.RawStdEncoding.EncodeToString(append(append([]byte{}, raw[32:]...), raw[:32]...)) + "]]></secret>",
 	} {
