@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/credentials"
 	"github.com/waasctl/waasctl/internal/testctx"
@@ -177,5 +178,26 @@ func TestPlanSaysWhatObserveWillRun(t *testing.T) {
 				t.Fatalf("the plan %q lacks %q", plan, tc.want)
 			}
 		})
+	}
+}
+
+// TestTheJournalKeepsTheEnginesClock: a rotation's journal is stamped with the engine's clock,
+// the one that times its grace period (a grace given at --resume is counted from StartedAt),
+// not the wall clock: two clocks disagreed by however far the injected one was set.
+func TestTheJournalKeepsTheEnginesClock(t *testing.T) {
+	r := newRig(t)
+	at := time.Date(2024, 2, 29, 12, 0, 0, 0, time.UTC)
+	r.e.Now = func() time.Time { return at }
+	j, err := r.e.Rotate(testctx.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.StartedAt.Equal(at) || !j.UpdatedAt.Equal(at) {
+		t.Fatalf("started %v, updated %v; want both %v", j.StartedAt, j.UpdatedAt, at)
+	}
+	for _, ev := range j.Events {
+		if !ev.At.Equal(at) {
+			t.Fatalf("event %q at %v, want %v", ev.Message, ev.At, at)
+		}
 	}
 }

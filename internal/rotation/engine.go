@@ -153,6 +153,7 @@ func (e *Engine) loadJournal(ctx context.Context) (*Journal, error) {
 	}
 	e.version = v
 	j.GuardAgainst(&e.guard)
+	j.SetClock(e.Now)
 	return j, nil
 }
 
@@ -413,11 +414,13 @@ func (e *Engine) Rotate(ctx context.Context) (*Journal, error) {
 			return nil, err
 		}
 	}
-	j, err = NewJournal(e.Profile, e.Issuer.Name())
+	// On the engine's clock: the grace period given at a resume is counted from StartedAt.
+	j, err = newJournalAt(e.Profile, e.Issuer.Name(), e.now())
 	if err != nil {
 		return nil, err
 	}
 	j.GuardAgainst(&e.guard)
+	j.SetClock(e.Now)
 	j.Grace = e.Grace.String()
 	j.Emergency = e.Emergency
 	j.EmergencyReason = e.EmergencyReason

@@ -126,14 +126,31 @@ type Journal struct {
 	Aborting bool `json:"aborting,omitempty"`
 
 	guard *credentials.Guard // nil: Save refuses any key material, but knows no key in particular
+	clock func() time.Time   // nil: the wall clock
 }
 
 // GuardAgainst makes Save refuse, besides anything that looks like a private key, the exact
 // keys g was built with in any encoding. The engine passes the profile's keys.
 func (j *Journal) GuardAgainst(g *credentials.Guard) { j.guard = g }
 
+// SetClock makes the journal stamp its steps with now (the engine's clock, which also times the
+// grace period) instead of the wall clock; nil: the wall clock.
+func (j *Journal) SetClock(now func() time.Time) { j.clock = now }
+
+func (j *Journal) now() time.Time {
+	if j.clock != nil {
+		return j.clock().UTC()
+	}
+	return time.Now().UTC()
+}
+
 // NewJournal starts the journal of a new rotation of profile, at preflight. It is not saved.
 func NewJournal(profile, issuer string) (*Journal, error) {
+	return newJournalAt(profile, issuer, time.Now())
+}
+
+// newJournalAt is NewJournal started at now (the engine's clock).
+func newJournalAt(profile, issuer string, now time.Time) (*Journal, error) {
 	if err := checkProfile(profile); err != nil {
 		return nil, err
 	}
@@ -141,7 +158,7 @@ func NewJournal(profile, issuer string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making a rotation id: %w", err)
 	}
-	now := time.Now().UTC()
+	now = now.UTC()
 	j := &Journal{
 		Version:   JournalVersion,
 		Profile:   profile,
@@ -164,7 +181,7 @@ func (j *Journal) Advance(step Step, msg string) error {
 	if err := j.checkMove(step); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	now := j.now()
 	j.Step = step
 	j.UpdatedAt = now
 	j.addEvent(now, msg)
