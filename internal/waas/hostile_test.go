@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -255,5 +256,43 @@ func TestRetryAfterOfEveryShape(t *testing.T) {
 		if got := decodeError("ListPools", resp, nil).RetryAfter; got != want {
 			t.Errorf("Retry-After %q: waits %v, want %v", header, got, want)
 		}
+	}
+}
+
+// TestAPageTokenThatComesBackEndsTheListing: a service whose next-page token
+// repeats (the same one for ever, or two in turn) was listed for ever; the
+// listing now ends with ErrPageLoop after the pages it had.
+func TestAPageTokenThatComesBackEndsTheListing(t *testing.T) {
+	for name, tokens := range map[string][]string{
+		"the same token":     {"p2", "p2"},
+		"two tokens in turn": {"p2", "p3", "p2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1))
+				if n > 10 {
+					http.Error(w, "listed for ever", http.StatusGone)
+					return
+				}
+				next := tokens[(n-1)%len(tokens)]
+				_, _ = w.Write([]byte(`{"pools": [{"name": "pools/p` + strconv.Itoa(n) + `"}], "nextPageToken": "` + next + `"}`))
+			}))
+			defer srv.Close()
+			c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), MaxAttempts: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var items int
+			for _, err = range c.Pools(testContext(t)) {
+				if err != nil {
+					break
+				}
+				items++
+			}
+			if !errors.Is(err, ErrPageLoop) || items != len(tokens) {
+				t.Fatalf("err %v after %d items (%d requests), want ErrPageLoop after %d", err, items, calls.Load(), len(tokens))
+			}
+		})
 	}
 }

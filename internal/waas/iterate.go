@@ -2,6 +2,7 @@ package waas
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/http"
 
@@ -21,9 +22,14 @@ type pager[T any] func(ctx context.Context, page PageRequest) ([]T, string, erro
 // published) is asked again with it.
 const fallbackPageSize = 50
 
+// ErrPageLoop is a listing whose next-page token comes back again: a service that
+// does so (by a bug, or on purpose) would be listed for ever.
+var ErrPageLoop = errors.New("the service returned a page token it had returned before: its listing loops, so it was stopped (the items so far may repeat); report it to the service, or list again later")
+
 func paginate[T any](ctx context.Context, pageSize int, fetch pager[T]) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		page := PageRequest{Size: pageSize}
+		seen := map[string]bool{}
 		for {
 			items, next, err := fetch(ctx, page)
 			if err != nil && page.Token == "" && page.Size > fallbackPageSize && HTTPCode(err) == http.StatusBadRequest {
@@ -43,6 +49,12 @@ func paginate[T any](ctx context.Context, pageSize int, fetch pager[T]) iter.Seq
 			if next == "" {
 				return
 			}
+			if seen[next] {
+				var zero T
+				yield(zero, ErrPageLoop)
+				return
+			}
+			seen[next] = true
 			page.Token = next
 		}
 	}
