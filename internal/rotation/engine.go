@@ -1027,7 +1027,11 @@ func (e *Engine) deliverKey(ctx context.Context, j *Journal, key *credentials.St
 		res.At = e.now().UTC()
 		if err != nil {
 			res.Error = oneLine(err).Error()
-			failed = append(failed, names[i]+": "+res.Error)
+			if strings.HasPrefix(res.Error, names[i]) {
+				failed = append(failed, res.Error) // it names the sink already
+			} else {
+				failed = append(failed, names[i]+": "+res.Error)
+			}
 		} else {
 			res.DeliveredFingerprint = key.Fingerprint
 			e.report(j.Step, "delivered %s to %s", short(ref(key)), names[i])
@@ -1376,6 +1380,9 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 				if err := e.restart(ctx, e.Sinks[i]); err != nil {
 					return fmt.Errorf("restarting %s: %s; fix it and abort again", names[i], oneLine(err).Error())
 				}
+				if r, ok := e.Sinks[i].(restartConfigurer); !ok || r.HasRestart() {
+					e.report(j.Step, "restarted %s", names[i])
+				}
 			}
 		}
 	}
@@ -1430,7 +1437,7 @@ func (e *Engine) abort(ctx context.Context, j *Journal) error {
 			continue
 		}
 		revoked = append(revoked, name)
-		e.report(j.Step, "revoked the new key %s", name)
+		e.report(j.Step, "revoked the new key %s", MaskKeyName(name))
 	}
 	if it.Pending != nil {
 		if err := e.put(ctx, &credentials.Item{Profile: e.Profile, Current: it.Current, Previous: it.Previous}); err != nil {

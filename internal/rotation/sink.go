@@ -85,6 +85,9 @@ func (s *EnvfileSink) Preflight() error {
 
 func (s *EnvfileSink) Deliver(_ context.Context, d Delivery) error {
 	if _, err := writeEnvKey(s.Path, d.Name, d.PrivateKey, s.Options); err != nil {
+		if strings.HasPrefix(err.Error(), "envfile "+s.Path) {
+			return err // it names the file already
+		}
 		return fmt.Errorf("envfile %s: %w", s.Path, err)
 	}
 	return nil

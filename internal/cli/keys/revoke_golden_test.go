@@ -1,9 +1,13 @@
 package keys
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/cli/clitest"
+	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
 
@@ -45,4 +49,61 @@ func TestKeysRevokeGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestKeysRevokeRefusalsGolden: what `keys revoke` says when it refuses, as the user sees it
+// ("error: " and the message, the usage hint for a usage error), and that nothing was revoked:
+// the current key without --force or --rotate-first, a fingerprint the profile does not hold,
+// the old key of a rotation waiting out its grace period, and no confirmation off a terminal.
+func TestKeysRevokeRefusalsGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		inGrace   bool // a rotation of prod stopped at its grace period first
+		wantUsage bool
+	}{
+		{"revoke_refused_current", []string{"prod", "--reason", "key pasted in a public issue", "--yes"}, false, true},
+		{"revoke_refused_unknown_fingerprint", []string{"prod", "--key", "SHA256:AAAAAAAAAAAA", "--reason", "r", "--yes"}, false, true},
+		{"revoke_refused_unconfirmed", []string{"prod", "--reason", "key pasted in a public issue", "--force"}, false, true},
+		{"revoke_refused_rotation_old_key", []string{"prod", "--key", "SHA256:/RENMB0vB33h", "--reason", "r", "--yes"}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGoldenKeysEnv(t, false, false)
+			env := &clitest.Env{Factory: e.f, Stdout: e.out, Stderr: e.err}
+			if tc.inGrace {
+				rotate := NewCmdRotate(e.f, func(ctx context.Context, opts *RotateOptions) error {
+					opts.Now = func() time.Time { return clitest.FixedNow }
+					return rotateRun(ctx, opts)
+				})
+				if _, _, err := env.Run(t, rotate, "prod", "--yes", "--grace", "24h"); err == nil {
+					t.Fatal("the rotation did not stop at its grace period")
+				}
+			}
+			before := revokedKeys(e)
+			stdout, stderr, err := env.Run(t, NewCmdRevoke(e.f, nil), tc.args...)
+			var flagErr *cmdutil.FlagError
+			if err == nil || errors.As(err, &flagErr) != tc.wantUsage {
+				t.Fatalf("err %v (a usage error: %v), want a refusal that is a usage error: %v", err, errors.As(err, &flagErr), tc.wantUsage)
+			}
+			if after := revokedKeys(e); after != before {
+				t.Fatalf("%d keys revoked after the refusal, %d before", after, before)
+			}
+			if tc.inGrace {
+				stderr = "" // the rotation's own lines, golden in TestKeysRotateGraceStopGolden
+			}
+			clitest.Golden(t, tc.name+".golden", stdout)
+			clitest.Golden(t, tc.name+".stderr.golden", withoutRotationID(stderr+"error: "+err.Error()+"\n"))
+		})
+	}
+}
+
+// revokedKeys counts the sandbox's revoked keys.
+func revokedKeys(e *goldenKeysEnv) int {
+	n := 0
+	for _, k := range e.srv.APIKeys(e.srv.DefaultOrg()) {
+		if k.State == waasapi.APIKeyRevoked {
+			n++
+		}
+	}
+	return n
 }

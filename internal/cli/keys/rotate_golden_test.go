@@ -210,7 +210,77 @@ func TestKeysRotateGraceStopGolden(t *testing.T) {
 		t.Fatalf("--resume after the grace period left the old key %s unrevoked", oldKey)
 	}
 	clitest.Golden(t, "rotate_resume_nontty.golden", stdout)
-	// The one field normalised: a rotation's id is a UUIDv7, stamped with the wall clock.
-	stderr = regexp.MustCompile(`rotation [0-9a-f-]{36} `).ReplaceAllString(stderr, "rotation ID ")
-	clitest.Golden(t, "rotate_resume_nontty.stderr.golden", stderr)
+	clitest.Golden(t, "rotate_resume_nontty.stderr.golden", withoutRotationID(stderr))
+}
+
+// withoutRotationID is out with every rotation's id written ID, the one field golden files
+// normalise: a rotation's id is a UUIDv7, stamped with the wall clock.
+func withoutRotationID(out string) string {
+	return regexp.MustCompile(`rotation [0-9a-f-]{36} `).ReplaceAllString(out, "rotation ID ")
+}
+
+// TestKeysRotateAbortGolden: a rotation stopped at observe (the sink's restart command fails:
+// exit 5, the old key still current), then --abort: the sink gets the old key back, is
+// restarted, and the new key is revoked at WaaS. Then the same with the envfile sink of the other tests, which cannot
+// take the old key back (it is Ed25519; the reference proxy's .env holds P-256 keys only): the
+// abort stops, saying why, and the new key is not revoked.
+func TestKeysRotateAbortGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sink   config.Sink
+		undone bool
+	}{
+		// The restart fails once (the rotation stops), then works (the abort restarts the sink).
+		{"rotate_abort", config.Sink{Type: "exec", Command: []string{"sh", "-c", "cat > sink.json"},
+			Restart: []string{"sh", "-c", "test -e restarted-once || { touch restarted-once; exit 1; }"}}, true},
+		{"rotate_abort_refused", config.Sink{Type: "envfile", Path: "app.env", Restart: []string{"false"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newGoldenKeysEnv(t, false, false)
+			conf, err := e.f.Config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			prod := conf.Profiles["prod"]
+			prod.Sinks = []config.Sink{tc.sink}
+			conf.Profiles["prod"] = prod
+			before, err := e.store.Get(testctx.New(t), "prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := &clitest.Env{Factory: e.f, Stdout: e.out, Stderr: e.err}
+			_, stderr, err := env.Run(t, NewCmdRotate(e.f, nil), "prod", "--yes")
+			var exit *cmdutil.ExitError
+			if !errors.As(err, &exit) || exit.Code != cmdutil.ExitIncomplete {
+				t.Fatalf("err %v, want exit %d; stderr %s", err, cmdutil.ExitIncomplete, stderr)
+			}
+			clitest.Golden(t, tc.name+"_restart_failed_nontty.stderr.golden", withoutRotationID(stderr+"error: "+err.Error()+"\n"))
+
+			stdout, stderr, err := env.Run(t, NewCmdRotate(e.f, nil), "prod", "--abort", "--yes")
+			if (err == nil) != tc.undone {
+				t.Fatalf("--abort: err %v, want an error: %v; stderr %s", err, !tc.undone, stderr)
+			}
+			after, gerr := e.store.Get(testctx.New(t), "prod")
+			if gerr != nil || after.Current.Name != before.Current.Name {
+				t.Fatalf("after --abort the keyring holds %+v (%v), want the old key CURRENT", after, gerr)
+			}
+			revoked := 0
+			for _, k := range e.srv.APIKeys(e.srv.DefaultOrg()) {
+				if k.State == waasapi.APIKeyRevoked {
+					revoked++
+					if k.Name == before.Current.Name {
+						t.Fatal("--abort revoked the old key")
+					}
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[tc.undone]; revoked != want {
+				t.Fatalf("%d keys revoked, want %d", revoked, want)
+			}
+			if err != nil {
+				stderr += "error: " + err.Error() + "\n"
+			}
+			clitest.Golden(t, tc.name+"_nontty.golden", stdout)
+			clitest.Golden(t, tc.name+"_nontty.stderr.golden", withoutRotationID(stderr))
+		})
+	}
 }
