@@ -734,7 +734,12 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		l.err = errArchiveLimit{fmt.Sprintf("member %s expands more than %d:1; the rest of the archive is not scanned (a zip bomb?)", l.what, l.limits.MaxRatio)}
 	}
 	if l.err != nil {
-		l.b.pkg.capped.CompareAndSwap(nil, &errArchiveLimit{l.err.Error()})
+		if !l.b.pkg.capped.CompareAndSwap(nil, &errArchiveLimit{l.err.Error()}) {
+			// Another member, scanned at the same time, reached a cap first and reports it:
+			// this one stops as if it had seen that cap (one error per outermost archive).
+			l.err = nil
+			return n, *l.b.pkg.capped.Load()
+		}
 		return n, l.err
 	}
 	return n, err
