@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/waasctl/waasctl/internal/fsutil"
+	"golang.org/x/sys/unix"
 )
 
 // openNoFollow opens a file met in a folder walk for reading, and returns it with its size:
@@ -18,7 +19,13 @@ import (
 // (fcntl, then an epoll registration that a regular file refuses), os.File.Stat a third and
 // its finalizer some more, and scans open tens of thousands of files.
 func openNoFollow(path string) (randomAccessFile, int64, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	return openNoFollowAt(unix.AT_FDCWD, path, path)
+}
+
+// openNoFollowAt is openNoFollow of name in the folder open as dirfd (path names it for errors):
+// one name resolved, not a whole path, and no folder on the way that could have been swapped.
+func openNoFollowAt(dirfd int, name, path string) (randomAccessFile, int64, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, 0, &os.PathError{Op: "open", Path: path, Err: fsutil.ErrSymlink}

@@ -184,10 +184,12 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 	for range s.opts.workers() {
 		wg.Go(func() {
 			for j := range jobs {
-				if ctx.Err() != nil {
-					continue
+				if ctx.Err() == nil {
+					s.scanFile(ctx, j)
 				}
-				s.scanFile(ctx, j.path, j.arg)
+				if j.release != nil {
+					j.release()
+				}
 			}
 		})
 	}
@@ -265,6 +267,10 @@ func (s *Scanner) Finish() Result {
 type fileJob struct {
 	path string
 	arg  bool
+	// open opens the file relative to its folder, held open by the walk (nil: by its path);
+	// release lets the folder go once the job is done, scanned or not.
+	open    func() (randomAccessFile, int64, error)
+	release func()
 }
 
 func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- fileJob) {
@@ -277,38 +283,7 @@ func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- fileJob) {
 		jobs <- fileJob{path: root, arg: true}
 		return
 	}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		p = asGiven(root, p)
-		if err != nil {
-			s.addError(p, err)
-			return nil
-		}
-		if p != root && s.opts.Skip != nil {
-			rel, _ := filepath.Rel(root, p)
-			if s.opts.Skip(root, filepath.ToSlash(rel), d.IsDir()) {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-		}
-		switch {
-		case d.IsDir():
-			if d.Name() == ".git" && p != root {
-				return filepath.SkipDir // history is --git's; its object files are compressed
-			}
-		case d.Type().IsRegular():
-			jobs <- fileJob{path: p}
-		}
-		// Symlinks, FIFOs, devices and sockets are not followed or read.
-		return nil
-	})
-	if err != nil && ctx.Err() == nil {
-		s.addError(root, err)
-	}
+	s.walkTree(ctx, root, jobs)
 }
 
 // asGiven spells a path found under root with root exactly as the user typed it, as grep -r
@@ -325,8 +300,13 @@ func asGiven(root, p string) string {
 	return root + string(filepath.Separator) + rel
 }
 
-func (s *Scanner) scanFile(ctx context.Context, path string, arg bool) {
-	f, size, err := openNoFollow(path)
+func (s *Scanner) scanFile(ctx context.Context, j fileJob) {
+	path, arg := j.path, j.arg
+	open := j.open
+	if open == nil {
+		open = func() (randomAccessFile, int64, error) { return openNoFollow(path) }
+	}
+	f, size, err := open()
 	if err != nil {
 		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
 		if arg && errors.Is(err, fsutil.ErrSymlink) {
