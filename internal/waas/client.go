@@ -65,8 +65,9 @@ type Options struct {
 	// the adaptation never exceeds.
 	Rate float64
 	// Concurrency bounds the list calls a fan-out runs at once; 0 means
-	// DefaultConcurrency, and more than MaxConcurrency means MaxConcurrency. With Adaptive, it is the ceiling of the requests
-	// in flight, which otherwise follow from the rate and the latency.
+	// DefaultConcurrency, more than MaxConcurrency means MaxConcurrency.
+	// With Adaptive, it is the ceiling of the requests in flight, which
+	// otherwise follow from the rate and the latency.
 	Concurrency int
 	// Adaptive finds the rate the service allows while running (see
 	// pacer.go) instead of sending at Rate.
