@@ -22,6 +22,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -105,6 +106,7 @@ type detector struct {
 	derived   int             // Ed25519 public keys derived to check a 64-byte value
 	// base64Walked is the bytes walked to find runs of base64 text: bounded by the input.
 	base64Walked int
+	runText      []byte // a run of base64 text being decoded, its buffer reused
 }
 
 var (
@@ -446,7 +448,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			// Not back past the run before: a line of base64 longer than maxBase64Run would
 			// be walked again from each anchor after the first run's end.
 			s := base64Back(data, j, floor)
-			_, e := collectBase64(data, s, maxBase64Run)
+			e := base64End(data, s, maxBase64Run)
 			d.base64Walked += j - s + e - s
 			runs = append(runs, base64Run{start: s, end: max(e, j+1), line: segmentStart(data, j, floor)})
 		}
@@ -479,8 +481,9 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				break
 			}
 			found := len(d.keys)
-			text, _ := collectBase64(data, start, maxBase64Run)
-			if dec := decodeBase64Loose(text); len(dec) > 0 {
+			// Into one buffer for the whole scan: decodeBase64Loose copies what it keeps.
+			d.runText, _ = walkBase64(d.runText[:0], data, start, maxBase64Run, true)
+			if dec := decodeBase64Loose(d.runText); len(dec) > 0 {
 				d.scanBuffer(dec, depth+1, joinLayer(layer, "base64"), at(start))
 			}
 			if len(d.keys) > found {
@@ -508,6 +511,9 @@ func joinLayer(outer, inner string) string {
 
 // pemAt looks for a PEM private key whose BEGIN line starts at data[j:] ("-----"). It returns
 // where scanning may resume, and whether a key parsed there.
+// labelBlanks are the spaces of a PEM label as URL encoding and some tools write them.
+var labelBlanks = strings.NewReplacer("%20", " ", "+", " ", "_", " ")
+
 func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) (int, bool) {
 	hdr := data[j+5:]
 	if len(hdr) < 6 || !asciiPrefixFold(hdr, "BEGIN") {
@@ -520,7 +526,7 @@ func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) (in
 		return j + 5, false
 	}
 	label := string(hdr[5:end])
-	label = strings.NewReplacer("%20", " ", "+", " ", "_", " ").Replace(label)
+	label = labelBlanks.Replace(label)
 	label = strings.ToUpper(strings.TrimSpace(label))
 	if !strings.HasSuffix(label, "PRIVATE KEY") || strings.Contains(label, "ENCRYPTED") {
 		return j + 5, false // a public key, a certificate, an encrypted key: nothing to report
@@ -555,6 +561,9 @@ func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) (in
 	der := pemBodyDER(region[:stop], quote)
 	if der == nil {
 		return bodyStart, false
+	}
+	if !d.otherKeys && !mayBeWaaSDER(der) {
+		return bodyStart + stop, false // an RSA key, which is slow to parse, is not reported
 	}
 	signer, ok := parseDER(der)
 	if !ok {
@@ -648,6 +657,20 @@ var xmlBreaks = strings.NewReplacer("&#10;", "\n", "&#13;", "\n", "&#xA;", "\n",
 // embedded public key is not the one its private scalar gives is refused, as an Ed25519
 // secret with the wrong public half is: crypto/x509 derives the public key and ignores the
 // stored one, so a key with a damaged scalar would otherwise parse.
+// The DER of an elliptic-curve key names its curve or algorithm with an OID under
+// 1.2.840.10045 (ecPublicKey, prime256v1): SEC1 and PKCS#8 alike; an Ed25519 key's PKCS#8
+// names 1.3.101.112.
+var (
+	oidPrefixANSIX962 = []byte{0x2a, 0x86, 0x48, 0xce, 0x3d}
+	oidEd25519        = []byte{0x06, 0x03, 0x2b, 0x65, 0x70}
+)
+
+// mayBeWaaSDER says whether der can be a P-256 or Ed25519 key, without parsing it: parsing
+// an RSA key (which validates it) costs more than the rest of the file's scan.
+func mayBeWaaSDER(der []byte) bool {
+	return bytes.Contains(der, oidPrefixANSIX962) || bytes.Contains(der, oidEd25519)
+}
+
 func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, storedPublicMatches(der, k)
@@ -918,6 +941,10 @@ func skipBlanks(data []byte, i int) int {
 // isBase64Run reports whether data[p:] starts with n characters of base64.
 func isBase64Run(data []byte, p, n int) bool {
 	if p+n > len(data) {
+		return false
+	}
+	// The last byte first: most runs checked here are a name followed by punctuation.
+	if !isBase64Byte(data[p+n-1]) {
 		return false
 	}
 	for _, c := range data[p : p+n] {
@@ -1196,17 +1223,48 @@ func derSequence(b []byte) []byte {
 
 // cdpContext holds the words that make a 64-byte Ed25519 secret a CDP key rather than any
 // Ed25519 key: the variable names and JSON fields CDP's SDKs and key files use.
-var cdpContext = []string{"cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "secret"}
+var cdpContext = foldWords("cdp", "coinbase", "apikey", "api_key", "api-key", "privatekey", "private_key", "secret")
+
+// foldCase appends b to dst with the 0x20 bit of every byte set, eight bytes at a time: this
+// lower-cases ASCII letters and maps '_' to DEL (and a few other bytes to others), so text and
+// words folded alike compare as case-insensitive ASCII.
+func foldCase(dst, b []byte) []byte {
+	const bits = 0x2020202020202020
+	n := len(dst)
+	dst = append(dst, b...)
+	w := dst[n:]
+	i := 0
+	for ; i+8 <= len(w); i += 8 {
+		binary.LittleEndian.PutUint64(w[i:], binary.LittleEndian.Uint64(w[i:])|bits)
+	}
+	for ; i < len(w); i++ {
+		w[i] |= 0x20
+	}
+	return dst
+}
+
+func foldWords(words ...string) [][]byte {
+	out := make([][]byte, len(words))
+	for i, w := range words {
+		out[i] = foldCase(nil, []byte(w))
+	}
+	return out
+}
 
 func hasCDPContext(data []byte, start, end int) bool {
-	w := bytes.ToLower(data[max(0, start-contextRadius):min(len(data), end+contextRadius)])
+	// Folded into a buffer on the stack: this runs for every 64-byte value, and
+	// bytes.ToLower's copy was most of what it cost.
+	var buf [2*contextRadius + 256]byte
+	window := data[max(0, start-contextRadius):min(len(data), end+contextRadius)]
+	folded := foldCase(buf[:0], window)
 	for _, word := range cdpContext {
-		if bytes.Contains(w, []byte(word)) {
+		if bytes.Contains(folded, word) {
 			return true
 		}
 	}
 	// A UUID: looked for at each '-', not with a regular expression (this runs for every
 	// 64-byte value, before its key is derived).
+	w := window
 	for i := 0; i < len(w); {
 		k := bytes.IndexByte(w[i:], '-')
 		if k < 0 {
@@ -1418,13 +1476,27 @@ func segmentStart(data []byte, j, floor int) int {
 // %2F, %3D). It returns the base64 characters alone, and where the text ends: after its
 // padding, or at the first byte that is not part of it.
 func collectBase64(data []byte, p, limit int) ([]byte, int) {
-	out := make([]byte, 0, 128)
+	return walkBase64(make([]byte, 0, 128), data, p, limit, true)
+}
+
+// base64End is where the base64 text that starts at data[p] ends, as collectBase64 reads it,
+// without keeping its characters: runs of base64 are measured at every anchor found in
+// them, and keeping them there was a third of what a scan allocated.
+func base64End(data []byte, p, limit int) int {
+	_, end := walkBase64(nil, data, p, limit, false)
+	return end
+}
+
+// walkBase64 is collectBase64 appending to out, or only measuring when keep is false.
+func walkBase64(out, data []byte, p, limit int, keep bool) ([]byte, int) {
 	k := p
 	for k < len(data) && k-p < limit {
 		c := data[k]
 		switch {
 		case isBase64Byte(c):
-			out = append(out, c)
+			if keep {
+				out = append(out, c)
+			}
 			k++
 		case c == '=':
 			for k < len(data) && data[k] == '=' {
@@ -1449,7 +1521,9 @@ func collectBase64(data []byte, p, limit int) ([]byte, int) {
 			case q < len(data) && (data[q] == 'n' || data[q] == 'r'):
 				k = q + 1
 			case q < len(data) && data[q] == '/':
-				out = append(out, '/')
+				if keep {
+					out = append(out, '/')
+				}
 				k = q + 1
 			default:
 				return out, k
@@ -1457,7 +1531,9 @@ func collectBase64(data []byte, p, limit int) ([]byte, int) {
 		case c == '%' && k+2 < len(data) && isHex(data[k+1]) && isHex(data[k+2]):
 			switch v := unhex(data[k+1])<<4 | unhex(data[k+2]); v {
 			case '+', '/':
-				out = append(out, v)
+				if keep {
+					out = append(out, v)
+				}
 				k += 3
 			case '=':
 				for k+2 < len(data) && data[k] == '%' && data[k+1] == '3' && (data[k+2] == 'D' || data[k+2] == 'd') {
