@@ -25,6 +25,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"net/url"
 	"regexp"
 	"slices"
@@ -193,7 +194,14 @@ type anchorGroup struct {
 	rare    byte
 	nul     bool // searched only in blocks that hold a NUL byte (UTF-16 text)
 	members []groupMember
+	// before and after say, for each byte, which members (a bit each) can hold it just
+	// before and just after the rare byte: a hit is compared only with the members that
+	// both bytes around it allow, two loads instead of a compare of each member.
+	before, after [256]uint32
 }
+
+// maxGroupMembers is how many anchors a group's bit masks can hold.
+const maxGroupMembers = 32
 
 type groupMember struct {
 	anchor int // index into the anchors
@@ -242,6 +250,23 @@ func groupAnchors(anchors [][]byte) []anchorGroup {
 		}
 		groups[g].members = append(groups[g].members, groupMember{anchor: ai, pos: best})
 	}
+	for gi := range groups {
+		g := &groups[gi]
+		if len(g.members) > maxGroupMembers {
+			panic("scan: an anchor group has more members than its masks hold")
+		}
+		for mi, m := range g.members {
+			a, bit := anchors[m.anchor], uint32(1)<<mi
+			for c := range 256 {
+				if m.pos == 0 || a[m.pos-1] == byte(c) {
+					g.before[c] |= bit
+				}
+				if m.pos == len(a)-1 || a[m.pos+1] == byte(c) {
+					g.after[c] |= bit
+				}
+			}
+		}
+	}
 	return groups
 }
 
@@ -286,16 +311,25 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 					break
 				}
 				k += i
-				for _, m := range g.members {
+				i = k + 1
+				// The bytes around the rare one rule out most members, and most places of a
+				// rare byte are no anchor ("x-1" for "-----"). At either end of data every
+				// member is let through to the compare, which checks the bounds.
+				may := uint32(1)<<len(g.members) - 1
+				if k > 0 {
+					may = g.before[data[k-1]]
+				}
+				if k+1 < len(data) {
+					may &= g.after[data[k+1]]
+				}
+				for ; may != 0; may &= may - 1 {
+					m := g.members[bits.TrailingZeros32(may)]
 					a := anchors[m.anchor]
 					j := k - m.pos
-					// The first and last bytes before the call: most places of a rare byte
-					// are not an anchor ("x-1" for "-----").
-					if j >= 0 && j+len(a) <= len(data) && data[j] == a[0] && data[j+len(a)-1] == a[len(a)-1] && bytes.Equal(data[j:j+len(a)], a) {
+					if j >= 0 && j+len(a) <= len(data) && bytes.Equal(data[j:j+len(a)], a) {
 						fn(m.anchor, j)
 					}
 				}
-				i = k + 1
 			}
 		}
 	}
