@@ -187,8 +187,8 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 				if ctx.Err() == nil {
 					s.scanFile(ctx, j)
 				}
-				if j.release != nil {
-					j.release()
+				if j.dir != nil {
+					j.dir.release()
 				}
 			}
 		})
@@ -267,10 +267,17 @@ func (s *Scanner) Finish() Result {
 type fileJob struct {
 	path string
 	arg  bool
-	// open opens the file relative to its folder, held open by the walk (nil: by its path);
-	// release lets the folder go once the job is done, scanned or not.
-	open    func() (randomAccessFile, int64, error)
-	release func()
+	// dir is the folder the file is opened from, held open by the walk (nil: by its path),
+	// and name its name there. Fields, not closures: a walk hands out a job per file.
+	dir  heldDir
+	name string
+}
+
+// heldDir is a folder held open by a walk: its files are opened relative to it, and it is let
+// go once each of its jobs is done, scanned or not.
+type heldDir interface {
+	openFile(name, path string) (randomAccessFile, int64, error)
+	release()
 }
 
 func (s *Scanner) walk(ctx context.Context, root string, jobs chan<- fileJob) {
@@ -302,11 +309,14 @@ func asGiven(root, p string) string {
 
 func (s *Scanner) scanFile(ctx context.Context, j fileJob) {
 	path, arg := j.path, j.arg
-	open := j.open
-	if open == nil {
-		open = func() (randomAccessFile, int64, error) { return openNoFollow(path) }
+	var f randomAccessFile
+	var size int64
+	var err error
+	if j.dir != nil {
+		f, size, err = j.dir.openFile(j.name, path)
+	} else {
+		f, size, err = openNoFollow(path)
 	}
-	f, size, err := open()
 	if err != nil {
 		// A PATH argument may be a symlink to a file; anything met inside a folder is not.
 		if arg && errors.Is(err, fsutil.ErrSymlink) {

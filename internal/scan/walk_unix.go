@@ -43,6 +43,10 @@ func newHeldFolder(f *os.File) *heldFolder {
 	return h
 }
 
+func (h *heldFolder) openFile(name, path string) (randomAccessFile, int64, error) {
+	return openNoFollowAt(h.fd, name, path)
+}
+
 func (h *heldFolder) release() {
 	if h.refs.Add(-1) == 0 {
 		h.f.Close()
@@ -67,9 +71,12 @@ func (s *Scanner) walkFolder(ctx context.Context, root, path, rel string, dir *h
 		if strings.HasSuffix(path, string(os.PathSeparator)) {
 			p = path + name
 		}
-		r := name
-		if rel != "" {
-			r = rel + "/" + name
+		r := "" // the path from root, built only when something needs it
+		if s.opts.Skip != nil || e.IsDir() {
+			r = name
+			if rel != "" {
+				r = rel + "/" + name
+			}
 		}
 		if s.opts.Skip != nil && s.opts.Skip(root, r, e.IsDir()) {
 			continue
@@ -92,8 +99,7 @@ func (s *Scanner) walkFolder(ctx context.Context, root, path, rel string, dir *h
 			s.walkFolder(ctx, root, p, r, newHeldFolder(os.NewFile(uintptr(fd), p)), jobs)
 		case e.Type().IsRegular():
 			dir.refs.Add(1)
-			jobs <- fileJob{path: p, release: dir.release,
-				open: func() (randomAccessFile, int64, error) { return openNoFollowAt(dir.fd, name, p) }}
+			jobs <- fileJob{path: p, dir: dir, name: name}
 		}
 		// Symlinks, FIFOs, devices and sockets are not followed or read.
 	}
