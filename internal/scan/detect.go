@@ -1340,6 +1340,9 @@ func (d *detector) addKey(signer crypto.Signer, data []byte, start, end int, for
 	if d.seen[id] {
 		return
 	}
+	if d.seen == nil {
+		d.seen = map[string]bool{} // most buffers hold no key
+	}
 	d.seen[id] = true
 	d.keys = append(d.keys, keyHit{off: off, kind: kind, fp: fp, redacted: redacted, encoding: layer, key: holdKey(signer)})
 	// Bare key ids are looked for only where a key is: a UUID alone is no secret.
@@ -1696,7 +1699,7 @@ type Detected struct {
 // Detect finds the private keys in data, each paired with the nearest key name in data.
 // otherKeys asks for RSA and other non-WaaS keys too (KindOtherPrivateKey).
 func Detect(data []byte, otherKeys bool) Detected {
-	d := &detector{otherKeys: otherKeys, seen: map[string]bool{}}
+	d := &detector{otherKeys: otherKeys}
 	d.scanBuffer(data, 0, "", 0)
 	var out Detected
 	if len(d.keys) == 0 && len(d.names) == 0 {

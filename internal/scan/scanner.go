@@ -415,7 +415,15 @@ type pkgState struct {
 	keys    []heldKey
 }
 
-func newBudget() *archiveBudget { return &archiveBudget{pkg: &pkgState{}} }
+// newBudget returns the budget of a file's scan: one allocation, as every file has one.
+func newBudget() *archiveBudget {
+	both := new(struct {
+		b archiveBudget
+		p pkgState
+	})
+	both.b.pkg = &both.p
+	return &both.b
+}
 
 // errArchiveLimit ends the scan of one archive.
 type errArchiveLimit struct{ msg string }
