@@ -768,6 +768,11 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 	if j+padLen < len(data) && (data[j+padLen] == '=' || isBase64Byte(data[j+padLen])) {
 		return
 	}
+	// The last character before the padding holds 2 bits: A, Q, g or w. Checked first, as
+	// every "==" of source code comes here.
+	if j == 0 || data[j-1] != 'A' && data[j-1] != 'Q' && data[j-1] != 'g' && data[j-1] != 'w' {
+		return
+	}
 	// Walk back over base64, JSON-escaped slashes and URL-encoded characters.
 	var rev []byte
 	k := j - 1
@@ -793,10 +798,6 @@ func (d *detector) ed25519At(data []byte, j, padLen int, layer string, at func(i
 		break
 	}
 	if len(rev) != 86 {
-		return
-	}
-	// The last character before the padding holds 2 bits: A, Q, g or w.
-	if c := rev[0]; c != 'A' && c != 'Q' && c != 'g' && c != 'w' {
 		return
 	}
 	text := make([]byte, 0, 88)
