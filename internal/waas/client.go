@@ -461,8 +461,12 @@ func (c *Client) Endpoint() string { return c.base.String() }
 
 // Organization is the organization of the client's key, from its name
 // (organizations/{org}/apiKeys/{id}); empty for a bare CDP key id.
-func (c *Client) Organization() string {
-	rest, ok := strings.CutPrefix(c.signer.KeyName(), "organizations/")
+func (c *Client) Organization() string { return OrganizationOf(c.signer.KeyName()) }
+
+// OrganizationOf is the organization in a key name
+// (organizations/{org}/apiKeys/{id}); empty for a bare CDP key id.
+func OrganizationOf(keyName string) string {
+	rest, ok := strings.CutPrefix(keyName, "organizations/")
 	if !ok {
 		return ""
 	}
