@@ -25,11 +25,7 @@ import (
 //   - A 429 ends slow start and cuts the rate multiplicatively, to what the
 //     service was seen to deliver; growth then follows a cubic curve (CUBIC,
 //     as the AWS SDKs use): back to the rate of the 429 within a few
-//     seconds, a long plateau there, then probing above it. A 429 without
-//     Retry-After cuts only if such 429s are more than chance would give
-//     at a share the rate does not explain (refusedBeyondNoise): a service
-//     that refuses 5% at random, whatever the rate, is no limit to back
-//     off from.
+//     seconds, a long plateau there, then probing above it.
 //   - Latency well above the smallest seen (queueing, before any error)
 //     also ends slow start and cuts the rate a little (Netflix's
 //     concurrency-limits' gradient), never below the starting rate.
@@ -109,12 +105,7 @@ const (
 	pacerMaxProbe         = time.Minute
 	penaltyRetryAfter     = 10 * time.Second
 	penaltyMargin         = 0.85 // of the rate delivered before a penalty box
-	// pacerNoiseShare is the share of answers that 429s without a
-	// Retry-After may be, beyond chance, without cutting the rate.
-	pacerNoiseShare = 0.1
-	// pacerProbeMargin is how far above the plateau probing is probing.
-	pacerProbeMargin = 1.05
-	pacerHeadroom    = 1.5 // lanes beyond rate x latency
+	pacerHeadroom         = 1.5  // lanes beyond rate x latency
 	// pacerMinRate is the least the pacer cuts to, and pacerMaxStart the
 	// most it starts at: a rate an earlier run learned is clamped to them,
 	// as rates.json can be edited by hand.
@@ -162,12 +153,8 @@ type pacer struct {
 	// latency, while it stays high; 0 once it is flat again.
 	latencyAtCut time.Duration
 	delivered    []time.Time // when the requests answered cleanly in the last 2 s were sent
-	refused      []time.Time // when the requests answered 429 without Retry-After in the last 2 s were sent
-	// plateauAnswers and plateauRefused count the answers, and the 429s
-	// without Retry-After among them, on the plateau (plateauShare).
-	plateauAnswers, plateauRefused int
-	sends                          []time.Time // the slots given in the last 2 s
-	resumed                        time.Time   // when the last pause ended
+	sends        []time.Time // the slots given in the last 2 s
+	resumed      time.Time   // when the last pause ended
 
 	sooner chan struct{} // closed when the next slot moves earlier (take)
 
@@ -377,7 +364,6 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	if !p.adapt {
 		return
 	}
-	p.countPlateau(false)
 	if !p.latencyRising() {
 		p.latencyAtCut = 0
 	}
@@ -412,16 +398,8 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	defer p.mu.Unlock()
 	resumed := p.resumed
 	p.pauseLocked(now, retryAfter)
-	if retryAfter == 0 {
-		p.refused = append(p.refused, sentAt)
-		p.countPlateau(true)
-	}
-	p.trimDelivered(now)
 	if !p.adapt || s.epoch != p.epoch {
 		return // one cut per congestion event, as TCP cuts once per window
-	}
-	if retryAfter == 0 && !p.refusedBeyondNoise(sentAt) {
-		return
 	}
 	p.serviceLimited = true
 	// What the service let through of the requests sent in the second
@@ -430,23 +408,12 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	// second. Just after a pause or a cold start, the second also holds the
 	// remains of an earlier window or a refilled burst; the cut is then
 	// multiplicative as well.
+	p.trimDelivered(now)
 	from := sentAt.Add(-time.Second)
 	deliverable, sent := 0.0, 0.0
 	for _, t := range p.delivered {
 		if !t.Before(from) && t.Before(sentAt) {
 			deliverable++
-		}
-	}
-	if retryAfter > 0 {
-		// A limit that says when to come back refused this one; the 429s
-		// without Retry-After went through it, and were refused by chance
-		// (refusedBeyondNoise): left out, they lowered each cut by their
-		// share, and a limit of 30/s with 5% refused at random was held
-		// at 22/s.
-		for _, t := range p.refused {
-			if !t.Before(from) && t.Before(sentAt) {
-				deliverable++
-			}
 		}
 	}
 	for _, t := range p.sends {
@@ -481,10 +448,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 // holding every other lane for it would stall them for what no call waits
 // for.
 func (p *pacer) pauseLocked(now time.Time, retryAfter time.Duration) {
-	// No Retry-After is no pause: taken for one that ended at once, it
-	// marked the next second as just after a pause, and a cut in it as
-	// unclean (30% below what was sent, not 5% below what got through).
-	if until := now.Add(retryAfter); retryAfter > 0 && retryAfter <= MaxRetryAfter && until.After(p.pauseUntil) {
+	if until := now.Add(retryAfter); retryAfter <= MaxRetryAfter && until.After(p.pauseUntil) {
 		p.pauseUntil = until
 		p.resumed = until
 	}
@@ -507,61 +471,6 @@ func (p *pacer) overloaded(s slot, now time.Time, retryAfter time.Duration) {
 		return
 	}
 	p.cut(now, max(p.rate*pacerBeta, min(p.rate, pacerStartRate)), CauseOverloaded)
-}
-
-// belowProbe says whether the rate is where a limit just found would
-// refuse nothing: in slow start (nothing found yet) or on the plateau
-// after a cut, not yet probing more than a few percent above it.
-func (p *pacer) belowProbe() bool {
-	return p.slowStart || p.rate <= p.wMax*pacerProbeMargin
-}
-
-// countPlateau counts an answer (a 429 without Retry-After, if refused)
-// on the plateau, for plateauShare.
-func (p *pacer) countPlateau(refused bool) {
-	if p.slowStart || !p.belowProbe() {
-		return
-	}
-	p.plateauAnswers++
-	if refused {
-		p.plateauRefused++
-	}
-}
-
-// plateauShare is the share of 429s without Retry-After among the answers
-// on the plateau, where the rate is below a limit found: what the service
-// refuses whatever the rate. 0 until there are enough answers to tell.
-func (p *pacer) plateauShare() float64 {
-	if p.plateauAnswers < 20 {
-		return 0
-	}
-	return float64(p.plateauRefused) / float64(p.plateauAnswers)
-}
-
-// refusedBeyondNoise says whether the 429s without Retry-After to the
-// requests sent in the 2 s up to sentAt (this one included) are more than
-// a share the service refuses whatever the rate, by more than three
-// standard deviations of chance. A limit's share of 429s rises with the
-// rate above it (1 - limit/rate); a fixed share (a gateway shedding 5% at
-// random) does not, and cutting at each of its 429s, even once per round
-// trip, took the rate to the floor. The share allowed is pacerNoiseShare
-// in slow start and on the plateau; while probing above the plateau, it
-// is the share seen on the plateau (plateauShare), often none: a limit
-// whose 429s carry no Retry-After is then found at its first 429, as
-// before (allowing 10% there let a 3/s limit refuse 16% of the requests),
-// and a fixed share does not hold probing back. (2 s, not 1: after a
-// pause the last second holds next to nothing, and one 429 in it looked
-// like a limit.)
-func (p *pacer) refusedBeyondNoise(sentAt time.Time) bool {
-	from := sentAt.Add(-2 * time.Second)
-	k := float64(countWithin(p.refused, from, sentAt))
-	n := k + float64(countWithin(p.delivered, from, sentAt))
-	share := pacerNoiseShare
-	if !p.belowProbe() {
-		share = p.plateauShare()
-	}
-	expected := share * n
-	return k > expected+3*math.Sqrt(expected)
 }
 
 // boxLimit estimates, never above it, the limit of a penalty box that
@@ -675,7 +584,6 @@ func (p *pacer) queued(lat time.Duration) bool {
 func (p *pacer) trimDelivered(now time.Time) {
 	p.delivered = trimBefore(p.delivered, now.Add(-2*time.Second))
 	p.sends = trimBefore(p.sends, now.Add(-2*time.Second))
-	p.refused = trimBefore(p.refused, now.Add(-2*time.Second))
 }
 
 // countWithin counts the times in ts, which is about sorted, in [from, to].

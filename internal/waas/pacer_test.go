@@ -3,7 +3,6 @@ package waas
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -23,10 +22,6 @@ type simRun struct {
 	ceiling  float64     // --rate; 0: none
 	lanes    int         // --concurrency
 	start    LearnedRate // what a run before learned
-	// refuseShare is the share of requests the service answers 429 (with
-	// no Retry-After) at random, whatever the rate, on top of limits.
-	refuseShare float64
-	seed        uint64 // of the random refusals
 	// noRetryAfter: the limits' 429s say nothing of when to come back.
 	noRetryAfter bool
 }
@@ -72,7 +67,6 @@ func (r simRun) run(t *testing.T) simResult {
 		retryAfter time.Duration
 	}
 	var answers []answer
-	random := rand.New(rand.NewPCG(r.seed, 2))
 	inflight, waiting := 0, 0 // admitted (waiting for a slot or sent); waiting for a slot
 	var tryAt time.Time
 	for done < r.requests {
@@ -100,9 +94,6 @@ func (r simRun) run(t *testing.T) simResult {
 				continue
 			}
 			ra, admitted := lim.Admit("organizations/o/apiKeys/k", "o", now)
-			if admitted && random.Float64() < r.refuseShare {
-				ra, admitted = 0, false
-			}
 			if r.noRetryAfter {
 				ra = 0
 			}
@@ -645,105 +636,44 @@ func TestPenaltyBoxIsNotEnteredInEveryRun(t *testing.T) {
 	}
 }
 
-// TestAFixedShareOf429sDoesNotStarveTheRate: a service that answers 429
-// (without Retry-After) to a fixed share of requests at random, whatever
-// the rate (5%: a gateway shedding load, a limit shared with bursts of
-// other clients), drove the rate to the floor of 0.5/s, each 429 cutting
-// it once per round trip: 3,000 requests took 81 minutes where the bound
-// is 1 s. Nothing the client does changes that share, so it is no limit to
-// back off from. Over five seeds, cold and warm (from what the cold run
-// learned), the run finishes near its bound (the latency bound at 64
-// lanes, or the limit's; plus the 5% sent again), and the limiter shapes
-// under the same 5% still back off to their limit, entering a penalty box
-// at most once.
-func TestAFixedShareOf429sDoesNotStarveTheRate(t *testing.T) {
-	for _, tc := range []struct {
-		limits  []string
-		limit   float64 // 0: none
-		penalty time.Duration
-	}{
-		{nil, 0, 0},
-		{[]string{"30/1s"}, 30, 0},
-		{[]string{"25/1s,burst=50"}, 25, 0},
-		{[]string{"100/1s,penalty=30s"}, 100, 30 * time.Second},
-	} {
-		for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
-			name := fmt.Sprintf("%v@%v", tc.limits, lat)
-			t.Run(name, func(t *testing.T) {
-				requests := 3000
-				bound := time.Duration(requests/64) * lat
-				if tc.limit > 0 {
-					requests = int(30 * tc.limit)
-					bound = max(time.Duration(float64(requests-int(tc.limit))/tc.limit*float64(time.Second)), time.Duration(requests/64)*lat)
-				}
-				bound = bound*100/95 + tc.penalty // 5% of the requests are sent again
-				// The latency bound is the case in point; under a limit, the random
-				// 429s add to its own, and the rate probes a little less surely.
-				slack, warmSlack := 1.3, 1.2
-				switch {
-				case tc.penalty > 0:
-					slack, warmSlack = 1.75, 1.4 // as TestAdaptiveRateNearTheBoundOnEveryShape: a cold start places the box within a factor of 2
-				case tc.limit > 0:
-					slack, warmSlack = 1.4, 1.4
-				}
-				worst, worstWarm := 0.0, 0.0
-				for seed := range uint64(5) {
-					run := simRun{limits: tc.limits, latency: lat, requests: requests, lanes: 64, refuseShare: 0.05, seed: seed}
-					res := run.run(t)
-					run.start = res.learned
-					warm := run.run(t)
-					cold, next := res.elapsed.Seconds()/bound.Seconds(), warm.elapsed.Seconds()/bound.Seconds()
-					worst, worstWarm = max(worst, cold), max(worstWarm, next)
-					t.Logf("%s seed %d, 5%% refused at random: %v (%.2fx the bound of %v), %d sent, %d answered 429 (%.1f%%), %d penalties, %v at the end; next run from %.0f/s: %v (%.2fx), %d penalties",
-						name, seed, res.elapsed.Round(time.Millisecond), cold, bound.Round(time.Millisecond), res.sent, res.throttled, 100*float64(res.throttled)/float64(res.sent), res.penalties, res.changes[len(res.changes)-1].RateString(),
-						res.learned.Rate, warm.elapsed.Round(time.Millisecond), next, warm.penalties)
-					if res.penalties > 1 || warm.penalties > 1 {
-						t.Errorf("seed %d: penalty box entered %d times, then %d times in the next run", seed, res.penalties, warm.penalties)
-					}
-				}
-				t.Logf("%s: at worst %.2fx the bound, and %.2fx in the next run", name, worst, worstWarm)
-				if worst > slack || worstWarm > warmSlack {
-					t.Errorf("at worst %.2fx the bound, and %.2fx in the next run; want at most %vx and %vx", worst, worstWarm, slack, warmSlack)
-				}
-			})
-		}
-	}
-}
-
 // TestALimitWithoutRetryAfterIsStillFound: a limit whose 429s carry no
-// Retry-After is told from a fixed share of refusals only by its share
-// rising with the rate (refusedBeyondNoise); the rate still backs off to
-// it, near the bound, and its 429s stay a small share of the requests.
+// Retry-After (the sandbox's always carry one; many services' do not) is
+// found at its first 429 as any other: the rate backs off to it, near the
+// bound, a cold start's overshoot stays a small share of the requests, and
+// the next run, resuming at the limit, sees few 429s. (Tolerating a share of
+// such 429s as chance, so that a service refusing 5% at random would not
+// drive the rate down, let a cold start send up to a fifth of a 3/s limit's
+// requests into 429s: docs/inventory.md.)
 func TestALimitWithoutRetryAfterIsStillFound(t *testing.T) {
 	for _, tc := range []struct {
 		limit       string
 		rate, burst float64
-		refuseShare float64
 	}{
-		{"3/1s", 3, 3, 0},
-		{"30/1s", 30, 30, 0},
-		{"25/1s,burst=50", 25, 50, 0},
+		{"3/1s", 3, 3},
+		{"30/1s", 30, 30},
+		{"25/1s,burst=50", 25, 50},
 	} {
 		for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
 			requests := int(30 * tc.rate)
-			bound := time.Duration((float64(requests) - tc.burst) / tc.rate / (1 - tc.refuseShare) * float64(time.Second))
-			run := simRun{limits: []string{tc.limit}, latency: lat, requests: requests, lanes: 64, noRetryAfter: true, refuseShare: tc.refuseShare}
+			bound := time.Duration((float64(requests) - tc.burst) / tc.rate * float64(time.Second))
+			run := simRun{limits: []string{tc.limit}, latency: lat, requests: requests, lanes: 64, noRetryAfter: true}
 			res := run.run(t)
 			run.start = res.learned
 			warm := run.run(t)
 			share := func(r simResult) float64 { return float64(r.throttled) / float64(r.sent) }
-			t.Logf("%s@%v, no Retry-After, %.0f%% refused at random: %v (%.2fx the bound of %v), %.1f%% answered 429; next run %v (%.2fx), %.1f%% answered 429",
-				tc.limit, lat, 100*tc.refuseShare, res.elapsed.Round(time.Millisecond), res.elapsed.Seconds()/bound.Seconds(), bound.Round(time.Millisecond), 100*share(res),
+			t.Logf("%s@%v, no Retry-After: %v (%.2fx the bound of %v), %.1f%% answered 429; next run %v (%.2fx), %.1f%% answered 429",
+				tc.limit, lat, res.elapsed.Round(time.Millisecond), res.elapsed.Seconds()/bound.Seconds(), bound.Round(time.Millisecond), 100*share(res),
 				warm.elapsed.Round(time.Millisecond), warm.elapsed.Seconds()/bound.Seconds(), 100*share(warm))
-			// What it reaches today: near the bound (the random share's cost
-			// aside), and in the next run, resuming at the limit, few 429s beyond
-			// that share. (A cold start, which allows 10% in slow start, sends up
-			// to a fifth of a 3/s limit's requests into 429s: docs/inventory.md.)
 			slack := 1.2
 			if r := warm.elapsed.Seconds() / bound.Seconds(); r > slack || res.elapsed.Seconds()/bound.Seconds() > slack {
 				t.Errorf("%s@%v: %.2fx the bound, then %.2fx; want at most %vx", tc.limit, lat, res.elapsed.Seconds()/bound.Seconds(), r, slack)
 			}
-			if extra := warm.throttled - int(tc.refuseShare*float64(warm.sent)*1.5); extra > max(5, warm.sent*4/100) {
+			// A cold start finds a limit by exceeding it for about a round trip
+			// (with a burst, after the burst): a tenth at most.
+			if share(res) > 0.10 {
+				t.Errorf("%s@%v: a cold start had %d of %d requests answered 429", tc.limit, lat, res.throttled, res.sent)
+			}
+			if warm.throttled > max(5, warm.sent*4/100) {
 				t.Errorf("%s@%v: the next run had %d of %d requests answered 429", tc.limit, lat, warm.throttled, warm.sent)
 			}
 		}
