@@ -315,11 +315,13 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			}
 			// A 429 that ends the call says what to do about it.
 			switch {
-			case ae == nil || ae.HTTPStatus != http.StatusTooManyRequests:
-			case ae.RetryAfter > MaxRetryAfter:
+			case ae == nil:
+			case r.retryAfterTooLong:
 				err = fmt.Errorf("%w (the service asks to wait %v: try again then)", err, ae.RetryAfter.Round(time.Second))
-			case r.throttleSpent:
+			case r.throttleSpent && ae.HTTPStatus == http.StatusTooManyRequests:
 				return fmt.Errorf("%w (the service refused %d attempts over %v: try again later)", err, attempt, maxThrottleWait)
+			case r.throttleSpent:
+				return fmt.Errorf("%w (after %d attempts, the service asking to wait %v in all: try again later)", err, attempt, r.serverWaited.Round(time.Second))
 			}
 			if attempt > 1 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt)
@@ -396,10 +398,15 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string
 	}
 	if resp.StatusCode != http.StatusOK {
 		err := decodeError(ep.call, resp, data)
-		if resp.StatusCode == http.StatusTooManyRequests {
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests:
 			c.stats.throttled.Add(1)
 			if c.pacer != nil {
 				c.pacer.throttled(sl, sentAt, time.Now(), err.RetryAfter)
+			}
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			if c.pacer != nil {
+				c.pacer.overloaded(sl, time.Now(), err.RetryAfter)
 			}
 		}
 		return nil, err
@@ -454,8 +461,12 @@ func (c *Client) Endpoint() string { return c.base.String() }
 
 // Organization is the organization of the client's key, from its name
 // (organizations/{org}/apiKeys/{id}); empty for a bare CDP key id.
-func (c *Client) Organization() string {
-	rest, ok := strings.CutPrefix(c.signer.KeyName(), "organizations/")
+func (c *Client) Organization() string { return OrganizationOf(c.signer.KeyName()) }
+
+// OrganizationOf is the organization in a key name
+// (organizations/{org}/apiKeys/{id}); empty for a bare CDP key id.
+func OrganizationOf(keyName string) string {
+	rest, ok := strings.CutPrefix(keyName, "organizations/")
 	if !ok {
 		return ""
 	}

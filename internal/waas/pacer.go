@@ -29,7 +29,12 @@ import (
 //   - Latency well above the smallest seen (queueing, before any error)
 //     also ends slow start and cuts the rate a little (Netflix's
 //     concurrency-limits' gradient), never below the starting rate.
-//   - Retry-After pauses every lane at once.
+//   - 502, 503 and 504 answers (an overloaded service) cut the rate
+//     multiplicatively too, once per round of them, never below where a
+//     cold start begins: a struggling service is not hammered, and an
+//     outage does not starve the run once it is over.
+//   - Retry-After, on a 429 or on a 502, 503 or 504, pauses every lane at
+//     once.
 //   - A long Retry-After is a penalty box: the rate is then capped below
 //     what was delivered before it, for the rest of the run, so the box is
 //     entered at most once.
@@ -80,8 +85,11 @@ const (
 	CauseThrottled = "limited by the service (429)"
 	CausePenalty   = "limited by the service (penalty box: staying below it)"
 	CauseLatency   = "latency rising"
-	CauseCeiling   = "at the --rate ceiling"
-	CauseLanes     = "at the --concurrency ceiling"
+	// CauseOverloaded: 502, 503 or 504 answers, the service (or a proxy
+	// before it) struggling; not taken for its rate limit.
+	CauseOverloaded = "the service is overloaded (502/503/504)"
+	CauseCeiling    = "at the --rate ceiling"
+	CauseLanes      = "at the --concurrency ceiling"
 )
 
 // Tuning of the pacer. A penalty box is a Retry-After of penaltyRetryAfter
@@ -389,13 +397,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	resumed := p.resumed
-	// A Retry-After longer than any call waits out ends the call that got
-	// it (shouldRetry); holding every other lane for it would stall them
-	// for what no call waits for.
-	if until := now.Add(retryAfter); retryAfter <= MaxRetryAfter && until.After(p.pauseUntil) {
-		p.pauseUntil = until
-		p.resumed = until
-	}
+	p.pauseLocked(now, retryAfter)
 	if !p.adapt || s.epoch != p.epoch {
 		return // one cut per congestion event, as TCP cuts once per window
 	}
@@ -441,6 +443,36 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	p.cut(now, p.wMax, CauseThrottled)
 }
 
+// pauseLocked holds every lane until retryAfter from now. A Retry-After
+// longer than any call waits out ends the call that got it (shouldRetry);
+// holding every other lane for it would stall them for what no call waits
+// for.
+func (p *pacer) pauseLocked(now time.Time, retryAfter time.Duration) {
+	if until := now.Add(retryAfter); retryAfter <= MaxRetryAfter && until.After(p.pauseUntil) {
+		p.pauseUntil = until
+		p.resumed = until
+	}
+}
+
+// overloaded records a 502, 503 or 504 to a request sent in slot s, with
+// the server's Retry-After (0: none). The Retry-After holds every lane, as
+// a 429's does; the rate is cut once per round of such answers (answers to
+// requests sent before the last cut do not cut again). This is not the
+// service's rate limit (nothing says how many requests it lets through),
+// so it is not remembered as one, and it never cuts below where a cold
+// start begins: with the lanes following the rate, a call's ten attempts
+// then still end in seconds, not minutes, when the service answers 503 to
+// everything.
+func (p *pacer) overloaded(s slot, now time.Time, retryAfter time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pauseLocked(now, retryAfter)
+	if !p.adapt || s.epoch != p.epoch {
+		return
+	}
+	p.cut(now, max(p.rate*pacerBeta, min(p.rate, pacerStartRate)), CauseOverloaded)
+}
+
 // boxLimit estimates, never above it, the limit of a penalty box that
 // refused a request sent at trigger, from the times of the requests sent
 // before: the box counts arrivals in windows of a second whose start w is
@@ -474,8 +506,8 @@ func (p *pacer) cut(now time.Time, r float64, cause string) {
 	p.slowStart = false
 	p.lastCut = now
 	p.epoch++
-	if p.wMax == 0 || cause == CauseLatency {
-		p.wMax = r // grow again from the cut rate, not from the one that queued
+	if p.wMax == 0 || cause == CauseLatency || cause == CauseOverloaded {
+		p.wMax = r // grow again from the cut rate, not from the one that queued or failed
 	}
 	p.setRate(now, max(r, pacerMinRate), cause)
 	p.lanes = p.lanesFor(p.latency)

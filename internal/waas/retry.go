@@ -32,8 +32,15 @@ type retryState struct {
 	failures       int           // failed attempts other than 429s
 	throttled      time.Duration // time spent waiting out 429s (without the pacer)
 	throttledSince time.Time     // the first 429 (with the pacer)
-	// throttleSpent: the call ends because 429s used up MaxThrottleWait.
+	// serverWaited is the time spent waiting out server errors'
+	// Retry-After.
+	serverWaited time.Duration
+	// throttleSpent: the call ends because 429s, or server errors'
+	// Retry-After, used up MaxThrottleWait.
 	throttleSpent bool
+	// retryAfterTooLong: the call ends because the server asked to wait
+	// longer than MaxRetryAfter.
+	retryAfterTooLong bool
 }
 
 // shouldRetry decides whether a failed attempt is tried again, and after how
@@ -42,7 +49,8 @@ type retryState struct {
 // tight rate limit slows a listing down instead of failing it. 500, 502,
 // 503, 504 and lost connections are retried, up to the attempt limit, only
 // for idempotent calls, since the server may have done the work before the
-// answer was lost. The wait is exponential backoff with full jitter, never
+// answer was lost; their Retry-After is bounded as a 429's is (at most
+// MaxRetryAfter each, MaxThrottleWait in all). The wait is exponential backoff with full jitter, never
 // shorter than a Retry-After, which gets jitter of its own so that lanes
 // throttled together do not all come back in the same instant.
 func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Duration, bool) {
@@ -51,6 +59,7 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 	switch {
 	case errors.As(err, &ae) && ae.HTTPStatus == http.StatusTooManyRequests:
 		if ae.RetryAfter > MaxRetryAfter {
+			r.retryAfterTooLong = true
 			return 0, false // the server asks for longer than a command should sit idle
 		}
 		if c.pacer != nil {
@@ -97,8 +106,21 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 		return 0, false
 	}
 	wait := jitter(c.backoff << min(r.failures-1, 5))
-	if ae != nil {
+	if ae != nil && ae.RetryAfter > 0 {
+		// The server's Retry-After, bounded as a 429's is: one longer than
+		// MaxRetryAfter ends the call at once (a day's wait, at each of ten
+		// attempts, was a hang), and MaxThrottleWait bounds them in all.
+		// With the pacer, every lane waits it out too (overloaded).
+		if ae.RetryAfter > MaxRetryAfter {
+			r.retryAfterTooLong = true
+			return 0, false
+		}
 		wait = max(wait, ae.RetryAfter)
+		if r.serverWaited+wait > maxThrottleWait {
+			r.throttleSpent = true
+			return 0, false
+		}
+		r.serverWaited += wait
 	}
 	return wait, true
 }

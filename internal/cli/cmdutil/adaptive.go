@@ -26,16 +26,17 @@ import (
 // line on stderr at each change of rate or concurrency and a summary at the
 // end; on a terminal, the progress line shows the current rate and its
 // cause. The rate it learned is remembered in the state folder, per
-// endpoint and key, so that the next run starts near it.
+// endpoint and organisation (rateScope), so that the next run starts near
+// it.
 
 // ratesFile is the state folder's file of learned rates.
 const ratesFile = "rates.json"
 
 // maxRatesFile caps the read of ratesFile: a few hundred bytes per
-// endpoint and key.
+// endpoint and organisation.
 const maxRatesFile = 1 << 20
 
-// learnedRates is ratesFile: by endpoint + " " + key fingerprint.
+// learnedRates is ratesFile: by endpoint + " " + scope (rateScope).
 type learnedRates struct {
 	Rates map[string]learnedRate `json:"rates"`
 }
@@ -55,16 +56,34 @@ type learnedRate struct {
 // limits, or the other clients sharing them, change.
 const learnedRateMaxAge = 7 * 24 * time.Hour
 
+// rateScope is what a rate is remembered for at an endpoint: the key's
+// organisation ("organizations/{org}"), as a service's limit may be the
+// organisation's (Prime's is per portfolio; the sandbox's scope=org), and
+// where it is per key, every key of the organisation has the same one: a
+// second key then starts from what the first learned, and a 429 learned
+// under one is not forgotten by the other. A key whose name has no
+// organisation (a bare CDP key id) keeps its own, by fingerprint. legacy
+// is what rates.json keyed the rate by before (the key's fingerprint),
+// still read when the scope has nothing, and dropped once the scope is
+// written.
+func rateScope(key *credentials.APIKey) (scope, legacy string) {
+	legacy = credentials.Fingerprint(key.Signer.Public())
+	if org := waas.OrganizationOf(key.Name); org != "" {
+		return "organizations/" + org, legacy
+	}
+	return legacy, legacy
+}
+
 // rateKey keys a rate by the service, not by how its URL was typed: no
 // user or password (never written to the state folder), no trailing
 // slash, scheme and host in lower case.
-func rateKey(endpoint, fingerprint string) string {
+func rateKey(endpoint, scope string) string {
 	if u, err := url.Parse(strings.TrimRight(endpoint, "/")); err == nil {
 		u.User = nil
 		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
 		endpoint = u.String()
 	}
-	return endpoint + " " + fingerprint
+	return endpoint + " " + scope
 }
 
 // fresh says whether a rate learned at updated is still trusted at now:
@@ -76,10 +95,14 @@ func fresh(updated, now time.Time) bool {
 	return age > -time.Hour && age < learnedRateMaxAge
 }
 
-// learnedRateFor is the rate rates holds for endpoint and fingerprint, if
-// it is still trusted at now.
-func learnedRateFor(rates learnedRates, endpoint, fingerprint string, now time.Time) (waas.LearnedRate, bool) {
-	lr, ok := rates.Rates[rateKey(endpoint, fingerprint)]
+// learnedRateFor is the rate rates holds for endpoint and scope, or else
+// for endpoint and legacy (a file written before rates were kept per
+// organisation), if it is still trusted at now.
+func learnedRateFor(rates learnedRates, endpoint, scope, legacy string, now time.Time) (waas.LearnedRate, bool) {
+	lr, ok := rates.Rates[rateKey(endpoint, scope)]
+	if !ok || !fresh(lr.Updated, now) {
+		lr, ok = rates.Rates[rateKey(endpoint, legacy)]
+	}
 	if !ok || !fresh(lr.Updated, now) {
 		return waas.LearnedRate{}, false
 	}
@@ -128,9 +151,10 @@ func loadLearnedRates(ctx context.Context, warn io.Writer) learnedRates {
 const ratesLockTimeout = 5 * time.Second
 
 // saveLearnedRate records rate, learned by a run that started at started,
-// for endpoint and fingerprint in ratesFile, written whole and atomically,
-// 0600 in a 0700 folder.
-func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waas.LearnedRate, started, now time.Time) error {
+// for endpoint and scope in ratesFile, written whole and atomically, 0600
+// in a 0700 folder; the legacy entry of the same key, if any, is dropped:
+// the scope's entry takes its place.
+func saveLearnedRate(ctx context.Context, endpoint, scope, legacy string, rate waas.LearnedRate, started, now time.Time) error {
 	dir, err := config.StateDir()
 	if err != nil {
 		return err
@@ -147,14 +171,18 @@ func saveLearnedRate(ctx context.Context, endpoint, fingerprint string, rate waa
 	}
 	defer unlock()
 	lr := loadLearnedRates(ctx, io.Discard)
-	key := rateKey(endpoint, fingerprint)
+	key := rateKey(endpoint, scope)
 	if old, ok := lr.Rates[key]; ok && rate.Unlimited && !old.Unlimited && old.Updated.After(started) {
-		// Another run with this key learned a limit from 429s while this
-		// one ran: this one met none (it was short, or the other left it
-		// room), which does not show the service unlimited.
+		// Another run (with this key or another of its organisation)
+		// learned a limit from 429s while this one ran: this one met none
+		// (it was short, or the other left it room), which does not show
+		// the service unlimited.
 		return nil
 	}
 	lr.Rates[key] = learnedRate{Rate: rate.Rate, Unlimited: rate.Unlimited, PenaltyCap: rate.PenaltyCap, Updated: now.UTC()}
+	if legacy != scope {
+		delete(lr.Rates, rateKey(endpoint, legacy))
+	}
 	for k, v := range lr.Rates {
 		if !fresh(v.Updated, now) {
 			delete(lr.Rates, k)
@@ -186,10 +214,10 @@ type adaptiveClients struct {
 }
 
 type adaptiveClient struct {
-	client      *waas.Client
-	endpoint    string
-	fingerprint string
-	started     time.Time
+	client        *waas.Client
+	endpoint      string
+	scope, legacy string // rateScope
+	started       time.Time
 }
 
 // adaptiveOptions fills in opts for an adaptive client of key at endpoint,
@@ -199,7 +227,7 @@ func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *
 		return
 	}
 	opts.Adaptive = true
-	fp := credentials.Fingerprint(key.Signer.Public())
+	scope, legacy := rateScope(key)
 	var warning strings.Builder
 	rates := loadLearnedRates(ctx, &warning)
 	f.adaptive.mu.Lock()
@@ -208,7 +236,7 @@ func (f *Factory) adaptiveOptions(ctx context.Context, opts *waas.Options, key *
 		fmt.Fprint(f.IOStreams.ErrOut, warning.String())
 	}
 	f.adaptive.mu.Unlock()
-	if lr, ok := learnedRateFor(rates, opts.Endpoint, fp, time.Now()); ok {
+	if lr, ok := learnedRateFor(rates, opts.Endpoint, scope, legacy, time.Now()); ok {
 		opts.Start = lr
 	}
 	verbose, errOut := f.Verbose, f.IOStreams.ErrOut
@@ -227,7 +255,8 @@ func (f *Factory) trackAdaptive(c *waas.Client, endpoint string, key *credential
 	}
 	f.adaptive.mu.Lock()
 	defer f.adaptive.mu.Unlock()
-	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, fingerprint: credentials.Fingerprint(key.Signer.Public()), started: time.Now()})
+	scope, legacy := rateScope(key)
+	f.adaptive.clients = append(f.adaptive.clients, adaptiveClient{client: c, endpoint: endpoint, scope: scope, legacy: legacy, started: time.Now()})
 }
 
 // FinishRun remembers the rate each adaptive client learned and, with -v,
@@ -245,7 +274,7 @@ func (f *Factory) FinishRun(ctx context.Context) {
 				st.Requests, st.Throttled, share, describeRate(rc), rc.Concurrency)
 		}
 		if r := ac.client.LearnedRate(); r.Rate > 0 {
-			if err := saveLearnedRate(ctx, ac.endpoint, ac.fingerprint, r, ac.started, time.Now()); err != nil {
+			if err := saveLearnedRate(ctx, ac.endpoint, ac.scope, ac.legacy, r, ac.started, time.Now()); err != nil {
 				fmt.Fprintf(f.IOStreams.ErrOut, "warning: could not remember the rate learned: %v\n", err)
 			}
 		}

@@ -31,7 +31,7 @@ func TestRunsAtOnceDoNotLoseEachOthersRates(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range runs {
 		wg.Go(func() {
-			err := saveLearnedRate(ctx, "https://example.invalid", fmt.Sprintf("SHA256:key%02d", i), waas.LearnedRate{Rate: float64(i + 1)}, now, now)
+			err := saveLearnedRate(ctx, "https://example.invalid", fmt.Sprintf("SHA256:key%02d", i), fmt.Sprintf("SHA256:key%02d", i), waas.LearnedRate{Rate: float64(i + 1)}, now, now)
 			if err != nil {
 				t.Error(err)
 			}
@@ -57,16 +57,16 @@ func TestAnUnlimitedRunDoesNotOverwriteALimitLearnedMeanwhile(t *testing.T) {
 	ctx := context.Background()
 	const ep, fp = "https://example.invalid", "SHA256:k"
 	t0 := time.Now().Add(-time.Minute)
-	if err := saveLearnedRate(ctx, ep, fp, waas.LearnedRate{Rate: 4}, t0.Add(10*time.Second), t0.Add(20*time.Second)); err != nil {
+	if err := saveLearnedRate(ctx, ep, fp, fp, waas.LearnedRate{Rate: 4}, t0.Add(10*time.Second), t0.Add(20*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := saveLearnedRate(ctx, ep, fp, waas.LearnedRate{Rate: 300, Unlimited: true}, t0, t0.Add(30*time.Second)); err != nil {
+	if err := saveLearnedRate(ctx, ep, fp, fp, waas.LearnedRate{Rate: 300, Unlimited: true}, t0, t0.Add(30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if got := loadLearnedRates(ctx, io.Discard).Rates[rateKey(ep, fp)]; got.Rate != 4 || got.Unlimited {
 		t.Fatalf("after a run that overlapped the limited one: %+v, want the limit of 4/s", got)
 	}
-	if err := saveLearnedRate(ctx, ep, fp, waas.LearnedRate{Rate: 300, Unlimited: true}, t0.Add(40*time.Second), t0.Add(50*time.Second)); err != nil {
+	if err := saveLearnedRate(ctx, ep, fp, fp, waas.LearnedRate{Rate: 300, Unlimited: true}, t0.Add(40*time.Second), t0.Add(50*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if got := loadLearnedRates(ctx, io.Discard).Rates[rateKey(ep, fp)]; got.Rate != 300 || !got.Unlimited {
@@ -82,19 +82,19 @@ func TestARateDatedInTheFutureIsNotTrusted(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
 	future := now.Add(50 * 365 * 24 * time.Hour)
-	if err := saveLearnedRate(ctx, "https://a.invalid", "SHA256:k", waas.LearnedRate{Rate: 1}, future, future); err != nil {
+	if err := saveLearnedRate(ctx, "https://a.invalid", "SHA256:k", "SHA256:k", waas.LearnedRate{Rate: 1}, future, future); err != nil {
 		t.Fatal(err)
 	}
-	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://a.invalid", "SHA256:k", now); ok {
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://a.invalid", "SHA256:k", "SHA256:k", now); ok {
 		t.Errorf("a rate dated %v trusted now: %+v", future, lr)
 	}
-	if err := saveLearnedRate(ctx, "https://b.invalid", "SHA256:k", waas.LearnedRate{Rate: 2}, now, now); err != nil {
+	if err := saveLearnedRate(ctx, "https://b.invalid", "SHA256:k", "SHA256:k", waas.LearnedRate{Rate: 2}, now, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := loadLearnedRates(ctx, io.Discard).Rates[rateKey("https://a.invalid", "SHA256:k")]; ok {
 		t.Error("a rate dated 50 years ahead was kept by the next write")
 	}
-	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://b.invalid", "SHA256:k", now); !ok || lr.Rate != 2 {
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://b.invalid", "SHA256:k", "SHA256:k", now); !ok || lr.Rate != 2 {
 		t.Errorf("a rate saved now: %+v, %v", lr, ok)
 	}
 }
@@ -107,7 +107,7 @@ func TestRatesAreKeyedByTheServiceNotItsSpelling(t *testing.T) {
 	t.Setenv("WAASCTL_STATE_DIR", dir)
 	ctx := context.Background()
 	now := time.Now()
-	if err := saveLearnedRate(ctx, "https://ops:hunter2@API.example.invalid/", "SHA256:k", waas.LearnedRate{Rate: 7}, now, now); err != nil {
+	if err := saveLearnedRate(ctx, "https://ops:hunter2@API.example.invalid/", "SHA256:k", "SHA256:k", waas.LearnedRate{Rate: 7}, now, now); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, ratesFile))
@@ -118,11 +118,11 @@ func TestRatesAreKeyedByTheServiceNotItsSpelling(t *testing.T) {
 		t.Errorf("rates.json holds the URL's user or password:\n%s", data)
 	}
 	for _, ep := range []string{"https://api.example.invalid", "https://api.example.invalid/", "HTTPS://api.EXAMPLE.invalid"} {
-		if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), ep, "SHA256:k", now); !ok || lr.Rate != 7 {
+		if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), ep, "SHA256:k", "SHA256:k", now); !ok || lr.Rate != 7 {
 			t.Errorf("%s: %+v, %v; want the rate saved for the same service", ep, lr, ok)
 		}
 	}
-	if _, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://other.example.invalid", "SHA256:k", now); ok {
+	if _, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://other.example.invalid", "SHA256:k", "SHA256:k", now); ok {
 		t.Error("another endpoint got the rate")
 	}
 }
