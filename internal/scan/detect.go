@@ -362,15 +362,18 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					d.wrappedEd25519At(data, j+1, layer, at) // "> # comment"
 				case isBase64Byte(c):
 					if !isBase64Byte(data[p+8]) {
-						if shortPieceEndsLine(data, p) {
+						// Most values end before; a short first piece of a wrapped one may.
+						if mayFollowPiece[data[p+8]] && shortPieceEndsLine(data, p) {
 							d.shortPiecesAt(data, j, layer, at)
 						}
-						break // most values end before: both looks need it
+						break
 					}
 					if mayBeLongValue(data, p) {
 						d.ed25519ValueAt(data, j, layer, at)
 					}
-					if isBase64Run(data, p, minFirstPiece) || shortPieceEndsLine(data, p) {
+					// A wrapped value's first piece: minFirstPiece characters, or fewer that
+					// end their line.
+					if k := base64RunLen(data, p, minFirstPiece); k == minFirstPiece || endsPiece[data[p+k]] && pieceEndsLine(data, p+k) {
 						d.wrappedEd25519At(data, j+1, layer, at)
 					}
 				case c == '\n' || c == '\r':
@@ -835,12 +838,19 @@ func mayBeLongValue(data []byte, p int) bool {
 	// Every eighth byte: text with blanks and punctuation (most of code) fails within a few.
 	// A backslash may be a \n escape between pieces of the value.
 	for i := p; i <= p+80; i += 8 {
-		if !isBase64Byte(data[i]) && data[i] != '\\' {
+		if !base64OrEscape[data[i]] {
 			return false
 		}
 	}
-	return isBase64Byte(data[p+85]) || data[p+85] == '\\'
+	return base64OrEscape[data[p+85]]
 }
+
+// base64OrEscape holds the characters of either base64 alphabet, and the backslash.
+var base64OrEscape = func() [256]bool {
+	t := base64Bytes
+	t['\\'] = true
+	return t
+}()
 
 // beforeValue holds what mayBeLongValue skips before a value: a blank, a quote, the '>' of "=>".
 var beforeValue = [256]bool{' ': true, '"': true, '\'': true, '\t': true, '>': true}
@@ -942,26 +952,50 @@ func nextLineHoldsPiece(data []byte, nl int) bool {
 // pieceEnd holds what may follow a piece of a wrapped value on its line.
 var pieceEnd = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\r': true, '\n': true, '\\': true, ',': true, ';': true, '+': true, '<': true, '}': true, ']': true}
 
-// shortPieceEndsLine says cheaply whether data[p:] is a piece of a value shorter than
-// minFirstPiece that is followed by a \n escape (a JSON string of pieces), or that ends its
-// line (after a closing quote, a concatenation operator, a line continuation) with the next
-// line starting with a piece (nextLineHoldsPiece). It runs at every '=' and ':' followed by a
-// short word, so it gives up at the first byte that cannot be one of these: in source code,
-// most values go on with '(', '.', ',' or a blank and more.
-func shortPieceEndsLine(data []byte, p int) bool {
-	e := p
-	for e < len(data) && isBase64Byte(data[e]) {
-		if e++; e-p >= minFirstPiece {
-			return false // the long piece's look
+// base64RunLen returns how many of the n bytes from data[p] (which exist) are base64 before
+// the first that is not.
+func base64RunLen(data []byte, p, n int) int {
+	for i, c := range data[p : p+n] {
+		if !base64Bytes[c] {
+			return i
 		}
 	}
+	return n
+}
+
+// shortPieceEndsLine says whether the run of base64 at data[p:], which ends before data[p+8]
+// (not base64), is a short first piece of a value (pieceEndsLine).
+func shortPieceEndsLine(data []byte, p int) bool {
+	for i, c := range data[p : p+9] {
+		if !base64Bytes[c] {
+			return endsPiece[c] && pieceEndsLine(data, p+i)
+		}
+	}
+	return false
+}
+
+// mayFollowPiece holds what may follow a short first piece on its line, to its line's end:
+// a quote, a blank, a concatenation operator, a backslash (a \n escape, a line
+// continuation), the line break. Most values in source code go on with '(', ',' or ')'.
+var mayFollowPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '+': true, '.': true, '\\': true, '\r': true, '\n': true}
+
+// endsPiece holds what may follow a piece on its line, to its line's end: a quote, a blank, a
+// backslash, the line break (pieceEndsLine).
+var endsPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\\': true, '\r': true, '\n': true}
+
+// pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
+// escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
+// a concatenation operator, a line continuation) with the next line starting with a piece
+// (nextLineHoldsPiece). It runs for most values after an '=' or ':', so it gives up at the
+// first byte that cannot be one of these.
+func pieceEndsLine(data []byte, e int) bool {
 	if e+1 >= len(data) {
 		return false
 	}
 	switch c := data[e]; {
 	case c == '\\':
 		if data[e+1] == 'n' || data[e+1] == 'r' {
-			return true // "piece\npiece": ed25519ValueAt's
+			return true // "piece\npiece"
 		}
 	case c == '"' || c == '\'':
 		e = skipBlanks(data, e+1)
