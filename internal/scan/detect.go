@@ -902,13 +902,13 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 }
 
 // maxWrappedLines is how many lines a wrapped Ed25519 secret may take: 86 characters are
-// often cut into two, sometimes into many short lines (8 lines of 11, hex in lines of 16); the
-// 128 characters a value may hold bound the read whatever this is.
+// often cut into two, sometimes into many short lines (8 lines of 11, hex in lines of 16). The
+// 128 characters a value may hold bound the read too; this bounds the blank lines between.
 const maxWrappedLines = 16
 
 // minFirstPiece is how much of a wrapped value on its name's line, or first below it, is
 // looked at from the name on its own. A shorter piece is looked at only when it ends its line
-// and the next line starts with a piece (shortPieceEndsLine).
+// and the next line starts with a piece (pieceEndsLine).
 const minFirstPiece = 20
 
 // minShortPiece is the least a line after a short first piece must start with: 86 characters
@@ -946,11 +946,11 @@ func nextLineHoldsPiece(data []byte, nl int) bool {
 	case e-q < minShortPiece:
 		return false
 	}
-	return e == len(data) || pieceEnd[data[e]]
+	return e == len(data) || nextPieceEnd[data[e]]
 }
 
-// pieceEnd holds what may follow a piece of a wrapped value on its line.
-var pieceEnd = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\r': true, '\n': true, '\\': true, ',': true, ';': true, '+': true, '<': true, '}': true, ']': true}
+// nextPieceEnd holds what may follow a piece of a wrapped value on a line after the first.
+var nextPieceEnd = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\r': true, '\n': true, '\\': true, ',': true, ';': true, '+': true, '<': true, '}': true, ']': true}
 
 // base64RunLen returns how many of the n bytes from data[p] (which exist) are base64 before
 // the first that is not.
@@ -986,8 +986,8 @@ var endsPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\\': tr
 // pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
 // escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
 // a concatenation operator, a line continuation) with the next line starting with a piece
-// (nextLineHoldsPiece). It runs for most values after an '=' or ':', so it gives up at the
-// first byte that cannot be one of these.
+// (nextLineHoldsPiece). It runs for many values after an '=' or ':' (those whose first word
+// ends at one of endsPiece), so it gives up at the first byte that cannot be one of these.
 func pieceEndsLine(data []byte, e int) bool {
 	if e+1 >= len(data) {
 		return false
@@ -1027,19 +1027,6 @@ func skipBlanks(data []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// isBase64Run reports whether data[p:] starts with n characters of base64.
-func isBase64Run(data []byte, p, n int) bool {
-	if p+n > len(data) {
-		return false
-	}
-	for _, c := range data[p : p+n] {
-		if !isBase64Byte(c) {
-			return false
-		}
-	}
-	return true
 }
 
 // wrappedEd25519At reads an Ed25519 secret that is the value after a name's separator ('=' or
