@@ -116,6 +116,9 @@ var issue14Forms = []secretForm{
 	{"java concat", func(s string) string {
 		return "class Cfg {\n  static final String KEY_ID = \"" + testKeyID + "\";\n  static final String PRIVATE_KEY = \"" + strings.Join(pieces(s, 8, 40), "\" +\n      \"") + "\";\n}\n"
 	}, true},
+	{"php concat .", func(s string) string {
+		return "<?php\n$cdpKeyId = '" + testKeyID + "';\n$cdpSecret = '" + strings.Join(pieces(s, 16, 40), "' .\n    '") + "';\n"
+	}, true},
 	// Found before issue 14 too: kept as a check.
 	{"python backslash", func(s string) string {
 		return "api_key_id = \"" + testKeyID + "\"\napi_key_secret = \"" + strings.Join(pieces(s, 43), "\" \\\n    \"") + "\"\n"
