@@ -105,6 +105,9 @@ type detector struct {
 	derived   int             // Ed25519 public keys derived to check a 64-byte value
 	// base64Walked is the bytes walked to find runs of base64 text: bounded by the input.
 	base64Walked int
+	// wrappedLooks counts the values read as maybe wrapped across lines (wrappedEd25519At):
+	// a few in a hundred lines of source code.
+	wrappedLooks int
 }
 
 var (
@@ -1039,6 +1042,7 @@ func skipBlanks(data []byte, i int) int {
 // with padding) or 128 hex digits, on at most maxWrappedLines lines. Callers look at the
 // first piece before calling (minFirstPiece, shortPieceEndsLine).
 func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(int) int) {
+	d.wrappedLooks++
 	i, block := p, false
 	// Blanks, an opening quote, a YAML block indicator with its chomping and indentation
 	// ("|", ">-", "|2+"; and PHP's "=>").

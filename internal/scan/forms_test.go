@@ -227,3 +227,17 @@ func TestScanFindsASecretInAPlistInsideAnIPA(t *testing.T) {
 		t.Fatalf("paired with %q, want %q", res.Findings[0].KeyName, testKeyID)
 	}
 }
+
+// TestShortPieceLookIsRareInSourceCode: the look for a wrapped value whose first piece is
+// short must not run at every line of ordinary source code (Go's standard library): it runs
+// where a value's first word ends its line and the next line starts with a piece.
+func TestShortPieceLookIsRareInSourceCode(t *testing.T) {
+	data := sourceCorpusT(t, 8<<20)
+	d := &detector{seen: map[string]bool{}}
+	d.scanBuffer(data, 0, "", 0)
+	lines := strings.Count(string(data), "\n")
+	t.Logf("%d values read as maybe wrapped in %d lines", d.wrappedLooks, lines)
+	if d.wrappedLooks > lines/25 {
+		t.Fatalf("%d values read as maybe wrapped in %d lines of source code", d.wrappedLooks, lines)
+	}
+}
