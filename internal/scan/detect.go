@@ -884,6 +884,9 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 		// One line: the value is not wrapped, and the next line is not part of it.
 		text, end = collectBase64(data[:r+nl], r, 256)
 	}
+	if n := len(text); n != 86 && n != 128 && (n < 112 || n > 176) {
+		return // not a secret's length, nor its base64's: no context to look for
+	}
 	if !d.otherKeys && !hasCDPContext(data, r, end) {
 		return // would not be reported: spare the derivation
 	}

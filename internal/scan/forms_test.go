@@ -241,3 +241,20 @@ func TestShortPieceLookIsRareInSourceCode(t *testing.T) {
 		t.Fatalf("%d values read as maybe wrapped in %d lines of source code", d.wrappedLooks, lines)
 	}
 }
+
+// TestEscapedPathsAreDroppedByLength: values full of backslashes (Windows paths in JSON), which
+// the look for \n-escaped pieces lets through, are dropped by their length before the CDP
+// context is looked for or a key derived.
+func TestEscapedPathsAreDroppedByLength(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{\n  \"cdp_api_key_id\": \"" + testKeyID + "\",\n")
+	for i := range 50 {
+		b.WriteString("  \"path" + strings.Repeat("x", i%7) + "\": \"Users\\\\someone\\\\AppData\\\\Local\\\\Coinbase\\\\Wallet\\\\Settings\\\\Profiles\\\\Default\\\\Extensions\\\\abcdefghijklmnop\\\\1.2.3\\\\data\",\n")
+	}
+	b.WriteString("}\n")
+	d := &detector{seen: map[string]bool{}}
+	d.scanBuffer([]byte(b.String()), 0, "", 0)
+	if d.derived != 0 || len(d.keys) != 0 {
+		t.Fatalf("%d values checked as keys, %d keys found, in Windows paths", d.derived, len(d.keys))
+	}
+}
