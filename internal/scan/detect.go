@@ -942,17 +942,17 @@ func nextLineHoldsPiece(data []byte, nl int) bool {
 	if q < len(data) && (data[q] == '"' || data[q] == '\'') {
 		q++
 	}
-	e := q
-	for e < len(data) && e-q < minFirstPiece && isBase64Byte(data[e]) {
-		e++
+	if q+minShortPiece > len(data) || !base64Bytes[data[q+minShortPiece-1]] {
+		return false // most lines of code: a word and a blank or a bracket within 8 bytes
 	}
+	k := base64RunLen(data, q, min(minFirstPiece, len(data)-q))
 	switch {
-	case e-q >= minFirstPiece:
+	case k >= minFirstPiece:
 		return true
-	case e-q < minShortPiece:
+	case k < minShortPiece:
 		return false
 	}
-	return e == len(data) || nextPieceEnd[data[e]]
+	return q+k == len(data) || nextPieceEnd[data[q+k]]
 }
 
 // nextPieceEnd holds what may follow a piece of a wrapped value on a line after the first.
@@ -985,9 +985,10 @@ func shortPieceEndsLine(data []byte, p int) bool {
 // continuation), the line break. Most values in source code go on with '(', ',' or ')'.
 var mayFollowPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '+': true, '.': true, '\\': true, '\r': true, '\n': true}
 
-// endsPiece holds what may follow a piece on its line, to its line's end: a quote, a blank, a
-// backslash, the line break (pieceEndsLine).
-var endsPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\\': true, '\r': true, '\n': true}
+// endsPiece holds what may follow a first piece on its line, to its line's end: a quote, a
+// backslash, the line break (pieceEndsLine). Not a blank: "x = a + b" is most of them, and
+// a short unquoted piece with blanks after it is rarer still.
+var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true}
 
 // pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
 // escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
@@ -1008,8 +1009,6 @@ func pieceEndsLine(data []byte, e int) bool {
 		if e < len(data) && (data[e] == '+' || data[e] == '.') {
 			e = skipBlanks(data, e+1) // "piece" +
 		}
-	case c == ' ' || c == '\t':
-		e = skipBlanks(data, e)
 	}
 	if e < len(data) && data[e] == '\\' {
 		e = skipBlanks(data, e+1) // a line continuation
