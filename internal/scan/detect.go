@@ -383,7 +383,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					if nextLineMayHoldValue(data, p) {
 						d.wrappedEd25519At(data, j+1, layer, at)
 					}
-				case c == '|' || c == '\\':
+				case c == '|' || c == '\\' || c == '(' && (data[p+1] == '\n' || data[p+1] == '\r'):
 					d.wrappedEd25519At(data, j+1, layer, at)
 				}
 			}
@@ -1047,7 +1047,7 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 	d.wrappedLooks++
 	i, block := p, false
 	// Blanks, an opening quote, a YAML block indicator with its chomping and indentation
-	// ("|", ">-", "|2+"; and PHP's "=>").
+	// ("|", ">-", "|2+"; and PHP's "=>"); or a parenthesis ending the line.
 	for n := 0; n < 6 && i < len(data); n++ {
 		c := data[i]
 		if c == '|' || c == '>' {
@@ -1057,6 +1057,10 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 				i++
 			}
 			continue
+		}
+		if c == '(' && i+1 < len(data) && (data[i+1] == '\n' || data[i+1] == '\r') {
+			i++ // NAME = ( then quoted pieces below, as Python joins them
+			break
 		}
 		if c != ' ' && c != '\t' && c != '"' && c != '\'' {
 			break
@@ -1133,8 +1137,8 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			i++
 		}
 		complete := padded || n == 86 || n == 128
-		if complete && line > 0 && i < len(data) && (data[i] == '}' || data[i] == ']' || data[i] == '<' && i+1 < len(data) && data[i+1] == '/') {
-			break // the value below its name, closed on its line: "KEY</string>", JSON's "KEY"}
+		if complete && line > 0 && i < len(data) && (data[i] == '}' || data[i] == ']' || data[i] == ')' || data[i] == '<' && i+1 < len(data) && data[i+1] == '/') {
+			break // the value below its name, closed on its line: "KEY</string>", JSON's "KEY"}, "KEY")
 		}
 		if i < len(data) && data[i] != '\n' {
 			return // more on the line than a piece of a value

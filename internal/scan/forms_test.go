@@ -123,6 +123,12 @@ var issue14Forms = []secretForm{
 	{"python backslash", func(s string) string {
 		return "api_key_id = \"" + testKeyID + "\"\napi_key_secret = \"" + strings.Join(pieces(s, 43), "\" \\\n    \"") + "\"\n"
 	}, true},
+	{"python parenthesised literals", func(s string) string {
+		return "CDP_API_KEY_ID = \"" + testKeyID + "\"\nCDP_API_KEY_SECRET = (\n    \"" + strings.Join(pieces(s, 30, 30), "\"\n    \"") + "\"\n)\n"
+	}, true},
+	{"python parenthesised literals, closed on the last line", func(s string) string {
+		return "cfg = dict(\n    api_key_id=\"" + testKeyID + "\",\n    api_key_secret=(\n        '" + strings.Join(pieces(s, 12, 40), "'\n        '") + "'),\n)\n"
+	}, true},
 	{"c adjacent literals", func(s string) string {
 		return "static const char *cdp_key_id = \"" + testKeyID + "\";\nstatic const char *cdp_secret = \"" + strings.Join(pieces(s, 14, 36), "\"\n    \"") + "\";\n"
 	}, true},
