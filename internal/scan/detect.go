@@ -383,8 +383,12 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					if nextLineMayHoldValue(data, p) {
 						d.wrappedEd25519At(data, j+1, layer, at)
 					}
-				case c == '|' || c == '\\' || c == '(' && (data[p+1] == '\n' || data[p+1] == '\r'):
+				case c == '|' || c == '\\':
 					d.wrappedEd25519At(data, j+1, layer, at)
+				case c == '(':
+					if data[p+1] == '\n' || data[p+1] == '\r' {
+						d.wrappedEd25519At(data, j+1, layer, at) // NAME = ( then pieces below
+					}
 				}
 			}
 			if a == aEquals && j+1 < len(data) && (data[j+1] == '"' || data[j+1] == '\'') {
