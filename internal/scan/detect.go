@@ -108,6 +108,9 @@ type detector struct {
 	// base64Walked is the bytes walked to find runs of base64 text: bounded by the input.
 	base64Walked int
 	runText      []byte // a run of base64 text being decoded, its buffer reused
+	// wrappedLooks counts the values read as maybe wrapped across lines (wrappedEd25519At):
+	// a few in a hundred lines of source code.
+	wrappedLooks int
 }
 
 var (
@@ -398,12 +401,18 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					d.wrappedEd25519At(data, j+1, layer, at) // "> # comment"
 				case isBase64Byte(c):
 					if !isBase64Byte(data[p+8]) {
-						break // most values end before: both looks need it
+						// Most values end before; a short first piece of a wrapped one may.
+						if mayFollowPiece[data[p+8]] && shortPieceEndsLine(data, p) {
+							d.shortPiecesAt(data, j, layer, at)
+						}
+						break
 					}
 					if mayBeLongValue(data, p) {
 						d.ed25519ValueAt(data, j, layer, at)
 					}
-					if isBase64Run(data, p, minFirstPiece) {
+					// A wrapped value's first piece: minFirstPiece characters, or fewer that
+					// end their line.
+					if k := base64RunLen(data, p, minFirstPiece); k == minFirstPiece || endsPiece[data[p+k]] && pieceEndsLine(data, p+k) {
 						d.wrappedEd25519At(data, j+1, layer, at)
 					}
 				case c == '\n' || c == '\r':
@@ -412,6 +421,10 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					}
 				case c == '|' || c == '\\':
 					d.wrappedEd25519At(data, j+1, layer, at)
+				case c == '(':
+					if data[p+1] == '\n' || data[p+1] == '\r' {
+						d.wrappedEd25519At(data, j+1, layer, at) // NAME = ( then pieces below
+					}
 				}
 			}
 			if a == aEquals && j+1 < len(data) && (data[j+1] == '"' || data[j+1] == '\'') {
@@ -888,13 +901,21 @@ func mayBeLongValue(data []byte, p int) bool {
 		return false
 	}
 	// Every eighth byte: text with blanks and punctuation (most of code) fails within a few.
+	// A backslash may be a \n escape between pieces of the value.
 	for i := p; i <= p+80; i += 8 {
-		if !isBase64Byte(data[i]) {
+		if !base64OrEscape[data[i]] {
 			return false
 		}
 	}
-	return isBase64Byte(data[p+85])
+	return base64OrEscape[data[p+85]]
 }
+
+// base64OrEscape holds the characters of either base64 alphabet, and the backslash.
+var base64OrEscape = func() [256]bool {
+	t := base64Bytes
+	t['\\'] = true
+	return t
+}()
 
 // beforeValue holds what mayBeLongValue skips before a value: a blank, a quote, the '>' of "=>".
 var beforeValue = [256]bool{' ': true, '"': true, '\'': true, '\t': true, '>': true}
@@ -925,6 +946,9 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 		// One line: the value is not wrapped, and the next line is not part of it.
 		text, end = collectBase64(data[:r+nl], r, 256)
 	}
+	if n := len(text); n != 86 && n != 128 && (n < 112 || n > 176) {
+		return // not a secret's length, nor its base64's: no context to look for
+	}
 	if !d.otherKeys && !hasCDPContext(data, r, end) {
 		return // would not be reported: spare the derivation
 	}
@@ -946,23 +970,122 @@ func (d *detector) ed25519ValueAt(data []byte, q int, layer string, at func(int)
 }
 
 // maxWrappedLines is how many lines a wrapped Ed25519 secret may take: 86 characters are
-// rarely cut into more than two, and each line is read at most once from each separator.
-const maxWrappedLines = 4
+// often cut into two, sometimes into many short lines (8 lines of 11, hex in lines of 16). The
+// 128 characters a value may hold bound the read too; this bounds the blank lines between.
+const maxWrappedLines = 16
 
-// minFirstPiece is the least of a wrapped value that must be on its name's line, when any is.
+// minFirstPiece is how much of a wrapped value on its name's line, or first below it, is
+// looked at from the name on its own. A shorter piece is looked at only when it ends its line
+// and the next line starts with a piece (pieceEndsLine).
 const minFirstPiece = 20
 
-// nextLineMayHoldValue says whether the line after the line break at data[p] starts, after
-// its indentation and a quote, with minFirstPiece characters of base64.
+// minShortPiece is the least a line after a short first piece must start with: 86 characters
+// in lines of fewer would take more than 11 lines.
+const minShortPiece = 8
+
+// nextLineMayHoldValue says whether the line after the line break at data[p] may hold a
+// piece of a value (nextLineHoldsPiece).
 func nextLineMayHoldValue(data []byte, p int) bool {
-	q := p + 1
-	if data[p] == '\r' && q < len(data) && data[q] == '\n' {
+	if data[p] == '\r' && p+1 < len(data) && data[p+1] == '\n' {
+		p++
+	}
+	return nextLineHoldsPiece(data, p)
+}
+
+// nextLineHoldsPiece says whether the line after the line break at data[nl] starts, after its
+// indentation, a concatenation operator ('+', '.') and a quote, with minFirstPiece characters
+// of base64, or with minShortPiece of them that end there (a quote, a blank, the line's end,
+// an operator, the closing tag or bracket of the value's last piece).
+func nextLineHoldsPiece(data []byte, nl int) bool {
+	q := skipBlanks(data, nl+1)
+	if q < len(data) && (data[q] == '+' || data[q] == '.') {
+		q = skipBlanks(data, q+1)
+	}
+	if q < len(data) && (data[q] == '"' || data[q] == '\'') {
 		q++
 	}
-	for k := 0; k < 64 && q < len(data) && (data[q] == ' ' || data[q] == '\t' || data[q] == '"' || data[q] == '\''); k++ {
-		q++
+	if q+minShortPiece > len(data) || !base64Bytes[data[q+minShortPiece-1]] {
+		return false // most lines of code: a word and a blank or a bracket within 8 bytes
 	}
-	return isBase64Run(data, q, minFirstPiece)
+	k := base64RunLen(data, q, min(minFirstPiece, len(data)-q))
+	switch {
+	case k >= minFirstPiece:
+		return true
+	case k < minShortPiece:
+		return false
+	}
+	return q+k == len(data) || nextPieceEnd[data[q+k]]
+}
+
+// nextPieceEnd holds what may follow a piece of a wrapped value on a line after the first.
+var nextPieceEnd = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '\r': true, '\n': true, '\\': true, ',': true, ';': true, '+': true, '<': true, '}': true, ']': true}
+
+// base64RunLen returns how many of the n bytes from data[p] (which exist) are base64 before
+// the first that is not.
+func base64RunLen(data []byte, p, n int) int {
+	for i, c := range data[p : p+n] {
+		if !base64Bytes[c] {
+			return i
+		}
+	}
+	return n
+}
+
+// shortPieceEndsLine says whether the run of base64 at data[p:], which ends before data[p+8]
+// (not base64), is a short first piece of a value (pieceEndsLine).
+func shortPieceEndsLine(data []byte, p int) bool {
+	for i, c := range data[p : p+9] {
+		if !base64Bytes[c] {
+			return endsPiece[c] && pieceEndsLine(data, p+i)
+		}
+	}
+	return false
+}
+
+// mayFollowPiece holds what may follow a short first piece on its line, to its line's end:
+// a quote, a blank, a concatenation operator, a backslash (a \n escape, a line
+// continuation), the line break. Most values in source code go on with '(', ',' or ')'.
+var mayFollowPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '+': true, '.': true, '\\': true, '\r': true, '\n': true}
+
+// endsPiece holds what may follow a first piece on its line, to its line's end: a quote, a
+// backslash, the line break (pieceEndsLine). Not a blank: "x = a + b" is most of them, and
+// a short unquoted piece with blanks after it is rarer still.
+var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true}
+
+// pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
+// escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
+// a concatenation operator, a line continuation) with the next line starting with a piece
+// (nextLineHoldsPiece). It runs for many values after an '=' or ':' (those whose first word
+// ends at one of endsPiece), so it gives up at the first byte that cannot be one of these.
+func pieceEndsLine(data []byte, e int) bool {
+	if e+1 >= len(data) {
+		return false
+	}
+	switch c := data[e]; {
+	case c == '\\':
+		if data[e+1] == 'n' || data[e+1] == 'r' {
+			return true // "piece\npiece"
+		}
+	case c == '"' || c == '\'':
+		e = skipBlanks(data, e+1)
+		if e < len(data) && (data[e] == '+' || data[e] == '.') {
+			e = skipBlanks(data, e+1) // "piece" +
+		}
+	}
+	if e < len(data) && data[e] == '\\' {
+		e = skipBlanks(data, e+1) // a line continuation
+	}
+	if e < len(data) && data[e] == '\r' {
+		e++
+	}
+	return e < len(data) && data[e] == '\n' && nextLineHoldsPiece(data, e)
+}
+
+// shortPiecesAt reads the value after the separator at data[j] whose first piece is short
+// (shortPieceEndsLine): pieces joined by \n escapes on one line, or wrapped across lines.
+func (d *detector) shortPiecesAt(data []byte, j int, layer string, at func(int) int) {
+	d.ed25519ValueAt(data, j, layer, at)
+	d.wrappedEd25519At(data, j+1, layer, at)
 }
 
 // skipBlanks returns where the blanks (spaces and tabs, at most 64) from data[i] end.
@@ -973,34 +1096,20 @@ func skipBlanks(data []byte, i int) int {
 	return i
 }
 
-// isBase64Run reports whether data[p:] starts with n characters of base64.
-func isBase64Run(data []byte, p, n int) bool {
-	if p+n > len(data) {
-		return false
-	}
-	// The last byte first: most runs checked here are a name followed by punctuation.
-	if !isBase64Byte(data[p+n-1]) {
-		return false
-	}
-	for _, c := range data[p : p+n] {
-		if !isBase64Byte(c) {
-			return false
-		}
-	}
-	return true
-}
-
 // wrappedEd25519At reads an Ed25519 secret that is the value after a name's separator ('=' or
 // ':', just before data[p]) and is not on one line with it, which ed25519ValueAt reads: on
 // the lines after it (a YAML block scalar "secret: >-" or "|", "secret:" then the value
 // indented below, "NAME=\" and a line continuation), or wrapped across lines. Each line holds
 // nothing but a piece of it (base64 or hex; quotes around a piece, and ',' or ';' after the
-// last, allowed), and the pieces make 86 base64 characters (88 with padding) or 128 hex
-// digits. A piece on the name's line has at least minFirstPiece characters.
+// last, allowed; after a quoted piece, or before one on the next line, a concatenation
+// operator: "piece" +, + "piece", 'piece' .), and the pieces make 86 base64 characters (88
+// with padding) or 128 hex digits, on at most maxWrappedLines lines. Callers look at the
+// first piece before calling (minFirstPiece, shortPieceEndsLine).
 func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(int) int) {
+	d.wrappedLooks++
 	i, block := p, false
 	// Blanks, an opening quote, a YAML block indicator with its chomping and indentation
-	// ("|", ">-", "|2+"; and PHP's "=>").
+	// ("|", ">-", "|2+"; and PHP's "=>"); or a parenthesis ending the line.
 	for n := 0; n < 6 && i < len(data); n++ {
 		c := data[i]
 		if c == '|' || c == '>' {
@@ -1010,6 +1119,10 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 				i++
 			}
 			continue
+		}
+		if c == '(' && i+1 < len(data) && (data[i+1] == '\n' || data[i+1] == '\r') {
+			i++ // NAME = ( then quoted pieces below, as Python joins them
+			break
 		}
 		if c != ' ' && c != '\t' && c != '"' && c != '\'' {
 			break
@@ -1035,6 +1148,12 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			for k := 0; k < 64 && i < len(data) && (data[i] == ' ' || data[i] == '\t'); k++ {
 				i++ // indentation
 			}
+			if i+1 < len(data) && (data[i] == '+' || data[i] == '.') && (data[i+1] == ' ' || data[i+1] == '\t') {
+				// An operator before the line's quoted piece: + "piece"
+				if i = skipBlanks(data, i+1); i == len(data) || data[i] != '"' && data[i] != '\'' {
+					return
+				}
+			}
 			if i < len(data) && (data[i] == '"' || data[i] == '\'') {
 				i++
 			}
@@ -1045,7 +1164,7 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 		}
 		k := i - s
 		if k > 0 {
-			if line == 0 && (block || k < minFirstPiece) || n+k > len(text) {
+			if line == 0 && block || n+k > len(text) {
 				return // a block scalar's text starts on the next line; or too long
 			}
 			if start < 0 {
@@ -1054,13 +1173,14 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			n += copy(text[n:], data[s:i])
 			end = i
 		} else if line == 0 {
-			lines++ // a name's line with no piece ("secret: |"): the 4 lines are below it
+			lines++ // a name's line with no piece ("secret: |"): the lines are below it
 		}
 		padded := false
 		if n == 86 && i+1 < len(data) && data[i] == '=' && data[i+1] == '=' {
 			i, end, padded = i+2, i+2, true
 		}
-		if i < len(data) && (data[i] == '"' || data[i] == '\'') {
+		quoted := i < len(data) && (data[i] == '"' || data[i] == '\'')
+		if quoted {
 			i++
 		}
 		if padded || n == 86 || n == 128 {
@@ -1069,6 +1189,9 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			}
 		}
 		i = skipBlanks(data, i) // trailing blanks, which editors leave
+		if quoted && !padded && n != 86 && n != 128 && i < len(data) && (data[i] == '+' || data[i] == '.') {
+			i = skipBlanks(data, i+1) // "piece" + (the next line's piece goes on the value)
+		}
 		if i < len(data) && data[i] == '\\' {
 			i = skipBlanks(data, i+1) // a line continuation
 		}
@@ -1076,8 +1199,8 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			i++
 		}
 		complete := padded || n == 86 || n == 128
-		if complete && line > 0 && i < len(data) && (data[i] == '}' || data[i] == ']' || data[i] == '<' && i+1 < len(data) && data[i+1] == '/') {
-			break // the value below its name, closed on its line: "KEY</string>", JSON's "KEY"}
+		if complete && line > 0 && i < len(data) && (data[i] == '}' || data[i] == ']' || data[i] == ')' || data[i] == '<' && i+1 < len(data) && data[i+1] == '/') {
+			break // the value below its name, closed on its line: "KEY</string>", JSON's "KEY"}, "KEY")
 		}
 		if i < len(data) && data[i] != '\n' {
 			return // more on the line than a piece of a value
@@ -1121,7 +1244,13 @@ func (d *detector) elementEd25519At(data []byte, j int, layer string, at func(in
 	}
 	name := data[j+2 : k]
 	k = skipBlanks(data, k) // </secret >
-	if len(name) == 0 || k == len(data) || data[k] != '>' || !secretName(name) {
+	if len(name) == 0 || k == len(data) || data[k] != '>' {
+		return
+	}
+	// An element whose own name says nothing (<string>, <value>) may take its name from
+	// before it: a property list's <key>, the key attribute of the element around it.
+	named := secretName(name)
+	if !named && !holderElement(name) {
 		return
 	}
 	// Back from the closing tag over the text: blanks and line breaks, padding, then base64
@@ -1153,6 +1282,15 @@ func (d *detector) elementEd25519At(data []byte, j int, layer string, at func(in
 			if n != 86 && n != 128 {
 				return
 			}
+			if !named {
+				tagEnd := i
+				if cdata {
+					tagEnd = i - 9
+				}
+				if !namedBefore(data, tagEnd, name) {
+					return
+				}
+			}
 			text := rev[:n]
 			slices.Reverse(text)
 			start := i
@@ -1174,6 +1312,74 @@ func (d *detector) elementEd25519At(data []byte, j int, layer string, at func(in
 		}
 		i--
 	}
+}
+
+// holderElement reports whether an XML element's name is that of an element holding a value
+// that is named before it: a property list's <string>, Java and Spring XML's <value>.
+func holderElement(name []byte) bool {
+	return bytes.Equal(name, []byte("string")) || bytes.Equal(name, []byte("value"))
+}
+
+// namedBefore reports whether the element <name> whose opening tag ends at data[tagEnd] (no
+// attributes) is named with a CDP word just before it, blanks and line breaks between: by a
+// property list's key (<key>cdp_api_key_secret</key><string>...), or by the key or name
+// attribute of the element it is in (<entry key="cdp.api.secret"><value>...).
+func namedBefore(data []byte, tagEnd int, name []byte) bool {
+	o := tagEnd - len(name) - 2
+	if o < 0 || data[o] != '<' || data[tagEnd-1] != '>' || !bytes.Equal(data[o+1:tagEnd-1], name) {
+		return false // an opening tag with attributes, or none
+	}
+	k := o
+	for k > 0 && o-k < 256 && strings.IndexByte(" \t\r\n", data[k-1]) >= 0 {
+		k--
+	}
+	if k == 0 || data[k-1] != '>' {
+		return false
+	}
+	if bytes.HasSuffix(data[:k], []byte("</key>")) {
+		v := k - len("</key>")
+		lo := max(0, v-80)
+		s := bytes.LastIndex(data[lo:v], []byte("<key>"))
+		return s >= 0 && holdsCDPWord(data[lo+s+len("<key>"):v])
+	}
+	// The opening tag before: its key or name attribute.
+	lo := max(0, k-200)
+	lt := bytes.LastIndexByte(data[lo:k], '<')
+	if lt < 0 {
+		return false
+	}
+	tag := data[lo+lt : k]
+	for _, attr := range []string{" key=", " name="} {
+		a := bytes.Index(tag, []byte(attr))
+		if a < 0 || a+len(attr) >= len(tag) {
+			continue
+		}
+		v := tag[a+len(attr):]
+		if q := v[0]; q == '"' || q == '\'' {
+			if e := bytes.IndexByte(v[1:], q); e >= 0 && holdsCDPWord(v[1:1+e]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holdsCDPWord reports whether a name holds one of the CDP words (cdpContext), in any case.
+func holdsCDPWord(name []byte) bool {
+	var buf [80]byte
+	n := buf[:0]
+	for _, c := range name[:min(len(name), len(buf))] {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		n = append(n, c)
+	}
+	for _, w := range cdpContext {
+		if bytes.Contains(n, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // secretName reports whether an XML element's name says its text is a secret.
@@ -1404,7 +1610,7 @@ func (d *detector) bareIDsNear(data []byte, start, end int, at func(int) int) {
 			continue
 		}
 		i = u + 36
-		if idLike(data[max(0, u-32):u]) {
+		if idLike(data[max(0, u-96):u]) {
 			d.names = append(d.names, nameHit{off: at(u), name: string(data[u : u+36])})
 		}
 	}
@@ -1424,19 +1630,34 @@ func isUUID(b []byte) bool {
 }
 
 // idLike reports whether the text before a UUID makes it a key id: it ends with a name such as
-// id, key_id, keyName or name, then quotes, spaces, ':', '=' or "=>".
+// id, key_id, keyName or name, then quotes, spaces, ':', '=' or "=>"; or the UUID is the value
+// of an attribute or element named so before it (<add key="CdpApiKeyId" value="...">, a
+// property list's <key>cdp_api_key_id</key><string>...</string>, <entry key="cdp.key.id">
+// <value>...</value>).
 func idLike(before []byte) bool {
 	t := bytes.TrimRight(before, " \t\"':=>")
 	if len(t) == len(before) {
 		return false // no separator: "organizations/<uuid>" or part of a word
 	}
 	t = bytes.ToLower(t)
-	for _, suffix := range []string{"id", "name"} {
-		if bytes.HasSuffix(t, []byte(suffix)) {
-			return true
-		}
+	if idName(t) {
+		return true
 	}
-	return false
+	switch {
+	case bytes.HasSuffix(t, []byte(" value")):
+		t = t[:len(t)-len(" value")]
+	case bytes.HasSuffix(t, []byte("<string")) || bytes.HasSuffix(t, []byte("<value")):
+		t = bytes.TrimRight(t[:bytes.LastIndexByte(t, '<')], " \t\r\n")
+		t = bytes.TrimSuffix(t, []byte("</key>"))
+	default:
+		return false
+	}
+	return idName(bytes.TrimRight(t, " \t\r\n\"'>"))
+}
+
+// idName reports whether a lower-case name ends as a key id's does.
+func idName(t []byte) bool {
+	return bytes.HasSuffix(t, []byte("id")) || bytes.HasSuffix(t, []byte("name"))
 }
 
 // ---- decoding helpers ----

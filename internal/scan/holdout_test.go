@@ -340,6 +340,16 @@ func (g *holdoutGen) edPlants(t *testing.T) []plant {
 		add(dir+"wrapped.yaml", "api_key_id: "+k.id+"\napi_key_secret: "+s[:43]+"\n  "+s[43:]+"\n", k, k.id)
 		add(dir+"folded-wrapped.yaml", "api_key_id: "+k.id+"\napi_key_secret: >-\n  "+s[:40]+"\n  "+s[40:]+"\n", k, k.id)
 		add(dir+"continued.properties", "cdp.api.key.id="+k.id+"\ncdp.api.key.secret=\\\n    "+s+"\n", k, k.id)
+		// Issue 14: a property list, a short first piece, many lines, \n escapes and string
+		// concatenation between pieces, values named by the element around them.
+		add(dir+"Config.plist", "<plist version=\"1.0\">\n<dict>\n\t<key>CDPKeyID</key>\n\t<string>"+k.id+"</string>\n\t<key>apiKeySecret</key>\n\t<string>"+s+"</string>\n</dict>\n</plist>\n", k, k.id)
+		add(dir+"short-first.yaml", "api_key_id: "+k.id+"\napi_key_secret: "+s[:12]+"\n  "+s[12:52]+"\n  "+s[52:]+"\n", k, k.id)
+		add(dir+"many-lines.yaml", "cdp:\n  id: "+k.id+"\n  secret:\n    "+strings.Join(every(s, 11), "\n    ")+"\n", k, k.id)
+		add(dir+"escaped-pieces.json", `{"id": "`+k.id+`", "secret": "`+strings.Join(every(s, 16), `\n`)+`\n"}`, k, k.id)
+		add(dir+"concat.js", "const apiKeyId = \""+k.id+"\";\nconst secret = \""+strings.Join(every(s, 30), "\" +\n  \"")+"\";\n", k, k.id)
+		add(dir+"concat-short.go", g.embed(".go", "const cdpKeyID = \""+k.id+"\"\n\nconst cdpSecret = \""+s[:9]+"\" +\n\t\""+s[9:50]+"\" +\n\t\""+s[50:]+"\"\n"), k, k.id)
+		add(dir+"properties.xml", "<map>\n  <entry key=\"cdp.api.key.id\"><value>"+k.id+"</value></entry>\n  <entry key=\"cdp.api.secret\">\n    <value>"+s+"</value>\n  </entry>\n</map>\n", k, k.id)
+		add(dir+"app.config", "<configuration>\n  <appSettings>\n    <add key=\"CdpApiKeyId\" value=\""+k.id+"\" />\n    <add key=\"CdpApiSecret\" value=\""+s+"\" />\n  </appSettings>\n</configuration>\n", k, k.id)
 	}
 	k := g.ed(t)
 	add("ed-pkcs8/cdp.pem", "# CDP API key "+k.id+"\n"+pemText("PRIVATE KEY", k.p8DER, upper, "\n"), k, "")
@@ -410,6 +420,15 @@ func (g *holdoutGen) decoyPlants(t *testing.T) []plant {
 	add("wrapped-wrong-pub.yaml", "api_key_id: "+e.id+"\napi_key_secret: "+raw(wrongPub)[:43]+"\n  "+raw(wrongPub)[43:]+"\n")
 	add("blob-element.xml", "<data>"+raw(g.bytes(64))+"</data>")
 	add("blob-next-line.yaml", "checksum:\n  "+raw(g.bytes(64))+"\n")
+	// Issue 14's forms holding a wrong public half, a truncated value or a placeholder.
+	wp := raw(wrongPub)
+	add("plist-wrong-pub.plist", "<dict>\n\t<key>CDPKeyID</key>\n\t<string>"+e.id+"</string>\n\t<key>apiKeySecret</key>\n\t<string>"+wp+"</string>\n</dict>\n")
+	add("plist-placeholder.plist", "<dict>\n\t<key>cdp_api_key_secret</key>\n\t<string>YOUR_CDP_API_KEY_SECRET</string>\n</dict>\n")
+	add("short-first-wrong-pub.yaml", "api_key_id: "+e.id+"\napi_key_secret: "+wp[:12]+"\n  "+wp[12:52]+"\n  "+wp[52:]+"\n")
+	add("many-lines-truncated.yaml", "api_key_id: "+e.id+"\napi_key_secret:\n  "+strings.Join(every(raw(e.raw)[:80], 10), "\n  ")+"\n")
+	add("concat-wrong-pub.js", "const secret = \""+strings.Join(every(wp, 30), "\" +\n  \"")+"\";\n")
+	add("escaped-truncated.json", `{"id": "`+e.id+`", "secret": "`+strings.Join(every(raw(e.raw)[:84], 14), `\n`)+`"}`)
+	add("properties-wrong-pub.xml", "<entry key=\"cdp.api.secret\"><value>"+wp+"</value></entry>")
 	// Random 64-byte base64 values, as lock files and checksums hold them, not near a CDP name.
 	var sums strings.Builder
 	for range 20 {
@@ -514,6 +533,10 @@ func (g *holdoutGen) archivePlants(t *testing.T) []plant {
 	add("deep4.zip", d, k.name, k.fp)
 	add("mixed.tar.gz", gzBytes(tarBytes(t, member{"lib/app.jar", zipBytes(t, member{"META-INF/x", src}, member{"config/key.json", keyFile})})), k.name, k.fp)
 	add("aab.aab", zipBytes(t, member{"base/assets/.env", []byte("CDP_API_KEY_ID=" + e.id + "\nCDP_API_KEY_SECRET=" + base64.RawStdEncoding.EncodeToString(e.raw) + "\n")}), e.id, e.fp)
+	// An IPA whose property list holds a CDP secret.
+	ipaPlist := zipBytes(t, member{"Payload/App.app/Info.plist", []byte("<plist/>")},
+		member{"Payload/App.app/Keys.plist", []byte("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n\t<key>cdp_api_key_id</key>\n\t<string>" + e.id + "</string>\n\t<key>cdp_api_key_secret</key>\n\t<string>" + base64.RawStdEncoding.EncodeToString(e.raw) + "</string>\n</dict>\n</plist>\n")})
+	add("App.ipa", ipaPlist, e.id, e.fp)
 	add("decoys.zip", zipBytes(t, member{"key.pem", []byte("-----BEGIN EC PRIVATE KEY-----\n...\n-----END EC PRIVATE KEY-----\n")}, member{"x.go", src}), "")
 	return out
 }

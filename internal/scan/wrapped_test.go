@@ -169,9 +169,10 @@ func TestDetectFindsSecretsInReviewedLaterLineForms(t *testing.T) {
 			}
 		})
 	}
-	// Still no more than 4 lines, and CDATA holding a placeholder or a public key is nothing.
+	// Still no more than maxWrappedLines lines (18 of 5 characters), and CDATA holding a
+	// placeholder or a public key is nothing.
 	for _, text := range []string{
-		"id: " + testKeyID + "\nsecret: |\n  " + s[:20] + "\n  " + s[20:40] + "\n  " + s[40:60] + "\n  " + s[60:80] + "\n  " + s[80:] + "\n",
+		"id: " + testKeyID + "\nsecret: |\n  " + strings.Join(every(s, 5), "\n  ") + "\n",
 		"<secret><![CDATA[YOUR_SECRET_HERE]]></secret>",
 		"<resources>\n  <string name=\"cdp_api_key_secret\">\n    " + s[:85] + "</string>\n</resources>\n",
 		"{\"name\": \"" + testKeyID + "\", \"privateKey\":\n  \"" + base64.RawStdEncoding.EncodeToString(append(append([]byte{}, raw[32:]...), raw[:32]...)) + "\"}\n",

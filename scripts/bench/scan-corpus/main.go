@@ -22,6 +22,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"flag"
@@ -239,6 +240,9 @@ func wrap(s string, n int) string {
 	return b.String() + s
 }
 
+// unpadded is the key's Ed25519 secret in base64 without its padding.
+func unpadded(k keyText) string { return strings.TrimRight(k.edB64, "=") }
+
 func jsConcat(pemText string) string {
 	lines := strings.Split(strings.TrimSpace(pemText), "\n")
 	for i, l := range lines {
@@ -313,6 +317,35 @@ var encodings = []encoding{
 	{"ed25519-unpadded", text(".env", func(k keyText) (string, bool) {
 		return "CDP_API_KEY_ID=" + k.id + "\nCDP_API_KEY_SECRET=" + strings.TrimRight(k.edB64, "="), true
 	})},
+	// Unpadded secrets in the forms of issue 14: a property list in an IPA, a wrapped value
+	// with a short first piece or over many lines, \n escapes and string concatenation
+	// between pieces, values named by the element around them.
+	{"ed25519-plist-ipa", func(c *corpus, k keyText) (string, string, string) {
+		_, rel := c.path(".ipa")
+		plist := "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n\t<key>cdp_api_key_id</key>\n\t<string>" + k.id + "</string>\n\t<key>cdp_api_key_secret</key>\n\t<string>" + unpadded(k) + "</string>\n</dict>\n</plist>\n"
+		c.write(rel, zipOf(member{"Payload/App.app/Info.plist", []byte("<plist/>")}, member{"Payload/App.app/main.jsbundle", c.fill("")}, member{"Payload/App.app/Keys.plist", []byte(plist)}))
+		return rel, "Payload/App.app/Keys.plist", k.edFP
+	}},
+	{"ed25519-wrapped-short-first", text(".yaml", func(k keyText) (string, bool) {
+		s := unpadded(k)
+		return "cdp:\n  api_key_id: " + k.id + "\n  api_key_secret: " + s[:12] + "\n    " + s[12:52] + "\n    " + s[52:], true
+	})},
+	{"ed25519-wrapped-many-lines", text(".yaml", func(k keyText) (string, bool) {
+		return "cdp:\n  id: " + k.id + "\n  secret:\n    " + strings.ReplaceAll(wrap(unpadded(k), 11), "\n", "\n    "), true
+	})},
+	{"ed25519-hex-wrapped", text(".yaml", func(k keyText) (string, bool) {
+		raw, _ := base64.StdEncoding.DecodeString(k.edB64)
+		return "api_key_id: " + k.id + "\napi_key_secret: |\n  " + strings.ReplaceAll(wrap(hex.EncodeToString(raw), 22), "\n", "\n  "), true
+	})},
+	{"ed25519-json-escaped-pieces", text(".json", func(k keyText) (string, bool) {
+		return `{"id": "` + k.id + `", "secret": "` + strings.ReplaceAll(wrap(unpadded(k), 8), "\n", `\n`) + `\n"}`, true
+	})},
+	{"ed25519-string-concat", text(".js", func(k keyText) (string, bool) {
+		return "const apiKeyId = \"" + k.id + "\";\nconst apiKeySecret = \"" + strings.ReplaceAll(wrap(unpadded(k), 30), "\n", "\" +\n  \"") + "\";\n", true
+	})},
+	{"ed25519-properties-xml", text(".xml", func(k keyText) (string, bool) {
+		return "<map>\n  <entry key=\"cdp.api.key.id\"><value>" + k.id + "</value></entry>\n  <entry key=\"cdp.api.secret\">\n    <value>" + unpadded(k) + "</value>\n  </entry>\n</map>", true
+	})},
 	{"self-extracting-zip", func(c *corpus, k keyText) (string, string, string) {
 		_, rel := c.path(".sh")
 		c.write(rel, append([]byte("#!/bin/sh\nexec unzip -o \"$0\"\n"), zipOf(member{"config/key.json", []byte(keyFile(k.name, k.sec1))})...))
@@ -382,6 +415,14 @@ var decoys = []struct {
 		raw, _ := base64.StdEncoding.DecodeString(k.edB64)
 		raw[50] ^= 0x40
 		return "CDP_API_KEY_ID=" + k.id + "\nCDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(raw)
+	}},
+	{"ed25519-wrapped-wrong-public-half", func(k keyText) string {
+		raw, _ := base64.StdEncoding.DecodeString(k.edB64)
+		raw[50] ^= 0x40
+		return "const apiKeySecret = \"" + strings.ReplaceAll(wrap(base64.RawStdEncoding.EncodeToString(raw), 30), "\n", "\" +\n  \"") + "\";"
+	}},
+	{"ed25519-plist-truncated", func(k keyText) string {
+		return "<dict>\n\t<key>cdp_api_key_secret</key>\n\t<string>" + unpadded(k)[:80] + "</string>\n</dict>"
 	}},
 	{"random-64-bytes", func(k keyText) string {
 		b := make([]byte, 64)
