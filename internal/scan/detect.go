@@ -289,7 +289,8 @@ func forEachHit(data []byte, anchors [][]byte, groups []anchorGroup, fn func(anc
 		if hasNUL {
 			fn(firstNUL, b+nul)
 		}
-		for _, g := range groups {
+		for gi := range groups {
+			g := &groups[gi] // not a copy: a group holds its two 1 KiB masks
 			if g.nul && !hasNUL {
 				continue
 			}
@@ -993,9 +994,10 @@ func nextLineMayHoldValue(data []byte, p int) bool {
 }
 
 // nextLineHoldsPiece says whether the line after the line break at data[nl] starts, after its
-// indentation, a concatenation operator ('+', '.') and a quote, with minFirstPiece characters
-// of base64, or with minShortPiece of them that end there (a quote, a blank, the line's end,
-// an operator, the closing tag or bracket of the value's last piece).
+// indentation, a concatenation operator ('+', '.') and a quote, with a piece of a value:
+// minShortPiece to maxPieceLen characters of base64 that end there (a quote, blanks before
+// the line's end, the line's end, an operator, the closing tag or bracket of the value's last
+// piece).
 func nextLineHoldsPiece(data []byte, nl int) bool {
 	q := skipBlanks(data, nl+1)
 	if q < len(data) && (data[q] == '+' || data[q] == '.') {
@@ -1007,14 +1009,18 @@ func nextLineHoldsPiece(data []byte, nl int) bool {
 	if q+minShortPiece > len(data) || !base64Bytes[data[q+minShortPiece-1]] {
 		return false // most lines of code: a word and a blank or a bracket within 8 bytes
 	}
-	k := base64RunLen(data, q, min(minFirstPiece, len(data)-q))
-	switch {
-	case k >= minFirstPiece:
-		return true
-	case k < minShortPiece:
+	k := base64RunLen(data, q, min(maxPieceLen+1, len(data)-q))
+	if k < minShortPiece || k > maxPieceLen {
 		return false
 	}
-	return q+k == len(data) || nextPieceEnd[data[q+k]]
+	// The piece must end its line, or be followed by what may follow a piece; blanks
+	// after it only before these: in a table of constants (NAME = 0x40, then
+	// NEXT_NAME = 0x80) the next line's first word is followed by blanks and an '='.
+	e := q + k
+	if e < len(data) && (data[e] == ' ' || data[e] == '\t') {
+		e = skipBlanks(data, e)
+	}
+	return e == len(data) || nextPieceEnd[data[e]]
 }
 
 // nextPieceEnd holds what may follow a piece of a wrapped value on a line after the first.
@@ -1105,6 +1111,9 @@ func skipBlanks(data []byte, i int) int {
 // operator: "piece" +, + "piece", 'piece' .), and the pieces make 86 base64 characters (88
 // with padding) or 128 hex digits, on at most maxWrappedLines lines. Callers look at the
 // first piece before calling (minFirstPiece, shortPieceEndsLine).
+// maxPieceLen is the most a wrapped value's pieces hold together: 128 hex digits.
+const maxPieceLen = 128
+
 func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(int) int) {
 	d.wrappedLooks++
 	i, block := p, false
@@ -1140,7 +1149,7 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			i--
 		}
 	}
-	var text [128]byte
+	var text [maxPieceLen]byte
 	n, start, end := 0, -1, 0
 	lines := maxWrappedLines
 	for line := 0; line < lines; line++ {
