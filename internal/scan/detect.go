@@ -1375,33 +1375,28 @@ func namedBefore(data []byte, tagEnd int, name []byte) bool {
 
 // holdsCDPWord reports whether a name holds one of the CDP words (cdpContext), in any case.
 func holdsCDPWord(name []byte) bool {
+	return holdsFolded(name, cdpContext)
+}
+
+// secretWords are what an XML element's name holds when its text is a secret.
+var secretWords = foldWords("secret", "privatekey", "private_key")
+
+// secretName reports whether an XML element's name says its text is a secret.
+func secretName(name []byte) bool {
+	return holdsFolded(name, secretWords)
+}
+
+// holdsFolded reports whether the first 80 bytes of name hold one of words (foldWords), in
+// any case.
+func holdsFolded(name []byte, words [][]byte) bool {
 	var buf [80]byte
-	n := buf[:0]
-	for _, c := range name[:min(len(name), len(buf))] {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		n = append(n, c)
-	}
-	for _, w := range cdpContext {
-		if bytes.Contains(n, []byte(w)) {
+	folded := foldCase(buf[:0], name[:min(len(name), len(buf))])
+	for _, w := range words {
+		if bytes.Contains(folded, w) {
 			return true
 		}
 	}
 	return false
-}
-
-// secretName reports whether an XML element's name says its text is a secret.
-func secretName(name []byte) bool {
-	var buf [64]byte
-	n := buf[:0]
-	for _, c := range name[:min(len(name), len(buf))] {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		n = append(n, c)
-	}
-	return bytes.Contains(n, []byte("secret")) || bytes.Contains(n, []byte("privatekey")) || bytes.Contains(n, []byte("private_key"))
 }
 
 // derAt looks for a private key's DER written in base64 without PEM armour, starting at data[j]

@@ -57,6 +57,9 @@ var issue14Forms = []secretForm{
 	{"plist next lines", func(s string) string {
 		return "<dict>\n  <key>keyId</key>\n  <string>" + testKeyID + "</string>\n  <key>apiKeySecret</key>\n\n  <string>\n    " + s + "\n  </string>\n</dict>\n"
 	}, true},
+	{"plist private_key", func(s string) string { // a name with '_' holding no other CDP word
+		return "<dict>\n\t<key>key_id</key>\n\t<string>" + testKeyID + "</string>\n\t<key>private_key</key>\n\t<string>" + s + "</string>\n</dict>\n"
+	}, true},
 	{"plist CDPSecret", func(s string) string {
 		return "<dict>\n\t<key>CDPKeyID</key>\n\t<string>" + testKeyID + "</string>\n\t<key>CDPSecret</key>\n\t<string>" + s + "</string>\n</dict>\n"
 	}, false},
