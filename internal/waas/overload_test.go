@@ -218,3 +218,63 @@ func TestServerErrorWaitsAreBounded(t *testing.T) {
 		t.Fatalf("always 503, Retry-After: 110: %v; waits %v (%v in all), %d requests; want the 503 after 2 waits", err, waits(), total, requests.Load())
 	}
 }
+
+// alternatingServer answers every request with the next status of
+// statuses in turn, each with Retry-After: retryAfter.
+func alternatingServer(t *testing.T, retryAfter string, statuses ...int) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := requests.Add(1)
+		w.Header().Set("Retry-After", retryAfter)
+		w.WriteHeader(statuses[int(n-1)%len(statuses)])
+		_, _ = w.Write([]byte(`{"code": 14, "message": "overloaded"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
+
+// TestRetryAfterBudgetIsSharedBy429sAndServerErrors: a call waits out at
+// most MaxThrottleWait of Retry-After in all, whether the server asks it
+// with 429s or with 503s: a server alternating them had each kind's own
+// 5 minutes waited, 7m20s+ in all (4 waits of 110 s); and the error says
+// what was waited in all, not the 503s' share of it.
+func TestRetryAfterBudgetIsSharedBy429sAndServerErrors(t *testing.T) {
+	srv, requests := alternatingServer(t, "110", http.StatusServiceUnavailable, http.StatusTooManyRequests)
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := recordPauses(c)
+	_, err = c.ListPools(testContext(t), PageRequest{})
+	var total time.Duration
+	for _, w := range waits() {
+		total += w
+	}
+	// The error says what was waited in all, 429s' waits included.
+	if err == nil || total > MaxThrottleWait || !strings.Contains(err.Error(), "wait 3m4") || !strings.Contains(err.Error(), "try again later") {
+		t.Fatalf("503 and 429 in turn, Retry-After: 110: %v; waits %v (%v in all) over %d requests; want the call ended within %v of waits", err, waits(), total, requests.Load(), MaxThrottleWait)
+	}
+}
+
+// TestAdaptiveRetryAfterBudgetCountsServerErrorsBefore429s: with the
+// adaptive rate, a 429's budget is the time since the call's first 429;
+// the Retry-After of server errors before it waited out counts too (3 s of
+// 503s, then 3 s more of 429s, against a budget of 3 s).
+func TestAdaptiveRetryAfterBudgetCountsServerErrorsBefore429s(t *testing.T) {
+	defer func(d time.Duration) { maxThrottleWait = d }(maxThrottleWait)
+	maxThrottleWait = 3 * time.Second
+	srv, requests := alternatingServer(t, "1", http.StatusServiceUnavailable, http.StatusServiceUnavailable, http.StatusServiceUnavailable,
+		http.StatusTooManyRequests, http.StatusTooManyRequests, http.StatusTooManyRequests, http.StatusTooManyRequests)
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), Adaptive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No recordPauses: the pacer holds every lane for a 503's Retry-After
+	// in real time as well, so the real time is what the call waited.
+	start := time.Now()
+	_, err = c.ListPools(testContext(t), PageRequest{})
+	if total := time.Since(start); err == nil || total > maxThrottleWait+time.Second {
+		t.Fatalf("three 503 then 429s, Retry-After: 1: %v; waited %v in all over %d requests, want at most %v", err, total.Round(time.Millisecond), requests.Load(), maxThrottleWait)
+	}
+}
