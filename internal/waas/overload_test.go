@@ -278,3 +278,42 @@ func TestAdaptiveRetryAfterBudgetCountsServerErrorsBefore429s(t *testing.T) {
 		t.Fatalf("three 503 then 429s, Retry-After: 1: %v; waited %v in all over %d requests, want at most %v", err, total.Round(time.Millisecond), requests.Load(), maxThrottleWait)
 	}
 }
+
+// TestAnOutageIsNotRememberedAsTheLimit: 503s cut the rate but are not the
+// service's limit (docs/inventory.md): a run limited by 429s that then met
+// an outage remembered the rate the 503s had cut it to (20/s, where the
+// 429 had shown 47.5/s), and the next run resumed at that as its limit.
+func TestAnOutageIsNotRememberedAsTheLimit(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 100}, nil)
+	answer := answerer(p, &now)
+	for range 150 { // 1.5 s at the limit learned before
+		answer(20 * time.Millisecond)
+	}
+	s, askAgain, _, ok := p.take(now)
+	if !ok {
+		now = askAgain
+		s, _, _, _ = p.take(now)
+	}
+	now = now.Add(20 * time.Millisecond)
+	p.throttled(s, s.at, now, 0)
+	limit := p.learned()
+	if limit.Rate <= pacerStartRate || limit.Unlimited {
+		t.Fatalf("a 429 at 100/s learned %+v", limit)
+	}
+	for range 20 { // an outage: 503s to everything
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		now = now.Add(20 * time.Millisecond)
+		p.overloaded(s, now, 0)
+	}
+	if r := p.current().Rate; r != pacerStartRate {
+		t.Fatalf("the outage left the rate at %v/s, want it cut to %v/s", r, pacerStartRate)
+	}
+	if l := p.learned(); l != limit {
+		t.Fatalf("after an outage the run learned %+v, want the limit the 429 showed, %+v", l, limit)
+	}
+}
