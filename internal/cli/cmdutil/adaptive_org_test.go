@@ -141,3 +141,28 @@ func TestALimitLearnedUnderOneKeyIsNotForgottenByAnother(t *testing.T) {
 		t.Fatalf("key b starts from %+v (%v) after key a learned a limit of 4/s", got, ok)
 	}
 }
+
+// TestAnEndpointsQueryIsNotWrittenToRatesFile: the client sends no query
+// of the endpoint's URL (each call sets its own), but rates.json keyed the
+// rate by it, so a token a proxy takes in the query ("?token=…") was
+// written to the state folder, and the same service typed with another
+// query was another service.
+func TestAnEndpointsQueryIsNotWrittenToRatesFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("WAASCTL_STATE_DIR", dir)
+	ctx := context.Background()
+	now := time.Now()
+	if err := saveLearnedRate(ctx, "https://api.example.invalid/?token=hunter2#frag", "organizations/o", "SHA256:k", waas.LearnedRate{Rate: 7}, now, now); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ratesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "hunter2") || strings.Contains(string(data), "frag") {
+		t.Errorf("rates.json holds the endpoint's query:\n%s", data)
+	}
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://api.example.invalid", "organizations/o", "SHA256:k", now); !ok || lr.Rate != 7 {
+		t.Errorf("the same service without the query: %+v, %v; want the rate saved", lr, ok)
+	}
+}
