@@ -69,7 +69,8 @@ const learnedRateMaxAge = 7 * 24 * time.Hour
 func rateScope(key *credentials.APIKey) (scope, legacy string) {
 	legacy = credentials.Fingerprint(key.Signer.Public())
 	if org := waas.OrganizationOf(key.Name); org != "" {
-		return "organizations/" + org, legacy
+		// A UUID, read without regard to case.
+		return "organizations/" + strings.ToLower(org), legacy
 	}
 	return legacy, legacy
 }

@@ -166,3 +166,15 @@ func TestAnEndpointsQueryIsNotWrittenToRatesFile(t *testing.T) {
 		t.Errorf("the same service without the query: %+v, %v; want the rate saved", lr, ok)
 	}
 }
+
+// TestAnOrganisationIsOneWhateverItsCase: a UUID is read without regard to
+// case (RFC 9562), and key names are accepted in either; a key whose
+// organisation was typed in capitals kept its rate apart from the other
+// keys of the organisation.
+func TestAnOrganisationIsOneWhateverItsCase(t *testing.T) {
+	lower, _ := rateScope(testKey(t, "organizations/0b6f2b3c-1d2e-4f50-9a8b-7c6d5e4f3a2b/apiKeys/1b6f2b3c-1d2e-4f50-9a8b-7c6d5e4f3a2b"))
+	upper, _ := rateScope(testKey(t, "organizations/0B6F2B3C-1D2E-4F50-9A8B-7C6D5E4F3A2B/apiKeys/2b6f2b3c-1d2e-4f50-9a8b-7c6d5e4f3a2b"))
+	if lower != upper {
+		t.Fatalf("one organisation, two scopes: %q and %q", lower, upper)
+	}
+}
