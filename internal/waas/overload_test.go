@@ -316,4 +316,27 @@ func TestAnOutageIsNotRememberedAsTheLimit(t *testing.T) {
 	if l := p.learned(); l != limit {
 		t.Fatalf("after an outage the run learned %+v, want the limit the 429 showed, %+v", l, limit)
 	}
+
+	// Nor is a run held at the --rate ceiling, then cut by an outage,
+	// remembered as unlimited at the ceiling (or below it).
+	p = newPacer(now, true, 100, 64, LearnedRate{}, nil)
+	answer = answerer(p, &now)
+	for range 200 {
+		answer(time.Millisecond)
+	}
+	if r := p.current(); r.Rate != 100 {
+		t.Fatalf("a clean run under --rate 100: %v", r)
+	}
+	for range 10 {
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		now = now.Add(time.Millisecond)
+		p.overloaded(s, now, 0)
+	}
+	if l := p.learned(); l != (LearnedRate{}) {
+		t.Fatalf("a run at the --rate ceiling, then an outage, learned %+v; the ceiling, not the service, set its rate", l)
+	}
 }

@@ -320,7 +320,7 @@ func (p *pacer) learned() LearnedRate {
 		return LearnedRate{}
 	case p.serviceLimited:
 		return LearnedRate{Rate: max(p.rate, p.beforeOverload), PenaltyCap: p.keptPenaltyCap()}
-	case p.ceiling > 0 && p.rate >= p.ceiling:
+	case p.ceiling > 0 && max(p.rate, p.beforeOverload) >= p.ceiling:
 		return LearnedRate{} // the ceiling, not the service, set the rate
 	case p.startLimit > 0:
 		// No 429 in a run that resumed at a limit learned from them: the
