@@ -321,7 +321,7 @@ func (c *Client) do(ctx context.Context, ep endpoint, method, path string, query
 			case r.throttleSpent && ae.HTTPStatus == http.StatusTooManyRequests:
 				return fmt.Errorf("%w (the service refused %d attempts over %v: try again later)", err, attempt, maxThrottleWait)
 			case r.throttleSpent:
-				return fmt.Errorf("%w (after %d attempts, the service asking to wait %v in all: try again later)", err, attempt, r.serverWaited.Round(time.Second))
+				return fmt.Errorf("%w (after %d attempts, the service asking to wait %v in all: try again later)", err, attempt, r.waitedInAll.Round(time.Second))
 			}
 			if attempt > 1 {
 				return fmt.Errorf("%w (after %d attempts)", err, attempt)

@@ -218,3 +218,125 @@ func TestServerErrorWaitsAreBounded(t *testing.T) {
 		t.Fatalf("always 503, Retry-After: 110: %v; waits %v (%v in all), %d requests; want the 503 after 2 waits", err, waits(), total, requests.Load())
 	}
 }
+
+// alternatingServer answers every request with the next status of
+// statuses in turn, each with Retry-After: retryAfter.
+func alternatingServer(t *testing.T, retryAfter string, statuses ...int) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := requests.Add(1)
+		w.Header().Set("Retry-After", retryAfter)
+		w.WriteHeader(statuses[int(n-1)%len(statuses)])
+		_, _ = w.Write([]byte(`{"code": 14, "message": "overloaded"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
+
+// TestRetryAfterBudgetIsSharedBy429sAndServerErrors: a call waits out at
+// most MaxThrottleWait of Retry-After in all, whether the server asks it
+// with 429s or with 503s: a server alternating them had each kind's own
+// 5 minutes waited, 7m20s+ in all (4 waits of 110 s); and the error says
+// what was waited in all, not the 503s' share of it.
+func TestRetryAfterBudgetIsSharedBy429sAndServerErrors(t *testing.T) {
+	srv, requests := alternatingServer(t, "110", http.StatusServiceUnavailable, http.StatusTooManyRequests)
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := recordPauses(c)
+	_, err = c.ListPools(testContext(t), PageRequest{})
+	var total time.Duration
+	for _, w := range waits() {
+		total += w
+	}
+	// The error says what was waited in all, 429s' waits included.
+	if err == nil || total > MaxThrottleWait || !strings.Contains(err.Error(), "wait 3m4") || !strings.Contains(err.Error(), "try again later") {
+		t.Fatalf("503 and 429 in turn, Retry-After: 110: %v; waits %v (%v in all) over %d requests; want the call ended within %v of waits", err, waits(), total, requests.Load(), MaxThrottleWait)
+	}
+}
+
+// TestAdaptiveRetryAfterBudgetCountsServerErrorsBefore429s: with the
+// adaptive rate, a 429's budget is the time since the call's first 429;
+// the Retry-After of server errors before it waited out counts too (3 s of
+// 503s, then 3 s more of 429s, against a budget of 3 s).
+func TestAdaptiveRetryAfterBudgetCountsServerErrorsBefore429s(t *testing.T) {
+	defer func(d time.Duration) { maxThrottleWait = d }(maxThrottleWait)
+	maxThrottleWait = 3 * time.Second
+	srv, requests := alternatingServer(t, "1", http.StatusServiceUnavailable, http.StatusServiceUnavailable, http.StatusServiceUnavailable,
+		http.StatusTooManyRequests, http.StatusTooManyRequests, http.StatusTooManyRequests, http.StatusTooManyRequests)
+	c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), Adaptive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No recordPauses: the pacer holds every lane for a 503's Retry-After
+	// in real time as well, so the real time is what the call waited.
+	start := time.Now()
+	_, err = c.ListPools(testContext(t), PageRequest{})
+	if total := time.Since(start); err == nil || total > maxThrottleWait+time.Second {
+		t.Fatalf("three 503 then 429s, Retry-After: 1: %v; waited %v in all over %d requests, want at most %v", err, total.Round(time.Millisecond), requests.Load(), maxThrottleWait)
+	}
+}
+
+// TestAnOutageIsNotRememberedAsTheLimit: 503s cut the rate but are not the
+// service's limit (docs/inventory.md): a run limited by 429s that then met
+// an outage remembered the rate the 503s had cut it to (20/s, where the
+// 429 had shown 47.5/s), and the next run resumed at that as its limit.
+func TestAnOutageIsNotRememberedAsTheLimit(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 100}, nil)
+	answer := answerer(p, &now)
+	for range 150 { // 1.5 s at the limit learned before
+		answer(20 * time.Millisecond)
+	}
+	s, askAgain, _, ok := p.take(now)
+	if !ok {
+		now = askAgain
+		s, _, _, _ = p.take(now)
+	}
+	now = now.Add(20 * time.Millisecond)
+	p.throttled(s, s.at, now, 0)
+	limit := p.learned()
+	if limit.Rate <= pacerStartRate || limit.Unlimited {
+		t.Fatalf("a 429 at 100/s learned %+v", limit)
+	}
+	for range 20 { // an outage: 503s to everything
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		now = now.Add(20 * time.Millisecond)
+		p.overloaded(s, now, 0)
+	}
+	if r := p.current().Rate; r != pacerStartRate {
+		t.Fatalf("the outage left the rate at %v/s, want it cut to %v/s", r, pacerStartRate)
+	}
+	if l := p.learned(); l != limit {
+		t.Fatalf("after an outage the run learned %+v, want the limit the 429 showed, %+v", l, limit)
+	}
+
+	// Nor is a run held at the --rate ceiling, then cut by an outage,
+	// remembered as unlimited at the ceiling (or below it).
+	p = newPacer(now, true, 100, 64, LearnedRate{}, nil)
+	answer = answerer(p, &now)
+	for range 200 {
+		answer(time.Millisecond)
+	}
+	if r := p.current(); r.Rate != 100 {
+		t.Fatalf("a clean run under --rate 100: %v", r)
+	}
+	for range 10 {
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		now = now.Add(time.Millisecond)
+		p.overloaded(s, now, 0)
+	}
+	if l := p.learned(); l != (LearnedRate{}) {
+		t.Fatalf("a run at the --rate ceiling, then an outage, learned %+v; the ceiling, not the service, set its rate", l)
+	}
+}

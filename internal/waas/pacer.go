@@ -142,6 +142,9 @@ type pacer struct {
 	// startUnlimited is the rate an earlier run reached with nothing
 	// limiting it, which this run slow-starts from a share of (0: none).
 	startUnlimited float64
+	// beforeOverload is the highest rate 502/503/504 cut from since the
+	// last 429: what is learned, not the rate an outage cut to (0: none).
+	beforeOverload float64
 	probe          time.Duration
 	pauseUntil     time.Time
 	epoch          int // cuts so far
@@ -316,8 +319,8 @@ func (p *pacer) learned() LearnedRate {
 		// rate fell to the floor, which says nothing of the limit.
 		return LearnedRate{}
 	case p.serviceLimited:
-		return LearnedRate{Rate: p.rate, PenaltyCap: p.keptPenaltyCap()}
-	case p.ceiling > 0 && p.rate >= p.ceiling:
+		return LearnedRate{Rate: max(p.rate, p.beforeOverload), PenaltyCap: p.keptPenaltyCap()}
+	case p.ceiling > 0 && max(p.rate, p.beforeOverload) >= p.ceiling:
 		return LearnedRate{} // the ceiling, not the service, set the rate
 	case p.startLimit > 0:
 		// No 429 in a run that resumed at a limit learned from them: the
@@ -336,10 +339,11 @@ func (p *pacer) learned() LearnedRate {
 	// it as one would lower every next run's start a little more. Nor does
 	// a run that stopped below the unlimited rate it started from (a short
 	// command ends long before slow start gets back there) lower it.
-	if p.rate <= p.startUnlimited {
+	r := max(p.rate, p.beforeOverload)
+	if r <= p.startUnlimited {
 		return LearnedRate{}
 	}
-	return LearnedRate{Rate: p.rate, Unlimited: true}
+	return LearnedRate{Rate: r, Unlimited: true}
 }
 
 // keptPenaltyCap is the penalty cap worth remembering: one estimated
@@ -402,6 +406,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 		return // one cut per congestion event, as TCP cuts once per window
 	}
 	p.serviceLimited = true
+	p.beforeOverload = 0 // the limit is measured afresh
 	// What the service let through of the requests sent in the second
 	// before this one is its limit per second, whatever its shape (a
 	// window's count, a bucket's rate), if the client sent throughout that
@@ -470,6 +475,7 @@ func (p *pacer) overloaded(s slot, now time.Time, retryAfter time.Duration) {
 	if !p.adapt || s.epoch != p.epoch {
 		return
 	}
+	p.beforeOverload = max(p.beforeOverload, p.rate)
 	p.cut(now, max(p.rate*pacerBeta, min(p.rate, pacerStartRate)), CauseOverloaded)
 }
 

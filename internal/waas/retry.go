@@ -35,6 +35,9 @@ type retryState struct {
 	// serverWaited is the time spent waiting out server errors'
 	// Retry-After.
 	serverWaited time.Duration
+	// waitedInAll: when the call ends for a server error's Retry-After,
+	// the Retry-After it waited out, 429s' included.
+	waitedInAll time.Duration
 	// throttleSpent: the call ends because 429s, or server errors'
 	// Retry-After, used up MaxThrottleWait.
 	throttleSpent bool
@@ -50,7 +53,7 @@ type retryState struct {
 // 503, 504 and lost connections are retried, up to the attempt limit, only
 // for idempotent calls, since the server may have done the work before the
 // answer was lost; their Retry-After is bounded as a 429's is (at most
-// MaxRetryAfter each, MaxThrottleWait in all). The wait is exponential backoff with full jitter, never
+// MaxRetryAfter each, MaxThrottleWait in all, one budget with 429s'). The wait is exponential backoff with full jitter, never
 // shorter than a Retry-After, which gets jitter of its own so that lanes
 // throttled together do not all come back in the same instant.
 func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Duration, bool) {
@@ -72,7 +75,9 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 			// Retry-After, the pacer's rate falls to one request every 2 s)
 			// must end the call within it, not after thousands of tries.
 			if r.throttledSince.IsZero() {
-				r.throttledSince = time.Now()
+				// Server errors' Retry-After waited out before count too:
+				// the budget is one for both.
+				r.throttledSince = time.Now().Add(-r.serverWaited)
 			}
 			if time.Since(r.throttledSince)+ae.RetryAfter > maxThrottleWait {
 				r.throttleSpent = true
@@ -82,7 +87,7 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 		}
 		c.throttle()
 		wait := ae.RetryAfter + jitter(c.backoff<<min(r.failures+2, 5))
-		if r.throttled+wait > maxThrottleWait {
+		if r.throttled+r.serverWaited+wait > maxThrottleWait {
 			r.throttleSpent = true
 			return 0, false
 		}
@@ -116,8 +121,14 @@ func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Durati
 			return 0, false
 		}
 		wait = max(wait, ae.RetryAfter)
-		if r.serverWaited+wait > maxThrottleWait {
-			r.throttleSpent = true
+		// One budget with 429s' waits: with the pacer, the time since the
+		// first 429 (server errors' waits before it included).
+		spent := r.throttled + r.serverWaited
+		if !r.throttledSince.IsZero() {
+			spent = time.Since(r.throttledSince)
+		}
+		if spent+wait > maxThrottleWait {
+			r.throttleSpent, r.waitedInAll = true, spent
 			return 0, false
 		}
 		r.serverWaited += wait

@@ -69,17 +69,21 @@ const learnedRateMaxAge = 7 * 24 * time.Hour
 func rateScope(key *credentials.APIKey) (scope, legacy string) {
 	legacy = credentials.Fingerprint(key.Signer.Public())
 	if org := waas.OrganizationOf(key.Name); org != "" {
-		return "organizations/" + org, legacy
+		// A UUID, read without regard to case.
+		return "organizations/" + strings.ToLower(org), legacy
 	}
 	return legacy, legacy
 }
 
 // rateKey keys a rate by the service, not by how its URL was typed: no
-// user or password (never written to the state folder), no trailing
-// slash, scheme and host in lower case.
+// user or password, query or fragment (never written to the state folder;
+// the client sends no query of the endpoint's), no trailing slash, scheme
+// and host in lower case.
 func rateKey(endpoint, scope string) string {
-	if u, err := url.Parse(strings.TrimRight(endpoint, "/")); err == nil {
-		u.User = nil
+	if u, err := url.Parse(endpoint); err == nil {
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+		u.Path = strings.TrimRight(u.Path, "/")
+		u.RawPath = strings.TrimRight(u.RawPath, "/")
 		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
 		endpoint = u.String()
 	}

@@ -141,3 +141,40 @@ func TestALimitLearnedUnderOneKeyIsNotForgottenByAnother(t *testing.T) {
 		t.Fatalf("key b starts from %+v (%v) after key a learned a limit of 4/s", got, ok)
 	}
 }
+
+// TestAnEndpointsQueryIsNotWrittenToRatesFile: the client sends no query
+// of the endpoint's URL (each call sets its own), but rates.json keyed the
+// rate by it, so a token a proxy takes in the query ("?token=…") was
+// written to the state folder, and the same service typed with another
+// query was another service.
+func TestAnEndpointsQueryIsNotWrittenToRatesFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("WAASCTL_STATE_DIR", dir)
+	ctx := context.Background()
+	now := time.Now()
+	if err := saveLearnedRate(ctx, "https://api.example.invalid/?token=hunter2#frag", "organizations/o", "SHA256:k", waas.LearnedRate{Rate: 7}, now, now); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ratesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "hunter2") || strings.Contains(string(data), "frag") {
+		t.Errorf("rates.json holds the endpoint's query:\n%s", data)
+	}
+	if lr, ok := learnedRateFor(loadLearnedRates(ctx, io.Discard), "https://api.example.invalid", "organizations/o", "SHA256:k", now); !ok || lr.Rate != 7 {
+		t.Errorf("the same service without the query: %+v, %v; want the rate saved", lr, ok)
+	}
+}
+
+// TestAnOrganisationIsOneWhateverItsCase: a UUID is read without regard to
+// case (RFC 9562), and key names are accepted in either; a key whose
+// organisation was typed in capitals kept its rate apart from the other
+// keys of the organisation.
+func TestAnOrganisationIsOneWhateverItsCase(t *testing.T) {
+	lower, _ := rateScope(testKey(t, "organizations/0b6f2b3c-1d2e-4f50-9a8b-7c6d5e4f3a2b/apiKeys/1b6f2b3c-1d2e-4f50-9a8b-7c6d5e4f3a2b"))
+	upper, _ := rateScope(testKey(t, "organizations/0B6F2B3C-1D2E-4F50-9A8B-7C6D5E4F3A2B/apiKeys/2b6f2b3c-1d2e-4f50-9a8b-7c6d5e4f3a2b"))
+	if lower != upper {
+		t.Fatalf("one organisation, two scopes: %q and %q", lower, upper)
+	}
+}
