@@ -356,6 +356,9 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string
 		defer func() { c.inflight.release(c.pacer.concurrency()) }()
 		var err error
 		if sl, err = c.nextSlot(ctx); err != nil {
+			if errors.Is(err, errServiceRefusing) {
+				return nil, fmt.Errorf("%s: %w", ep.call, err)
+			}
 			return nil, fmt.Errorf("%s: %w", ep.call, context.Cause(ctx))
 		}
 	} else if c.limiter != nil {
@@ -505,6 +508,17 @@ func (c *Client) LearnedRate() LearnedRate {
 // nextSlot waits for the pacer's next send slot. One lane at a time waits
 // on the pacer (the others queue for their turn), so that a slot every
 // 1/rate wakes one goroutine, not every lane.
+// errServiceRefusing ends a call still waiting for its turn when the service
+// has answered every request with a Retry-After for MaxThrottleWait.
+var errServiceRefusing = fmt.Errorf("the service has answered every request with a wait (Retry-After) for %v: try again later", MaxThrottleWait)
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 func (c *Client) nextSlot(ctx context.Context) (slot, error) {
 	select {
 	case c.pacing <- struct{}{}:
@@ -513,9 +527,17 @@ func (c *Client) nextSlot(ctx context.Context) (slot, error) {
 	}
 	defer func() { <-c.pacing }()
 	for {
-		sl, askAgain, sooner, ok := c.pacer.take(time.Now())
+		now := time.Now()
+		sl, askAgain, sooner, ok := c.pacer.take(now)
 		if ok {
 			return sl, nil
+		}
+		giveUp := c.pacer.refusedUntil(maxThrottleWait)
+		if !giveUp.IsZero() {
+			if !now.Before(giveUp) {
+				return slot{}, errServiceRefusing
+			}
+			askAgain = minTime(askAgain, giveUp)
 		}
 		timer := time.NewTimer(time.Until(askAgain))
 		select {

@@ -340,3 +340,45 @@ func TestAnOutageIsNotRememberedAsTheLimit(t *testing.T) {
 		t.Fatalf("a run at the --rate ceiling, then an outage, learned %+v; the ceiling, not the service, set its rate", l)
 	}
 }
+
+// TestCallsBehindASharedPauseStillEndInTime: with the adaptive rate a
+// Retry-After holds every lane, so when the service answers every request
+// with one, calls take turns: each pause lets about one request through,
+// whose answer starts the next. Eight calls at once against a service
+// answering 503 (and then 429) with Retry-After: 1 had made 10 requests in
+// 10 s with no call ended, for a budget of 2 s: with --concurrency 64 and
+// Retry-After: 110, hours. Every call now ends once the service has
+// refused everything for the budget.
+func TestCallsBehindASharedPauseStillEndInTime(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			defer func(d time.Duration) { maxThrottleWait = d }(maxThrottleWait)
+			maxThrottleWait = 2 * time.Second
+			srv, requests := alternatingServer(t, "1", status)
+			c, err := New(Options{Endpoint: srv.URL, Signer: newSigner(t, newP256(t), FormWaaS), Adaptive: true, Concurrency: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := testContext(t)
+			start := time.Now()
+			var calls sync.WaitGroup
+			errs := make([]error, 8)
+			for i := range errs {
+				calls.Go(func() { _, errs[i] = c.ListPools(ctx, PageRequest{}) })
+			}
+			calls.Wait()
+			took := time.Since(start)
+			// The budget, then at most a call's own wait of a Retry-After and the
+			// lanes' pause of another that began just before it ran out, and a
+			// little for the calls' own work (10 s, the test's deadline, before).
+			if bound := maxThrottleWait + 3*time.Second; took > bound {
+				t.Fatalf("8 calls, every answer %d with Retry-After: 1: ended after %v and %d requests; want within %v", status, took.Round(time.Millisecond), requests.Load(), bound)
+			}
+			for _, err := range errs {
+				if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "try again later") {
+					t.Fatalf("a call ended with %v; want a one-line error saying to try again later", err)
+				}
+			}
+		})
+	}
+}

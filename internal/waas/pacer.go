@@ -158,6 +158,9 @@ type pacer struct {
 	delivered    []time.Time // when the requests answered cleanly in the last 2 s were sent
 	sends        []time.Time // the slots given in the last 2 s
 	resumed      time.Time   // when the last pause ended
+	// refusingSince is when the service began answering with pauses
+	// (Retry-After) and nothing else: zero again at the next clean answer.
+	refusingSince time.Time
 
 	sooner chan struct{} // closed when the next slot moves earlier (take)
 
@@ -360,6 +363,7 @@ func (p *pacer) keptPenaltyCap() float64 {
 func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.refusingSince = time.Time{}
 	lat := now.Sub(sentAt)
 	p.observeLatency(lat)
 	p.delivered = append(p.delivered, sentAt)
@@ -457,6 +461,24 @@ func (p *pacer) pauseLocked(now time.Time, retryAfter time.Duration) {
 		p.pauseUntil = until
 		p.resumed = until
 	}
+	if retryAfter > 0 && p.refusingSince.IsZero() {
+		p.refusingSince = now
+	}
+}
+
+// refusedUntil is when a call waiting for a slot gives up: once the service
+// has answered with nothing but pauses (Retry-After) for budget. A pause
+// holds every lane, and 429s cut the rate, so when the service answers every
+// request with a Retry-After, calls take turns, one request per pause; each
+// call's own budget, counted from its own answers, let a run of 64 calls
+// wait for hours. Zero: a clean answer came since the last pause.
+func (p *pacer) refusedUntil(budget time.Duration) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refusingSince.IsZero() {
+		return time.Time{}
+	}
+	return p.refusingSince.Add(budget)
 }
 
 // overloaded records a 502, 503 or 504 to a request sent in slot s, with
