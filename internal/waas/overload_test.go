@@ -118,8 +118,9 @@ func TestServerErrorsCutTheAdaptiveRate(t *testing.T) {
 				return
 			}
 			// Three answers in a row, each to a request sent after the
-			// cut before it: three cuts of pacerBeta.
-			if want := 1000 * pacerBeta * pacerBeta * pacerBeta * 1.01; got.Rate > want || got.Cause != CauseOverloaded {
+			// cut before it: the first alone could be a blip; the second
+			// and third cut, by pacerBeta each.
+			if want := 1000 * pacerBeta * pacerBeta * 1.01; got.Rate > want || got.Cause != CauseOverloaded {
 				t.Fatalf("after three %d the rate is %v, want at most %.0f/s, %q", status, got, want, CauseOverloaded)
 			}
 		})
@@ -380,5 +381,36 @@ func TestCallsBehindASharedPauseStillEndInTime(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestALoneServerErrorDoesNotEndSlowStart: one 502 among clean answers (a
+// load balancer's blip) is retried and nothing more: it ended slow start
+// and cut the rate by 30%, and a cold listing of 3,000 requests at 20 ms
+// took 30 s instead of about 1 s. Server errors cut from the second in a
+// row.
+func TestALoneServerErrorDoesNotEndSlowStart(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{}, nil)
+	answer := answerer(p, &now)
+	for range 10 {
+		answer(20 * time.Millisecond)
+	}
+	before := p.current().Rate
+	s, askAgain, _, ok := p.take(now)
+	if !ok {
+		now = askAgain
+		s, _, _, _ = p.take(now)
+	}
+	now = now.Add(20 * time.Millisecond)
+	p.overloaded(s, now, 0)
+	if got := p.current(); got.Rate < before || !p.slowStart {
+		t.Fatalf("one 502 after 10 clean answers: rate %v (was %.0f/s), slow start %v; want neither cut nor ended", got, before, p.slowStart)
+	}
+	for range 10 {
+		answer(20 * time.Millisecond)
+	}
+	if got := p.current().Rate; got <= before {
+		t.Fatalf("the rate stopped growing after one 502: %v, was %.0f/s", got, before)
 	}
 }

@@ -158,6 +158,8 @@ type pacer struct {
 	delivered    []time.Time // when the requests answered cleanly in the last 2 s were sent
 	sends        []time.Time // the slots given in the last 2 s
 	resumed      time.Time   // when the last pause ended
+	// lastOverloaded: the last answer was a server error (overloaded).
+	lastOverloaded bool
 	// refusingSince is when the service began answering with pauses
 	// (Retry-After) and nothing else: zero again at the next clean answer.
 	refusingSince time.Time
@@ -364,6 +366,7 @@ func (p *pacer) answered(s slot, sentAt, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.refusingSince = time.Time{}
+	p.lastOverloaded = false
 	lat := now.Sub(sentAt)
 	p.observeLatency(lat)
 	p.delivered = append(p.delivered, sentAt)
@@ -494,7 +497,12 @@ func (p *pacer) overloaded(s slot, now time.Time, retryAfter time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.pauseLocked(now, retryAfter)
-	if !p.adapt || s.epoch != p.epoch {
+	// One server error among clean answers (a load balancer's blip) is
+	// retried, not cut for: it ended slow start, and a cold listing took 30 s
+	// instead of 1. The second in a row cuts.
+	inARow := p.lastOverloaded
+	p.lastOverloaded = true
+	if !p.adapt || s.epoch != p.epoch || !inARow {
 		return
 	}
 	p.beforeOverload = max(p.beforeOverload, p.rate)
