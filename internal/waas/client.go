@@ -120,6 +120,29 @@ type Client struct {
 	pauseHook func(ctx context.Context, d time.Duration) error
 }
 
+// redactEndpoint hides the password of an endpoint as typed, even one that
+// is not a URL, for an error message: what is before the last '@' of its
+// authority, after "://" (or from the start), is a user and password.
+func redactEndpoint(endpoint string) string {
+	rest, prefix := endpoint, ""
+	if i := strings.Index(endpoint, "//"); i >= 0 {
+		prefix, rest = endpoint[:i+2], endpoint[i+2:]
+	}
+	authority := rest
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		authority = rest[:j]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return endpoint
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	if !hasPassword {
+		return endpoint
+	}
+	return prefix + user + ":xxxxx" + rest[at:]
+}
+
 // New checks opts and returns a client.
 func New(opts Options) (*Client, error) {
 	if opts.Endpoint == "" {
@@ -127,7 +150,7 @@ func New(opts Options) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(opts.Endpoint, "/"))
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("endpoint %q: want a base URL such as %s", opts.Endpoint, DefaultEndpoint)
+		return nil, fmt.Errorf("endpoint %q: want a base URL such as %s", redactEndpoint(opts.Endpoint), DefaultEndpoint)
 	}
 	if Cleartext(base) && !opts.AllowInsecureHTTP {
 		return nil, &InsecureEndpointError{Endpoint: base.Redacted()}

@@ -296,3 +296,15 @@ func TestAPageTokenThatComesBackEndsTheListing(t *testing.T) {
 		})
 	}
 }
+
+// TestABadEndpointsPasswordIsNotPrinted: an endpoint refused as not a base
+// URL was quoted whole in the error, password included ("ftp://me:hunter2@
+// host"); it is shown with its password hidden, as url.URL.Redacted does.
+func TestABadEndpointsPasswordIsNotPrinted(t *testing.T) {
+	for _, endpoint := range []string{"ftp://me:hunter2@api.example.com", "https://me:hunter2@api.example.com:port/", "//me:hunter2@api.example.com", "me:hunter2@api.example.com"} {
+		_, err := New(Options{Endpoint: endpoint, Signer: newSigner(t, newP256(t), FormWaaS)})
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("endpoint %s: %v; want an error without the password", endpoint, err)
+		}
+	}
+}
