@@ -423,7 +423,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				case c == '|' || c == '\\':
 					d.wrappedEd25519At(data, j+1, layer, at)
 				case c == '(':
-					if data[p+1] == '\n' || data[p+1] == '\r' {
+					if e := skipBlanks(data, p+1); e < len(data) && (data[e] == '\n' || data[e] == '\r') {
 						d.wrappedEd25519At(data, j+1, layer, at) // NAME = ( then pieces below
 					}
 				}
@@ -1054,9 +1054,9 @@ func shortPieceEndsLine(data []byte, p int) bool {
 var mayFollowPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '+': true, '.': true, '\\': true, '\r': true, '\n': true}
 
 // endsPiece holds what may follow a first piece on its line, to its line's end: a quote, a
-// backslash, the line break (pieceEndsLine). Not a blank: "x = a + b" is most of them, and
-// a short unquoted piece with blanks after it is rarer still.
-var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true}
+// backslash, the line break, blanks before it (pieceEndsLine, which drops "x = a + b", most
+// of the values followed by a blank, at the byte after the blanks).
+var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true, ' ': true, '\t': true}
 
 // pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
 // escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
@@ -1068,6 +1068,12 @@ func pieceEndsLine(data []byte, e int) bool {
 		return false
 	}
 	switch c := data[e]; {
+	case c == ' ' || c == '\t':
+		// Blanks an editor left at the line's end; anything after them is more than a
+		// piece (x = a + b).
+		if e = skipBlanks(data, e); e < len(data) && data[e] != '\r' && data[e] != '\n' {
+			return false
+		}
 	case c == '\\':
 		if data[e+1] == 'n' || data[e+1] == 'r' {
 			return true // "piece\npiece"
@@ -1129,9 +1135,12 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			}
 			continue
 		}
-		if c == '(' && i+1 < len(data) && (data[i+1] == '\n' || data[i+1] == '\r') {
-			i++ // NAME = ( then quoted pieces below, as Python joins them
-			break
+		if c == '(' {
+			// NAME = ( then quoted pieces below, as Python joins them; maybe blanks after it
+			if e := skipBlanks(data, i+1); e < len(data) && (data[e] == '\n' || data[e] == '\r') {
+				i = e
+				break
+			}
 		}
 		if c != ' ' && c != '\t' && c != '"' && c != '\'' {
 			break

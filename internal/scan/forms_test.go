@@ -283,3 +283,25 @@ func TestATableOfConstantsIsNotReadAsWrappedValues(t *testing.T) {
 		t.Fatalf("%d of 1000 constants read as maybe wrapped values", d.wrappedLooks)
 	}
 }
+
+// TestDetectFindsIssue14FormsWithTrailingBlanks: editors leave blanks (or a tab) at the end of
+// a line, after a CRLF file's pieces too. A short first piece on the name's line followed by
+// them (secret: AAAA  ⏎ then the rest below), and Python's "NAME = (  ⏎", were missed.
+func TestDetectFindsIssue14FormsWithTrailingBlanks(t *testing.T) {
+	e := newEd(t)
+	raw, _ := base64.StdEncoding.DecodeString(e.b64)
+	for _, enc := range issue14Encodings(raw) {
+		for _, f := range issue14Forms {
+			if enc.name == "hex" && !f.hex {
+				continue
+			}
+			for _, eol := range []string{"  \n", "\t\n", " \r\n"} {
+				text := strings.ReplaceAll(f.text(enc.s), "\n", eol)
+				got := Detect([]byte(text), false)
+				if len(got.Keys) != 1 || got.Keys[0].Fingerprint != e.fp || got.Keys[0].KeyName != testKeyID {
+					t.Errorf("%s/%s, lines ending %q: found %+v, want %s paired with %s", enc.name, f.name, eol, got.Keys, e.fp, testKeyID)
+				}
+			}
+		}
+	}
+}
