@@ -423,7 +423,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				case c == '|' || c == '\\':
 					d.wrappedEd25519At(data, j+1, layer, at)
 				case c == '(':
-					if e := skipBlanks(data, p+1); e < len(data) && (data[e] == '\n' || data[e] == '\r') {
+					if e := skipBlanks(data, p+1); e < len(data) && (data[e] == '\n' || data[e] == '\r') && nextLineMayHoldValue(data, e) {
 						d.wrappedEd25519At(data, j+1, layer, at) // NAME = ( then pieces below
 					}
 				}
