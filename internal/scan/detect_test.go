@@ -303,3 +303,20 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// TestAKeyIsNotItsOwnCDPContext: an Ed25519 secret whose own base64 holds "cdp" (in any
+// case: one key in 370) was its own CDP context, so such a key with nothing CDP about its
+// place was reported as a CDP key, without --other-keys.
+func TestAKeyIsNotItsOwnCDPContext(t *testing.T) {
+	e := newEd(t)
+	for !strings.Contains(strings.ToLower(e.b64), "cdp") {
+		e = newEd(t)
+	}
+	text := "value = " + e.b64 + "\n"
+	if got := Detect([]byte(text), false); len(got.Keys) != 0 {
+		t.Fatalf("reported %+v", got.Keys)
+	}
+	if got := Detect([]byte(text), true); len(got.Keys) != 1 || got.Keys[0].Kind != KindOtherPrivateKey {
+		t.Fatalf("with other keys: found %+v, want one %s", got.Keys, KindOtherPrivateKey)
+	}
+}
