@@ -394,6 +394,9 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			for i := 0; i < 4 && p < len(data) && beforeValue[data[p]]; i++ {
 				p++
 			}
+			if p+1 < len(data) && data[p] == '\\' && data[p+1] == '"' {
+				p += 2 // an escaped quote: a JSON string inside a JSON string ("{\"secret\": \"...")
+			}
 			if p+minFirstPiece <= len(data) {
 				switch c := data[p]; {
 				case (c == '-' || c == '+') && (data[p+1] == '\n' || data[p+1] == '\r' || data[p+1] == ' ' || data[p+1] == '\t'):
@@ -1656,7 +1659,7 @@ func isUUID(b []byte) bool {
 // property list's <key>cdp_api_key_id</key><string>...</string>, <entry key="cdp.key.id">
 // <value>...</value>).
 func idLike(before []byte) bool {
-	t := bytes.TrimRight(before, " \t\"':=>")
+	t := bytes.TrimRight(before, " \t\"':=>\\") // \\: \"id\": \"... in a JSON string
 	if len(t) == len(before) {
 		return false // no separator: "organizations/<uuid>" or part of a word
 	}

@@ -321,3 +321,23 @@ func TestPythonParenthesesAreNotReadAsWrappedValues(t *testing.T) {
 		t.Fatalf("%d of 1000 parenthesised expressions read as maybe wrapped values", d.wrappedLooks)
 	}
 }
+
+// TestDetectFindsASecretInAJSONStringInsideJSON: AWS Secrets Manager (get-secret-value) and
+// other tools hold a JSON object as a string, its quotes escaped: "SecretString":
+// "{\"CDP_API_KEY_SECRET\":\"...\"}". An unpadded secret there was missed (a padded one is
+// found by its padding): the value after ':' started with \", not a quote.
+func TestDetectFindsASecretInAJSONStringInsideJSON(t *testing.T) {
+	e := newEd(t)
+	raw, _ := base64.StdEncoding.DecodeString(e.b64)
+	for _, enc := range issue14Encodings(raw) {
+		for _, text := range []string{
+			`{"Name": "prod/cdp", "SecretString": "{\"CDP_API_KEY_ID\":\"` + testKeyID + `\",\"CDP_API_KEY_SECRET\":\"` + enc.s + `\"}"}`,
+			`{"config": "{\"id\": \"` + testKeyID + `\", \"secret\": \"` + enc.s + `\"}"}`,
+		} {
+			got := Detect([]byte(text), false)
+			if len(got.Keys) != 1 || got.Keys[0].Fingerprint != e.fp || got.Keys[0].KeyName != testKeyID {
+				t.Errorf("%s: found %+v in %s", enc.name, got.Keys, text)
+			}
+		}
+	}
+}
