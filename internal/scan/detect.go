@@ -394,11 +394,13 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 			for i := 0; i < 4 && p < len(data) && beforeValue[data[p]]; i++ {
 				p++
 			}
-			if p+1 < len(data) && data[p] == '\\' && data[p+1] == '"' {
-				p += 2 // an escaped quote: a JSON string inside a JSON string ("{\"secret\": \"...")
-			}
 			if p+minFirstPiece <= len(data) {
-				switch c := data[p]; {
+				c := data[p]
+				if c == '\\' && data[p+1] == '"' && p+2+minFirstPiece <= len(data) {
+					p += 2 // an escaped quote: a JSON string inside a JSON string ("{\"secret\": \"...")
+					c = data[p]
+				}
+				switch {
 				case (c == '-' || c == '+') && (data[p+1] == '\n' || data[p+1] == '\r' || data[p+1] == ' ' || data[p+1] == '\t'):
 					d.wrappedEd25519At(data, j+1, layer, at) // ">-", ">+", maybe a comment after
 				case c == '#' && data[p-1] != ':' && data[p-1] != '=':
@@ -416,7 +418,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					}
 					// A wrapped value's first piece: minFirstPiece characters, or fewer that
 					// end their line.
-					if k := base64RunLen(data, p, minFirstPiece); k == minFirstPiece || endsPiece[data[p+k]] && pieceEndsLine(data, p+k) {
+					if k := base64RunLen(data, p, minFirstPiece); k == minFirstPiece || (endsPiece[data[p+k]] || blankOrBreak[data[p+k]] && p+k+1 < len(data) && blankOrBreak[data[p+k+1]]) && pieceEndsLine(data, p+k) {
 						d.wrappedEd25519At(data, j+1, layer, at)
 					}
 				case c == '\n' || c == '\r':
@@ -1045,7 +1047,7 @@ func base64RunLen(data []byte, p, n int) int {
 func shortPieceEndsLine(data []byte, p int) bool {
 	for i, c := range data[p : p+9] {
 		if !base64Bytes[c] {
-			return endsPiece[c] && pieceEndsLine(data, p+i)
+			return (endsPiece[c] || blankOrBreak[c] && p+i+1 < len(data) && blankOrBreak[data[p+i+1]]) && pieceEndsLine(data, p+i)
 		}
 	}
 	return false
@@ -1057,9 +1059,13 @@ func shortPieceEndsLine(data []byte, p int) bool {
 var mayFollowPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '+': true, '.': true, '\\': true, '\r': true, '\n': true}
 
 // endsPiece holds what may follow a first piece on its line, to its line's end: a quote, a
-// backslash, the line break, blanks before it (pieceEndsLine, which drops "x = a + b", most
-// of the values followed by a blank, at the byte after the blanks).
-var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true, ' ': true, '\t': true}
+// backslash, the line break (pieceEndsLine); blanks before the line's end, blankOrBreak's.
+var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true}
+
+// blankOrBreak holds what the byte after a blank just past a first piece must be for blanks to
+// end its line: "x = a + b", most values followed by a blank, is dropped there, without a call
+// of pieceEndsLine.
+var blankOrBreak = [256]bool{' ': true, '\t': true, '\r': true, '\n': true}
 
 // pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
 // escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
