@@ -50,3 +50,34 @@ func TestAKeyStartingJustPastAChunkIsFoundFromWhatPrecedesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestAKeyInUTF16TextPastTheFirstChunkIsFound: a key found in a UTF-16 layer is placed where
+// the layer starts, the start of its chunk; every chunk after the first dropped it as one
+// "reported from the chunk before", so a UTF-16 file (a Windows config, with or without a
+// byte order mark) was scanned for keys in its first 4 MiB only.
+func TestAKeyInUTF16TextPastTheFirstChunkIsFound(t *testing.T) {
+	p256, e := newP256(t), newEd(t)
+	raw, _ := base64.StdEncoding.DecodeString(e.b64)
+	s := base64.RawStdEncoding.EncodeToString(raw)
+	forms := map[string]struct{ text, fp string }{
+		"pem":   {p256.sec1, p256.fp},
+		"plist": {"<key>cdp_api_key_id</key>\n<string>" + testKeyID + "</string>\n<key>cdp_api_key_secret</key>\n<string>" + s + "</string>\n", e.fp},
+	}
+	filler := strings.Repeat("x = 1 // just some code here, nothing else\n", chunkSize/43+1)
+	dir := t.TempDir()
+	for name, form := range forms {
+		for _, at := range []int{chunkSize / 4, chunkSize/2 - 10, chunkSize/2 + 100, chunkSize, 3 * chunkSize / 2} { // characters: 2 bytes each
+			for _, bom := range []bool{true, false} {
+				text := filler[:at%chunkSize] + strings.Repeat(filler[:chunkSize/2], at/chunkSize*2) + form.text + filler[:chunkOverlap]
+				p := filepath.Join(dir, "f")
+				if err := os.WriteFile(p, []byte(utf16LE(text, bom)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				res := New(Options{Workers: 1}).Scan(context.Background(), []string{p})
+				if len(res.Findings) != 1 || res.Findings[0].Fingerprint != form.fp || res.Findings[0].Encoding != "utf16" {
+					t.Errorf("%s at character %d, byte order mark %v: found %+v", name, at, bom, res.Findings)
+				}
+			}
+		}
+	}
+}

@@ -395,7 +395,12 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				p++
 			}
 			if p+minFirstPiece <= len(data) {
-				switch c := data[p]; {
+				c := data[p]
+				if c == '\\' && data[p+1] == '"' && p+2+minFirstPiece <= len(data) {
+					p += 2 // an escaped quote: a JSON string inside a JSON string ("{\"secret\": \"...")
+					c = data[p]
+				}
+				switch {
 				case (c == '-' || c == '+') && (data[p+1] == '\n' || data[p+1] == '\r' || data[p+1] == ' ' || data[p+1] == '\t'):
 					d.wrappedEd25519At(data, j+1, layer, at) // ">-", ">+", maybe a comment after
 				case c == '#' && data[p-1] != ':' && data[p-1] != '=':
@@ -413,7 +418,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 					}
 					// A wrapped value's first piece: minFirstPiece characters, or fewer that
 					// end their line.
-					if k := base64RunLen(data, p, minFirstPiece); k == minFirstPiece || endsPiece[data[p+k]] && pieceEndsLine(data, p+k) {
+					if k := base64RunLen(data, p, minFirstPiece); k == minFirstPiece || (endsPiece[data[p+k]] || blankOrBreak[data[p+k]] && p+k+1 < len(data) && blankOrBreak[data[p+k+1]]) && pieceEndsLine(data, p+k) {
 						d.wrappedEd25519At(data, j+1, layer, at)
 					}
 				case c == '\n' || c == '\r':
@@ -423,7 +428,7 @@ func (d *detector) scanBuffer(data []byte, depth int, layer string, base int) {
 				case c == '|' || c == '\\':
 					d.wrappedEd25519At(data, j+1, layer, at)
 				case c == '(':
-					if data[p+1] == '\n' || data[p+1] == '\r' {
+					if e := skipBlanks(data, p+1); e < len(data) && (data[e] == '\n' || data[e] == '\r') && nextLineMayHoldValue(data, e) {
 						d.wrappedEd25519At(data, j+1, layer, at) // NAME = ( then pieces below
 					}
 				}
@@ -1042,7 +1047,7 @@ func base64RunLen(data []byte, p, n int) int {
 func shortPieceEndsLine(data []byte, p int) bool {
 	for i, c := range data[p : p+9] {
 		if !base64Bytes[c] {
-			return endsPiece[c] && pieceEndsLine(data, p+i)
+			return (endsPiece[c] || blankOrBreak[c] && p+i+1 < len(data) && blankOrBreak[data[p+i+1]]) && pieceEndsLine(data, p+i)
 		}
 	}
 	return false
@@ -1054,9 +1059,13 @@ func shortPieceEndsLine(data []byte, p int) bool {
 var mayFollowPiece = [256]bool{'"': true, '\'': true, ' ': true, '\t': true, '+': true, '.': true, '\\': true, '\r': true, '\n': true}
 
 // endsPiece holds what may follow a first piece on its line, to its line's end: a quote, a
-// backslash, the line break (pieceEndsLine). Not a blank: "x = a + b" is most of them, and
-// a short unquoted piece with blanks after it is rarer still.
+// backslash, the line break (pieceEndsLine); blanks before the line's end, blankOrBreak's.
 var endsPiece = [256]bool{'"': true, '\'': true, '\\': true, '\r': true, '\n': true}
+
+// blankOrBreak holds what the byte after a blank just past a first piece must be for blanks to
+// end its line: "x = a + b", most values followed by a blank, is dropped there, without a call
+// of pieceEndsLine.
+var blankOrBreak = [256]bool{' ': true, '\t': true, '\r': true, '\n': true}
 
 // pieceEndsLine says whether a piece of a value that ends at data[e] is followed by a \n
 // escape (a JSON string of pieces, ed25519ValueAt's), or ends its line (after a closing quote,
@@ -1068,6 +1077,12 @@ func pieceEndsLine(data []byte, e int) bool {
 		return false
 	}
 	switch c := data[e]; {
+	case c == ' ' || c == '\t':
+		// Blanks an editor left at the line's end; anything after them is more than a
+		// piece (x = a + b).
+		if e = skipBlanks(data, e); e < len(data) && data[e] != '\r' && data[e] != '\n' {
+			return false
+		}
 	case c == '\\':
 		if data[e+1] == 'n' || data[e+1] == 'r' {
 			return true // "piece\npiece"
@@ -1129,9 +1144,12 @@ func (d *detector) wrappedEd25519At(data []byte, p int, layer string, at func(in
 			}
 			continue
 		}
-		if c == '(' && i+1 < len(data) && (data[i+1] == '\n' || data[i+1] == '\r') {
-			i++ // NAME = ( then quoted pieces below, as Python joins them
-			break
+		if c == '(' {
+			// NAME = ( then quoted pieces below, as Python joins them; maybe blanks after it
+			if e := skipBlanks(data, i+1); e < len(data) && (data[e] == '\n' || data[e] == '\r') {
+				i = e
+				break
+			}
 		}
 		if c != ' ' && c != '\t' && c != '"' && c != '\'' {
 			break
@@ -1500,8 +1518,11 @@ func hasCDPContext(data []byte, start, end int) bool {
 	// Folded into a buffer on the stack: this runs for every 64-byte value, and
 	// bytes.ToLower's copy was most of what it cost.
 	var buf [2*contextRadius + 256]byte
-	window := data[max(0, start-contextRadius):min(len(data), end+contextRadius)]
+	lo := max(0, start-contextRadius)
+	window := data[lo:min(len(data), end+contextRadius)]
 	folded := foldCase(buf[:0], window)
+	// Not the value itself: one random key in 370 holds "cdp" in its base64.
+	clear(folded[start-lo : end-lo])
 	for _, word := range cdpContext {
 		if bytes.Contains(folded, word) {
 			return true
@@ -1639,7 +1660,7 @@ func isUUID(b []byte) bool {
 // property list's <key>cdp_api_key_id</key><string>...</string>, <entry key="cdp.key.id">
 // <value>...</value>).
 func idLike(before []byte) bool {
-	t := bytes.TrimRight(before, " \t\"':=>")
+	t := bytes.TrimRight(before, " \t\"':=>\\") // \\: \"id\": \"... in a JSON string
 	if len(t) == len(before) {
 		return false // no separator: "organizations/<uuid>" or part of a word
 	}

@@ -63,6 +63,17 @@ func newEd(t testing.TB) edKey {
 	}
 }
 
+// newEdWithoutCDP is newEd for a test of a key with nothing CDP about its place: one whose
+// base64 holds "cdp" in any case, which is CDP context, would be a CDP key (such a test failed
+// 54 times in 20,000).
+func newEdWithoutCDP(t testing.TB) edKey {
+	for {
+		if e := newEd(t); !strings.Contains(strings.ToLower(e.b64), "cdp") {
+			return e
+		}
+	}
+}
+
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
@@ -175,7 +186,7 @@ func wrap(s string, n int) string {
 
 func TestDetectReportsNoDecoy(t *testing.T) {
 	k := newP256(t)
-	e := newEd(t)
+	e := newEdWithoutCDP(t)
 	raw, _ := base64.StdEncoding.DecodeString(e.b64)
 	mismatched := append([]byte{}, raw...)
 	mismatched[40] ^= 1
@@ -291,4 +302,21 @@ func FuzzDetect(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAKeyIsNotItsOwnCDPContext: an Ed25519 secret whose own base64 holds "cdp" (in any
+// case: one key in 370) was its own CDP context, so such a key with nothing CDP about its
+// place was reported as a CDP key, without --other-keys.
+func TestAKeyIsNotItsOwnCDPContext(t *testing.T) {
+	e := newEd(t)
+	for !strings.Contains(strings.ToLower(e.b64), "cdp") {
+		e = newEd(t)
+	}
+	text := "value = " + e.b64 + "\n"
+	if got := Detect([]byte(text), false); len(got.Keys) != 0 {
+		t.Fatalf("reported %+v", got.Keys)
+	}
+	if got := Detect([]byte(text), true); len(got.Keys) != 1 || got.Keys[0].Kind != KindOtherPrivateKey {
+		t.Fatalf("with other keys: found %+v, want one %s", got.Keys, KindOtherPrivateKey)
+	}
 }

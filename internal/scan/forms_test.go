@@ -286,3 +286,61 @@ func TestATableOfConstantsIsNotReadAsWrappedValues(t *testing.T) {
 		t.Fatalf("%d of 1000 constants read as maybe wrapped values", d.wrappedLooks)
 	}
 }
+
+// TestDetectFindsIssue14FormsWithTrailingBlanks: editors leave blanks (or a tab) at the end of
+// a line, after a CRLF file's pieces too. A short first piece on the name's line followed by
+// them (secret: AAAA  ⏎ then the rest below), and Python's "NAME = (  ⏎", were missed.
+func TestDetectFindsIssue14FormsWithTrailingBlanks(t *testing.T) {
+	e := newEd(t)
+	raw, _ := base64.StdEncoding.DecodeString(e.b64)
+	for _, enc := range issue14Encodings(raw) {
+		for _, f := range issue14Forms {
+			if enc.name == "hex" && !f.hex {
+				continue
+			}
+			for _, eol := range []string{"  \n", "\t\n", " \r\n"} {
+				text := strings.ReplaceAll(f.text(enc.s), "\n", eol)
+				got := Detect([]byte(text), false)
+				if len(got.Keys) != 1 || got.Keys[0].Fingerprint != e.fp || got.Keys[0].KeyName != testKeyID {
+					t.Errorf("%s/%s, lines ending %q: found %+v, want %s paired with %s", enc.name, f.name, eol, got.Keys, e.fp, testKeyID)
+				}
+			}
+		}
+	}
+}
+
+// TestPythonParenthesesAreNotReadAsWrappedValues: Python formatted by black opens a
+// parenthesis at the end of many assignments (total = (, then an expression below). Each was
+// read as a secret's parenthesised pieces (a file of NAME = ( lines scanned at a third of
+// the speed of source code) though its next line holds no piece of a value.
+func TestPythonParenthesesAreNotReadAsWrappedValues(t *testing.T) {
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "    total_%d = (\n        compute_the_value(argument_%d)\n        + other_value\n    )\n", i, i)
+	}
+	d := &detector{}
+	d.scanBuffer([]byte(b.String()), 0, "", 0)
+	if d.wrappedLooks > 10 {
+		t.Fatalf("%d of 1000 parenthesised expressions read as maybe wrapped values", d.wrappedLooks)
+	}
+}
+
+// TestDetectFindsASecretInAJSONStringInsideJSON: AWS Secrets Manager (get-secret-value) and
+// other tools hold a JSON object as a string, its quotes escaped: "SecretString":
+// "{\"CDP_API_KEY_SECRET\":\"...\"}". An unpadded secret there was missed (a padded one is
+// found by its padding): the value after ':' started with \", not a quote.
+func TestDetectFindsASecretInAJSONStringInsideJSON(t *testing.T) {
+	e := newEd(t)
+	raw, _ := base64.StdEncoding.DecodeString(e.b64)
+	for _, enc := range issue14Encodings(raw) {
+		for _, text := range []string{
+			`{"Name": "prod/cdp", "SecretString": "{\"CDP_API_KEY_ID\":\"` + testKeyID + `\",\"CDP_API_KEY_SECRET\":\"` + enc.s + `\"}"}`,
+			`{"config": "{\"id\": \"` + testKeyID + `\", \"secret\": \"` + enc.s + `\"}"}`,
+		} {
+			got := Detect([]byte(text), false)
+			if len(got.Keys) != 1 || got.Keys[0].Fingerprint != e.fp || got.Keys[0].KeyName != testKeyID {
+				t.Errorf("%s: found %+v in %s", enc.name, got.Keys, text)
+			}
+		}
+	}
+}

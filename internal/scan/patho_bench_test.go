@@ -38,6 +38,14 @@ func BenchmarkPathologicalInputs(b *testing.B) {
 		"pipes":   strings.Repeat(":|\n", n/3),
 		"element": strings.Repeat("<secret>"+v+"</secret>\n", n/104),
 		"closing": strings.Repeat("</secret>", n/9),
+		// The forms of issue 14: every line a candidate for a short first piece, a
+		// parenthesis, a concatenation, a plist key with no <string>, \n-escaped pieces.
+		"shortpiece": strings.Repeat("k: ABCDEFGH\nABCDEFGHIJKLMNOP\n", n/29),
+		"paren":      strings.Repeat("SECRET = (\n", n/11),
+		"concat":     strings.Repeat("x = \"ABCDEFGHIJKL\" +\n", n/21),
+		"plistkey":   strings.Repeat("<key>cdp_secret</key>\n", n/22),
+		"escapes":    strings.Repeat("\"secret\": \"ABCD\\nABCD\\nABCD\\n\"\n", n/31),
+		"colons":     strings.Repeat("a:\n", n/3),
 	}
 	for name, in := range inputs {
 		data := []byte(in)

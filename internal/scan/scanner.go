@@ -801,8 +801,9 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 	}
 	base, line := 0, 1 // offset and line of buf[0] in the file
 	var names []string
-	var pending []Finding // findings without a name yet
-	var keys []heldKey    // the key of each pending finding, for Verify
+	var pending []Finding       // findings without a name yet
+	var keys []heldKey          // the key of each pending finding, for Verify
+	var layered map[string]bool // fingerprints of the keys found in a layer (UTF-16, base64)
 	for {
 		if ctx.Err() != nil {
 			return
@@ -827,8 +828,17 @@ func (s *Scanner) scanText(ctx context.Context, path string, r io.Reader, depth 
 			if !final && m.Offset >= chunkSize {
 				continue // seen whole in the next chunk
 			}
-			if base > 0 && m.Offset < chunkLookBack {
-				continue // reported from the chunk before
+			if base > 0 && m.Offset < chunkLookBack && (m.Encoding == "" || layered[m.Fingerprint]) {
+				// Reported from the chunk before. A key found in a layer is placed where the
+				// layer starts, the chunk's start for UTF-16 text, wherever in it the key is:
+				// the chunk before saw it only if it reported it.
+				continue
+			}
+			if m.Encoding != "" {
+				if layered == nil {
+					layered = map[string]bool{}
+				}
+				layered[m.Fingerprint] = true
 			}
 			if allow[i] {
 				f := s.finding(path, base, line, m)

@@ -67,7 +67,7 @@ func TestDetectFindsSecretsInElementsAndOnLaterLines(t *testing.T) {
 // are; a real secret with nothing CDP or secret about its place is an Ed25519 key, reported
 // only as another key.
 func TestDetectIgnoresLookalikesInElementsAndOnLaterLines(t *testing.T) {
-	e := newEd(t)
+	e := newEdWithoutCDP(t)
 	raw, _ := base64.StdEncoding.DecodeString(e.b64)
 	random := make([]byte, 64)
 	rand.Read(random)
