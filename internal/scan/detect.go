@@ -1959,13 +1959,18 @@ func Detect(data []byte, otherKeys bool) Detected {
 	sort.Slice(d.keys, func(a, b int) bool { return d.keys[a].off < d.keys[b].off })
 	// Lines: one pass over the buffer, however many keys.
 	line, pos := 1, 0
-	for _, k := range d.keys {
+	inOrder := pairInOrder(d.keys, d.names)
+	for i, k := range d.keys {
 		line += bytes.Count(data[pos:k.off], []byte{'\n'})
 		pos = k.off
+		name := nearestName(d.names, k)
+		if inOrder != nil {
+			name = inOrder[i]
+		}
 		out.Keys = append(out.Keys, Match{
 			Offset: k.off, Line: line, Kind: k.kind, Fingerprint: k.fp,
 			Redacted: k.redacted, Encoding: k.encoding,
-			KeyName: nearestName(d.names, k), key: k.key,
+			KeyName: name, key: k.key,
 		})
 	}
 	seen := map[string]bool{}
@@ -1983,6 +1988,37 @@ func Detect(data []byte, otherKeys bool) Detected {
 // nearestName pairs a key with the closest name: a legacy organizations/... name for an
 // ECDSA key (the WaaS form), a bare key id for an Ed25519 one (the CDP form), either when the
 // preferred form is absent.
+// pairInOrder pairs keys (sorted by offset) and names in order when they alternate along the
+// buffer, as many of each: each key's name after it (secret A, id A, secret B, id B) or each
+// before it. The nearest name would give key B the id of A, just above it. nil: they do not
+// alternate, and each key takes the nearest name.
+func pairInOrder(keys []keyHit, names []nameHit) []string {
+	if len(keys) < 2 || len(names) < len(keys) {
+		return nil
+	}
+	// Each key looks for ids near it: one id may be found twice.
+	ns := slices.Clone(names)
+	sort.Slice(ns, func(a, b int) bool { return ns[a].off < ns[b].off })
+	ns = slices.CompactFunc(ns, func(a, b nameHit) bool { return a.off == b.off && a.name == b.name })
+	if len(ns) != len(keys) {
+		return nil
+	}
+	after, before := true, true
+	for i := range keys {
+		last := i+1 == len(keys)
+		after = after && keys[i].off < ns[i].off && (last || ns[i].off < keys[i+1].off)
+		before = before && ns[i].off < keys[i].off && (last || keys[i].off < ns[i+1].off)
+	}
+	if !after && !before {
+		return nil
+	}
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = n.name
+	}
+	return out
+}
+
 func nearestName(names []nameHit, k keyHit) string {
 	preferLegacy := k.kind != KindCDPEd25519
 	best, bestDist, bestPref := "", -1, false

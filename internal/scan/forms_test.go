@@ -344,3 +344,25 @@ func TestDetectFindsASecretInAJSONStringInsideJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysWrittenBeforeTheirIDsArePairedWithTheirOwn: two keys, each written before its key id
+// (secret A, id A, secret B, id B), were paired by distance from the key's start, so key B
+// took id A, just above it: two findings named A, and a responder revoking by the report would
+// never revoke B. Names and keys that alternate, as many of each, are paired in order.
+func TestKeysWrittenBeforeTheirIDsArePairedWithTheirOwn(t *testing.T) {
+	a, b := newEd(t), newEd(t)
+	idA, idB := "0b6f5e9a-1c2d-4e3f-8a9b-0c1d2e3f4a5b", "7d8e9f0a-1b2c-4d3e-9f8a-7b6c5d4e3f2a"
+	for name, text := range map[string]string{
+		"yaml":      "cdp:\n  - api_key_secret: " + a.b64 + "\n    api_key_id: " + idA + "\n  - api_key_secret: " + b.b64 + "\n    api_key_id: " + idB + "\n",
+		"json":      "[{\"privateKey\": \"" + a.b64 + "\", \"id\": \"" + idA + "\"},\n {\"privateKey\": \"" + b.b64 + "\", \"id\": \"" + idB + "\"}]\n",
+		"ids first": "[{\"id\": \"" + idA + "\", \"privateKey\": \"" + a.b64 + "\"},\n {\"id\": \"" + idB + "\", \"privateKey\": \"" + b.b64 + "\"}]\n",
+	} {
+		got := map[string]string{}
+		for _, m := range Detect([]byte(text), false).Keys {
+			got[m.Fingerprint] = m.KeyName
+		}
+		if got[a.fp] != idA || got[b.fp] != idB {
+			t.Errorf("%s: key A named %q, key B named %q; want %s and %s", name, got[a.fp], got[b.fp], idA, idB)
+		}
+	}
+}
