@@ -2012,6 +2012,17 @@ func pairInOrder(keys []keyHit, names []nameHit) []string {
 	if !after && !before {
 		return nil
 	}
+	// In order, a key must still take a name of its own form (legacy for ECDSA, a bare id for
+	// Ed25519) when there is one: a WaaS block around a CDP block alternates too.
+	hasForm := map[bool]bool{}
+	for _, n := range ns {
+		hasForm[n.legacy] = true
+	}
+	for i, k := range keys {
+		if want := k.kind != KindCDPEd25519; ns[i].legacy != want && hasForm[want] {
+			return nil
+		}
+	}
 	out := make([]string, len(ns))
 	for i, n := range ns {
 		out[i] = n.name
