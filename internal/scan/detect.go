@@ -2023,6 +2023,13 @@ func pairInOrder(keys []keyHit, names []nameHit) []string {
 			return nil
 		}
 	}
+	// The first key has a neighbour name on one side only, so its nearest name is its own
+	// (before pairing in order, a key took the name of the key before it): an id of no key
+	// above the first (project_id: ..., then key A, id A, key B with no id) would else shift
+	// every name by one.
+	if nearestName(names, keys[0]) != ns[0].name {
+		return nil
+	}
 	out := make([]string, len(ns))
 	for i, n := range ns {
 		out[i] = n.name
