@@ -435,6 +435,9 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, method, rawURL string
 				c.pacer.overloaded(sl, time.Now(), err.RetryAfter)
 			}
 		}
+		if c.pacer != nil && err.RetryAfter == 0 {
+			c.pacer.answeredWithoutWait()
+		}
 		return nil, err
 	}
 	if c.pacer != nil {

@@ -469,6 +469,15 @@ func (p *pacer) pauseLocked(now time.Time, retryAfter time.Duration) {
 	}
 }
 
+// answeredWithoutWait records an answer with no Retry-After, whatever its
+// status (a 404, a 500, a 429 with no wait): the service is not answering
+// with nothing but waits.
+func (p *pacer) answeredWithoutWait() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refusingSince = time.Time{}
+}
+
 // refusedUntil is when a call waiting for a slot gives up: once the service
 // has answered with nothing but pauses (Retry-After) for budget. A pause
 // holds every lane, and 429s cut the rate, so when the service answers every
