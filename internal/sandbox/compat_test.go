@@ -242,7 +242,7 @@ func TestOfficialClientSeesHTTPCodes(t *testing.T) {
 		t.Fatalf("revoked key: HTTP %d (%v)", code, err)
 	}
 
-	_, limitedBase, limitedKey := startSandbox(t, sandbox.Config{Seed: 2, RateLimit: sandbox.RateLimit{N: 1, Per: time.Hour}})
+	_, limitedBase, limitedKey := startSandbox(t, sandbox.Config{Seed: 2, RateLimit: sandbox.RateLimit{N: 1, Per: time.Hour, Burst: 1}}) // a bucket: no window to roll over mid-test
 	limited := newOfficialClients(t, limitedBase, limitedKey)
 	if _, err := limited.pools.CreatePool(ctx, &poolspb.CreatePoolRequest{Pool: &poolspb.Pool{DisplayName: "first"}}); err != nil {
 		t.Fatal(err)

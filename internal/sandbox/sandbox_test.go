@@ -429,7 +429,9 @@ func TestEd25519KeyWithCDPJWT(t *testing.T) {
 }
 
 func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
-	sb := newTestSandbox(t, Config{Seed: 1, RateLimit: RateLimit{N: 3, Per: time.Hour}})
+	// A bucket, not a window: a fixed window starts at each hour, and near its end the
+	// Retry-After is short.
+	sb := newTestSandbox(t, Config{Seed: 1, RateLimit: RateLimit{N: 3, Per: time.Hour, Burst: 3}})
 	ctx := testctx.New(t)
 	for i := 0; i < 3; i++ {
 		if _, err := sb.client.ListPools(ctx, waas.PageRequest{}); err != nil {
