@@ -142,12 +142,5 @@ func RedactSource(src string) string { return redact(src) }
 // redact drops a password from a ledger source before it goes in a
 // message: URL user info and libpq's password=... .
 func redact(src string) string {
-	if i := strings.Index(src, "://"); i >= 0 {
-		if at := strings.LastIndex(src, "@"); at > i {
-			if colon := strings.Index(src[i+3:at], ":"); colon >= 0 {
-				src = src[:i+3+colon] + ":xxxxx" + src[at:]
-			}
-		}
-	}
-	return passwordKV.ReplaceAllString(src, "${1}xxxxx")
+	return passwordKV.ReplaceAllString(textsafe.MaskPassword(src), "${1}xxxxx")
 }

@@ -562,11 +562,11 @@ func joinLayer(outer, inner string) string {
 
 // ---- PEM ----
 
-// pemAt looks for a PEM private key whose BEGIN line starts at data[j:] ("-----"). It returns
-// where scanning may resume, and whether a key parsed there.
 // labelBlanks are the spaces of a PEM label as URL encoding and some tools write them.
 var labelBlanks = strings.NewReplacer("%20", " ", "+", " ", "_", " ")
 
+// pemAt looks for a PEM private key whose BEGIN line starts at data[j:] ("-----"). It returns
+// where scanning may resume, and whether a key parsed there.
 func (d *detector) pemAt(data []byte, j int, layer string, at func(int) int) (int, bool) {
 	hdr := data[j+5:]
 	if len(hdr) < 6 || !asciiPrefixFold(hdr, "BEGIN") {
@@ -706,10 +706,6 @@ func pemBodyDER(body []byte, quote byte) []byte {
 
 var xmlBreaks = strings.NewReplacer("&#10;", "\n", "&#13;", "\n", "&#xA;", "\n", "&#xa;", "\n", "&#xD;", "\n", "&#xd;", "\n", "&#x0A;", "\n", "&#x0a;", "\n")
 
-// parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
-// embedded public key is not the one its private scalar gives is refused, as an Ed25519
-// secret with the wrong public half is: crypto/x509 derives the public key and ignores the
-// stored one, so a key with a damaged scalar would otherwise parse.
 // The DER of an elliptic-curve key names its curve or algorithm with an OID under
 // 1.2.840.10045 (ecPublicKey, prime256v1): SEC1 and PKCS#8 alike; an Ed25519 key's PKCS#8
 // names 1.3.101.112.
@@ -724,6 +720,10 @@ func mayBeWaaSDER(der []byte) bool {
 	return bytes.Contains(der, oidPrefixANSIX962) || bytes.Contains(der, oidEd25519)
 }
 
+// parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
+// embedded public key is not the one its private scalar gives is refused, as an Ed25519
+// secret with the wrong public half is: crypto/x509 derives the public key and ignores the
+// stored one, so a key with a damaged scalar would otherwise parse.
 func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, storedPublicMatches(der, k)
@@ -1492,13 +1492,13 @@ var cdpContext = foldWords("cdp", "coinbase", "apikey", "api_key", "api-key", "p
 // lower-cases ASCII letters and maps '_' to DEL (and a few other bytes to others), so text and
 // words folded alike compare as case-insensitive ASCII.
 func foldCase(dst, b []byte) []byte {
-	const bits = 0x2020202020202020
+	const caseBits = 0x2020202020202020
 	n := len(dst)
 	dst = append(dst, b...)
 	w := dst[n:]
 	i := 0
 	for ; i+8 <= len(w); i += 8 {
-		binary.LittleEndian.PutUint64(w[i:], binary.LittleEndian.Uint64(w[i:])|bits)
+		binary.LittleEndian.PutUint64(w[i:], binary.LittleEndian.Uint64(w[i:])|caseBits)
 	}
 	for ; i < len(w); i++ {
 		w[i] |= 0x20

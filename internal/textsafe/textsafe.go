@@ -120,3 +120,23 @@ func Value(s string) string {
 	}
 	return "(a value of " + strconv.Itoa(utf8.RuneCountInString(s)) + " characters, not shown)"
 }
+
+// MaskPassword hides the password of a URL's user info (scheme://user:password@host) in s,
+// for a message, even when s does not parse as a URL ("me:secret@host", a password with a
+// '/' typed raw): everything between the user's ':' and the last '@' becomes xxxxx. It may
+// hide more than the password (a port, when a query holds an '@'), never less.
+func MaskPassword(s string) string {
+	start := 0
+	if i := strings.Index(s, "//"); i >= 0 {
+		start = i + 2
+	}
+	at := strings.LastIndex(s, "@")
+	if at <= start {
+		return s
+	}
+	colon := strings.Index(s[start:at], ":")
+	if colon < 0 {
+		return s
+	}
+	return s[:start+colon] + ":xxxxx" + s[at:]
+}

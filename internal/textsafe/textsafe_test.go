@@ -85,3 +85,20 @@ func TestValueQuotesOnlyShortPrintableValues(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:hunter2@db/x":            "postgres://u:xxxxx@db/x",
+		"postgres://u:hun/ter2@db/x":           "postgres://u:xxxxx@db/x",
+		"ftp://me:hunter2@api.example.com":     "ftp://me:xxxxx@api.example.com",
+		"//me:hunter2@api.example.com":         "//me:xxxxx@api.example.com",
+		"me:hunter2@api.example.com":           "me:xxxxx@api.example.com",
+		"https://api.example.com:8443/v1":      "https://api.example.com:8443/v1",
+		"https://me@api.example.com":           "https://me@api.example.com",
+		"host=db user=u dbname=x sslmode=none": "host=db user=u dbname=x sslmode=none",
+	} {
+		if got := MaskPassword(in); got != want {
+			t.Errorf("MaskPassword(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -120,29 +120,6 @@ type Client struct {
 	pauseHook func(ctx context.Context, d time.Duration) error
 }
 
-// redactEndpoint hides the password of an endpoint as typed, even one that
-// is not a URL, for an error message: what is before the last '@' of its
-// authority, after "://" (or from the start), is a user and password.
-func redactEndpoint(endpoint string) string {
-	rest, prefix := endpoint, ""
-	if i := strings.Index(endpoint, "//"); i >= 0 {
-		prefix, rest = endpoint[:i+2], endpoint[i+2:]
-	}
-	authority := rest
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		authority = rest[:j]
-	}
-	at := strings.LastIndex(authority, "@")
-	if at < 0 {
-		return endpoint
-	}
-	user, _, hasPassword := strings.Cut(authority[:at], ":")
-	if !hasPassword {
-		return endpoint
-	}
-	return prefix + user + ":xxxxx" + rest[at:]
-}
-
 // New checks opts and returns a client.
 func New(opts Options) (*Client, error) {
 	if opts.Endpoint == "" {
@@ -150,7 +127,7 @@ func New(opts Options) (*Client, error) {
 	}
 	base, err := url.Parse(strings.TrimRight(opts.Endpoint, "/"))
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("endpoint %q: want a base URL such as %s", redactEndpoint(opts.Endpoint), DefaultEndpoint)
+		return nil, fmt.Errorf("endpoint %q: want a base URL such as %s", textsafe.MaskPassword(opts.Endpoint), DefaultEndpoint)
 	}
 	if Cleartext(base) && !opts.AllowInsecureHTTP {
 		return nil, &InsecureEndpointError{Endpoint: base.Redacted()}
@@ -531,20 +508,13 @@ func (c *Client) LearnedRate() LearnedRate {
 	return c.pacer.learned()
 }
 
-// nextSlot waits for the pacer's next send slot. One lane at a time waits
-// on the pacer (the others queue for their turn), so that a slot every
-// 1/rate wakes one goroutine, not every lane.
 // errServiceRefusing ends a call still waiting for its turn when the service
 // has answered every request with a Retry-After for MaxThrottleWait.
 var errServiceRefusing = fmt.Errorf("the service has answered every request with a wait (Retry-After) for %v: try again later", MaxThrottleWait)
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
+// nextSlot waits for the pacer's next send slot. One lane at a time waits
+// on the pacer (the others queue for their turn), so that a slot every
+// 1/rate wakes one goroutine, not every lane.
 func (c *Client) nextSlot(ctx context.Context) (slot, error) {
 	select {
 	case c.pacing <- struct{}{}:
@@ -563,7 +533,9 @@ func (c *Client) nextSlot(ctx context.Context) (slot, error) {
 			if !now.Before(giveUp) {
 				return slot{}, errServiceRefusing
 			}
-			askAgain = minTime(askAgain, giveUp)
+			if giveUp.Before(askAgain) {
+				askAgain = giveUp
+			}
 		}
 		timer := time.NewTimer(time.Until(askAgain))
 		select {

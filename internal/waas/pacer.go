@@ -30,9 +30,10 @@ import (
 //     also ends slow start and cuts the rate a little (Netflix's
 //     concurrency-limits' gradient), never below the starting rate.
 //   - 502, 503 and 504 answers (an overloaded service) cut the rate
-//     multiplicatively too, once per round of them, never below where a
-//     cold start begins: a struggling service is not hammered, and an
-//     outage does not starve the run once it is over.
+//     multiplicatively too, from the second in a row (one alone is a
+//     blip), once per round of them, never below where a cold start
+//     begins: a struggling service is not hammered, and an outage does not
+//     starve the run once it is over.
 //   - Retry-After, on a 429 or on a 502, 503 or 504, pauses every lane at
 //     once.
 //   - A long Retry-After is a penalty box: the rate is then capped below
@@ -495,8 +496,9 @@ func (p *pacer) refusedUntil(budget time.Duration) time.Time {
 
 // overloaded records a 502, 503 or 504 to a request sent in slot s, with
 // the server's Retry-After (0: none). The Retry-After holds every lane, as
-// a 429's does; the rate is cut once per round of such answers (answers to
-// requests sent before the last cut do not cut again). This is not the
+// a 429's does; the rate is cut from the second such answer in a row, once
+// per round of them (answers to requests sent before the last cut do not
+// cut again). This is not the
 // service's rate limit (nothing says how many requests it lets through),
 // so it is not remembered as one, and it never cuts below where a cold
 // start begins: with the lanes following the rate, a call's ten attempts

@@ -53,9 +53,10 @@ type retryState struct {
 // 503, 504 and lost connections are retried, up to the attempt limit, only
 // for idempotent calls, since the server may have done the work before the
 // answer was lost; their Retry-After is bounded as a 429's is (at most
-// MaxRetryAfter each, MaxThrottleWait in all, one budget with 429s'). The wait is exponential backoff with full jitter, never
-// shorter than a Retry-After, which gets jitter of its own so that lanes
-// throttled together do not all come back in the same instant.
+// MaxRetryAfter each, MaxThrottleWait in all, one budget with 429s'). The
+// wait is exponential backoff with full jitter, never shorter than a
+// Retry-After, which gets jitter of its own so that lanes throttled
+// together do not all come back in the same instant.
 func (c *Client) shouldRetry(ep endpoint, err error, r *retryState) (time.Duration, bool) {
 	var ae *APIError
 	var te *transportError
