@@ -37,8 +37,11 @@ import (
 //   - Retry-After, on a 429 or on a 502, 503 or 504, pauses every lane at
 //     once.
 //   - A long Retry-After is a penalty box: the rate is then capped below
-//     what was delivered before it, for the rest of the run, so the box is
-//     entered at most once.
+//     what got through in the box's window, for the rest of the run, so the
+//     box is entered once. Where that window began is taken to be a second
+//     of the clock (or the box's windows slide, or start at the first
+//     request); if the box is entered again, that was wrong, and the cap
+//     falls to what holds wherever its windows begin, so never a third time.
 //   - Concurrency follows from the rate and the latency (Little's law), with
 //     headroom, bounded by the ceiling the caller gives.
 //
@@ -105,8 +108,8 @@ const (
 	pacerFirstProbe       = 8 * time.Second // time scale of the first probe above the plateau; doubles at each 429
 	pacerMaxProbe         = time.Minute
 	penaltyRetryAfter     = 10 * time.Second
-	penaltyMargin         = 0.85 // of the rate delivered before a penalty box
-	pacerHeadroom         = 1.5  // lanes beyond rate x latency
+	penaltyMargin         = 0.9 // of a penalty box's estimated limit
+	pacerHeadroom         = 1.5 // lanes beyond rate x latency
 	// pacerMinRate is the least the pacer cuts to, and pacerMaxStart the
 	// most it starts at: a rate an earlier run learned is clamped to them,
 	// as rates.json can be edited by hand.
@@ -129,9 +132,17 @@ type pacer struct {
 	lastCut    time.Time
 	penaltyCap float64 // 0: no penalty box seen
 	// penaltyLoose: the cap was estimated from a slow start's climb, which
-	// places the box's limit only within a factor of 2 (boxLimit); one
-	// found while probing near the limit is close to it.
+	// may have crossed a second of the clock, and is not remembered (it
+	// can be 30% low); one found while probing near the limit is close.
 	penaltyLoose bool
+	// penaltyFound: a penalty box refused a request in this run;
+	// penaltyLower is the highest estimate of its limit that holds
+	// whatever the phase of its windows (boxLimit); penaltyAnyPhase: the
+	// box was found twice, so its windows are not the clock's seconds
+	// (clockBoxLimit) and only penaltyLower counts.
+	penaltyFound    bool
+	penaltyLower    float64
+	penaltyAnyPhase bool
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
 	// does not make it so).
 	serviceLimited bool
@@ -437,7 +448,22 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	sent = max(sent, deliverable, 1)
 	if retryAfter >= penaltyRetryAfter {
 		// A penalty box: never again above what got through before it.
-		p.penaltyCap = max(0.5, boxLimit(p.sends, sentAt)*penaltyMargin)
+		// Two estimates of its limit, each never above it: for windows at
+		// any phase (loose after a slow start's climb, within a factor of
+		// 2), and, closer, for windows that start on a second of the
+		// service's clock. The first box found takes the closer one; a second
+		// shows the clock's seconds were not the box's windows, and from then
+		// on only estimates that hold at any phase count, so there is no third.
+		p.penaltyLower = max(p.penaltyLower, boxLimit(p.sends, sentAt))
+		limit := p.penaltyLower
+		if p.penaltyFound {
+			p.penaltyAnyPhase = true
+		}
+		if onClock, ok := clockBoxLimit(p.sends, sentAt, p.minLatency); ok && !p.penaltyAnyPhase {
+			limit = max(limit, onClock)
+		}
+		p.penaltyFound = true
+		p.penaltyCap = max(0.5, limit*penaltyMargin)
 		p.penaltyLoose = p.slowStart
 		p.wMax = min(p.rate, p.penaltyCap)
 		p.cut(now, p.wMax, CausePenalty)
@@ -547,6 +573,62 @@ func boxLimit(sends []time.Time, trigger time.Time) float64 {
 		}
 	}
 	return best
+}
+
+// clockSkew is how far a service's clock may be from this host's, for
+// clockBoxLimit.
+const clockSkew = 10 * time.Millisecond
+
+// clockBoxLimit estimates, as boxLimit does, the limit of a penalty box
+// that refused a request sent at trigger, on the assumption that the box's
+// windows start on a second of the service's clock (a counter per second
+// of the clock, the usual way to build one). A request reaches the box a
+// one-way delay after it is sent, at most a round trip (rtt), and the
+// clocks differ by up to clockSkew, so a window starting at second b of
+// the service's clock starts between b - rtt - clockSkew and b + clockSkew
+// of this host's send times. The least sent[w, trigger) over those w that
+// pass boxLimit's test is at most the limit under that assumption, and it
+// holds as well for windows that slide or start at the first request:
+// every candidate w lies within the second before trigger. ok is false
+// when no such w passes the test (the assumption is then wrong).
+func clockBoxLimit(sends []time.Time, trigger time.Time, rtt time.Duration) (limit float64, ok bool) {
+	ts := slices.Clone(sends)
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	// in counts the sends in [from, to).
+	in := func(from, to time.Time) int {
+		i, _ := slices.BinarySearchFunc(ts, from, func(a, b time.Time) int { return a.Compare(b) })
+		j, _ := slices.BinarySearchFunc(ts, to, func(a, b time.Time) int { return a.Compare(b) })
+		return max(j-i, 0)
+	}
+	earliest := trigger.Add(-time.Second) // exclusive: the window holds trigger
+	best := math.Inf(1)
+	try := func(w time.Time) {
+		if !w.After(earliest) || w.After(trigger) {
+			return
+		}
+		if n := in(w, trigger); in(w.Add(-time.Second), w) <= n {
+			best = min(best, float64(n))
+		}
+	}
+	for k := -1; k <= 1; k++ {
+		b := trigger.Truncate(time.Second).Add(time.Duration(k) * time.Second)
+		lo, hi := b.Add(-rtt-clockSkew), b.Add(clockSkew)
+		try(lo)
+		try(hi)
+		// Both counts change only where w or w-1s meets a send.
+		for _, t := range ts {
+			for _, x := range []time.Time{t, t.Add(time.Second)} {
+				if !x.Before(lo) && !x.After(hi) {
+					try(x)
+					try(x.Add(time.Nanosecond))
+				}
+			}
+		}
+	}
+	if math.IsInf(best, 1) {
+		return 0, false
+	}
+	return best, true
 }
 
 func (p *pacer) cut(now time.Time, r float64, cause string) {
