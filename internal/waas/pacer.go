@@ -107,6 +107,7 @@ const (
 	pacerPlateau          = 0.95            // of the rate the service was seen to deliver
 	pacerFirstProbe       = 8 * time.Second // time scale of the first probe above the plateau; doubles at each 429
 	pacerMaxProbe         = time.Minute
+	pacerProbeRequests    = 100.0 // at the least, the requests between probes above a limit measured cleanly
 	penaltyRetryAfter     = 10 * time.Second
 	penaltyMargin         = 0.9 // of a penalty box's estimated limit
 	pacerHeadroom         = 1.5 // lanes beyond rate x latency
@@ -478,6 +479,9 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 		p.probe = pacerFirstProbe
 	} else {
 		p.probe = min(2*p.probe, pacerMaxProbe)
+	}
+	if clean {
+		p.probe = max(p.probe, min(time.Duration(pacerProbeRequests/p.wMax*float64(time.Second)), pacerMaxProbe))
 	}
 	p.cut(now, p.wMax, CauseThrottled)
 }
