@@ -460,12 +460,16 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 		if p.penaltyFound {
 			p.penaltyAnyPhase = true
 		}
-		if onClock, ok := clockBoxLimit(p.sends, sentAt, p.minLatency); ok && !p.penaltyAnyPhase {
-			limit = max(limit, onClock)
+		p.penaltyLoose = p.slowStart
+		if lowest, highest, ok := clockBoxLimit(p.sends, sentAt, p.minLatency); ok && !p.penaltyAnyPhase {
+			limit = max(limit, lowest)
+			// Every start the clock allows gives the same count: slow start's
+			// climb did not cross a second of the clock, and the estimate is
+			// as close as one made while probing near the limit.
+			p.penaltyLoose = p.penaltyLoose && highest > lowest
 		}
 		p.penaltyFound = true
 		p.penaltyCap = max(0.5, limit*penaltyMargin)
-		p.penaltyLoose = p.slowStart
 		p.wMax = min(p.rate, p.penaltyCap)
 		p.cut(now, p.wMax, CausePenalty)
 		return
@@ -593,9 +597,11 @@ const clockSkew = 10 * time.Millisecond
 // of this host's send times. The least sent[w, trigger) over those w that
 // pass boxLimit's test is at most the limit under that assumption, and it
 // holds as well for windows that slide or start at the first request:
-// every candidate w lies within the second before trigger. ok is false
-// when no such w passes the test (the assumption is then wrong).
-func clockBoxLimit(sends []time.Time, trigger time.Time, rtt time.Duration) (limit float64, ok bool) {
+// every candidate w lies within the second before trigger. highest is the
+// most over those w: equal to lowest when the window's start, known only
+// to a round trip, makes no difference. ok is false when no such w passes
+// the test (the assumption is then wrong).
+func clockBoxLimit(sends []time.Time, trigger time.Time, rtt time.Duration) (lowest, highest float64, ok bool) {
 	ts := slices.Clone(sends)
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
 	// in counts the sends in [from, to).
@@ -605,13 +611,13 @@ func clockBoxLimit(sends []time.Time, trigger time.Time, rtt time.Duration) (lim
 		return max(j-i, 0)
 	}
 	earliest := trigger.Add(-time.Second) // exclusive: the window holds trigger
-	best := math.Inf(1)
+	lowest, highest = math.Inf(1), math.Inf(-1)
 	try := func(w time.Time) {
 		if !w.After(earliest) || w.After(trigger) {
 			return
 		}
 		if n := in(w, trigger); in(w.Add(-time.Second), w) <= n {
-			best = min(best, float64(n))
+			lowest, highest = min(lowest, float64(n)), max(highest, float64(n))
 		}
 	}
 	for k := -1; k <= 1; k++ {
@@ -629,10 +635,10 @@ func clockBoxLimit(sends []time.Time, trigger time.Time, rtt time.Duration) (lim
 			}
 		}
 	}
-	if math.IsInf(best, 1) {
-		return 0, false
+	if math.IsInf(lowest, 1) {
+		return 0, 0, false
 	}
-	return best, true
+	return lowest, highest, true
 }
 
 func (p *pacer) cut(now time.Time, r float64, cause string) {

@@ -751,3 +751,54 @@ func TestABoxOffTheClockIsEnteredAtMostTwice(t *testing.T) {
 		t.Logf("latency %v: the box entered twice in %d of 190 runs", lat, twice)
 	}
 }
+
+// TestAColdStartsCloseEstimateOfAPenaltyBoxIsRemembered: where slow start's
+// climb did not cross a second of the clock, the cold run's estimate of a
+// penalty box's limit is as close as one made while probing, and is
+// remembered: the runs after it do not enter the box. Where the climb did
+// cross one, the estimate is not kept (it can be 30% low): a later run
+// learns the limit closely. Where the windows are not on the clock's
+// seconds, four runs in a row still enter the box twice at most.
+func TestAColdStartsCloseEstimateOfAPenaltyBoxIsRemembered(t *testing.T) {
+	const requests = 3000
+	kept, runs := 0, 0
+	for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+		for _, oneWay := range []time.Duration{0, lat, 300 * time.Millisecond, 700 * time.Millisecond} {
+			onClock := oneWay <= lat
+			for phase := 25 * time.Millisecond; phase < time.Second; phase += 50 * time.Millisecond {
+				what := fmt.Sprintf("latency %v, %v to the box, starting %v into a second", lat, oneWay, phase)
+				run := simRun{limits: []string{"100/1s,penalty=30s"}, latency: lat, requests: requests, lanes: 64, phase: phase, oneWay: oneWay}
+				cold := run.run(t)
+				if onClock {
+					runs++
+				}
+				if cold.learned.PenaltyCap > 0 && onClock {
+					kept++
+				}
+				boxes := cold.penalties
+				run.start = cold.learned
+				for i := range 3 {
+					res := run.run(t)
+					boxes += res.penalties
+					if onClock && cold.learned.PenaltyCap > 0 && res.penalties > 0 {
+						t.Errorf("%s: the cold run kept a cap of %.1f/s, and run %d entered the box", what, cold.learned.PenaltyCap, i+2)
+					}
+					if res.learned.Rate > 0 {
+						run.start = res.learned
+					}
+				}
+				if boxes > 2 {
+					t.Errorf("%s: the box was entered %d times in 4 runs", what, boxes)
+				}
+				// A cap kept too low would hold every later run below the limit.
+				if last := run.run(t); onClock && last.elapsed.Seconds() > 1.25*requests/100 {
+					t.Errorf("%s: a fifth run, from %+v, took %v, more than 1.25x requests / limit", what, run.start, last.elapsed.Round(time.Millisecond))
+				}
+			}
+		}
+	}
+	t.Logf("the cold run's estimate was kept in %d of %d runs on the clock", kept, runs)
+	if kept == 0 {
+		t.Error("no cold run kept its estimate")
+	}
+}
