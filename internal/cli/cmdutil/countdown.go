@@ -14,7 +14,7 @@ import (
 // Countdown shows the time left until a deadline on stderr, redrawn every second, when stderr is a
 // terminal:
 //
-//	grace period: 23h59m12s left (until 2026-12-07 14:00:00) [=====>        ]
+//	grace period: 23h59m12s left (until 2026-12-07 14:00:00 CET) [=====>        ]
 //
 // Elsewhere (a CI log) it draws nothing; the caller has said once what it waits for. Finish
 // erases the line.
@@ -64,8 +64,10 @@ func StartCountdown(ios *iostreams.IOStreams, until time.Time, what string) *Cou
 	return c
 }
 
+// describe names the time zone: an operator reading the line beside a UTC
+// log or a colleague in another zone needs it.
 func describe(what string, until time.Time, left time.Duration) string {
-	return fmt.Sprintf("%s: %s left (until %s)", what, max(left, 0).Round(time.Second), until.Local().Format(time.DateTime))
+	return fmt.Sprintf("%s: %s left (until %s)", what, max(left, 0).Round(time.Second), until.Local().Format(time.DateTime+" MST"))
 }
 
 // Finish stops the countdown and erases its line. It may be called more than once.

@@ -35,3 +35,11 @@ func TestCountdownDrawsOnATerminal(t *testing.T) {
 		t.Fatalf("countdown line: %q", out)
 	}
 }
+
+func TestCountdownNamesTheTimeZone(t *testing.T) {
+	until := time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)
+	got := describe("grace period", until, time.Hour)
+	if want := until.Local().Format(time.DateTime) + " " + until.Local().Format("MST") + ")"; !strings.HasSuffix(got, want) {
+		t.Fatalf("countdown says %q, want it to end with %q", got, want)
+	}
+}
