@@ -17,7 +17,8 @@
 #
 # Knobs (environment): SECONDS_AT_LIMIT (default 30, as the issue asks), LATENCIES (default
 # "20ms 100ms"), SHAPES (space-separated --rate-limit specs; default the four below; "" for none),
-# ONLY_NOFLAGS=1 (skip the former-defaults runs), ENUM=0 (skip the enumeration bar), ENUM_RUNS
+# ONLY_NOFLAGS=1 (skip the former-defaults runs), FIXED_FLAGS (the flags of the runs beside
+# the no-flags ones; default the former defaults, "--no-adapt --rate 50 --concurrency 8"), ENUM=0 (skip the enumeration bar), ENUM_RUNS
 # (runs per row of it, default 3), SHARED=0 (skip the two processes), RESULTS (also append the Markdown table to this file),
 # KEEP=1 (keep the temporary directory). The estate is a parameter so that a short session can
 # run a reduced size; docs/benchmarks.md says which size its numbers are for.
@@ -28,6 +29,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_AT_LIMIT=${SECONDS_AT_LIMIT:-30}
 LATENCIES=${LATENCIES:-"20ms 100ms"}
 SHAPES=${SHAPES-"3/1s 30/1s 25/1s,burst=50 100/1s,penalty=30s 2000/1s"}
+FIXED_FLAGS=${FIXED_FLAGS:-"--no-adapt --rate 50 --concurrency 8"}
 
 log() { printf 'adaptive: %s\n' "$*" >&2; }
 die() {
@@ -111,7 +113,8 @@ for spec in $SHAPES; do
 			for mode in noflags fixed; do
 				[[ $mode == fixed && ${ONLY_NOFLAGS:-} == 1 ]] && continue
 				flags=()
-				[[ $mode == fixed ]] && flags=(--no-adapt --rate 50 --concurrency 8)
+				# shellcheck disable=SC2206
+				[[ $mode == fixed ]] && flags=($FIXED_FLAGS)
 				start_sandbox "$pools" "$lat" "$spec"
 				# shellcheck disable=SC2086
 				run_cmd "$cmd" "${flags[@]}" $cmd
