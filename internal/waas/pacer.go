@@ -142,6 +142,7 @@ type pacer struct {
 	// box was found twice, so its windows are not the clock's seconds
 	// (clockBoxLimit) and only penaltyLower counts.
 	penaltyFound    bool
+	penaltyUntil    time.Time // when the last penalty box found is over
 	penaltyLower    float64
 	penaltyAnyPhase bool
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
@@ -422,7 +423,14 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	defer p.mu.Unlock()
 	resumed := p.resumed
 	p.pauseLocked(now, retryAfter)
-	if !p.adapt || s.epoch != p.epoch {
+	// A penalty box is a new one if the request was sent after the last
+	// one known was over: a request of an earlier epoch can be the first
+	// to meet it (a bucket's 429 cut the rate a moment before, and the
+	// requests still in flight tripped the box), and ignored as an old
+	// epoch's, the box went unnoticed and was entered again and again.
+	box := retryAfter >= penaltyRetryAfter
+	newBox := box && (!p.penaltyFound || !sentAt.Before(p.penaltyUntil))
+	if !p.adapt || box && !newBox || s.epoch != p.epoch && !newBox {
 		return // one cut per congestion event, as TCP cuts once per window
 	}
 	p.serviceLimited = true
@@ -447,7 +455,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 		}
 	}
 	sent = max(sent, deliverable, 1)
-	if retryAfter >= penaltyRetryAfter {
+	if box {
 		// A penalty box: never again above what got through before it.
 		// Two estimates of its limit, each never above it: for windows at
 		// any phase (loose after a slow start's climb, within a factor of
@@ -464,6 +472,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 			limit = max(limit, onClock)
 		}
 		p.penaltyFound = true
+		p.penaltyUntil = now.Add(retryAfter)
 		p.penaltyCap = max(0.5, limit*penaltyMargin)
 		p.penaltyLoose = p.slowStart
 		p.wMax = min(p.rate, p.penaltyCap)

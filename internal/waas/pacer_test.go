@@ -751,3 +751,28 @@ func TestABoxOffTheClockIsEnteredAtMostTwice(t *testing.T) {
 		t.Logf("latency %v: the box entered twice in %d of 190 runs", lat, twice)
 	}
 }
+
+// TestABoxBehindAnotherLimitIsNoticed: a penalty box behind a fixed window
+// or a token bucket of a lower rate. The other limit's 429 (a short
+// Retry-After) cuts the rate first, and the requests still in flight,
+// sent before that cut, trip the box: their 429 is the box's. Taken as an
+// old epoch's 429 and ignored, the box went unnoticed, the rate grew on
+// the cubic curve through the 30-s pause (to 1,080/s), and the box was
+// entered four or five times in a run.
+func TestABoxBehindAnotherLimitIsNoticed(t *testing.T) {
+	for _, limits := range [][]string{
+		{"100/1s,penalty=30s", "90/1s"},
+		{"100/1s,penalty=30s", "80/1s,burst=80"},
+	} {
+		for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+			for _, oneWay := range []time.Duration{0, lat / 2} {
+				for phase := 25 * time.Millisecond; phase < time.Second; phase += 100 * time.Millisecond {
+					res := simRun{limits: limits, latency: lat, requests: 2400, lanes: 64, phase: phase, oneWay: oneWay}.run(t)
+					if res.penalties > 1 {
+						t.Errorf("%v, latency %v, %v to the box, starting %v into a second: the box was entered %d times (%v)", limits, lat, oneWay, phase, res.penalties, res.elapsed.Round(time.Millisecond))
+					}
+				}
+			}
+		}
+	}
+}
