@@ -776,3 +776,29 @@ func TestABoxBehindAnotherLimitIsNoticed(t *testing.T) {
 		}
 	}
 }
+
+// TestABoxOfOtherWindowsIsNotEnteredOverAndOver: a penalty box whose
+// windows are not a second long (100/2s, 300/3s; or a second box of 20-s
+// windows behind one of a second), which the estimates of a second's
+// windows place too high. Past the second entry the cap falls
+// multiplicatively: a few entries, not one every 30 s until the run ends
+// (14 in a run of 1,500 requests at 100/2s).
+func TestABoxOfOtherWindowsIsNotEnteredOverAndOver(t *testing.T) {
+	for _, tc := range []struct {
+		limits   []string
+		requests int
+	}{
+		{[]string{"100/2s,penalty=30s"}, 1500},
+		{[]string{"300/3s,penalty=30s"}, 3000},
+		{[]string{"100/1s,penalty=30s", "1500/20s,penalty=60s"}, 6000},
+	} {
+		for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+			for phase := 25 * time.Millisecond; phase < time.Second; phase += 100 * time.Millisecond {
+				res := simRun{limits: tc.limits, latency: lat, requests: tc.requests, lanes: 64, phase: phase}.run(t)
+				if res.penalties > 5 {
+					t.Errorf("%v, latency %v, starting %v into a second: the box was entered %d times (%v)", tc.limits, lat, phase, res.penalties, res.elapsed.Round(time.Millisecond))
+				}
+			}
+		}
+	}
+}
