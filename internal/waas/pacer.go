@@ -142,7 +142,7 @@ type pacer struct {
 	// box was found twice, so its windows are not the clock's seconds
 	// (clockBoxLimit) and only penaltyLower counts.
 	penaltyFound    bool
-	penaltyUntil    time.Time // when the last penalty box found is over
+	penaltyUntil    time.Time // when the last penalty box met is over
 	penaltyLower    float64
 	penaltyAnyPhase bool
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
@@ -429,7 +429,18 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	// requests still in flight tripped the box), and ignored as an old
 	// epoch's, the box went unnoticed and was entered again and again.
 	box := retryAfter >= penaltyRetryAfter
-	newBox := box && (!p.penaltyFound || !sentAt.Before(p.penaltyUntil))
+	newBox := box && !sentAt.Before(p.penaltyUntil)
+	if newBox && countWithin(p.sends, sentAt.Add(-time.Second), sentAt) <= 1 {
+		// Nothing of this run's went in the box's window before the refused
+		// request (countWithin counts that one too): someone else closed
+		// it, another process sharing it or the run before this one (a
+		// command run again at once). That says nothing of its limit,
+		// and capped at the estimate, 0, the run went on at 0.5/s: 3,000
+		// requests took 1 h 40 min instead of a minute. The pause is all;
+		// the requests sent before it ends meet the same box.
+		p.penaltyUntil = now.Add(retryAfter)
+		return
+	}
 	if !p.adapt || box && !newBox || s.epoch != p.epoch && !newBox {
 		return // one cut per congestion event, as TCP cuts once per window
 	}

@@ -28,6 +28,10 @@ type simRun struct {
 	// ms); oneWay how long a request takes to reach the limiter (the
 	// sandbox waits out its latency first, so oneWay = latency there).
 	phase, oneWay time.Duration
+	// othersFirst is how many requests another client (another process
+	// sharing the limit, or the run just before) sends at the moment this
+	// run starts, before its first.
+	othersFirst int
 }
 
 type simResult struct {
@@ -56,6 +60,9 @@ func (r simRun) run(t *testing.T) simResult {
 	}
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC).Add(phase)
 	lim := sandbox.NewLimiter(limits, t0)
+	for range r.othersFirst {
+		lim.Admit("organizations/o/apiKeys/k", "o", t0)
+	}
 	var res simResult
 	now, pending, done := t0, r.requests, 0
 	p := newPacer(t0, true, r.ceiling, max(r.lanes, 1), r.start, func(c RateChange) {
@@ -798,6 +805,29 @@ func TestABoxOfOtherWindowsIsNotEnteredOverAndOver(t *testing.T) {
 				if res.penalties > 5 {
 					t.Errorf("%v, latency %v, starting %v into a second: the box was entered %d times (%v)", tc.limits, lat, phase, res.penalties, res.elapsed.Round(time.Millisecond))
 				}
+			}
+		}
+	}
+}
+
+// TestARunStartingInAClosedBoxIsNotCappedByIt: a penalty box closed
+// before the run's first request (the run before this one tripped it and
+// the command was run again at once, or another process sharing it did)
+// refuses that request with a long Retry-After. Nothing of this run's went
+// into the box's window, so its requests say nothing of the box's limit:
+// taken as the limit, that was 0, and the run went on at 0.5/s (3,000
+// requests in 1 h 40 min). It waits out the box and finds the limit as a
+// cold run does: within the bound of a cold run (requests / limit plus a
+// penalty) plus the box's remaining 30 s.
+func TestARunStartingInAClosedBoxIsNotCappedByIt(t *testing.T) {
+	const limit, requests, penalty = 100, 3000, 30 * time.Second
+	bound := time.Duration(requests-limit)*time.Second/limit + 2*penalty
+	for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+		for phase := 25 * time.Millisecond; phase < time.Second; phase += 100 * time.Millisecond {
+			res := simRun{limits: []string{"100/1s,penalty=30s"}, latency: lat, requests: requests, lanes: 64, phase: phase, othersFirst: limit + 1}.run(t)
+			t.Logf("latency %v, starting %v into a second, in a closed box: %v (%.2fx %v), %d entries of the box", lat, phase, res.elapsed.Round(time.Millisecond), res.elapsed.Seconds()/bound.Seconds(), bound, res.penalties)
+			if res.elapsed.Seconds() > 1.3*bound.Seconds() {
+				t.Errorf("latency %v, starting %v into a second, in a closed box: %v, more than 1.3x %v (%d entries of the box, the first not this run's)", lat, phase, res.elapsed.Round(time.Millisecond), bound, res.penalties)
 			}
 		}
 	}
