@@ -430,15 +430,18 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	// epoch's, the box went unnoticed and was entered again and again.
 	box := retryAfter >= penaltyRetryAfter
 	newBox := box && !sentAt.Before(p.penaltyUntil)
-	if newBox && countWithin(p.sends, sentAt.Add(-time.Second), sentAt) <= 1 {
-		// Nothing of this run's went in the box's window before the refused
-		// request (countWithin counts that one too): someone else closed
-		// it, another process sharing it or the run before this one (a
-		// command run again at once). That says nothing of its limit,
-		// and capped at the estimate, 0, the run went on at 0.5/s: 3,000
-		// requests took 1 h 40 min instead of a minute. The pause is all;
-		// the requests sent before it ends meet the same box.
-		p.penaltyUntil = now.Add(retryAfter)
+	if retryAfter > 0 && countWithin(p.sends, sentAt.Add(-time.Second), sentAt) <= 1 {
+		// Nothing of this run's went in the second before the refused
+		// request (countWithin counts that one too): someone else used up
+		// the limit or closed the box, another process sharing it or the
+		// run before this one (a command run again at once). That says
+		// nothing of the rate: taken as a measure, the rate went to 0.5/s
+		// and stayed near it for minutes (a box: for the whole run, 3,000
+		// requests in 1 h 40 min). The pause is all; for a box, the
+		// requests sent before it ends meet the same box.
+		if newBox {
+			p.penaltyUntil = now.Add(retryAfter)
+		}
 		return
 	}
 	if !p.adapt || box && !newBox || s.epoch != p.epoch && !newBox {

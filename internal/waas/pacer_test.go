@@ -832,3 +832,23 @@ func TestARunStartingInAClosedBoxIsNotCappedByIt(t *testing.T) {
 		}
 	}
 }
+
+// TestARunStartingWhenTheLimitIsUsedUpIsNotCutToTheFloor: a run resuming
+// at the rate learned (10/s, of a window of 50 in 5 s) whose first
+// request finds the window used up by someone else (the run before, run
+// again at once; another process). Nothing of this run's was sent in the
+// second before, so the 429 measures nothing: it waits out the Retry-After
+// and goes on at the rate learned. Taken as a measure and a clean one, it
+// cut to 0.5/s and probed no sooner than 100 requests' worth of time at
+// that rate (a minute): 300 requests took 3 min 9 s.
+func TestARunStartingWhenTheLimitIsUsedUpIsNotCutToTheFloor(t *testing.T) {
+	const requests = 300
+	// The run starts 300 ms into a 5-s window that is used up: 4.7 s to
+	// wait, then 50 every 5 s.
+	bound := 4700*time.Millisecond + time.Duration(requests-50)*time.Second/10
+	res := simRun{limits: []string{"50/5s"}, latency: 20 * time.Millisecond, requests: requests, lanes: 64, start: LearnedRate{Rate: 10}, othersFirst: 50}.run(t)
+	t.Logf("%d requests, resumed at 10/s in a used-up window: %v (%.2fx the bound of %v), %d answered 429", requests, res.elapsed.Round(time.Millisecond), res.elapsed.Seconds()/bound.Seconds(), bound, res.throttled)
+	if res.elapsed.Seconds() > 1.3*bound.Seconds() {
+		t.Errorf("%d requests took %v, more than 1.3x the bound of %v", requests, res.elapsed.Round(time.Millisecond), bound)
+	}
+}
