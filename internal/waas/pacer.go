@@ -41,7 +41,9 @@ import (
 //     box is entered once. Where that window began is taken to be a second
 //     of the clock (or the box's windows slide, or start at the first
 //     request); if the box is entered again, that was wrong, and the cap
-//     falls to what holds wherever its windows begin, so never a third time.
+//     falls to what holds wherever its windows begin, so never a third time
+//     for a box of a second's windows that this run alone fills; past that
+//     (longer windows, a box shared), each entry cuts the cap by 30%.
 //   - Concurrency follows from the rate and the latency (Little's law), with
 //     headroom, bounded by the ceiling the caller gives.
 //
