@@ -474,19 +474,19 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	if box {
 		// A penalty box: never again above what got through before it.
 		// Two estimates of its limit, each never above it while requests
-		// reach it in the order sent (latency that varies by hundreds of ms
-		// reorders them: 115 for a box of 100 in the simulation): for windows at
-		// any phase (loose after a slow start's climb, within a factor of
-		// 2), and, closer, for windows that start on a second of the
-		// service's clock. The first box found takes the closer one; a second
+		// reach it in the order sent (latency that varies by hundreds of
+		// ms reorders them: 115 for a box of 100 in the simulation): for
+		// windows at any phase (loose after a slow start's climb, within a
+		// factor of 2), and, closer, for windows that start on a second of
+		// the service's clock. The first box found takes the closer one; a second
 		// shows the clock's seconds were not the box's windows, and from then
 		// on only estimates that hold at any phase count, so there is no third.
 		// A third all the same shows the box is not one of a second's
 		// windows and this client's alone (windows of 2 s, another client
 		// sharing the box, requests reordered): the estimates say nothing
-		// of it, and the cap
-		// falls multiplicatively instead; kept at the estimate, it stayed
-		// where it was, and a 100/2s box was entered every 30 s, 14 times.
+		// of it, and the cap falls multiplicatively instead; kept at the
+		// estimate, it stayed where it was, and a 100/2s box was entered
+		// every 30 s, 14 times.
 		third := p.penaltyAnyPhase
 		p.penaltyLower = max(p.penaltyLower, boxLimit(p.sends, sentAt))
 		limit := p.penaltyLower
