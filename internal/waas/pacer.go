@@ -432,15 +432,20 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	// epoch's, the box went unnoticed and was entered again and again.
 	box := retryAfter >= penaltyRetryAfter
 	newBox := box && !sentAt.Before(p.penaltyUntil)
-	if retryAfter > 0 && countWithin(p.sends, sentAt.Add(-time.Second), sentAt) <= 1 {
+	alone := countWithin(p.sends, sentAt.Add(-time.Second), sentAt) <= 1
+	if retryAfter > 0 && alone && (box || p.peakDelivered == 0) {
 		// Nothing of this run's went in the second before the refused
-		// request (countWithin counts that one too): someone else used up
-		// the limit or closed the box, another process sharing it or the
-		// run before this one (a command run again at once). That says
-		// nothing of the rate: taken as a measure, the rate went to 0.5/s
-		// and stayed near it for minutes (a box: for the whole run, 3,000
-		// requests in 1 h 40 min). The pause is all; for a box, the
-		// requests sent before it ends meet the same box.
+		// request (countWithin counts that one too), and a box does not
+		// close on its window's first request, nor does a limit refuse a
+		// run's first: someone else used up the limit or closed the box,
+		// another process sharing it or the run before this one (a
+		// command run again at once). That says nothing of the rate: taken
+		// as a measure, the rate went to 0.5/s and stayed near it for
+		// minutes (a box: for the whole run, 3,000 requests in 1 h 40
+		// min). The pause is all; for a box, the requests sent before it
+		// ends meet the same box. (Past a run's first clean answer, a 429
+		// alone in its second is a measure: a limit below 1/s, such as
+		// 1/2s, otherwise refused 40 of 100 requests, not 4.)
 		if newBox {
 			p.penaltyUntil = now.Add(retryAfter)
 		}
