@@ -41,7 +41,9 @@ import (
 //     box is entered once. Where that window began is taken to be a second
 //     of the clock (or the box's windows slide, or start at the first
 //     request); if the box is entered again, that was wrong, and the cap
-//     falls to what holds wherever its windows begin, so never a third time.
+//     falls to what holds wherever its windows begin, so never a third time
+//     for a box of a second's windows that this run alone fills; past that
+//     (longer windows, a box shared), each entry cuts the cap by 30%.
 //   - Concurrency follows from the rate and the latency (Little's law), with
 //     headroom, bounded by the ceiling the caller gives.
 //
@@ -142,6 +144,7 @@ type pacer struct {
 	// box was found twice, so its windows are not the clock's seconds
 	// (clockBoxLimit) and only penaltyLower counts.
 	penaltyFound    bool
+	penaltyUntil    time.Time // when the last penalty box met is over
 	penaltyLower    float64
 	penaltyAnyPhase bool
 	// serviceLimited: a 429 cut the rate in this run (rising latency alone
@@ -422,7 +425,33 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	defer p.mu.Unlock()
 	resumed := p.resumed
 	p.pauseLocked(now, retryAfter)
-	if !p.adapt || s.epoch != p.epoch {
+	// A penalty box is a new one if the request was sent after the last
+	// one known was over: a request of an earlier epoch can be the first
+	// to meet it (a bucket's 429 cut the rate a moment before, and the
+	// requests still in flight tripped the box), and ignored as an old
+	// epoch's, the box went unnoticed and was entered again and again.
+	box := retryAfter >= penaltyRetryAfter
+	newBox := box && !sentAt.Before(p.penaltyUntil)
+	alone := countWithin(p.sends, sentAt.Add(-time.Second), sentAt) <= 1
+	if retryAfter > 0 && alone && (box || p.peakDelivered == 0) {
+		// Nothing of this run's went in the second before the refused
+		// request (countWithin counts that one too), and a box does not
+		// close on its window's first request, nor does a limit refuse a
+		// run's first: someone else used up the limit or closed the box,
+		// another process sharing it or the run before this one (a
+		// command run again at once). That says nothing of the rate: taken
+		// as a measure, the rate went to 0.5/s and stayed near it for
+		// minutes (a box: for the whole run, 3,000 requests in 1 h 40
+		// min). The pause is all; for a box, the requests sent before it
+		// ends meet the same box. (Past a run's first clean answer, a 429
+		// alone in its second is a measure: a limit below 1/s, such as
+		// 1/2s, otherwise refused 40 of 100 requests, not 4.)
+		if newBox {
+			p.penaltyUntil = now.Add(retryAfter)
+		}
+		return
+	}
+	if !p.adapt || box && !newBox || s.epoch != p.epoch && !newBox {
 		return // one cut per congestion event, as TCP cuts once per window
 	}
 	p.serviceLimited = true
@@ -447,14 +476,23 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 		}
 	}
 	sent = max(sent, deliverable, 1)
-	if retryAfter >= penaltyRetryAfter {
+	if box {
 		// A penalty box: never again above what got through before it.
-		// Two estimates of its limit, each never above it: for windows at
-		// any phase (loose after a slow start's climb, within a factor of
-		// 2), and, closer, for windows that start on a second of the
-		// service's clock. The first box found takes the closer one; a second
+		// Two estimates of its limit, each never above it while requests
+		// reach it in the order sent (latency that varies by hundreds of
+		// ms reorders them: 115 for a box of 100 in the simulation): for
+		// windows at any phase (loose after a slow start's climb, within a
+		// factor of 2), and, closer, for windows that start on a second of
+		// the service's clock. The first box found takes the closer one; a second
 		// shows the clock's seconds were not the box's windows, and from then
 		// on only estimates that hold at any phase count, so there is no third.
+		// A third all the same shows the box is not one of a second's
+		// windows and this client's alone (windows of 2 s, another client
+		// sharing the box, requests reordered): the estimates say nothing
+		// of it, and the cap falls multiplicatively instead; kept at the
+		// estimate, it stayed where it was, and a 100/2s box was entered
+		// every 30 s, 14 times.
+		third := p.penaltyAnyPhase
 		p.penaltyLower = max(p.penaltyLower, boxLimit(p.sends, sentAt))
 		limit := p.penaltyLower
 		if p.penaltyFound {
@@ -469,7 +507,12 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 			p.penaltyLoose = p.penaltyLoose && highest > lowest
 		}
 		p.penaltyFound = true
-		p.penaltyCap = max(0.5, limit*penaltyMargin)
+		p.penaltyUntil = now.Add(retryAfter)
+		if third {
+			p.penaltyCap = max(0.5, pacerBeta*min(p.penaltyCap, limit*penaltyMargin))
+		} else {
+			p.penaltyCap = max(0.5, limit*penaltyMargin)
+		}
 		p.wMax = min(p.rate, p.penaltyCap)
 		p.cut(now, p.wMax, CausePenalty)
 		return
@@ -591,8 +634,9 @@ const clockSkew = 10 * time.Millisecond
 // that refused a request sent at trigger, on the assumption that the box's
 // windows start on a second of the service's clock (a counter per second
 // of the clock, the usual way to build one). A request reaches the box a
-// one-way delay after it is sent, at most a round trip (rtt), and the
-// clocks differ by up to clockSkew, so a window starting at second b of
+// one-way delay after it is sent, at most a round trip (rtt: the smallest
+// seen, so where latency varies a slow request's delay can exceed it, and
+// the estimate be high), and the clocks differ by up to clockSkew, so a window starting at second b of
 // the service's clock starts between b - rtt - clockSkew and b + clockSkew
 // of this host's send times. The least sent[w, trigger) over those w that
 // pass boxLimit's test is at most the limit under that assumption, and it

@@ -28,6 +28,10 @@ type simRun struct {
 	// ms); oneWay how long a request takes to reach the limiter (the
 	// sandbox waits out its latency first, so oneWay = latency there).
 	phase, oneWay time.Duration
+	// othersFirst is how many requests another client (another process
+	// sharing the limit, or the run just before) sends at the moment this
+	// run starts, before its first.
+	othersFirst int
 }
 
 type simResult struct {
@@ -56,6 +60,9 @@ func (r simRun) run(t *testing.T) simResult {
 	}
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC).Add(phase)
 	lim := sandbox.NewLimiter(limits, t0)
+	for range r.othersFirst {
+		lim.Admit("organizations/o/apiKeys/k", "o", t0)
+	}
 	var res simResult
 	now, pending, done := t0, r.requests, 0
 	p := newPacer(t0, true, r.ceiling, max(r.lanes, 1), r.start, func(c RateChange) {
@@ -749,6 +756,115 @@ func TestABoxOffTheClockIsEnteredAtMostTwice(t *testing.T) {
 			}
 		}
 		t.Logf("latency %v: the box entered twice in %d of 190 runs", lat, twice)
+	}
+}
+
+// TestABoxBehindAnotherLimitIsNoticed: a penalty box behind a fixed window
+// or a token bucket of a lower rate. The other limit's 429 (a short
+// Retry-After) cuts the rate first, and the requests still in flight,
+// sent before that cut, trip the box: their 429 is the box's. Taken as an
+// old epoch's 429 and ignored, the box went unnoticed, the rate grew on
+// the cubic curve through the 30-s pause (to 1,080/s), and the box was
+// entered four or five times in a run.
+func TestABoxBehindAnotherLimitIsNoticed(t *testing.T) {
+	for _, limits := range [][]string{
+		{"100/1s,penalty=30s", "90/1s"},
+		{"100/1s,penalty=30s", "80/1s,burst=80"},
+	} {
+		for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+			for _, oneWay := range []time.Duration{0, lat / 2} {
+				for phase := 25 * time.Millisecond; phase < time.Second; phase += 100 * time.Millisecond {
+					res := simRun{limits: limits, latency: lat, requests: 2400, lanes: 64, phase: phase, oneWay: oneWay}.run(t)
+					if res.penalties > 1 {
+						t.Errorf("%v, latency %v, %v to the box, starting %v into a second: the box was entered %d times (%v)", limits, lat, oneWay, phase, res.penalties, res.elapsed.Round(time.Millisecond))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestABoxOfOtherWindowsIsNotEnteredOverAndOver: a penalty box whose
+// windows are not a second long (100/2s, 300/3s; or a second box of 20-s
+// windows behind one of a second), which the estimates of a second's
+// windows place too high. Past the second entry the cap falls
+// multiplicatively: a few entries, not one every 30 s until the run ends
+// (14 in a run of 1,500 requests at 100/2s).
+func TestABoxOfOtherWindowsIsNotEnteredOverAndOver(t *testing.T) {
+	for _, tc := range []struct {
+		limits   []string
+		requests int
+	}{
+		{[]string{"100/2s,penalty=30s"}, 1500},
+		{[]string{"300/3s,penalty=30s"}, 3000},
+		{[]string{"100/1s,penalty=30s", "1500/20s,penalty=60s"}, 6000},
+	} {
+		for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+			for phase := 25 * time.Millisecond; phase < time.Second; phase += 100 * time.Millisecond {
+				res := simRun{limits: tc.limits, latency: lat, requests: tc.requests, lanes: 64, phase: phase}.run(t)
+				if res.penalties > 5 {
+					t.Errorf("%v, latency %v, starting %v into a second: the box was entered %d times (%v)", tc.limits, lat, phase, res.penalties, res.elapsed.Round(time.Millisecond))
+				}
+			}
+		}
+	}
+}
+
+// TestARunStartingInAClosedBoxIsNotCappedByIt: a penalty box closed
+// before the run's first request (the run before this one tripped it and
+// the command was run again at once, or another process sharing it did)
+// refuses that request with a long Retry-After. Nothing of this run's went
+// into the box's window, so its requests say nothing of the box's limit:
+// taken as the limit, that was 0, and the run went on at 0.5/s (3,000
+// requests in 1 h 40 min). It waits out the box and finds the limit as a
+// cold run does: within the bound of a cold run (requests / limit plus a
+// penalty) plus the box's remaining 30 s.
+func TestARunStartingInAClosedBoxIsNotCappedByIt(t *testing.T) {
+	const limit, requests, penalty = 100, 3000, 30 * time.Second
+	bound := time.Duration(requests-limit)*time.Second/limit + 2*penalty
+	for _, lat := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+		for phase := 25 * time.Millisecond; phase < time.Second; phase += 100 * time.Millisecond {
+			res := simRun{limits: []string{"100/1s,penalty=30s"}, latency: lat, requests: requests, lanes: 64, phase: phase, othersFirst: limit + 1}.run(t)
+			t.Logf("latency %v, starting %v into a second, in a closed box: %v (%.2fx %v), %d entries of the box", lat, phase, res.elapsed.Round(time.Millisecond), res.elapsed.Seconds()/bound.Seconds(), bound, res.penalties)
+			if res.elapsed.Seconds() > 1.3*bound.Seconds() {
+				t.Errorf("latency %v, starting %v into a second, in a closed box: %v, more than 1.3x %v (%d entries of the box, the first not this run's)", lat, phase, res.elapsed.Round(time.Millisecond), bound, res.penalties)
+			}
+		}
+	}
+}
+
+// TestARunStartingWhenTheLimitIsUsedUpIsNotCutToTheFloor: a run resuming
+// at the rate learned (10/s, of a window of 50 in 5 s) whose first
+// request finds the window used up by someone else (the run before, run
+// again at once; another process). Nothing of this run's was sent in the
+// second before, so the 429 measures nothing: it waits out the Retry-After
+// and goes on at the rate learned. Taken as a measure and a clean one, it
+// cut to 0.5/s and probed no sooner than 100 requests' worth of time at
+// that rate (a minute): 300 requests took 3 min 9 s.
+func TestARunStartingWhenTheLimitIsUsedUpIsNotCutToTheFloor(t *testing.T) {
+	const requests = 300
+	// The run starts 300 ms into a 5-s window that is used up: 4.7 s to
+	// wait, then 50 every 5 s.
+	bound := 4700*time.Millisecond + time.Duration(requests-50)*time.Second/10
+	res := simRun{limits: []string{"50/5s"}, latency: 20 * time.Millisecond, requests: requests, lanes: 64, start: LearnedRate{Rate: 10}, othersFirst: 50}.run(t)
+	t.Logf("%d requests, resumed at 10/s in a used-up window: %v (%.2fx the bound of %v), %d answered 429", requests, res.elapsed.Round(time.Millisecond), res.elapsed.Seconds()/bound.Seconds(), bound, res.throttled)
+	if res.elapsed.Seconds() > 1.3*bound.Seconds() {
+		t.Errorf("%d requests took %v, more than 1.3x the bound of %v", requests, res.elapsed.Round(time.Millisecond), bound)
+	}
+}
+
+// TestALimitBelowOnePerSecondIsStillMeasured: against a limit below 1/s
+// (1 in 2 s), a 429 is the only request of its second, as one that meets
+// a limit used up by someone else is; past the run's first clean answer it
+// is still a measure, and cuts. Waited out instead, 40 of 100 requests
+// were answered 429, not 4.
+func TestALimitBelowOnePerSecondIsStillMeasured(t *testing.T) {
+	for _, start := range []LearnedRate{{}, {Rate: 0.8}, {Rate: 5}} {
+		res := simRun{limits: []string{"1/2s"}, latency: 20 * time.Millisecond, requests: 60, lanes: 64, start: start}.run(t)
+		t.Logf("1/2s from %+v: %v, %d of %d answered 429", start, res.elapsed.Round(time.Millisecond), res.throttled, res.sent)
+		if res.throttled > max(5, res.sent/10) {
+			t.Errorf("1/2s from %+v: %d of %d requests answered 429", start, res.throttled, res.sent)
+		}
 	}
 }
 
