@@ -483,15 +483,15 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 		// ms reorders them: 115 for a box of 100 in the simulation): for
 		// windows at any phase (loose after a slow start's climb, within a
 		// factor of 2), and, closer, for windows that start on a second of
-		// the service's clock. The first box found takes the closer one; a second
-		// shows the clock's seconds were not the box's windows, and from then
-		// on only estimates that hold at any phase count, so there is no third.
-		// A third all the same shows the box is not one of a second's
-		// windows and this client's alone (windows of 2 s, another client
-		// sharing the box, requests reordered): the estimates say nothing
-		// of it, and the cap falls multiplicatively instead; kept at the
-		// estimate, it stayed where it was, and a 100/2s box was entered
-		// every 30 s, 14 times.
+		// the service's clock. The first box found takes the closer one; a
+		// second shows the clock's seconds were not the box's windows, and
+		// from then on only estimates that hold at any phase count, so
+		// there is no third. A third all the same shows the box is not one
+		// of a second's windows and this client's alone (windows of 2 s,
+		// another client sharing the box, requests reordered): the
+		// estimates say nothing of it, and the cap falls multiplicatively
+		// instead; kept at the estimate, it stayed where it was, and a
+		// 100/2s box was entered every 30 s, 14 times.
 		third := p.penaltyAnyPhase
 		p.penaltyLower = max(p.penaltyLower, boxLimit(p.sends, sentAt))
 		limit := p.penaltyLower
@@ -636,9 +636,9 @@ const clockSkew = 10 * time.Millisecond
 // of the clock, the usual way to build one). A request reaches the box a
 // one-way delay after it is sent, at most a round trip (rtt: the smallest
 // seen, so where latency varies a slow request's delay can exceed it, and
-// the estimate be high), and the clocks differ by up to clockSkew, so a window starting at second b of
-// the service's clock starts between b - rtt - clockSkew and b + clockSkew
-// of this host's send times. The least sent[w, trigger) over those w that
+// the estimate be high), and the clocks differ by up to clockSkew, so a
+// window starting at second b of the service's clock starts between
+// b - rtt - clockSkew and b + clockSkew of this host's send times. The least sent[w, trigger) over those w that
 // pass boxLimit's test is at most the limit under that assumption, and it
 // holds as well for windows that slide or start at the first request:
 // every candidate w lies within the second before trigger. highest is the
