@@ -25,14 +25,10 @@ type simAnswer struct {
 	retryAfter time.Duration
 }
 
-// multiSim runs n clients, each with its own pacer, against one limiter
-// (processes sharing a limit scoped to their organization), as simRun runs
-// one; lat gives each request's round trip and its delay to the limiter.
-func multiSim(t *testing.T, limits []string, n, requests int, phase time.Duration, lat func() (rtt, oneWay time.Duration)) ([]*multiClient, int64) {
-	return multiSimStagger(t, limits, n, requests, phase, 0, lat)
-}
-
-// multiSimStagger starts the clients stagger apart.
+// multiSimStagger runs n clients, each with its own pacer, against one
+// limiter (processes sharing a limit scoped to their organization), as
+// simRun runs one, the clients started stagger apart; lat gives each
+// request's round trip and its delay to the limiter.
 func multiSimStagger(t *testing.T, limits []string, n, requests int, phase, stagger time.Duration, lat func() (rtt, oneWay time.Duration)) ([]*multiClient, int64) {
 	var rls []sandbox.RateLimit
 	for _, s := range limits {
