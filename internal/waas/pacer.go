@@ -699,13 +699,19 @@ func (p *pacer) cut(now time.Time, r float64, cause string) {
 
 // cubic is CUBIC's growth as a rate: flat at wMax after a cut, then
 // growing ever faster to probe for more, the slower the more often
-// probing found the limit.
+// probing found the limit. Its clock starts again when a pause ends: a
+// 429's Retry-After of 9 s had the rate resume 1.4 times above the limit
+// the 429 had just measured.
 func (p *pacer) cubic(now time.Time) float64 {
 	probe := p.probe
 	if probe == 0 {
 		probe = pacerFirstProbe
 	}
-	d := now.Sub(p.lastCut).Seconds() / probe.Seconds()
+	from := p.lastCut
+	if p.resumed.After(from) {
+		from = p.resumed
+	}
+	d := max(now.Sub(from), 0).Seconds() / probe.Seconds()
 	return p.wMax * (1 + (1-pacerBeta)*d*d*d)
 }
 

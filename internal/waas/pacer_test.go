@@ -918,3 +918,41 @@ func TestAColdStartsCloseEstimateOfAPenaltyBoxIsRemembered(t *testing.T) {
 		t.Error("no cold run kept its estimate")
 	}
 }
+
+// TestProbingDoesNotGrowThroughAPause: after a 429 whose Retry-After holds
+// every lane for 9 s, the rate resumes where the cut put it; the cubic
+// curve's clock ran through the pause, and the rate came back 1.4 times
+// above the limit just measured.
+func TestProbingDoesNotGrowThroughAPause(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	p := newPacer(now, true, 0, 64, LearnedRate{Rate: 100}, nil)
+	const lat = 20 * time.Millisecond
+	// Two seconds at the learned rate, every answer clean.
+	for end := now.Add(2 * time.Second); now.Before(end); {
+		s, askAgain, _, ok := p.take(now)
+		if !ok {
+			now = askAgain
+			continue
+		}
+		p.answered(s, now, now.Add(lat))
+	}
+	var s slot
+	for ok := false; !ok; {
+		var askAgain time.Time
+		if s, askAgain, _, ok = p.take(now); !ok {
+			now = askAgain
+		}
+	}
+	p.throttled(s, now, now.Add(lat), 9*time.Second)
+	cut := p.current().Rate
+	// The pause over, the first answer.
+	now = now.Add(lat + 9*time.Second)
+	s, _, _, ok := p.take(now)
+	if !ok {
+		t.Fatal("no slot after the pause")
+	}
+	p.answered(s, now, now.Add(lat))
+	if got := p.current().Rate; got > cut*1.05 {
+		t.Fatalf("cut to %.1f/s, and %.1f/s right after a 9-s pause", cut, got)
+	}
+}
