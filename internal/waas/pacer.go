@@ -174,6 +174,9 @@ type pacer struct {
 	delivered    []time.Time // when the requests answered cleanly in the last 2 s were sent
 	sends        []time.Time // the slots given in the last 2 s
 	resumed      time.Time   // when the last pause ended
+	// pausedSinceCut is how long every lane has been (or is yet to be)
+	// paused since the last cut: time the cubic curve does not count.
+	pausedSinceCut time.Duration
 	// lastOverloaded: the last answer was a server error (overloaded).
 	lastOverloaded bool
 	// refusingSince is when the service began answering with pauses
@@ -539,6 +542,7 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 // for.
 func (p *pacer) pauseLocked(now time.Time, retryAfter time.Duration) {
 	if until := now.Add(retryAfter); retryAfter <= MaxRetryAfter && until.After(p.pauseUntil) {
+		p.pausedSinceCut += until.Sub(latest(now, p.pauseUntil, p.lastCut))
 		p.pauseUntil = until
 		p.resumed = until
 	}
@@ -688,6 +692,7 @@ func clockBoxLimit(sends []time.Time, trigger time.Time, rtt time.Duration) (low
 func (p *pacer) cut(now time.Time, r float64, cause string) {
 	p.slowStart = false
 	p.lastCut = now
+	p.pausedSinceCut = max(p.pauseUntil.Sub(now), 0)
 	p.epoch++
 	if p.wMax == 0 || cause == CauseLatency || cause == CauseOverloaded {
 		p.wMax = r // grow again from the cut rate, not from the one that queued or failed
@@ -699,20 +704,29 @@ func (p *pacer) cut(now time.Time, r float64, cause string) {
 
 // cubic is CUBIC's growth as a rate: flat at wMax after a cut, then
 // growing ever faster to probe for more, the slower the more often
-// probing found the limit. Its clock starts again when a pause ends: a
-// 429's Retry-After of 9 s had the rate resume 1.4 times above the limit
-// the 429 had just measured.
+// probing found the limit. Its clock stops while every lane is paused: run
+// through a 429's Retry-After of 9 s, it had the rate resume 1.4 times
+// above the limit the 429 had just measured. Started again at each pause's
+// end instead, it never got far from wMax where a pause came every few
+// seconds (a 503 with Retry-After: 1 in every 100 requests held a run at
+// the 50/s it resumed at, under a limit risen to 200/s).
 func (p *pacer) cubic(now time.Time) float64 {
 	probe := p.probe
 	if probe == 0 {
 		probe = pacerFirstProbe
 	}
-	from := p.lastCut
-	if p.resumed.After(from) {
-		from = p.resumed
-	}
-	d := max(now.Sub(from), 0).Seconds() / probe.Seconds()
+	d := max(now.Sub(p.lastCut)-p.pausedSinceCut, 0).Seconds() / probe.Seconds()
 	return p.wMax * (1 + (1-pacerBeta)*d*d*d)
+}
+
+// latest is the latest of the times.
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, u := range ts {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
 }
 
 func (p *pacer) setRate(now time.Time, r float64, cause string) {
