@@ -525,6 +525,21 @@ func (p *pacer) throttled(s slot, sentAt, now time.Time, retryAfter time.Duratio
 	if !clean {
 		p.wMax = min(p.wMax, pacerBeta*sent)
 	}
+	if !p.slowStart && resumed.After(from) && resumed.Before(sentAt) {
+		// The pause ended within that second, so it holds only what was
+		// sent since, one or two requests: taken for a second's worth, a
+		// 429 from a limit another process had used up cut the rate to
+		// 0.7/s, and probing, by then on a minute's scale, took minutes to
+		// climb back. The rate sent since the pause is the measure, cut
+		// multiplicatively.
+		since := 0.0
+		for _, t := range p.sends {
+			if !t.Before(resumed) && t.Before(sentAt) {
+				since++
+			}
+		}
+		p.wMax = max(p.wMax, min(pacerBeta*p.rate, pacerBeta*since/sentAt.Sub(resumed).Seconds()))
+	}
 	if p.probe == 0 {
 		p.probe = pacerFirstProbe
 	} else {

@@ -169,3 +169,26 @@ func TestTwoProcessesSharingABoxEnterItFewTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoProcessesSharingABucketBothFinish: two commands sharing a token
+// bucket of 100/s (scope=org), the second started 1 to 10 s after the
+// first. A 429 to a request sent just after a pause, with one other sent
+// since it ended, measured the limit as 1/s: the rate was cut to 0.7/s,
+// and probing, by then on a minute's scale, took minutes to climb back (a
+// run of 3,000 requests each took 5 min 36 s, where both need 60 s at the
+// limit). The cut is now multiplicative, from the rate sent since the
+// pause ended.
+func TestTwoProcessesSharingABucketBothFinish(t *testing.T) {
+	const requests = 3000
+	for _, limit := range []string{"100/1s,burst=100,scope=org", "100/1s,burst=20,scope=org"} {
+		for _, lat := range []time.Duration{20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond} {
+			for stagger := time.Second; stagger <= 10*time.Second; stagger += 1500 * time.Millisecond {
+				cs, _ := multiSimStagger(t, []string{limit}, 2, requests, 25*time.Millisecond, stagger, func() (time.Duration, time.Duration) { return lat, lat / 2 })
+				// Together they need 60 s at the limit.
+				if last, bound := max(cs[0].finished, cs[1].finished), 150*time.Second; last > bound {
+					t.Errorf("%s, latency %v, %v apart: %v and %v (429s: %d and %d), the last beyond %v", limit, lat, stagger, cs[0].finished.Round(time.Second), cs[1].finished.Round(time.Second), cs[0].throttled, cs[1].throttled, bound)
+				}
+			}
+		}
+	}
+}
