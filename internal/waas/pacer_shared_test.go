@@ -30,14 +30,7 @@ type simAnswer struct {
 // simRun runs one, the clients started stagger apart; lat gives each
 // request's round trip and its delay to the limiter.
 func multiSimStagger(t *testing.T, limits []string, n, requests int, phase, stagger time.Duration, lat func() (rtt, oneWay time.Duration)) ([]*multiClient, int64) {
-	var rls []sandbox.RateLimit
-	for _, s := range limits {
-		rl, err := sandbox.ParseRateLimit(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rls = append(rls, rl)
-	}
+	rls := parseLimits(t, limits)
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC).Add(phase)
 	lim := sandbox.NewLimiter(rls, t0)
 	var cs []*multiClient

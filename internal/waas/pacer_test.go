@@ -32,34 +32,44 @@ type simRun struct {
 	// sharing the limit, or the run just before) sends at the moment this
 	// run starts, before its first.
 	othersFirst int
+	// fault(n, now) says whether the n-th request sent is answered 503
+	// (status 503) or 429 (status 429) outside the limiter, with what
+	// Retry-After (status 0: no fault).
+	fault func(n int, now time.Time) (status int, retryAfter time.Duration)
 }
 
 type simResult struct {
 	elapsed   time.Duration
 	sent      int
-	throttled int
+	throttled int // 429s from the limiter
+	faults    int // answers of simRun.fault
 	penalties int64
 	arrivals  []time.Time
 	changes   []RateChange
 	learned   LearnedRate
 }
 
-func (r simRun) run(t *testing.T) simResult {
-	t.Helper()
+// parseLimits parses --rate-limit specs.
+func parseLimits(t *testing.T, ss []string) []sandbox.RateLimit {
 	var limits []sandbox.RateLimit
-	for _, s := range r.limits {
+	for _, s := range ss {
 		rl, err := sandbox.ParseRateLimit(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		limits = append(limits, rl)
 	}
+	return limits
+}
+
+func (r simRun) run(t *testing.T) simResult {
+	t.Helper()
 	phase := r.phase
 	if phase == 0 {
 		phase = 300 * time.Millisecond
 	}
 	t0 := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC).Add(phase)
-	lim := sandbox.NewLimiter(limits, t0)
+	lim := sandbox.NewLimiter(parseLimits(t, r.limits), t0)
 	for range r.othersFirst {
 		lim.Admit("organizations/o/apiKeys/k", "o", t0)
 	}
@@ -76,9 +86,9 @@ func (r simRun) run(t *testing.T) simResult {
 	// lanes do (nextSlot): the first asks at tryAt, and asks again as soon as
 	// an answer may have changed the pacer's timing.
 	type answer struct {
-		at         time.Time
+		at, sentAt time.Time
 		slot       slot
-		ok         bool
+		status     int
 		retryAfter time.Duration
 	}
 	var answers []answer
@@ -108,16 +118,27 @@ func (r simRun) run(t *testing.T) simResult {
 				tryAt = askAgain
 				continue
 			}
-			ra, admitted := lim.Admit("organizations/o/apiKeys/k", "o", now.Add(r.oneWay))
-			if r.noRetryAfter {
-				ra = 0
+			status, ra := 0, time.Duration(0)
+			if r.fault != nil {
+				status, ra = r.fault(res.sent, now)
+			}
+			if status == 0 {
+				var admitted bool
+				ra, admitted = lim.Admit("organizations/o/apiKeys/k", "o", now.Add(r.oneWay))
+				if r.noRetryAfter {
+					ra = 0
+				}
+				status = 200
+				if !admitted {
+					status = 429
+					res.throttled++
+				}
+			} else {
+				res.faults++
 			}
 			res.arrivals = append(res.arrivals, now)
 			res.sent++
-			if !admitted {
-				res.throttled++
-			}
-			answers = append(answers, answer{at: now.Add(r.latency), slot: sl, ok: admitted, retryAfter: ra})
+			answers = append(answers, answer{at: now.Add(r.latency), sentAt: now, slot: sl, status: status, retryAfter: ra})
 			waiting--
 			continue
 		}
@@ -126,14 +147,18 @@ func (r simRun) run(t *testing.T) simResult {
 		if ev.at.After(now) {
 			now = ev.at
 		}
-		if ev.ok {
-			p.answered(ev.slot, ev.at.Add(-r.latency), now)
+		switch ev.status {
+		case 200:
+			p.answered(ev.slot, ev.sentAt, now)
 			done++
-		} else {
+		case 429:
 			if testing.Verbose() && os.Getenv("PACER_TRACE") == "2" {
-				t.Logf("%8.3fs 429 sent %.3f epoch %d/%d retry-after %v", now.Sub(t0).Seconds(), ev.at.Add(-r.latency).Sub(t0).Seconds(), ev.slot.epoch, p.epoch, ev.retryAfter)
+				t.Logf("%8.3fs 429 sent %.3f epoch %d/%d retry-after %v", now.Sub(t0).Seconds(), ev.sentAt.Sub(t0).Seconds(), ev.slot.epoch, p.epoch, ev.retryAfter)
 			}
-			p.throttled(ev.slot, ev.at.Add(-r.latency), now, ev.retryAfter)
+			p.throttled(ev.slot, ev.sentAt, now, ev.retryAfter)
+			pending++
+		default:
+			p.overloaded(ev.slot, now, ev.retryAfter)
 			pending++
 		}
 		inflight--
