@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/waasctl/waasctl/internal/pgtls"
 	"github.com/waasctl/waasctl/internal/textsafe"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -29,6 +31,10 @@ type sqlLedger struct {
 // connectTimeout bounds connecting when the DSN does not say.
 const connectTimeout = 10 * time.Second
 
+// PlaintextEnv, set to 1, lets a PostgreSQL ledger be read without TLS on a network this host
+// trusts (a tunnel, a private link, a CI job's service container).
+const PlaintextEnv = "WAASCTL_LEDGER_PLAINTEXT"
+
 func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Ledger, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -42,9 +48,16 @@ func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Led
 	if strings.HasPrefix(host, "/") {
 		host = "socket " + host
 	}
+	desc := fmt.Sprintf("postgres database %s on %s as %s", cfg.Database, host, cfg.User)
+	// Refused before anything is sent: on the path of a plaintext connection, anyone reads the
+	// password and answers the queries, and a ledger answered so makes every wallet and
+	// operation look expected: an audit that says CLEAN about a leaked key's work.
+	if plain, ok := pgtls.PlaintextHost(&cfg.Config); ok && os.Getenv(PlaintextEnv) != "1" {
+		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) set %s=1 instead (see docs/reconciliation.md)", textsafe.Value(plain), PlaintextEnv)}
+	}
 	l := &sqlLedger{
 		db:       stdlib.OpenDB(*cfg),
-		desc:     fmt.Sprintf("postgres database %s on %s as %s", cfg.Database, host, cfg.User),
+		desc:     desc,
 		queries:  queries,
 		snapshot: true,
 		secret:   cfg.Password,

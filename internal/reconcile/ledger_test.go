@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waasctl/waasctl/internal/testctx"
 	"github.com/waasctl/waasctl/internal/textsafe"
@@ -161,6 +162,38 @@ func TestPostgresConnectFailureHidesThePassword(t *testing.T) {
 	_, err := Open(testctx.New(t), Spec{Source: "postgres://auditor:hunter2@/ledger?host=" + sock + "&connect_timeout=2"})
 	if err == nil || !strings.Contains(err.Error(), "postgres database ledger on socket "+sock+" as auditor: cannot connect") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error %v: want a connection error naming database, host and user, without the password", err)
+	}
+}
+
+// A PostgreSQL ledger on another host that could be read without TLS is refused before anything
+// is sent (a ledger answered by whoever is on the path makes a leaked key's work look
+// expected), in one line naming the host and the way out, without the password; the operator
+// can allow it on a network they trust.
+func TestPostgresLedgerWithoutTLSToAnotherHostIsRefused(t *testing.T) {
+	t.Setenv(PlaintextEnv, "")
+	const pw = "s3cr3t-Pa55word"
+	src := "postgres://auditor:" + pw + "@db.invalid:5432/ledger?connect_timeout=2"
+	start := time.Now()
+	_, err := Open(testctx.New(t), Spec{Source: src})
+	var le *LedgerError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "refusing to connect to \"db.invalid\" without TLS") ||
+		!strings.Contains(err.Error(), "sslmode=verify-full") || !strings.Contains(err.Error(), PlaintextEnv+"=1") {
+		t.Fatalf("Open(%s) = %v; want a LedgerError refusing plaintext, saying what to do", src, err)
+	}
+	if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error shows the password or spans lines: %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Open took %s: it tried to connect", took)
+	}
+	for _, ok := range []string{"postgres://auditor:" + pw + "@db.invalid:5432/ledger?connect_timeout=2&sslmode=require"} {
+		if _, err := Open(testctx.New(t), Spec{Source: ok}); err == nil || strings.Contains(err.Error(), "without TLS") {
+			t.Errorf("Open(%s) = %v; want it to try to connect (and fail)", ok, err)
+		}
+	}
+	t.Setenv(PlaintextEnv, "1")
+	if _, err := Open(testctx.New(t), Spec{Source: src}); err == nil || !strings.Contains(err.Error(), "cannot connect") || strings.Contains(err.Error(), pw) {
+		t.Errorf("with %s=1: Open = %v; want it to try to connect (and fail) without the password", PlaintextEnv, err)
 	}
 }
 

@@ -57,7 +57,7 @@ planned. Under --watch, -o json and -o yaml print one JSON finding per line.
 
 Exits 3 when any operation is unknown, 0 when none is, 1 when the ledger cannot be read
 (nothing is reported then: a partial audit is never presented as complete).`,
-		Example: `  waasctl audit operations --ledger postgres://app@db/ledger \
+		Example: `  waasctl audit operations --ledger 'postgres://app@db/ledger?sslmode=verify-full' \
     --ledger-query 'operation=SELECT mpc_operation_id, user_id FROM signing_requests'
   waasctl audit operations --pool pools/retail --ledger ledger.csv -o json
   waasctl audit operations --watch 30s -o jsonl   # feed a signing-spam filter`,

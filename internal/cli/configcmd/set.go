@@ -50,7 +50,7 @@ value that holds a private key is refused without being shown: keys go in the ke
   waasctl config set 'profiles.prod.sinks[0].restart' systemctl restart waas-proxy
   waasctl config set 'profiles.prod.sinks[+]' '{type: exec, command: [vault-put, secret/waas]}'
   # a ledger and a policy
-  waasctl config set profiles.prod.ledger.dsn 'postgres://auditor@db.internal/ledger'
+  waasctl config set profiles.prod.ledger.dsn 'postgres://auditor@db.internal/ledger?sslmode=verify-full'
   waasctl config set profiles.prod.policy.max_age 90d`,
 		Args: cmdutil.MinimumArgs(2, "give a KEY and a VALUE, e.g. config set profiles.prod.policy.grace 24h"),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {

@@ -123,7 +123,7 @@ Exits 0 only when the verdict is "clean"; 3 for "findings" or "inconclusive"; 1 
 snapshot, baseline or ledger cannot be read; 2 for bad flags, such as a --since file that
 does not exist or a --leaked-since time in the future.`,
 		Example: `  waasctl keys revoke prod --rotate-first --reason "key in a public gist" --yes
-  waasctl incident assess prod --ledger postgres://auditor@db/ledger > incident.md
+  waasctl incident assess prod --ledger 'postgres://auditor@db/ledger?sslmode=verify-full' > incident.md
   waasctl incident assess prod --leaked-since 2026-11-01T08:00:00Z
   waasctl incident assess prod --since ~/.local/state/waasctl/snapshots/prod-20261101T000000.000Z.jsonl -o json`,
 		Args: cmdutil.MaximumArgs(1),

@@ -1,0 +1,38 @@
+// Package pgtls tells whether a PostgreSQL connection could travel unencrypted to another
+// host. The team store and the reconciliation ledger both refuse such a connection: anyone
+// on the path of a plaintext connection reads the password and can answer every query (plant
+// a key in the team store; make an unknown wallet look expected in a ledger).
+package pgtls
+
+import (
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// PlaintextHost returns the first host of cc (its own, then its fallbacks) that a connection
+// could reach without TLS, and false if there is none. A DSN without sslmode is pgx's
+// "prefer", which falls back to plaintext without a word; "disable" and "allow" can be
+// plaintext too. A Unix socket and a loopback address never leave the host, so they count as
+// safe whatever the sslmode.
+func PlaintextHost(cc *pgconn.Config) (string, bool) {
+	if cc.TLSConfig == nil && !Local(cc.Host) {
+		return cc.Host, true
+	}
+	for _, fb := range cc.Fallbacks {
+		if fb.TLSConfig == nil && !Local(fb.Host) {
+			return fb.Host, true
+		}
+	}
+	return "", false
+}
+
+// Local says whether host is a Unix socket folder or a loopback name or address.
+func Local(host string) bool {
+	if strings.HasPrefix(host, "/") || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
