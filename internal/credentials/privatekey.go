@@ -201,7 +201,30 @@ func parseSEC1(der []byte) (crypto.Signer, error) {
 		}
 		return nil, ErrCorrupt
 	}
+	if !StoredPublicKeyMatches(der, k) {
+		return nil, errPublicMismatch
+	}
 	return checkECDSA(k)
+}
+
+// errPublicMismatch: crypto/x509 derives an EC key's public key from its scalar and ignores
+// the one stored beside it, so a key whose scalar was damaged (or a file stitched from two
+// keys) would parse, and every request it signs be refused with a 401 that says nothing of
+// why. As for an Ed25519 secret whose public half disagrees, refuse it now.
+var errPublicMismatch = fmt.Errorf("%w (the public key stored in it is not its private key's)", ErrCorrupt)
+
+// StoredPublicKeyMatches reports whether the public key a SEC1 (RFC 5915) EC key stores, if it
+// stores one, is k's.
+func StoredPublicKeyMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
+	var raw ecPrivateKey
+	if _, err := asn1.Unmarshal(sec1, &raw); err != nil {
+		return false
+	}
+	if len(raw.PublicKey.Bytes) == 0 {
+		return true // optional, and absent
+	}
+	want, err := k.PublicKey.Bytes()
+	return err == nil && bytes.Equal(raw.PublicKey.Bytes, want)
 }
 
 // pkcs8 mirrors RFC 5208 to classify keys crypto/x509 cannot parse.
@@ -218,6 +241,10 @@ func parsePKCS8(der []byte) (crypto.Signer, error) {
 	}
 	switch k := k.(type) {
 	case *ecdsa.PrivateKey:
+		var raw pkcs8
+		if _, err := asn1.Unmarshal(der, &raw); err != nil || !StoredPublicKeyMatches(raw.PrivateKey, k) {
+			return nil, errPublicMismatch
+		}
 		return checkECDSA(k)
 	case ed25519.PrivateKey:
 		return k, nil

@@ -104,6 +104,24 @@ func secp256k1PKCS8(t testing.TB) []byte {
 	}))
 }
 
+// withStoredPublicOf returns the SEC1 DER of k with other's public key stored in it: a file
+// stitched from two keys, or one whose scalar was damaged.
+func withStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
+	var raw ecPrivateKey
+	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
+	pub := must(other.PublicKey.Bytes())
+	raw.PublicKey = asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}
+	return must(asn1.Marshal(raw))
+}
+
+// pkcs8WithStoredPublicOf is the same in a PKCS#8 envelope.
+func pkcs8WithStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
+	var raw pkcs8
+	must(asn1.Unmarshal(must(x509.MarshalPKCS8PrivateKey(k)), &raw))
+	raw.PrivateKey = withStoredPublicOf(t, k, other)
+	return must(asn1.Marshal(raw))
+}
+
 func selfSignedCertPEM(t testing.TB, k *ecdsa.PrivateKey) string {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
 	return pemOf(t, "CERTIFICATE", must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)))
@@ -183,6 +201,7 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 	mismatched := append(append([]byte{}, f.ed[:32]...), make([]byte, 32)...)
 	mismatched[40] = 1
 	x25519 := must(ecdh.X25519().GenerateKey(rand.Reader))
+	other := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 
 	cases := []struct {
 		name   string
@@ -232,6 +251,8 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"garbage PKCS8", pemOf(t, "PRIVATE KEY", []byte{0x30, 0x01, 0x00}), ErrCorrupt},
 		{"truncated second block", sec1 + "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE", ErrCorrupt},
 		{"Ed25519 halves mismatch", base64.StdEncoding.EncodeToString(mismatched), ErrCorrupt},
+		{"P-256 SEC1 storing another key's public key", pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)), ErrCorrupt},
+		{"P-256 PKCS8 storing another key's public key", pemOf(t, "PRIVATE KEY", pkcs8WithStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 
 		{"two private keys", sec1 + sec1PEM(t, must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))), ErrMultipleKeys},
 		{"32-byte Ed25519 seed", base64.StdEncoding.EncodeToString(f.ed.Seed()), ErrEd25519Seed},
@@ -286,6 +307,7 @@ var knownMessages = func() map[string]bool {
 	m[ErrUnsupportedKey.Error()+" (RSA)"] = true
 	m[ErrUnrecognized.Error()+" (OpenSSH format; export it as PKCS#8 PEM)"] = true
 	m[ErrCorrupt.Error()+" (Ed25519 public half does not match its seed)"] = true
+	m[errPublicMismatch.Error()] = true
 	return m
 }()
 

@@ -726,7 +726,7 @@ func mayBeWaaSDER(der []byte) bool {
 // stored one, so a key with a damaged scalar would otherwise parse.
 func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k, storedPublicMatches(der, k)
+		return k, credentials.StoredPublicKeyMatches(der, k)
 	}
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
 		switch k := k.(type) {
@@ -739,7 +739,7 @@ func parseDER(der []byte) (crypto.Signer, bool) {
 			if _, err := asn1.Unmarshal(der, &p8); err != nil {
 				return nil, false
 			}
-			return k, storedPublicMatches(p8.PrivateKey, k)
+			return k, credentials.StoredPublicKeyMatches(p8.PrivateKey, k)
 		case crypto.Signer:
 			return k, true
 		}
@@ -757,22 +757,6 @@ type sec1Key struct {
 	PrivateKey    []byte
 	NamedCurveOID asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
 	PublicKey     asn1.BitString        `asn1:"optional,explicit,tag:1"`
-}
-
-// storedPublicMatches reports whether the public key stored in a SEC1 key, if any, is k's.
-func storedPublicMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
-	var raw sec1Key
-	if _, err := asn1.Unmarshal(sec1, &raw); err != nil {
-		return false
-	}
-	if len(raw.PublicKey.Bytes) == 0 {
-		return true // optional, and absent
-	}
-	want, err := k.PublicKey.Bytes()
-	if err != nil {
-		return false
-	}
-	return bytes.Equal(raw.PublicKey.Bytes, want)
 }
 
 func redactPEM(label string) string {
