@@ -223,8 +223,16 @@ func StoredPublicKeyMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
 	if len(raw.PublicKey.Bytes) == 0 {
 		return true // optional, and absent
 	}
-	want, err := k.PublicKey.Bytes()
-	return err == nil && bytes.Equal(raw.PublicKey.Bytes, want)
+	want, err := k.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		return false
+	}
+	got := raw.PublicKey.Bytes
+	if len(got) == 1+(len(want)-1)/2 && (got[0] == 2 || got[0] == 3) {
+		// The compressed form (openssl ec -conv_form compressed): X, and Y's parity.
+		return bytes.Equal(got[1:], want[1:len(got)]) && got[0]&1 == want[len(want)-1]&1
+	}
+	return bytes.Equal(got, want)
 }
 
 // pkcs8 mirrors RFC 5208 to classify keys crypto/x509 cannot parse.

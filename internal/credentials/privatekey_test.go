@@ -114,6 +114,20 @@ func withStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
 	return must(asn1.Marshal(raw))
 }
 
+// withCompressedPublic returns the SEC1 DER of k storing pubOf's public key compressed (X and
+// Y's parity), as openssl ec -conv_form compressed writes it; wrongParity stores the other Y.
+func withCompressedPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity bool) []byte {
+	var raw ecPrivateKey
+	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
+	pub := must(pubOf.PublicKey.Bytes())
+	compressed := append([]byte{2 + pub[len(pub)-1]&1}, pub[1:33]...)
+	if wrongParity {
+		compressed[0] ^= 1
+	}
+	raw.PublicKey = asn1.BitString{Bytes: compressed, BitLength: 8 * len(compressed)}
+	return must(asn1.Marshal(raw))
+}
+
 // pkcs8WithStoredPublicOf is the same in a PKCS#8 envelope.
 func pkcs8WithStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
 	var raw pkcs8
@@ -140,6 +154,7 @@ func TestParsePrivateKeyAccepts(t *testing.T) {
 	}{
 		{"SEC1", sec1, f.p256.Public()},
 		{"SEC1 no trailing newline", strings.TrimSpace(sec1), f.p256.Public()},
+		{"SEC1 storing its public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, false)), f.p256.Public()},
 		{"SEC1 escaped newlines", escapeNewlines(sec1), f.p256.Public()},
 		{"SEC1 escaped and double quoted", `"` + escapeNewlines(sec1) + `"`, f.p256.Public()},
 		{"SEC1 single quoted", "'" + sec1 + "'", f.p256.Public()},
@@ -252,6 +267,8 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"truncated second block", sec1 + "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE", ErrCorrupt},
 		{"Ed25519 halves mismatch", base64.StdEncoding.EncodeToString(mismatched), ErrCorrupt},
 		{"P-256 SEC1 storing another key's public key", pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)), ErrCorrupt},
+		{"P-256 SEC1 storing its public key compressed, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, true)), ErrCorrupt},
+		{"P-256 SEC1 storing another key's public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, other, false)), ErrCorrupt},
 		{"P-256 PKCS8 storing another key's public key", pemOf(t, "PRIVATE KEY", pkcs8WithStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 
 		{"two private keys", sec1 + sec1PEM(t, must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))), ErrMultipleKeys},

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -27,7 +28,9 @@ const (
 
 type testKey struct {
 	sec1, pkcs8 string // PEM
-	fp          string
+	// sec1Compressed stores the public key compressed (openssl ec -conv_form compressed).
+	sec1Compressed string
+	fp             string
 }
 
 func newP256(t testing.TB) testKey {
@@ -38,10 +41,22 @@ func newP256(t testing.TB) testKey {
 	}
 	der, _ := x509.MarshalECPrivateKey(k)
 	p8, _ := x509.MarshalPKCS8PrivateKey(k)
+	var raw sec1Key
+	if _, err := asn1.Unmarshal(der, &raw); err != nil {
+		t.Fatal(err)
+	}
+	pub := raw.PublicKey.Bytes
+	compressed := append([]byte{2 + pub[len(pub)-1]&1}, pub[1:33]...)
+	raw.PublicKey = asn1.BitString{Bytes: compressed, BitLength: 8 * len(compressed)}
+	derCompressed, err := asn1.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return testKey{
-		sec1:  string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})),
-		pkcs8: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})),
-		fp:    credentials.Fingerprint(&k.PublicKey),
+		sec1:           string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})),
+		pkcs8:          string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})),
+		sec1Compressed: string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: derCompressed})),
+		fp:             credentials.Fingerprint(&k.PublicKey),
 	}
 }
 
@@ -125,6 +140,7 @@ func TestDetectFindsEveryEncoding(t *testing.T) {
 		name, text, fp, kind, keyName string
 	}{
 		{"sec1 pem", filler + k.sec1, k.fp, KindWaaSP256, ""},
+		{"sec1 pem, public key compressed", k.sec1Compressed, k.fp, KindWaaSP256, ""},
 		{"crlf", strings.ReplaceAll(k.sec1, "\n", "\r\n"), k.fp, KindWaaSP256, ""},
 		{"lower-case header", strings.ToLower(k.sec1[:30]) + k.sec1[30:len(k.sec1)-26] + strings.ToLower(k.sec1[len(k.sec1)-26:]), k.fp, KindWaaSP256, ""},
 		{"ECDSA label", strings.ReplaceAll(k.sec1, "EC PRIVATE", "ECDSA Private"), k.fp, KindWaaSP256, ""},
