@@ -227,7 +227,7 @@ func printQuota(opts *QuotaOptions, r QuotaReport) error {
 		return err
 	}
 	if r.Since != nil {
-		fmt.Fprintf(out, "\nGrowth since the census of %s (%s):\n", r.Since.Time.Local().Format(time.DateTime+" MST"), r.Since.Path)
+		fmt.Fprintf(out, "\nGrowth since the census of %s (%s):\n", cmdutil.ClockTime(r.Since.Time, time.Local), r.Since.Path)
 		if len(r.PoolGrowth) == 0 {
 			fmt.Fprintln(out, "  none")
 		}

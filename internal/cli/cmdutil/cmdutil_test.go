@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -99,5 +100,26 @@ func TestOutputFormatFlag(t *testing.T) {
 	err := fs.Parse([]string{"-o", "xml"})
 	if err == nil || !strings.Contains(err.Error(), "must be one of table, tsv, json, jsonl, csv, yaml") {
 		t.Fatalf("-o xml: %v", err)
+	}
+}
+
+// A time names its zone so that it cannot be misread: UTC as such, an abbreviation with its
+// offset (CST is both UTC-06:00 and UTC+08:00), a zone without an abbreviation by its offset.
+func TestClockTimeCannotBeMisread(t *testing.T) {
+	at := time.Date(2026, 12, 7, 7, 12, 17, 0, time.UTC)
+	for _, tt := range []struct {
+		loc  *time.Location
+		want string
+	}{
+		{time.UTC, "2026-12-07 07:12:17 UTC"},
+		{time.FixedZone("CST", -6*3600), "2026-12-07 01:12:17 CST (UTC-06:00)"},
+		{time.FixedZone("CST", 8*3600), "2026-12-07 15:12:17 CST (UTC+08:00)"},
+		{time.FixedZone("IST", 5*3600+1800), "2026-12-07 12:42:17 IST (UTC+05:30)"},
+		{time.FixedZone("-03", -3*3600), "2026-12-07 04:12:17 -03"},
+		{time.FixedZone("", 3600), "2026-12-07 08:12:17 +0100"},
+	} {
+		if got := ClockTime(at, tt.loc); got != tt.want {
+			t.Errorf("ClockTime in %v = %q, want %q", tt.loc, got, tt.want)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func StartCountdown(ios *iostreams.IOStreams, until time.Time, what string) *Cou
 // describe names the time zone: an operator reading the line beside a UTC
 // log or a colleague in another zone needs it.
 func describe(what string, until time.Time, left time.Duration) string {
-	return fmt.Sprintf("%s: %s left (until %s)", what, max(left, 0).Round(time.Second), until.Local().Format(time.DateTime+" MST"))
+	return fmt.Sprintf("%s: %s left (until %s)", what, max(left, 0).Round(time.Second), ClockTime(until, time.Local))
 }
 
 // Finish stops the countdown and erases its line. It may be called more than once.

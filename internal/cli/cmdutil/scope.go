@@ -111,3 +111,19 @@ func Age(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
+
+// ClockTime is t as a person reads it in loc: "2026-03-15 15:09:26 UTC", and elsewhere the
+// offset beside the zone's abbreviation, "2026-03-15 10:09:26 CDT (UTC-05:00)": an
+// abbreviation alone can name two zones (CST is US Central and China Standard), and an
+// operator comparing it with a UTC log needs the difference.
+func ClockTime(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	s := t.Format(time.DateTime + " MST")
+	switch name, offset := t.Zone(); {
+	case offset == 0 && name == "UTC":
+		return s
+	case name == "" || strings.HasPrefix(name, "+") || strings.HasPrefix(name, "-"):
+		return s // a zone without an abbreviation is named by its offset already
+	}
+	return s + " (UTC" + t.Format("-07:00") + ")"
+}

@@ -126,12 +126,12 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		var graceUntil time.Time
 		zone := cmp.Or(opts.Location, time.Local)
 		if j != nil && !j.Step.Finished() {
-			inProgress = string(j.Step) + " (since " + j.UpdatedAt.In(zone).Format(time.DateTime+" MST") + ", journal " + where + ")"
+			inProgress = string(j.Step) + " (since " + cmdutil.ClockTime(j.UpdatedAt, zone) + ", journal " + where + ")"
 			if j.Step == rotation.StepRevoke && j.RevokedAt.IsZero() && now.Before(j.GraceUntil) {
 				// When the wait ends is what an operator asks first.
 				graceUntil = j.GraceUntil
 				inProgress = fmt.Sprintf("revoke after the grace period, which ends %s (in %s); then: waasctl keys rotate %s --resume",
-					j.GraceUntil.In(zone).Format(time.DateTime+" MST"), cmdutil.Age(j.GraceUntil.Sub(now)), name)
+					cmdutil.ClockTime(j.GraceUntil, zone), cmdutil.Age(j.GraceUntil.Sub(now)), name)
 			}
 		}
 		if inProgress != "" && holder != "" {
