@@ -74,7 +74,8 @@ that replaces and revokes it.
 
 Suppress a finding with "waasctl:allow" next to its key (one marker allows one key: see
 docs/scan.md), an --ignore-file of fingerprints, or a --baseline report (-o json or jsonl of an
-earlier scan); --verbose lists what was suppressed.
+earlier scan); --verbose lists what was suppressed. A keyring profile's key is never
+suppressed: it is reported until it is rotated out of the keyring.
 
 Exit codes: 3 when a key was found (even if the scan was incomplete); else 1 when part of the
 scan could not be completed (an unreadable file, an archive past a cap: see stderr, or the
