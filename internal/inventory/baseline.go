@@ -26,8 +26,10 @@ import (
 //     rotation that created it started, or taken with another (earlier)
 //     key before the first moment the suspected key is known to have been
 //     in use (its first snapshot, the start of a rotation away from it, or
-//     now when it is the profile's current key: a profile signs with one
-//     key at a time, so another key's snapshot from before then came first).
+//     when it was added to the profile's keyring: another key's snapshot of
+//     the profile from before then came first; "now" is no such moment, as a
+//     CI job or a --key-file snapshots the profile with another key while
+//     the suspected one is in use).
 //  4. Otherwise the newest snapshot before that moment (or, with none, the
 //     first one after it), marked as NOT known to predate the leak: its
 //     key is unknown (a version 1 snapshot), or it was taken with the
@@ -82,9 +84,9 @@ type SuspectKey struct {
 	// CreatedAt is when the rotation that created the key started: it
 	// cannot have leaked before. Zero when unknown (a key added by hand).
 	CreatedAt time.Time `json:"createdAt,omitzero"`
-	// InUseAt is a moment the key is known to have been in use: now for the
-	// profile's current key, else the start of the rotation that replaced
-	// it. Zero when unknown.
+	// InUseAt is a moment the key is known to have been in use: when it
+	// was added to the profile's keyring, or the start of the rotation that
+	// replaced it, whichever is first. Zero when unknown.
 	InUseAt time.Time `json:"inUseAt,omitzero"`
 	// InUseBy says what InUseAt is, for the report.
 	InUseBy string `json:"inUseBy,omitempty"`

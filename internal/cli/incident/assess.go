@@ -47,6 +47,11 @@ type AssessOptions struct {
 	// TeamStore opens the team store of the profile's state backend, nil when it is local
 	// (cmdutil.OpenStateStore). Nil in tests of the local mode.
 	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
+
+	// ProfileKeys reads the profile's keyring item when the command signs with the profile's
+	// key (nil, nil when the key came from --key-file or the environment): when its keys were
+	// added says since when they were in use. Nil reads nothing.
+	ProfileKeys func(ctx context.Context, profile string) (*credentials.Item, error)
 }
 
 // NewCmdAssess returns `incident assess`.
@@ -55,6 +60,20 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		IO: f.IOStreams, APIClient: f.APIClient, Config: f.Config, StateDir: config.StateDir, Now: time.Now,
 		TeamStore: func(ctx context.Context, profile string) (*team.Store, func(), error) {
 			return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
+		},
+		ProfileKeys: func(ctx context.Context, profile string) (*credentials.Item, error) {
+			if f.KeyFile != "" || os.Getenv(credentials.EnvKeyName) != "" || os.Getenv(credentials.EnvOfficialName) != "" {
+				return nil, nil // the key did not come from the keyring: do not open it for this
+			}
+			store, err := f.Keyring()
+			if err != nil {
+				return nil, err
+			}
+			item, err := store.Get(ctx, profile)
+			if errors.Is(err, credentials.ErrNotFound) {
+				return nil, nil
+			}
+			return item, err
 		},
 		Output:     func() cmdutil.OutputFormat { return f.Output },
 		UseProfile: func(p string) { f.Profile = p },
@@ -213,7 +232,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 			return err
 		}
 	}
-	suspect, err := suspectKey(opts, c, stateDir, snaps, meta.Time)
+	suspect, err := suspectKey(opts, c, stateDir, snaps)
 	if err != nil {
 		return err
 	}
@@ -324,7 +343,7 @@ func judgeSinceFile(ctx context.Context, path string, snaps []inventory.Snapshot
 // profile's current key, unless that key was made by an emergency rotation
 // (keys revoke --rotate-first): then the responder is assessing the key the
 // rotation replaced.
-func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile, now time.Time) (inventory.SuspectKey, error) {
+func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, error) {
 	signing := rotation.KeyRef{Name: c.KeyName(), Fingerprint: credentials.Fingerprint(c.KeyPublic())}
 	journals, err := rotation.History(stateDir, opts.Profile)
 	if err != nil {
@@ -369,8 +388,22 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 			k.InUseAt, k.InUseBy = j.StartedAt, fmt.Sprintf("rotation %s away from it started %s", j.ID, j.StartedAt.UTC().Format(time.RFC3339))
 		}
 	}
-	if k.InUseAt.IsZero() && k.Fingerprint == signing.Fingerprint {
-		k.InUseAt, k.InUseBy = now, "the profile signs with it now"
+	// Since when the profile holds the key: a moment it was in use. "Now", for the key the
+	// command signs with, is no such bound: another key's snapshot of the profile (a CI job's
+	// key, a --key-file) taken while this key was already in use would pass as older than it,
+	// and what the key made before that snapshot would look old.
+	if opts.ProfileKeys != nil {
+		item, err := opts.ProfileKeys(context.Background(), opts.Profile)
+		if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: the keyring was not read (%v): the assessment knows less of when keys came into use\n", err)
+		}
+		if item != nil {
+			for _, sk := range []*credentials.StoredKey{item.Current, item.Pending, item.Previous} {
+				if sk != nil && sk.Fingerprint == k.Fingerprint && !sk.AddedAt.IsZero() && (k.InUseAt.IsZero() || sk.AddedAt.Before(k.InUseAt)) {
+					k.InUseAt, k.InUseBy = sk.AddedAt, fmt.Sprintf("in profile %s's keyring since %s", opts.Profile, sk.AddedAt.UTC().Format(time.RFC3339))
+				}
+			}
+		}
 	}
 	return k, nil
 }
