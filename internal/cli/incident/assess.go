@@ -399,7 +399,11 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 		}
 		if item != nil {
 			for _, sk := range []*credentials.StoredKey{item.Current, item.Pending, item.Previous} {
-				if sk != nil && sk.Fingerprint == k.Fingerprint && !sk.AddedAt.IsZero() && (k.InUseAt.IsZero() || sk.AddedAt.Before(k.InUseAt)) {
+				if sk == nil || sk.Fingerprint != k.Fingerprint || sk.AddedAt.IsZero() {
+					continue
+				}
+				k.HeldSince = sk.AddedAt
+				if k.InUseAt.IsZero() || sk.AddedAt.Before(k.InUseAt) {
 					k.InUseAt, k.InUseBy = sk.AddedAt, fmt.Sprintf("in profile %s's keyring since %s", opts.Profile, sk.AddedAt.UTC().Format(time.RFC3339))
 				}
 			}
