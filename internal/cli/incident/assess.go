@@ -116,7 +116,7 @@ organization; an assessment's own snapshots never count):
   - else the suspected key's promotion snapshot (the one 'keys rotate' takes with the new
     key);
   - else the newest snapshot known to predate the key: taken before the rotation that
-    created it, or with an earlier key before the suspected one is known to have been used;
+    created it, or with an earlier key before the profile's keyring got the suspected one;
   - else the closest snapshot there is, flagged as possibly taken after the leak.
 
 --since SNAPSHOT names the baseline file instead, judged by the same rules (with
