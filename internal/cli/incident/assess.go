@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -232,7 +233,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 			return err
 		}
 	}
-	suspect, err := suspectKey(opts, c, stateDir, snaps)
+	suspect, journals, err := suspectKey(opts, c, stateDir, snaps)
 	if err != nil {
 		return err
 	}
@@ -280,7 +281,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return cmdutil.LedgerError(err)
 	}
 	if baseline != nil {
-		a.ConsiderEarlierKeys(inventory.EarlierKeys(snaps, suspect, baseline.Time), opts.Key != "" || !opts.leakedSince.IsZero())
+		a.ConsiderEarlierKeys(earlierKeys(snaps, journals, suspect, baseline.Time), opts.Key != "" || !opts.leakedSince.IsZero())
 	}
 	switch format := opts.Output().Resolve(opts.IO); format {
 	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
@@ -343,7 +344,7 @@ func judgeSinceFile(ctx context.Context, path string, snaps []inventory.Snapshot
 // profile's current key, unless that key was made by an emergency rotation
 // (keys revoke --rotate-first): then the responder is assessing the key the
 // rotation replaced.
-func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, error) {
+func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, []*rotation.Journal, error) {
 	signing := rotation.KeyRef{Name: c.KeyName(), Fingerprint: credentials.Fingerprint(c.KeyPublic())}
 	journals, err := rotation.History(stateDir, opts.Profile)
 	if err != nil {
@@ -367,7 +368,7 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 	if opts.Key != "" {
 		ref, ok := findKey(opts.Key, signing, journals, snaps)
 		if !ok {
-			return k, cmdutil.FlagErrorf("--key %s: profile %q knows no such key (not the key in use, not in its rotations or snapshots); give its full fingerprint (SHA256:...), or say when the leak could have started with --leaked-since", opts.Key, opts.Profile)
+			return k, nil, cmdutil.FlagErrorf("--key %s: profile %q knows no such key (not the key in use, not in its rotations or snapshots); give its full fingerprint (SHA256:...), or say when the leak could have started with --leaked-since", opts.Key, opts.Profile)
 		}
 		k = inventory.SuspectKey{Name: ref.Name, Fingerprint: ref.Fingerprint, Why: "named with --key"}
 	} else {
@@ -409,7 +410,34 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 			}
 		}
 	}
-	return k, nil
+	return k, journals, nil
+}
+
+// earlierKeys are the profile's keys other than k seen in use before the baseline's time: in
+// snapshots (inventory.EarlierKeys), and as the old key of a rotation that started before it.
+// A key rotated away on a schedule after it leaked may never have taken a snapshot, but its
+// rotation's promotion snapshot already holds what it made.
+func earlierKeys(snaps []inventory.SnapshotFile, journals []*rotation.Journal, k inventory.SuspectKey, before time.Time) []inventory.EarlierKey {
+	out := inventory.EarlierKeys(snaps, k, before)
+	for _, j := range journals {
+		old := j.OldKey
+		if old.Fingerprint == "" || old.Fingerprint == k.Fingerprint || !j.StartedAt.Before(before) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(e inventory.EarlierKey) bool { return e.Fingerprint == old.Fingerprint })
+		if i < 0 {
+			out = append(out, inventory.EarlierKey{Name: old.Name, Fingerprint: old.Fingerprint, FirstSeen: j.StartedAt, LastSeen: j.StartedAt})
+			continue
+		}
+		if j.StartedAt.Before(out[i].FirstSeen) {
+			out[i].FirstSeen = j.StartedAt
+		}
+		if j.StartedAt.After(out[i].LastSeen) {
+			out[i].LastSeen = j.StartedAt
+		}
+	}
+	slices.SortStableFunc(out, func(a, b inventory.EarlierKey) int { return a.FirstSeen.Compare(b.FirstSeen) })
+	return out
 }
 
 // findKey finds the key named by want (a name, a fingerprint or a short
