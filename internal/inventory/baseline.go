@@ -24,11 +24,12 @@ import (
 //     with that key as it became CURRENT (the estate as it first saw it).
 //  3. The newest snapshot known to predate the key: taken before the
 //     rotation that created it started, or taken with another (earlier)
-//     key before the first moment the suspected key is known to have been
-//     in use (its first snapshot, the start of a rotation away from it, or
-//     now when it is the profile's current key: a profile signs with one
-//     key at a time, so another key's snapshot from before then came first).
-//  4. Otherwise the newest snapshot before that moment (or, with none, the
+//     key before the profile held the suspected key (when it was added to
+//     the profile's keyring). A moment the key is merely known to have been
+//     in use (its first snapshot, the start of a rotation away from it,
+//     now) is no such bound: a CI job or a --key-file snapshots the profile
+//     with another key while the suspected one is held, and maybe leaked.
+//  4. Otherwise the newest snapshot before it was in use (or, with none, the
 //     first one after it), marked as NOT known to predate the leak: its
 //     key is unknown (a version 1 snapshot), or it was taken with the
 //     suspected key after it came into use. Findings still count; a quiet
@@ -82,12 +83,18 @@ type SuspectKey struct {
 	// CreatedAt is when the rotation that created the key started: it
 	// cannot have leaked before. Zero when unknown (a key added by hand).
 	CreatedAt time.Time `json:"createdAt,omitzero"`
-	// InUseAt is a moment the key is known to have been in use: now for the
-	// profile's current key, else the start of the rotation that replaced
-	// it. Zero when unknown.
+	// InUseAt is a moment the key is known to have been in use: when it
+	// was added to the profile's keyring, or the start of the rotation that
+	// replaced it, whichever is first. Zero when unknown.
 	InUseAt time.Time `json:"inUseAt,omitzero"`
 	// InUseBy says what InUseAt is, for the report.
 	InUseBy string `json:"inUseBy,omitempty"`
+	// HeldSince is when the profile's keyring got the key (auth add, keys rotate): the
+	// profile did not sign with it before. Zero when unknown. Only a snapshot taken with
+	// another key before this moment is known to predate the key: one taken after it, or
+	// merely before a moment the key is known to have been in use, may be a CI job's or a
+	// --key-file's snapshot of the profile while the key was already held, and leaked.
+	HeldSince time.Time `json:"heldSince,omitzero"`
 }
 
 // Baseline is the snapshot an assessment diffs against, and why it was chosen.
@@ -142,8 +149,8 @@ func (ch keyChronology) predates(s SnapshotFile) (bool, string) {
 	if !k.CreatedAt.IsZero() && s.Time.Before(k.CreatedAt) {
 		return true, fmt.Sprintf("it was taken before the rotation that created the suspected key started (%s)", k.CreatedAt.UTC().Format(time.RFC3339))
 	}
-	if s.KeyFingerprint != "" && s.KeyFingerprint != k.Fingerprint && !ch.inUse.IsZero() && s.Time.Before(ch.inUse) {
-		return true, fmt.Sprintf("it was taken with an earlier key (%s) before the suspected key is known to have been in use (%s)", credentials.ShortFingerprint(s.KeyFingerprint), ch.inUseBy)
+	if s.KeyFingerprint != "" && s.KeyFingerprint != k.Fingerprint && !k.HeldSince.IsZero() && s.Time.Before(k.HeldSince) {
+		return true, fmt.Sprintf("it was taken with an earlier key (%s) before the suspected key was added to the profile's keyring (%s)", credentials.ShortFingerprint(s.KeyFingerprint), k.HeldSince.UTC().Format(time.RFC3339))
 	}
 	return false, ""
 }
@@ -158,6 +165,8 @@ func (ch keyChronology) caveat(s SnapshotFile) string {
 		return "it was taken with the suspected key itself after that key came into use, so possibly after the leak: whatever the key did before it looks old here"
 	case ch.inUse.IsZero():
 		return fmt.Sprintf("it was taken with another key (%s), and nothing shows whether that was before or after the suspected key came into use", credentials.ShortFingerprint(s.KeyFingerprint))
+	case s.Time.Before(ch.inUse) && (k.HeldSince.IsZero() || !s.Time.Before(k.HeldSince)):
+		return fmt.Sprintf("it was taken with another key (%s) before the suspected key is known to have been in use (%s), but not known to be before the profile held it: another key (a CI job's, a --key-file) can snapshot the profile while the suspected one is in use", credentials.ShortFingerprint(s.KeyFingerprint), ch.inUseBy)
 	}
 	return fmt.Sprintf("it was taken with another key (%s) after the suspected key was already in use", credentials.ShortFingerprint(s.KeyFingerprint))
 }

@@ -55,6 +55,12 @@ func TestChooseBaseline(t *testing.T) {
 	current := func(fp string) SuspectKey {
 		return SuspectKey{Fingerprint: fp, InUseAt: now, InUseBy: "it is the profile's current key"}
 	}
+	// heldSince is the current key fp, in the profile's keyring since hour h.
+	heldSince := func(fp string, h int) SuspectKey {
+		k := current(fp)
+		k.HeldSince, k.InUseAt, k.InUseBy = at(h), at(h), "in the keyring since then"
+		return k
+	}
 	tests := []struct {
 		name        string
 		history     []SnapshotFile
@@ -72,7 +78,17 @@ func TestChooseBaseline(t *testing.T) {
 		{
 			name:    "reproduction 2(b): a nightly snapshot with the suspected key after the leak; the key was added by hand",
 			history: []SnapshotFile{snap(1, fpA, ""), snap(30, fpB, "")},
-			key:     current(fpB), want: "A@1h0m0s/", predates: true,
+			key:     heldSince(fpB, 5), want: "A@1h0m0s/", predates: true,
+		},
+		{
+			name:    "another key's snapshot taken while the profile held the suspected key (a CI job's key) does not predate it",
+			history: []SnapshotFile{snap(1, fpA, ""), snap(30, fpB, "")},
+			key:     heldSince(fpB, 0), want: "A@1h0m0s/", caveat: "after the suspected key was already in use",
+		},
+		{
+			name:    "another key's snapshot before the suspected key's first one, with nothing saying when the profile got it, does not predate it",
+			history: []SnapshotFile{snap(1, fpA, ""), snap(30, fpB, "")},
+			key:     current(fpB), want: "A@1h0m0s/", caveat: "not known to be before the profile held it",
 		},
 		{
 			name:    "only snapshots taken with the suspected key: the oldest, and it may postdate the leak",
@@ -89,8 +105,14 @@ func TestChooseBaseline(t *testing.T) {
 		{
 			name:    "the replaced key was added by hand: an earlier key's snapshot, not the new key's",
 			history: []SnapshotFile{snap(1, fpX, ""), snap(20, fpA, ""), snap(50, fpN, "")},
-			key:     SuspectKey{Fingerprint: fpA, InUseAt: at(40)},
+			key:     SuspectKey{Fingerprint: fpA, InUseAt: at(40), HeldSince: at(10)},
 			want:    "X@1h0m0s/", predates: true,
+		},
+		{
+			name:    "the replaced key, gone from the keyring: a snapshot before the rotation away from it is not known to predate it",
+			history: []SnapshotFile{snap(1, fpX, ""), snap(50, fpN, "")},
+			key:     SuspectKey{Fingerprint: fpA, InUseAt: at(40), InUseBy: "the emergency rotation away from it started then"},
+			want:    "X@1h0m0s/", caveat: "not known to be before the profile held it",
 		},
 		{
 			name:    "another key's snapshot after the suspected key was in use is no baseline",
@@ -112,12 +134,12 @@ func TestChooseBaseline(t *testing.T) {
 		{
 			name:    "a newer snapshot of unknown key is passed over for one known to predate the key",
 			history: []SnapshotFile{snap(1, fpA, ""), snap(2, "", "")},
-			key:     current(fpB), want: "A@1h0m0s/", predates: true,
+			key:     heldSince(fpB, 3), want: "A@1h0m0s/", predates: true,
 		},
 		{
 			name:    "an incident's own snapshot is never a baseline",
 			history: []SnapshotFile{snap(1, fpA, ""), snap(2, fpB, SourceIncident)},
-			key:     current(fpB), want: "A@1h0m0s/", predates: true,
+			key:     heldSince(fpB, 2), want: "A@1h0m0s/", predates: true,
 		},
 		{
 			name:    "a key whose use nothing places: another key's snapshot cannot be ordered",
@@ -173,7 +195,7 @@ func TestChooseBaseline(t *testing.T) {
 // A baseline named with --since is judged by the same rules.
 func TestJudgeBaseline(t *testing.T) {
 	history := []SnapshotFile{snap(1, fpA, ""), snap(2, fpB, SourceRotation), snap(30, fpB, ""), snap(40, fpB, SourceIncident)}
-	key := SuspectKey{Fingerprint: fpB, InUseAt: at(100)}
+	key := SuspectKey{Fingerprint: fpB, InUseAt: at(100), HeldSince: at(2)}
 	for _, tc := range []struct {
 		name        string
 		s           SnapshotFile
@@ -194,6 +216,13 @@ func TestJudgeBaseline(t *testing.T) {
 				t.Fatalf("predates %v (caveat %q), want %v", b.PredatesLeak, b.Caveat, tc.predates)
 			}
 		})
+	}
+	// Without knowing since when the profile held the suspected key, an earlier key's snapshot
+	// may be a CI job's taken while it was held (and had leaked).
+	unheld := key
+	unheld.HeldSince = time.Time{}
+	if b := JudgeBaseline(history[0], history, unheld, time.Time{}); b.PredatesLeak || !strings.Contains(b.Caveat, "not known to be before the profile held it") {
+		t.Errorf("another key's snapshot, the keyring silent: predates %v (caveat %q), want false and why", b.PredatesLeak, b.Caveat)
 	}
 }
 

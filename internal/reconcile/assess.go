@@ -54,7 +54,8 @@ type Assessment struct {
 	Changes []inventory.KindDiff `json:"changes"`
 	// Unexplained are additions since the baseline the ledger does not
 	// account for: every addition without a ledger; with one, new pools
-	// and addresses (a ledger records neither).
+	// and addresses (a ledger records neither), and new wallets and device
+	// groups when the ledger has no query for them.
 	Unexplained []inventory.KindDiff `json:"unexplained"`
 	// Ledger is the ledger's description; "" when none is configured.
 	Ledger            string             `json:"ledger"`
@@ -149,6 +150,9 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 	}
 	a.Now = sum
 
+	// A database ledger without a wallets or device groups query accounts for neither: their
+	// additions stay unexplained, or a wallet a leaked key made would pass as the ledger's.
+	resourcesChecked := in.Ledger != nil && provides(in.Ledger, Wallet) && provides(in.Ledger, DeviceGroup)
 	added := map[string]int{}
 	if b := in.Baseline; b != nil {
 		d, err := diffFiles(ctx, b.Path, in.Snapshot)
@@ -170,7 +174,8 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 			added[k.Kind] = len(k.Added)
 			switch {
 			case len(k.Added) == 0:
-			case in.Ledger == nil, k.Kind == inventory.KindPool, k.Kind == inventory.KindAddress:
+			case in.Ledger == nil, k.Kind == inventory.KindPool, k.Kind == inventory.KindAddress,
+				!resourcesChecked && (k.Kind == inventory.KindWallet || k.Kind == inventory.KindDeviceGroup):
 				a.Unexplained = append(a.Unexplained, inventory.KindDiff{Kind: k.Kind, Added: k.Added, Removed: []string{}})
 			}
 		}
@@ -183,7 +188,7 @@ func Assess(ctx context.Context, in AssessInput) (*Assessment, error) {
 			return nil, err
 		}
 		a.UnknownOperations = append(a.UnknownOperations, ops.Unknown...)
-		if provides(in.Ledger, Wallet) && provides(in.Ledger, DeviceGroup) {
+		if resourcesChecked {
 			res, err := ReconcileResources(ctx, in.Client, in.Ledger, Scope{}, pools, snapshotResources(ctx, in.Snapshot), nil)
 			if err != nil {
 				return nil, err

@@ -45,6 +45,19 @@ func GitIgnored(ctx context.Context) func(root, rel string, dir bool) bool {
 	}
 }
 
+// gitTopLevel is the top of the git work tree dir is inside, or "" when it is in none (or is
+// not a folder, or git cannot say).
+func gitTopLevel(ctx context.Context, dir string) string {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return ""
+	}
+	out, err := process.Output(ctx, process.Command(ctx, gitArgs(dir, "rev-parse", "--show-toplevel")), 64<<10)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // IsGitRepo reports whether dir is the top of a git work tree or a bare repository.
 func IsGitRepo(dir string) bool {
 	if st, err := os.Stat(filepath.Join(dir, ".git")); err == nil && (st.IsDir() || st.Mode().IsRegular()) {

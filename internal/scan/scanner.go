@@ -216,8 +216,14 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 			continue
 		}
 		s.walk(ctx, root, jobs)
-		if s.opts.Git && IsGitRepo(root) {
-			s.ScanGitHistory(ctx, root)
+		if s.opts.Git {
+			if IsGitRepo(root) {
+				s.ScanGitHistory(ctx, root)
+			} else if top := gitTopLevel(ctx, root); top != "" {
+				// Asked for history, given a folder inside a repository: silence would read
+				// as "no key in history" when none of it was read.
+				s.addError(root, fmt.Errorf("inside the git repository at %s; --git reads history only from a repository's top: history not scanned (pass that folder)", top))
+			}
 		}
 	}
 	close(jobs)

@@ -167,11 +167,15 @@ func ParseBaseline(data []byte) (Baseline, error) {
 }
 
 // Suppress marks the findings an ignore file or a baseline covers (an allow comment was
-// marked while scanning). Either may be nil.
+// marked while scanning). Either may be nil. A finding Tie marked live is never suppressed,
+// not even by an allow comment: a profile's working key sitting in the tree is the leak
+// itself, whatever was accepted when it was first found (call Tie first).
 func Suppress(findings []Finding, ig Ignore, base Baseline) {
 	for i := range findings {
 		f := &findings[i]
 		switch {
+		case f.Live:
+			f.Suppressed = ""
 		case f.Suppressed != "":
 		case ig.matches(*f):
 			f.Suppressed = "ignore file"

@@ -76,3 +76,27 @@ func TestBaselineRefusesOtherJSON(t *testing.T) {
 		}
 	}
 }
+
+// A key Tie marks live (a keyring profile's) is reported whatever would suppress it: an allow
+// comment, an ignore file or a baseline made when it was first found. Others stay suppressed.
+func TestLiveKeyIsNeverSuppressed(t *testing.T) {
+	findings := []Finding{
+		{Path: "a/key.json", Fingerprint: "SHA256:live1", Suppressed: "allow comment"},
+		{Path: "a/key2.json", Fingerprint: "SHA256:live2"},
+		{Path: "a/key3.json", Fingerprint: "SHA256:live3"},
+		{Path: "a/old.json", Fingerprint: "SHA256:old"},
+	}
+	Tie(findings, []KeySlot{{Profile: "prod", Slot: "CURRENT", Fingerprint: "SHA256:live1"},
+		{Profile: "prod", Slot: "PREVIOUS", Fingerprint: "SHA256:live2"}, {Profile: "ci", Slot: "CURRENT", Fingerprint: "SHA256:live3"}})
+	ig := Ignore{"SHA256:live2": {""}, "SHA256:old": {""}}
+	base := Baseline{baselineKey("SHA256:live3", "a/key3.json", ""): true}
+	Suppress(findings, ig, base)
+	for _, f := range findings[:3] {
+		if f.Suppressed != "" {
+			t.Errorf("%s (live) suppressed by %s", f.Path, f.Suppressed)
+		}
+	}
+	if findings[3].Suppressed != "ignore file" {
+		t.Errorf("a/old.json (not live): suppressed %q, want by the ignore file", findings[3].Suppressed)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,6 +48,11 @@ type AssessOptions struct {
 	// TeamStore opens the team store of the profile's state backend, nil when it is local
 	// (cmdutil.OpenStateStore). Nil in tests of the local mode.
 	TeamStore func(ctx context.Context, profile string) (*team.Store, func(), error)
+
+	// ProfileKeys reads the profile's keyring item when the command signs with the profile's
+	// key (nil, nil when the key came from --key-file or the environment): when its keys were
+	// added says since when they were in use. Nil reads nothing.
+	ProfileKeys func(ctx context.Context, profile string) (*credentials.Item, error)
 }
 
 // NewCmdAssess returns `incident assess`.
@@ -55,6 +61,20 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		IO: f.IOStreams, APIClient: f.APIClient, Config: f.Config, StateDir: config.StateDir, Now: time.Now,
 		TeamStore: func(ctx context.Context, profile string) (*team.Store, func(), error) {
 			return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
+		},
+		ProfileKeys: func(ctx context.Context, profile string) (*credentials.Item, error) {
+			if f.KeyFile != "" || os.Getenv(credentials.EnvKeyName) != "" || os.Getenv(credentials.EnvOfficialName) != "" {
+				return nil, nil // the key did not come from the keyring: do not open it for this
+			}
+			store, err := f.Keyring()
+			if err != nil {
+				return nil, err
+			}
+			item, err := store.Get(ctx, profile)
+			if errors.Is(err, credentials.ErrNotFound) {
+				return nil, nil
+			}
+			return item, err
 		},
 		Output:     func() cmdutil.OutputFormat { return f.Output },
 		UseProfile: func(p string) { f.Profile = p },
@@ -97,7 +117,7 @@ organization; an assessment's own snapshots never count):
   - else the suspected key's promotion snapshot (the one 'keys rotate' takes with the new
     key);
   - else the newest snapshot known to predate the key: taken before the rotation that
-    created it, or with an earlier key before the suspected one is known to have been used;
+    created it, or with an earlier key before the profile's keyring got the suspected one;
   - else the closest snapshot there is, flagged as possibly taken after the leak.
 
 --since SNAPSHOT names the baseline file instead, judged by the same rules (with
@@ -213,7 +233,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 			return err
 		}
 	}
-	suspect, err := suspectKey(opts, c, stateDir, snaps, meta.Time)
+	suspect, journals, err := suspectKey(opts, c, stateDir, snaps)
 	if err != nil {
 		return err
 	}
@@ -261,7 +281,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return cmdutil.LedgerError(err)
 	}
 	if baseline != nil {
-		a.ConsiderEarlierKeys(inventory.EarlierKeys(snaps, suspect, baseline.Time), opts.Key != "" || !opts.leakedSince.IsZero())
+		a.ConsiderEarlierKeys(earlierKeys(snaps, journals, suspect, baseline.Time), opts.Key != "" || !opts.leakedSince.IsZero())
 	}
 	switch format := opts.Output().Resolve(opts.IO); format {
 	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
@@ -324,7 +344,7 @@ func judgeSinceFile(ctx context.Context, path string, snaps []inventory.Snapshot
 // profile's current key, unless that key was made by an emergency rotation
 // (keys revoke --rotate-first): then the responder is assessing the key the
 // rotation replaced.
-func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile, now time.Time) (inventory.SuspectKey, error) {
+func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, []*rotation.Journal, error) {
 	signing := rotation.KeyRef{Name: c.KeyName(), Fingerprint: credentials.Fingerprint(c.KeyPublic())}
 	journals, err := rotation.History(stateDir, opts.Profile)
 	if err != nil {
@@ -348,7 +368,7 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 	if opts.Key != "" {
 		ref, ok := findKey(opts.Key, signing, journals, snaps)
 		if !ok {
-			return k, cmdutil.FlagErrorf("--key %s: profile %q knows no such key (not the key in use, not in its rotations or snapshots); give its full fingerprint (SHA256:...), or say when the leak could have started with --leaked-since", opts.Key, opts.Profile)
+			return k, nil, cmdutil.FlagErrorf("--key %s: profile %q knows no such key (not the key in use, not in its rotations or snapshots); give its full fingerprint (SHA256:...), or say when the leak could have started with --leaked-since", opts.Key, opts.Profile)
 		}
 		k = inventory.SuspectKey{Name: ref.Name, Fingerprint: ref.Fingerprint, Why: "named with --key"}
 	} else {
@@ -369,10 +389,55 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 			k.InUseAt, k.InUseBy = j.StartedAt, fmt.Sprintf("rotation %s away from it started %s", j.ID, j.StartedAt.UTC().Format(time.RFC3339))
 		}
 	}
-	if k.InUseAt.IsZero() && k.Fingerprint == signing.Fingerprint {
-		k.InUseAt, k.InUseBy = now, "the profile signs with it now"
+	// Since when the profile holds the key: a moment it was in use. "Now", for the key the
+	// command signs with, is no such bound: another key's snapshot of the profile (a CI job's
+	// key, a --key-file) taken while this key was already in use would pass as older than it,
+	// and what the key made before that snapshot would look old.
+	if opts.ProfileKeys != nil {
+		item, err := opts.ProfileKeys(context.Background(), opts.Profile)
+		if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: the keyring was not read (%v): the assessment knows less of when keys came into use\n", err)
+		}
+		if item != nil {
+			for _, sk := range []*credentials.StoredKey{item.Current, item.Pending, item.Previous} {
+				if sk == nil || sk.Fingerprint != k.Fingerprint || sk.AddedAt.IsZero() {
+					continue
+				}
+				k.HeldSince = sk.AddedAt
+				if k.InUseAt.IsZero() || sk.AddedAt.Before(k.InUseAt) {
+					k.InUseAt, k.InUseBy = sk.AddedAt, fmt.Sprintf("in profile %s's keyring since %s", opts.Profile, sk.AddedAt.UTC().Format(time.RFC3339))
+				}
+			}
+		}
 	}
-	return k, nil
+	return k, journals, nil
+}
+
+// earlierKeys are the profile's keys other than k seen in use before the baseline's time: in
+// snapshots (inventory.EarlierKeys), and as the old key of a rotation that started before it.
+// A key rotated away on a schedule after it leaked may never have taken a snapshot, but its
+// rotation's promotion snapshot already holds what it made.
+func earlierKeys(snaps []inventory.SnapshotFile, journals []*rotation.Journal, k inventory.SuspectKey, before time.Time) []inventory.EarlierKey {
+	out := inventory.EarlierKeys(snaps, k, before)
+	for _, j := range journals {
+		old := j.OldKey
+		if old.Fingerprint == "" || old.Fingerprint == k.Fingerprint || !j.StartedAt.Before(before) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(e inventory.EarlierKey) bool { return e.Fingerprint == old.Fingerprint })
+		if i < 0 {
+			out = append(out, inventory.EarlierKey{Name: old.Name, Fingerprint: old.Fingerprint, FirstSeen: j.StartedAt, LastSeen: j.StartedAt})
+			continue
+		}
+		if j.StartedAt.Before(out[i].FirstSeen) {
+			out[i].FirstSeen = j.StartedAt
+		}
+		if j.StartedAt.After(out[i].LastSeen) {
+			out[i].LastSeen = j.StartedAt
+		}
+	}
+	slices.SortStableFunc(out, func(a, b inventory.EarlierKey) int { return a.FirstSeen.Compare(b.FirstSeen) })
+	return out
 }
 
 // findKey finds the key named by want (a name, a fingerprint or a short

@@ -3,12 +3,14 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/inventory"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // DiffOptions is what `inventory diff` needs.
@@ -29,7 +31,8 @@ that A had not (added) and what A had that B has not (removed).
 
 Exits 3 when anything was added, so a CI job can flag growth: a leaked API key shows up as
 resources nobody meant to create. Exits 1 when a snapshot is corrupt (truncated, edited or
-not a snapshot), naming the line; 0 otherwise.`,
+not a snapshot), naming the line; 2 when A was taken after B (swapped, the additions would
+show as removed) or the two are of different estates (endpoint or organization); 0 otherwise.`,
 		Example: `  waasctl inventory diff monday.jsonl tuesday.jsonl
   waasctl inventory diff -o json A.jsonl B.jsonl`,
 		Args: cmdutil.ExactArgs(2, "inventory diff needs two snapshot files"),
@@ -61,6 +64,16 @@ func diffRun(ctx context.Context, opts *DiffOptions) error {
 	d, err := inventory.DiffSnapshots(fa, fb)
 	if err != nil {
 		return fmt.Errorf("%s / %s: %w", opts.A, opts.B, err)
+	}
+	// Exit 0 says nothing was added. Two estates, or a pair in the wrong order (what a leaked
+	// key made then shows as removed), would say it of resources nobody compared.
+	if d.From.Endpoint != d.To.Endpoint || d.From.Organization != d.To.Organization {
+		return cmdutil.FlagErrorf("%s is of %s, organization %s; %s is of %s, organization %s: diff two snapshots of one estate",
+			opts.A, textsafe.Line(d.From.Endpoint), textsafe.Line(d.From.Organization), opts.B, textsafe.Line(d.To.Endpoint), textsafe.Line(d.To.Organization))
+	}
+	if d.From.Time.After(d.To.Time) {
+		return cmdutil.FlagErrorf("%s (taken %s) is newer than %s (taken %s): give the older snapshot first",
+			opts.A, d.From.Time.UTC().Format(time.RFC3339), opts.B, d.To.Time.UTC().Format(time.RFC3339))
 	}
 	format := opts.Output().Resolve(opts.IO)
 	switch format {

@@ -74,7 +74,8 @@ that replaces and revokes it.
 
 Suppress a finding with "waasctl:allow" next to its key (one marker allows one key: see
 docs/scan.md), an --ignore-file of fingerprints, or a --baseline report (-o json or jsonl of an
-earlier scan); --verbose lists what was suppressed.
+earlier scan); --verbose lists what was suppressed. A keyring profile's key, and a key
+--verify finds WaaS still accepts, are never suppressed.
 
 Exit codes: 3 when a key was found (even if the scan was incomplete); else 1 when part of the
 scan could not be completed (an unreadable file, an archive past a cap: see stderr, or the
@@ -219,6 +220,13 @@ func run(ctx context.Context, opts *Options) error {
 		scan.Tie(res.Findings, slots)
 	}
 	scan.Suppress(res.Findings, ignore, baseline)
+	// A key WaaS still accepts is reported whatever suppresses it, as a live one is: a
+	// baseline or an ignore file says the key was known, not that it stopped working.
+	for i := range res.Findings {
+		if res.Findings[i].Verified == verifiedAuthenticates {
+			res.Findings[i].Suppressed = ""
+		}
+	}
 
 	var shown, suppressed []scan.Finding
 	for _, f := range res.Findings {
