@@ -233,7 +233,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 			return err
 		}
 	}
-	suspect, journals, err := suspectKey(opts, c, stateDir, snaps)
+	suspect, journals, err := suspectKey(ctx, opts, c, stateDir, snaps)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func judgeSinceFile(ctx context.Context, path string, snaps []inventory.Snapshot
 // profile's current key, unless that key was made by an emergency rotation
 // (keys revoke --rotate-first): then the responder is assessing the key the
 // rotation replaced.
-func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, []*rotation.Journal, error) {
+func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, []*rotation.Journal, error) {
 	signing := rotation.KeyRef{Name: c.KeyName(), Fingerprint: credentials.Fingerprint(c.KeyPublic())}
 	journals, err := rotation.History(stateDir, opts.Profile)
 	if err != nil {
@@ -356,7 +356,7 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 			return rotation.LoadJournal(dir, profile)
 		}
 	}
-	active, err := loadActive(context.Background(), stateDir, opts.Profile)
+	active, err := loadActive(ctx, stateDir, opts.Profile)
 	switch {
 	case err != nil:
 		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation journal was not read (%v): the assessment knows less of when keys came into use\n", err)
@@ -394,7 +394,7 @@ func suspectKey(opts *AssessOptions, c *waas.Client, stateDir string, snaps []in
 	// key, a --key-file) taken while this key was already in use would pass as older than it,
 	// and what the key made before that snapshot would look old.
 	if opts.ProfileKeys != nil {
-		item, err := opts.ProfileKeys(context.Background(), opts.Profile)
+		item, err := opts.ProfileKeys(ctx, opts.Profile)
 		if err != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "warning: the keyring was not read (%v): the assessment knows less of when keys came into use\n", err)
 		}
