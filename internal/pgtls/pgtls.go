@@ -28,9 +28,12 @@ func PlaintextHost(cc *pgconn.Config) (string, bool) {
 	return "", false
 }
 
-// Local says whether host is a Unix socket folder or a loopback name or address.
+// Local says whether host is a Unix socket folder, "localhost" or a loopback address. Not a
+// name under .localhost: Go's resolver (and glibc without systemd-resolved) asks DNS for it
+// like any other name, so whoever answers DNS chooses where it goes (the HTTP client's rule
+// too, internal/waas).
 func Local(host string) bool {
-	if strings.HasPrefix(host, "/") || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))

@@ -23,9 +23,15 @@ func TestPlaintextHost(t *testing.T) {
 		"postgres://u@127.0.0.1:5432/team?sslmode=disable":         "",
 		"postgres://u@[::1]:5432/team":                             "",
 		"postgres://u@localhost/team?sslmode=disable":              "",
-		"postgres://u@db.localhost/team?sslmode=disable":           "",
-		"postgres://u@/team?host=/run/postgresql&sslmode=disable":  "",
-		"host=/tmp user=u dbname=team":                             "",
+		"postgres://u@LocalHost/team?sslmode=disable":              "",
+		"postgres://u@[::ffff:127.0.0.1]/team?sslmode=disable":     "",
+		// Names under .localhost go to DNS like any other (Go's resolver, glibc without
+		// systemd-resolved): whoever answers them gets the connection.
+		"postgres://u@db.localhost/team?sslmode=disable":          "db.localhost",
+		"host=db.localhost user=u dbname=team":                    "db.localhost",
+		"postgres://u@localhost./team?sslmode=disable":            "localhost.",
+		"postgres://u@/team?host=/run/postgresql&sslmode=disable": "",
+		"host=/tmp user=u dbname=team":                            "",
 	} {
 		cc, err := pgconn.ParseConfig(dsn)
 		if err != nil {
