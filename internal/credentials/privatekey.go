@@ -232,6 +232,10 @@ func StoredPublicKeyMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
 		// The compressed form (openssl ec -conv_form compressed): X, and Y's parity.
 		return bytes.Equal(got[1:], want[1:len(got)]) && got[0]&1 == want[len(want)-1]&1
 	}
+	if len(got) == len(want) && (got[0] == 6 || got[0] == 7) {
+		// The hybrid form (openssl ec -conv_form hybrid): X and Y, the prefix naming Y's parity.
+		return bytes.Equal(got[1:], want[1:]) && got[0]&1 == want[len(want)-1]&1
+	}
 	return bytes.Equal(got, want)
 }
 

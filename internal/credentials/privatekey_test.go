@@ -128,6 +128,21 @@ func withCompressedPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity 
 	return must(asn1.Marshal(raw))
 }
 
+// withHybridPublic returns the SEC1 DER of k storing pubOf's public key in the hybrid form (0x06
+// or 0x07 for Y's parity, then X and Y), as openssl ec -conv_form hybrid writes it;
+// wrongParity stores the other prefix.
+func withHybridPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity bool) []byte {
+	var raw ecPrivateKey
+	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
+	pub := must(pubOf.PublicKey.Bytes())
+	hybrid := append([]byte{6 + pub[len(pub)-1]&1}, pub[1:]...)
+	if wrongParity {
+		hybrid[0] ^= 1
+	}
+	raw.PublicKey = asn1.BitString{Bytes: hybrid, BitLength: 8 * len(hybrid)}
+	return must(asn1.Marshal(raw))
+}
+
 // pkcs8WithStoredPublicOf is the same in a PKCS#8 envelope.
 func pkcs8WithStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
 	var raw pkcs8
@@ -155,6 +170,7 @@ func TestParsePrivateKeyAccepts(t *testing.T) {
 		{"SEC1", sec1, f.p256.Public()},
 		{"SEC1 no trailing newline", strings.TrimSpace(sec1), f.p256.Public()},
 		{"SEC1 storing its public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, false)), f.p256.Public()},
+		{"SEC1 storing its public key in the hybrid form", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, false)), f.p256.Public()},
 		{"SEC1 escaped newlines", escapeNewlines(sec1), f.p256.Public()},
 		{"SEC1 escaped and double quoted", `"` + escapeNewlines(sec1) + `"`, f.p256.Public()},
 		{"SEC1 single quoted", "'" + sec1 + "'", f.p256.Public()},
@@ -269,6 +285,8 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"P-256 SEC1 storing another key's public key", pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 		{"P-256 SEC1 storing its public key compressed, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, true)), ErrCorrupt},
 		{"P-256 SEC1 storing another key's public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, other, false)), ErrCorrupt},
+		{"P-256 SEC1 storing its public key hybrid, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, true)), ErrCorrupt},
+		{"P-256 SEC1 storing another key's public key hybrid", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, other, false)), ErrCorrupt},
 		{"P-256 PKCS8 storing another key's public key", pemOf(t, "PRIVATE KEY", pkcs8WithStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 
 		{"two private keys", sec1 + sec1PEM(t, must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))), ErrMultipleKeys},
