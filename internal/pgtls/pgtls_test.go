@@ -1,6 +1,7 @@
 package pgtls_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,6 +41,43 @@ func TestPlaintextHost(t *testing.T) {
 		host, ok := pgtls.PlaintextHost(cc)
 		if host != want || ok != (want != "") {
 			t.Errorf("%s: PlaintextHost = %q, %v; want %q", dsn, host, ok, want)
+		}
+	}
+}
+
+// The variables that allow plaintext (WAASCTL_LEDGER_PLAINTEXT, WAASCTL_STATE_PLAINTEXT) take
+// what an operator types for yes; anything else allows nothing, and the refusal then says what
+// the variable holds, so that WAASCTL_LEDGER_PLAINTEXT=enable is not a mystery.
+func TestAllowed(t *testing.T) {
+	for v, want := range map[string]bool{
+		"1": true, "true": true, "TRUE": true, "True": true, "yes": true, "Yes": true, "on": true, " 1 ": true,
+		"": false, "0": false, "false": false, "no": false, "off": false, "enable": false, "y": false,
+	} {
+		if got := pgtls.Allowed(v); got != want {
+			t.Errorf("Allowed(%q) = %v; want %v", v, got, want)
+		}
+	}
+	if got := pgtls.HowToAllow("WAASCTL_LEDGER_PLAINTEXT", ""); got != "set WAASCTL_LEDGER_PLAINTEXT=1" {
+		t.Errorf("HowToAllow unset = %q", got)
+	}
+	if got := pgtls.HowToAllow("WAASCTL_LEDGER_PLAINTEXT", "enable"); !strings.Contains(got, `set WAASCTL_LEDGER_PLAINTEXT=1 (it is "enable", which is not 1, true, yes or on)`) {
+		t.Errorf("HowToAllow enable = %q", got)
+	}
+}
+
+// The refused host is named, however long its name (a cloud database's often is), but what is
+// not a host name is described, not quoted (it may be a pasted secret).
+func TestHostNamesTheHost(t *testing.T) {
+	for host, want := range map[string]string{
+		"ledger-primary.prod.eu-west-1.rds.amazonaws.com": `"ledger-primary.prod.eu-west-1.rds.amazonaws.com"`,
+		"10.0.0.5":      `"10.0.0.5"`,
+		"fe80::1%eth0":  `"fe80::1%eth0"`,
+		"db_1.internal": `"db_1.internal"`,
+		"MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oQbXKxMg9M1uoAoGCCqGSM49AwEHoUQDQgAE": "(a value of 76 characters, not shown)",
+		"a b": `"a b"`,
+	} {
+		if got := pgtls.Host(host); got != want {
+			t.Errorf("Host(%q) = %s; want %s", host, got, want)
 		}
 	}
 }

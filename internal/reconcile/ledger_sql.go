@@ -31,7 +31,7 @@ type sqlLedger struct {
 // connectTimeout bounds connecting when the DSN does not say.
 const connectTimeout = 10 * time.Second
 
-// PlaintextEnv, set to 1, lets a PostgreSQL ledger be read without TLS on a network this host
+// PlaintextEnv, set to 1 (or true, yes, on), lets a PostgreSQL ledger be read without TLS on a network this host
 // trusts (a tunnel, a private link, a CI job's service container).
 const PlaintextEnv = "WAASCTL_LEDGER_PLAINTEXT"
 
@@ -52,8 +52,8 @@ func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Led
 	// Refused before anything is sent: on the path of a plaintext connection, anyone reads the
 	// password and answers the queries, and a ledger answered so makes every wallet and
 	// operation look expected: an audit that says CLEAN about a leaked key's work.
-	if plain, ok := pgtls.PlaintextHost(&cfg.Config); ok && os.Getenv(PlaintextEnv) != "1" {
-		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) set %s=1 instead (see docs/reconciliation.md)", textsafe.Value(plain), PlaintextEnv)}
+	if plain, ok := pgtls.PlaintextHost(&cfg.Config); ok && !pgtls.Allowed(os.Getenv(PlaintextEnv)) {
+		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) %s instead (see docs/reconciliation.md)", pgtls.Host(plain), pgtls.HowToAllow(PlaintextEnv, os.Getenv(PlaintextEnv)))}
 	}
 	l := &sqlLedger{
 		db:       stdlib.OpenDB(*cfg),

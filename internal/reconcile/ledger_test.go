@@ -281,3 +281,24 @@ func TestOpenRefusesAFolderAsAFileLedger(t *testing.T) {
 		}
 	}
 }
+
+// A hurried operator: the refusal names a cloud database's long host name, WAASCTL_LEDGER_PLAINTEXT
+// takes true or yes as well as 1, and a value that allows nothing is named in the refusal.
+func TestPostgresLedgerPlaintextRefusalForAHurriedOperator(t *testing.T) {
+	const host = "ledger-primary.prod.eu-west-1.rds.amazonaws.com"
+	src := "postgres://auditor:s3cr3t-Pa55word@" + host + "/ledger?connect_timeout=1"
+	t.Setenv(PlaintextEnv, "")
+	if _, err := Open(testctx.New(t), Spec{Source: src}); err == nil || !strings.Contains(err.Error(), `refusing to connect to "`+host+`" without TLS`) {
+		t.Errorf("Open = %v; want the refusal to name %s", err, host)
+	}
+	t.Setenv(PlaintextEnv, "enable")
+	if _, err := Open(testctx.New(t), Spec{Source: src}); err == nil || !strings.Contains(err.Error(), `set `+PlaintextEnv+`=1 (it is "enable", which is not 1, true, yes or on)`) {
+		t.Errorf("with %s=enable: Open = %v; want the refusal to say what the variable holds", PlaintextEnv, err)
+	}
+	for _, yes := range []string{"true", "yes"} {
+		t.Setenv(PlaintextEnv, yes)
+		if _, err := Open(testctx.New(t), Spec{Source: "postgres://auditor:pw@db.invalid/ledger?connect_timeout=1"}); err == nil || strings.Contains(err.Error(), "without TLS") {
+			t.Errorf("with %s=%s: Open = %v; want it to try to connect (and fail)", PlaintextEnv, yes, err)
+		}
+	}
+}

@@ -5,10 +5,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/waasctl/waasctl/internal/pgtls"
-	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
-// PlaintextEnv, set to 1, lets the team store be reached without TLS on a network this host
+// PlaintextEnv, set to 1 (or true, yes, on), lets the team store be reached without TLS on a network this host
 // trusts (an SSH tunnel, a private link, a CI job's service container): checkTransport then
 // allows what it otherwise refuses.
 const PlaintextEnv = "WAASCTL_STATE_PLAINTEXT"
@@ -17,11 +16,11 @@ const PlaintextEnv = "WAASCTL_STATE_PLAINTEXT"
 // anyone on the path could then answer the recipients query (and be encrypted to) or the key
 // items query (and plant a key).
 func checkTransport(cc *pgconn.Config, getenv func(string) string) error {
-	if getenv(PlaintextEnv) == "1" {
+	if pgtls.Allowed(getenv(PlaintextEnv)) {
 		return nil
 	}
 	if host, ok := pgtls.PlaintextHost(cc); ok {
-		return fmt.Errorf("refusing to reach the team store on %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) set %s=1 instead (see docs/team.md)", textsafe.Value(host), PlaintextEnv)
+		return fmt.Errorf("refusing to reach the team store on %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) %s instead (see docs/team.md)", pgtls.Host(host), pgtls.HowToAllow(PlaintextEnv, getenv(PlaintextEnv)))
 	}
 	return nil
 }
