@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,6 +39,9 @@ const PlaintextEnv = "WAASCTL_LEDGER_PLAINTEXT"
 func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Ledger, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
+		if why := DSNFileError(err); why != nil {
+			return nil, &LedgerError{Ledger: "postgres", Err: why}
+		}
 		// pgx's message can quote the DSN, password and all.
 		return nil, &LedgerError{Ledger: "postgres", Err: errors.New("the DSN is not a valid postgres:// URL (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS)")}
 	}
@@ -94,6 +98,21 @@ func (l *sqlLedger) Close() error   { return l.db.Close() }
 
 // scrub removes the password from a driver error: see ScrubDSNError.
 func (l *sqlLedger) scrub(err error) error { return ScrubDSNError(err, l.secret) }
+
+// DSNFileError says why a DSN that is well formed did not parse, when the reason is a file it
+// (or a PG* variable) names: a service that is not in the service file, a certificate or key
+// that cannot be read. It is nil for any other error, whose text may quote the DSN, password
+// and all. The team store (internal/team) uses it too.
+func DSNFileError(err error) error {
+	var pe *fs.PathError
+	switch {
+	case strings.Contains(err.Error(), "failed to read service"):
+		return errors.New("cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
+	case errors.As(err, &pe):
+		return fmt.Errorf("cannot read %s, which the DSN's sslrootcert, sslcert or sslkey (or PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) names: %v", textsafe.Message(pe.Path), pe.Err)
+	}
+	return nil
+}
 
 // ScrubDSNError removes a DSN's password from a driver error, in case it
 // quotes it. It also keeps the message on one line (pgx puts each address it

@@ -302,3 +302,19 @@ func TestPostgresLedgerPlaintextRefusalForAHurriedOperator(t *testing.T) {
 		}
 	}
 }
+
+// A DSN that parses but names a file that cannot be read (sslrootcert, here) or a service that
+// is not there (PGSERVICE) is said as such, not as a malformed URL, without the password.
+func TestPostgresDSNNamingAnUnreadableFileOrService(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "root.crt")
+	_, err := Open(testctx.New(t), Spec{Source: "postgres://auditor:hunter2@db.invalid/ledger?sslmode=verify-full&sslrootcert=" + missing})
+	if err == nil || !strings.Contains(err.Error(), "cannot read "+missing) || strings.Contains(err.Error(), "not a valid") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("sslrootcert=%s: Open = %v; want it to name the file it cannot read", missing, err)
+	}
+	t.Setenv("PGSERVICE", "nosuch")
+	t.Setenv("PGSERVICEFILE", filepath.Join(t.TempDir(), "pg_service.conf"))
+	_, err = Open(testctx.New(t), Spec{Source: "host=127.0.0.1 port=1 user=auditor password=hunter2 dbname=ledger"})
+	if err == nil || !strings.Contains(err.Error(), "PGSERVICE") || strings.Contains(err.Error(), "not a valid") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("PGSERVICE=nosuch: Open = %v; want it to say the service cannot be read", err)
+	}
+}

@@ -66,3 +66,12 @@ func TestOpenNamesAnUnreadableService(t *testing.T) {
 		t.Fatalf("Open with PGSERVICE=nosuch: %v", err)
 	}
 }
+
+// A certificate the DSN names that cannot be read is said as such, not as a DSN typo.
+func TestOpenNamesAnUnreadableCertificate(t *testing.T) {
+	missing := t.TempDir() + "/root.crt"
+	_, err := team.Open(t.Context(), "postgres://u:hunter2@db.invalid/team?sslmode=verify-full&sslrootcert="+missing)
+	if err == nil || !strings.Contains(err.Error(), "cannot read "+missing) || strings.Contains(err.Error(), "not a valid") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Open with an unreadable sslrootcert: %v", err)
+	}
+}
