@@ -246,6 +246,15 @@ type pkcs8 struct {
 	PrivateKey []byte
 }
 
+// oneAsymmetricKey is PKCS#8 version 2 (RFC 5958), which may carry the public key.
+type oneAsymmetricKey struct {
+	Version    int
+	Algo       pkix.AlgorithmIdentifier
+	PrivateKey []byte
+	Attributes asn1.RawValue  `asn1:"optional,tag:0"`
+	PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+}
+
 func parsePKCS8(der []byte) (crypto.Signer, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
@@ -259,6 +268,13 @@ func parsePKCS8(der []byte) (crypto.Signer, error) {
 		}
 		return checkECDSA(k)
 	case ed25519.PrivateKey:
+		// A version 2 PKCS#8 (RFC 8410) may store the public key too; crypto/x509 ignores it,
+		// so a damaged seed would parse (as the base64 form's public half, checked there).
+		var raw oneAsymmetricKey
+		if _, err := asn1.Unmarshal(der, &raw); err != nil ||
+			len(raw.PublicKey.Bytes) > 0 && !bytes.Equal(raw.PublicKey.Bytes, k.Public().(ed25519.PublicKey)) {
+			return nil, errPublicMismatch
+		}
 		return k, nil
 	case *rsa.PrivateKey:
 		return nil, fmt.Errorf("%w (RSA)", ErrUnsupportedKey)

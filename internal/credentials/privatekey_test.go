@@ -151,6 +151,19 @@ func pkcs8WithStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
 	return must(asn1.Marshal(raw))
 }
 
+// ed25519PKCS8v2 returns k as an RFC 8410 OneAsymmetricKey (PKCS#8 version 2) storing pub as
+// its public key, as openssl pkey -traditional does not but some tools (BoringSSL, Java) do.
+func ed25519PKCS8v2(t testing.TB, k ed25519.PrivateKey, pub ed25519.PublicKey) []byte {
+	var raw pkcs8
+	must(asn1.Unmarshal(must(x509.MarshalPKCS8PrivateKey(k)), &raw))
+	return must(asn1.Marshal(struct {
+		Version    int
+		Algo       pkix.AlgorithmIdentifier
+		PrivateKey []byte
+		PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+	}{1, raw.Algo, raw.PrivateKey, asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}}))
+}
+
 func selfSignedCertPEM(t testing.TB, k *ecdsa.PrivateKey) string {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
 	return pemOf(t, "CERTIFICATE", must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)))
@@ -185,6 +198,7 @@ func TestParsePrivateKeyAccepts(t *testing.T) {
 		{"PKCS8 P-256", pkcs8PEM(t, f.p256), f.p256.Public()},
 		{"PKCS8 P-256 escaped", escapeNewlines(pkcs8PEM(t, f.p256)), f.p256.Public()},
 		{"PKCS8 Ed25519", pkcs8PEM(t, f.ed), f.ed.Public()},
+		{"PKCS8 v2 Ed25519 storing its public key", pemOf(t, "PRIVATE KEY", ed25519PKCS8v2(t, f.ed, f.ed.Public().(ed25519.PublicKey))), f.ed.Public()},
 		{"Ed25519 base64", edB64, f.ed.Public()},
 		{"Ed25519 base64 quoted", `"` + edB64 + `"`, f.ed.Public()},
 		{"Ed25519 base64 wrapped", edB64[:44] + "\n" + edB64[44:] + "\n", f.ed.Public()},
@@ -287,6 +301,7 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"P-256 SEC1 storing another key's public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, other, false)), ErrCorrupt},
 		{"P-256 SEC1 storing its public key hybrid, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, true)), ErrCorrupt},
 		{"P-256 SEC1 storing another key's public key hybrid", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, other, false)), ErrCorrupt},
+		{"Ed25519 PKCS8 v2 storing another key's public key", pemOf(t, "PRIVATE KEY", ed25519PKCS8v2(t, f.ed, otherEd25519Public(t))), ErrCorrupt},
 		{"P-256 PKCS8 storing another key's public key", pemOf(t, "PRIVATE KEY", pkcs8WithStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 
 		{"two private keys", sec1 + sec1PEM(t, must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))), ErrMultipleKeys},
@@ -511,4 +526,12 @@ func FuzzParsePrivateKey(f *testing.F) {
 			t.Fatal("accepted key has no fingerprint")
 		}
 	})
+}
+
+func otherEd25519Public(t testing.TB) ed25519.PublicKey {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }
