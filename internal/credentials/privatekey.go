@@ -255,6 +255,23 @@ type oneAsymmetricKey struct {
 	PublicKey  asn1.BitString `asn1:"optional,tag:1"`
 }
 
+// PKCS8StoredPublicKeyMatches reports whether the public key a PKCS#8 key k was parsed from
+// stores, if it stores one, is k's: inside the SEC1 key for ECDSA, beside the seed in version 2
+// (RFC 8410) for Ed25519. crypto/x509 ignores both, so a damaged key would parse.
+func PKCS8StoredPublicKeyMatches(der []byte, k crypto.Signer) bool {
+	var raw oneAsymmetricKey
+	if _, err := asn1.Unmarshal(der, &raw); err != nil {
+		return false
+	}
+	switch k := k.(type) {
+	case *ecdsa.PrivateKey:
+		return StoredPublicKeyMatches(raw.PrivateKey, k)
+	case ed25519.PrivateKey:
+		return len(raw.PublicKey.Bytes) == 0 || bytes.Equal(raw.PublicKey.Bytes, k.Public().(ed25519.PublicKey))
+	}
+	return true
+}
+
 func parsePKCS8(der []byte) (crypto.Signer, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
@@ -262,17 +279,12 @@ func parsePKCS8(der []byte) (crypto.Signer, error) {
 	}
 	switch k := k.(type) {
 	case *ecdsa.PrivateKey:
-		var raw pkcs8
-		if _, err := asn1.Unmarshal(der, &raw); err != nil || !StoredPublicKeyMatches(raw.PrivateKey, k) {
+		if !PKCS8StoredPublicKeyMatches(der, k) {
 			return nil, errPublicMismatch
 		}
 		return checkECDSA(k)
 	case ed25519.PrivateKey:
-		// A version 2 PKCS#8 (RFC 8410) may store the public key too; crypto/x509 ignores it,
-		// so a damaged seed would parse (as the base64 form's public half, checked there).
-		var raw oneAsymmetricKey
-		if _, err := asn1.Unmarshal(der, &raw); err != nil ||
-			len(raw.PublicKey.Bytes) > 0 && !bytes.Equal(raw.PublicKey.Bytes, k.Public().(ed25519.PublicKey)) {
+		if !PKCS8StoredPublicKeyMatches(der, k) {
 			return nil, errPublicMismatch
 		}
 		return k, nil
