@@ -211,7 +211,7 @@ func parseSEC1(der []byte) (crypto.Signer, error) {
 // the one stored beside it, so a key whose scalar was damaged (or a file stitched from two
 // keys) would parse, and every request it signs be refused with a 401 that says nothing of
 // why. As for an Ed25519 secret whose public half disagrees, refuse it now.
-var errPublicMismatch = fmt.Errorf("%w (the public key stored in it is not its private key's)", ErrCorrupt)
+var errPublicMismatch = fmt.Errorf("%w (the public key stored in it is not its private key's: a damaged file, or one pieced together from two keys; download the key again)", ErrCorrupt)
 
 // StoredPublicKeyMatches reports whether the public key a SEC1 (RFC 5915) EC key stores, if it
 // stores one, is k's.

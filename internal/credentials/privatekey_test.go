@@ -535,3 +535,14 @@ func otherEd25519Public(t testing.TB) ed25519.PublicKey {
 	}
 	return pub
 }
+
+// A key whose stored public key is not its own says what the operator can do about it: the file
+// cannot be repaired, only fetched again.
+func TestStoredPublicKeyMismatchSaysWhatToDo(t *testing.T) {
+	f := fixtures()
+	other := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	_, err := ParsePrivateKey(pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)))
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "download the key again") {
+		t.Fatalf("ParsePrivateKey of a stitched key: %v; want ErrCorrupt saying to download the key again", err)
+	}
+}
