@@ -24,3 +24,14 @@ func checkTransport(cc *pgconn.Config, getenv func(string) string) error {
 	}
 	return nil
 }
+
+// CheckDSN refuses dsn as Open would if it could go unencrypted to another host, for a
+// connection waasctl makes to the team store's server outside Open (sandbox demo's CREATE
+// DATABASE). A DSN that does not parse passes: the connection then fails on its own.
+func CheckDSN(dsn string, getenv func(string) string) error {
+	cc, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return nil
+	}
+	return checkTransport(cc, getenv)
+}
