@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/waasctl/waasctl/internal/pgtls"
 	"github.com/waasctl/waasctl/internal/textsafe"
@@ -39,7 +40,7 @@ const PlaintextEnv = "WAASCTL_LEDGER_PLAINTEXT"
 func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Ledger, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		if why := DSNFileError(err); why != nil {
+		if why := DSNParseReason(err); why != nil {
 			return nil, &LedgerError{Ledger: "postgres", Err: why}
 		}
 		// pgx's message can quote the DSN, password and all.
@@ -99,13 +100,17 @@ func (l *sqlLedger) Close() error   { return l.db.Close() }
 // scrub removes the password from a driver error: see ScrubDSNError.
 func (l *sqlLedger) scrub(err error) error { return ScrubDSNError(err, l.secret) }
 
-// DSNFileError says why a DSN that is well formed did not parse, when the reason is a file it
-// (or a PG* variable) names: a service that is not in the service file, a certificate or key
-// that cannot be read. It is nil for any other error, whose text may quote the DSN, password
-// and all. The team store (internal/team) uses it too.
-func DSNFileError(err error) error {
+// DSNParseReason says why a DSN that is well formed did not parse, when that can be told
+// without quoting it: an unknown sslmode, a service that is not in the service file, a
+// certificate or key (named by the DSN or a PG* variable) that cannot be read. It is nil for
+// any other error, whose text may quote the DSN, password and all. The team store
+// (internal/team) uses it too.
+func DSNParseReason(err error) error {
 	var pe *fs.PathError
+	var pce *pgconn.ParseConfigError
 	switch {
+	case errors.As(err, &pce) && pce.Unwrap() != nil && pce.Unwrap().Error() == "sslmode is invalid":
+		return errors.New("sslmode must be disable, allow, prefer, require, verify-ca or verify-full (verify-full checks the server's certificate and name)")
 	case strings.Contains(err.Error(), "failed to read service"):
 		return errors.New("cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
 	case errors.As(err, &pe):

@@ -318,3 +318,17 @@ func TestPostgresDSNNamingAnUnreadableFileOrService(t *testing.T) {
 		t.Errorf("PGSERVICE=nosuch: Open = %v; want it to say the service cannot be read", err)
 	}
 }
+
+// An operator told to add sslmode=verify-full who types verify_full hears which values there
+// are, not that the URL is malformed.
+func TestPostgresDSNWithAMistypedSSLMode(t *testing.T) {
+	for _, src := range []string{
+		"postgres://auditor:hunter2@db.example.com/ledger?sslmode=verify_full",
+		"host=db.example.com user=auditor password=hunter2 dbname=ledger sslmode=verify_full",
+	} {
+		_, err := Open(testctx.New(t), Spec{Source: src})
+		if err == nil || !strings.Contains(err.Error(), "sslmode must be disable, allow, prefer, require, verify-ca or verify-full") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%s) = %v; want the sslmode values named, without the password", src, err)
+		}
+	}
+}

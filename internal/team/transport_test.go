@@ -75,3 +75,11 @@ func TestOpenNamesAnUnreadableCertificate(t *testing.T) {
 		t.Fatalf("Open with an unreadable sslrootcert: %v", err)
 	}
 }
+
+// A mistyped sslmode names the values there are, not a malformed URL.
+func TestOpenNamesTheSSLModes(t *testing.T) {
+	_, err := team.Open(t.Context(), "postgres://u:hunter2@db.example.com/team?sslmode=verify_full")
+	if err == nil || !strings.Contains(err.Error(), "sslmode must be disable, allow, prefer, require, verify-ca or verify-full") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("Open with sslmode=verify_full: %v", err)
+	}
+}
