@@ -211,7 +211,7 @@ func parseSEC1(der []byte) (crypto.Signer, error) {
 // the one stored beside it, so a key whose scalar was damaged (or a file stitched from two
 // keys) would parse, and every request it signs be refused with a 401 that says nothing of
 // why. As for an Ed25519 secret whose public half disagrees, refuse it now.
-var errPublicMismatch = fmt.Errorf("%w (the public key stored in it is not its private key's)", ErrCorrupt)
+var errPublicMismatch = fmt.Errorf("%w (the public key stored in it is not its private key's: a damaged file, or one pieced together from two keys; download the key again)", ErrCorrupt)
 
 // StoredPublicKeyMatches reports whether the public key a SEC1 (RFC 5915) EC key stores, if it
 // stores one, is k's.
@@ -232,6 +232,10 @@ func StoredPublicKeyMatches(sec1 []byte, k *ecdsa.PrivateKey) bool {
 		// The compressed form (openssl ec -conv_form compressed): X, and Y's parity.
 		return bytes.Equal(got[1:], want[1:len(got)]) && got[0]&1 == want[len(want)-1]&1
 	}
+	if len(got) == len(want) && (got[0] == 6 || got[0] == 7) {
+		// The hybrid form (openssl ec -conv_form hybrid): X and Y, the prefix naming Y's parity.
+		return bytes.Equal(got[1:], want[1:]) && got[0]&1 == want[len(want)-1]&1
+	}
 	return bytes.Equal(got, want)
 }
 
@@ -242,6 +246,32 @@ type pkcs8 struct {
 	PrivateKey []byte
 }
 
+// oneAsymmetricKey is PKCS#8 version 2 (RFC 5958), which may carry the public key.
+type oneAsymmetricKey struct {
+	Version    int
+	Algo       pkix.AlgorithmIdentifier
+	PrivateKey []byte
+	Attributes asn1.RawValue  `asn1:"optional,tag:0"`
+	PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+}
+
+// PKCS8StoredPublicKeyMatches reports whether the public key a PKCS#8 key k was parsed from
+// stores, if it stores one, is k's: inside the SEC1 key for ECDSA, beside the seed in version 2
+// (RFC 8410) for Ed25519. crypto/x509 ignores both, so a damaged key would parse.
+func PKCS8StoredPublicKeyMatches(der []byte, k crypto.Signer) bool {
+	var raw oneAsymmetricKey
+	if _, err := asn1.Unmarshal(der, &raw); err != nil {
+		return false
+	}
+	switch k := k.(type) {
+	case *ecdsa.PrivateKey:
+		return StoredPublicKeyMatches(raw.PrivateKey, k)
+	case ed25519.PrivateKey:
+		return len(raw.PublicKey.Bytes) == 0 || bytes.Equal(raw.PublicKey.Bytes, k.Public().(ed25519.PublicKey))
+	}
+	return true
+}
+
 func parsePKCS8(der []byte) (crypto.Signer, error) {
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
@@ -249,12 +279,14 @@ func parsePKCS8(der []byte) (crypto.Signer, error) {
 	}
 	switch k := k.(type) {
 	case *ecdsa.PrivateKey:
-		var raw pkcs8
-		if _, err := asn1.Unmarshal(der, &raw); err != nil || !StoredPublicKeyMatches(raw.PrivateKey, k) {
+		if !PKCS8StoredPublicKeyMatches(der, k) {
 			return nil, errPublicMismatch
 		}
 		return checkECDSA(k)
 	case ed25519.PrivateKey:
+		if !PKCS8StoredPublicKeyMatches(der, k) {
+			return nil, errPublicMismatch
+		}
 		return k, nil
 	case *rsa.PrivateKey:
 		return nil, fmt.Errorf("%w (RSA)", ErrUnsupportedKey)

@@ -128,12 +128,40 @@ func withCompressedPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity 
 	return must(asn1.Marshal(raw))
 }
 
+// withHybridPublic returns the SEC1 DER of k storing pubOf's public key in the hybrid form (0x06
+// or 0x07 for Y's parity, then X and Y), as openssl ec -conv_form hybrid writes it;
+// wrongParity stores the other prefix.
+func withHybridPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity bool) []byte {
+	var raw ecPrivateKey
+	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
+	pub := must(pubOf.PublicKey.Bytes())
+	hybrid := append([]byte{6 + pub[len(pub)-1]&1}, pub[1:]...)
+	if wrongParity {
+		hybrid[0] ^= 1
+	}
+	raw.PublicKey = asn1.BitString{Bytes: hybrid, BitLength: 8 * len(hybrid)}
+	return must(asn1.Marshal(raw))
+}
+
 // pkcs8WithStoredPublicOf is the same in a PKCS#8 envelope.
 func pkcs8WithStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
 	var raw pkcs8
 	must(asn1.Unmarshal(must(x509.MarshalPKCS8PrivateKey(k)), &raw))
 	raw.PrivateKey = withStoredPublicOf(t, k, other)
 	return must(asn1.Marshal(raw))
+}
+
+// ed25519PKCS8v2 returns k as an RFC 8410 OneAsymmetricKey (PKCS#8 version 2) storing pub as
+// its public key, as openssl pkey -traditional does not but some tools (BoringSSL, Java) do.
+func ed25519PKCS8v2(t testing.TB, k ed25519.PrivateKey, pub ed25519.PublicKey) []byte {
+	var raw pkcs8
+	must(asn1.Unmarshal(must(x509.MarshalPKCS8PrivateKey(k)), &raw))
+	return must(asn1.Marshal(struct {
+		Version    int
+		Algo       pkix.AlgorithmIdentifier
+		PrivateKey []byte
+		PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+	}{1, raw.Algo, raw.PrivateKey, asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}}))
 }
 
 func selfSignedCertPEM(t testing.TB, k *ecdsa.PrivateKey) string {
@@ -155,6 +183,7 @@ func TestParsePrivateKeyAccepts(t *testing.T) {
 		{"SEC1", sec1, f.p256.Public()},
 		{"SEC1 no trailing newline", strings.TrimSpace(sec1), f.p256.Public()},
 		{"SEC1 storing its public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, false)), f.p256.Public()},
+		{"SEC1 storing its public key in the hybrid form", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, false)), f.p256.Public()},
 		{"SEC1 escaped newlines", escapeNewlines(sec1), f.p256.Public()},
 		{"SEC1 escaped and double quoted", `"` + escapeNewlines(sec1) + `"`, f.p256.Public()},
 		{"SEC1 single quoted", "'" + sec1 + "'", f.p256.Public()},
@@ -169,6 +198,7 @@ func TestParsePrivateKeyAccepts(t *testing.T) {
 		{"PKCS8 P-256", pkcs8PEM(t, f.p256), f.p256.Public()},
 		{"PKCS8 P-256 escaped", escapeNewlines(pkcs8PEM(t, f.p256)), f.p256.Public()},
 		{"PKCS8 Ed25519", pkcs8PEM(t, f.ed), f.ed.Public()},
+		{"PKCS8 v2 Ed25519 storing its public key", pemOf(t, "PRIVATE KEY", ed25519PKCS8v2(t, f.ed, f.ed.Public().(ed25519.PublicKey))), f.ed.Public()},
 		{"Ed25519 base64", edB64, f.ed.Public()},
 		{"Ed25519 base64 quoted", `"` + edB64 + `"`, f.ed.Public()},
 		{"Ed25519 base64 wrapped", edB64[:44] + "\n" + edB64[44:] + "\n", f.ed.Public()},
@@ -269,6 +299,9 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"P-256 SEC1 storing another key's public key", pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 		{"P-256 SEC1 storing its public key compressed, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, true)), ErrCorrupt},
 		{"P-256 SEC1 storing another key's public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, other, false)), ErrCorrupt},
+		{"P-256 SEC1 storing its public key hybrid, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, true)), ErrCorrupt},
+		{"P-256 SEC1 storing another key's public key hybrid", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, other, false)), ErrCorrupt},
+		{"Ed25519 PKCS8 v2 storing another key's public key", pemOf(t, "PRIVATE KEY", ed25519PKCS8v2(t, f.ed, otherEd25519Public(t))), ErrCorrupt},
 		{"P-256 PKCS8 storing another key's public key", pemOf(t, "PRIVATE KEY", pkcs8WithStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 
 		{"two private keys", sec1 + sec1PEM(t, must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))), ErrMultipleKeys},
@@ -493,4 +526,23 @@ func FuzzParsePrivateKey(f *testing.F) {
 			t.Fatal("accepted key has no fingerprint")
 		}
 	})
+}
+
+func otherEd25519Public(t testing.TB) ed25519.PublicKey {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// A key whose stored public key is not its own says what the operator can do about it: the file
+// cannot be repaired, only fetched again.
+func TestStoredPublicKeyMismatchSaysWhatToDo(t *testing.T) {
+	f := fixtures()
+	other := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	_, err := ParsePrivateKey(pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)))
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "download the key again") {
+		t.Fatalf("ParsePrivateKey of a stitched key: %v; want ErrCorrupt saying to download the key again", err)
+	}
 }

@@ -6,9 +6,12 @@ package pgtls
 
 import (
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
 // PlaintextHost returns the first host of cc (its own, then its fallbacks) that a connection
@@ -28,11 +31,66 @@ func PlaintextHost(cc *pgconn.Config) (string, bool) {
 	return "", false
 }
 
-// Local says whether host is a Unix socket folder or a loopback name or address.
+// Local says whether host is a Unix socket folder, "localhost" or a loopback address. Not a
+// name under .localhost: Go's resolver (and glibc without systemd-resolved) asks DNS for it
+// like any other name, so whoever answers DNS chooses where it goes (the HTTP client's rule
+// too, internal/waas).
 func Local(host string) bool {
-	if strings.HasPrefix(host, "/") || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// Allowed says whether value, that of a variable allowing plaintext (WAASCTL_LEDGER_PLAINTEXT,
+// WAASCTL_STATE_PLAINTEXT), allows it: 1, true, yes or on, in any case. Anything else, a typo
+// included, allows nothing.
+func Allowed(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// HowToAllow is the end of a refusal: set the variable name to 1, saying what it holds if it
+// is set to something that allows nothing.
+func HowToAllow(name, value string) string {
+	if strings.TrimSpace(value) == "" {
+		return "set " + name + "=1"
+	}
+	return "set " + name + "=1 (it is " + textsafe.Value(value) + ", which is not 1, true, yes or on)"
+}
+
+// Host is host quoted for a message: a host name or an IP address whatever its length (a cloud
+// database's name often passes 32 characters), anything else as textsafe.Value shows it (it
+// may be a pasted secret).
+func Host(host string) string {
+	if a, err := netip.ParseAddr(host); err == nil && len(host) <= 64 && a.IsValid() {
+		return strconv.Quote(host)
+	}
+	if isHostName(host) {
+		return strconv.Quote(host)
+	}
+	return textsafe.Value(host)
+}
+
+// isHostName says whether s is a DNS name: labels of letters, digits, '-' and '_', 1 to 63
+// bytes each, 253 in all.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/waasctl/waasctl/internal/pgtls"
 	"github.com/waasctl/waasctl/internal/textsafe"
@@ -31,13 +33,16 @@ type sqlLedger struct {
 // connectTimeout bounds connecting when the DSN does not say.
 const connectTimeout = 10 * time.Second
 
-// PlaintextEnv, set to 1, lets a PostgreSQL ledger be read without TLS on a network this host
+// PlaintextEnv, set to 1 (or true, yes, on), lets a PostgreSQL ledger be read without TLS on a network this host
 // trusts (a tunnel, a private link, a CI job's service container).
 const PlaintextEnv = "WAASCTL_LEDGER_PLAINTEXT"
 
 func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Ledger, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
+		if why := DSNParseReason(err); why != nil {
+			return nil, &LedgerError{Ledger: "postgres", Err: why}
+		}
 		// pgx's message can quote the DSN, password and all.
 		return nil, &LedgerError{Ledger: "postgres", Err: errors.New("the DSN is not a valid postgres:// URL (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS)")}
 	}
@@ -52,8 +57,8 @@ func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Led
 	// Refused before anything is sent: on the path of a plaintext connection, anyone reads the
 	// password and answers the queries, and a ledger answered so makes every wallet and
 	// operation look expected: an audit that says CLEAN about a leaked key's work.
-	if plain, ok := pgtls.PlaintextHost(&cfg.Config); ok && os.Getenv(PlaintextEnv) != "1" {
-		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) set %s=1 instead (see docs/reconciliation.md)", textsafe.Value(plain), PlaintextEnv)}
+	if plain, ok := pgtls.PlaintextHost(&cfg.Config); ok && !pgtls.Allowed(os.Getenv(PlaintextEnv)) {
+		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) %s instead (see docs/reconciliation.md)", pgtls.Host(plain), pgtls.HowToAllow(PlaintextEnv, os.Getenv(PlaintextEnv)))}
 	}
 	l := &sqlLedger{
 		db:       stdlib.OpenDB(*cfg),
@@ -94,6 +99,25 @@ func (l *sqlLedger) Close() error   { return l.db.Close() }
 
 // scrub removes the password from a driver error: see ScrubDSNError.
 func (l *sqlLedger) scrub(err error) error { return ScrubDSNError(err, l.secret) }
+
+// DSNParseReason says why a DSN that is well formed did not parse, when that can be told
+// without quoting it: an unknown sslmode, a service that is not in the service file, a
+// certificate or key (named by the DSN or a PG* variable) that cannot be read. It is nil for
+// any other error, whose text may quote the DSN, password and all. The team store
+// (internal/team) uses it too.
+func DSNParseReason(err error) error {
+	var pe *fs.PathError
+	var pce *pgconn.ParseConfigError
+	switch {
+	case errors.As(err, &pce) && pce.Unwrap() != nil && pce.Unwrap().Error() == "sslmode is invalid":
+		return errors.New("sslmode must be disable, allow, prefer, require, verify-ca or verify-full (verify-full checks the server's certificate and name)")
+	case strings.Contains(err.Error(), "failed to read service"):
+		return errors.New("cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
+	case errors.As(err, &pe):
+		return fmt.Errorf("cannot read %s, which the DSN's sslrootcert, sslcert or sslkey (or PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) names: %v", textsafe.Message(pe.Path), pe.Err)
+	}
+	return nil
+}
 
 // ScrubDSNError removes a DSN's password from a driver error, in case it
 // quotes it. It also keeps the message on one line (pgx puts each address it

@@ -281,3 +281,54 @@ func TestOpenRefusesAFolderAsAFileLedger(t *testing.T) {
 		}
 	}
 }
+
+// A hurried operator: the refusal names a cloud database's long host name, WAASCTL_LEDGER_PLAINTEXT
+// takes true or yes as well as 1, and a value that allows nothing is named in the refusal.
+func TestPostgresLedgerPlaintextRefusalForAHurriedOperator(t *testing.T) {
+	const host = "ledger-primary.prod.eu-west-1.rds.amazonaws.com"
+	src := "postgres://auditor:s3cr3t-Pa55word@" + host + "/ledger?connect_timeout=1"
+	t.Setenv(PlaintextEnv, "")
+	if _, err := Open(testctx.New(t), Spec{Source: src}); err == nil || !strings.Contains(err.Error(), `refusing to connect to "`+host+`" without TLS`) {
+		t.Errorf("Open = %v; want the refusal to name %s", err, host)
+	}
+	t.Setenv(PlaintextEnv, "enable")
+	if _, err := Open(testctx.New(t), Spec{Source: src}); err == nil || !strings.Contains(err.Error(), `set `+PlaintextEnv+`=1 (it is "enable", which is not 1, true, yes or on)`) {
+		t.Errorf("with %s=enable: Open = %v; want the refusal to say what the variable holds", PlaintextEnv, err)
+	}
+	for _, yes := range []string{"true", "yes"} {
+		t.Setenv(PlaintextEnv, yes)
+		if _, err := Open(testctx.New(t), Spec{Source: "postgres://auditor:pw@db.invalid/ledger?connect_timeout=1"}); err == nil || strings.Contains(err.Error(), "without TLS") {
+			t.Errorf("with %s=%s: Open = %v; want it to try to connect (and fail)", PlaintextEnv, yes, err)
+		}
+	}
+}
+
+// A DSN that parses but names a file that cannot be read (sslrootcert, here) or a service that
+// is not there (PGSERVICE) is said as such, not as a malformed URL, without the password.
+func TestPostgresDSNNamingAnUnreadableFileOrService(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "root.crt")
+	_, err := Open(testctx.New(t), Spec{Source: "postgres://auditor:hunter2@db.invalid/ledger?sslmode=verify-full&sslrootcert=" + missing})
+	if err == nil || !strings.Contains(err.Error(), "cannot read "+missing) || strings.Contains(err.Error(), "not a valid") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("sslrootcert=%s: Open = %v; want it to name the file it cannot read", missing, err)
+	}
+	t.Setenv("PGSERVICE", "nosuch")
+	t.Setenv("PGSERVICEFILE", filepath.Join(t.TempDir(), "pg_service.conf"))
+	_, err = Open(testctx.New(t), Spec{Source: "host=127.0.0.1 port=1 user=auditor password=hunter2 dbname=ledger"})
+	if err == nil || !strings.Contains(err.Error(), "PGSERVICE") || strings.Contains(err.Error(), "not a valid") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("PGSERVICE=nosuch: Open = %v; want it to say the service cannot be read", err)
+	}
+}
+
+// An operator told to add sslmode=verify-full who types verify_full hears which values there
+// are, not that the URL is malformed.
+func TestPostgresDSNWithAMistypedSSLMode(t *testing.T) {
+	for _, src := range []string{
+		"postgres://auditor:hunter2@db.example.com/ledger?sslmode=verify_full",
+		"host=db.example.com user=auditor password=hunter2 dbname=ledger sslmode=verify_full",
+	} {
+		_, err := Open(testctx.New(t), Spec{Source: src})
+		if err == nil || !strings.Contains(err.Error(), "sslmode must be disable, allow, prefer, require, verify-ca or verify-full") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%s) = %v; want the sslmode values named, without the password", src, err)
+		}
+	}
+}

@@ -19,7 +19,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
@@ -722,26 +721,15 @@ func mayBeWaaSDER(der []byte) bool {
 
 // parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
 // embedded public key is not the one its private scalar gives is refused, as an Ed25519
-// secret with the wrong public half is: crypto/x509 derives the public key and ignores the
+// secret (or PKCS#8 version 2) with the wrong public half is: crypto/x509 derives the public key and ignores the
 // stored one, so a key with a damaged scalar would otherwise parse.
 func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, credentials.StoredPublicKeyMatches(der, k)
 	}
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		switch k := k.(type) {
-		case *ecdsa.PrivateKey:
-			var p8 struct {
-				Version    int
-				Algo       pkix.AlgorithmIdentifier
-				PrivateKey []byte
-			}
-			if _, err := asn1.Unmarshal(der, &p8); err != nil {
-				return nil, false
-			}
-			return k, credentials.StoredPublicKeyMatches(p8.PrivateKey, k)
-		case crypto.Signer:
-			return k, true
+		if k, ok := k.(crypto.Signer); ok {
+			return k, credentials.PKCS8StoredPublicKeyMatches(der, k)
 		}
 		return nil, false
 	}

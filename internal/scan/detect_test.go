@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
@@ -228,24 +229,53 @@ func TestDetectReportsNoDecoy(t *testing.T) {
 	p8DER := append([]byte{}, p8Block.Bytes...)
 	scalarAt := bytes.Index(p8DER, flipped.Bytes[7:39])
 	p8DER[scalarAt+3] ^= 1
-	decoys := map[string]string{
-		"pkcs8 scalar damaged": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8DER})),
-		"sec1 scalar damaged":  string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: flippedDER})),
-		"placeholder":          `{"name": "` + testName + `", "privateKey": "-----BEGIN EC PRIVATE KEY-----\nmy-private-key\n-----END EC PRIVATE KEY-----\n"}`,
-		"elided":               "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB...\n-----END EC PRIVATE KEY-----\n",
-		"public key":           string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
-		"truncated":            truncated,
-		"no end line":          k.sec1[:len(k.sec1)-27],
-		"ed25519 mismatched":   "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(mismatched),
-		"ed25519 spliced":      "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(spliced),
-		"ed25519 seed only":    "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(raw[:32]),
-		"random 64 bytes":      "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(rnd),
-		"ed25519 no context":   "value = " + e.b64,
-		"rsa":                  rsaPEM,
-		"p384":                 string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: p384DER})),
-		"markdown rules":       "-----\n-----BEGIN-----\n----- END -----\n" + filler,
-		"template":             "COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\n<your key>\\n-----END EC PRIVATE KEY-----\"",
+	// An RFC 8410 PKCS#8 (version 2) holding e's seed and another key's public key.
+	var p8 struct {
+		Version    int
+		Algo       pkix.AlgorithmIdentifier
+		PrivateKey []byte
 	}
+	edP8, _ := x509.MarshalPKCS8PrivateKey(ed25519.NewKeyFromSeed(raw[:32]))
+	if _, err := asn1.Unmarshal(edP8, &p8); err != nil {
+		t.Fatal(err)
+	}
+	stitchedP8, _ := asn1.Marshal(struct {
+		Version    int
+		Algo       pkix.AlgorithmIdentifier
+		PrivateKey []byte
+		PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+	}{1, p8.Algo, p8.PrivateKey, asn1.BitString{Bytes: otherRaw[32:], BitLength: 256}})
+	decoys := map[string]string{
+		"ed25519 pkcs8 v2 stitched": "CDP_API_KEY_SECRET=\"" + string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: stitchedP8})) + "\"",
+		"pkcs8 scalar damaged":      string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8DER})),
+		"sec1 scalar damaged":       string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: flippedDER})),
+		"placeholder":               `{"name": "` + testName + `", "privateKey": "-----BEGIN EC PRIVATE KEY-----\nmy-private-key\n-----END EC PRIVATE KEY-----\n"}`,
+		"elided":                    "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB...\n-----END EC PRIVATE KEY-----\n",
+		"public key":                string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})),
+		"truncated":                 truncated,
+		"no end line":               k.sec1[:len(k.sec1)-27],
+		"ed25519 mismatched":        "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(mismatched),
+		"ed25519 spliced":           "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(spliced),
+		"ed25519 seed only":         "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(raw[:32]),
+		"random 64 bytes":           "CDP_API_KEY_SECRET=" + base64.StdEncoding.EncodeToString(rnd),
+		"ed25519 no context":        "value = " + e.b64,
+		"rsa":                       rsaPEM,
+		"p384":                      string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: p384DER})),
+		"markdown rules":            "-----\n-----BEGIN-----\n----- END -----\n" + filler,
+		"template":                  "COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\n<your key>\\n-----END EC PRIVATE KEY-----\"",
+	}
+	t.Run("ed25519 pkcs8 v2 storing its own public key is found", func(t *testing.T) {
+		good, _ := asn1.Marshal(struct {
+			Version    int
+			Algo       pkix.AlgorithmIdentifier
+			PrivateKey []byte
+			PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+		}{1, p8.Algo, p8.PrivateKey, asn1.BitString{Bytes: raw[32:], BitLength: 256}})
+		text := "CDP_API_KEY_SECRET=\"" + string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: good})) + "\""
+		if got := Detect([]byte(text), false); len(got.Keys) != 1 || got.Keys[0].Kind != KindCDPEd25519 {
+			t.Fatalf("got %+v, want one %s", got.Keys, KindCDPEd25519)
+		}
+	})
 	for name, text := range decoys {
 		t.Run(name, func(t *testing.T) {
 			if got := Detect([]byte(text), false); len(got.Keys) != 0 {

@@ -23,11 +23,10 @@ func Setting(s *Store, ctx context.Context, name string) (string, error) {
 
 // CheckTransport runs Open's TLS check on dsn.
 func CheckTransport(dsn string, getenv func(string) string) error {
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
 		return err
 	}
-	return checkTransport(cfg, getenv)
+	return CheckDSN(dsn, getenv)
 }
 
 // MaxItemCiphertext is the cap on a stored key item.

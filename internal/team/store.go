@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/waasctl/waasctl/internal/reconcile"
 )
 
 // Store is an open connection pool to the team database.
@@ -52,8 +53,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password and all.
-		if strings.Contains(err.Error(), "failed to read service") {
-			return nil, errors.New("team store: cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
+		if why := reconcile.DSNParseReason(err); why != nil {
+			return nil, fmt.Errorf("team store: %w", why)
 		}
 		return nil, errors.New("team store: the DSN is not a valid PostgreSQL URL or connection string (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING)")
 	}

@@ -220,6 +220,10 @@ func createDemoDatabase(ctx context.Context, adminDSN string) (string, func() er
 	if err != nil || !isPostgresURL(adminDSN) {
 		return "", nil, errors.New("team step: --state-dsn must be a postgres:// URL (the demo creates a database of its own on that server)")
 	}
+	// The admin connection follows the team store's rule: no password in clear to another host.
+	if err := team.CheckDSN(adminDSN, os.Getenv); err != nil {
+		return "", nil, fmt.Errorf("team step: %w", err)
+	}
 	password, _ := u.User.Password()
 	scrub := func(what string, err error) error {
 		return fmt.Errorf("team step: %s: %w (the demo needs a role that may CREATE DATABASE: it makes one of its own and drops it)", what, reconcile.ScrubDSNError(err, password))
