@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,10 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/waasctl/waasctl/internal/pgtls"
-	"github.com/waasctl/waasctl/internal/textsafe"
+	"github.com/waasctl/waasctl/internal/pgdsn"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -33,14 +30,14 @@ type sqlLedger struct {
 // connectTimeout bounds connecting when the DSN does not say.
 const connectTimeout = 10 * time.Second
 
-// PlaintextEnv, set to 1 (or true, yes, on), lets a PostgreSQL ledger be read without TLS on a network this host
-// trusts (a tunnel, a private link, a CI job's service container).
+// PlaintextEnv, set to 1 (or true, yes, on), lets a PostgreSQL ledger be read without TLS on a
+// network this host trusts (a tunnel, a private link, a CI job's service container).
 const PlaintextEnv = "WAASCTL_LEDGER_PLAINTEXT"
 
 func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Ledger, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		if why := DSNParseReason(err); why != nil {
+		if why := pgdsn.ParseReason(err); why != nil {
 			return nil, &LedgerError{Ledger: "postgres", Err: why}
 		}
 		// pgx's message can quote the DSN, password and all.
@@ -57,8 +54,8 @@ func openPostgres(ctx context.Context, dsn string, queries map[Kind]string) (Led
 	// Refused before anything is sent: on the path of a plaintext connection, anyone reads the
 	// password and answers the queries, and a ledger answered so makes every wallet and
 	// operation look expected: an audit that says CLEAN about a leaked key's work.
-	if plain, ok := pgtls.PlaintextHost(&cfg.Config); ok && !pgtls.Allowed(os.Getenv(PlaintextEnv)) {
-		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) %s instead (see docs/reconciliation.md)", pgtls.Host(plain), pgtls.HowToAllow(PlaintextEnv, os.Getenv(PlaintextEnv)))}
+	if plain, ok := pgdsn.PlaintextHost(&cfg.Config); ok && !pgdsn.Allowed(os.Getenv(PlaintextEnv)) {
+		return nil, &LedgerError{Ledger: desc, Err: fmt.Errorf("refusing to connect to %s without TLS (the DSN's sslmode is absent, prefer, allow or disable): add sslmode=verify-full to the DSN (or verify-ca, or require, which encrypts but does not check the server); on a network you trust (a tunnel, a private link) %s instead (see docs/reconciliation.md)", pgdsn.Host(plain), pgdsn.HowToAllow(PlaintextEnv, os.Getenv(PlaintextEnv)))}
 	}
 	l := &sqlLedger{
 		db:       stdlib.OpenDB(*cfg),
@@ -97,43 +94,8 @@ func openSQLite(ctx context.Context, path string, queries map[Kind]string) (Ledg
 func (l *sqlLedger) String() string { return l.desc }
 func (l *sqlLedger) Close() error   { return l.db.Close() }
 
-// scrub removes the password from a driver error: see ScrubDSNError.
-func (l *sqlLedger) scrub(err error) error { return ScrubDSNError(err, l.secret) }
-
-// DSNParseReason says why a DSN that is well formed did not parse, when that can be told
-// without quoting it: an unknown sslmode, a service that is not in the service file, a
-// certificate or key (named by the DSN or a PG* variable) that cannot be read. It is nil for
-// any other error, whose text may quote the DSN, password and all. The team store
-// (internal/team) uses it too.
-func DSNParseReason(err error) error {
-	var pe *fs.PathError
-	var pce *pgconn.ParseConfigError
-	switch {
-	case errors.As(err, &pce) && pce.Unwrap() != nil && pce.Unwrap().Error() == "sslmode is invalid":
-		return errors.New("sslmode must be disable, allow, prefer, require, verify-ca or verify-full (verify-full checks the server's certificate and name)")
-	case strings.Contains(err.Error(), "failed to read service"):
-		return errors.New("cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
-	case errors.As(err, &pe):
-		return fmt.Errorf("cannot read %s, which the DSN's sslrootcert, sslcert or sslkey (or PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) names: %v", textsafe.Message(pe.Path), pe.Err)
-	}
-	return nil
-}
-
-// ScrubDSNError removes a DSN's password from a driver error, in case it
-// quotes it. It also keeps the message on one line (pgx puts each address it
-// tried on a line of its own), inert and of bounded length, since much of it
-// is the database server's text. The team store (internal/team) uses it too.
-func ScrubDSNError(err error, password string) error {
-	msg := err.Error()
-	if password != "" {
-		msg = strings.ReplaceAll(msg, password, "xxxxx")
-	}
-	msg = textsafe.Message(strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " "))
-	if msg == err.Error() {
-		return err
-	}
-	return errors.New(msg)
-}
+// scrub removes the password from a driver error: see pgdsn.Scrub.
+func (l *sqlLedger) scrub(err error) error { return pgdsn.Scrub(err, l.secret) }
 
 // QueryKey is the config key holding kind's query, for messages.
 func QueryKey(k Kind) string { return string(k) + "s_query" }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/waasctl/waasctl/internal/reconcile"
+	"github.com/waasctl/waasctl/internal/pgdsn"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
 
@@ -133,7 +133,7 @@ func (s *Store) scrub(err error) error {
 	if d := s.describeSessionError(err); d != err {
 		return d
 	}
-	return reconcile.ScrubDSNError(err, s.password)
+	return pgdsn.Scrub(err, s.password)
 }
 
 func (e *idleEndedError) Unwrap() error { return e.err }

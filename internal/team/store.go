@@ -21,7 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/waasctl/waasctl/internal/reconcile"
+	"github.com/waasctl/waasctl/internal/pgdsn"
 )
 
 // Store is an open connection pool to the team database.
@@ -53,7 +53,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password and all.
-		if why := reconcile.DSNParseReason(err); why != nil {
+		if why := pgdsn.ParseReason(err); why != nil {
 			return nil, fmt.Errorf("team store: %w", why)
 		}
 		return nil, errors.New("team store: the DSN is not a valid PostgreSQL URL or connection string (see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING)")

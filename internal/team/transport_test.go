@@ -9,7 +9,7 @@ import (
 )
 
 // A DSN that could go unencrypted to another host is refused, saying what to do; one that
-// cannot, or that the operator deliberately allows, is not (pgtls.TestPlaintextHost has every
+// cannot, or that the operator deliberately allows, is not (pgdsn.TestPlaintextHost has every
 // sslmode and host form).
 func TestTransportWithoutTLSToAnotherHostIsRefused(t *testing.T) {
 	none := func(string) string { return "" }

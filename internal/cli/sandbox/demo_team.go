@@ -17,8 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/waasctl/waasctl/internal/config"
+	"github.com/waasctl/waasctl/internal/pgdsn"
 	"github.com/waasctl/waasctl/internal/process"
-	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/team"
 	"github.com/waasctl/waasctl/internal/waasapi"
 )
@@ -226,7 +226,7 @@ func createDemoDatabase(ctx context.Context, adminDSN string) (string, func() er
 	}
 	password, _ := u.User.Password()
 	scrub := func(what string, err error) error {
-		return fmt.Errorf("team step: %s: %w (the demo needs a role that may CREATE DATABASE: it makes one of its own and drops it)", what, reconcile.ScrubDSNError(err, password))
+		return fmt.Errorf("team step: %s: %w (the demo needs a role that may CREATE DATABASE: it makes one of its own and drops it)", what, pgdsn.Scrub(err, password))
 	}
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix)

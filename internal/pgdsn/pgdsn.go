@@ -1,10 +1,14 @@
-// Package pgtls tells whether a PostgreSQL connection could travel unencrypted to another
-// host. The team store and the reconciliation ledger both refuse such a connection: anyone
-// on the path of a plaintext connection reads the password and can answer every query (plant
-// a key in the team store; make an unknown wallet look expected in a ledger).
-package pgtls
+// Package pgdsn is what the team store and the reconciliation ledger share of PostgreSQL
+// connection strings: whether a connection could travel unencrypted to another host, why a
+// DSN did not parse, and driver errors without the password. Both refuse a plaintext
+// connection to another host: anyone on its path reads the password and can answer every
+// query (plant a key in the team store; make an unknown wallet look expected in a ledger).
+package pgdsn
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"strconv"
@@ -93,4 +97,38 @@ func isHostName(s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseReason says why a DSN that is well formed did not parse, when that can be told
+// without quoting it: an unknown sslmode, a service that is not in the service file, a
+// certificate or key (named by the DSN or a PG* variable) that cannot be read. It is nil for
+// any other error, whose text may quote the DSN, password and all.
+func ParseReason(err error) error {
+	var pe *fs.PathError
+	var pce *pgconn.ParseConfigError
+	switch {
+	case errors.As(err, &pce) && pce.Unwrap() != nil && pce.Unwrap().Error() == "sslmode is invalid":
+		return errors.New("sslmode must be disable, allow, prefer, require, verify-ca or verify-full (verify-full checks the server's certificate and name)")
+	case strings.Contains(err.Error(), "failed to read service"):
+		return errors.New("cannot read the PostgreSQL service that PGSERVICE or the DSN's service= names: add it to the service file (PGSERVICEFILE, else ~/.pg_service.conf), or unset PGSERVICE")
+	case errors.As(err, &pe):
+		return fmt.Errorf("cannot read %s, which the DSN's sslrootcert, sslcert or sslkey (or PGSSLROOTCERT, PGSSLCERT, PGSSLKEY) names: %v", textsafe.Message(pe.Path), pe.Err)
+	}
+	return nil
+}
+
+// Scrub removes a DSN's password from a driver error, in case it
+// quotes it. It also keeps the message on one line (pgx puts each address it
+// tried on a line of its own), inert and of bounded length, since much of it
+// is the database server's text.
+func Scrub(err error, password string) error {
+	msg := err.Error()
+	if password != "" {
+		msg = strings.ReplaceAll(msg, password, "xxxxx")
+	}
+	msg = textsafe.Message(strings.Join(strings.Fields(strings.ReplaceAll(strings.ReplaceAll(msg, ":\n", ": "), "\n", "; ")), " "))
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
 }

@@ -1,11 +1,11 @@
-package pgtls_test
+package pgdsn_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/waasctl/waasctl/internal/pgtls"
+	"github.com/waasctl/waasctl/internal/pgdsn"
 )
 
 // A DSN that could go unencrypted to another host is found, with that host; one that cannot
@@ -38,7 +38,7 @@ func TestPlaintextHost(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", dsn, err)
 		}
-		host, ok := pgtls.PlaintextHost(cc)
+		host, ok := pgdsn.PlaintextHost(cc)
 		if host != want || ok != (want != "") {
 			t.Errorf("%s: PlaintextHost = %q, %v; want %q", dsn, host, ok, want)
 		}
@@ -53,14 +53,14 @@ func TestAllowed(t *testing.T) {
 		"1": true, "true": true, "TRUE": true, "True": true, "yes": true, "Yes": true, "on": true, " 1 ": true,
 		"": false, "0": false, "false": false, "no": false, "off": false, "enable": false, "y": false,
 	} {
-		if got := pgtls.Allowed(v); got != want {
+		if got := pgdsn.Allowed(v); got != want {
 			t.Errorf("Allowed(%q) = %v; want %v", v, got, want)
 		}
 	}
-	if got := pgtls.HowToAllow("WAASCTL_LEDGER_PLAINTEXT", ""); got != "set WAASCTL_LEDGER_PLAINTEXT=1" {
+	if got := pgdsn.HowToAllow("WAASCTL_LEDGER_PLAINTEXT", ""); got != "set WAASCTL_LEDGER_PLAINTEXT=1" {
 		t.Errorf("HowToAllow unset = %q", got)
 	}
-	if got := pgtls.HowToAllow("WAASCTL_LEDGER_PLAINTEXT", "enable"); !strings.Contains(got, `set WAASCTL_LEDGER_PLAINTEXT=1 (it is "enable", which is not 1, true, yes or on)`) {
+	if got := pgdsn.HowToAllow("WAASCTL_LEDGER_PLAINTEXT", "enable"); !strings.Contains(got, `set WAASCTL_LEDGER_PLAINTEXT=1 (it is "enable", which is not 1, true, yes or on)`) {
 		t.Errorf("HowToAllow enable = %q", got)
 	}
 }
@@ -76,7 +76,7 @@ func TestHostNamesTheHost(t *testing.T) {
 		"MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oQbXKxMg9M1uoAoGCCqGSM49AwEHoUQDQgAE": "(a value of 76 characters, not shown)",
 		"a b": `"a b"`,
 	} {
-		if got := pgtls.Host(host); got != want {
+		if got := pgdsn.Host(host); got != want {
 			t.Errorf("Host(%q) = %s; want %s", host, got, want)
 		}
 	}
