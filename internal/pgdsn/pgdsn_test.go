@@ -1,6 +1,7 @@
 package pgdsn_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -79,5 +80,16 @@ func TestHostNamesTheHost(t *testing.T) {
 		if got := pgdsn.Host(host); got != want {
 			t.Errorf("Host(%q) = %s; want %s", host, got, want)
 		}
+	}
+}
+
+// A driver error comes back on one line, without the password, its "address:" lines joined
+// as a sentence ("…l`: dial …; dial …", not "…l`:; dial …").
+func TestScrubKeepsOneLineWithoutThePassword(t *testing.T) {
+	err := errors.New("failed to connect to `user=a database=l`:\n\t127.0.0.1:1 (db): dial error: s3cret refused\n\t[::1]:1 (db): dial error")
+	got := pgdsn.Scrub(err, "s3cret").Error()
+	want := "failed to connect to `user=a database=l`: 127.0.0.1:1 (db): dial error: xxxxx refused; [::1]:1 (db): dial error"
+	if got != want {
+		t.Errorf("Scrub = %q\nwant    %q", got, want)
 	}
 }
