@@ -721,8 +721,8 @@ func mayBeWaaSDER(der []byte) bool {
 
 // parseDER parses a DER private key: SEC1, PKCS#8, or PKCS#1 (RSA). An ECDSA key whose
 // embedded public key is not the one its private scalar gives is refused, as an Ed25519
-// secret (or PKCS#8 version 2) with the wrong public half is: crypto/x509 derives the public key and ignores the
-// stored one, so a key with a damaged scalar would otherwise parse.
+// secret (or PKCS#8 version 2 key) with the wrong public half is: crypto/x509 derives the
+// public key and ignores the stored one, so a key with a damaged scalar would otherwise parse.
 func parseDER(der []byte) (crypto.Signer, bool) {
 	if k, err := x509.ParseECPrivateKey(der); err == nil {
 		return k, credentials.StoredPublicKeyMatches(der, k)
@@ -739,7 +739,7 @@ func parseDER(der []byte) (crypto.Signer, bool) {
 	return parseSecp256k1(der)
 }
 
-// sec1Key mirrors RFC 5915 to read the public key a SEC1 key stores.
+// sec1Key mirrors RFC 5915, to read a secp256k1 key (crypto/x509 knows only the NIST curves).
 type sec1Key struct {
 	Version       int
 	PrivateKey    []byte
