@@ -186,6 +186,15 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s is also %s; rotating either profile will be refused unless --revoke-shared, which breaks the other.\n", key.Name, h)
 	}
+	// When the profile got the key says since when it signs with it (incident assess trusts a
+	// snapshot another key took before then, keys check counts the key's age from it): adding a
+	// key the profile already holds again, a setup script run twice, must not move it later.
+	addedAt := time.Now().UTC()
+	for _, held := range []*credentials.StoredKey{item.Current, item.Previous} {
+		if held != nil && held.Fingerprint == key.Fingerprint && !held.AddedAt.IsZero() && held.AddedAt.Before(addedAt) {
+			addedAt = held.AddedAt
+		}
+	}
 	if item.Current != nil && item.Current.Fingerprint != key.Fingerprint {
 		if item.Previous != nil {
 			// Only one previous key is kept. Dropping one WaaS still accepts would leave an
@@ -201,7 +210,7 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	}
 	item.Current = &credentials.StoredKey{
 		Name: key.Name, PrivateKey: secret, Fingerprint: key.Fingerprint, Algorithm: key.Algorithm(),
-		AddedAt: time.Now().UTC(), AddedBy: "auth add", Source: source,
+		AddedAt: addedAt, AddedBy: "auth add", Source: source,
 	}
 	if err := stillLocked(ctx, lock, opts.Profile); err != nil {
 		return err
