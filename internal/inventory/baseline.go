@@ -149,7 +149,9 @@ func (ch keyChronology) predates(s SnapshotFile) (bool, string) {
 	if !k.CreatedAt.IsZero() && s.Time.Before(k.CreatedAt) {
 		return true, fmt.Sprintf("it was taken before the rotation that created the suspected key started (%s)", k.CreatedAt.UTC().Format(time.RFC3339))
 	}
-	if s.KeyFingerprint != "" && s.KeyFingerprint != k.Fingerprint && !k.HeldSince.IsZero() && s.Time.Before(k.HeldSince) {
+	// HeldSince is when the keyring last got the key: a key removed and added again, or its
+	// keyring rebuilt, was in use before it, as its own snapshots or rotations may show.
+	if s.KeyFingerprint != "" && s.KeyFingerprint != k.Fingerprint && !k.HeldSince.IsZero() && s.Time.Before(k.HeldSince) && (ch.inUse.IsZero() || s.Time.Before(ch.inUse)) {
 		return true, fmt.Sprintf("it was taken with an earlier key (%s) before the suspected key was added to the profile's keyring (%s)", credentials.ShortFingerprint(s.KeyFingerprint), k.HeldSince.UTC().Format(time.RFC3339))
 	}
 	return false, ""

@@ -109,6 +109,18 @@ func TestChooseBaseline(t *testing.T) {
 			want:    "X@1h0m0s/", predates: true,
 		},
 		{
+			name:    "the key added to the keyring again after its first snapshot: a CI snapshot between the two does not predate it",
+			history: []SnapshotFile{snap(1, fpX, ""), snap(5, fpA, ""), snap(20, fpX, "")},
+			key:     SuspectKey{Fingerprint: fpA, InUseAt: at(30), HeldSince: at(30)},
+			want:    "X@1h0m0s/", predates: true,
+		},
+		{
+			name:    "the key added to the keyring again after its first snapshot, and no snapshot before that",
+			history: []SnapshotFile{snap(5, fpA, ""), snap(20, fpX, "")},
+			key:     SuspectKey{Fingerprint: fpA, InUseAt: at(30), HeldSince: at(30)},
+			want:    "A@5h0m0s/", caveat: "taken with the suspected key itself",
+		},
+		{
 			name:    "the replaced key, gone from the keyring: a snapshot before the rotation away from it is not known to predate it",
 			history: []SnapshotFile{snap(1, fpX, ""), snap(50, fpN, "")},
 			key:     SuspectKey{Fingerprint: fpA, InUseAt: at(40), InUseBy: "the emergency rotation away from it started then"},
