@@ -269,12 +269,13 @@ type EarlierKey struct {
 }
 
 // EarlierKeys lists, oldest first, the keys other than k's that took a snapshot (not an
-// incident's) before the time before.
+// incident's) at or before the time before. The key that took the baseline itself counts: it
+// was in use then, and what it made before is old in a diff against that baseline.
 func EarlierKeys(snaps []SnapshotFile, k SuspectKey, before time.Time) []EarlierKey {
 	var out []EarlierKey
 	index := map[string]int{}
 	for _, s := range snaps {
-		if s.KeyFingerprint == "" || s.KeyFingerprint == k.Fingerprint || s.Source == SourceIncident || !s.Time.Before(before) {
+		if s.KeyFingerprint == "" || s.KeyFingerprint == k.Fingerprint || s.Source == SourceIncident || s.Time.After(before) {
 			continue
 		}
 		if i, ok := index[s.KeyFingerprint]; ok {

@@ -413,7 +413,7 @@ func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateD
 	return k, journals, nil
 }
 
-// earlierKeys are the profile's keys other than k seen in use before the baseline's time: in
+// earlierKeys are the profile's keys other than k seen in use by the baseline's time: in
 // snapshots (inventory.EarlierKeys), and as the old key of a rotation that started before it.
 // A key rotated away on a schedule after it leaked may never have taken a snapshot, but its
 // rotation's promotion snapshot already holds what it made.
@@ -421,7 +421,7 @@ func earlierKeys(snaps []inventory.SnapshotFile, journals []*rotation.Journal, k
 	out := inventory.EarlierKeys(snaps, k, before)
 	for _, j := range journals {
 		old := j.OldKey
-		if old.Fingerprint == "" || old.Fingerprint == k.Fingerprint || !j.StartedAt.Before(before) {
+		if old.Fingerprint == "" || old.Fingerprint == k.Fingerprint || j.StartedAt.After(before) {
 			continue
 		}
 		i := slices.IndexFunc(out, func(e inventory.EarlierKey) bool { return e.Fingerprint == old.Fingerprint })
