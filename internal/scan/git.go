@@ -46,16 +46,33 @@ func GitIgnored(ctx context.Context) func(root, rel string, dir bool) bool {
 }
 
 // gitTopLevel is the top of the git work tree dir is inside, or "" when it is in none (or is
-// not a folder, or git cannot say).
+// not a folder). When git cannot say (not installed, a repository owned by another user that
+// git refuses as "dubious ownership", as in a CI container, a .git file pointing at a moved
+// repository), the nearest folder above dir holding a .git is the top: silence would read as
+// "no key in history" when none of it was read.
 func gitTopLevel(ctx context.Context, dir string) string {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return ""
 	}
 	out, err := process.Output(ctx, process.Command(ctx, gitArgs(dir, "rev-parse", "--show-toplevel")), 64<<10)
+	if err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, ".git")); err == nil && (st.IsDir() || st.Mode().IsRegular()) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 // IsGitRepo reports whether dir is the top of a git work tree or a bare repository.
