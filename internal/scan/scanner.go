@@ -143,6 +143,9 @@ type Scanner struct {
 	vshare      *sync.Map
 	mu          sync.Mutex
 	res         Result
+	// nestedRepos are the folders below a PATH that hold a .git (a submodule, a vendored
+	// clone), met by the walk under --git: their history is not the PATH's.
+	nestedRepos []string
 	bytes       atomic.Int64
 	files       atomic.Int64
 }
@@ -153,6 +156,17 @@ func New(opts Options) *Scanner {
 		opts.Limits = DefaultLimits
 	}
 	return &Scanner{opts: opts, mem: semaphore.NewWeighted(opts.Limits.MaxBufferedTotal), memberSlots: semaphore.NewWeighted(int64(opts.workers()))}
+}
+
+// noteNestedRepo records dir, a folder below a PATH holding a .git, for --git to read its
+// history once the walk is done.
+func (s *Scanner) noteNestedRepo(dir string) {
+	if !s.opts.Git {
+		return
+	}
+	s.mu.Lock()
+	s.nestedRepos = append(s.nestedRepos, dir)
+	s.mu.Unlock()
 }
 
 func (s *Scanner) addFinding(f Finding) {
@@ -223,6 +237,20 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 				// Asked for history, given a folder inside a repository: silence would read
 				// as "no key in history" when none of it was read.
 				s.addError(root, fmt.Errorf("inside the git repository at %s; --git reads history only from a repository's top: history not scanned (pass that folder)", top))
+			}
+			// A submodule's history is its own repository's: the PATH's history holds only
+			// the commit it points at, so a key committed there and removed was never read.
+			s.mu.Lock()
+			nested := s.nestedRepos
+			s.nestedRepos = nil
+			s.mu.Unlock()
+			for _, dir := range nested {
+				if ctx.Err() != nil {
+					break
+				}
+				if IsGitRepo(dir) {
+					s.ScanGitHistory(ctx, dir)
+				}
 			}
 		}
 	}

@@ -28,6 +28,9 @@ func (s *Scanner) walkTree(ctx context.Context, root string, jobs chan<- fileJob
 				return nil
 			}
 		}
+		if d.Name() == ".git" && filepath.Dir(p) != filepath.Clean(root) && (d.IsDir() || d.Type().IsRegular()) {
+			s.noteNestedRepo(filepath.Dir(p))
+		}
 		switch {
 		case d.IsDir():
 			if d.Name() == ".git" && p != root {

@@ -81,6 +81,9 @@ func (s *Scanner) walkFolder(ctx context.Context, root, path, rel string, dir *h
 		if s.opts.Skip != nil && s.opts.Skip(root, r, e.IsDir()) {
 			continue
 		}
+		if name == ".git" && rel != "" && (e.IsDir() || e.Type().IsRegular()) {
+			s.noteNestedRepo(path)
+		}
 		switch {
 		case e.IsDir():
 			if name == ".git" {
