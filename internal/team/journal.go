@@ -102,6 +102,35 @@ func (s *Store) fenced(ctx context.Context, profile string, expected int64) erro
 	return e
 }
 
+// maxArchivedJournals bounds what JournalHistory reads: the newest rotations of a profile, far
+// more than years of scheduled rotations.
+const maxArchivedJournals = 1000
+
+// JournalHistory returns the bodies of the profile's archived (finished) journals, oldest first,
+// the newest maxArchivedJournals at most; a body over 1 MiB (far more than waasctl writes) is
+// not read.
+func (s *Store) JournalHistory(ctx context.Context, profile string) ([][]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT body FROM (SELECT body, archived_at FROM waasctl.journal_archive
+		WHERE profile = $1 AND octet_length(body) <= $2 ORDER BY archived_at DESC LIMIT $3) newest ORDER BY archived_at`,
+		profile, 1<<20, maxArchivedJournals)
+	if err != nil {
+		return nil, s.errorf("reading the rotation history of %s: %w", profile, err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, s.errorf("reading the rotation history of %s: %w", profile, err)
+		}
+		out = append(out, []byte(body))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errorf("reading the rotation history of %s: %w", profile, err)
+	}
+	return out, nil
+}
+
 // ArchiveJournal moves a finished journal to the archive if it is still at version expected,
 // in one transaction; otherwise the error matches ErrFenced.
 func (s *Store) ArchiveJournal(ctx context.Context, profile string, expected JournalVersion) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/credentials"
@@ -43,6 +44,25 @@ func (r *RotationState) LoadJournal(ctx context.Context, profile string) (*rotat
 		return nil, 0, err
 	}
 	return j, v, nil
+}
+
+// History returns the profile's finished rotations archived in the team store, oldest first
+// (rotation.History's, for team mode): a rotation another host ran, an emergency one among them,
+// is known to every host's incident assessment. A body that is not a journal of profile is
+// skipped.
+func (r *RotationState) History(ctx context.Context, profile string) ([]*rotation.Journal, error) {
+	bodies, err := r.s.JournalHistory(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	var out []*rotation.Journal
+	for _, b := range bodies {
+		if j, err := rotation.DecodeJournal(b, profile, "archived in the team store"); err == nil {
+			out = append(out, j)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *rotation.Journal) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out, nil
 }
 
 func (r *RotationState) SaveJournal(ctx context.Context, j *rotation.Journal, expected rotation.Version) (rotation.Version, error) {

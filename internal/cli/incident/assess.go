@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type AssessOptions struct {
 	// ActiveJournal reads the profile's rotation journal in progress (nil: none): from the team
 	// store in team mode, else from stateDir. Nil reads stateDir.
 	ActiveJournal func(ctx context.Context, stateDir, profile string) (*rotation.Journal, error)
+	// JournalHistory reads the profile's finished rotations, oldest first: stateDir's, and in
+	// team mode the team store's too. Nil reads stateDir's.
+	JournalHistory func(ctx context.Context, stateDir, profile string) ([]*rotation.Journal, error)
 
 	Profile     string
 	Since       string
@@ -92,6 +96,19 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 			}
 			return j, err
 		},
+	}
+	opts.JournalHistory = func(ctx context.Context, stateDir, profile string) ([]*rotation.Journal, error) {
+		local, localErr := rotation.History(stateDir, profile)
+		st, err := cmdutil.TeamRotationState(ctx, f, profile, os.Getenv)
+		if err != nil || st == nil {
+			return local, cmp.Or(localErr, err)
+		}
+		// Rotations run in team mode, on this host or another, are archived in the team store;
+		// the state folder holds only those from before the profile moved there.
+		shared, err := st.History(ctx, profile)
+		all := append(local, shared...)
+		slices.SortStableFunc(all, func(a, b *rotation.Journal) int { return a.StartedAt.Compare(b.StartedAt) })
+		return all, cmp.Or(localErr, err)
 	}
 	cmd := &cobra.Command{
 		Use:   "assess [PROFILE] [--leaked-since TIME | --since SNAPSHOT] [--key NAME|FINGERPRINT] [--ledger SOURCE]",
@@ -346,7 +363,13 @@ func judgeSinceFile(ctx context.Context, path string, snaps []inventory.Snapshot
 // rotation replaced.
 func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateDir string, snaps []inventory.SnapshotFile) (inventory.SuspectKey, []*rotation.Journal, error) {
 	signing := rotation.KeyRef{Name: c.KeyName(), Fingerprint: credentials.Fingerprint(c.KeyPublic())}
-	journals, err := rotation.History(stateDir, opts.Profile)
+	readHistory := opts.JournalHistory
+	if readHistory == nil {
+		readHistory = func(_ context.Context, dir, profile string) ([]*rotation.Journal, error) {
+			return rotation.History(dir, profile)
+		}
+	}
+	journals, err := readHistory(ctx, stateDir, opts.Profile)
 	if err != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation history was not read (%v): the assessment knows less of when keys came into use\n", err)
 	}
