@@ -180,17 +180,24 @@ func addRun(ctx context.Context, opts *AddOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	var heldElsewhere []*credentials.StoredKey // the same key in the other profiles' slots
 	for _, h := range others {
 		if !opts.Force {
 			return cmdutil.FlagErrorf("%s is already %s: with one key in two profiles, rotating one revokes the other's key; add that profile's own key, or pass --force to store it anyway", key.Name, h)
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s is also %s; rotating either profile will be refused unless --revoke-shared, which breaks the other.\n", key.Name, h)
+		if other, err := store.Get(ctx, h.Profile); err == nil {
+			heldElsewhere = append(heldElsewhere, other.Current, other.Pending, other.Previous)
+		}
 	}
 	// When the profile got the key says since when it signs with it (incident assess trusts a
 	// snapshot another key took before then, keys check counts the key's age from it): adding a
-	// key the profile already holds again, a setup script run twice, must not move it later.
+	// key the keyring already holds again, a setup script run twice or a key moved from another
+	// profile, must not move it later.
 	addedAt := time.Now().UTC()
-	for _, held := range []*credentials.StoredKey{item.Current, item.Previous} {
+	// A key another profile of this keyring holds (the same estate, maybe) was in use since
+	// that profile got it.
+	for _, held := range append([]*credentials.StoredKey{item.Current, item.Previous}, heldElsewhere...) {
 		if held != nil && held.Fingerprint == key.Fingerprint && !held.AddedAt.IsZero() && held.AddedAt.Before(addedAt) {
 			addedAt = held.AddedAt
 		}
