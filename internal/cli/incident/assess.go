@@ -152,9 +152,9 @@ Markdown for people (the default), -o json or yaml for tools. The verdict is "cl
 when nothing unknown was found against a baseline known to predate the leak. Without a
 baseline, or with one that may have been taken after the leak (with the suspected key, or
 by a key that is unknown), it is "inconclusive", never "clean". So is a quiet diff without a
-ledger when the profile used earlier keys before the baseline (a key that leaked and was
-rotated away made what it made before it): the report lists them; --key or --leaked-since
-says which key or time you suspect.
+ledger when the profile used earlier keys by the baseline (a key that leaked and was
+rotated away made what it made before it; the key that took the baseline counts): the report
+lists them; --key or --leaked-since says which key or time you suspect.
 
 Exits 0 only when the verdict is "clean"; 3 for "findings" or "inconclusive"; 1 when the
 snapshot, baseline or ledger cannot be read; 2 for bad flags, such as a --since file that
