@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/waasctl/waasctl/internal/auditlog"
 	"github.com/waasctl/waasctl/internal/cli/cmdutil"
 	"github.com/waasctl/waasctl/internal/cli/iostreams"
 	"github.com/waasctl/waasctl/internal/config"
@@ -22,6 +23,7 @@ import (
 	"github.com/waasctl/waasctl/internal/reconcile"
 	"github.com/waasctl/waasctl/internal/rotation"
 	"github.com/waasctl/waasctl/internal/team"
+	"github.com/waasctl/waasctl/internal/textsafe"
 	"github.com/waasctl/waasctl/internal/waas"
 )
 
@@ -37,6 +39,9 @@ type AssessOptions struct {
 	// ActiveJournal reads the profile's rotation journal in progress (nil: none): from the team
 	// store in team mode, else from stateDir. Nil reads stateDir.
 	ActiveJournal func(ctx context.Context, stateDir, profile string) (*rotation.Journal, error)
+	// KeyFirstStored is when this host's audit log first records a key stored with fingerprint
+	// (auth add, a rotation's new key); zero when it records none. Nil reads nothing.
+	KeyFirstStored func(ctx context.Context, fingerprint string) (time.Time, error)
 	// JournalHistory reads the profile's finished rotations, oldest first: stateDir's, and in
 	// team mode the team store's too. Nil reads stateDir's.
 	JournalHistory func(ctx context.Context, stateDir, profile string) ([]*rotation.Journal, error)
@@ -96,6 +101,24 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 			}
 			return j, err
 		},
+	}
+	opts.KeyFirstStored = func(ctx context.Context, fingerprint string) (time.Time, error) {
+		dir, err := auditlog.DefaultDir()
+		if err != nil {
+			return time.Time{}, err
+		}
+		for e, err := range auditlog.Read(dir) {
+			if err != nil {
+				return time.Time{}, err
+			}
+			if ctx.Err() != nil {
+				return time.Time{}, ctx.Err()
+			}
+			if e.Outcome == auditlog.OutcomeOK && slices.Contains(e.Fingerprints, fingerprint) {
+				return e.Time, nil // oldest first: the first is the earliest
+			}
+		}
+		return time.Time{}, nil
 	}
 	opts.JournalHistory = func(ctx context.Context, stateDir, profile string) ([]*rotation.Journal, error) {
 		local, localErr := rotation.History(stateDir, profile)
@@ -430,6 +453,20 @@ func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateD
 				if k.InUseAt.IsZero() || sk.AddedAt.Before(k.InUseAt) {
 					k.InUseAt, k.InUseBy = sk.AddedAt, fmt.Sprintf("in profile %s's keyring since %s", opts.Profile, sk.AddedAt.UTC().Format(time.RFC3339))
 				}
+			}
+		}
+	}
+	// The keyring's date is when it last got the key: removed and added again, the key was
+	// held before. This host's audit log remembers the first time it was stored.
+	if !k.HeldSince.IsZero() && opts.KeyFirstStored != nil {
+		first, err := opts.KeyFirstStored(ctx, k.Fingerprint)
+		if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: the audit log was not read (%s): the assessment knows less of when keys came into use\n", textsafe.Line(err.Error()))
+		}
+		if !first.IsZero() && first.Before(k.HeldSince) {
+			k.HeldSince = first
+			if first.Before(k.InUseAt) {
+				k.InUseAt, k.InUseBy = first, fmt.Sprintf("first stored on this host %s (audit log)", first.UTC().Format(time.RFC3339))
 			}
 		}
 	}
