@@ -111,6 +111,7 @@ func scriptParams() testscript.Params {
 			"waitfile":         cmdWaitFile,
 			"dirempty":         cmdDirEmpty,
 			"filemode":         cmdFileMode,
+			"rates-set":        cmdRatesSet,
 			"sandbox":          cmdSandbox,
 			"sandbox-faults":   cmdSandboxFaults,
 			"sandbox-key":      cmdSandboxKey,
@@ -224,6 +225,33 @@ func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fmt.Sprintf("%04o", fi.Mode().Perm()); got != args[0] {
 		ts.Fatalf("%s has mode %s, want %s", args[1], got, args[0])
 	}
+}
+
+// cmdRatesSet sets the rate of every entry of a rates.json (what the adaptive rate remembers)
+// to RATE, keeping the rest: a script can then check what a next run starts from without
+// depending on how fast this machine let the run before it go.
+func cmdRatesSet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: rates-set RATE PATH")
+	}
+	rate, err := strconv.ParseFloat(args[0], 64)
+	ts.Check(err)
+	path := ts.MkAbs(args[1])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	var file struct {
+		Rates map[string]map[string]any `json:"rates"`
+	}
+	ts.Check(json.Unmarshal(data, &file))
+	if len(file.Rates) == 0 {
+		ts.Fatalf("%s holds no rate", args[1])
+	}
+	for _, entry := range file.Rates {
+		entry["rate"] = rate
+	}
+	out, err := json.Marshal(file)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, out, 0o600))
 }
 
 // scriptStateKey finds a script's scriptState in its testscript values.
