@@ -104,43 +104,31 @@ func secp256k1PKCS8(t testing.TB) []byte {
 	}))
 }
 
-// withStoredPublicOf returns the SEC1 DER of k with other's public key stored in it: a file
-// stitched from two keys, or one whose scalar was damaged.
-func withStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
+// withStoredPublic returns the SEC1 DER of k storing pubOf's public key in form
+// ("uncompressed", "compressed" or "hybrid", as openssl ec -conv_form writes them). Another
+// key's point is a file stitched from two keys, or one whose scalar was damaged; wrongParity
+// stores the other Y's prefix (compressed and hybrid only).
+func withStoredPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, form string, wrongParity bool) []byte {
 	var raw ecPrivateKey
 	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
-	pub := must(other.PublicKey.Bytes())
+	pub := must(pubOf.PublicKey.Bytes()) // 0x04 || X || Y
+	parity := pub[len(pub)-1] & 1
+	switch form {
+	case "compressed":
+		pub = append([]byte{2 + parity}, pub[1:33]...)
+	case "hybrid":
+		pub = append([]byte{6 + parity}, pub[1:]...)
+	}
+	if wrongParity {
+		pub[0] ^= 1
+	}
 	raw.PublicKey = asn1.BitString{Bytes: pub, BitLength: 8 * len(pub)}
 	return must(asn1.Marshal(raw))
 }
 
-// withCompressedPublic returns the SEC1 DER of k storing pubOf's public key compressed (X and
-// Y's parity), as openssl ec -conv_form compressed writes it; wrongParity stores the other Y.
-func withCompressedPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity bool) []byte {
-	var raw ecPrivateKey
-	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
-	pub := must(pubOf.PublicKey.Bytes())
-	compressed := append([]byte{2 + pub[len(pub)-1]&1}, pub[1:33]...)
-	if wrongParity {
-		compressed[0] ^= 1
-	}
-	raw.PublicKey = asn1.BitString{Bytes: compressed, BitLength: 8 * len(compressed)}
-	return must(asn1.Marshal(raw))
-}
-
-// withHybridPublic returns the SEC1 DER of k storing pubOf's public key in the hybrid form (0x06
-// or 0x07 for Y's parity, then X and Y), as openssl ec -conv_form hybrid writes it;
-// wrongParity stores the other prefix.
-func withHybridPublic(t testing.TB, k, pubOf *ecdsa.PrivateKey, wrongParity bool) []byte {
-	var raw ecPrivateKey
-	must(asn1.Unmarshal(must(x509.MarshalECPrivateKey(k)), &raw))
-	pub := must(pubOf.PublicKey.Bytes())
-	hybrid := append([]byte{6 + pub[len(pub)-1]&1}, pub[1:]...)
-	if wrongParity {
-		hybrid[0] ^= 1
-	}
-	raw.PublicKey = asn1.BitString{Bytes: hybrid, BitLength: 8 * len(hybrid)}
-	return must(asn1.Marshal(raw))
+// withStoredPublicOf returns the SEC1 DER of k storing other's public key, uncompressed.
+func withStoredPublicOf(t testing.TB, k, other *ecdsa.PrivateKey) []byte {
+	return withStoredPublic(t, k, other, "uncompressed", false)
 }
 
 // pkcs8WithStoredPublicOf is the same in a PKCS#8 envelope.
@@ -182,8 +170,8 @@ func TestParsePrivateKeyAccepts(t *testing.T) {
 	}{
 		{"SEC1", sec1, f.p256.Public()},
 		{"SEC1 no trailing newline", strings.TrimSpace(sec1), f.p256.Public()},
-		{"SEC1 storing its public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, false)), f.p256.Public()},
-		{"SEC1 storing its public key in the hybrid form", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, false)), f.p256.Public()},
+		{"SEC1 storing its public key compressed", pemOf(t, "EC PRIVATE KEY", withStoredPublic(t, f.p256, f.p256, "compressed", false)), f.p256.Public()},
+		{"SEC1 storing its public key in the hybrid form", pemOf(t, "EC PRIVATE KEY", withStoredPublic(t, f.p256, f.p256, "hybrid", false)), f.p256.Public()},
 		{"SEC1 escaped newlines", escapeNewlines(sec1), f.p256.Public()},
 		{"SEC1 escaped and double quoted", `"` + escapeNewlines(sec1) + `"`, f.p256.Public()},
 		{"SEC1 single quoted", "'" + sec1 + "'", f.p256.Public()},
@@ -297,10 +285,10 @@ func TestParsePrivateKeyRejects(t *testing.T) {
 		{"truncated second block", sec1 + "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE", ErrCorrupt},
 		{"Ed25519 halves mismatch", base64.StdEncoding.EncodeToString(mismatched), ErrCorrupt},
 		{"P-256 SEC1 storing another key's public key", pemOf(t, "EC PRIVATE KEY", withStoredPublicOf(t, f.p256, other)), ErrCorrupt},
-		{"P-256 SEC1 storing its public key compressed, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, f.p256, true)), ErrCorrupt},
-		{"P-256 SEC1 storing another key's public key compressed", pemOf(t, "EC PRIVATE KEY", withCompressedPublic(t, f.p256, other, false)), ErrCorrupt},
-		{"P-256 SEC1 storing its public key hybrid, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, f.p256, true)), ErrCorrupt},
-		{"P-256 SEC1 storing another key's public key hybrid", pemOf(t, "EC PRIVATE KEY", withHybridPublic(t, f.p256, other, false)), ErrCorrupt},
+		{"P-256 SEC1 storing its public key compressed, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withStoredPublic(t, f.p256, f.p256, "compressed", true)), ErrCorrupt},
+		{"P-256 SEC1 storing another key's public key compressed", pemOf(t, "EC PRIVATE KEY", withStoredPublic(t, f.p256, other, "compressed", false)), ErrCorrupt},
+		{"P-256 SEC1 storing its public key hybrid, Y's parity wrong", pemOf(t, "EC PRIVATE KEY", withStoredPublic(t, f.p256, f.p256, "hybrid", true)), ErrCorrupt},
+		{"P-256 SEC1 storing another key's public key hybrid", pemOf(t, "EC PRIVATE KEY", withStoredPublic(t, f.p256, other, "hybrid", false)), ErrCorrupt},
 		{"Ed25519 PKCS8 v2 storing another key's public key", pemOf(t, "PRIVATE KEY", ed25519PKCS8v2(t, f.ed, otherEd25519Public(t))), ErrCorrupt},
 		{"P-256 PKCS8 storing another key's public key", pemOf(t, "PRIVATE KEY", pkcs8WithStoredPublicOf(t, f.p256, other)), ErrCorrupt},
 

@@ -201,6 +201,14 @@ func wrap(s string, n int) string {
 	return b.String() + s + "\n"
 }
 
+// pkcs8v2 is a PKCS#8 version 2 key (RFC 5958), which may store the public key.
+type pkcs8v2 struct {
+	Version    int
+	Algo       pkix.AlgorithmIdentifier
+	PrivateKey []byte
+	PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+}
+
 func TestDetectReportsNoDecoy(t *testing.T) {
 	k := newP256(t)
 	e := newEdWithoutCDP(t)
@@ -239,12 +247,7 @@ func TestDetectReportsNoDecoy(t *testing.T) {
 	if _, err := asn1.Unmarshal(edP8, &p8); err != nil {
 		t.Fatal(err)
 	}
-	stitchedP8, _ := asn1.Marshal(struct {
-		Version    int
-		Algo       pkix.AlgorithmIdentifier
-		PrivateKey []byte
-		PublicKey  asn1.BitString `asn1:"optional,tag:1"`
-	}{1, p8.Algo, p8.PrivateKey, asn1.BitString{Bytes: otherRaw[32:], BitLength: 256}})
+	stitchedP8, _ := asn1.Marshal(pkcs8v2{1, p8.Algo, p8.PrivateKey, asn1.BitString{Bytes: otherRaw[32:], BitLength: 256}})
 	decoys := map[string]string{
 		"ed25519 pkcs8 v2 stitched": "CDP_API_KEY_SECRET=\"" + string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: stitchedP8})) + "\"",
 		"pkcs8 scalar damaged":      string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8DER})),
@@ -265,12 +268,7 @@ func TestDetectReportsNoDecoy(t *testing.T) {
 		"template":                  "COINBASE_CLOUD_API_KEY_PRIVATE_KEY=\"-----BEGIN EC PRIVATE KEY-----\\n<your key>\\n-----END EC PRIVATE KEY-----\"",
 	}
 	t.Run("ed25519 pkcs8 v2 storing its own public key is found", func(t *testing.T) {
-		good, _ := asn1.Marshal(struct {
-			Version    int
-			Algo       pkix.AlgorithmIdentifier
-			PrivateKey []byte
-			PublicKey  asn1.BitString `asn1:"optional,tag:1"`
-		}{1, p8.Algo, p8.PrivateKey, asn1.BitString{Bytes: raw[32:], BitLength: 256}})
+		good, _ := asn1.Marshal(pkcs8v2{1, p8.Algo, p8.PrivateKey, asn1.BitString{Bytes: raw[32:], BitLength: 256}})
 		text := "CDP_API_KEY_SECRET=\"" + string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: good})) + "\""
 		if got := Detect([]byte(text), false); len(got.Keys) != 1 || got.Keys[0].Kind != KindCDPEd25519 {
 			t.Fatalf("got %+v, want one %s", got.Keys, KindCDPEd25519)
