@@ -3,6 +3,7 @@ package incident
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,8 +40,9 @@ type AssessOptions struct {
 	// ActiveJournal reads the profile's rotation journal in progress (nil: none): from the team
 	// store in team mode, else from stateDir. Nil reads stateDir.
 	ActiveJournal func(ctx context.Context, stateDir, profile string) (*rotation.Journal, error)
-	// KeyFirstStored is when this host's audit log first records a key stored with fingerprint
-	// (auth add, a rotation's new key); zero when it records none. Nil reads nothing.
+	// KeyFirstStored is when the audit log (this host's, and the team store's in team mode) first
+	// records a key stored with fingerprint (auth add, a rotation's new key); zero when it
+	// records none. Nil reads nothing.
 	KeyFirstStored func(ctx context.Context, fingerprint string) (time.Time, error)
 	// JournalHistory reads the profile's finished rotations, oldest first: stateDir's, and in
 	// team mode the team store's too. Nil reads stateDir's.
@@ -103,22 +105,19 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		},
 	}
 	opts.KeyFirstStored = func(ctx context.Context, fingerprint string) (time.Time, error) {
-		dir, err := auditlog.DefaultDir()
-		if err != nil {
-			return time.Time{}, err
+		local, localErr := localKeyFirstStored(ctx, fingerprint)
+		// In team mode auth add and rotations write to the team store's audit log, not this
+		// host's file: the file alone would not know the key (or only from before team mode).
+		s, done, err := cmdutil.OpenStateStore(ctx, f, opts.Profile, os.Getenv)
+		if err != nil || s == nil {
+			return local, cmp.Or(localErr, err)
 		}
-		for e, err := range auditlog.Read(dir) {
-			if err != nil {
-				return time.Time{}, err
-			}
-			if ctx.Err() != nil {
-				return time.Time{}, ctx.Err()
-			}
-			if e.Outcome == auditlog.OutcomeOK && slices.Contains(e.Fingerprints, fingerprint) {
-				return e.Time, nil // oldest first: the first is the earliest
-			}
+		defer done()
+		shared, err := teamKeyFirstStored(ctx, s, fingerprint)
+		if shared.IsZero() || (!local.IsZero() && local.Before(shared)) {
+			shared = local
 		}
-		return time.Time{}, nil
+		return shared, cmp.Or(localErr, err)
 	}
 	opts.JournalHistory = func(ctx context.Context, stateDir, profile string) ([]*rotation.Journal, error) {
 		local, localErr := rotation.History(stateDir, profile)
@@ -457,7 +456,7 @@ func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateD
 		}
 	}
 	// The keyring's date is when it last got the key: removed and added again, the key was
-	// held before. This host's audit log remembers the first time it was stored.
+	// held before. The audit log remembers the first time it was stored.
 	if !k.HeldSince.IsZero() && opts.KeyFirstStored != nil {
 		first, err := opts.KeyFirstStored(ctx, k.Fingerprint)
 		if err != nil {
@@ -466,7 +465,7 @@ func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateD
 		if !first.IsZero() && first.Before(k.HeldSince) {
 			k.HeldSince = first
 			if first.Before(k.InUseAt) {
-				k.InUseAt, k.InUseBy = first, fmt.Sprintf("first stored on this host %s (audit log)", first.UTC().Format(time.RFC3339))
+				k.InUseAt, k.InUseBy = first, fmt.Sprintf("first stored %s (audit log)", first.UTC().Format(time.RFC3339))
 			}
 		}
 	}
@@ -523,3 +522,47 @@ func findKey(want string, signing rotation.KeyRef, journals []*rotation.Journal,
 
 // fullFingerprint is credentials.Fingerprint's form: SHA-256 in unpadded base64.
 var fullFingerprint = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
+
+// errFound ends a read of the team store's audit log at the first entry that answers.
+var errFound = errors.New("found")
+
+// localKeyFirstStored is when this host's audit log file first records a key with fingerprint
+// stored (any entry that succeeded naming it); zero when it records none.
+func localKeyFirstStored(ctx context.Context, fingerprint string) (time.Time, error) {
+	dir, err := auditlog.DefaultDir()
+	if err != nil {
+		return time.Time{}, err
+	}
+	for e, err := range auditlog.Read(dir) {
+		if err != nil {
+			return time.Time{}, err
+		}
+		if ctx.Err() != nil {
+			return time.Time{}, ctx.Err()
+		}
+		if e.Outcome == auditlog.OutcomeOK && slices.Contains(e.Fingerprints, fingerprint) {
+			return e.Time, nil // oldest first: the first is the earliest
+		}
+	}
+	return time.Time{}, nil
+}
+
+// teamKeyFirstStored is localKeyFirstStored over the team store's audit log.
+func teamKeyFirstStored(ctx context.Context, s *team.Store, fingerprint string) (time.Time, error) {
+	var first time.Time
+	err := s.AuditLines(ctx, func(l team.AuditLine) error {
+		var e auditlog.Entry
+		if err := json.Unmarshal(l.Line, &e); err != nil {
+			return fmt.Errorf("team audit log: entry %d is not an entry (%v): run 'waasctl log verify'", l.Seq, err)
+		}
+		if e.Outcome == auditlog.OutcomeOK && slices.Contains(e.Fingerprints, fingerprint) {
+			first = e.Time // by seq: the first is the earliest
+			return errFound
+		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		err = nil
+	}
+	return first, err
+}
