@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/waasctl/waasctl/internal/fsutil"
 	"github.com/waasctl/waasctl/internal/process"
 	"github.com/waasctl/waasctl/internal/textsafe"
 )
@@ -73,6 +74,45 @@ func gitTopLevel(ctx context.Context, dir string) string {
 			return ""
 		}
 	}
+}
+
+// gitFileOutside returns where dir's .git file ('gitdir: PATH', a submodule's or a worktree's)
+// points and true when that is outside root, the folder being scanned. A submodule's points
+// into its superproject's .git/modules, inside the tree; a .git folder, or a .git file that
+// cannot be read or parsed (git then fails and says so), gives false.
+func gitFileOutside(root, dir string) (string, bool) {
+	gitPath := filepath.Join(dir, ".git")
+	f, err := fsutil.OpenNoFollow(gitPath, os.O_RDONLY, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	data, err := fsutil.ReadAll(f, gitPath, 4096) // git's own gitfiles are one short line
+	if err != nil {
+		return "", false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	target, ok := strings.CutPrefix(line, "gitdir:")
+	if target = strings.TrimSpace(target); !ok || target == "" {
+		return "", false
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(dir, target)
+	}
+	resolve := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		return p
+	}
+	rel, err := filepath.Rel(resolve(root), resolve(target))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return textsafe.Line(target), true
+	}
+	return "", false
 }
 
 // IsGitRepo reports whether dir is the top of a git work tree or a bare repository.
