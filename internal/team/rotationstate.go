@@ -1,6 +1,7 @@
 package team
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,19 +50,32 @@ func (r *RotationState) LoadJournal(ctx context.Context, profile string) (*rotat
 // History returns the profile's finished rotations archived in the team store, oldest first
 // (rotation.History's, for team mode): a rotation another host ran, an emergency one among them,
 // is known to every host's incident assessment. A body that is not a journal of profile is
-// skipped.
+// left out, and the error then says how many were (with the others returned): a history with
+// a rotation missing must not pass as whole.
 func (r *RotationState) History(ctx context.Context, profile string) ([]*rotation.Journal, error) {
 	bodies, err := r.s.JournalHistory(ctx, profile)
 	if err != nil {
 		return nil, err
 	}
 	var out []*rotation.Journal
+	unread, firstErr := 0, error(nil)
 	for _, b := range bodies {
-		if j, err := rotation.DecodeJournal(b, profile, "archived in the team store"); err == nil {
-			out = append(out, j)
+		j, err := rotation.DecodeJournal(b, profile, "archived in the team store")
+		if err != nil {
+			unread++
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
+		out = append(out, j)
 	}
 	slices.SortStableFunc(out, func(a, b *rotation.Journal) int { return a.StartedAt.Compare(b.StartedAt) })
+	if unread > 0 {
+		what := "1 rotation journal"
+		if unread > 1 {
+			what = fmt.Sprintf("%d rotation journals", unread)
+		}
+		return out, fmt.Errorf("%s of %s archived in the team store cannot be read (%v)", what, profile, firstErr)
+	}
 	return out, nil
 }
 

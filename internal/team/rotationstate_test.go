@@ -130,3 +130,31 @@ func TestKeyItemWritesRespectAnotherHostsLock(t *testing.T) {
 		t.Fatalf("once the lock is released: %v", err)
 	}
 }
+
+// The team store's rotation history: none for a profile that never rotated; a journal archived
+// there that does not decode (a newer waasctl's, a damaged row) is not silently left out, or
+// incident assess would not know of the emergency rotation it records (it would suspect the new
+// key) without saying its history was incomplete.
+func TestHistoryReportsArchivedJournalsItCannotRead(t *testing.T) {
+	t.Parallel()
+	_, s := initialised(t)
+	ctx := t.Context()
+	rs := s.RotationState("")
+	if js, err := rs.History(ctx, "prod"); err != nil || len(js) != 0 {
+		t.Fatalf("History of a profile with no archive = %v, %v", js, err)
+	}
+	v, err := s.SaveJournal(ctx, "prod", []byte(`{"version":99,"profile":"prod","step":"done"}`), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ArchiveJournal(ctx, "prod", v); err != nil {
+		t.Fatal(err)
+	}
+	js, err := rs.History(ctx, "prod")
+	if len(js) != 0 || err == nil || !strings.Contains(err.Error(), "1 rotation journal of prod archived in the team store cannot be read") {
+		t.Fatalf("History with an archived journal that does not decode = %v, %v", js, err)
+	}
+	if js, err := rs.History(ctx, "staging"); err != nil || len(js) != 0 {
+		t.Fatalf("another profile's History = %v, %v", js, err)
+	}
+}

@@ -393,7 +393,7 @@ func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateD
 	}
 	journals, err := readHistory(ctx, stateDir, opts.Profile)
 	if err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation history was not read (%v): the assessment knows less of when keys came into use\n", err)
+		fmt.Fprintf(opts.IO.ErrOut, "warning: the rotation history was not read in full (%s): the assessment knows less of when keys came into use\n", textsafe.Line(err.Error()))
 	}
 	loadActive := opts.ActiveJournal
 	if loadActive == nil {
