@@ -76,29 +76,13 @@ func gitTopLevel(ctx context.Context, dir string) string {
 	}
 }
 
-// gitFileOutside returns where dir's .git file ('gitdir: PATH', a submodule's or a worktree's)
-// points and true when that is outside root, the folder being scanned. A submodule's points
-// into its superproject's .git/modules, inside the tree; a .git folder, or a .git file that
-// cannot be read or parsed (git then fails and says so), gives false.
-func gitFileOutside(root, dir string) (string, bool) {
-	gitPath := filepath.Join(dir, ".git")
-	f, err := fsutil.OpenNoFollow(gitPath, os.O_RDONLY, 0)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	data, err := fsutil.ReadAll(f, gitPath, 4096) // git's own gitfiles are one short line
-	if err != nil {
-		return "", false
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	target, ok := strings.CutPrefix(line, "gitdir:")
-	if target = strings.TrimSpace(target); !ok || target == "" {
-		return "", false
-	}
-	if !filepath.IsAbs(target) {
-		target = filepath.Join(dir, target)
-	}
+// gitDirOutside returns where dir's repository keeps what git reads and true when that is
+// outside root, the folder being scanned: a .git file ('gitdir: PATH', a submodule's or a
+// worktree's), a commondir file (a worktree's) and objects/info/alternates can each name any
+// repository on the host. A submodule's .git file points into its superproject's
+// .git/modules, inside the tree. What cannot be read or parsed gives false (git then fails
+// and says so, or does not use it).
+func gitDirOutside(root, dir string) (string, bool) {
 	resolve := func(p string) string {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
@@ -108,11 +92,60 @@ func gitFileOutside(root, dir string) (string, bool) {
 		}
 		return p
 	}
-	rel, err := filepath.Rel(resolve(root), resolve(target))
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return textsafe.Line(target), true
+	top := resolve(root)
+	outside := func(p string) bool {
+		rel, err := filepath.Rel(top, resolve(p))
+		return err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	}
+	// relTo is p, a path git reads relative to base.
+	relTo := func(base, p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	gitDir := filepath.Join(dir, ".git")
+	if st, err := os.Lstat(gitDir); err == nil && st.Mode().IsRegular() {
+		data, ok := readSmallFile(gitDir)
+		line, _, _ := strings.Cut(data, "\n")
+		target, isGitFile := strings.CutPrefix(line, "gitdir:")
+		if target = strings.TrimSpace(target); !ok || !isGitFile || target == "" {
+			return "", false
+		}
+		gitDir = relTo(dir, target)
+	}
+	if outside(gitDir) {
+		return textsafe.Line(gitDir), true
+	}
+	common := gitDir
+	if data, ok := readSmallFile(filepath.Join(gitDir, "commondir")); ok {
+		if c := strings.TrimSpace(data); c != "" {
+			common = relTo(gitDir, c)
+			if outside(common) {
+				return textsafe.Line(common), true
+			}
+		}
+	}
+	objects := filepath.Join(common, "objects")
+	if data, ok := readSmallFile(filepath.Join(objects, "info", "alternates")); ok {
+		for a := range strings.Lines(data) {
+			if a = strings.TrimSpace(a); a != "" && !strings.HasPrefix(a, "#") && outside(relTo(objects, a)) {
+				return textsafe.Line(relTo(objects, a)), true
+			}
+		}
 	}
 	return "", false
+}
+
+// readSmallFile reads one of git's small pointer files (not through a symlink), up to 64 KiB.
+func readSmallFile(path string) (string, bool) {
+	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	data, err := fsutil.ReadAll(f, path, 64<<10)
+	return string(data), err == nil
 }
 
 // IsGitRepo reports whether dir is the top of a git work tree or a bare repository.
