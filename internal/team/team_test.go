@@ -367,8 +367,11 @@ func TestLockNamesItsHolderAndEndsWithItsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'waasctl lock alice@host-a%'`); err != nil {
-		t.Fatal(err)
+	// With a timeout, pg_terminate_backend waits until the backend is gone (and its lock with
+	// it); without one it only signals, and on a loaded machine the next AcquireLock came first.
+	var ended bool
+	if err := admin.QueryRow(ctx, `SELECT bool_and(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity WHERE application_name LIKE 'waasctl lock alice@host-a%'`).Scan(&ended); err != nil || !ended {
+		t.Fatalf("ending host-a's lock session: %v, %v", ended, err)
 	}
 	lb, err := b.AcquireLock(ctx, "prod", "keys rotate --resume")
 	if err != nil {
