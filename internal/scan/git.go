@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,13 +77,14 @@ func gitTopLevel(ctx context.Context, dir string) string {
 	}
 }
 
-// gitDirOutside returns where dir's repository keeps what git reads and true when that is
-// outside root, the folder being scanned: a .git file ('gitdir: PATH', a submodule's or a
-// worktree's), a commondir file (a worktree's) and objects/info/alternates can each name any
-// repository on the host. A submodule's .git file points into its superproject's
-// .git/modules, inside the tree. What cannot be read or parsed gives false (git then fails
-// and says so, or does not use it).
-func gitDirOutside(root, dir string) (string, bool) {
+// nestedRepoRefusal says why dir's history is not to be read, nil when it may be. A .git file
+// ('gitdir: PATH', a submodule's or a worktree's), a commondir file (a worktree's) and
+// objects/info/alternates can each name any repository on the host, so a scanned tarball
+// could make waasctl read another repository's history and report it as its own; a submodule's
+// .git file points into its superproject's .git/modules, inside the tree. Any of these that is
+// not a small regular file (a FIFO, which blocked the scan past Ctrl-C; a symlink, which git
+// would follow anywhere) is refused too.
+func nestedRepoRefusal(root, dir string) error {
 	resolve := func(p string) string {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
@@ -93,9 +95,12 @@ func gitDirOutside(root, dir string) (string, bool) {
 		return p
 	}
 	top := resolve(root)
-	outside := func(p string) bool {
+	outside := func(p string) error {
 		rel, err := filepath.Rel(top, resolve(p))
-		return err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("history not scanned: its .git names a repository outside the scanned folder (%s); scan that repository itself if it is yours", textsafe.Line(p))
+		}
+		return nil
 	}
 	// relTo is p, a path git reads relative to base.
 	relTo := func(base, p string) string {
@@ -106,46 +111,63 @@ func gitDirOutside(root, dir string) (string, bool) {
 	}
 	gitDir := filepath.Join(dir, ".git")
 	if st, err := os.Lstat(gitDir); err == nil && st.Mode().IsRegular() {
-		data, ok := readSmallFile(gitDir)
+		data, _, err := readGitPointer(gitDir)
+		if err != nil {
+			return err
+		}
 		line, _, _ := strings.Cut(data, "\n")
 		target, isGitFile := strings.CutPrefix(line, "gitdir:")
-		if target = strings.TrimSpace(target); !ok || !isGitFile || target == "" {
-			return "", false
+		if target = strings.TrimSpace(target); !isGitFile || target == "" {
+			return nil // not a .git file git reads: git fails on it, and says so
 		}
 		gitDir = relTo(dir, target)
 	}
-	if outside(gitDir) {
-		return textsafe.Line(gitDir), true
+	if err := outside(gitDir); err != nil {
+		return err
 	}
 	common := gitDir
-	if data, ok := readSmallFile(filepath.Join(gitDir, "commondir")); ok {
-		if c := strings.TrimSpace(data); c != "" {
-			common = relTo(gitDir, c)
-			if outside(common) {
-				return textsafe.Line(common), true
-			}
+	data, ok, err := readGitPointer(filepath.Join(gitDir, "commondir"))
+	if err != nil {
+		return err
+	}
+	if c := strings.TrimSpace(data); ok && c != "" {
+		common = relTo(gitDir, c)
+		if err := outside(common); err != nil {
+			return err
 		}
 	}
 	objects := filepath.Join(common, "objects")
-	if data, ok := readSmallFile(filepath.Join(objects, "info", "alternates")); ok {
-		for a := range strings.Lines(data) {
-			if a = strings.TrimSpace(a); a != "" && !strings.HasPrefix(a, "#") && outside(relTo(objects, a)) {
-				return textsafe.Line(relTo(objects, a)), true
+	data, _, err = readGitPointer(filepath.Join(objects, "info", "alternates"))
+	if err != nil {
+		return err
+	}
+	for a := range strings.Lines(data) {
+		if a = strings.TrimSpace(a); a != "" && !strings.HasPrefix(a, "#") {
+			if err := outside(relTo(objects, a)); err != nil {
+				return err
 			}
 		}
 	}
-	return "", false
+	return nil
 }
 
-// readSmallFile reads one of git's small pointer files (not through a symlink), up to 64 KiB.
-func readSmallFile(path string) (string, bool) {
-	f, err := fsutil.OpenNoFollow(path, os.O_RDONLY, 0)
-	if err != nil {
-		return "", false
+// readGitPointer reads one of git's small pointer files, up to 64 KiB: false when there is
+// none, an error when it is not a regular file (opened without following a symlink and
+// without blocking on a FIFO, as the walk opens files) or is larger.
+func readGitPointer(path string) (string, bool, error) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
 	}
-	defer f.Close()
-	data, err := fsutil.ReadAll(f, path, 64<<10)
-	return string(data), err == nil
+	f, _, err := openNoFollow(path)
+	if err == nil {
+		var data []byte
+		data, err = fsutil.ReadAll(f, path, 64<<10)
+		f.Close()
+		if err == nil {
+			return string(data), true, nil
+		}
+	}
+	return "", true, fmt.Errorf("history not scanned: git would read %s, which is not a small regular file (%v)", textsafe.Line(path), textsafe.Line(err.Error()))
 }
 
 // IsGitRepo reports whether dir is the top of a git work tree or a bare repository.

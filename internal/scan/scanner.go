@@ -248,11 +248,8 @@ func (s *Scanner) Scan(ctx context.Context, paths []string) Result {
 				if ctx.Err() != nil {
 					break
 				}
-				if target, outside := gitDirOutside(root, dir); outside {
-					// A .git file (or commondir, alternates) can name any repository on the host:
-					// a scanned tarball must not make waasctl read, and report as its own, another
-					// repository's history.
-					s.addError(dir, fmt.Errorf("history not scanned: its .git names a repository outside the scanned folder (%s); scan that repository itself if it is yours", target))
+				if err := nestedRepoRefusal(root, dir); err != nil {
+					s.addError(dir, err)
 					continue
 				}
 				if IsGitRepo(dir) {
