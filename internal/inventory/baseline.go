@@ -268,22 +268,45 @@ type EarlierKey struct {
 	LastSeen    time.Time `json:"lastSeen"`
 }
 
-// EarlierKeys lists, oldest first, the keys other than k's that took a snapshot (not an
-// incident's) at or before the time before. The key that took the baseline itself counts: it
-// was in use then, and what it made before is old in a diff against that baseline.
-func EarlierKeys(snaps []SnapshotFile, k SuspectKey, before time.Time) []EarlierKey {
+// KeyUse is a key seen in use at a time other than in a snapshot: the old key of a rotation
+// that started then.
+type KeyUse struct {
+	Name, Fingerprint string
+	At                time.Time
+}
+
+// EarlierKeys lists, oldest first, the keys other than k's seen in use at or before the time
+// before: those that took a snapshot (not an incident's), and those of uses (a key rotated
+// away on a schedule may never have taken one, yet its rotation's promotion snapshot holds
+// what it made). The key that took the baseline itself counts: it was in use then, and what it
+// made before is old in a diff against that baseline.
+func EarlierKeys(snaps []SnapshotFile, k SuspectKey, before time.Time, uses ...KeyUse) []EarlierKey {
+	all := make([]KeyUse, 0, len(snaps)+len(uses))
+	for _, s := range snaps {
+		if s.Source != SourceIncident {
+			all = append(all, KeyUse{Name: s.KeyName, Fingerprint: s.KeyFingerprint, At: s.Time})
+		}
+	}
+	all = append(all, uses...)
 	var out []EarlierKey
 	index := map[string]int{}
-	for _, s := range snaps {
-		if s.KeyFingerprint == "" || s.KeyFingerprint == k.Fingerprint || s.Source == SourceIncident || s.Time.After(before) {
+	for _, u := range all {
+		if u.Fingerprint == "" || u.Fingerprint == k.Fingerprint || u.At.After(before) {
 			continue
 		}
-		if i, ok := index[s.KeyFingerprint]; ok {
-			out[i].LastSeen = s.Time
+		i, ok := index[u.Fingerprint]
+		if !ok {
+			index[u.Fingerprint] = len(out)
+			out = append(out, EarlierKey{Name: u.Name, Fingerprint: u.Fingerprint, FirstSeen: u.At, LastSeen: u.At})
 			continue
 		}
-		index[s.KeyFingerprint] = len(out)
-		out = append(out, EarlierKey{Name: s.KeyName, Fingerprint: s.KeyFingerprint, FirstSeen: s.Time, LastSeen: s.Time})
+		if u.At.Before(out[i].FirstSeen) {
+			out[i].FirstSeen = u.At
+		}
+		if u.At.After(out[i].LastSeen) {
+			out[i].LastSeen = u.At
+		}
 	}
+	slices.SortStableFunc(out, func(a, b EarlierKey) int { return a.FirstSeen.Compare(b.FirstSeen) })
 	return out
 }

@@ -3,7 +3,10 @@ package team
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -51,4 +54,27 @@ func (s *Store) VerifyAudit(ctx context.Context, anchors ...auditlog.Checkpoint)
 		return auditlog.Report{}, err
 	}
 	return auditlog.VerifyLines(&buf, last, anchors...)
+}
+
+// errStopEntries ends AuditLines early when AuditEntries' consumer stops.
+var errStopEntries = errors.New("stop")
+
+// AuditEntries yields the entries of the audit table, oldest first, from one snapshot of it. A
+// row that is not an entry is yielded as an error naming it.
+func (s *Store) AuditEntries(ctx context.Context) iter.Seq2[auditlog.Entry, error] {
+	return func(yield func(auditlog.Entry, error) bool) {
+		err := s.AuditLines(ctx, func(l AuditLine) error {
+			var e auditlog.Entry
+			if err := json.Unmarshal(l.Line, &e); err != nil {
+				return fmt.Errorf("team audit log: entry %d is not an entry (%v): run 'waasctl log verify'", l.Seq, err)
+			}
+			if !yield(e, nil) {
+				return errStopEntries
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopEntries) {
+			yield(auditlog.Entry{}, err)
+		}
+	}
 }

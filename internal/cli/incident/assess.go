@@ -3,10 +3,10 @@ package incident
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"regexp"
 	"slices"
@@ -105,7 +105,11 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 		},
 	}
 	opts.KeyFirstStored = func(ctx context.Context, fingerprint string) (time.Time, error) {
-		local, localErr := localKeyFirstStored(ctx, fingerprint)
+		dir, localErr := auditlog.DefaultDir()
+		var local time.Time
+		if localErr == nil {
+			local, localErr = keyFirstStored(ctx, auditlog.Read(dir), fingerprint)
+		}
 		// In team mode auth add and rotations write to the team store's audit log, not this
 		// host's file: the file alone would not know the key (or only from before team mode).
 		s, done, err := cmdutil.OpenStateStore(ctx, f, opts.Profile, os.Getenv)
@@ -113,7 +117,7 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 			return local, cmp.Or(localErr, err)
 		}
 		defer done()
-		shared, err := teamKeyFirstStored(ctx, s, fingerprint)
+		shared, err := keyFirstStored(ctx, s.AuditEntries(ctx), fingerprint)
 		if shared.IsZero() || (!local.IsZero() && local.Before(shared)) {
 			shared = local
 		}
@@ -320,7 +324,7 @@ func assessRun(ctx context.Context, opts *AssessOptions) error {
 		return cmdutil.LedgerError(err)
 	}
 	if baseline != nil {
-		a.ConsiderEarlierKeys(earlierKeys(snaps, journals, suspect, baseline.Time), opts.Key != "" || !opts.leakedSince.IsZero())
+		a.ConsiderEarlierKeys(inventory.EarlierKeys(snaps, suspect, baseline.Time, rotatedAway(journals)...), opts.Key != "" || !opts.leakedSince.IsZero())
 	}
 	switch format := opts.Output().Resolve(opts.IO); format {
 	case cmdutil.OutputJSON, cmdutil.OutputYAML, cmdutil.OutputJSONL:
@@ -472,31 +476,13 @@ func suspectKey(ctx context.Context, opts *AssessOptions, c *waas.Client, stateD
 	return k, journals, nil
 }
 
-// earlierKeys are the profile's keys other than k seen in use by the baseline's time: in
-// snapshots (inventory.EarlierKeys), and as the old key of a rotation that started before it.
-// A key rotated away on a schedule after it leaked may never have taken a snapshot, but its
-// rotation's promotion snapshot already holds what it made.
-func earlierKeys(snaps []inventory.SnapshotFile, journals []*rotation.Journal, k inventory.SuspectKey, before time.Time) []inventory.EarlierKey {
-	out := inventory.EarlierKeys(snaps, k, before)
+// rotatedAway are the old keys of journals' rotations, each in use when its rotation started.
+func rotatedAway(journals []*rotation.Journal) []inventory.KeyUse {
+	var uses []inventory.KeyUse
 	for _, j := range journals {
-		old := j.OldKey
-		if old.Fingerprint == "" || old.Fingerprint == k.Fingerprint || j.StartedAt.After(before) {
-			continue
-		}
-		i := slices.IndexFunc(out, func(e inventory.EarlierKey) bool { return e.Fingerprint == old.Fingerprint })
-		if i < 0 {
-			out = append(out, inventory.EarlierKey{Name: old.Name, Fingerprint: old.Fingerprint, FirstSeen: j.StartedAt, LastSeen: j.StartedAt})
-			continue
-		}
-		if j.StartedAt.Before(out[i].FirstSeen) {
-			out[i].FirstSeen = j.StartedAt
-		}
-		if j.StartedAt.After(out[i].LastSeen) {
-			out[i].LastSeen = j.StartedAt
-		}
+		uses = append(uses, inventory.KeyUse{Name: j.OldKey.Name, Fingerprint: j.OldKey.Fingerprint, At: j.StartedAt})
 	}
-	slices.SortStableFunc(out, func(a, b inventory.EarlierKey) int { return a.FirstSeen.Compare(b.FirstSeen) })
-	return out
+	return uses
 }
 
 // findKey finds the key named by want (a name, a fingerprint or a short
@@ -523,17 +509,10 @@ func findKey(want string, signing rotation.KeyRef, journals []*rotation.Journal,
 // fullFingerprint is credentials.Fingerprint's form: SHA-256 in unpadded base64.
 var fullFingerprint = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
 
-// errFound ends a read of the team store's audit log at the first entry that answers.
-var errFound = errors.New("found")
-
-// localKeyFirstStored is when this host's audit log file first records a key with fingerprint
-// stored (any entry that succeeded naming it); zero when it records none.
-func localKeyFirstStored(ctx context.Context, fingerprint string) (time.Time, error) {
-	dir, err := auditlog.DefaultDir()
-	if err != nil {
-		return time.Time{}, err
-	}
-	for e, err := range auditlog.Read(dir) {
+// keyFirstStored is when entries (an audit log, oldest first) first record a key with
+// fingerprint stored (any entry that succeeded naming it); zero when they record none.
+func keyFirstStored(ctx context.Context, entries iter.Seq2[auditlog.Entry, error], fingerprint string) (time.Time, error) {
+	for e, err := range entries {
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -541,28 +520,8 @@ func localKeyFirstStored(ctx context.Context, fingerprint string) (time.Time, er
 			return time.Time{}, ctx.Err()
 		}
 		if e.Outcome == auditlog.OutcomeOK && slices.Contains(e.Fingerprints, fingerprint) {
-			return e.Time, nil // oldest first: the first is the earliest
+			return e.Time, nil
 		}
 	}
 	return time.Time{}, nil
-}
-
-// teamKeyFirstStored is localKeyFirstStored over the team store's audit log.
-func teamKeyFirstStored(ctx context.Context, s *team.Store, fingerprint string) (time.Time, error) {
-	var first time.Time
-	err := s.AuditLines(ctx, func(l team.AuditLine) error {
-		var e auditlog.Entry
-		if err := json.Unmarshal(l.Line, &e); err != nil {
-			return fmt.Errorf("team audit log: entry %d is not an entry (%v): run 'waasctl log verify'", l.Seq, err)
-		}
-		if e.Outcome == auditlog.OutcomeOK && slices.Contains(e.Fingerprints, fingerprint) {
-			first = e.Time // by seq: the first is the earliest
-			return errFound
-		}
-		return nil
-	})
-	if errors.Is(err, errFound) {
-		err = nil
-	}
-	return first, err
 }

@@ -142,7 +142,7 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	defer done()
 	if store != nil {
 		noteLocalLog(opts.IO, opts.Dir, store, "showing", "show")
-		all = teamEntries(ctx, store)
+		all = store.AuditEntries(ctx)
 	} else {
 		dir, err := opts.Dir()
 		if err != nil {

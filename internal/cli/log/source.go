@@ -2,10 +2,7 @@ package log
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"iter"
 	"os"
 	"path/filepath"
 
@@ -23,29 +20,6 @@ type TeamLogFunc func(ctx context.Context, profile string) (*team.Store, func(),
 // openTeamLog is the TeamLogFunc of f. WAASCTL_STATE_DSN wins, as everywhere.
 func openTeamLog(ctx context.Context, f *cmdutil.Factory, profile string) (*team.Store, func(), error) {
 	return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
-}
-
-// errStop ends AuditLines early when the consumer stops.
-var errStop = errors.New("stop")
-
-// teamEntries yields the entries of the team store's audit table, oldest first, from one
-// snapshot of it. A row that is not an entry is yielded as an error naming it.
-func teamEntries(ctx context.Context, s *team.Store) iter.Seq2[auditlog.Entry, error] {
-	return func(yield func(auditlog.Entry, error) bool) {
-		err := s.AuditLines(ctx, func(l team.AuditLine) error {
-			var e auditlog.Entry
-			if err := json.Unmarshal(l.Line, &e); err != nil {
-				return fmt.Errorf("team audit log: entry %d is not an entry (%v): run 'waasctl log verify'", l.Seq, err)
-			}
-			if !yield(e, nil) {
-				return errStop
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			yield(auditlog.Entry{}, err)
-		}
-	}
 }
 
 // noteLocalLog says, when this host also keeps an audit log file, that the team store's log
