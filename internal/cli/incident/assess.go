@@ -74,8 +74,10 @@ func NewCmdAssess(f *cmdutil.Factory, runF func(context.Context, *AssessOptions)
 			return cmdutil.OpenStateStore(ctx, f, profile, os.Getenv)
 		},
 		ProfileKeys: func(ctx context.Context, profile string) (*credentials.Item, error) {
-			if f.KeyFile != "" || os.Getenv(credentials.EnvKeyName) != "" || os.Getenv(credentials.EnvOfficialName) != "" {
-				return nil, nil // the key did not come from the keyring: do not open it for this
+			// The key came from the keyring only if Lookup's order found none before it: do
+			// not open the keyring (a passphrase, a daemon) for a key file's or env's key.
+			if _, err := credentials.LookupContext(ctx, f.KeyFile, os.Getenv); !errors.Is(err, credentials.ErrNoCredentials) {
+				return nil, nil
 			}
 			store, err := f.Keyring()
 			if err != nil {
